@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Each sets up .venv first when it is missing.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup demo test test-all bench lint format clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m anonlab.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-all: $(STAMP)
+	$(BIN)/python -m pytest -q -m ''
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check anonlab tests benchmarks
+	$(BIN)/ruff format --check anonlab tests benchmarks
+
+format: $(STAMP)
+	$(BIN)/ruff format anonlab tests benchmarks
+	$(BIN)/ruff check --fix anonlab tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

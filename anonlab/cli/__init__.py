@@ -1,0 +1,98 @@
+"""The ``anonlab`` command.
+
+Each subcommand lives in its own module of this package (``anonlab/cli/assess.py`` for ``anonlab assess``) and
+defines ``add_parser(subparsers)``, which registers it and sets ``func``. Modules are found by name, so adding a
+subcommand touches nothing else. Subcommand modules import only :mod:`argparse` at load time and import the
+library inside their ``run`` function, so ``anonlab --help`` and light subcommands start fast.
+
+The CLI holds no logic: it parses, calls one library function, prints, and turns :class:`~anonlab.errors.AnonlabError`
+into a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+__all__ = ["main", "build_parser"]
+
+# The order subcommands are listed in --help; modules not named here come after, alphabetically.
+ORDER = [
+    "datasets",
+    "schema",
+    "keygen",
+    "pseudonymize",
+    "assess",
+    "anonymize",
+    "dicom",
+    "image",
+    "budget",
+    "dp",
+    "synth",
+    "evaluate",
+    "compare",
+]
+
+DESCRIPTION = """\
+anonlab prepares sensitive data for release and measures what a release gives away.
+
+  de-identify   keygen, pseudonymize (keyed HMAC pseudonyms), dicom, image
+  measure risk  assess (k-anonymity, re-identification risk, l-diversity, t-closeness)
+  generalise    anonymize (k-anonymity with l-diversity / t-closeness)
+  DP            budget, dp (differentially private statistics), synth (DP synthetic twins)
+  evaluate      evaluate, compare (utility against re-identification risk)
+
+Privacy in brief: pseudonymised or k-anonymous data is still personal data under most laws; only the DP paths
+carry a formal guarantee, and only over domains that are public (see `anonlab schema --help`).
+Every command takes --seed where randomness is used; outputs are never overwritten without --force."""
+
+
+def _modules() -> list[str]:
+    import anonlab.cli as pkg
+
+    found = [m.name for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_")]
+    rank = {name: i for i, name in enumerate(ORDER)}
+    return sorted(found, key=lambda n: (rank.get(n, len(ORDER)), n))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from anonlab import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="anonlab", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"anonlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    for name in _modules():
+        importlib.import_module(f"anonlab.cli.{name}").add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``anonlab`` console script. Returns the exit code."""
+    from anonlab.errors import AnonlabError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        # `anonlab` alone, or a command group (`anonlab dicom`) without its subcommand
+        (getattr(args, "_parser", None) or parser).print_help(sys.stderr)
+        return 2
+    try:
+        code = func(args)
+    except AnonlabError as exc:
+        print(f"anonlab {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"anonlab {args.command}: interrupted; no partial output was left", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

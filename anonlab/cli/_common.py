@@ -1,0 +1,81 @@
+"""Options and printing shared by subcommands. Imports nothing heavy."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keeps description paragraphs as written and shows defaults."""
+
+
+def add_command(sub, name: str, help: str, description: str, func=None) -> argparse.ArgumentParser:
+    """Register a subcommand with the common formatter; ``func(args) -> int`` runs it."""
+    p = sub.add_parser(name, help=help, description=description, formatter_class=HelpFormatter)
+    if func is not None:
+        p.set_defaults(func=func)
+    p.set_defaults(_parser=p)
+    return p
+
+
+def add_group(sub, name: str, help: str, description: str):
+    """Register a command group (``anonlab dicom ...``); returns (parser, its subparsers)."""
+    p = add_command(sub, name, help, description)
+    return p, p.add_subparsers(dest="action", metavar="ACTION", title="actions")
+
+
+def columns(text: str) -> list[str]:
+    """Parse a comma-separated list of column names (``--quasi age,sex,zip``)."""
+    cols = [c.strip() for c in text.split(",") if c.strip()]
+    if not cols:
+        raise argparse.ArgumentTypeError("give at least one column name")
+    return cols
+
+
+def positive_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return v
+
+
+def positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return v
+
+
+def add_seed(p: argparse.ArgumentParser, what: str = "the random choices of this command") -> None:
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help=f"seed for {what}; the same seed and inputs give the same output. Recorded in reports.",
+    )
+
+
+def add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs (refused otherwise)")
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print the result as JSON (for scripts)")
+
+
+def print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=2, default=str, allow_nan=False)
+    sys.stdout.write("\n")
+
+
+def warn(command: str, message: str) -> None:
+    print(f"anonlab {command}: warning: {message}", file=sys.stderr)
