@@ -1,0 +1,399 @@
+"""Re-identification risk of a table: equivalence classes, k, uniques, ARX's attacker models, l and t.
+
+An *equivalence class* is a set of records that share the same values of every quasi-identifier; an attacker who
+knows a person's quasi-identifiers can narrow them down to their class and no further. Everything here is computed
+from the class of each record, with integer codes and numpy, never a Python loop over rows:
+
+- k: the size of the smallest class (the table is k-anonymous for that k).
+- sample uniques: records alone in their class.
+- prosecutor risk (ARX): the attacker knows the target is in the table; a record's risk is 1 / its class size.
+- journalist risk (ARX): the attacker does not know whether the target is in the table, so the class size that
+  matters is the one in the population. Without a population table it is estimated as f / pi from the sampling
+  fraction pi (with pi = 1, the table is the population and journalist equals prosecutor risk).
+- marketer risk (ARX): the share of records an attacker who links every record would re-identify correctly.
+- l-diversity (distinct and entropy) and t-closeness (Earth Mover's Distance, ordered distance for numbers and
+  equal distance for categories, as in Li, Li & Venkatasubramanian 2007) of each sensitive column.
+- population uniqueness (with a sampling fraction): Zayatz (1991) and Pitman's model (Hoshino 2001), the
+  estimators ARX and sdcMicro offer.
+
+Missing values in a quasi-identifier are treated as a value of their own (a blank is as identifying as any
+other value an attacker can observe).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from anonlab.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "RiskTriple",
+    "SensitiveReport",
+    "PopulationReport",
+    "RiskReport",
+    "class_codes",
+    "assess",
+    "l_diversity",
+    "t_closeness",
+    "zayatz_uniques",
+    "pitman_uniques",
+]
+
+HISTOGRAM_BINS = ((1, 1), (2, 2), (3, 4), (5, 9), (10, 19), (20, 49), (50, 99), (100, None))
+
+
+@dataclass(frozen=True)
+class RiskTriple:
+    """Highest record risk, average record risk, and share of records whose risk exceeds the threshold."""
+
+    highest: float
+    average: float
+    records_at_risk: float
+
+
+@dataclass(frozen=True)
+class SensitiveReport:
+    """Attribute-disclosure measures of one sensitive column over the equivalence classes.
+
+    l_distinct: the fewest distinct sensitive values in any class. l_entropy: the smallest exp(entropy) of the
+    sensitive values in any class (entropy l-diversity holds for every l up to this). t_closeness: the largest
+    Earth Mover's Distance between a class's distribution of the sensitive value and the whole table's, with
+    ``distance`` ``"ordered"`` (numbers) or ``"equal"`` (categories).
+    """
+
+    column: str
+    distinct_values: int
+    l_distinct: int
+    l_entropy: float
+    t_closeness: float
+    distance: str
+
+
+@dataclass(frozen=True)
+class PopulationReport:
+    """Estimated population uniques for a sample drawn with ``sampling_fraction``."""
+
+    sampling_fraction: float
+    population_size: int
+    zayatz_uniques: float
+    zayatz_share: float
+    pitman_uniques: float | None
+    pitman_share: float | None
+
+
+@dataclass(frozen=True)
+class RiskReport:
+    """Everything :func:`assess` measures; ``to_dict()`` gives the JSON form."""
+
+    rows: int
+    quasi: list[str]
+    classes: int
+    k: int
+    sample_uniques: int
+    sample_uniques_share: float
+    histogram: list[dict]
+    threshold: float
+    prosecutor: RiskTriple
+    journalist: RiskTriple
+    marketer: float
+    sensitive: list[SensitiveReport] = field(default_factory=list)
+    population: PopulationReport | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def sensitive_for(self, column: str) -> SensitiveReport:
+        for s in self.sensitive:
+            if s.column == column:
+                return s
+        raise KeyError(column)
+
+
+# -- equivalence classes ----------------------------------------------------------------------------------------
+
+
+def _codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Dense integer codes of a column, missing values as a code of their own."""
+    import pandas as pd
+
+    codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), max(len(uniques), 1)
+
+
+def class_codes(df: pd.DataFrame, quasi: list[str]) -> np.ndarray:
+    """Dense class id per record (0..classes-1) over the ``quasi`` columns."""
+    import pandas as pd
+
+    if not quasi:
+        return np.zeros(len(df), dtype=np.int64)
+    key, card = _codes(df[quasi[0]])
+    for col in quasi[1:]:
+        c, m = _codes(df[col])
+        if card * m >= 2**62:  # compress before the mixed-radix key would overflow
+            key, uniq = pd.factorize(key)
+            card = len(uniq)
+        key = key * m + c
+        card *= m
+    key, _ = pd.factorize(key)
+    return key.astype(np.int64, copy=False)
+
+
+# -- l-diversity and t-closeness ---------------------------------------------------------------------------------
+
+
+def _pairs(g: np.ndarray, s: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (class, value) pairs with their record counts, sorted by class then value."""
+    keys, counts = np.unique(g * m + s, return_counts=True)
+    return keys // m, keys % m, counts
+
+
+def l_diversity(g: np.ndarray, s: np.ndarray, m: int) -> tuple[int, float]:
+    """(distinct l, entropy l) for class ids ``g`` and sensitive codes ``s`` in ``0..m-1``."""
+    cls, _, cnt = _pairs(g, s, m)
+    sizes = np.bincount(g)
+    distinct = np.bincount(cls, minlength=len(sizes))
+    p = cnt / sizes[cls]
+    entropy = np.bincount(cls, weights=-p * np.log(p), minlength=len(sizes))
+    return int(distinct.min()), float(np.exp(entropy.min()))
+
+
+def t_closeness(g: np.ndarray, s: np.ndarray, m: int, ordered: bool) -> float:
+    """Largest EMD between any class's distribution of ``s`` and the table's.
+
+    ``ordered``: codes ``s`` are ranks of numeric values and the ground distance is |i - j| / (m - 1); otherwise
+    every two distinct values are at distance 1 (equal distance). Sparse: cost grows with the number of distinct
+    (class, value) pairs, not classes x values.
+    """
+    if m <= 1:
+        return 0.0
+    n = len(g)
+    sizes = np.bincount(g)
+    n_classes = len(sizes)
+    p = np.bincount(s, minlength=m) / n
+    cls, val, cnt = _pairs(g, s, m)
+    q = cnt / sizes[cls]
+    if not ordered:
+        per = np.abs(q - p[val]) - p[val]
+        emd = 0.5 * (1.0 + np.bincount(cls, weights=per, minlength=n_classes))
+        return float(max(emd.max(), 0.0))
+    # Ordered: EMD = sum_i |Q_c(i) - P(i)| / (m - 1), with Q_c the class CDF and P the table CDF (monotone).
+    P = np.cumsum(p)
+    S = np.concatenate([[0.0], np.cumsum(P)])  # S[i] = sum_{j<i} P[j]
+    first = np.r_[True, cls[1:] != cls[:-1]]
+    ccum = np.cumsum(cnt)
+    start = np.maximum.accumulate(np.where(first, np.arange(len(cls)), 0))
+    Qc = (ccum - ccum[start] + cnt[start]) / sizes[cls]  # class CDF at each of its values, exact in integers
+    last = np.r_[cls[1:] != cls[:-1], True]
+    # Segments: [val_j, next val in class) with Q = Qc_j; the tail of each class runs to m with Q = 1.
+    seg_a = val
+    seg_b = np.where(last, m, np.r_[val[1:], m])
+    seg_q = np.where(last, 1.0, Qc)
+    # Heads: [0, first val) with Q = 0 contribute sum P(i) over i < first val.
+    head = np.bincount(cls[first], weights=S[val[first]], minlength=n_classes)
+
+    def seg_sum(a: np.ndarray, b: np.ndarray, qv: np.ndarray) -> np.ndarray:
+        t = np.clip(np.searchsorted(P, qv, side="left"), a, b)
+        below = qv * (t - a) - (S[t] - S[a])
+        above = (S[b] - S[t]) - qv * (b - t)
+        return below + above
+
+    body = np.bincount(cls, weights=seg_sum(seg_a, seg_b, seg_q), minlength=n_classes)
+    emd = (head + body) / (m - 1)
+    return float(max(emd.max(), 0.0))
+
+
+# -- population uniqueness -------------------------------------------------------------------------------------
+
+
+def _class_size_histogram(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    values, freq = np.unique(sizes, return_counts=True)
+    return values, freq
+
+
+def zayatz_uniques(sizes: np.ndarray, sampling_fraction: float) -> float:
+    """Zayatz (1991): estimated number of population uniques, from the sample's class sizes.
+
+    The share of sample uniques that are population uniques is the probability, under hypergeometric sampling of
+    n from a population N = n / pi, that a class of size 1 yields a sample unique, weighed against the same
+    probability for classes of every observed size.
+    """
+    from scipy.stats import hypergeom
+
+    n = int(sizes.sum())
+    N = max(int(round(n / sampling_fraction)), n)
+    values, freq = _class_size_histogram(sizes)
+    u = len(sizes)
+    uniques = int(freq[values == 1].sum()) if (values == 1).any() else 0
+    if uniques == 0:
+        return 0.0
+    prob_one = hypergeom.pmf(1, N, np.minimum(values, N), n)
+    denom = float(np.sum(freq / u * prob_one))
+    cond = (uniques / u) * float(hypergeom.pmf(1, N, 1, n)) / denom if denom > 0 else 0.0
+    return uniques * cond / sampling_fraction
+
+
+def pitman_uniques(sizes: np.ndarray, sampling_fraction: float) -> float | None:
+    """Pitman's sampling model (Hoshino 2001): estimated number of population uniques.
+
+    Fits the two-parameter Poisson-Dirichlet (Pitman) partition model to the class sizes by maximum likelihood;
+    the population uniques are then Gamma(theta + 1) / Gamma(theta + alpha) * N**alpha. Returns ``None`` when the
+    likelihood has no interior maximum (for example no class larger than 1, or no uniques).
+    """
+    from scipy.optimize import minimize
+    from scipy.special import gammaln
+
+    n = float(sizes.sum())
+    u = float(len(sizes))
+    N = max(n / sampling_fraction, n)
+    values, freq = _class_size_histogram(sizes)
+    if u < 2 or not (values == 1).any() or not (values > 1).any():
+        return None
+
+    def nll(x: np.ndarray) -> float:
+        theta, alpha = np.exp(x[0]), 1.0 / (1.0 + np.exp(-x[1]))
+        ll = (
+            (u - 1) * np.log(alpha)
+            + gammaln(theta / alpha + u)
+            - gammaln(theta / alpha + 1)
+            - (gammaln(theta + n) - gammaln(theta + 1))
+            + float(np.sum(freq * (gammaln(values - alpha) - gammaln(1 - alpha))))
+        )
+        return -float(ll)
+
+    best = None
+    for a0 in (0.2, 0.5, 0.8):
+        res = minimize(nll, x0=np.array([np.log(max(u / 2, 1.0)), np.log(a0 / (1 - a0))]), method="Nelder-Mead",
+                       options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
+        if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
+            best = res
+    if best is None:
+        return None
+    theta, alpha = np.exp(best.x[0]), 1.0 / (1.0 + np.exp(-best.x[1]))
+    est = float(np.exp(gammaln(theta + 1) - gammaln(theta + alpha) + alpha * np.log(N)))
+    if not np.isfinite(est) or est < 0 or est > N:
+        return None
+    return est
+
+
+# -- the whole assessment --------------------------------------------------------------------------------------
+
+
+def _triple(record_risk: np.ndarray, threshold: float) -> RiskTriple:
+    return RiskTriple(
+        highest=float(record_risk.max()),
+        average=float(record_risk.mean()),
+        records_at_risk=float(np.mean(record_risk > threshold)),
+    )
+
+
+def _histogram(sizes: np.ndarray) -> list[dict]:
+    out = []
+    for lo, hi in HISTOGRAM_BINS:
+        mask = sizes >= lo if hi is None else (sizes >= lo) & (sizes <= hi)
+        label = f"{lo}+" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}")
+        out.append({"size": label, "classes": int(mask.sum()), "records": int(sizes[mask].sum())})
+    return out
+
+
+def _sensitive(df: pd.DataFrame, g: np.ndarray, column: str) -> SensitiveReport:
+    import pandas as pd
+
+    s = df[column]
+    numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
+    if numeric and s.notna().all():
+        values = np.unique(s.to_numpy())
+        codes = np.searchsorted(values, s.to_numpy()).astype(np.int64)
+        m = len(values)
+    else:
+        numeric = False
+        codes, m = _codes(s)
+    l_dist, l_ent = l_diversity(g, codes, m)
+    t = t_closeness(g, codes, m, ordered=numeric)
+    return SensitiveReport(
+        column=column,
+        distinct_values=int(m),
+        l_distinct=l_dist,
+        l_entropy=l_ent,
+        t_closeness=t,
+        distance="ordered" if numeric else "equal",
+    )
+
+
+def assess(
+    df: pd.DataFrame,
+    quasi: list[str],
+    sensitive: list[str] = (),
+    sampling_fraction: float | None = None,
+    threshold: float = 0.2,
+    source: str = "input",
+) -> RiskReport:
+    """Measure re-identification and attribute-disclosure risk of ``df``.
+
+    Parameters
+    ----------
+    quasi : the quasi-identifiers: what an attacker may know about a person from elsewhere (age, sex, ZIP...).
+    sensitive : the columns an attacker should not learn; l-diversity and t-closeness are measured on each.
+    sampling_fraction : the share of the population that the table holds (0 < pi <= 1). With it, journalist and
+        marketer risk use estimated population class sizes (f / pi) and population uniqueness is estimated with the
+        Zayatz and Pitman models. Without it, the table is taken to be the whole population.
+    threshold : a record is "at risk" when its re-identification probability exceeds this (ARX's default 0.2
+        corresponds to classes smaller than 5).
+    """
+    from anonlab.io import require_columns
+
+    if not quasi:
+        raise UsageError("give at least one quasi-identifier (--quasi)")
+    if len(set(quasi)) != len(quasi):
+        raise UsageError("a quasi-identifier is listed twice")
+    overlap = set(quasi) & set(sensitive)
+    if overlap:
+        raise UsageError(f"column {sorted(overlap)[0]!r} is both quasi-identifier and sensitive")
+    require_columns(df, [*quasi, *sensitive], source)
+    if len(df) == 0:
+        raise InputError(f"{source}: no rows to assess")
+    if sampling_fraction is not None and not (0 < sampling_fraction <= 1):
+        raise UsageError(f"--sampling-fraction must be in (0, 1], got {sampling_fraction}")
+    if not (0 < threshold <= 1):
+        raise UsageError(f"--threshold must be in (0, 1], got {threshold}")
+
+    g = class_codes(df, list(quasi))
+    sizes = np.bincount(g)
+    f = sizes[g].astype(float)
+    n = len(df)
+    pi = sampling_fraction or 1.0
+    population_f = np.maximum(f / pi, f)
+    uniques = int((sizes == 1).sum())
+    population = None
+    if sampling_fraction is not None:
+        N = max(int(round(n / pi)), n)
+        z = zayatz_uniques(sizes, pi)
+        p = pitman_uniques(sizes, pi)
+        population = PopulationReport(
+            sampling_fraction=pi,
+            population_size=N,
+            zayatz_uniques=float(z),
+            zayatz_share=float(z / N),
+            pitman_uniques=None if p is None else float(p),
+            pitman_share=None if p is None else float(p / N),
+        )
+    return RiskReport(
+        rows=n,
+        quasi=list(quasi),
+        classes=len(sizes),
+        k=int(sizes.min()),
+        sample_uniques=uniques,
+        sample_uniques_share=uniques / n,
+        histogram=_histogram(sizes),
+        threshold=threshold,
+        prosecutor=_triple(1.0 / f, threshold),
+        journalist=_triple(1.0 / population_f, threshold),
+        marketer=float(np.sum(1.0 / population_f) / n),
+        sensitive=[_sensitive(df, g, c) for c in sensitive],
+        population=population,
+    )
