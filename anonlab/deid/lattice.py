@@ -1,0 +1,222 @@
+"""Optimal full-domain (global) generalisation: search the lattice of per-column hierarchy levels.
+
+Every quasi-identifier is recoded with one level of its hierarchy for the whole table (one recoding per column,
+what a release to a registry or a journal usually needs). A *node* of the lattice is one choice of level per
+column; a node is *anonymous* when, after suppressing the records of the classes that fail the criteria, at
+most ``max_suppression`` of the records are suppressed.
+
+Search (in the spirit of ARX's Flash, Kohlmayer et al. 2012, with pruning by monotonicity):
+
+- Anonymity is monotone: generalising a column merges classes, and merged classes meet k, l (distinct,
+  entropy, recursive) and t whenever their parts do; so a node above an anonymous one is anonymous and a node
+  below a non-anonymous one is not. Nodes below a known non-anonymous node are never checked.
+- For the default loss, GCP, every node has a cheap lower bound: the mean NCP of its recoding over all records
+  with no suppression (a suppressed record costs 1, more than any recoding), computed from per-level column
+  means without touching the rows. Nodes are visited by increasing bound and the search stops as soon as the
+  bound reaches the best loss found, which makes the result the exact optimum.
+- For discernibility every node that is not pruned by monotonicity is evaluated (still exact).
+
+Each node is evaluated with integer arithmetic over the recoded columns: one combined class key per record,
+``bincount`` for class sizes (or a stable ``argsort`` when l / t need the classes' sensitive values).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from anonlab.deid.criteria import Criteria, check_groups, distribution
+from anonlab.deid.hierarchy import Hierarchy
+from anonlab.deid.mondrian import Classes, NotSatisfiable
+from anonlab.deid.quasi import QuasiColumn, SensitiveColumn
+
+__all__ = ["LatticeResult", "global_search", "level_ncp", "MAX_NODES"]
+
+MAX_NODES = 200_000
+
+
+@dataclass(frozen=True)
+class LatticeResult:
+    """The optimal node (one level per column), its classes over the released rows, and search statistics."""
+
+    levels: tuple
+    classes: Classes
+    suppressed: np.ndarray  # row numbers withheld
+    loss: float
+    nodes_total: int
+    nodes_evaluated: int
+    heights: tuple = field(default=())
+
+
+def level_ncp(q: QuasiColumn, h: Hierarchy, level: int) -> np.ndarray:
+    """NCP of every code of ``q`` when recoded to ``level`` of ``h``.
+
+    Intervals: the interval's width over the column's range; other numbers / dates: the range of the values
+    under the same label; categories: the share of the column's values under the same label (0 at level 0).
+    """
+    n = q.n_codes
+    if level == 0:
+        return np.zeros(n)
+    g = np.asarray(h.groups[level])
+    if h.labels[level][0] == "*" and len(np.unique(g)) == 1:
+        return np.ones(n)
+    if q.kind in ("numeric", "date"):
+        if h.kind == "interval" and len(q.values) > 1:
+            span = float(q.values[-1] - q.values[0])
+            w = h.widths[level] - (1 if q.integer else 0)
+            out = np.full(n, min(max(w, 0) / span, 1.0))
+        else:
+            pos = q.pos
+            lo = np.full(g.max() + 1, np.inf)
+            hi = np.full(g.max() + 1, -np.inf)
+            np.minimum.at(lo, g, pos)
+            np.maximum.at(hi, g, pos)
+            out = hi[g] - lo[g]
+        if q.has_missing:
+            out[-1] = 0.0
+        return out
+    sizes = h.group_sizes(level)
+    return np.where(sizes > 1, sizes / n, 0.0)
+
+
+def global_search(
+    quasi: list[QuasiColumn],
+    hierarchies: list[Hierarchy],
+    sensitive: list[SensitiveColumn],
+    crit: Criteria,
+    max_suppression: float = 0.0,
+    loss: str = "gcp",
+    progress: bool = False,
+) -> LatticeResult:
+    """Find the node of least ``loss`` (``"gcp"`` or ``"discernibility"``) that meets ``crit`` within the
+    suppression budget (a fraction of the records). Raises :class:`NotSatisfiable` if even the top node fails."""
+    n = len(quasi[0].codes)
+    d = len(quasi)
+    heights = tuple(h.height for h in hierarchies)
+    total = int(np.prod([x + 1 for x in heights]))
+    if total > MAX_NODES:
+        raise NotSatisfiable(
+            f"the generalisation lattice has {total:,} nodes (more than {MAX_NODES:,}); give hierarchies with "
+            "fewer levels or fewer quasi-identifiers"
+        )
+    budget = int(np.floor(max_suppression * n + 1e-9))
+    gen_cache: dict = {}
+
+    def gen(j, lev):
+        if (j, lev) not in gen_cache:
+            gen_cache[(j, lev)] = np.asarray(hierarchies[j].groups[lev], dtype=np.int64)[quasi[j].codes]
+        return gen_cache[(j, lev)]
+
+    ncp_tab = [
+        [level_ncp(q, h, lev) for lev in range(h.height + 1)] for q, h in zip(quasi, hierarchies, strict=True)
+    ]
+    col_mean = [
+        [float(np.bincount(q.codes, minlength=q.n_codes) @ t) / n for t in tabs]
+        for q, tabs in zip(quasi, ncp_tab, strict=True)
+    ]
+    nodes = np.array(list(itertools.product(*[range(x + 1) for x in heights])), dtype=np.int64)
+    lower = np.array([sum(col_mean[j][node[j]] for j in range(d)) / d for node in nodes])
+    if loss == "gcp":
+        visit = np.lexsort((nodes.sum(axis=1), lower))
+    else:
+        visit = np.argsort(nodes.sum(axis=1), kind="stable")
+    failed: list[np.ndarray] = []
+    best = None
+    evaluated = 0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=total, desc="lattice", unit="node", leave=False)
+    for i in visit:
+        node = nodes[i]
+        if bar is not None:
+            bar.update(1)
+        if best is not None and loss == "gcp" and lower[i] >= best[0] - 1e-15:
+            break
+        if failed and (np.stack(failed) >= node).all(axis=1).any():
+            continue  # below a non-anonymous node: not anonymous (monotonicity)
+        evaluated += 1
+        res = _evaluate(node, gen, quasi, sensitive, crit, budget, n)
+        if res is None:
+            failed.append(node)
+            continue
+        classes, suppressed = res
+        if loss == "gcp":
+            row_ncp = sum(ncp_tab[j][node[j]][quasi[j].codes[classes.order]] for j in range(d)) / d
+            value = (float(row_ncp.sum()) + len(suppressed)) / n
+        else:
+            value = float((classes.sizes.astype(np.float64) ** 2).sum() + len(suppressed) * float(n))
+        if best is None or value < best[0] - 1e-15:
+            best = (value, tuple(int(x) for x in node), classes, suppressed)
+    if bar is not None:
+        bar.close()
+    if best is None:
+        raise NotSatisfiable(
+            "no full-domain generalisation meets the criteria within the suppression budget "
+            f"({max_suppression:.1%} of {n:,} records)"
+        )
+    return LatticeResult(best[1], best[2], best[3], best[0], total, evaluated, heights)
+
+
+def _evaluate(node, gen, quasi, sensitive, crit: Criteria, budget: int, n: int):
+    """Classes and suppressed rows of ``node``, or None when more than ``budget`` records would be suppressed."""
+    key = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for j, lev in enumerate(node):
+        g = gen(j, int(lev))
+        ng = int(g.max()) + 1
+        if radix * ng >= 2**62:
+            _, key = np.unique(key, return_inverse=True)
+            radix = int(key.max()) + 1
+        key = key * ng + g
+        radix *= ng
+    if radix <= 4 * n + 1024:
+        counts = np.bincount(key, minlength=radix)
+        small = counts[key] < crit.k
+        if int(small.sum()) > budget:
+            return None
+    else:
+        _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+        small = counts[inv] < crit.k
+        if int(small.sum()) > budget:
+            return None
+    rows = np.nonzero(~small)[0]
+    perm = np.argsort(key[rows], kind="stable")
+    order = rows[perm]
+    ks = key[order]
+    if len(order):
+        b = np.r_[0, np.nonzero(ks[1:] != ks[:-1])[0] + 1]
+        starts = b.astype(np.int64)
+        ends = np.r_[b[1:], len(order)].astype(np.int64)
+    else:
+        starts = ends = np.zeros(0, dtype=np.int64)
+    n_supp = int(small.sum())
+    if crit.needs_sensitive:
+        # suppress failing classes until the released rows' own distribution (t's reference) is stable
+        for _ in range(10):
+            if not len(starts):
+                break
+            refs = [(s, s.codes[order], distribution(s.codes[order], s.n_values)) for s in sensitive]
+            ok = check_groups(starts, ends, crit, refs)
+            if ok.all():
+                break
+            n_supp += int((ends - starts)[~ok].sum())
+            if n_supp > budget:
+                return None
+            keep_pos = np.repeat(ok, ends - starts)
+            order = order[keep_pos]
+            sizes = (ends - starts)[ok]
+            ends = np.cumsum(sizes)
+            starts = ends - sizes
+        else:
+            return None
+    if not len(starts):
+        return None
+    suppressed = np.setdiff1d(np.arange(n), order, assume_unique=True)
+    return Classes(order, starts, ends), suppressed
+
+
+__all__ += ["NotSatisfiable"]
