@@ -1,0 +1,181 @@
+"""`anonlab dicom deidentify` and `anonlab dicom audit`: the PS3.15 Annex E profile over a folder, and its check."""
+
+from __future__ import annotations
+
+import argparse
+
+from anonlab.cli._common import add_force, add_group, add_json, add_seed, positive_int, print_json
+
+# Kept here (not imported from the library) so that `anonlab dicom --help` stays fast; a test checks they match.
+OPTION_HELP = {
+    "retain-safe-private": "keep known numeric private attributes (no dates, IDs, names)",
+    "retain-uids": "keep original UIDs (links back to the source archive)",
+    "retain-device-identity": "keep device serial numbers, station names, AE titles",
+    "retain-institution-identity": "keep institution names, addresses, departments",
+    "retain-patient-characteristics": "keep age, sex, size, weight, smoking/pregnancy status",
+    "retain-longitudinal-full-dates": "keep all dates and times unchanged",
+    "retain-longitudinal-modified-dates": "shift each patient's dates by a keyed offset (intervals survive)",
+    "clean-descriptors": "keep descriptions/comments with names, IDs, dates, long numbers cut out",
+    "clean-structured-content": "keep SR content with free text cleaned",
+    "clean-graphics": "keep curves, overlays and graphic annotations (text cleaned)",
+}
+
+DEID_DESCRIPTION = """\
+De-identify every DICOM file under IN_DIR with the DICOM PS3.15 Annex E Basic Application Level
+Confidentiality Profile (Table E.1-1, all 621 attributes, applied inside every sequence), and write each file to
+OUT_DIR/<new StudyInstanceUID>/<new SeriesInstanceUID>/<new SOPInstanceUID>.dcm. No part of an input path reaches
+the output. IN_DIR is never modified; pixel data bytes are copied unchanged.
+
+- Private attributes, curves and overlays are removed; every person name is emptied.
+- UIDs are replaced by keyed UIDs under 2.25: the same UID and key give the same new UID in every file and run,
+  so studies, series and references stay consistent. PatientID becomes the keyed pseudonym (linkable under one
+  key, unlinkable across keys). The key never appears in any output.
+- Images that may show identifying text in their pixels (BurnedInAnnotation YES; secondary capture, ultrasound and
+  scanned documents unless flagged NO) are withheld and listed for pixel review, unless --allow-burned-in.
+- Files that are not DICOM are skipped and listed; DICOM files that cannot be read whole are listed as failed and
+  nothing of them is written.
+- Sets PatientIdentityRemoved YES, DeidentificationMethod, DeidentificationMethodCodeSequence (113100 and each
+  option) and LongitudinalTemporalInformationModified.
+
+Exit status: 0 when every DICOM file was written, 1 when any failed or was withheld, 2 for usage errors.
+
+Options (--option NAME, repeatable); each gives something away:
+""" + "\n".join(f"  {k:36s}{v}" for k, v in OPTION_HELP.items())
+
+AUDIT_DESCRIPTION = """\
+List, per file and at every depth of every sequence, what the PS3.15 Basic Profile would not have let through:
+attributes it removes or empties that still have a value, UIDs not replaced (not under 2.25), private attributes,
+person names, curves and overlays, and images that may show burned-in text. Values are never printed, only where
+they are and their length. Options a file declares in DeidentificationMethodCodeSequence are honoured.
+Works on any folder (anonlab's output or another tool's). Exit status 1 when anything is found, 0 when clean."""
+
+
+def add_parser(sub) -> None:
+    _, actions = add_group(
+        sub,
+        "dicom",
+        help="de-identify DICOM folders (PS3.15 Annex E) and audit them",
+        description="De-identify DICOM files with the PS3.15 Annex E profile, and audit a release.",
+    )
+    from anonlab.cli._common import add_command
+
+    p = add_command(
+        actions,
+        "deidentify",
+        help="apply the PS3.15 Annex E profile to every DICOM file in a folder",
+        description=DEID_DESCRIPTION,
+        func=run_deidentify,
+    )
+    p.add_argument(
+        "in_dir", metavar="IN_DIR", help="folder of DICOM files (walked recursively; never modified)"
+    )
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder for the de-identified files (created)")
+    p.add_argument(
+        "--key-file",
+        required=True,
+        metavar="KEY",
+        help="secret key (from `anonlab keygen`) for UIDs, pseudonymous PatientIDs and date shifts; whoever holds "
+        "it can link the release back to identifiers, so keep it apart from the data",
+    )
+    p.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        choices=list(OPTION_HELP),
+        metavar="NAME",
+        help="a profile option (repeatable): " + ", ".join(OPTION_HELP),
+    )
+    p.add_argument(
+        "--manifest",
+        metavar="FILE",
+        help="write original -> new UIDs, PatientIDs and paths to this CSV (owner-only permissions). It "
+        "re-identifies the release: refused inside OUT_DIR",
+    )
+    p.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--allow-burned-in",
+        action="store_true",
+        help="also write images that may show identifying text in their pixels (withheld by default)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_force(p)
+    add_seed(p, "nothing: outputs depend on the key alone (accepted for uniformity, recorded)")
+    add_json(p)
+
+    a = add_command(
+        actions,
+        "audit",
+        help="list identifying leftovers in a folder of DICOM files",
+        description=AUDIT_DESCRIPTION,
+        func=run_audit,
+    )
+    a.add_argument("dir", metavar="DIR", help="folder to audit (walked recursively; only read)")
+    a.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: all cores)")
+    a.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_seed(a, "nothing (the audit is deterministic; accepted for uniformity)")
+    add_json(a)
+
+
+def run_deidentify(args: argparse.Namespace) -> int:
+    import sys
+
+    from anonlab.deid.dicom.deidentify import deidentify_folder
+    from anonlab.deid.keys import read_key
+
+    key = read_key(args.key_file)
+    result = deidentify_folder(
+        args.in_dir,
+        args.out_dir,
+        key,
+        args.option,
+        workers=args.workers,
+        allow_burned_in=args.allow_burned_in,
+        manifest=args.manifest,
+        force=args.force,
+        seed=args.seed,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    if args.json:
+        print_json(result.to_dict())
+        return result.exit_code
+    d = result.to_dict()
+    print(
+        f"{d['files']} files: {d['written']} written, {d['skipped']} skipped, {d['failed']} failed, "
+        f"{d['withheld']} withheld ({d['seconds']} s, {d['files_per_second'] or '-'} files/s, {d['workers']} workers)"
+    )
+    print(f"profile: PS3.15 Annex E basic; options: {', '.join(d['options']) or 'none'}")
+    for kind in ("withheld", "failed", "skipped"):
+        for item in d[f"{kind}_files"]:
+            print(f"  {kind}: {item['input']}: {item['reason']}")
+    if result.manifest:
+        print(f"manifest: {result.manifest} (re-identifies the release; keep it apart)")
+    if result.withheld:
+        print(
+            "withheld images may show identifying text in their pixels: review them, or use --allow-burned-in"
+        )
+    return result.exit_code
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    import sys
+
+    from anonlab.deid.dicom.audit import audit_folder
+
+    result = audit_folder(
+        args.dir, workers=args.workers, progress=not args.no_progress and sys.stderr.isatty()
+    )
+    if args.json:
+        print_json(result.to_dict())
+        return result.exit_code
+    for report in result.reports:
+        print(report.path)
+        for f in report.findings:
+            code = f" [{f.code}]" if f.code else ""
+            print(f"  {f.rule:13s} {f.tag:12s} {f.path}{code} ({f.length} chars)")
+    counts = ", ".join(f"{k} {v}" for k, v in result.by_rule.items() if v)
+    print(
+        f"{result.dicom_files} DICOM files audited ({result.not_dicom} other files ignored): "
+        f"{result.files_with_findings} with findings; {result.findings} findings"
+        + (f" ({counts})" if counts else "")
+    )
+    return result.exit_code

@@ -1,0 +1,291 @@
+"""Auditing a folder of DICOM files for what the confidentiality profile would not have let through.
+
+For any folder (anonlab's output or another tool's) the audit lists, per file and at every depth:
+
+- ``present``: an attribute the Basic Profile removes or empties (``X``, ``Z``, ``X/Z``) that still has a value;
+- ``not-replaced``: an attribute the profile replaces by a dummy (``D`` and the compounds with ``D``) that has a
+  value in a file that does not declare PatientIdentityRemoved = YES (a replaced value cannot be told from an
+  original by looking at it, so the audit trusts the declaration only for these);
+- ``original-uid``: a UID the profile replaces (``U``) that is not under the 2.25 root, i.e. still under an
+  organisation's root;
+- ``private``: a private attribute (private creators included);
+- ``person-name``: a person name (PN) with a value that is not a recognisable placeholder, anywhere;
+- ``curve`` / ``overlay``: curve data, overlay bitmaps or overlay comments;
+- ``burned-in``: BurnedInAnnotation YES, or a SOP class that commonly holds burned-in text without a NO flag;
+- ``unreadable``: a DICOM file that cannot be read whole.
+
+Options a file declares in DeidentificationMethodCodeSequence are honoured: what such an option keeps or cleans is
+not reported. Values are never printed, only where they are and how long they are, so an audit report can be shared
+without leaking what it found.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Finding", "FileAudit", "AuditResult", "Auditor", "audit_folder", "CATEGORIES"]
+
+CATEGORIES = (
+    "present",
+    "not-replaced",
+    "original-uid",
+    "private",
+    "person-name",
+    "curve",
+    "overlay",
+    "burned-in",
+    "unreadable",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One leftover: where it is (``tag`` and a dotted ``path`` through sequences), what rule it breaks.
+
+    rule : one of :data:`CATEGORIES`.
+    code : the profile's action code for the attribute (empty where the rule is not from the table).
+    length : the value's length in characters or bytes (the value itself is never reported).
+    """
+
+    tag: str
+    path: str
+    rule: str
+    code: str = ""
+    length: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "tag": self.tag,
+            "path": self.path,
+            "rule": self.rule,
+            "code": self.code,
+            "length": self.length,
+        }
+
+
+@dataclass(frozen=True)
+class FileAudit:
+    """The findings of one file; ``declared_options`` are the options its code sequence states."""
+
+    path: str
+    findings: tuple[Finding, ...] = ()
+    declared_options: tuple[str, ...] = ()
+    skipped: str | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "declared_options": list(self.declared_options),
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+
+@dataclass
+class AuditResult:
+    """An audit of a folder: counts per rule and the findings of each file that has any."""
+
+    folder: str
+    files: int = 0
+    dicom_files: int = 0
+    not_dicom: int = 0
+    files_with_findings: int = 0
+    by_rule: dict[str, int] = field(default_factory=lambda: dict.fromkeys(CATEGORIES, 0))
+    reports: list[FileAudit] = field(default_factory=list)
+
+    @property
+    def findings(self) -> int:
+        return sum(self.by_rule.values())
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.findings else 0
+
+    def add(self, fa: FileAudit) -> None:
+        self.files += 1
+        if fa.skipped:
+            self.not_dicom += 1
+            return
+        self.dicom_files += 1
+        if fa.findings:
+            self.files_with_findings += 1
+            for f in fa.findings:
+                self.by_rule[f.rule] += 1
+            self.reports.append(fa)
+
+    def to_dict(self) -> dict:
+        from anonlab import __version__
+
+        return {
+            "anonlab_version": __version__,
+            "folder": self.folder,
+            "files": self.files,
+            "dicom_files": self.dicom_files,
+            "not_dicom": self.not_dicom,
+            "files_with_findings": self.files_with_findings,
+            "findings": self.findings,
+            "by_rule": self.by_rule,
+            "reports": [r.to_dict() for r in self.reports],
+        }
+
+
+def _length(value) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, (bytes, bytearray, str)):
+        return len(value)
+    try:
+        return sum(len(str(v)) for v in value)
+    except TypeError:
+        return len(str(value))
+
+
+def _values(value) -> list:
+    """The values of a possibly multi-valued element (a PersonName or str is one value)."""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return list(value)
+    return [value]
+
+
+def _empty(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, (bytes, bytearray)):
+        return len(value) == 0
+    if isinstance(value, str):
+        return value.strip(" \x00") == ""
+    try:
+        return len(value) == 0 or all(_empty(v) for v in value)
+    except TypeError:
+        return False
+
+
+class Auditor:
+    """Audits single files (one per worker process)."""
+
+    def audit(self, path: str | os.PathLike) -> FileAudit:
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return self._audit(Path(path))
+
+    def _audit(self, path: Path) -> FileAudit:
+        from anonlab.deid.dicom.burnedin import burned_in_reason
+        from anonlab.deid.dicom.profile import options_from_codes, profile_for
+        from anonlab.deid.dicom.reading import NotDicom, Unreadable, read_whole
+
+        name = str(path)
+        try:
+            ds = read_whole(path)
+        except NotDicom:
+            return FileAudit(name, skipped="not DICOM")
+        except Unreadable as exc:
+            return FileAudit(name, (Finding("", str(exc), "unreadable"),))
+        codes = [
+            str(item.get("CodeValue", "")) for item in ds.get("DeidentificationMethodCodeSequence", []) or []
+        ]
+        declared = options_from_codes(codes)
+        profile = profile_for(declared)
+        removed = str(ds.get("PatientIdentityRemoved", "") or "").strip().upper() == "YES"
+        findings: list[Finding] = []
+        meta = getattr(ds, "file_meta", None)
+        if meta is not None:
+            self._walk(meta, "", profile, removed, findings)
+        self._walk(ds, "", profile, removed, findings)
+        reason = burned_in_reason(ds)
+        if reason:
+            findings.append(Finding("(0028,0301)", "BurnedInAnnotation", "burned-in", "", 0))
+        return FileAudit(name, tuple(findings), declared)
+
+    def _walk(self, ds, prefix: str, profile, removed: bool, out: list) -> None:
+        from anonlab.deid.dicom.actions import NUMERIC_VRS, is_placeholder
+
+        for elem in ds:
+            tag = int(elem.tag)
+            group, el = tag >> 16, tag & 0xFFFF
+            tagtext = f"({group:04X},{el:04X})"
+            kw = elem.keyword or tagtext
+            path = f"{prefix}{kw}"
+            vr = elem.VR
+            value = elem.value
+            if group & 1:
+                if profile.private == "C" and (vr in NUMERIC_VRS or vr == "SQ"):
+                    if vr == "SQ":
+                        self._items(elem, path, profile, removed, out)
+                    continue
+                if profile.private == "C" and 0x0010 <= el <= 0x00FF:
+                    continue
+                out.append(
+                    Finding(tagtext, path, "private", "X", _length(value) if vr != "SQ" else len(value))
+                )
+                continue
+            if 0x5000 <= group <= 0x501E and profile.curve != "C":
+                if not _empty(value):
+                    out.append(Finding(tagtext, path, "curve", "X", _length(value)))
+                continue
+            if 0x6000 <= group <= 0x601E and el in (0x3000, 0x4000):
+                code = profile.overlay_data if el == 0x3000 else profile.overlay_comments
+                if code != "C" and not _empty(value):
+                    out.append(Finding(tagtext, path, "overlay", "X", _length(value)))
+                continue
+            action = profile.actions.get(tag)
+            if vr == "SQ":
+                if action in ("X", "Z") and len(value):
+                    out.append(Finding(tagtext, path, "present", profile.basic.get(tag, ""), len(value)))
+                    continue
+                self._items(elem, path, profile, removed, out)
+                continue
+            if vr == "PN" and not _empty(value) and action not in ("K", "C"):
+                if not all(is_placeholder(str(v)) for v in _values(value)):
+                    out.append(
+                        Finding(tagtext, path, "person-name", profile.basic.get(tag, ""), _length(value))
+                    )
+                continue
+            if action is None or action in ("K", "C") or _empty(value):
+                continue
+            code = profile.basic.get(tag, "")
+            if action in ("X", "Z"):
+                out.append(Finding(tagtext, path, "present", code, _length(value)))
+            elif action == "U" or (action == "D" and vr == "UI"):
+                if any(not str(v).startswith("2.25.") for v in _values(value) if str(v).strip(" \x00")):
+                    out.append(Finding(tagtext, path, "original-uid", code, _length(value)))
+            elif action == "D" and not removed:
+                if not (isinstance(value, str) and is_placeholder(value)):
+                    out.append(Finding(tagtext, path, "not-replaced", code, _length(value)))
+
+    def _items(self, elem, path: str, profile, removed: bool, out: list) -> None:
+        for i, item in enumerate(elem.value):
+            self._walk(item, f"{path}[{i}].", profile, removed, out)
+
+
+def audit_folder(
+    folder: str | os.PathLike, *, workers: int | None = None, progress: bool = False
+) -> AuditResult:
+    """Audit every file under ``folder`` (see the module docstring). The folder is only read."""
+    from anonlab.deid.dicom.deidentify import parallel_map
+    from anonlab.deid.dicom.reading import walk_files
+    from anonlab.errors import UsageError
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: no such folder")
+    result = AuditResult(folder=str(folder))
+    workers = workers or os.cpu_count() or 1
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        tqdm.monitor_interval = 0
+        bar = tqdm(desc="dicom audit", unit="file", leave=False)
+    try:
+        for fa in parallel_map(Auditor, (), "audit", (str(p) for p in walk_files(folder)), workers):
+            result.add(fa)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.reports.sort(key=lambda r: r.path)
+    return result

@@ -1,0 +1,483 @@
+"""De-identifying a folder of DICOM files: per file, and in parallel over a batch.
+
+Each input file is read whole, checked for burned-in text, de-identified by :mod:`anonlab.deid.dicom.apply` and
+written to ``OUT/<new StudyInstanceUID>/<new SeriesInstanceUID>/<new SOPInstanceUID>.dcm``, so no part of an input
+path (folder and file names often hold patient names) reaches the output. Pixel data bytes are copied unchanged.
+Every write is atomic; two inputs with the same SOP Instance UID never overwrite each other (the second gets a
+``.2.dcm`` suffix).
+
+Workers are processes (:class:`concurrent.futures.ProcessPoolExecutor`) fed a bounded number of chunks at a time,
+so memory stays flat however many files the folder holds. Each worker derives its sub-keys once; the key itself is
+passed to workers in memory and never written anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from anonlab.deid.dicom.profile import Profile, profile_for
+from anonlab.deid.keys import SecretKey
+from anonlab.errors import OutputExistsError, UsageError
+
+__all__ = [
+    "FileOutcome",
+    "DeidentifyResult",
+    "Deidentifier",
+    "deidentify_folder",
+    "parallel_map",
+    "MANIFEST_COLUMNS",
+]
+
+MANIFEST_COLUMNS = ["input", "output", "attribute", "original", "replacement"]
+CHUNK = 8
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one input file.
+
+    status : ``written``, ``skipped`` (not DICOM, or a DICOMDIR index), ``failed`` (unreadable, nothing written) or
+        ``withheld`` (may show burned-in text; listed for pixel review).
+    manifest : (attribute, original, replacement) rows, filled only when a manifest was asked for.
+    """
+
+    input: str
+    status: str
+    reason: str | None = None
+    output: str | None = None
+    manifest: tuple = ()
+
+    def to_dict(self) -> dict:
+        return {"input": self.input, "status": self.status, "reason": self.reason, "output": self.output}
+
+
+@dataclass
+class DeidentifyResult:
+    """Summary of a batch: counts and every input that was not written (no identifiers, no key)."""
+
+    in_dir: str
+    out_dir: str
+    options: list[str]
+    workers: int
+    seed: int | None = None
+    files: int = 0
+    written: int = 0
+    skipped: list[dict] = field(default_factory=list)
+    failed: list[dict] = field(default_factory=list)
+    withheld: list[dict] = field(default_factory=list)
+    seconds: float = 0.0
+    manifest: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed or self.withheld else 0
+
+    def to_dict(self) -> dict:
+        from anonlab import __version__
+
+        return {
+            "anonlab_version": __version__,
+            "profile": "DICOM PS3.15 Annex E basic application level confidentiality profile",
+            "options": self.options,
+            "in_dir": self.in_dir,
+            "out_dir": self.out_dir,
+            "workers": self.workers,
+            "seed": self.seed,
+            "files": self.files,
+            "written": self.written,
+            "skipped": len(self.skipped),
+            "failed": len(self.failed),
+            "withheld": len(self.withheld),
+            "seconds": round(self.seconds, 3),
+            "files_per_second": round(self.files / self.seconds, 2) if self.seconds > 0 else None,
+            "manifest": self.manifest,
+            "skipped_files": self.skipped,
+            "failed_files": self.failed,
+            "withheld_files": self.withheld,
+        }
+
+
+class Deidentifier:
+    """De-identifies single files under one key and profile (one per worker process).
+
+    key : the secret key; UIDs use its ``dicom-uid`` sub-key, PatientID its pseudonym sub-key, dates its date-shift
+        sub-key. Never stored in outputs.
+    options : profile option names.
+    out_dir : where files go.
+    allow_burned_in : write images that may show burned-in text instead of withholding them.
+    manifest : collect original -> new rows for a manifest.
+    started : run start (epoch ns); an existing output older than this is overwritten only with ``force``.
+    force : allow replacing outputs of an earlier run.
+    """
+
+    def __init__(
+        self,
+        key: SecretKey,
+        options=(),
+        out_dir: str | os.PathLike = ".",
+        allow_burned_in: bool = False,
+        manifest: bool = False,
+        started: int = 0,
+        force: bool = False,
+    ) -> None:
+        from anonlab.deid.dicom.uids import UID_PURPOSE, UIDMapper
+        from anonlab.deid.pseudonym import Pseudonymizer
+
+        self.profile: Profile = profile_for(tuple(options))
+        self._uids = UIDMapper(key.derive(UID_PURPOSE))
+        self._pseudo = Pseudonymizer(key)
+        self.out_dir = Path(out_dir)
+        self.allow_burned_in = allow_burned_in
+        self.manifest = manifest
+        self.started = started
+        self.force = force
+
+    def __repr__(self) -> str:
+        return f"Deidentifier(options={self.profile.options!r})"
+
+    def process(self, path: str | os.PathLike) -> FileOutcome:
+        """De-identify one file; never raises for a bad input (the outcome says what happened)."""
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom warns on every non-conformant value of real-world files
+            return self._process(Path(path))
+
+    def _process(self, path: Path) -> FileOutcome:
+        from anonlab.deid.dicom.actions import Scrubber
+        from anonlab.deid.dicom.apply import Context, deidentify_dataset, identifying_terms
+        from anonlab.deid.dicom.burnedin import burned_in_reason
+        from anonlab.deid.dicom.reading import DICOMDIR_SOP_CLASS, NotDicom, Unreadable, read_whole
+
+        name = str(path)
+        try:
+            ds = read_whole(path)
+        except NotDicom:
+            return FileOutcome(name, "skipped", "not DICOM")
+        except Unreadable as exc:
+            return FileOutcome(name, "failed", str(exc))
+        meta = getattr(ds, "file_meta", None)
+        sop_class = str(
+            ds.get("SOPClassUID", "") or (meta.get("MediaStorageSOPClassUID", "") if meta else "")
+        )
+        if sop_class.strip() == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
+            return FileOutcome(name, "skipped", "DICOMDIR (a media index with original paths); not copied")
+        reason = burned_in_reason(ds)
+        if reason and not self.allow_burned_in:
+            return FileOutcome(name, "withheld", reason)
+        try:
+            patient = str(ds.get("PatientID", "") or "")
+            p = self.profile
+            needs_scrub = bool(p.options)  # only options bring the clean action (C)
+            ctx = Context(
+                profile=p,
+                uids=self._uids,
+                pseudonym=self._pseudo.pseudonym,
+                offset_days=self._pseudo.offset_days(patient)
+                if p.has("retain-longitudinal-modified-dates")
+                else 0,
+                scrub=Scrubber(identifying_terms(ds)) if needs_scrub else Scrubber(()),
+                record={} if self.manifest else None,
+            )
+            originals = (
+                {
+                    k: str(ds.get(k, "") or "")
+                    for k in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+                }
+                if self.manifest
+                else {}
+            )
+            deidentify_dataset(ds, ctx)
+            self._stamp(ds)
+            data = self._encode(ds)
+        except Exception as exc:  # a value pydicom cannot decode or encode: fail this file, keep going
+            return FileOutcome(
+                name, "failed", f"cannot de-identify: {type(exc).__name__}: {_first_line(exc)}"
+            )
+        target = self._target(ds)
+        try:
+            written = self._write(target, data)
+        except OSError as exc:
+            return FileOutcome(name, "failed", f"cannot write output: {exc.strerror or type(exc).__name__}")
+        rows: tuple = ()
+        if self.manifest:
+            out = str(written)
+            found = [("path", name, out)]
+            if patient:
+                found.append(("PatientID", patient, ctx.record.get(patient, patient)))
+            for kw, uid in originals.items():
+                if uid:
+                    found.append((kw, uid, ctx.record.get(uid.strip(" \x00"), uid)))
+            seen = {row[1] for row in found[1:]}
+            found += [("UID", o, n) for o, n in ctx.record.items() if o not in seen and o != patient]
+            rows = tuple(found)
+        return FileOutcome(name, "written", None, str(written), rows)
+
+    def _stamp(self, ds) -> None:
+        """Record what was done: PatientIdentityRemoved, DeidentificationMethod(CodeSequence), temporal info."""
+        from pydicom.dataset import Dataset, FileMetaDataset
+        from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
+
+        from anonlab import __version__
+
+        p = self.profile
+        ds.PatientIdentityRemoved = "YES"
+        method = [f"anonlab {__version__}", "DICOM PS3.15 E.1-1 Basic Profile"] + list(p.options)
+        ds.DeidentificationMethod = method
+        items = []
+        for code, meaning in p.codes:
+            item = Dataset()
+            item.CodeValue = code
+            item.CodingSchemeDesignator = "DCM"
+            item.CodeMeaning = meaning
+            items.append(item)
+        ds.DeidentificationMethodCodeSequence = items
+        if p.has("retain-longitudinal-full-dates"):
+            ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
+        elif p.has("retain-longitudinal-modified-dates"):
+            ds.LongitudinalTemporalInformationModified = "MODIFIED"
+        else:
+            ds.LongitudinalTemporalInformationModified = "REMOVED"
+        meta = getattr(ds, "file_meta", None)
+        if meta is None:
+            meta = ds.file_meta = FileMetaDataset()
+        for tag in (0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102):
+            if tag in meta:
+                del meta[tag]  # AE titles of the sending site; private meta information
+        if "SOPInstanceUID" in ds:
+            meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        elif "MediaStorageSOPInstanceUID" in meta:
+            meta.MediaStorageSOPInstanceUID = self._uids(str(meta.MediaStorageSOPInstanceUID))
+        if "SOPClassUID" in ds:
+            meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        if "TransferSyntaxUID" not in meta:
+            implicit, little = getattr(ds, "original_encoding", (True, True))
+            implicit = True if implicit is None else implicit
+            little = True if little is None else little
+            if implicit:
+                meta.TransferSyntaxUID = "1.2.840.10008.1.2"
+            else:
+                meta.TransferSyntaxUID = "1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2"
+        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+        meta.ImplementationVersionName = "ANONLAB"
+
+    @staticmethod
+    def _encode(ds) -> bytes:
+        from pydicom.filewriter import dcmwrite
+
+        meta = ds.file_meta
+        complete = all(meta.get(k) for k in ("MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID"))
+        buf = io.BytesIO()
+        try:
+            # a fragment without SOP class or instance UID is written as it came, without a complete meta header
+            dcmwrite(buf, ds, enforce_file_format=complete)
+        except (TypeError, ValueError, AttributeError):
+            # a file whose meta names another encoding than its body: decode every element, then write as the
+            # meta says
+            for _ in ds.iterall():
+                pass
+            buf = io.BytesIO()
+            dcmwrite(buf, ds, enforce_file_format=complete)
+        return buf.getvalue()
+
+    def _target(self, ds) -> Path:
+        def part(kw: str, fallback: str) -> str:
+            v = str(ds.get(kw, "") or "").strip(" \x00")
+            return v if v and all(c.isdigit() or c == "." for c in v) else fallback
+
+        study = part("StudyInstanceUID", "no-study-uid")
+        series = part("SeriesInstanceUID", "no-series-uid")
+        sop = part("SOPInstanceUID", "")
+        if not sop:
+            sop = str(ds.file_meta.get("MediaStorageSOPInstanceUID", "") or "no-sop-uid")
+        return self.out_dir / study / series / f"{sop}.dcm"
+
+    def _write(self, target: Path, data: bytes) -> Path:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            n = 1
+            while True:
+                candidate = target if n == 1 else target.with_name(f"{target.stem}.{n}.dcm")
+                try:
+                    os.link(tmp, candidate)  # fails if the name is taken: no overwrite, no race
+                    return candidate
+                except FileExistsError:
+                    if self.force and candidate.stat().st_mtime_ns < self.started:
+                        os.replace(tmp, candidate)  # an output of an earlier run
+                        return candidate
+                    n += 1
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else ""
+
+
+# -- parallel machinery ---------------------------------------------------------------------------------------------
+
+_WORKER: dict = {}
+
+
+def _init_worker(factory: Callable, args: tuple) -> None:
+    _WORKER["obj"] = factory(*args)
+
+
+def _run_chunk(method: str, items: list) -> list:
+    obj = _WORKER["obj"]
+    fn = getattr(obj, method)
+    return [fn(x) for x in items]
+
+
+def parallel_map(
+    factory: Callable, args: tuple, method: str, items: Iterable, workers: int, chunk: int = CHUNK
+) -> Iterator:
+    """Yield ``factory(*args).method(item)`` for each item, in worker processes when ``workers > 1``.
+
+    At most ``2 * workers`` chunks are in flight, so memory does not grow with the number of items. Results come
+    in completion order.
+    """
+    if workers <= 1:
+        obj = factory(*args)
+        fn = getattr(obj, method)
+        for x in items:
+            yield fn(x)
+        return
+    import multiprocessing
+
+    # fork: workers start in milliseconds and need no importable __main__ (scripts, notebooks)
+    ctx = multiprocessing.get_context(
+        "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    )
+    with ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(factory, args)
+    ) as pool:
+        pending: set = set()
+        batch: list = []
+        it = iter(items)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < 2 * workers:
+                batch = []
+                for x in it:
+                    batch.append(x)
+                    if len(batch) >= chunk:
+                        break
+                if not batch:
+                    exhausted = True
+                    break
+                pending.add(pool.submit(_run_chunk, method, batch))
+                if len(batch) < chunk:
+                    exhausted = True
+            if not pending:
+                return
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                yield from fut.result()
+
+
+def _check_dirs(in_dir: Path, out_dir: Path, force: bool) -> None:
+    if not in_dir.is_dir():
+        raise UsageError(f"{in_dir}: no such folder")
+    i, o = in_dir.resolve(), out_dir.resolve()
+    if i == o or i in o.parents:
+        raise UsageError(f"{out_dir}: the output folder must not lie inside the input folder ({in_dir})")
+    if o in i.parents:
+        raise UsageError(f"{out_dir}: the output folder must not contain the input folder ({in_dir})")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputExistsError(f"{out_dir}: exists and is not a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
+        raise OutputExistsError(
+            f"{out_dir}: exists and is not empty; refusing to write into it (use --force)"
+        )
+
+
+def deidentify_folder(
+    in_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    key: SecretKey,
+    options=(),
+    *,
+    workers: int | None = None,
+    allow_burned_in: bool = False,
+    manifest: str | os.PathLike | None = None,
+    force: bool = False,
+    seed: int | None = None,
+    progress: bool = False,
+) -> DeidentifyResult:
+    """De-identify every DICOM file under ``in_dir`` into ``out_dir`` (see the module docstring).
+
+    key : secret key for UIDs, pseudonyms and date shifts. Same key, same outputs; another key, unlinkable outputs.
+    options : PS3.15 profile option names (:data:`anonlab.deid.dicom.profile.OPTIONS`); each gives something away.
+    workers : processes (default: all cores).
+    allow_burned_in : release images that may show burned-in identifying text (they are withheld otherwise).
+    manifest : CSV path for original -> new UIDs, pseudonymous PatientIDs and paths. It re-identifies the release:
+        refused inside ``out_dir``, written with owner-only permissions.
+    seed : recorded only; nothing here is random (outputs depend on the key alone).
+    """
+    from anonlab.io import atomic_path, check_output, refuse_inside
+
+    in_dir, out_dir = Path(in_dir), Path(out_dir)
+    profile = Profile.build(options)  # validates option names before any work
+    _check_dirs(in_dir, out_dir, force)
+    if manifest is not None:
+        refuse_inside(manifest, out_dir, "manifest", "the output folder")
+        refuse_inside(manifest, in_dir, "manifest", "the input folder")
+        check_output(manifest, force)
+    workers = workers or os.cpu_count() or 1
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = DeidentifyResult(
+        in_dir=str(in_dir), out_dir=str(out_dir), options=list(profile.options), workers=workers, seed=seed
+    )
+    from anonlab.deid.dicom.reading import walk_files
+
+    started = time.time_ns()
+    t0 = time.perf_counter()
+    args = (key, profile.options, str(out_dir), allow_burned_in, manifest is not None, started, force)
+    files = (str(p) for p in walk_files(in_dir))
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        tqdm.monitor_interval = 0  # no monitor thread in a process that forks workers
+        bar = tqdm(desc="dicom deidentify", unit="file", leave=False)
+    try:
+        with contextlib.ExitStack() as stack:
+            writer = None
+            if manifest is not None:
+                tmp = stack.enter_context(atomic_path(manifest, force, mode=0o600))
+                fh = stack.enter_context(open(tmp, "w", newline="", encoding="utf-8"))
+                writer = csv.writer(fh)
+                writer.writerow(MANIFEST_COLUMNS)
+            for outcome in parallel_map(Deidentifier, args, "process", files, workers):
+                result.files += 1
+                if outcome.status == "written":
+                    result.written += 1
+                    if writer is not None:
+                        for attribute, original, new in outcome.manifest:
+                            writer.writerow([outcome.input, outcome.output, attribute, original, new])
+                else:
+                    getattr(result, outcome.status).append({"input": outcome.input, "reason": outcome.reason})
+                if bar is not None:
+                    bar.update(1)
+        if manifest is not None:
+            result.manifest = str(manifest)
+    finally:
+        if bar is not None:
+            bar.close()
+    result.seconds = time.perf_counter() - t0
+    return result

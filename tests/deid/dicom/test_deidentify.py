@@ -1,0 +1,298 @@
+"""`anonlab dicom deidentify` on real files with planted identifiers."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pydicom
+import pytest
+
+from anonlab.deid.dicom.deidentify import deidentify_folder
+from anonlab.deid.dicom.uids import UID_PURPOSE, keyed_uid
+from anonlab.deid.keys import read_key, write_key
+from anonlab.deid.pseudonym import Pseudonymizer
+from anonlab.errors import OutputExistsError, UsageError
+
+PYDICOM_FILES = Path(pydicom.__file__).parent / "data" / "test_files"
+
+
+def pyd(name: str) -> Path:
+    return PYDICOM_FILES / name
+
+
+NUMERIC = {"US", "SS", "UL", "SL", "FL", "FD", "DS", "IS"}
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def outputs(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.dcm"))
+
+
+def read_all(folder: Path) -> list[pydicom.Dataset]:
+    return [pydicom.dcmread(p) for p in outputs(folder)]
+
+
+def test_planted_identifiers_never_reach_the_output(planted, tmp_path, key_file, secrets):
+    key = read_key(key_file)
+    before = tree_digest(planted)
+    out = tmp_path / "release"
+    result = deidentify_folder(planted, out, key, workers=1)
+    assert tree_digest(planted) == before  # input untouched
+    assert result.written == 5 and result.failed == [] and result.withheld == []
+    assert [s["input"].endswith("notes.txt") for s in result.skipped] == [True]
+    assert result.exit_code == 0
+    for p in outputs(out):
+        rel = p.relative_to(out)
+        assert len(rel.parts) == 3
+        assert all(part.startswith("2.25.") for part in rel.parts)
+        data = p.read_bytes()
+        for secret in secrets:
+            assert secret.encode() not in data, (secret, rel)
+            assert secret.upper().encode() not in data, (secret, rel)
+
+
+def test_profile_applied_in_nested_and_private_sequences(planted, tmp_path, key_file):
+    out = tmp_path / "release"
+    deidentify_folder(planted, out, read_key(key_file), workers=1)
+    for ds in read_all(out):
+        assert ds.PatientIdentityRemoved == "YES"
+        assert ds.LongitudinalTemporalInformationModified == "REMOVED"
+        assert [i.CodeValue for i in ds.DeidentificationMethodCodeSequence] == ["113100"]
+        assert ds.PatientName == "" and ds.PatientBirthDate == "" and ds.AccessionNumber == ""
+        assert "PatientAddress" not in ds and "OtherPatientIDsSequence" not in ds
+        assert "StudyDate" in ds and ds.StudyDate == ""
+        assert not [e for e in ds.iterall() if e.tag.is_private]
+        series = ds.ReferencedSeriesSequence[0]
+        assert "SeriesDescription" not in series and series.SeriesInstanceUID.startswith("2.25.")
+        inner = series.ReferencedInstanceSequence[0]
+        assert inner.PatientName == "" and inner.PatientID == ds.PatientID  # the same keyed pseudonym
+        assert "PerformingPhysicianName" not in inner
+        assert inner.ReferencedSOPInstanceUID.startswith("2.25.")
+        assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID
+
+
+def test_pixel_data_copied_unchanged(planted, tmp_path, key_file):
+    out = tmp_path / "release"
+    deidentify_folder(planted, out, read_key(key_file), workers=1)
+    original = pydicom.dcmread(pyd("CT_small.dcm")).PixelData
+    cts = [ds for ds in read_all(out) if ds.Modality == "CT"]
+    assert len(cts) == 2 and all(ds.PixelData == original for ds in cts)
+
+
+def test_uids_and_references_stay_consistent(planted, tmp_path, key_file):
+    key = read_key(key_file)
+    sub = key.derive(UID_PURPOSE)
+    out = tmp_path / "release"
+    deidentify_folder(planted, out, key, workers=1)
+    by_sop = {ds.SOPInstanceUID: ds for ds in read_all(out)}
+    cts = [ds for ds in by_sop.values() if ds.Modality == "CT"]
+    assert len({ds.StudyInstanceUID for ds in cts}) == 1
+    assert cts[0].StudyInstanceUID == keyed_uid(sub, "1.2.826.0.1.3680043.2.1125.1.1")
+    # the second CT's SourceImageSequence points at the first CT's new SOPInstanceUID
+    ct2 = next(ds for ds in cts if "SourceImageSequence" in ds)
+    target = ct2.SourceImageSequence[0].ReferencedSOPInstanceUID
+    assert target in by_sop and by_sop[target] is not ct2
+    # the RT structure set's contour images point at patient B's MR, by its new UIDs
+    rs = next(ds for ds in by_sop.values() if ds.Modality == "RTSTRUCT")
+    series = (
+        rs.ReferencedFrameOfReferenceSequence[0].RTReferencedStudySequence[0].RTReferencedSeriesSequence[0]
+    )
+    mr_b = next(
+        ds
+        for ds in by_sop.values()
+        if ds.Modality == "MR" and ds.SeriesInstanceUID == series.SeriesInstanceUID
+    )
+    assert series.ContourImageSequence[0].ReferencedSOPInstanceUID == mr_b.SOPInstanceUID
+    assert rs.StudyInstanceUID == mr_b.StudyInstanceUID
+    assert rs.ReferencedFrameOfReferenceSequence[0].FrameOfReferenceUID.startswith("2.25.")
+
+
+def test_patient_pseudonyms_link_within_a_key_only(planted, tmp_path, key_file):
+    key = read_key(key_file)
+    out = tmp_path / "a"
+    deidentify_folder(planted, out, key, workers=1)
+    ids = {ds.PatientID for ds in read_all(out)}
+    p = Pseudonymizer(key)
+    assert ids == {p.pseudonym("MRN-4471"), p.pseudonym("MRN-9902")}
+    other = read_key(write_key(tmp_path / "other.key"))
+    out2 = tmp_path / "b"
+    deidentify_folder(planted, out2, other, workers=1)
+    ids2 = {ds.PatientID for ds in read_all(out2)}
+    assert not ids & ids2
+    assert not {ds.SOPInstanceUID for ds in read_all(out)} & {ds.SOPInstanceUID for ds in read_all(out2)}
+
+
+def test_deterministic_per_key_and_parallel_equals_serial(planted, tmp_path, key_file):
+    key = read_key(key_file)
+    deidentify_folder(planted, tmp_path / "one", key, workers=1)
+    deidentify_folder(planted, tmp_path / "two", key, workers=2)
+    assert tree_digest(tmp_path / "one") == tree_digest(tmp_path / "two")
+
+
+def test_truncated_and_non_dicom_inputs(broken, tmp_path, key_file):
+    out = tmp_path / "release"
+    result = deidentify_folder(broken, out, read_key(key_file), workers=1)
+    failed = sorted(Path(f["input"]).name for f in result.failed)
+    assert failed == ["MR_truncated.dcm", "rtplan_truncated.dcm"]
+    assert all("truncated" in f["reason"] for f in result.failed)
+    assert [Path(s["input"]).name for s in result.skipped] == ["README.txt"]
+    assert result.written == 1 and len(outputs(out)) == 1
+    assert result.exit_code == 1
+
+
+def test_burned_in_images_withheld_unless_allowed(burned, tmp_path, key_file):
+    key = read_key(key_file)
+    result = deidentify_folder(burned, tmp_path / "a", key, workers=1)
+    withheld = {Path(w["input"]).name: w["reason"] for w in result.withheld}
+    assert set(withheld) == {"us_flagged.dcm", "sc_unflagged.dcm"}
+    assert "YES" in withheld["us_flagged.dcm"] and "secondary capture" in withheld["sc_unflagged.dcm"]
+    assert result.written == 1 and result.exit_code == 1
+    allowed = deidentify_folder(burned, tmp_path / "b", key, workers=1, allow_burned_in=True)
+    assert allowed.written == 3 and allowed.exit_code == 0
+
+
+def test_manifest_maps_originals_and_stays_outside_release(planted, tmp_path, key_file):
+    import csv
+
+    key = read_key(key_file)
+    out = tmp_path / "release"
+    with pytest.raises(UsageError, match="manifest"):
+        deidentify_folder(planted, out, key, workers=1, manifest=out / "map.csv")
+    manifest = tmp_path / "private" / "map.csv"
+    deidentify_folder(planted, out, key, workers=1, manifest=manifest)
+    assert stat.S_IMODE(os.stat(manifest).st_mode) == 0o600
+    rows = list(csv.DictReader(manifest.open()))
+    pid = {r["original"]: r["replacement"] for r in rows if r["attribute"] == "PatientID"}
+    assert pid["MRN-4471"] == Pseudonymizer(key).pseudonym("MRN-4471")
+    studies = {r["original"]: r["replacement"] for r in rows if r["attribute"] == "StudyInstanceUID"}
+    assert studies["1.2.826.0.1.3680043.2.1125.1.1"] == keyed_uid(
+        key.derive(UID_PURPOSE), "1.2.826.0.1.3680043.2.1125.1.1"
+    )
+    paths = [r for r in rows if r["attribute"] == "path"]
+    assert len(paths) == 5 and all(Path(r["replacement"]).exists() for r in paths)
+
+
+def test_output_folder_rules(planted, tmp_path, key_file):
+    key = read_key(key_file)
+    with pytest.raises(UsageError, match="inside the input"):
+        deidentify_folder(planted, planted / "out", key, workers=1)
+    out = tmp_path / "release"
+    deidentify_folder(planted, out, key, workers=1)
+    with pytest.raises(OutputExistsError, match="not empty"):
+        deidentify_folder(planted, out, key, workers=1)
+    before = tree_digest(out)
+    deidentify_folder(planted, out, key, workers=1, force=True)  # an earlier run's files are replaced
+    assert tree_digest(out) == before
+
+
+def test_duplicate_sop_instance_uids_never_overwrite(tmp_path, key_file):
+    src = tmp_path / "in"
+    src.mkdir()
+    for name in ("MR_small.dcm", "MR_small_implicit.dcm", "MR_small_bigendian.dcm"):
+        shutil.copy(pyd(name), src / name)
+    result = deidentify_folder(src, tmp_path / "out", read_key(key_file), workers=1)
+    assert result.written == 3 and len(outputs(tmp_path / "out")) == 3
+
+
+def test_retain_modified_dates_shifts_per_patient(planted, tmp_path, key_file):
+    key = read_key(key_file)
+    out = tmp_path / "release"
+    deidentify_folder(planted, out, key, ["retain-longitudinal-modified-dates"], workers=1)
+    p = Pseudonymizer(key)
+    import datetime as dt
+
+    shifted = {}
+    for ds in read_all(out):
+        assert ds.LongitudinalTemporalInformationModified == "MODIFIED"
+        assert "113107" in [i.CodeValue for i in ds.DeidentificationMethodCodeSequence]
+        shifted.setdefault(ds.PatientID, set()).add(ds.StudyDate)
+    a = p.pseudonym("MRN-4471")
+    off = p.offset_days("MRN-4471")
+    expect = {
+        (dt.date(2020, 1, 15) + dt.timedelta(days=off)).strftime("%Y%m%d"),
+        (dt.date(2020, 3, 1) + dt.timedelta(days=off)).strftime("%Y%m%d"),
+    }
+    assert shifted[a] == expect  # the 46-day interval survives
+
+
+def test_retain_options(planted, tmp_path, key_file):
+    key = read_key(key_file)
+    out = tmp_path / "release"
+    opts = ["retain-uids", "retain-patient-characteristics", "retain-safe-private", "clean-descriptors"]
+    deidentify_folder(planted, out, key, opts, workers=1)
+    for ds in read_all(out):
+        assert ds.StudyInstanceUID.startswith("1.2.826.0.1.3680043.2.1125")
+        assert ds.PatientSex == "F" and ds.PatientAge == "063Y"
+        privates = [e for e in ds if e.tag.is_private]
+        assert "ACME 1.0" not in [e.value for e in privates]  # unknown creator: nothing of it is safe
+        assert all(e.VR in NUMERIC or e.tag.is_private_creator for e in privates)
+        assert not [e for e in privates if "date" in e.name.lower() or "time" in e.name.lower()]
+        if ds.Modality == "CT":  # GE's known numeric private attributes survive
+            assert [e for e in privates if not e.tag.is_private_creator]
+        assert "DOE" not in ds.StudyDescription and "ROE" not in ds.StudyDescription
+        assert ds.PatientName == ""
+    assert (out / "1.2.826.0.1.3680043.2.1125.1.1").is_dir()
+
+
+def test_overlays_removed_unless_clean_graphics(tmp_path, key_file):
+    key = read_key(key_file)
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(pyd("examples_overlay.dcm"), src / "o.dcm")
+    deidentify_folder(src, tmp_path / "a", key, workers=1)
+    (ds,) = read_all(tmp_path / "a")
+    assert not [e for e in ds if 0x6000 <= e.tag.group <= 0x601E]
+    deidentify_folder(src, tmp_path / "b", key, ["clean-graphics"], workers=1)
+    (ds,) = read_all(tmp_path / "b")
+    assert 0x60003000 in ds
+
+
+def test_sr_content_free_text_replaced(tmp_path, key_file):
+    src = tmp_path / "in"
+    src.mkdir()
+    shutil.copy(pyd("test-SR.dcm"), src / "sr.dcm")
+    original = [e.value for e in pydicom.dcmread(pyd("test-SR.dcm")).iterall() if e.keyword == "TextValue"]
+    assert original
+    deidentify_folder(src, tmp_path / "a", read_key(key_file), workers=1)
+    (ds,) = read_all(tmp_path / "a")
+    texts = [e.value for e in ds.iterall() if e.keyword == "TextValue"]
+    assert texts and set(texts) == {"ANONYMIZED"}
+    assert all(e.value in ("", "ANONYMIZED") for e in ds.iterall() if e.VR == "PN")
+
+
+def test_cli_deidentify(planted, tmp_path, key_file, cli):
+    import json
+
+    out = tmp_path / "release"
+    code, stdout, stderr = cli(
+        "dicom", "deidentify", planted, out, "--key-file", key_file, "--workers", "1", "--json"
+    )
+    assert code == 0, stderr
+    summary = json.loads(stdout)
+    assert summary["written"] == 5 and summary["skipped"] == 1 and summary["options"] == []
+    assert key_file.read_text().strip() not in stdout + stderr
+    code, stdout, stderr = cli(
+        "dicom", "deidentify", planted, tmp_path / "x", "--key-file", tmp_path / "nokey"
+    )
+    assert code == 2 and "no such key file" in stderr and "Traceback" not in stderr
+    code, _, stderr = cli("dicom", "deidentify", planted, out, "--key-file", key_file)
+    assert code == 2 and "not empty" in stderr
+
+
+def test_cli_exit_1_on_failed_or_withheld(broken, tmp_path, key_file, cli):
+    code, stdout, _ = cli(
+        "dicom", "deidentify", broken, tmp_path / "out", "--key-file", key_file, "--workers", "1"
+    )
+    assert code == 1
+    assert "failed:" in stdout and "MR_truncated.dcm" in stdout and "skipped:" in stdout
