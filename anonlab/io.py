@@ -68,9 +68,15 @@ def read_table(path: str | os.PathLike, *, columns: Sequence[str] | None = None)
         if fmt == "parquet":
             df = _read_parquet(path)
         else:
+            sep = "\t" if fmt == "tsv" else ","
+            header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str, encoding="utf-8")
+            names = [str(v).strip() for v in header.iloc[0].tolist()]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise InputError(f"{path}: duplicate column name {dupes[0]!r}")
             df = pd.read_csv(
                 path,
-                sep="\t" if fmt == "tsv" else ",",
+                sep=sep,
                 encoding="utf-8",
                 encoding_errors="strict",
                 skipinitialspace=True,

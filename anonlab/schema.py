@@ -180,7 +180,9 @@ class Schema:
     def trusting(self, names: list[str] | None = None) -> Schema:
         """A copy in which the domains of ``names`` (all by default) are no longer marked ``from_data``."""
         return Schema(
-            tuple(replace(c, from_data=False) if names is None or c.name in names else c for c in self.columns)
+            tuple(
+                replace(c, from_data=False) if names is None or c.name in names else c for c in self.columns
+            )
         )
 
     def fingerprint(self) -> str:
@@ -329,8 +331,10 @@ def guess_role(name: str, values: pd.Series | None = None) -> str:
             if sample.str.match(_EMAIL).mean() > 0.8:
                 return "identifier"
             digits = sample.str.replace(r"\D", "", regex=True).str.len()
-            if sample.str.match(_PHONE).mean() > 0.8 and (digits >= 7).mean() > 0.8 and values.nunique() > 0.9 * len(
-                values.dropna()
+            if (
+                sample.str.match(_PHONE).mean() > 0.8
+                and (digits >= 7).mean() > 0.8
+                and values.nunique() > 0.9 * len(values.dropna())
             ):
                 return "identifier"
     if _SENSITIVE_NAMES.search(key):

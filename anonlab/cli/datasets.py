@@ -32,7 +32,9 @@ def run(args) -> int:
     df = load_adult()
     write_table(df, args.output, force=args.force)
     if args.json:
-        print_json({"dataset": args.name, "output": args.output, "rows": len(df), "columns": list(df.columns)})
+        print_json(
+            {"dataset": args.name, "output": args.output, "rows": len(df), "columns": list(df.columns)}
+        )
     else:
         print(f"wrote {args.name}: {len(df):,} rows x {df.shape[1]} columns to {args.output}")
     return 0

@@ -17,7 +17,16 @@ if TYPE_CHECKING:
 __all__ = ["load_adult", "adult_path", "ADULT_QUASI", "ADULT_SENSITIVE"]
 
 #: Quasi-identifiers commonly used with Adult in the k-anonymity literature (8 columns).
-ADULT_QUASI = ["age", "workclass", "education", "marital-status", "occupation", "race", "sex", "native-country"]
+ADULT_QUASI = [
+    "age",
+    "workclass",
+    "education",
+    "marital-status",
+    "occupation",
+    "race",
+    "sex",
+    "native-country",
+]
 #: The sensitive attribute usually protected in Adult.
 ADULT_SENSITIVE = ["income-per-year"]
 

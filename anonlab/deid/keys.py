@@ -58,7 +58,9 @@ def write_key(path: str | os.PathLike, key: SecretKey | None = None) -> Path:
     path = Path(path)
     key = key or generate_key()
     if path.exists():
-        raise OutputExistsError(f"{path}: exists; a key file is never overwritten (losing a key loses linkage)")
+        raise OutputExistsError(
+            f"{path}: exists; a key file is never overwritten (losing a key loses linkage)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     # O_EXCL: refuse a file that appeared meanwhile; 0600 from the first byte.
     try:

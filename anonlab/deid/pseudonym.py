@@ -92,6 +92,7 @@ class PseudonymizeResult:
     shifted: list[str]
     free_text_warnings: list[str]
     distinct_ids: dict[str, int]
+    identifier_warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -101,6 +102,7 @@ class PseudonymizeResult:
             "date_shifted": self.shifted,
             "distinct_ids": self.distinct_ids,
             "free_text_warnings": self.free_text_warnings,
+            "identifier_warnings": self.identifier_warnings,
         }
 
 
@@ -122,7 +124,7 @@ def pseudonymize_table(
 
     from anonlab.errors import InputError, UsageError
     from anonlab.io import require_columns
-    from anonlab.schema import _guess_type
+    from anonlab.schema import _guess_type, guess_role
 
     require_columns(df, [*id_columns, *drop, *shift_dates, *([by] if by else [])], source)
     overlap = set(id_columns) & set(drop)
@@ -153,7 +155,9 @@ def pseudonymize_table(
             parsed = pd.to_datetime(df[col], errors="coerce")
             shifted = parsed + delta
             has_time = (parsed.dropna().dt.normalize() != parsed.dropna()).any()
-            out[col] = shifted.dt.strftime("%Y-%m-%dT%H:%M:%S" if has_time else "%Y-%m-%d").where(parsed.notna())
+            out[col] = shifted.dt.strftime("%Y-%m-%dT%H:%M:%S" if has_time else "%Y-%m-%d").where(
+                parsed.notna()
+            )
     distinct = {}
     for col in id_columns:
         pseudo = pseudonymizer.pseudonymize_series(df[col])
@@ -163,12 +167,14 @@ def pseudonymize_table(
         distinct[col] = len(pairs)
         mappings.append(pairs)
     out = out.drop(columns=list(drop))
-    warnings = [
-        c
-        for c in out.columns
-        if c not in id_columns and c not in shift_dates and _guess_type(out[c]) == "text"
-    ]
-    mapping = pd.concat(mappings, ignore_index=True) if mappings else pd.DataFrame(columns=["column", "original", "pseudonym"])
+    untouched = [c for c in out.columns if c not in id_columns and c not in shift_dates]
+    warnings = [c for c in untouched if _guess_type(out[c]) == "text"]
+    id_like = [c for c in untouched if c not in warnings and guess_role(str(c), out[c]) == "identifier"]
+    mapping = (
+        pd.concat(mappings, ignore_index=True)
+        if mappings
+        else pd.DataFrame(columns=["column", "original", "pseudonym"])
+    )
     result = PseudonymizeResult(
         rows=len(df),
         pseudonymized=list(id_columns),
@@ -176,5 +182,6 @@ def pseudonymize_table(
         shifted=list(shift_dates),
         free_text_warnings=warnings,
         distinct_ids=distinct,
+        identifier_warnings=id_like,
     )
     return out, mapping, result

@@ -122,7 +122,15 @@ def _codes(s: pd.Series) -> tuple[np.ndarray, int]:
     """Dense integer codes of a column, missing values as a code of their own."""
     import pandas as pd
 
+    if s.dtype == object:
+        s = s.astype("string")  # mixed objects: compare as text, as the values appear in the file
     codes, uniques = pd.factorize(s, use_na_sentinel=False)
+    if uniques.dtype.kind in "OU" or str(uniques.dtype) == "string":
+        # pandas 1.5's string hash table stops at a NUL character ("a\0b" == "a\0c"), which would merge classes
+        # and overstate k. Escape NULs injectively and factorize again (checked on the few uniques only).
+        if pd.Index(uniques).astype("string").str.contains("\0", regex=False).fillna(False).any():
+            escaped = s.str.replace("\\", "\\\\", regex=False).str.replace("\0", "\\0", regex=False)
+            codes, uniques = pd.factorize(escaped, use_na_sentinel=False)
     return codes.astype(np.int64, copy=False), max(len(uniques), 1)
 
 
@@ -268,8 +276,12 @@ def pitman_uniques(sizes: np.ndarray, sampling_fraction: float) -> float | None:
 
     best = None
     for a0 in (0.2, 0.5, 0.8):
-        res = minimize(nll, x0=np.array([np.log(max(u / 2, 1.0)), np.log(a0 / (1 - a0))]), method="Nelder-Mead",
-                       options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000})
+        res = minimize(
+            nll,
+            x0=np.array([np.log(max(u / 2, 1.0)), np.log(a0 / (1 - a0))]),
+            method="Nelder-Mead",
+            options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 4000},
+        )
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
             best = res
     if best is None:

@@ -1,0 +1,113 @@
+"""`anonlab schema infer`: draft a schema (roles, types, domains) from a table."""
+
+from __future__ import annotations
+
+from anonlab.cli._common import add_command, add_force, add_group, add_json, add_seed, print_json
+
+
+def add_parser(sub) -> None:
+    _, actions = add_group(
+        sub,
+        "schema",
+        help="draft and check the schema: each column's role, type and public domain",
+        description=(
+            "A schema (TOML) gives each column a role (identifier, quasi, sensitive, other), a type\n"
+            "(categorical, integer, float, date, text) and a domain (categories, or lower/upper bounds).\n\n"
+            "Differential privacy needs PUBLIC domains: categories and bounds known without looking at the data\n"
+            "(a questionnaire's answer list, a plausible age range). A domain read from the data leaks information\n"
+            "no noise pays for, so `schema infer` marks every domain it reads as from_data = true and the DP\n"
+            "commands refuse such columns unless you pass --trust-domains. Edit the draft: replace read domains\n"
+            "by public ones and delete the from_data line."
+        ),
+    )
+    p = add_command(
+        actions,
+        "infer",
+        help="draft a schema from a table",
+        description=(
+            "Read INPUT and write a draft schema: roles guessed from column names and values (names, e-mails,\n"
+            "phone numbers, IDs -> identifier; age, sex, zip, dates of birth -> quasi; diagnoses, income ->\n"
+            "sensitive), types from the values, and domains read from the data, marked from_data = true.\n"
+            "Identifier and free-text columns get no domain, so their values never reach the schema file."
+        ),
+        func=run_infer,
+    )
+    p.add_argument("input", help="table to read (.csv, .csv.gz, .tsv, .parquet)")
+    p.add_argument("-o", "--output", required=True, help="schema file to write (.toml)")
+    p.add_argument(
+        "--max-categories",
+        type=int,
+        default=1000,
+        help="categorical columns with more distinct values get no category list",
+    )
+    add_force(p)
+    add_seed(p, "nothing: inference is deterministic (accepted for uniformity)")
+    add_json(p)
+
+    c = add_command(
+        actions,
+        "check",
+        help="check a schema file against a table",
+        description="Validate SCHEMA and check that every column exists in INPUT and its values fit the types.",
+        func=run_check,
+    )
+    c.add_argument("schema", help="schema file (.toml)")
+    c.add_argument("input", help="table to check")
+    add_seed(c, "nothing (accepted for uniformity)")
+    add_json(c)
+
+
+def run_infer(args) -> int:
+    from anonlab.io import check_output, read_table
+    from anonlab.schema import infer_schema
+
+    check_output(args.output, args.force)
+    df = read_table(args.input)
+    schema = infer_schema(df, max_categories=args.max_categories)
+    schema.write(args.output, force=args.force)
+    if args.json:
+        print_json({"output": args.output, **schema.to_dict()})
+        return 0
+    print(f"wrote a draft schema for {len(schema)} columns to {args.output}")
+    width = max(len(c.name) for c in schema)
+    for col in schema:
+        if col.categories is not None:
+            domain = f"{len(col.categories)} categories"
+        elif col.lower is not None:
+            domain = f"[{col.lower}, {col.upper}]"
+        else:
+            domain = "no domain"
+        note = " (read from the data: not public)" if col.from_data else ""
+        print(f"  {col.name:<{width}}  {col.role:<10} {col.type:<11} {domain}{note}")
+    print("Review it: roles are guesses, and DP commands refuse domains marked from_data.")
+    return 0
+
+
+def run_check(args) -> int:
+    from anonlab.io import read_table
+    from anonlab.schema import Schema
+
+    schema = Schema.read(args.schema)
+    df = read_table(args.input)
+    schema.coerce(df, args.input)
+    problems = []
+    for col in schema:
+        s = df[col.name]
+        if col.categories is not None:
+            extra = sorted(set(s.dropna().astype(str)) - set(col.categories))
+            if extra:
+                problems.append(f"column {col.name!r}: {len(extra)} value(s) outside the schema's categories")
+        elif col.lower is not None and col.type in ("integer", "float"):
+            import pandas as pd
+
+            v = pd.to_numeric(s, errors="coerce")
+            out = int(((v < col.lower) | (v > col.upper)).sum())
+            if out:
+                problems.append(f"column {col.name!r}: {out} value(s) outside [{col.lower}, {col.upper}]")
+    if args.json:
+        print_json({"schema": args.schema, "input": args.input, "ok": not problems, "problems": problems})
+    else:
+        for p in problems:
+            print(f"  {p}")
+        print("schema fits the table" if not problems else f"{len(problems)} problem(s)")
+    return 0 if not problems else 1

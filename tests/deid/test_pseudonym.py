@@ -1,0 +1,179 @@
+"""Keyed pseudonyms: stable under one key, unlinkable across keys, keys never leak."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from anonlab.deid.keys import generate_key, read_key, write_key
+from anonlab.deid.pseudonym import Pseudonymizer, pseudonymize_table
+from anonlab.errors import InputError, OutputExistsError
+
+PEOPLE = pd.DataFrame(
+    {
+        "mrn": ["MRN-001", "MRN-002", "MRN-001", "MRN-003", None],
+        "name": ["Ann Lee", "Bo Chan", "Ann Lee", "Cy Dorn", "Di Eve"],
+        "visit": ["2021-03-01", "2021-04-15", "2021-03-31", "2022-01-01", "2022-02-02"],
+        "note": [
+            "Patient Ann Lee reports chest pain after the long walk home",
+            "Bo Chan called about the results of his blood test today",
+            "Follow-up for Ann Lee, pain much better since last visit",
+            "Cy Dorn referred by the family doctor for a second opinion",
+            "Di Eve missed the appointment and will call back next week",
+        ],
+        "age": [34, 51, 34, 29, 40],
+    }
+)
+
+
+def test_keygen_file_mode_and_no_overwrite(tmp_path):
+    path = write_key(tmp_path / "k.key")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert len(path.read_text().strip()) == 64
+    with pytest.raises(OutputExistsError):
+        write_key(path)
+    assert read_key(path).material == bytes.fromhex(path.read_text().strip())
+    assert "hidden" in repr(read_key(path)) and path.read_text().strip() not in repr(read_key(path))
+
+
+def test_bad_key_file_never_echoes_content(tmp_path):
+    bad = tmp_path / "bad.key"
+    bad.write_text("s3cr3t-not-hex")
+    with pytest.raises(InputError) as err:
+        read_key(bad)
+    assert "s3cr3t" not in str(err.value)
+    with pytest.raises(InputError, match="keygen"):
+        read_key(tmp_path / "missing.key")
+
+
+def test_stable_per_key_unlinkable_across_keys():
+    k1, k2 = generate_key(), generate_key()
+    a, a_again, b = Pseudonymizer(k1), Pseudonymizer(k1), Pseudonymizer(k2)
+    ids = [f"ID{i:05d}" for i in range(2000)]
+    p1 = [a.pseudonym(i) for i in ids]
+    assert p1 == [a_again.pseudonym(i) for i in ids]
+    assert len(set(p1)) == len(ids)  # no collisions
+    assert all(len(p) == 16 and p.isalnum() and p.islower() for p in p1)
+    p2 = [b.pseudonym(i) for i in ids]
+    assert not set(p1) & set(p2)
+
+
+def test_not_an_unkeyed_hash():
+    import hashlib
+
+    p = Pseudonymizer(generate_key()).pseudonym("MRN-001")
+    for algo in ("md5", "sha1", "sha256"):
+        assert p not in hashlib.new(algo, b"MRN-001").hexdigest()
+
+
+def test_date_shift_keeps_intervals_within_subject():
+    pz = Pseudonymizer(generate_key(), max_shift_days=30)
+    out, mapping, result = pseudonymize_table(
+        PEOPLE, pz, id_columns=["mrn"], drop=["name"], shift_dates=["visit"], by="name"
+    )
+    assert list(out.columns) == ["mrn", "visit", "note", "age"]
+    assert "note" in result.free_text_warnings
+    orig = pd.to_datetime(PEOPLE["visit"])
+    new = pd.to_datetime(out["visit"])
+    shift = (new - orig).dt.days
+    assert shift[0] == shift[2]  # same subject, same offset: the 30-day interval survives
+    assert all(s != 0 and abs(s) <= 30 for s in shift)
+    assert out["mrn"][0] == out["mrn"][2] != out["mrn"][1]
+    assert pd.isna(out["mrn"][4])
+    assert set(mapping.columns) == {"column", "original", "pseudonym"} and len(mapping) == 3
+    assert PEOPLE["mrn"][0] == "MRN-001"  # input untouched
+
+
+def test_offsets_cover_the_range_and_skip_zero():
+    pz = Pseudonymizer(generate_key(), max_shift_days=3)
+    offs = {pz.offset_days(f"s{i}") for i in range(500)}
+    assert offs == {-3, -2, -1, 1, 2, 3}
+
+
+def test_cli_pseudonymize_end_to_end(tmp_path, cli, key_file):
+    src = tmp_path / "in.csv"
+    PEOPLE.to_csv(src, index=False)
+    before = src.read_bytes()
+    out = tmp_path / "release" / "out.csv"
+    code, stdout, stderr = cli(
+        "pseudonymize",
+        src,
+        "-o",
+        out,
+        "--key-file",
+        key_file,
+        "--id",
+        "mrn",
+        "--shift-dates",
+        "visit",
+        "--by",
+        "name",
+        "--mapping",
+        tmp_path / "private" / "map.csv",
+    )
+    assert code == 0, stderr
+    assert src.read_bytes() == before
+    text = out.read_text()
+    key_hex = key_file.read_text().strip()
+    assert "MRN-001" not in text and "Ann Lee" not in text.split("\n")[0]
+    for blob in (text, stdout, stderr, (tmp_path / "private" / "map.csv").read_text()):
+        assert key_hex not in blob
+    assert "'note' looks like free text" in stderr
+    assert "'name' looks like a direct identifier" in stderr
+    # the same key gives the same pseudonyms in a second file and run
+    src2 = tmp_path / "in2.csv"
+    PEOPLE.iloc[::-1].to_csv(src2, index=False)
+    out2 = tmp_path / "release" / "out2.csv"
+    assert cli("pseudonymize", src2, "-o", out2, "--key-file", key_file, "--id", "mrn")[0] == 0
+    assert set(pd.read_csv(out)["mrn"].dropna()) == set(pd.read_csv(out2)["mrn"].dropna())
+
+
+def test_cli_mapping_refused_beside_release(tmp_path, cli, key_file):
+    src = tmp_path / "in.csv"
+    PEOPLE.to_csv(src, index=False)
+    out = tmp_path / "release" / "out.csv"
+    code, _, err = cli(
+        "pseudonymize",
+        src,
+        "-o",
+        out,
+        "--key-file",
+        key_file,
+        "--id",
+        "mrn",
+        "--mapping",
+        tmp_path / "release" / "map.csv",
+    )
+    assert code == 2 and "mapping" in err and not out.exists()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--id", "nope"], "no column named 'nope'"),
+        (["--shift-dates", "visit"], "--by"),
+        (["--id", "mrn", "--drop", "mrn"], "both in --id and --drop"),
+        (["--shift-dates", "note", "--by", "mrn"], "column 'note', row 1: value is not a date"),
+        ([], "nothing to do"),
+    ],
+)
+def test_cli_bad_inputs(tmp_path, cli, key_file, extra, message):
+    src = tmp_path / "in.csv"
+    PEOPLE.to_csv(src, index=False)
+    code, out, err = cli("pseudonymize", src, "-o", tmp_path / "o.csv", "--key-file", key_file, *extra)
+    assert code == 2 and message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_console_script_keygen(tmp_path):
+    exe = f"{sys.prefix}/bin/anonlab"
+    path = tmp_path / "k"
+    run = subprocess.run([exe, "keygen", str(path)], capture_output=True, text=True)
+    assert run.returncode == 0
+    again = subprocess.run([exe, "keygen", str(path)], capture_output=True, text=True)
+    assert again.returncode == 2 and "never overwritten" in again.stderr
+    assert path.read_text().strip() not in run.stdout + run.stderr + again.stderr
