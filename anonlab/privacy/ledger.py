@@ -12,10 +12,16 @@ charge takes an exclusive lock on the file (``fcntl.flock``), re-reads it so tha
 count, checks the budget, and appends its line with one ``write`` followed by ``fsync``; a refused charge writes
 nothing.
 
-Composition: the spent budget is the better of two valid accountings, (1) basic composition (epsilons and deltas
-add) and (2) zCDP composition of every release that states a ``rho`` (pure releases enter as epsilon**2 / 2), with
-the summed rho converted to (epsilon, delta) at the delta left after releases that spend delta directly, plus the
-basic composition of those releases.
+Composition follows one rule per ledger, fixed when it is created, so that it also holds when later releases are
+chosen after seeing earlier ones (a privacy filter):
+
+- ``zcdp`` (the default when delta > 0): every release states a zCDP cost ``rho`` (pure epsilon-DP releases enter
+  as epsilon**2 / 2); the rhos add, and a release is refused if the sum would pass ``rho_for(epsilon, delta)`` of
+  the total, i.e. if the tight conversion of the summed rho at the total delta would pass the total epsilon. The
+  filter is valid by the Renyi-filter theorem (Feldman and Zrnic 2021) applied at every order.
+- ``basic`` (the default when delta = 0, or chosen with ``accounting="basic"``): epsilons add and deltas add (the
+  approximate-DP filter of Rogers, Roth, Ullman and Vadhan 2016). Use it for releases that only have an
+  (epsilon, delta) cost (for example DP-SGD accounted with a privacy-loss-distribution accountant).
 """
 
 from __future__ import annotations
@@ -98,7 +104,6 @@ class Spent:
     delta: float
     rho: float
     accounting: str  # "basic" or "zcdp"
-    direct_delta: float  # delta spent by releases outside the zCDP accounting (or all of it, for "basic")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -109,28 +114,23 @@ class Spent:
         }
 
 
-def _spent(entries: list[LedgerEntry], total_delta: float) -> Spent:
-    basic_eps = sum(e.epsilon for e in entries)
-    basic_delta = sum(e.delta for e in entries)
-    best = Spent(basic_eps, basic_delta, 0.0, "basic", basic_delta)
-    z = [e for e in entries if e.rho is not None]
-    rest = [e for e in entries if e.rho is None]
-    rho = sum(e.rho for e in z)
-    rest_eps = sum(e.epsilon for e in rest)
-    rest_delta = sum(e.delta for e in rest)
-    conv_delta = total_delta - rest_delta
-    if z and rho > 0 and conv_delta > 0:
-        eps = zcdp_epsilon(rho, conv_delta) + rest_eps
-        cand = Spent(eps, total_delta, rho, "zcdp", rest_delta)
-        if basic_delta > total_delta * (1 + _TOL) or eps < basic_eps:
-            best = cand
-    elif z:
-        best = Spent(basic_eps, basic_delta, rho, "basic", basic_delta)
-    return best
+def _spent(entries: list[LedgerEntry], total: ApproxDP, accounting: str) -> Spent:
+    if accounting == "zcdp":
+        rho = sum(e.rho or 0.0 for e in entries)
+        eps = zcdp_epsilon(rho, total.delta) if rho > 0 else 0.0
+        return Spent(eps, total.delta if rho > 0 else 0.0, rho, "zcdp")
+    eps = sum(e.epsilon for e in entries)
+    delta = sum(e.delta for e in entries)
+    return Spent(eps, delta, sum(e.rho or 0.0 for e in entries), "basic")
 
 
-def _fits(spent: Spent, total: ApproxDP) -> bool:
-    return spent.epsilon <= total.epsilon * (1 + _TOL) and spent.delta <= total.delta * (1 + _TOL) + 1e-300
+def _fits(entries: list[LedgerEntry], total: ApproxDP, accounting: str) -> bool:
+    if accounting == "zcdp":
+        return sum(e.rho or 0.0 for e in entries) <= rho_for(total.epsilon, total.delta) * (1 + _TOL)
+    return (
+        sum(e.epsilon for e in entries) <= total.epsilon * (1 + _TOL)
+        and sum(e.delta for e in entries) <= total.delta * (1 + _TOL) + 1e-300
+    )
 
 
 def _now() -> str:
@@ -186,6 +186,7 @@ class Ledger:
         dataset: str | None = None,
         force: bool = False,
         note: str | None = None,
+        accounting: str | None = None,
     ) -> Ledger:
         """Write a new ledger holding the total budget (epsilon, delta) for one dataset.
 
@@ -194,12 +195,22 @@ class Ledger:
             1 / number of people).
         dataset : the dataset's fingerprint (:func:`dataset_fingerprint`), or ``None`` to bind the ledger to the
             dataset of its first release.
+        accounting : ``"zcdp"`` (releases compose in zCDP; needs delta > 0; the default then) or ``"basic"``
+            (epsilons and deltas add; the default when delta = 0; accepts releases with only an (epsilon, delta)
+            cost).
         """
         from anonlab.io import write_text
 
         eps = check_epsilon(epsilon)
         d = check_delta(delta)
+        if accounting is None:
+            accounting = "zcdp" if d > 0 else "basic"
+        if accounting not in ("zcdp", "basic"):
+            raise UsageError(f"accounting must be 'zcdp' or 'basic', got {accounting!r}")
+        if accounting == "zcdp" and d == 0:
+            raise UsageError("zCDP accounting needs a total delta above 0 (or use basic accounting)")
         header = {
+            "accounting": accounting,
             "kind": _KIND,
             "version": _VERSION,
             "created": _now(),
@@ -252,6 +263,10 @@ class Ledger:
                 raise UsageError("epsilon")
         except (KeyError, UsageError, TypeError):
             raise InputError(f"{path}: corrupt ledger (line 1: bad total budget)") from None
+        if header.get("accounting") not in ("zcdp", "basic") or (
+            header["accounting"] == "zcdp" and not header["delta"] > 0
+        ):
+            raise InputError(f"{path}: corrupt ledger (line 1: bad accounting)")
         ds = header.get("dataset")
         if ds is not None and not isinstance(ds, str):
             raise InputError(f"{path}: corrupt ledger (line 1: bad dataset)")
@@ -307,26 +322,35 @@ class Ledger:
     def entries(self) -> list[LedgerEntry]:
         return list(self._entries)
 
+    @property
+    def accounting(self) -> str:
+        """``"zcdp"`` or ``"basic"``: how this ledger composes its releases (fixed at creation)."""
+        return str(self._header["accounting"])
+
     def spent(self) -> Spent:
-        """What the recorded releases have spent together (the better of basic and zCDP composition)."""
-        return _spent(self._entries, self.total.delta)
+        """What the recorded releases have spent together, by the ledger's accounting."""
+        return _spent(self._entries, self.total, self.accounting)
 
     def remaining(self) -> ApproxDP:
-        """The epsilon left, and the delta not yet committed by releases outside the zCDP accounting."""
+        """What is left. zCDP ledgers: the epsilon left at the total delta (the delta is shared by the one
+        conversion, so it stays whole). Basic ledgers: epsilon and delta left."""
         s = self.spent()
         t = self.total
-        return ApproxDP(max(0.0, t.epsilon - s.epsilon), max(0.0, t.delta - s.direct_delta))
+        if self.accounting == "zcdp":
+            return ApproxDP(max(0.0, t.epsilon - s.epsilon), t.delta)
+        return ApproxDP(max(0.0, t.epsilon - s.epsilon), max(0.0, t.delta - s.delta))
 
     def remaining_rho(self) -> float:
-        """The largest zCDP cost a further release may have and still fit (0 when delta is 0 or nothing is left)."""
+        """The largest zCDP cost a further release may have and still fit (zCDP ledgers; for basic ledgers, the
+        rho whose conversion at all the delta left fits in the epsilon left; 0 if nothing is left)."""
         t = self.total
-        z = [e for e in self._entries if e.rho is not None]
-        rest = [e for e in self._entries if e.rho is None]
-        eps_left = t.epsilon - sum(e.epsilon for e in rest)
-        delta_left = t.delta - sum(e.delta for e in rest)
-        if eps_left <= 0 or delta_left <= 0:
+        if self.accounting == "zcdp":
+            return max(0.0, rho_for(t.epsilon, t.delta) - sum(e.rho or 0.0 for e in self._entries))
+        s = self.spent()
+        eps_left, delta_left = t.epsilon - s.epsilon, t.delta - s.delta
+        if eps_left <= t.epsilon * _TOL or delta_left <= 0:
             return 0.0
-        return max(0.0, rho_for(eps_left, delta_left) - sum(e.rho for e in z))
+        return rho_for(eps_left, delta_left)
 
     # -- spending ------------------------------------------------------------------------------------------
     def _candidate(
@@ -353,6 +377,11 @@ class Ledger:
                 )
         elif d == 0:
             rho = eps * eps / 2  # epsilon-DP implies (epsilon**2 / 2)-zCDP
+        elif self.accounting == "zcdp":
+            raise UsageError(
+                f"{self.path}: this ledger composes in zCDP and this release has only an (epsilon, delta) cost; "
+                "give its rho, or use a ledger created with basic accounting"
+            )
         if not isinstance(dataset, str) or not dataset:
             raise UsageError("a charge must name its dataset (its fingerprint)")
         return LedgerEntry(
@@ -374,16 +403,15 @@ class Ledger:
                 f"{self.path}: this ledger belongs to another dataset (fingerprint {mine[:12]}...), "
                 f"not to this input ({entry.dataset[:12]}...); use that dataset's own ledger"
             )
-        after = _spent(self._entries + [entry], self.total.delta)
-        if not _fits(after, self.total):
+        if not _fits(self._entries + [entry], self.total, self.accounting):
             left = self.remaining()
             raise BudgetExceededError(
                 f"{self.path}: refused, nothing released: {entry.what} needs epsilon {_fmt(entry.epsilon)}, "
                 f"delta {_fmt(entry.delta)}"
-                + (f" (rho {_fmt(entry.rho)})" if entry.rho is not None and entry.delta > 0 else "")
+                + (f" (rho {_fmt(entry.rho)})" if entry.rho is not None else "")
                 + f", but only epsilon {_fmt(left.epsilon)}, delta {_fmt(left.delta)} "
                 f"(rho {_fmt(self.remaining_rho())}) is left of the total epsilon {_fmt(self.total.epsilon)}, "
-                f"delta {_fmt(self.total.delta)}"
+                f"delta {_fmt(self.total.delta)} ({self.accounting} accounting)"
             )
 
     def check(self, *, epsilon: float, delta: float, dataset: str, rho: float | None = None) -> None:
@@ -448,6 +476,7 @@ class Ledger:
         return {
             "ledger": str(self.path),
             "created": self.created,
+            "accounting": self.accounting,
             "dataset": self.dataset,
             "total": self.total.to_dict(),
             "spent": s.to_dict(),

@@ -16,7 +16,7 @@ OTHER = "b" * 64
 
 def test_create_open_charge_and_remaining(tmp_path):
     p = tmp_path / "l.jsonl"
-    Ledger.create(p, epsilon=1.0, delta=1e-6)
+    Ledger.create(p, epsilon=1.0, delta=1e-6, accounting="basic")
     led = Ledger.open(p)
     assert led.total.epsilon == 1.0 and led.dataset is None
     led.charge(dataset=DS, what="count", mechanism="laplace", epsilon=0.25, delta=0.0)
@@ -115,3 +115,32 @@ def test_fingerprint_is_stable_and_content_sensitive():
     df2 = df.copy()
     df2.loc[0, "a"] = 3
     assert dataset_fingerprint(df) != dataset_fingerprint(df2)
+
+
+def test_accounting_is_fixed_per_ledger(tmp_path):
+    z = Ledger.create(tmp_path / "z.jsonl", epsilon=1.0, delta=1e-6)
+    b = Ledger.create(tmp_path / "b.jsonl", epsilon=1.0, delta=1e-6, accounting="basic")
+    p = Ledger.create(tmp_path / "p.jsonl", epsilon=1.0, delta=0.0)
+    assert (z.accounting, b.accounting, p.accounting) == ("zcdp", "basic", "basic")
+    with pytest.raises(UsageError):
+        Ledger.create(tmp_path / "bad.jsonl", epsilon=1.0, delta=0.0, accounting="zcdp")
+    # an (epsilon, delta)-only release (e.g. DP-SGD) fits a basic ledger, not a zCDP one
+    with pytest.raises(UsageError, match="rho"):
+        z.charge(dataset=DS, what="dpsgd", mechanism="dpsgd", epsilon=0.5, delta=1e-7)
+    b.charge(dataset=DS, what="dpsgd", mechanism="dpsgd", epsilon=0.5, delta=1e-7)
+    assert b.remaining().epsilon == pytest.approx(0.5) and b.remaining().delta == pytest.approx(9e-7)
+    # a pure release costs epsilon**2 / 2 in a zCDP ledger: epsilon 1 does not fit a (1, 1e-6) zCDP budget
+    with pytest.raises(BudgetExceededError, match="zcdp accounting"):
+        z.charge(dataset=DS, what="pure", mechanism="laplace", epsilon=1.0, delta=0.0)
+    z.charge(dataset=DS, what="pure", mechanism="laplace", epsilon=0.1, delta=0.0)
+    assert z.spent().rho == pytest.approx(0.005)
+    assert z.remaining_rho() == pytest.approx(rho_for(1.0, 1e-6) - 0.005)
+
+
+def test_remaining_rho_is_usable(tmp_path):
+    led = Ledger.create(tmp_path / "z.jsonl", epsilon=2.0, delta=1e-6)
+    r = led.remaining_rho()
+    led.charge(dataset=DS, what="all", mechanism="gaussian", epsilon=2.0, delta=1e-6, rho=r)
+    assert led.remaining_rho() == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(BudgetExceededError):
+        led.charge(dataset=DS, what="more", mechanism="gaussian", epsilon=0.01, delta=1e-6, rho=1e-4)

@@ -1,0 +1,571 @@
+"""Differentially private statistics over a table: counts, contingency tables, sums, means and quantiles.
+
+Neighbouring datasets differ by adding or removing one record (so the number of rows is itself private). Every
+answer uses only public information besides the data: the schema's categories and bounds, which must be public
+(``from_data = false``) unless the user explicitly trusts them (``--trust-domains``, recorded in the ledger).
+
+Budget: the user's total (epsilon, delta) is split equally between the queries (and equally between the
+measurements inside one query: a mean is a sum and a count). With ``delta > 0`` the split is in zCDP (rho from the
+tight conversion of (epsilon, delta)) and counts and sums get (discrete) Gaussian noise; with ``delta = 0`` the split
+is of pure epsilon and they get (discrete) Laplace noise. Quantiles use the exponential mechanism (permute-and-flip)
+over a public grid of candidates; in zCDP mode a pure-epsilon step enters as rho = epsilon**2 / 2.
+
+Each answer states its noise scale and a 95% interval *for the noise* (the released value's distance from the exact
+answer on this data; it does not cover sampling error). The whole run is charged to the ledger before any noise is
+drawn.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from anonlab.errors import PrivacyError, SchemaError, UsageError
+from anonlab.privacy.accounting import check_delta, check_epsilon, rho_for
+from anonlab.privacy.mechanisms import exponential, gaussian, laplace
+from anonlab.privacy.noise import NoiseSource
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from anonlab.privacy.ledger import Ledger
+    from anonlab.schema import Column, Schema
+
+__all__ = ["Query", "parse_query", "Answer", "StatsResult", "Plan", "plan_stats", "run_stats", "MAX_CELLS"]
+
+MAX_CELLS = 1_000_000  # contingency tables larger than this are refused
+MAX_INTEGER_CANDIDATES = 100_000  # integer columns with a wider range use a grid of quantile candidates
+QUANTILE_GRID = 1000  # candidates for a float column's quantile
+
+_QUERY_HELP = (
+    "count | counts:COL[,COL...] | sum:COL | mean:COL | quantile:COL:Q[,Q...] (0 < Q < 1) | median:COL"
+)
+
+
+@dataclass(frozen=True)
+class Query:
+    """One statistic a user asks for.
+
+    kind : ``count`` (number of records), ``counts`` (a contingency table over the public categories of
+        ``columns``, every cell including empty ones), ``sum`` / ``mean`` (of a numeric column clamped to its
+        public bounds), ``quantile`` (of a numeric column, over its public bounds).
+    """
+
+    kind: str
+    columns: tuple[str, ...] = ()
+    levels: tuple[float, ...] = ()
+    text: str = ""
+
+    @property
+    def measurements(self) -> int:
+        """How many noisy measurements the query takes (its budget is split equally between them)."""
+        if self.kind == "mean":
+            return 2
+        if self.kind == "quantile":
+            return len(self.levels)
+        return 1
+
+
+def parse_query(text: str) -> Query:
+    """Parse ``count``, ``counts:a,b``, ``sum:a``, ``mean:a``, ``quantile:a:0.25,0.5``, ``median:a``."""
+    t = text.strip()
+    parts = t.split(":")
+    kind = parts[0].strip().lower()
+    if kind == "count" and len(parts) == 1:
+        return Query("count", text=t)
+    if kind in ("counts", "sum", "mean", "median") and len(parts) == 2:
+        cols = tuple(c.strip() for c in parts[1].split(",") if c.strip())
+        if not cols or (kind != "counts" and len(cols) != 1):
+            raise UsageError(f"query {text!r}: give {'column names' if kind == 'counts' else 'one column'}")
+        if len(set(cols)) != len(cols):
+            raise UsageError(f"query {text!r}: a column is repeated")
+        if kind == "median":
+            return Query("quantile", cols, (0.5,), t)
+        return Query(kind, cols, (), t)
+    if kind == "quantile" and len(parts) == 3:
+        col = parts[1].strip()
+        try:
+            levels = tuple(float(q) for q in re.split(r"[,\s]+", parts[2].strip()) if q)
+        except ValueError:
+            raise UsageError(f"query {text!r}: quantile levels must be numbers between 0 and 1") from None
+        if not col or not levels or any(not 0 < q < 1 for q in levels):
+            raise UsageError(f"query {text!r}: quantile levels must be numbers strictly between 0 and 1")
+        return Query("quantile", (col,), levels, t)
+    raise UsageError(f"query {text!r} not understood; use {_QUERY_HELP}")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One query's noisy answer.
+
+    rows : one dict per released number: ``value``, ``ci95`` ([low, high] for the noise, or ``None``), and for a
+        contingency table the cell's ``group``; for a quantile its ``level`` and ``rank_error95`` (with 95%
+        probability the released value's rank imbalance exceeds the best candidate's by at most this many records).
+    mechanism : the noise used; scale : its scale per measurement (the Gaussian sigma or the Laplace b).
+    """
+
+    query: str
+    kind: str
+    mechanism: str
+    scale: float
+    cost: dict[str, Any]
+    rows: list[dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "kind": self.kind,
+            "mechanism": self.mechanism,
+            "scale": self.scale,
+            "cost": self.cost,
+            "rows": self.rows,
+            **({"notes": self.notes} if self.notes else {}),
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a run's budget is spent: the mode and the budget per measurement, decided before any data is read."""
+
+    epsilon: float
+    delta: float
+    mode: str  # "zcdp" or "pure"
+    rho: float | None  # total rho in zCDP mode
+    per_measurement: float  # rho (zCDP mode) or epsilon (pure mode) per measurement
+    measurements: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "mode": self.mode,
+            "rho": self.rho,
+            "per_measurement": self.per_measurement,
+            "measurements": self.measurements,
+        }
+
+
+@dataclass(frozen=True)
+class StatsResult:
+    """Everything a DP statistics run released, and what it cost."""
+
+    answers: list[Answer]
+    plan: Plan
+    noise: dict[str, Any]
+    trusted_domains: list[str]
+    ledger: dict[str, Any]
+    parameters: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answers": [a.to_dict() for a in self.answers],
+            "privacy": {
+                **self.plan.to_dict(),
+                "neighbours": "add or remove one record",
+                "noise": self.noise,
+                "trusted_domains": self.trusted_domains,
+            },
+            "ledger": self.ledger,
+            "parameters": self.parameters,
+            "versions": _versions(),
+        }
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from anonlab import __version__
+
+    out = {"anonlab": __version__}
+    for pkg in ("opendp", "numpy", "pandas"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:  # pragma: no cover
+            out[pkg] = "unknown"
+    return out
+
+
+# -- planning ---------------------------------------------------------------------------------------------------
+
+
+def plan_stats(queries: list[Query], epsilon: float, delta: float) -> Plan:
+    """Split (epsilon, delta) equally between the measurements of ``queries``."""
+    eps = check_epsilon(epsilon)
+    d = check_delta(delta)
+    if not queries:
+        raise UsageError("give at least one --query")
+    n = sum(q.measurements for q in queries)
+    if d > 0:
+        rho = rho_for(eps, d)
+        return Plan(eps, d, "zcdp", rho, rho / n, n)
+    return Plan(eps, d, "pure", None, eps / n, n)
+
+
+def _check_columns(queries: list[Query], schema: Schema, trust_domains: bool) -> list[str]:
+    """Validate query columns against the schema; returns the columns whose data-read domains were trusted."""
+    trusted: list[str] = []
+    for q in queries:
+        for name in q.columns:
+            if name not in schema:
+                raise SchemaError(f"query {q.text!r}: the schema has no column {name!r}")
+            col = schema[name]
+            if col.type == "text":
+                raise UsageError(
+                    f"query {q.text!r}: column {name!r} is free text; DP statistics do not use it"
+                )
+            if q.kind == "counts":
+                if col.type == "categorical" and col.categories is None:
+                    raise PrivacyError(
+                        f"query {q.text!r}: column {name!r} has no public categories in the schema; list them "
+                        "(a DP table cannot read its categories from the data)"
+                    )
+                if col.type in ("float", "date"):
+                    raise UsageError(
+                        f"query {q.text!r}: column {name!r} is {col.type}; counts need a categorical or integer "
+                        "column (bin it first)"
+                    )
+                if col.type == "integer" and col.lower is None:
+                    raise PrivacyError(f"query {q.text!r}: integer column {name!r} has no public bounds")
+            else:
+                if col.type not in ("integer", "float"):
+                    raise UsageError(f"query {q.text!r}: column {name!r} is {col.type}, not a number")
+                if col.lower is None:
+                    raise PrivacyError(
+                        f"query {q.text!r}: column {name!r} has no public bounds in the schema; state lower and "
+                        "upper (a DP statistic cannot read its bounds from the data)"
+                    )
+            if col.from_data:
+                if not trust_domains:
+                    raise PrivacyError(
+                        f"query {q.text!r}: the domain of column {name!r} was read from the data (from_data = true); "
+                        "state it as public in the schema, or pass --trust-domains to vouch that it is public"
+                    )
+                if name not in trusted:
+                    trusted.append(name)
+            if q.kind == "counts":
+                _categories(col)  # size check
+        if q.kind == "counts":
+            cells = math.prod(len(_categories(schema[c])) for c in q.columns)
+            if cells > MAX_CELLS:
+                raise UsageError(f"query {q.text!r}: {cells:,} cells is more than {MAX_CELLS:,}")
+    return trusted
+
+
+def _categories(col: Column) -> list:
+    if col.type == "categorical":
+        return list(col.categories or ())
+    lo, hi = int(col.lower), int(col.upper)
+    if hi - lo + 1 > MAX_CELLS:
+        raise UsageError(f"column {col.name!r}: {hi - lo + 1:,} values is too many categories")
+    return list(range(lo, hi + 1))
+
+
+# -- intervals --------------------------------------------------------------------------------------------------
+
+
+def _half_width(mechanism: str, scale: float, level: float = 0.95) -> float:
+    """Half-width w with P(|noise| <= w) >= level, for the noise of ``mechanism`` at ``scale``."""
+    tail = 1.0 - level
+    if mechanism == "laplace":
+        return scale * math.log(1.0 / tail)
+    if mechanism == "gaussian":
+        from scipy.stats import norm
+
+        return scale * float(norm.isf(tail / 2))
+    if mechanism == "discrete_laplace":
+        # P(|Z| > k) = 2 exp(-(k+1)/b) / (1 + exp(-1/b))
+        b = scale
+        k = math.ceil(-b * math.log(tail * (1 + math.exp(-1.0 / b)) / 2.0) - 1.0)
+        return float(max(0, k))
+    if mechanism == "discrete_gaussian":
+        if scale > 1e4:
+            from scipy.stats import norm
+
+            return math.ceil(scale * float(norm.isf(tail / 2))) + 1.0
+        m = int(math.ceil(scale * 12)) + 2
+        z = np.arange(-m, m + 1)
+        w = np.exp(-(z.astype(float) ** 2) / (2 * scale * scale))
+        w /= w.sum()
+        inside = np.cumsum(w[m:] * 2) - w[m]  # P(|Z| <= k) for k = 0..m
+        k = int(np.searchsorted(inside, level))
+        return float(k)
+    raise UsageError(f"no interval for mechanism {mechanism!r}")
+
+
+def _interval(value: float, half: float) -> list[float]:
+    return [value - half, value + half]
+
+
+# -- measuring --------------------------------------------------------------------------------------------------
+
+
+def _noisy(values, sensitivity: float, integer: bool, plan: Plan, noise: NoiseSource):
+    """Add the plan's noise for one measurement of the given (L1 = L2) sensitivity."""
+    if plan.mode == "zcdp":
+        sigma = sensitivity / math.sqrt(2.0 * plan.per_measurement)
+        return gaussian(values, sigma, l2_sensitivity=sensitivity, integer=integer, noise=noise)
+    return laplace(
+        values, sensitivity / plan.per_measurement, l1_sensitivity=sensitivity, integer=integer, noise=noise
+    )
+
+
+def _measurement_epsilon(plan: Plan) -> float:
+    """The pure epsilon one selection step may use: its own share, or sqrt(2 rho) of a zCDP share."""
+    if plan.mode == "zcdp":
+        return math.sqrt(2.0 * plan.per_measurement)
+    return plan.per_measurement
+
+
+def _answer_count(q: Query, df: pd.DataFrame, plan: Plan, noise: NoiseSource) -> Answer:
+    r = _noisy(int(len(df)), 1.0, True, plan, noise)
+    half = _half_width(r.mechanism, r.scale)
+    return Answer(
+        q.text,
+        "count",
+        r.mechanism,
+        r.scale,
+        r.cost.to_dict(),
+        [{"value": int(r.value), "ci95": _interval(int(r.value), half)}],
+    )
+
+
+def _answer_counts(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource) -> Answer:
+    import pandas as pd
+
+    cats = [_categories(schema[c]) for c in q.columns]
+    shape = tuple(len(c) for c in cats)
+    codes = []
+    valid = np.ones(len(df), dtype=bool)
+    for name, values in zip(q.columns, cats, strict=True):
+        s = df[name]
+        if schema[name].type == "categorical":
+            code = pd.Categorical(s.astype(object).where(s.notna(), None), categories=values).codes
+        else:
+            lo = int(schema[name].lower)
+            num = pd.to_numeric(s, errors="coerce")
+            ok = num.notna() & (num >= lo) & (num <= int(schema[name].upper))
+            code = np.where(ok.to_numpy(), num.fillna(lo).to_numpy().astype(np.int64) - lo, -1)
+        code = np.asarray(code, dtype=np.int64)
+        valid &= code >= 0
+        codes.append(code)
+    flat = (
+        np.ravel_multi_index(tuple(c[valid] for c in codes), shape)
+        if valid.any()
+        else np.array([], dtype=np.int64)
+    )
+    counts = np.bincount(flat, minlength=math.prod(shape)).astype(np.int64)
+    r = _noisy(counts, 1.0, True, plan, noise)
+    half = _half_width(r.mechanism, r.scale)
+    idx = np.indices(shape).reshape(len(shape), -1)
+    rows = []
+    values = np.asarray(r.value).ravel()
+    for j in range(values.size):
+        group = {name: _plain(cats[i][idx[i, j]]) for i, name in enumerate(q.columns)}
+        v = int(values[j])
+        rows.append({"group": group, "value": v, "ci95": _interval(v, half)})
+    notes = [
+        "every cell of the public category product is released, including empty ones; records with a missing or "
+        "out-of-domain value are not counted"
+    ]
+    return Answer(q.text, "counts", r.mechanism, r.scale, r.cost.to_dict(), rows, notes)
+
+
+def _plain(v):
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def _numeric(df: pd.DataFrame, col: Column) -> np.ndarray:
+    import pandas as pd
+
+    x = pd.to_numeric(df[col.name], errors="coerce").to_numpy(dtype=float)
+    return x[~np.isnan(x)]
+
+
+def _answer_sum(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource) -> Answer:
+    col = schema[q.columns[0]]
+    lo, hi = float(col.lower), float(col.upper)
+    x = np.clip(_numeric(df, col), lo, hi)
+    sens = max(abs(lo), abs(hi))
+    integer = col.type == "integer"
+    if sens == 0:
+        raise UsageError(f"query {q.text!r}: column {col.name!r} has bounds [0, 0]; its sum is always 0")
+    total = int(x.sum()) if integer else float(x.sum())
+    r = _noisy(total, sens, integer, plan, noise)
+    half = _half_width(r.mechanism, r.scale)
+    v = _plain(r.value)
+    return Answer(
+        q.text,
+        "sum",
+        r.mechanism,
+        r.scale,
+        r.cost.to_dict(),
+        [{"value": v, "ci95": _interval(v, half)}],
+        [f"values clamped to the public bounds [{_fmt(lo)}, {_fmt(hi)}]; missing values count as absent"],
+    )
+
+
+def _answer_mean(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource) -> Answer:
+    col = schema[q.columns[0]]
+    lo, hi = float(col.lower), float(col.upper)
+    x = np.clip(_numeric(df, col), lo, hi)
+    mid = (lo + hi) / 2.0
+    half_range = (hi - lo) / 2.0
+    n_true = int(x.size)
+    c = _noisy(n_true, 1.0, True, plan, noise)
+    if half_range == 0:
+        return Answer(
+            q.text, "mean", c.mechanism, c.scale, c.cost.to_dict(), [{"value": lo, "ci95": [lo, lo]}]
+        )
+    s = _noisy(float((x - mid).sum()), half_range, False, plan, noise)
+    n_hat = int(c.value)
+    mean = mid + float(s.value) / n_hat if n_hat > 0 else mid
+    mean = min(hi, max(lo, mean))
+    # A 95% interval from a 97.5% interval for each noisy part (union bound).
+    hw_s = _half_width(s.mechanism, s.scale, 0.975)
+    hw_c = _half_width(c.mechanism, c.scale, 0.975)
+    n_lo = n_hat - hw_c
+    if n_lo <= 0:
+        ci = [lo, hi]
+    else:
+        ends = [
+            mid + sv / nv
+            for sv in (float(s.value) - hw_s, float(s.value) + hw_s)
+            for nv in (n_lo, n_hat + hw_c)
+        ]
+        ci = [max(lo, min(ends)), min(hi, max(ends))]
+    cost = {"count": c.cost.to_dict(), "sum": s.cost.to_dict()}
+    return Answer(
+        q.text,
+        "mean",
+        f"{s.mechanism} (centred sum) / {c.mechanism} (count)",
+        s.scale,
+        cost,
+        [{"value": mean, "ci95": ci, "count_scale": c.scale}],
+        [
+            f"values clamped to the public bounds [{_fmt(lo)}, {_fmt(hi)}]; the interval covers both noises at 95%"
+        ],
+    )
+
+
+def _candidates(col: Column) -> np.ndarray:
+    lo, hi = col.lower, col.upper
+    if col.type == "integer" and int(hi) - int(lo) + 1 <= MAX_INTEGER_CANDIDATES:
+        return np.arange(int(lo), int(hi) + 1, dtype=float)
+    return np.linspace(float(lo), float(hi), QUANTILE_GRID)
+
+
+def _answer_quantile(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource) -> Answer:
+    col = schema[q.columns[0]]
+    x = np.sort(np.clip(_numeric(df, col), float(col.lower), float(col.upper)))
+    cand = _candidates(col)
+    below = np.searchsorted(x, cand, side="left").astype(float)  # #{x < c}
+    above = (x.size - np.searchsorted(x, cand, side="right")).astype(float)  # #{x > c}
+    eps = _measurement_epsilon(plan)
+    rows = []
+    cost = None
+    for level in q.levels:
+        sens = max(level, 1.0 - level)
+        scores = -np.abs((1.0 - level) * below - level * above)
+        i, cost = exponential(scores, eps, sensitivity=sens, noise=noise)
+        value = _plain(cand[i])
+        if col.type == "integer":
+            value = int(value)
+        gap = 2.0 * sens / eps * (math.log(cand.size) + math.log(20.0))
+        rows.append({"level": level, "value": value, "ci95": None, "rank_error95": gap})
+    mech_cost = cost.to_dict() if cost is not None else {}
+    if plan.mode == "zcdp":
+        mech_cost = {**mech_cost, "as_zcdp": {"measure": "zcdp", "rho": eps * eps / 2.0}}
+    return Answer(
+        q.text,
+        "quantile",
+        "exponential (permute-and-flip)",
+        2.0 * max(max(lv, 1 - lv) for lv in q.levels) / eps,
+        mech_cost,
+        rows,
+        [
+            f"chosen among {cand.size:,} public candidates in [{_fmt(col.lower)}, {_fmt(col.upper)}]; rank_error95 "
+            "bounds the extra rank imbalance (records) with 95% probability"
+        ],
+    )
+
+
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+# -- the run ----------------------------------------------------------------------------------------------------
+
+
+def run_stats(
+    df: pd.DataFrame,
+    schema: Schema,
+    queries: list[Query],
+    *,
+    epsilon: float,
+    delta: float,
+    ledger: Ledger,
+    dataset: str | None = None,
+    trust_domains: bool = False,
+    noise: NoiseSource | None = None,
+    source: str = "input",
+    parameters: dict[str, Any] | None = None,
+) -> StatsResult:
+    """Answer ``queries`` on ``df`` with (epsilon, delta)-DP in total, charging ``ledger`` first.
+
+    epsilon, delta : the total privacy cost of the whole run (split equally between queries).
+    trust_domains : use domains marked ``from_data`` as if public (the user vouches; recorded in the ledger).
+    noise : the randomness (seeded or OpenDP's); recorded in the ledger and result.
+    dataset : the table's fingerprint (computed from ``df`` when omitted).
+    """
+    from anonlab.privacy.ledger import dataset_fingerprint
+
+    noise = noise or NoiseSource()
+    plan = plan_stats(queries, epsilon, delta)
+    trusted = _check_columns(queries, schema, trust_domains)
+    used = sorted({c for q in queries for c in q.columns})
+    from anonlab.schema import Schema as _Schema
+
+    sub = _Schema(tuple(schema[c] for c in used)) if used else None
+    data = sub.coerce(df, source) if sub is not None else df
+    fp = dataset or dataset_fingerprint(df)
+    details = {
+        "queries": [q.text for q in queries],
+        "mode": plan.mode,
+        "noise": noise.describe(),
+        "trusted_domains": trusted,
+        "schema": schema.fingerprint(),
+    }
+    rho = plan.rho if plan.mode == "zcdp" else None
+    entry = ledger.charge(
+        dataset=fp,
+        what="dp stats: " + "; ".join(q.text for q in queries),
+        mechanism="gaussian/exponential (zCDP)" if plan.mode == "zcdp" else "laplace/exponential (pure DP)",
+        epsilon=plan.epsilon,
+        delta=plan.delta,
+        rho=rho,
+        details=details,
+    )
+    answers = []
+    for q in queries:
+        if q.kind == "count":
+            answers.append(_answer_count(q, data, plan, noise))
+        elif q.kind == "counts":
+            answers.append(_answer_counts(q, data, schema, plan, noise))
+        elif q.kind == "sum":
+            answers.append(_answer_sum(q, data, schema, plan, noise))
+        elif q.kind == "mean":
+            answers.append(_answer_mean(q, data, schema, plan, noise))
+        else:
+            answers.append(_answer_quantile(q, data, schema, plan, noise))
+    ledger_info = {
+        "path": str(ledger.path),
+        "entry": entry.seq,
+        "remaining": ledger.remaining().to_dict(),
+        "dataset": fp,
+    }
+    return StatsResult(answers, plan, noise.describe(), trusted, ledger_info, dict(parameters or {}))
