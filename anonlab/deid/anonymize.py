@@ -339,14 +339,20 @@ def anonymize(df: pd.DataFrame, config: AnonymizeConfig) -> AnonymizeResult:
     n_supp = n - n_released
     if n_released == 0:
         raise UsageError("cannot anonymise: every record would be suppressed")
-    out = df.copy()
+    import pandas as pd
+
     cls_row = classes.class_of_row(n)
     kept = cls_row >= 0
+    new_cols = {}
     for q, lab in zip(quasi, labels, strict=True):
         col = np.full(n, SUPPRESSED, dtype=object)
         col[kept] = lab[cls_row[kept]]
-        out[q.name] = col
-    if not cfg.suppress_mark:
+        new_cols[q.name] = col
+    # build the release column by column (no copy of the whole frame); other columns pass through unchanged
+    out = pd.DataFrame(
+        {c: (new_cols[c] if c in new_cols else df[c].to_numpy()) for c in df.columns}, columns=df.columns
+    )
+    if not cfg.suppress_mark and not kept.all():
         out = out.loc[kept].reset_index(drop=True)
     per_sensitive = {}
     for s in sensitive:

@@ -30,7 +30,9 @@ import numpy as np
 from anonlab.deid.criteria import Criteria, _ranges, check_groups, distribution
 from anonlab.deid.quasi import QuasiColumn, SensitiveColumn
 
-__all__ = ["Classes", "NotSatisfiable", "mondrian"]
+__all__ = ["Classes", "NotSatisfiable", "mondrian", "describe_classes"]
+
+_ALL = slice(None)
 
 
 class NotSatisfiable(ValueError):
@@ -94,9 +96,12 @@ def mondrian(
     order = np.arange(n_all, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64).copy()
     n = len(order)
     k = crit.k
-    X = np.stack([q.codes for q in quasi])  # (d, rows) int32
-    d = X.shape[0]
     M = int(max(q.n_codes for q in quasi)) + 1
+    # rows x columns, row-major and as narrow as the codes allow: one gather per level fetches whole records
+    X = np.empty((n_all, len(quasi)), dtype=np.int16 if M < 2**15 else np.int32)
+    for j, q in enumerate(quasi):
+        X[:, j] = q.codes
+    d = X.shape[1]
     pos = [q.pos for q in quasi]
     cut_tables = {j: _cut_tables(q) for j, q in enumerate(quasi) if q.kind == "category" and q.hierarchy}
     refs = [(s, distribution(s.codes[order], s.n_values)) for s in sensitive] if crit.needs_sensitive else []
@@ -131,9 +136,9 @@ def mondrian(
             if not len(starts):
                 break
         nseg = len(starts)
-        Xo = X[:, order]
-        mins = np.minimum.reduceat(Xo, starts, axis=1)
-        maxs = np.maximum.reduceat(Xo, starts, axis=1)
+        Xo = X[order]
+        mins = np.minimum.reduceat(Xo, starts, axis=0).T.astype(np.int64)
+        maxs = np.maximum.reduceat(Xo, starts, axis=0).T.astype(np.int64)
         del Xo
         width = np.stack([pos[j][maxs[j]] - pos[j][mins[j]] + 1e-9 * (maxs[j] > mins[j]) for j in range(d)])
         ranked = np.argsort(-width, axis=0, kind="stable")
@@ -148,6 +153,7 @@ def mondrian(
             cut[segs] = _try_cut(
                 X,
                 order,
+                len(segs) == nseg,
                 starts[segs],
                 ends[segs],
                 dims_all[segs],
@@ -171,8 +177,8 @@ def mondrian(
         s2, c2, e2 = starts[go], cut[go], ends[go]
         new_starts = np.column_stack([s2, c2]).ravel()
         new_ends = np.column_stack([c2, e2]).ravel()
-        idx = _ranges(new_starts, new_ends)
-        order = order[idx]
+        if done.any():
+            order = order[_ranges(new_starts, new_ends)]
         sizes = new_ends - new_starts
         ends = np.cumsum(sizes)
         starts = ends - sizes
@@ -184,34 +190,35 @@ def mondrian(
     return Classes(all_rows, ends - sizes, ends)
 
 
-def _try_cut(X, order, ss, ee, dims, mins, maxs, M, k, strict, cut_tables, crit, sens_at):
+def _try_cut(X, order, whole, ss, ee, dims, mins, maxs, M, k, strict, cut_tables, crit, sens_at):
     """Cut each segment ``[ss, ee)`` of ``order`` on its dimension; returns the cut position or -1.
 
     Reorders ``order`` inside these segments by the chosen dimension (harmless: order inside a partition does
     not matter)."""
     nseg = len(ss)
     sizes = ee - ss
-    idx = _ranges(ss, ee)
+    idx = slice(None) if whole else _ranges(ss, ee)  # whole: the segments tile ``order``
     local = np.repeat(np.arange(nseg, dtype=np.int64), sizes)
-    vals = X[dims[local], order[idx]].astype(np.int64)
-    key = local * M + vals
+    sub = order[idx]
+    key = local * M + X[sub, dims[local]]
     perm = np.argsort(key, kind="stable")
-    order[idx] = order[idx][perm]
+    order[idx] = sub[perm]
     key = key[perm]
     offs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
     half = sizes // 2
     med = key[offs + half] - np.arange(nseg) * M
     base = np.arange(nseg, dtype=np.int64) * M
 
-    def left_size(code):  # records with value < code
-        return np.searchsorted(key, base + code, side="left") - offs
+    def left_size(code, sel=_ALL):  # records with value < code, for the segments ``sel``
+        return np.searchsorted(key, base[sel] + code, side="left") - offs[sel]
 
-    def pick(a, b):
+    def pick(a, b, sel=_ALL):
         """The more balanced of two candidate left sizes that leave k on each side (else -1)."""
-        va = (a >= k) & (sizes - a >= k)
-        vb = (b >= k) & (sizes - b >= k)
-        da = np.where(va, np.abs(a - half), np.iinfo(np.int64).max)
-        db = np.where(vb, np.abs(b - half), np.iinfo(np.int64).max)
+        sz, hf = sizes[sel], half[sel]
+        va = (a >= k) & (sz - a >= k)
+        vb = (b >= k) & (sz - b >= k)
+        da = np.where(va, np.abs(a - hf), np.iinfo(np.int64).max)
+        db = np.where(vb, np.abs(b - hf), np.iinfo(np.int64).max)
         return np.where(va | vb, np.where(da <= db, a, b), -1)
 
     if strict:
@@ -227,9 +234,9 @@ def _try_cut(X, order, ss, ee, dims, mins, maxs, M, k, strict, cut_tables, crit,
         lev = g.shape[0] - 1 - np.argmax(differ[::-1], axis=0)
         c1 = first[lev, m]
         c2 = nxt[lev, m]
-        a = np.where(c1 > lo, left_size(c1)[sel], -1)
-        b = np.where(c2 <= hi, left_size(c2)[sel], -1)
-        left[sel] = pick(a, b)
+        a = np.where(c1 > lo, left_size(c1, sel), -1)
+        b = np.where(c2 <= hi, left_size(np.minimum(c2, hi), sel), -1)
+        left[sel] = pick(a, b, sel)
     ok = left >= 0
     if crit.needs_sensitive and ok.any():
         o = np.nonzero(ok)[0]
@@ -259,14 +266,12 @@ def describe_classes(classes: Classes, quasi: list[QuasiColumn]) -> tuple[list[n
     set of values present (``{Divorced,Separated}``). A lone value is released as itself.
     Returns (one object array of labels per column, NCP array classes x columns).
     """
-    import pandas as pd
 
     nc = classes.n_classes
     starts = classes.starts
     labels, ncp = [], np.zeros((nc, len(quasi)))
     if nc == 0:
         return [np.zeros(0, dtype=object) for _ in quasi], ncp
-    cls_of_pos = np.repeat(np.arange(nc), classes.sizes)
     for j, q in enumerate(quasi):
         c = q.codes[classes.order].astype(np.int64)
         code_labels = q.code_labels
@@ -280,17 +285,9 @@ def describe_classes(classes: Classes, quasi: list[QuasiColumn]) -> tuple[list[n
             gsize = np.stack([q.hierarchy.group_sizes(x) for x in range(g.shape[0])])
             ncp[:, j] = np.where(lev > 0, gsize[lev, lo] / q.n_codes, 0.0)
         elif q.kind == "category":
-            key = np.unique(cls_of_pos * (q.n_codes + 1) + c)
-            kc, kv = key // (q.n_codes + 1), key % (q.n_codes + 1)
-            nset = np.bincount(kc, minlength=nc)
-            lab = np.asarray(code_labels[lo], dtype=object)
-            multi = nset > 1
-            if multi.any():
-                sel = multi[kc]
-                joined = pd.Series(code_labels[kv[sel]].astype(str)).groupby(kc[sel]).agg(",".join)
-                lab[joined.index.to_numpy()] = ("{" + joined + "}").to_numpy()
+            lab, nset = _set_labels(c, starts, code_labels)
             labels.append(lab)
-            ncp[:, j] = np.where(multi, nset / q.n_codes, 0.0)
+            ncp[:, j] = np.where(nset > 1, nset / q.n_codes, 0.0)
         else:
             miss = len(q.values) if q.has_missing else -1
             hi = np.maximum.reduceat(np.where(c == miss, -1, c), starts)
@@ -313,3 +310,24 @@ def describe_classes(classes: Classes, quasi: list[QuasiColumn]) -> tuple[list[n
             labels.append(lab)
             ncp[:, j] = np.where(only_miss, 0.0, q.pos[hi_v] - q.pos[lo_v])
     return labels, ncp
+
+
+def _set_labels(c: np.ndarray, starts: np.ndarray, code_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``{a,b}`` label and number of distinct codes of every class, from bit sets (one OR-reduce per 63 codes);
+    text is built once per distinct set, not per class or row."""
+    n_codes = len(code_labels)
+    words = (n_codes + 62) // 63
+    bits = np.empty((len(starts), words), dtype=np.int64)
+    for w in range(words):
+        inw = (c // 63) == w
+        bits[:, w] = np.bitwise_or.reduceat(np.where(inw, np.left_shift(1, c % 63), 0), starts)
+    nset = np.unpackbits(bits.view(np.uint8), axis=1).sum(axis=1).astype(np.int64)
+    uniq, inv = np.unique(bits, axis=0, return_inverse=True)
+    flags = np.unpackbits(uniq.view(np.uint8), axis=1, bitorder="little")  # (sets, words * 64), little-endian
+    rows, cols = np.nonzero(flags)
+    names = np.asarray(code_labels, dtype=object)[(cols // 64) * 63 + cols % 64].astype(str)
+    cuts = np.searchsorted(rows, np.arange(1, len(uniq)))
+    text = np.array(
+        [m[0] if len(m) == 1 else "{" + ",".join(m) + "}" for m in np.split(names, cuts)], dtype=object
+    )
+    return text[inv.ravel()], nset

@@ -79,6 +79,13 @@ def _value_labels(values: np.ndarray, kind: str, integer: bool) -> np.ndarray:
     return np.asarray(values.astype(str), dtype=object)
 
 
+def _as_text(s: pd.Series) -> pd.Series:
+    """Values as text, missing kept missing (None), without a Python call per row."""
+    out = s.astype(str).astype(object)
+    out[s.isna().to_numpy()] = None
+    return out
+
+
 def _kind(s: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(s):
         return "category"
@@ -96,8 +103,7 @@ def encode_quasi(s: pd.Series, hierarchy_rows=None, hierarchy_source: str = "") 
     kind = _kind(s)
     name = str(s.name)
     if kind == "category":
-        s = s.astype(object).where(s.notna(), None)
-        codes, uniques = pd.factorize(s.map(lambda v: v if v is None else str(v)), sort=True)
+        codes, uniques = pd.factorize(_as_text(s), sort=True)
         values = np.asarray(uniques, dtype=object)
     else:
         arr = s.to_numpy()
@@ -165,7 +171,7 @@ def encode_sensitive(s: pd.Series) -> SensitiveColumn:
     """Encode a sensitive attribute: codes by sorted value, missing as one more value (last)."""
     kind = _kind(s)
     if kind == "category":
-        s = s.astype(object).where(s.notna(), None).map(lambda v: v if v is None else str(v))
+        s = _as_text(s)
     codes, uniques = pd.factorize(s, sort=True)
     codes = np.asarray(codes, dtype=np.int64)
     m = len(uniques)
