@@ -405,13 +405,18 @@ class Ledger:
             )
         if not _fits(self._entries + [entry], self.total, self.accounting):
             left = self.remaining()
+            t = self.total
+            if self.accounting == "zcdp":
+                pure = " (a pure-DP epsilon costs epsilon**2 / 2 here)" if entry.delta == 0 else ""
+                raise BudgetExceededError(
+                    f"{self.path}: refused, nothing released: {entry.what} costs rho {_fmt(entry.rho or 0.0)} in "
+                    f"zCDP{pure}, but only rho {_fmt(self.remaining_rho())} is left (epsilon {_fmt(left.epsilon)} "
+                    f"at delta {_fmt(t.delta)}) of the total epsilon {_fmt(t.epsilon)}, delta {_fmt(t.delta)}"
+                )
             raise BudgetExceededError(
                 f"{self.path}: refused, nothing released: {entry.what} needs epsilon {_fmt(entry.epsilon)}, "
-                f"delta {_fmt(entry.delta)}"
-                + (f" (rho {_fmt(entry.rho)})" if entry.rho is not None else "")
-                + f", but only epsilon {_fmt(left.epsilon)}, delta {_fmt(left.delta)} "
-                f"(rho {_fmt(self.remaining_rho())}) is left of the total epsilon {_fmt(self.total.epsilon)}, "
-                f"delta {_fmt(self.total.delta)} ({self.accounting} accounting)"
+                f"delta {_fmt(entry.delta)}, but only epsilon {_fmt(left.epsilon)}, delta {_fmt(left.delta)} is "
+                f"left of the total epsilon {_fmt(t.epsilon)}, delta {_fmt(t.delta)} (basic accounting)"
             )
 
     def check(self, *, epsilon: float, delta: float, dataset: str, rho: float | None = None) -> None:
