@@ -242,8 +242,8 @@ def _opendp_integer_noise(kind: str, scale: float, size: int) -> list[int]:
 
     dp.enable_features("contrib")
     space = (
-        dp.vector_domain(dp.atom_domain(T=int)),
-        (dp.l1_distance(T=int) if kind == "laplace" else dp.l2_distance(T=int)),
+        dp.vector_domain(dp.atom_domain(T="i64")),
+        (dp.l1_distance(T=float) if kind == "laplace" else dp.l2_distance(T=float)),
     )
     make = dp.m.make_laplace if kind == "laplace" else dp.m.make_gaussian
     meas = make(*space, scale=scale)

@@ -20,12 +20,13 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from anonlab.errors import PrivacyError, SchemaError, UsageError
-from anonlab.privacy.accounting import check_delta, check_epsilon, rho_for
+from anonlab.privacy.accounting import ZCDP, PureDP, check_delta, check_epsilon, compose_zcdp, rho_for
 from anonlab.privacy.mechanisms import exponential, gaussian, laplace
 from anonlab.privacy.noise import NoiseSource
 
@@ -160,6 +161,7 @@ class StatsResult:
     trusted_domains: list[str]
     ledger: dict[str, Any]
     parameters: dict[str, Any]
+    measured: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -169,6 +171,7 @@ class StatsResult:
                 "neighbours": "add or remove one record",
                 "noise": self.noise,
                 "trusted_domains": self.trusted_domains,
+                "measured": self.measured,
             },
             "ledger": self.ledger,
             "parameters": self.parameters,
@@ -304,25 +307,40 @@ def _interval(value: float, half: float) -> list[float]:
 # -- measuring --------------------------------------------------------------------------------------------------
 
 
-def _noisy(values, sensitivity: float, integer: bool, plan: Plan, noise: NoiseSource):
-    """Add the plan's noise for one measurement of the given (L1 = L2) sensitivity."""
+_SAFETY = (
+    1.0 + 1e-12
+)  # noise scales are rounded up (selection epsilons down) so float rounding never overspends
+
+
+def _noisy(values, sensitivity: float, integer: bool, plan: Plan, noise: NoiseSource, spent: list):
+    """Add the plan's noise for one measurement of the given (L1 = L2) sensitivity; record its cost in ``spent``."""
+    r = _noisy_release(values, sensitivity, integer, plan, noise)
+    spent.append(r.cost)
+    return r
+
+
+def _noisy_release(values, sensitivity: float, integer: bool, plan: Plan, noise: NoiseSource):
     if plan.mode == "zcdp":
-        sigma = sensitivity / math.sqrt(2.0 * plan.per_measurement)
+        sigma = sensitivity / math.sqrt(2.0 * plan.per_measurement) * _SAFETY
         return gaussian(values, sigma, l2_sensitivity=sensitivity, integer=integer, noise=noise)
     return laplace(
-        values, sensitivity / plan.per_measurement, l1_sensitivity=sensitivity, integer=integer, noise=noise
+        values,
+        sensitivity / plan.per_measurement * _SAFETY,
+        l1_sensitivity=sensitivity,
+        integer=integer,
+        noise=noise,
     )
 
 
 def _measurement_epsilon(plan: Plan) -> float:
     """The pure epsilon one selection step may use: its own share, or sqrt(2 rho) of a zCDP share."""
     if plan.mode == "zcdp":
-        return math.sqrt(2.0 * plan.per_measurement)
-    return plan.per_measurement
+        return math.sqrt(2.0 * plan.per_measurement) / _SAFETY
+    return plan.per_measurement / _SAFETY
 
 
-def _answer_count(q: Query, df: pd.DataFrame, plan: Plan, noise: NoiseSource) -> Answer:
-    r = _noisy(int(len(df)), 1.0, True, plan, noise)
+def _answer_count(q: Query, df: pd.DataFrame, plan: Plan, noise: NoiseSource, spent: list) -> Answer:
+    r = _noisy(int(len(df)), 1.0, True, plan, noise, spent)
     half = _half_width(r.mechanism, r.scale)
     return Answer(
         q.text,
@@ -334,7 +352,9 @@ def _answer_count(q: Query, df: pd.DataFrame, plan: Plan, noise: NoiseSource) ->
     )
 
 
-def _answer_counts(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource) -> Answer:
+def _answer_counts(
+    q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
+) -> Answer:
     import pandas as pd
 
     cats = [_categories(schema[c]) for c in q.columns]
@@ -359,7 +379,7 @@ def _answer_counts(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise
         else np.array([], dtype=np.int64)
     )
     counts = np.bincount(flat, minlength=math.prod(shape)).astype(np.int64)
-    r = _noisy(counts, 1.0, True, plan, noise)
+    r = _noisy(counts, 1.0, True, plan, noise, spent)
     half = _half_width(r.mechanism, r.scale)
     idx = np.indices(shape).reshape(len(shape), -1)
     rows = []
@@ -386,7 +406,9 @@ def _numeric(df: pd.DataFrame, col: Column) -> np.ndarray:
     return x[~np.isnan(x)]
 
 
-def _answer_sum(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource) -> Answer:
+def _answer_sum(
+    q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
+) -> Answer:
     col = schema[q.columns[0]]
     lo, hi = float(col.lower), float(col.upper)
     x = np.clip(_numeric(df, col), lo, hi)
@@ -395,7 +417,7 @@ def _answer_sum(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: N
     if sens == 0:
         raise UsageError(f"query {q.text!r}: column {col.name!r} has bounds [0, 0]; its sum is always 0")
     total = int(x.sum()) if integer else float(x.sum())
-    r = _noisy(total, sens, integer, plan, noise)
+    r = _noisy(total, sens, integer, plan, noise, spent)
     half = _half_width(r.mechanism, r.scale)
     v = _plain(r.value)
     return Answer(
@@ -409,19 +431,21 @@ def _answer_sum(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: N
     )
 
 
-def _answer_mean(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource) -> Answer:
+def _answer_mean(
+    q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
+) -> Answer:
     col = schema[q.columns[0]]
     lo, hi = float(col.lower), float(col.upper)
     x = np.clip(_numeric(df, col), lo, hi)
     mid = (lo + hi) / 2.0
     half_range = (hi - lo) / 2.0
     n_true = int(x.size)
-    c = _noisy(n_true, 1.0, True, plan, noise)
+    c = _noisy(n_true, 1.0, True, plan, noise, spent)
     if half_range == 0:
         return Answer(
             q.text, "mean", c.mechanism, c.scale, c.cost.to_dict(), [{"value": lo, "ci95": [lo, lo]}]
         )
-    s = _noisy(float((x - mid).sum()), half_range, False, plan, noise)
+    s = _noisy(float((x - mid).sum()), half_range, False, plan, noise, spent)
     n_hat = int(c.value)
     mean = mid + float(s.value) / n_hat if n_hat > 0 else mid
     mean = min(hi, max(lo, mean))
@@ -459,24 +483,31 @@ def _candidates(col: Column) -> np.ndarray:
     return np.linspace(float(lo), float(hi), QUANTILE_GRID)
 
 
-def _answer_quantile(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource) -> Answer:
+def _answer_quantile(
+    q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
+) -> Answer:
     col = schema[q.columns[0]]
     x = np.sort(np.clip(_numeric(df, col), float(col.lower), float(col.upper)))
     cand = _candidates(col)
-    below = np.searchsorted(x, cand, side="left").astype(float)  # #{x < c}
-    above = (x.size - np.searchsorted(x, cand, side="right")).astype(float)  # #{x > c}
+    below = np.searchsorted(x, cand, side="left").astype(np.int64)  # #{x < c}
+    above = (x.size - np.searchsorted(x, cand, side="right")).astype(np.int64)  # #{x > c}
     eps = _measurement_epsilon(plan)
     rows = []
     cost = None
     for level in q.levels:
-        sens = max(level, 1.0 - level)
-        scores = -np.abs((1.0 - level) * below - level * above)
-        i, cost = exponential(scores, eps, sensitivity=sens, noise=noise)
+        # Integer scores, exactly: with level = a / b, score(c) = -|(b - a) #{x < c} - a #{x > c}|; adding or
+        # removing one record moves every score by at most max(a, b - a).
+        frac = Fraction(level).limit_denominator(10**6)
+        a, b = frac.numerator, frac.denominator
+        sens = float(max(a, b - a))
+        scores = -np.abs((b - a) * below - a * above)
+        i, cost = exponential(scores.astype(float), eps, sensitivity=sens, noise=noise)
+        spent.append(ZCDP(cost.epsilon**2 / 2.0) if plan.mode == "zcdp" else cost)
         value = _plain(cand[i])
         if col.type == "integer":
             value = int(value)
-        gap = 2.0 * sens / eps * (math.log(cand.size) + math.log(20.0))
-        rows.append({"level": level, "value": value, "ci95": None, "rank_error95": gap})
+        gap = 2.0 * sens / eps * (math.log(cand.size) + math.log(20.0)) / b
+        rows.append({"level": float(frac), "value": value, "ci95": None, "rank_error95": gap})
     mech_cost = cost.to_dict() if cost is not None else {}
     if plan.mode == "zcdp":
         mech_cost = {**mech_cost, "as_zcdp": {"measure": "zcdp", "rho": eps * eps / 2.0}}
@@ -496,6 +527,24 @@ def _answer_quantile(q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noi
 
 def _fmt(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _measured(spent: list, plan: Plan) -> dict[str, Any]:
+    """The mechanisms' own costs added up (OpenDP's privacy maps on the default path), checked against the plan
+    that was charged. A shortfall would be a bug in anonlab; it is raised, never printed as a guarantee."""
+    if plan.mode == "zcdp":
+        total = compose_zcdp(spent).rho
+        if total > plan.rho * (1 + 1e-9):
+            raise PrivacyError(
+                f"internal error: the mechanisms cost rho {total} but only {plan.rho} was charged"
+            )
+        return {"measure": "zcdp", "rho": total, "charged_rho": plan.rho}
+    total = sum(c.epsilon for c in spent if isinstance(c, PureDP))
+    if total > plan.epsilon * (1 + 1e-9) or any(not isinstance(c, PureDP) for c in spent):
+        raise PrivacyError(
+            f"internal error: the mechanisms cost epsilon {total} but only {plan.epsilon} was charged"
+        )
+    return {"measure": "pure", "epsilon": total, "charged_epsilon": plan.epsilon}
 
 
 # -- the run ----------------------------------------------------------------------------------------------------
@@ -551,21 +600,25 @@ def run_stats(
         details=details,
     )
     answers = []
+    spent: list = []
     for q in queries:
         if q.kind == "count":
-            answers.append(_answer_count(q, data, plan, noise))
+            answers.append(_answer_count(q, data, plan, noise, spent))
         elif q.kind == "counts":
-            answers.append(_answer_counts(q, data, schema, plan, noise))
+            answers.append(_answer_counts(q, data, schema, plan, noise, spent))
         elif q.kind == "sum":
-            answers.append(_answer_sum(q, data, schema, plan, noise))
+            answers.append(_answer_sum(q, data, schema, plan, noise, spent))
         elif q.kind == "mean":
-            answers.append(_answer_mean(q, data, schema, plan, noise))
+            answers.append(_answer_mean(q, data, schema, plan, noise, spent))
         else:
-            answers.append(_answer_quantile(q, data, schema, plan, noise))
+            answers.append(_answer_quantile(q, data, schema, plan, noise, spent))
+    measured = _measured(spent, plan)
     ledger_info = {
         "path": str(ledger.path),
         "entry": entry.seq,
         "remaining": ledger.remaining().to_dict(),
         "dataset": fp,
     }
-    return StatsResult(answers, plan, noise.describe(), trusted, ledger_info, dict(parameters or {}))
+    return StatsResult(
+        answers, plan, noise.describe(), trusted, ledger_info, dict(parameters or {}), measured
+    )

@@ -167,7 +167,7 @@ def test_noise_intervals_cover_95_percent(mech, scale):
 def _count_outputs(n_rows, reps, plan, ns):
     df = pd.DataFrame({"a": np.zeros(n_rows)})
     q = st.parse_query("count")
-    return np.array([st._answer_count(q, df, plan, ns).rows[0]["value"] for _ in range(reps)]) - 100
+    return np.array([st._answer_count(q, df, plan, ns, []).rows[0]["value"] for _ in range(reps)]) - 100
 
 
 @pytest.mark.parametrize("bug", [False, True])
@@ -188,3 +188,21 @@ def test_audit_of_the_count_query_as_wired(bug, monkeypatch):
     out_b = _count_outputs(101, 2000, plan, ns)
     res = audit_outputs(out_a, out_b, threshold_events([1]), claimed_epsilon=1.0, alpha=1e-3)
     assert res.passed is (not bug), res.to_dict()
+
+
+@pytest.mark.parametrize("seed", [None, 5])
+@pytest.mark.parametrize("delta", [0.0, 1e-6])
+def test_measured_cost_never_exceeds_the_charge(table, tmp_path, seed, delta):
+    df, _, schema = table
+    queries = ["count", "counts:sex,city", "sum:income", "mean:age", "quantile:age:0.1,0.5,0.9"]
+    res = _run(df, schema, queries, tmp_path, eps=0.7, delta=delta, seed=seed)
+    m = res.measured
+    if delta:
+        assert m["rho"] <= m["charged_rho"] * (1 + 1e-12) and m["rho"] == pytest.approx(m["charged_rho"])
+    else:
+        assert m["epsilon"] <= m["charged_epsilon"] * (1 + 1e-12) and m["epsilon"] == pytest.approx(0.7)
+
+
+def test_unseeded_noise_source_integer_noise():
+    z = NoiseSource().discrete_laplace(2.0, 500)
+    assert len(z) == 500 and all(isinstance(v, int) for v in z)
