@@ -36,6 +36,7 @@ __all__ = [
     "laplace_scale_for",
     "laplace_epsilon",
     "calibrate_gaussian",
+    "calibrate_laplace",
     "check_epsilon",
     "check_delta",
 ]
@@ -282,3 +283,11 @@ def calibrate_gaussian(epsilon: float, delta: float, measurements: int, l2_sensi
         raise UsageError(f"measurements must be a whole number of at least 1, got {measurements!r}")
     rho = rho_for(epsilon, delta) / measurements
     return gaussian_sigma_for_rho(rho, l2_sensitivity)
+
+
+def calibrate_laplace(epsilon: float, measurements: int, l1_sensitivity: float = 1.0) -> float:
+    """Laplace scale per measurement so that ``measurements`` releases of L1 sensitivity ``l1_sensitivity`` cost at
+    most ``epsilon`` in total (basic composition of pure DP)."""
+    if not isinstance(measurements, int) or measurements < 1:
+        raise UsageError(f"measurements must be a whole number of at least 1, got {measurements!r}")
+    return laplace_scale_for(check_epsilon(epsilon) / measurements, l1_sensitivity)

@@ -73,6 +73,14 @@ def test_gaussian_calibration_round_trip_and_opendp_map():
     assert 10 * gaussian_rho(per).rho == pytest.approx(rho_for(1.0, 1e-6))
 
 
+def test_laplace_calibration_round_trip():
+    from anonlab.privacy.accounting import calibrate_laplace
+
+    b = calibrate_laplace(1.0, 4, l1_sensitivity=2.0)
+    assert b == pytest.approx(8.0)
+    assert 4 * laplace_epsilon(b, 2.0).epsilon == pytest.approx(1.0)
+
+
 def test_laplace_cost_matches_opendp():
     meas = dp.m.make_laplace(dp.atom_domain(T=float, nan=False), dp.absolute_distance(T=float), scale=2.5)
     assert laplace_epsilon(2.5, 1.5).epsilon == pytest.approx(meas.map(1.5))
