@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import os
 import tempfile
 import time
@@ -38,7 +37,7 @@ __all__ = [
 ]
 
 MANIFEST_COLUMNS = ["input", "output", "attribute", "original", "replacement"]
-CHUNK = 8
+CHUNK = 4
 
 
 @dataclass(frozen=True)
@@ -198,16 +197,14 @@ class Deidentifier:
             )
             deidentify_dataset(ds, ctx)
             self._stamp(ds)
-            data = self._encode(ds)
+            target = self._target(ds)
+            written = self._write(target, ds)
+        except OSError as exc:
+            return FileOutcome(name, "failed", f"cannot write output: {exc.strerror or type(exc).__name__}")
         except Exception as exc:  # a value pydicom cannot decode or encode: fail this file, keep going
             return FileOutcome(
                 name, "failed", f"cannot de-identify: {type(exc).__name__}: {_first_line(exc)}"
             )
-        target = self._target(ds)
-        try:
-            written = self._write(target, data)
-        except OSError as exc:
-            return FileOutcome(name, "failed", f"cannot write output: {exc.strerror or type(exc).__name__}")
         rows: tuple = ()
         if self.manifest:
             out = str(written)
@@ -271,23 +268,24 @@ class Deidentifier:
         meta.ImplementationVersionName = "ANONLAB"
 
     @staticmethod
-    def _encode(ds) -> bytes:
+    def _encode(ds, fh) -> None:
+        """Write ``ds`` as a DICOM file to the open binary file ``fh``."""
         from pydicom.filewriter import dcmwrite
 
         meta = ds.file_meta
         complete = all(meta.get(k) for k in ("MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID"))
-        buf = io.BytesIO()
+        start = fh.tell()
         try:
             # a fragment without SOP class or instance UID is written as it came, without a complete meta header
-            dcmwrite(buf, ds, enforce_file_format=complete)
+            dcmwrite(fh, ds, enforce_file_format=complete)
         except (TypeError, ValueError, AttributeError):
             # a file whose meta names another encoding than its body: decode every element, then write as the
             # meta says
             for _ in ds.iterall():
                 pass
-            buf = io.BytesIO()
-            dcmwrite(buf, ds, enforce_file_format=complete)
-        return buf.getvalue()
+            fh.seek(start)
+            fh.truncate()
+            dcmwrite(fh, ds, enforce_file_format=complete)
 
     def _target(self, ds) -> Path:
         def part(kw: str, fallback: str) -> str:
@@ -301,12 +299,13 @@ class Deidentifier:
             sop = str(ds.file_meta.get("MediaStorageSOPInstanceUID", "") or "no-sop-uid")
         return self.out_dir / study / series / f"{sop}.dcm"
 
-    def _write(self, target: Path, data: bytes) -> Path:
+    def _write(self, target: Path, ds) -> Path:
+        """Encode ``ds`` into a temporary file beside ``target`` and link it into place without overwriting."""
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                self._encode(ds, fh)
             n = 1
             while True:
                 candidate = target if n == 1 else target.with_name(f"{target.stem}.{n}.dcm")

@@ -296,3 +296,56 @@ def test_cli_exit_1_on_failed_or_withheld(broken, tmp_path, key_file, cli):
     )
     assert code == 1
     assert "failed:" in stdout and "MR_truncated.dcm" in stdout and "skipped:" in stdout
+
+
+class _Square:
+    def run(self, x):
+        return x * x
+
+
+def test_parallel_map_keeps_a_bounded_number_in_flight():
+    from anonlab.deid.dicom.deidentify import parallel_map
+
+    pulled = []
+
+    def items():
+        for i in range(200):
+            pulled.append(i)
+            yield i
+
+    gen = parallel_map(_Square, (), "run", items(), workers=2, chunk=4)
+    first = next(gen)
+    assert first in {i * i for i in range(16)}
+    assert len(pulled) <= 2 * 2 * 4 + 4  # never the whole input at once
+    rest = sorted([first, *gen])
+    assert rest == [i * i for i in range(200)]
+
+
+def test_console_script_runs(planted, tmp_path, key_file):
+    import subprocess
+    import sys
+
+    exe = Path(sys.executable).with_name("anonlab")
+    out = tmp_path / "release"
+    proc = subprocess.run(
+        [
+            str(exe),
+            "dicom",
+            "deidentify",
+            str(planted),
+            str(out),
+            "--key-file",
+            str(key_file),
+            "--workers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "5 written" in proc.stdout and "1 skipped" in proc.stdout
+    audit = subprocess.run(
+        [str(exe), "dicom", "audit", str(out)], capture_output=True, text=True, timeout=120
+    )
+    assert audit.returncode == 0 and "0 findings" in audit.stdout
