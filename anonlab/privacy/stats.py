@@ -339,8 +339,8 @@ def _measurement_epsilon(plan: Plan) -> float:
     return plan.per_measurement / _SAFETY
 
 
-def _answer_count(q: Query, df: pd.DataFrame, plan: Plan, noise: NoiseSource, spent: list) -> Answer:
-    r = _noisy(int(len(df)), 1.0, True, plan, noise, spent)
+def _answer_count(q: Query, n: int, plan: Plan, noise: NoiseSource, spent: list) -> Answer:
+    r = _noisy(int(n), 1.0, True, plan, noise, spent)
     half = _half_width(r.mechanism, r.scale)
     return Answer(
         q.text,
@@ -352,9 +352,8 @@ def _answer_count(q: Query, df: pd.DataFrame, plan: Plan, noise: NoiseSource, sp
     )
 
 
-def _answer_counts(
-    q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
-) -> Answer:
+def _table_counts(q: Query, df: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """Exact counts over the full public category product (C order over ``q.columns``)."""
     import pandas as pd
 
     cats = [_categories(schema[c]) for c in q.columns]
@@ -378,7 +377,14 @@ def _answer_counts(
         if valid.any()
         else np.array([], dtype=np.int64)
     )
-    counts = np.bincount(flat, minlength=math.prod(shape)).astype(np.int64)
+    return np.bincount(flat, minlength=math.prod(shape)).astype(np.int64)
+
+
+def _answer_counts(
+    q: Query, counts: np.ndarray, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
+) -> Answer:
+    cats = [_categories(schema[c]) for c in q.columns]
+    shape = tuple(len(c) for c in cats)
     r = _noisy(counts, 1.0, True, plan, noise, spent)
     half = _half_width(r.mechanism, r.scale)
     idx = np.indices(shape).reshape(len(shape), -1)
@@ -402,16 +408,16 @@ def _plain(v):
 def _numeric(df: pd.DataFrame, col: Column) -> np.ndarray:
     import pandas as pd
 
-    x = pd.to_numeric(df[col.name], errors="coerce").to_numpy(dtype=float)
-    return x[~np.isnan(x)]
+    x = pd.to_numeric(df[col.name], errors="coerce").astype("float64").to_numpy(dtype=float, na_value=np.nan)
+    x = x[~np.isnan(x)]
+    return np.clip(x, float(col.lower), float(col.upper))
 
 
 def _answer_sum(
-    q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
+    q: Query, x: np.ndarray, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
 ) -> Answer:
     col = schema[q.columns[0]]
     lo, hi = float(col.lower), float(col.upper)
-    x = np.clip(_numeric(df, col), lo, hi)
     sens = max(abs(lo), abs(hi))
     integer = col.type == "integer"
     if sens == 0:
@@ -432,11 +438,10 @@ def _answer_sum(
 
 
 def _answer_mean(
-    q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
+    q: Query, x: np.ndarray, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
 ) -> Answer:
     col = schema[q.columns[0]]
     lo, hi = float(col.lower), float(col.upper)
-    x = np.clip(_numeric(df, col), lo, hi)
     mid = (lo + hi) / 2.0
     half_range = (hi - lo) / 2.0
     n_true = int(x.size)
@@ -484,10 +489,10 @@ def _candidates(col: Column) -> np.ndarray:
 
 
 def _answer_quantile(
-    q: Query, df: pd.DataFrame, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
+    q: Query, x: np.ndarray, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
 ) -> Answer:
     col = schema[q.columns[0]]
-    x = np.sort(np.clip(_numeric(df, col), float(col.lower), float(col.upper)))
+    x = np.sort(x)
     cand = _candidates(col)
     below = np.searchsorted(x, cand, side="left").astype(np.int64)  # #{x < c}
     above = (x.size - np.searchsorted(x, cand, side="right")).astype(np.int64)  # #{x > c}
@@ -523,6 +528,18 @@ def _answer_quantile(
             "bounds the extra rank imbalance (records) with 95% probability"
         ],
     )
+
+
+def _exact(q: Query, df: pd.DataFrame, schema: Schema):
+    """The exact (un-noised) input each query's mechanism needs: never released as is."""
+    if q.kind == "count":
+        return int(len(df))
+    if q.kind == "counts":
+        return _table_counts(q, df, schema)
+    col = schema[q.columns[0]]
+    if q.kind == "sum" and max(abs(float(col.lower)), abs(float(col.upper))) == 0:
+        raise UsageError(f"query {q.text!r}: column {col.name!r} has bounds [0, 0]; its sum is always 0")
+    return _numeric(df, col)
 
 
 def _fmt(v) -> str:
@@ -589,6 +606,9 @@ def run_stats(
         "trusted_domains": trusted,
         "schema": schema.fingerprint(),
     }
+    # Every exact statistic is computed before the charge (so a bad value fails without spending budget) and no
+    # noise is drawn before it.
+    exact = [_exact(q, data, schema) for q in queries]
     rho = plan.rho if plan.mode == "zcdp" else None
     entry = ledger.charge(
         dataset=fp,
@@ -601,17 +621,17 @@ def run_stats(
     )
     answers = []
     spent: list = []
-    for q in queries:
+    for q, ex in zip(queries, exact, strict=True):
         if q.kind == "count":
-            answers.append(_answer_count(q, data, plan, noise, spent))
+            answers.append(_answer_count(q, ex, plan, noise, spent))
         elif q.kind == "counts":
-            answers.append(_answer_counts(q, data, schema, plan, noise, spent))
+            answers.append(_answer_counts(q, ex, schema, plan, noise, spent))
         elif q.kind == "sum":
-            answers.append(_answer_sum(q, data, schema, plan, noise, spent))
+            answers.append(_answer_sum(q, ex, schema, plan, noise, spent))
         elif q.kind == "mean":
-            answers.append(_answer_mean(q, data, schema, plan, noise, spent))
+            answers.append(_answer_mean(q, ex, schema, plan, noise, spent))
         else:
-            answers.append(_answer_quantile(q, data, schema, plan, noise, spent))
+            answers.append(_answer_quantile(q, ex, schema, plan, noise, spent))
     measured = _measured(spent, plan)
     ledger_info = {
         "path": str(ledger.path),

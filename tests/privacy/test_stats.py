@@ -167,7 +167,7 @@ def test_noise_intervals_cover_95_percent(mech, scale):
 def _count_outputs(n_rows, reps, plan, ns):
     df = pd.DataFrame({"a": np.zeros(n_rows)})
     q = st.parse_query("count")
-    return np.array([st._answer_count(q, df, plan, ns, []).rows[0]["value"] for _ in range(reps)]) - 100
+    return np.array([st._answer_count(q, len(df), plan, ns, []).rows[0]["value"] for _ in range(reps)]) - 100
 
 
 @pytest.mark.parametrize("bug", [False, True])
@@ -206,3 +206,24 @@ def test_measured_cost_never_exceeds_the_charge(table, tmp_path, seed, delta):
 def test_unseeded_noise_source_integer_noise():
     z = NoiseSource().discrete_laplace(2.0, 500)
     assert len(z) == 500 and all(isinstance(v, int) for v in z)
+
+
+def test_missing_values_and_nullable_integers(tmp_path):
+    df = pd.DataFrame({"v": pd.array([1, None, 3, 500], dtype="Int64")})
+    schema = tmp_path / "s.toml"
+    schema.write_text('[columns.v]\ntype = "integer"\nlower = 0\nupper = 10\n')
+    res = _run(df, schema, ["sum:v", "mean:v", "median:v", "counts:v"], tmp_path, eps=1e5)
+    assert res.answers[0].rows[0]["value"] == pytest.approx(14, abs=1)
+    assert len(res.answers[3].rows) == 11
+
+
+def test_bad_data_fails_before_the_charge(tmp_path):
+    df = pd.DataFrame({"v": ["1", "two", "3"]})
+    schema = tmp_path / "s.toml"
+    schema.write_text('[columns.v]\ntype = "integer"\nlower = 0\nupper = 10\n')
+    led = Ledger.create(tmp_path / "l.jsonl", epsilon=1.0, delta=0.0)
+    from anonlab.errors import InputError
+
+    with pytest.raises(InputError, match="row 2"):
+        _run(df, schema, ["sum:v"], tmp_path, delta=0.0, ledger=led)
+    assert Ledger.open(tmp_path / "l.jsonl").entries == []
