@@ -421,7 +421,12 @@ class Ledger:
 
     def check(self, *, epsilon: float, delta: float, dataset: str, rho: float | None = None) -> None:
         """Raise :class:`BudgetExceededError` (saying what is left) if a release of this cost would not fit, or
-        :class:`PrivacyError` if the ledger belongs to another dataset. Writes nothing."""
+        :class:`PrivacyError` if the ledger belongs to another dataset. Writes nothing.
+
+        In a zCDP ledger a check without ``rho`` and with delta > 0 assumes the release is a zCDP one that spends
+        exactly (epsilon, delta), i.e. rho = rho_for(epsilon, delta); :meth:`charge` then needs the real rho."""
+        if rho is None and self.accounting == "zcdp" and check_delta(delta) > 0:
+            rho = rho_for(check_epsilon(epsilon), delta)
         self._verify(self._candidate(epsilon, delta, rho, dataset, "this release", "", None))
 
     def charge(

@@ -144,3 +144,11 @@ def test_remaining_rho_is_usable(tmp_path):
     assert led.remaining_rho() == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(BudgetExceededError):
         led.charge(dataset=DS, what="more", mechanism="gaussian", epsilon=0.01, delta=1e-6, rho=1e-4)
+
+
+def test_check_without_rho_in_a_zcdp_ledger(tmp_path):
+    led = Ledger.create(tmp_path / "z.jsonl", epsilon=1.0, delta=1e-6)
+    led.check(epsilon=1.0, delta=1e-6, dataset=DS)  # fits exactly
+    with pytest.raises(BudgetExceededError):
+        led.check(epsilon=1.5, delta=1e-6, dataset=DS)
+    assert led.entries == []
