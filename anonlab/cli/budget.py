@@ -126,7 +126,7 @@ def run_show(args) -> int:
     print(f"releases {len(rel)}")
     print(f"  {'#':>3}  {'time':<25}  {'epsilon':>9}  {'delta':>9}  {'rho':>9}  seeded  what")
     for e in rel:
-        seeded = (e["details"].get("noise") or {}).get("seeded")
+        seeded = (e["details"].get("noise") or {}).get("seeded", e["details"].get("seeded"))
         rho = "" if e["rho"] is None else f"{e['rho']:.3g}"
         flag = "yes" if seeded else ("no" if seeded is False else "?")
         trusted = e["details"].get("trusted_domains")
