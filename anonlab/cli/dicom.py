@@ -44,7 +44,7 @@ Options (--option NAME, repeatable); each gives something away:
 
 AUDIT_DESCRIPTION = """\
 List, per file and at every depth of every sequence, what the PS3.15 Basic Profile would not have let through:
-attributes it removes or empties that still have a value, UIDs not replaced (not under 2.25), private attributes,
+attributes it removes or empties that still have a value, UIDs still under an organisation's root, private attributes,
 person names, curves and overlays, and images that may show burned-in text. Values are never printed, only where
 they are and their length. Options a file declares in DeidentificationMethodCodeSequence are honoured.
 Works on any folder (anonlab's output or another tool's). Exit status 1 when anything is found, 0 when clean."""

@@ -6,8 +6,8 @@ For any folder (anonlab's output or another tool's) the audit lists, per file an
 - ``not-replaced``: an attribute the profile replaces by a dummy (``D`` and the compounds with ``D``) that has a
   value in a file that does not declare PatientIdentityRemoved = YES (a replaced value cannot be told from an
   original by looking at it, so the audit trusts the declaration only for these);
-- ``original-uid``: a UID the profile replaces (``U``) that is not under the 2.25 root, i.e. still under an
-  organisation's root;
+- ``original-uid``: a UID the profile replaces (``U``) that is still under an organisation's root (not a
+  UUID-derived 2.25 UID, nor a root arc followed by one long random number);
 - ``private``: a private attribute (private creators included);
 - ``person-name``: a person name (PN) with a value that is not a recognisable placeholder, anywhere;
 - ``curve`` / ``overlay``: curve data, overlay bitmaps or overlay comments;
@@ -22,6 +22,7 @@ without leaking what it found.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,6 +142,15 @@ def _length(value) -> int:
         return len(str(value))
 
 
+_REPLACED_UID = re.compile(r"^(?:2\.25\.\d+|[0-2]\.\d{20,})$")
+
+
+def _original_uid(uid: str) -> bool:
+    """True for a UID under an organisation's root. A UUID-derived UID (2.25) or a root arc followed by one long
+    random number (the form some de-identifiers write) counts as replaced."""
+    return not _REPLACED_UID.match(uid.strip(" \x00"))
+
+
 def _values(value) -> list:
     """The values of a possibly multi-valued element (a PersonName or str is one value)."""
     if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
@@ -249,7 +259,7 @@ class Auditor:
             if action in ("X", "Z"):
                 out.append(Finding(tagtext, path, "present", code, _length(value)))
             elif action == "U" or (action == "D" and vr == "UI"):
-                if any(not str(v).startswith("2.25.") for v in _values(value) if str(v).strip(" \x00")):
+                if any(_original_uid(str(v)) for v in _values(value) if str(v).strip(" \x00")):
                     out.append(Finding(tagtext, path, "original-uid", code, _length(value)))
             elif action == "D" and not removed:
                 if not (isinstance(value, str) and is_placeholder(value)):

@@ -227,6 +227,8 @@ class Deidentifier:
         from anonlab import __version__
 
         p = self.profile
+        if getattr(ds, "preamble", None):
+            ds.preamble = b"\x00" * 128  # a preamble can hold anything (a TIFF header, a vendor's text)
         ds.PatientIdentityRemoved = "YES"
         method = [f"anonlab {__version__}", "DICOM PS3.15 E.1-1 Basic Profile"] + list(p.options)
         ds.DeidentificationMethod = method

@@ -93,6 +93,7 @@ def planted(tmp_path) -> Path:
     study_b = "1.2.826.0.1.3680043.2.1125.2.1"
     ct = pydicom.dcmread(pyd("CT_small.dcm"))
     ct = _plant(ct, NAMES[0], "MRN-4471", study_a1, "CT head DOE")
+    ct.preamble = b"scanned for DOE^JANE MRN-4471".ljust(128, b"\x00")  # the preamble is free for any use
     write(ct, root / "DOE_JANE" / "study1" / "ct1.dcm")
     ct2 = pydicom.dcmread(pyd("CT_small.dcm"))
     ct2 = _plant(ct2, NAMES[0], "MRN-4471", study_a1, "CT head DOE")
