@@ -102,3 +102,21 @@ def test_noise_source_describes_itself_without_the_seed():
     ns = NoiseSource(987654321)
     assert "987654321" not in repr(ns) and "987654321" not in str(ns.describe())
     assert ns.describe()["seeded"] is True and NoiseSource().describe()["seeded"] is False
+
+
+@pytest.mark.parametrize("kind,scale", [("gaussian", 1.5), ("laplace", 1.5), ("gaussian", 0.4)])
+def test_seeded_samplers_match_the_exact_pmf(kind, scale):
+    """Anonlab's own exact samplers (seeded path) against the discrete Gaussian / Laplace probability mass."""
+    ns = NoiseSource(77)
+    n = 8000
+    draw = ns.discrete_gaussian if kind == "gaussian" else ns.discrete_laplace
+    z = np.asarray(draw(scale, n))
+    support = np.arange(-30, 31)
+    if kind == "gaussian":
+        w = np.exp(-(support.astype(float) ** 2) / (2 * scale * scale))
+    else:
+        w = np.exp(-np.abs(support) / scale)
+    pmf = w / w.sum()
+    emp = np.array([(z == k).mean() for k in support])
+    assert 0.5 * np.abs(emp - pmf).sum() < 0.02  # total variation distance
+    assert abs(z.mean()) < 4 * z.std() / np.sqrt(n)
