@@ -14,6 +14,9 @@ Algorithms 1-3): exact Bernoulli(exp(-gamma)) for rational gamma, exact discrete
 Gaussian, using only integer and rational arithmetic, so no floating-point attack (Mironov 2012) applies.
 Real-valued releases are made on a fine power-of-two grid by the mechanisms (see :mod:`anonlab.privacy.mechanisms`).
 
+Each release should draw from its own :meth:`NoiseSource.fork` (labelled by what makes it unique), so that two
+different releases made with one seed never share noise.
+
 A seeded release is differentially private **only while the seed stays secret and unguessable**: anyone who knows
 (or can guess) the seed can recompute the noise and subtract it. A small integer such as 42 is guessable. Every
 report and ledger entry therefore records whether the noise was seeded (:attr:`NoiseSource.seeded`).
@@ -97,8 +100,12 @@ class NoiseSource:
         return {"seeded": False, "sampler": "OpenDP samplers (operating-system CSPRNG)"}
 
     def fork(self, label: str) -> NoiseSource:
-        """An independent source for a named sub-task: seeded sources derive a separate keystream from the seed and
-        ``label``; unseeded ones return a fresh unseeded source."""
+        """An independent source for one release or sub-task: seeded sources derive a separate keystream from the
+        seed and ``label``; unseeded ones return a fresh unseeded source.
+
+        Use one fork per release, labelled with what makes the release unique (dataset, ledger entry, parameters).
+        Two different releases drawn from the same seeded keystream would share noise, and their difference could
+        cancel it; forking keeps them independent while a re-run of the same release still reproduces."""
         if not self.seeded:
             return NoiseSource(None)
         child = NoiseSource.__new__(NoiseSource)

@@ -619,6 +619,11 @@ def run_stats(
         rho=rho,
         details=details,
     )
+    # A seeded source gets a keystream of its own for this release (dataset, ledger entry, queries, budget): two
+    # different releases made with the same seed must never share noise, or subtracting them would cancel it.
+    noise = noise.fork(
+        "dp-stats\x00" + "\x00".join([fp, str(entry.seq), repr(plan.to_dict()), *(q.text for q in queries)])
+    )
     answers = []
     spent: list = []
     for q, ex in zip(queries, exact, strict=True):

@@ -227,3 +227,18 @@ def test_bad_data_fails_before_the_charge(tmp_path):
     with pytest.raises(InputError, match="row 2"):
         _run(df, schema, ["sum:v"], tmp_path, delta=0.0, ledger=led)
     assert Ledger.open(tmp_path / "l.jsonl").entries == []
+
+
+def test_two_releases_with_one_seed_do_not_share_noise(table, tmp_path):
+    """Same seed, different queries: the noise must differ, or (count - count of a subset) would be exact."""
+    df, _, schema = table
+    led = Ledger.create(tmp_path / "s.jsonl", epsilon=100, delta=1e-5)
+    a = _run(df, schema, ["count"], tmp_path, eps=1.0, seed=9, ledger=led).answers[0].rows[0]["value"] - len(
+        df
+    )
+    b = _run(df, schema, ["count"], tmp_path, eps=1.0, seed=9, ledger=led).answers[0].rows[0]["value"] - len(
+        df
+    )
+    c = _run(df, schema, ["counts:sex"], tmp_path, eps=1.0, seed=9, ledger=led).answers[0].rows[0]["value"]
+    truth_f = int((df.sex == "F").sum())
+    assert len({a, b, c - truth_f}) > 1
