@@ -69,6 +69,11 @@ def add_parser(sub) -> None:
         action="store_true",
         help="use domains the schema marks from_data as if public (you vouch they are; recorded in the ledger)",
     )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="show the noise each query would get and check the ledger; spend nothing, release nothing",
+    )
     add_force(p)
     add_seed(p, "the DP noise (private only while the seed is secret; the seed itself is never recorded)")
     add_json(p)
@@ -98,6 +103,29 @@ def run_stats(args) -> int:
     ledger = Ledger.open(args.ledger)
     schema = Schema.read(args.schema)
     df = read_table(args.input)
+    if args.dry_run:
+        from anonlab.privacy.stats import preview_stats
+
+        preview = preview_stats(
+            df, schema, queries, epsilon=eps, delta=delta, ledger=ledger, trust_domains=args.trust_domains
+        )
+        if args.json:
+            print_json(preview)
+        else:
+            pv = preview["privacy"]
+            left = preview["ledger"]["remaining_before"]
+            print(
+                f"dry run: would spend epsilon {pv['epsilon']:g}, delta {pv['delta']:g} ({pv['mode']}); it fits"
+            )
+            print(f"ledger {args.ledger}: epsilon {left['epsilon']:.4g}, delta {left['delta']:.4g} left now")
+            for n in preview["noise"]:
+                detail = (
+                    f"scale {n['scale']:.4g}"
+                    if "scale" in n
+                    else f"epsilon {n['epsilon_per_level']:.4g} per level"
+                )
+                print(f"  {n['query']}: {n['mechanism']}, {detail}")
+        return 0
     noise = NoiseSource(args.seed)
     params = {
         "input": args.input,

@@ -36,7 +36,17 @@ if TYPE_CHECKING:
     from anonlab.privacy.ledger import Ledger
     from anonlab.schema import Column, Schema
 
-__all__ = ["Query", "parse_query", "Answer", "StatsResult", "Plan", "plan_stats", "run_stats", "MAX_CELLS"]
+__all__ = [
+    "Query",
+    "parse_query",
+    "Answer",
+    "StatsResult",
+    "Plan",
+    "plan_stats",
+    "preview_stats",
+    "run_stats",
+    "MAX_CELLS",
+]
 
 MAX_CELLS = 1_000_000  # contingency tables larger than this are refused
 MAX_INTEGER_CANDIDATES = 100_000  # integer columns with a wider range use a grid of quantile candidates
@@ -562,6 +572,63 @@ def _measured(spent: list, plan: Plan) -> dict[str, Any]:
             f"internal error: the mechanisms cost epsilon {total} but only {plan.epsilon} was charged"
         )
     return {"measure": "pure", "epsilon": total, "charged_epsilon": plan.epsilon}
+
+
+def _noise_plan(q: Query, schema: Schema, plan: Plan) -> dict[str, Any]:
+    """The mechanism and noise scale a query will get, from public information only."""
+    gauss = plan.mode == "zcdp"
+
+    def scale(sens: float) -> float:
+        if gauss:
+            return sens / math.sqrt(2.0 * plan.per_measurement) * _SAFETY
+        return sens / plan.per_measurement * _SAFETY
+
+    kind = "discrete_gaussian" if gauss else "discrete_laplace"
+    if q.kind in ("count", "counts"):
+        return {"query": q.text, "mechanism": kind, "scale": scale(1.0)}
+    col = schema[q.columns[0]]
+    lo, hi = float(col.lower), float(col.upper)
+    if q.kind == "sum":
+        mech = kind if col.type == "integer" else kind.replace("discrete_", "")
+        return {"query": q.text, "mechanism": mech, "scale": scale(max(abs(lo), abs(hi)))}
+    if q.kind == "mean":
+        return {
+            "query": q.text,
+            "mechanism": f"{kind.replace('discrete_', '')} (centred sum) / {kind} (count)",
+            "scale": scale((hi - lo) / 2.0),
+            "count_scale": scale(1.0),
+        }
+    eps = _measurement_epsilon(plan)
+    return {"query": q.text, "mechanism": "exponential (permute-and-flip)", "epsilon_per_level": eps}
+
+
+def preview_stats(
+    df: pd.DataFrame,
+    schema: Schema,
+    queries: list[Query],
+    *,
+    epsilon: float,
+    delta: float,
+    ledger: Ledger,
+    dataset: str | None = None,
+    trust_domains: bool = False,
+) -> dict[str, Any]:
+    """What :func:`run_stats` would spend and with what noise, checked against the ledger; draws and writes
+    nothing. Raises what ``run_stats`` would raise (budget exceeded, another dataset, untrusted domains)."""
+    from anonlab.privacy.ledger import dataset_fingerprint
+
+    plan = plan_stats(queries, epsilon, delta)
+    trusted = _check_columns(queries, schema, trust_domains)
+    fp = dataset or dataset_fingerprint(df)
+    ledger.check(
+        epsilon=plan.epsilon, delta=plan.delta, dataset=fp, rho=plan.rho if plan.mode == "zcdp" else None
+    )
+    return {
+        "dry_run": True,
+        "privacy": {**plan.to_dict(), "trusted_domains": trusted},
+        "noise": [_noise_plan(q, schema, plan) for q in queries],
+        "ledger": {"path": str(ledger.path), "remaining_before": ledger.remaining().to_dict(), "dataset": fp},
+    }
 
 
 # -- the run ----------------------------------------------------------------------------------------------------

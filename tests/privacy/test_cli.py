@@ -183,3 +183,19 @@ def test_console_script_help_is_light():
     assert out.strip() == "[]"
     r = subprocess.run([str(ANONLAB), "dp", "stats", "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "--trust-domains" in r.stdout and "--seed" in r.stdout
+
+
+def test_dry_run_spends_nothing_and_predicts_the_scales(table, tmp_path, capsys):
+    _, path, schema = table
+    led = _init(tmp_path)
+    before = led.read_bytes()
+    q = ["-q", "count", "-q", "sum:age", "-q", "mean:income"]
+    capsys.readouterr()
+    assert _stats(path, schema, led, "--epsilon", "1", "--delta", "1e-7", *q, "--dry-run", "--json") == 0
+    preview = json.loads(capsys.readouterr().out)
+    assert led.read_bytes() == before
+    assert _stats(path, schema, led, "--epsilon", "1", "--delta", "1e-7", *q, "--json") == 0
+    real = json.loads(capsys.readouterr().out)
+    assert [n["scale"] for n in preview["noise"]] == pytest.approx([a["scale"] for a in real["answers"]])
+    # a dry run that would not fit is refused like the real thing
+    assert _stats(path, schema, led, "--epsilon", "5", "--delta", "1e-7", "-q", "count", "--dry-run") == 2
