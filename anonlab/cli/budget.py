@@ -66,7 +66,7 @@ def add_parser(sub) -> None:
         help="show a ledger's total, spent and remaining budget, and its releases",
         description=(
             "Read LEDGER, verify it (checksums, sequence), and show the total budget, what the releases have\n"
-            "spent together (the better of basic and zCDP composition), what is left, and each release."
+            "spent together (by the ledger's accounting rule: zCDP or basic), what is left, and each release."
         ),
         func=run_show,
     )
