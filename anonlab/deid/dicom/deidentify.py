@@ -229,23 +229,24 @@ class Deidentifier:
         p = self.profile
         if getattr(ds, "preamble", None):
             ds.preamble = b"\x00" * 128  # a preamble can hold anything (a TIFF header, a vendor's text)
-        ds.PatientIdentityRemoved = "YES"
+        ds.add_new(0x00120062, "CS", "YES")  # PatientIdentityRemoved
         method = [f"anonlab {__version__}", "DICOM PS3.15 E.1-1 Basic Profile"] + list(p.options)
-        ds.DeidentificationMethod = method
+        ds.add_new(0x00120063, "LO", method)  # DeidentificationMethod
         items = []
         for code, meaning in p.codes:
             item = Dataset()
-            item.CodeValue = code
-            item.CodingSchemeDesignator = "DCM"
-            item.CodeMeaning = meaning
+            item.add_new(0x00080100, "SH", code)  # CodeValue
+            item.add_new(0x00080102, "SH", "DCM")  # CodingSchemeDesignator
+            item.add_new(0x00080104, "LO", meaning)  # CodeMeaning
             items.append(item)
-        ds.DeidentificationMethodCodeSequence = items
+        ds.add_new(0x00120064, "SQ", items)  # DeidentificationMethodCodeSequence
         if p.has("retain-longitudinal-full-dates"):
-            ds.LongitudinalTemporalInformationModified = "UNMODIFIED"
+            temporal = "UNMODIFIED"
         elif p.has("retain-longitudinal-modified-dates"):
-            ds.LongitudinalTemporalInformationModified = "MODIFIED"
+            temporal = "MODIFIED"
         else:
-            ds.LongitudinalTemporalInformationModified = "REMOVED"
+            temporal = "REMOVED"
+        ds.add_new(0x00280303, "CS", temporal)  # LongitudinalTemporalInformationModified
         meta = getattr(ds, "file_meta", None)
         if meta is None:
             meta = ds.file_meta = FileMetaDataset()
@@ -269,26 +270,6 @@ class Deidentifier:
         meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
         meta.ImplementationVersionName = "ANONLAB"
 
-    @staticmethod
-    def _encode(ds, fh) -> None:
-        """Write ``ds`` as a DICOM file to the open binary file ``fh``."""
-        from pydicom.filewriter import dcmwrite
-
-        meta = ds.file_meta
-        complete = all(meta.get(k) for k in ("MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID"))
-        start = fh.tell()
-        try:
-            # a fragment without SOP class or instance UID is written as it came, without a complete meta header
-            dcmwrite(fh, ds, enforce_file_format=complete)
-        except (TypeError, ValueError, AttributeError):
-            # a file whose meta names another encoding than its body: decode every element, then write as the
-            # meta says
-            for _ in ds.iterall():
-                pass
-            fh.seek(start)
-            fh.truncate()
-            dcmwrite(fh, ds, enforce_file_format=complete)
-
     def _target(self, ds) -> Path:
         def part(kw: str, fallback: str) -> str:
             v = str(ds.get(kw, "") or "").strip(" \x00")
@@ -306,8 +287,10 @@ class Deidentifier:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
         try:
+            from anonlab.deid.dicom.writing import write_file
+
             with os.fdopen(fd, "wb") as fh:
-                self._encode(ds, fh)
+                write_file(fh, ds)
             n = 1
             while True:
                 candidate = target if n == 1 else target.with_name(f"{target.stem}.{n}.dcm")
@@ -325,8 +308,11 @@ class Deidentifier:
 
 
 def _first_line(exc: Exception) -> str:
+    """The first line of an error, with quoted values blanked: a summary must not echo a patient's data."""
+    import re
+
     text = str(exc).strip().splitlines()
-    return text[0][:160] if text else ""
+    return re.sub(r"'[^']*'|\"[^\"]*\"", "'...'", text[0])[:160] if text else ""
 
 
 # -- parallel machinery ---------------------------------------------------------------------------------------------

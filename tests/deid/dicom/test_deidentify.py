@@ -349,3 +349,45 @@ def test_console_script_runs(planted, tmp_path, key_file):
         [str(exe), "dicom", "audit", str(out)], capture_output=True, text=True, timeout=120
     )
     assert audit.returncode == 0 and "0 findings" in audit.stdout
+
+
+def test_fast_writer_matches_pydicom_byte_for_byte(tmp_path, key_file):
+    import io
+    import warnings
+
+    from anonlab.deid.dicom.apply import Context, deidentify_dataset
+    from anonlab.deid.dicom.deidentify import Deidentifier
+    from anonlab.deid.dicom.reading import NotDicom, Unreadable, read_whole
+    from anonlab.deid.dicom.writing import _pydicom_write, write_file
+
+    d = Deidentifier(read_key(key_file), (), tmp_path)
+    checked = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in sorted(PYDICOM_FILES.glob("*.dcm")):
+            try:
+                ds = read_whole(path)
+            except (NotDicom, Unreadable):
+                continue
+            deidentify_dataset(ds, Context(profile=d.profile, uids=d._uids, pseudonym=d._pseudo.pseudonym))
+            d._stamp(ds)
+            complete = all(
+                ds.file_meta.get(k) for k in ("MediaStorageSOPClassUID", "MediaStorageSOPInstanceUID")
+            )
+            a, b = io.BytesIO(), io.BytesIO()
+            _pydicom_write(a, ds, complete)
+            write_file(b, ds)
+            assert a.getvalue() == b.getvalue(), path.name
+            checked += 1
+    assert checked > 50
+
+
+def test_every_readable_pydicom_test_file_is_written(tmp_path, key_file):
+    result = deidentify_folder(
+        PYDICOM_FILES, tmp_path / "out", read_key(key_file), workers=1, allow_burned_in=True
+    )
+    failed = sorted(Path(f["input"]).name for f in result.failed)
+    assert failed == ["MR_truncated.dcm", "rtplan_truncated.dcm"]
+    assert result.written == len(outputs(tmp_path / "out"))
+    for p in outputs(tmp_path / "out"):
+        pydicom.dcmread(p)  # every output reads back
