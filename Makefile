@@ -14,8 +14,14 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+DEMO := out/demo
+
 demo: $(STAMP)
-	$(BIN)/python -m anonlab.demo
+	mkdir -p $(DEMO)
+	$(BIN)/anonlab datasets adult -o $(DEMO)/adult.csv --force
+	$(BIN)/anonlab schema infer $(DEMO)/adult.csv -o $(DEMO)/adult-schema.toml --force
+	$(BIN)/anonlab assess $(DEMO)/adult.csv --quasi age,sex,race,marital-status,education,native-country \
+		--sensitive income-per-year,occupation --sampling-fraction 0.01
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -35,4 +41,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix anonlab tests benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache out

@@ -118,38 +118,63 @@ class RiskReport:
 # -- equivalence classes ----------------------------------------------------------------------------------------
 
 
-def _codes(s: pd.Series) -> tuple[np.ndarray, int]:
-    """Dense integer codes of a column, missing values as a code of their own."""
+def _codes(s: pd.Series, dense: bool = True) -> tuple[np.ndarray, int]:
+    """Integer codes of a column (missing values as a code of their own) and the number of codes.
+
+    ``dense``: codes are exactly ``0..count-1`` with every code used. Otherwise codes only need to be distinct per
+    value and below the returned bound, which lets categorical and small-range integer columns skip hashing.
+    """
     import pandas as pd
 
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        c = s.cat.codes.to_numpy().astype(np.int64)
+        k = len(s.cat.categories)
+        c[c < 0] = k  # missing
+        if not dense:
+            return c, k + 1
+        used = np.bincount(c, minlength=k + 1) > 0
+        remap = np.cumsum(used) - 1
+        return remap[c], int(used.sum())
+    if not dense and isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu" and len(s):
+        v = s.to_numpy()
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo < 4 * len(v) + 1_000_000:
+            return (v - lo).astype(np.int64), hi - lo + 1
     if s.dtype == object:
         s = s.astype("string")  # mixed objects: compare as text, as the values appear in the file
     codes, uniques = pd.factorize(s, use_na_sentinel=False)
     if uniques.dtype.kind in "OU" or str(uniques.dtype) == "string":
         # pandas 1.5's string hash table stops at a NUL character ("a\0b" == "a\0c"), which would merge classes
-        # and overstate k. Escape NULs injectively and factorize again (checked on the few uniques only).
+        # and overstate k. Escape NULs injectively and factorize again (checked on the distinct values only).
         if pd.Index(uniques).astype("string").str.contains("\0", regex=False).fillna(False).any():
             escaped = s.str.replace("\\", "\\\\", regex=False).str.replace("\0", "\\0", regex=False)
             codes, uniques = pd.factorize(escaped, use_na_sentinel=False)
     return codes.astype(np.int64, copy=False), max(len(uniques), 1)
 
 
-def class_codes(df: pd.DataFrame, quasi: list[str]) -> np.ndarray:
-    """Dense class id per record (0..classes-1) over the ``quasi`` columns."""
+def _densify(key: np.ndarray, bound: int) -> np.ndarray:
+    """Map keys in ``0..bound-1`` to dense ids ``0..distinct-1``."""
     import pandas as pd
 
+    if bound <= 4 * len(key) + 1_000_000:
+        used = np.bincount(key, minlength=bound) > 0
+        return (np.cumsum(used) - 1)[key]
+    return pd.factorize(key)[0].astype(np.int64, copy=False)
+
+
+def class_codes(df: pd.DataFrame, quasi: list[str]) -> np.ndarray:
+    """Dense class id per record (0..classes-1) over the ``quasi`` columns."""
     if not quasi:
         return np.zeros(len(df), dtype=np.int64)
-    key, card = _codes(df[quasi[0]])
+    key, card = _codes(df[quasi[0]], dense=False)
     for col in quasi[1:]:
-        c, m = _codes(df[col])
+        c, m = _codes(df[col], dense=False)
         if card * m >= 2**62:  # compress before the mixed-radix key would overflow
-            key, uniq = pd.factorize(key)
-            card = len(uniq)
+            key = _densify(key, card)
+            card = int(key.max()) + 1
         key = key * m + c
         card *= m
-    key, _ = pd.factorize(key)
-    return key.astype(np.int64, copy=False)
+    return _densify(key, card)
 
 
 # -- l-diversity and t-closeness ---------------------------------------------------------------------------------
@@ -157,13 +182,23 @@ def class_codes(df: pd.DataFrame, quasi: list[str]) -> np.ndarray:
 
 def _pairs(g: np.ndarray, s: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (class, value) pairs with their record counts, sorted by class then value."""
-    keys, counts = np.unique(g * m + s, return_counts=True)
+    import pandas as pd
+
+    key = g * m + s
+    bound = (int(g.max()) + 1) * m
+    if bound <= 4 * len(key) + 1_000_000:  # small key space: one counting pass, already in order
+        counts = np.bincount(key, minlength=bound)
+        keys = np.flatnonzero(counts)
+        counts = counts[keys]
+    else:
+        codes, keys = pd.factorize(key, sort=True)  # hash, then sort only the distinct pairs
+        counts = np.bincount(codes, minlength=len(keys))
     return keys // m, keys % m, counts
 
 
-def l_diversity(g: np.ndarray, s: np.ndarray, m: int) -> tuple[int, float]:
+def l_diversity(g: np.ndarray, s: np.ndarray, m: int, pairs=None) -> tuple[int, float]:
     """(distinct l, entropy l) for class ids ``g`` and sensitive codes ``s`` in ``0..m-1``."""
-    cls, _, cnt = _pairs(g, s, m)
+    cls, _, cnt = pairs if pairs is not None else _pairs(g, s, m)
     sizes = np.bincount(g)
     distinct = np.bincount(cls, minlength=len(sizes))
     p = cnt / sizes[cls]
@@ -171,7 +206,7 @@ def l_diversity(g: np.ndarray, s: np.ndarray, m: int) -> tuple[int, float]:
     return int(distinct.min()), float(np.exp(entropy.min()))
 
 
-def t_closeness(g: np.ndarray, s: np.ndarray, m: int, ordered: bool) -> float:
+def t_closeness(g: np.ndarray, s: np.ndarray, m: int, ordered: bool, pairs=None) -> float:
     """Largest EMD between any class's distribution of ``s`` and the table's.
 
     ``ordered``: codes ``s`` are ranks of numeric values and the ground distance is |i - j| / (m - 1); otherwise
@@ -184,7 +219,7 @@ def t_closeness(g: np.ndarray, s: np.ndarray, m: int, ordered: bool) -> float:
     sizes = np.bincount(g)
     n_classes = len(sizes)
     p = np.bincount(s, minlength=m) / n
-    cls, val, cnt = _pairs(g, s, m)
+    cls, val, cnt = pairs if pairs is not None else _pairs(g, s, m)
     q = cnt / sizes[cls]
     if not ordered:
         per = np.abs(q - p[val]) - p[val]
@@ -220,8 +255,25 @@ def t_closeness(g: np.ndarray, s: np.ndarray, m: int, ordered: bool) -> float:
 
 
 def _class_size_histogram(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    values, freq = np.unique(sizes, return_counts=True)
-    return values, freq
+    """(class sizes that occur, number of classes of each size)."""
+    freq = np.bincount(sizes)
+    values = np.flatnonzero(freq)
+    return values, freq[values]
+
+
+def _hypergeom_pmf_one(N: int, K: np.ndarray, n: int) -> np.ndarray:
+    """P(X = 1) for X ~ Hypergeometric(population N, K successes, n draws): K C(N-K, n-1) / C(N, n)."""
+    from scipy.special import gammaln
+
+    K = K.astype(float)
+
+    def lchoose(a, b):
+        return gammaln(a + 1) - gammaln(b + 1) - gammaln(a - b + 1)
+
+    ok = (N - K) >= (n - 1)
+    out = np.zeros_like(K)
+    out[ok] = np.exp(np.log(K[ok]) + lchoose(N - K[ok], n - 1) - lchoose(float(N), float(n)))
+    return out
 
 
 def zayatz_uniques(sizes: np.ndarray, sampling_fraction: float) -> float:
@@ -231,8 +283,6 @@ def zayatz_uniques(sizes: np.ndarray, sampling_fraction: float) -> float:
     n from a population N = n / pi, that a class of size 1 yields a sample unique, weighed against the same
     probability for classes of every observed size.
     """
-    from scipy.stats import hypergeom
-
     n = int(sizes.sum())
     N = max(int(round(n / sampling_fraction)), n)
     values, freq = _class_size_histogram(sizes)
@@ -240,9 +290,9 @@ def zayatz_uniques(sizes: np.ndarray, sampling_fraction: float) -> float:
     uniques = int(freq[values == 1].sum()) if (values == 1).any() else 0
     if uniques == 0:
         return 0.0
-    prob_one = hypergeom.pmf(1, N, np.minimum(values, N), n)
+    prob_one = _hypergeom_pmf_one(N, np.minimum(values, N), n)
     denom = float(np.sum(freq / u * prob_one))
-    cond = (uniques / u) * float(hypergeom.pmf(1, N, 1, n)) / denom if denom > 0 else 0.0
+    cond = (uniques / u) * float(_hypergeom_pmf_one(N, np.array([1]), n)[0]) / denom if denom > 0 else 0.0
     return uniques * cond / sampling_fraction
 
 
@@ -319,14 +369,14 @@ def _sensitive(df: pd.DataFrame, g: np.ndarray, column: str) -> SensitiveReport:
     s = df[column]
     numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
     if numeric and s.notna().all():
-        values = np.unique(s.to_numpy())
-        codes = np.searchsorted(values, s.to_numpy()).astype(np.int64)
-        m = len(values)
+        codes, values = pd.factorize(s, sort=True)  # ranks of the distinct values
+        codes, m = codes.astype(np.int64), len(values)
     else:
         numeric = False
         codes, m = _codes(s)
-    l_dist, l_ent = l_diversity(g, codes, m)
-    t = t_closeness(g, codes, m, ordered=numeric)
+    pairs = _pairs(g, codes, m)
+    l_dist, l_ent = l_diversity(g, codes, m, pairs)
+    t = t_closeness(g, codes, m, ordered=numeric, pairs=pairs)
     return SensitiveReport(
         column=column,
         distinct_values=int(m),
