@@ -116,13 +116,17 @@ def global_search(
         [float(np.bincount(q.codes, minlength=q.n_codes) @ t) / n for t in tabs]
         for q, tabs in zip(quasi, ncp_tab, strict=True)
     ]
-    nodes = np.array(list(itertools.product(*[range(x + 1) for x in heights])), dtype=np.int64)
-    lower = np.array([sum(col_mean[j][node[j]] for j in range(d)) / d for node in nodes])
+    nodes = np.array(list(itertools.product(*[range(x + 1) for x in heights])), dtype=np.int8)
+    lower = sum(np.asarray(col_mean[j])[nodes[:, j]] for j in range(d)) / d
     if loss == "gcp":
         visit = np.lexsort((nodes.sum(axis=1), lower))
     else:
         visit = np.argsort(nodes.sum(axis=1), kind="stable")
-    failed: list[np.ndarray] = []
+    known_bad = np.zeros(len(nodes), dtype=bool)  # at or below a node that failed: fails (monotonicity)
+
+    def fail(node):
+        known_bad[(nodes <= node).all(axis=1)] = True
+
     best = None
     evaluated = 0
     bar = None
@@ -136,21 +140,38 @@ def global_search(
             bar.update(1)
         if best is not None and loss == "gcp" and lower[i] >= best[0] - 1e-15:
             break
-        if failed and (np.stack(failed) >= node).all(axis=1).any():
-            continue  # below a non-anonymous node: not anonymous (monotonicity)
-        evaluated += 1
-        res = _evaluate(node, gen, quasi, sensitive, crit, budget, n)
-        if res is None:
-            failed.append(node)
+        if known_bad[i]:
             continue
-        classes, suppressed = res
-        if loss == "gcp":
-            row_ncp = sum(ncp_tab[j][node[j]][quasi[j].codes[classes.order]] for j in range(d)) / d
-            value = (float(row_ncp.sum()) + len(suppressed)) / n
+        evaluated += 1
+        if crit.needs_sensitive:
+            res = _evaluate(node, gen, quasi, sensitive, crit, budget, n)
+            if res is None:
+                fail(node)
+                continue
+            classes, suppressed = res
+            if loss == "gcp":
+                row_ncp = sum(ncp_tab[j][node[j]][quasi[j].codes[classes.order]] for j in range(d)) / d
+                value = (float(row_ncp.sum()) + len(suppressed)) / n
+            else:
+                value = float((classes.sizes.astype(np.float64) ** 2).sum() + len(suppressed) * float(n))
         else:
-            value = float((classes.sizes.astype(np.float64) ** 2).sum() + len(suppressed) * float(n))
-        if best is None or value < best[0] - 1e-15:
-            best = (value, tuple(int(x) for x in node), classes, suppressed)
+            # k alone: class sizes from one bincount; the loss follows without building the classes
+            key = _key(node, gen, n)
+            counts, inv = _counts(key)
+            small = counts[inv] < crit.k
+            n_supp = int(small.sum())
+            if n_supp > budget:
+                fail(node)
+                continue
+            if loss == "gcp":
+                rows = np.nonzero(small)[0]
+                lost = sum(ncp_tab[j][node[j]][quasi[j].codes[rows]] for j in range(d)) / d if n_supp else 0.0
+                value = float(lower[i]) + (n_supp - float(np.sum(lost))) / n
+            else:
+                big = counts[counts >= crit.k].astype(np.float64)
+                value = float((big**2).sum() + n_supp * float(n))
+        if best is None or value < best[0] - 1e-12:
+            best = (value, tuple(int(x) for x in node))
     if bar is not None:
         bar.close()
     if best is None:
@@ -158,31 +179,45 @@ def global_search(
             "no full-domain generalisation meets the criteria within the suppression budget "
             f"({max_suppression:.1%} of {n:,} records)"
         )
-    return LatticeResult(best[1], best[2], best[3], best[0], total, evaluated, heights)
+    classes, suppressed = _evaluate(np.array(best[1]), gen, quasi, sensitive, crit, budget, n)
+    return LatticeResult(best[1], classes, suppressed, best[0], total, evaluated, heights)
 
 
-def _evaluate(node, gen, quasi, sensitive, crit: Criteria, budget: int, n: int):
-    """Classes and suppressed rows of ``node``, or None when more than ``budget`` records would be suppressed."""
+def _key(node, gen, n: int) -> np.ndarray:
+    """One integer per record naming its class under ``node`` (mixed radix over the recoded columns)."""
     key = np.zeros(n, dtype=np.int64)
     radix = 1
     for j, lev in enumerate(node):
         g = gen(j, int(lev))
-        ng = int(g.max()) + 1
+        ng = int(g.max()) + 1 if len(g) else 1
         if radix * ng >= 2**62:
-            _, key = np.unique(key, return_inverse=True)
+            import pandas as pd
+
+            key = pd.factorize(key)[0].astype(np.int64)
             radix = int(key.max()) + 1
         key = key * ng + g
         radix *= ng
-    if radix <= 4 * n + 1024:
-        counts = np.bincount(key, minlength=radix)
-        small = counts[key] < crit.k
-        if int(small.sum()) > budget:
-            return None
-    else:
-        _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
-        small = counts[inv] < crit.k
-        if int(small.sum()) > budget:
-            return None
+    return key
+
+
+def _counts(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(class sizes, class index of each record): a bincount when the keys are small, else a sort."""
+    top = int(key.max()) + 1 if len(key) else 1
+    if top <= 4 * len(key) + 1024:
+        return np.bincount(key, minlength=top), key
+    import pandas as pd
+
+    inv, uniq = pd.factorize(key)  # hashing: O(n), no sort
+    return np.bincount(inv, minlength=len(uniq)), inv
+
+
+def _evaluate(node, gen, quasi, sensitive, crit: Criteria, budget: int, n: int):
+    """Classes and suppressed rows of ``node``, or None when more than ``budget`` records would be suppressed."""
+    key = _key(node, gen, n)
+    counts, inv = _counts(key)
+    small = counts[inv] < crit.k
+    if int(small.sum()) > budget:
+        return None
     rows = np.nonzero(~small)[0]
     perm = np.argsort(key[rows], kind="stable")
     order = rows[perm]

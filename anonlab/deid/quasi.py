@@ -103,7 +103,8 @@ def encode_quasi(s: pd.Series, hierarchy_rows=None, hierarchy_source: str = "") 
     kind = _kind(s)
     name = str(s.name)
     if kind == "category":
-        codes, uniques = pd.factorize(_as_text(s), sort=True)
+        text = s if pd.api.types.infer_dtype(s, skipna=True) == "string" else _as_text(s)
+        codes, uniques = pd.factorize(text, sort=True)
         values = np.asarray(uniques, dtype=object)
     else:
         arr = s.to_numpy()
