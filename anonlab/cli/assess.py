@@ -75,7 +75,11 @@ def run(args) -> int:
         source=args.input,
     )
     if args.json:
-        print_json({"input": args.input, "seed": args.seed, **report.to_dict()})
+        from anonlab import __version__
+
+        print_json(
+            {"input": args.input, "anonlab_version": __version__, "seed": args.seed, **report.to_dict()}
+        )
     else:
         print(render(report, args.input))
     return 0
