@@ -91,7 +91,9 @@ def add_parser(sub) -> None:
         help="write original -> new UIDs, PatientIDs and paths to this CSV (owner-only permissions). It "
         "re-identifies the release: refused inside OUT_DIR",
     )
-    p.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: all cores)")
+    p.add_argument(
+        "--workers", type=positive_int, default=None, help="worker processes; when not given, one per core"
+    )
     p.add_argument(
         "--allow-burned-in",
         action="store_true",
@@ -110,7 +112,9 @@ def add_parser(sub) -> None:
         func=run_audit,
     )
     a.add_argument("dir", metavar="DIR", help="folder to audit (walked recursively; only read)")
-    a.add_argument("--workers", type=positive_int, default=None, help="worker processes (default: all cores)")
+    a.add_argument(
+        "--workers", type=positive_int, default=None, help="worker processes; when not given, one per core"
+    )
     a.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_seed(a, "nothing (the audit is deterministic; accepted for uniformity)")
     add_json(a)
