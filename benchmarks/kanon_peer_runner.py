@@ -54,6 +54,8 @@ def _crowds(df, spec):
     from crowds.kanonymity import ola
     from crowds.kanonymity.generalizations import GenRule
 
+    if spec.get("l") is not None or spec.get("t") is not None:
+        raise NotImplementedError("crowds implements k-anonymity only")
     rules = {}
     for col, levels in spec["hierarchies"].items():
         keys = levels[0]

@@ -127,8 +127,45 @@ def global_search(
     def fail(node):
         known_bad[(nodes <= node).all(axis=1)] = True
 
-    best = None
     evaluated = 0
+
+    def anonymous(node) -> bool:
+        if crit.needs_sensitive:
+            return _evaluate(node, gen, quasi, sensitive, crit, budget, n) is not None
+        counts, inv = _counts(_key(node, gen, n))
+        return int((counts[inv] < crit.k).sum()) <= budget
+
+    # Probe the anonymity boundary first (as Flash does with its paths): binary search along a few chains from
+    # the bottom to the top of the lattice. Every failing probe rules out its whole down-set, which the search by
+    # lower bound below would otherwise visit node by node.
+    stride = np.cumprod([1] + [x + 1 for x in heights[::-1]])[:-1][::-1]
+    good = np.zeros(len(nodes), dtype=bool)
+    for r in range(d):
+        chain, cur = [0], np.zeros(d, dtype=np.int64)
+        while (cur < heights).any():
+            for t in range(d):
+                j = (r + t) % d
+                if cur[j] < heights[j]:
+                    cur[j] += 1
+                    chain.append(int(cur @ stride))
+        a, b = 0, len(chain) - 1
+        while a < b:
+            mid = (a + b) // 2
+            i = chain[mid]
+            if known_bad[i]:
+                a = mid + 1
+            elif good[i]:
+                b = mid
+            else:
+                evaluated += 1
+                if anonymous(nodes[i]):
+                    good[(nodes >= nodes[i]).all(axis=1)] = True
+                    b = mid
+                else:
+                    fail(nodes[i])
+                    a = mid + 1
+
+    best = None
     bar = None
     if progress:
         from tqdm import tqdm

@@ -159,3 +159,37 @@ def test_hypothesis_tables(df, k, strict, l):  # noqa: E741
     assert pa.k_anonymity(r.data, quasi) >= k
     if l is not None:
         assert pa.l_diversity(r.data, quasi, ["s"]) >= l
+
+
+def test_hierarchical_emd_hand_computed():
+    from anonlab.deid.criteria import emd
+    from anonlab.deid.hierarchy import from_table
+    from anonlab.deid.quasi import SensitiveColumn
+
+    rows = [["a", "G1", "*"], ["b", "G1", "*"], ["c", "G2", "*"], ["d", "G2", "*"]]
+    h = from_table("s", rows, np.array(["a", "b", "c", "d"], dtype=object), "test")
+    s = SensitiveColumn("s", np.zeros(1, dtype=np.int64), 4, False, h)
+    p = np.full(4, 0.25)
+    q = np.array([[0.5, 0.5, 0, 0], [0.5, 0, 0.5, 0], [0.25, 0.25, 0.25, 0.25]])
+    assert emd(q, p, s) == pytest.approx([0.5, 0.25, 0.0])
+
+
+def test_sensitive_hierarchy_gives_t_by_hierarchical_distance(adult, tmp_path):
+    h = tmp_path / "occ.csv"
+    groups = {
+        "White": ["Adm-clerical", "Exec-managerial", "Prof-specialty", "Sales", "Tech-support"],
+        "Blue": [
+            "Craft-repair",
+            "Farming-fishing",
+            "Handlers-cleaners",
+            "Machine-op-inspct",
+            "Transport-moving",
+        ],
+        "Service": ["Other-service", "Priv-house-serv", "Protective-serv", "Armed-Forces"],
+    }
+    h.write_text("".join(f"{v};{g};*\n" for g, vs in groups.items() for v in vs))
+    df = adult.dropna(subset=["occupation"]).head(5000).reset_index(drop=True)
+    quasi = ["age", "sex", "race"]
+    r = _run(df, quasi=quasi, k=10, sensitive=["occupation"], t=0.15, hierarchies=(("occupation", str(h)),))
+    assert r.t <= 0.15 + 1e-9
+    assert pa.k_anonymity(r.data, quasi) >= 10
