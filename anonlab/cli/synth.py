@@ -1,0 +1,246 @@
+"""`anonlab synth`: differentially private synthetic twins (AIM, MST, NAPSU-MQ, DPVI) and SDV baselines.
+
+Two forms share one parser: `anonlab synth INPUT -o OUTPUT ...` fits and samples (the default action), and
+`anonlab synth sample MODEL -o OUTPUT` draws more rows from a saved model. The first positional decides: the word
+`sample` followed by a model file selects sampling (a table literally named `sample` is written `./sample`).
+"""
+
+from __future__ import annotations
+
+from anonlab.cli._common import (
+    add_command,
+    add_force,
+    add_json,
+    add_seed,
+    positive_float,
+    positive_int,
+    print_json,
+)
+
+METHODS = ["aim", "mst", "napsu", "dpvi", "gaussian-copula", "ctgan"]
+
+USAGE = """\
+anonlab synth INPUT -o OUTPUT [--method M] [--schema S] [--epsilon E] [--delta D] [--ledger L]
+                     [--rows N] [--seed S] [--save-model FILE] [options]
+       anonlab synth sample MODEL -o OUTPUT [--rows N] [--seed S] [--force] [--json]"""
+
+DESCRIPTION = """\
+Fit a synthesizer to INPUT (CSV/TSV/Parquet) and write synthetic rows to OUTPUT, with a sidecar OUTPUT.json
+(method, epsilon, delta, rho, seed, schema hash, versions, run time). Or, with `sample MODEL`, draw more rows
+from a model saved by --save-model: that is post-processing and spends no privacy budget.
+
+Methods:
+  aim              AIM (default): adaptive, workload-aware marginal selection; the most accurate DP method here.
+  mst              MST: 1-way marginals + a noisy spanning tree of 2-way marginals; fast (seconds on Adult).
+  napsu            twinify NAPSU-MQ: noise-aware posterior; for small tables (few columns, small domains).
+  dpvi             twinify DPVI: DP variational inference of a mixture model (noise and accounting by d3p).
+  gaussian-copula  SDV GaussianCopula: NO formal privacy guarantee (a non-private baseline).
+  ctgan            SDV CTGAN: NO formal privacy guarantee (a non-private baseline).
+
+Privacy: a DP method learns only through noisy measurements paid from (--epsilon, --delta); the guarantee covers
+every row and column of INPUT that is synthesised. It relies on the schema's domains (categories, bounds) being
+public: a domain read from the data (`from_data = true`, e.g. from `anonlab schema infer`) is refused unless you
+pass --trust-domains, which is recorded. Without --schema, a table with UCI Adult's columns uses the bundled
+public Adult schema; any other table gets an inferred schema (so DP methods need --schema or --trust-domains).
+Numbers are binned on their public bounds (--bins); missing values are a category of their own; identifier and
+free-text columns are never synthesised. With --seed the DP noise is reproducible, and the release is private only
+while the seed stays secret.
+
+Examples:
+  anonlab datasets adult -o adult.csv
+  anonlab synth adult.csv -o twin.csv --epsilon 1 --seed 7 --save-model twin.model
+  anonlab synth adult.csv -o twin-mst.csv --method mst --epsilon 1 --ledger adult.ledger
+  anonlab synth sample twin.model -o more.csv --rows 100000 --seed 8"""
+
+
+def add_parser(sub) -> None:
+    p = add_command(
+        sub,
+        "synth",
+        help="DP synthetic twins (AIM, MST, NAPSU-MQ, DPVI) and SDV baselines",
+        description=DESCRIPTION,
+        func=run,
+    )
+    p.usage = USAGE
+    p.add_argument("input", metavar="INPUT", help="the table to learn from, or the word `sample` (see below)")
+    p.add_argument("model", metavar="MODEL", nargs="?", help="with `sample`: the saved model to draw from")
+    p.add_argument(
+        "-o", "--output", required=True, help="where to write the synthetic table (.csv, .parquet)"
+    )
+    p.add_argument(
+        "--rows",
+        type=positive_int,
+        default=None,
+        help="rows to write (default: a DP estimate of INPUT's size; for a saved model, the same)",
+    )
+    fit = p.add_argument_group("fitting (not for `sample`)")
+    fit.add_argument("--method", choices=METHODS, default=None, help="synthesis method (default: aim)")
+    fit.add_argument(
+        "--schema",
+        default=None,
+        help="schema TOML with public domains, or `adult` for the bundled Adult schema",
+    )
+    fit.add_argument(
+        "--epsilon",
+        type=positive_float,
+        default=None,
+        help="privacy budget epsilon of the whole release (DP methods); smaller is more private",
+    )
+    fit.add_argument(
+        "--delta",
+        type=positive_float,
+        default=None,
+        help="privacy budget delta (default 1e-9); keep it far below 1 / number of people",
+    )
+    fit.add_argument(
+        "--ledger",
+        default=None,
+        help="privacy ledger to charge (refused, with no noise drawn, past its total)",
+    )
+    fit.add_argument(
+        "--save-model",
+        default=None,
+        metavar="FILE",
+        help="also save the fitted model, to sample more later without spending budget",
+    )
+    fit.add_argument(
+        "--trust-domains",
+        action="store_true",
+        help="accept schema domains read from the data as public (breaks the guarantee unless they are; recorded)",
+    )
+    fit.add_argument(
+        "--bins",
+        type=positive_int,
+        default=None,
+        help="bins per numeric column over its public bounds (default 32)",
+    )
+    fit.add_argument(
+        "--max-time",
+        type=positive_float,
+        default=None,
+        help="aim: seconds after which the remaining budget goes to one last round (default 480)",
+    )
+    fit.add_argument(
+        "--max-cells",
+        type=positive_int,
+        default=None,
+        help="aim: cap on the model's table cells (memory and time; default 200000)",
+    )
+    fit.add_argument(
+        "--workload",
+        type=positive_int,
+        default=None,
+        help="aim: size k of the workload marginals it targets (default 3)",
+    )
+    fit.add_argument("--epochs", type=positive_int, default=None, help="dpvi / ctgan: passes over the data")
+    fit.add_argument(
+        "--components", type=positive_int, default=None, help="dpvi: mixture components (default 10)"
+    )
+    fit.add_argument(
+        "--queries",
+        default=None,
+        help="napsu: marginals to measure, e.g. 'a+b,b+c' (default: a chain of column pairs)",
+    )
+    fit.add_argument(
+        "--jax-cache",
+        default=None,
+        metavar="DIR",
+        help="napsu / dpvi: JAX compilation cache folder (default ~/.cache/anonlab/jax or $ANONLAB_JAX_CACHE)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_force(p)
+    add_seed(p, "the DP noise (keep it secret: a known seed undoes the privacy) and the sampling")
+    add_json(p)
+
+
+_FIT_ONLY = [
+    "method",
+    "schema",
+    "epsilon",
+    "delta",
+    "ledger",
+    "save_model",
+    "bins",
+    "max_time",
+    "max_cells",
+    "workload",
+    "epochs",
+    "components",
+    "queries",
+    "jax_cache",
+]
+
+
+def run(args) -> int:
+    from anonlab.errors import UsageError
+
+    if args.input == "sample" and args.model is not None:
+        used = [f"--{name.replace('_', '-')}" for name in _FIT_ONLY if getattr(args, name) is not None]
+        if args.trust_domains:
+            used.append("--trust-domains")
+        if used:
+            raise UsageError(f"{used[0]} does not apply to `synth sample` (the saved model fixes it)")
+        from anonlab.synth.release import sample_model
+
+        res = sample_model(args.model, args.output, rows=args.rows, seed=args.seed, force=args.force)
+    else:
+        if args.model is not None:
+            raise UsageError(
+                f"unexpected second argument {args.model!r} (only `synth sample MODEL` takes two)"
+            )
+        from anonlab.synth.release import synthesize
+
+        method = args.method or "aim"
+        params = {}
+        if method == "aim":
+            for opt, key in (
+                ("max_time", "max_time"),
+                ("max_cells", "max_cells"),
+                ("workload", "workload_k"),
+            ):
+                if getattr(args, opt) is not None:
+                    params[key] = getattr(args, opt)
+        if args.epochs is not None and method in ("dpvi", "ctgan"):
+            params["epochs"] = args.epochs
+        if args.components is not None and method == "dpvi":
+            params["k"] = args.components
+        if args.queries is not None and method == "napsu":
+            params["queries"] = [
+                tuple(c.strip() for c in q.split("+")) for q in args.queries.split(",") if q.strip()
+            ]
+        res = synthesize(
+            args.input,
+            args.output,
+            method=method,
+            schema=args.schema,
+            epsilon=args.epsilon,
+            delta=args.delta,
+            ledger=args.ledger,
+            rows=args.rows,
+            seed=args.seed,
+            save_model=args.save_model,
+            force=args.force,
+            trust_domains=args.trust_domains,
+            bins=args.bins,
+            params=params,
+            progress=not args.no_progress,
+            jax_cache=args.jax_cache,
+        )
+    if args.json:
+        print_json(res.to_dict())
+        return 0
+    import sys
+
+    for w in res.warnings:
+        print(f"anonlab synth: warning: {w}", file=sys.stderr)
+    if isinstance(res.privacy, dict):
+        p = res.privacy
+        rho = f", rho={p['rho']:.4g}" if p.get("rho") is not None else ""
+        spent = f"epsilon={p['epsilon']:g}, delta={p['delta']:g}{rho} ({p['neighbours']})"
+    else:
+        spent = res.privacy
+    print(f"wrote {res.rows:,} synthetic rows ({res.method}) to {res.output}; sidecar {res.sidecar}")
+    print(f"privacy: {spent}")
+    if res.model:
+        print(f"model saved to {res.model} (sample more with: anonlab synth sample {res.model} -o FILE)")
+    return 0

@@ -1,0 +1,403 @@
+"""The one interface every synthesizer follows, the privacy budget it is given, and the registry of methods.
+
+``Synthesizer(**params).fit(df, schema, budget) -> self``, then ``sample(n, seed) -> DataFrame``, ``save(path)``
+and ``Synthesizer.load(path)``. The constructor only stores parameters; ``fit`` validates the inputs once, builds
+the public-domain encoding (:mod:`anonlab.synth.encoding`), charges the ledger *before* any noise is drawn, and
+learns; fitted state ends in ``_``. Sampling is post-processing of the fitted model: it spends no budget and never
+reads the real data, so a saved model samples without it.
+
+Methods register by name (``@register``) so research users can add their own:
+
+    @register
+    class MyMethod(Synthesizer):
+        name = "mine"
+        private = True
+        def _fit_codes(self, codes, sizes, budget, noise): ...
+        def _sample_codes(self, n, rng): ...
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from anonlab.errors import InputError, PrivacyError, UsageError
+from anonlab.synth.encoding import DEFAULT_BINS, Encoding
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from anonlab.schema import Schema
+
+__all__ = [
+    "Budget",
+    "Synthesizer",
+    "register",
+    "get_method",
+    "available_methods",
+    "NO_GUARANTEE",
+    "MODEL_FORMAT",
+]
+
+NO_GUARANTEE = "no formal privacy guarantee"
+MODEL_FORMAT = "anonlab-synth-model"
+_MODEL_VERSION = 1
+
+_REGISTRY: dict[str, type[Synthesizer]] = {}
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The privacy budget of one fit: (epsilon, delta)-DP for the whole release.
+
+    epsilon : the privacy-loss bound; smaller is more private and noisier.
+    delta : the probability with which the bound may fail; keep it far below 1 / (number of people).
+    Gaussian-noise methods work in zCDP: ``rho`` is the largest zCDP budget whose tight conversion
+    (Canonne, Kamath, Steinke 2020) stays within (epsilon, delta).
+    """
+
+    epsilon: float
+    delta: float
+
+    def __post_init__(self) -> None:
+        from anonlab.privacy.accounting import check_delta, check_epsilon
+
+        object.__setattr__(self, "epsilon", check_epsilon(self.epsilon))
+        object.__setattr__(self, "delta", check_delta(self.delta))
+
+    @property
+    def rho(self) -> float:
+        from anonlab.privacy.accounting import rho_for
+
+        return rho_for(self.epsilon, self.delta)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epsilon": self.epsilon, "delta": self.delta}
+
+
+@dataclass(frozen=True)
+class PrivacySpent:
+    """What a fit spent and how: the record the sidecar and the ledger carry.
+
+    ``rho`` is set for zCDP-accounted methods; ``neighbours`` states what "neighbouring datasets" means for the
+    guarantee; ``noise`` says where the randomness came from; ``seeded`` whether it was reproducible (then private
+    only while the seed stays secret).
+    """
+
+    epsilon: float
+    delta: float
+    rho: float | None
+    neighbours: str
+    noise: str
+    seeded: bool
+    trusted_domains: bool
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+            "rho": self.rho,
+            "neighbours": self.neighbours,
+            "noise": self.noise,
+            "seeded": self.seeded,
+            "trusted_domains": self.trusted_domains,
+            "details": self.details,
+        }
+
+
+def register(cls: type[Synthesizer]) -> type[Synthesizer]:
+    """Class decorator: make ``cls`` available under ``cls.name`` (``--method NAME``)."""
+    if not getattr(cls, "name", None):
+        raise TypeError(f"{cls.__name__} needs a class attribute `name` to be registered")
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def _load_builtins() -> None:
+    import anonlab.synth.aim  # noqa: F401
+    import anonlab.synth.mst  # noqa: F401
+    import anonlab.synth.sdv_methods  # noqa: F401
+    import anonlab.synth.twinify_methods  # noqa: F401
+
+
+def get_method(name: str) -> type[Synthesizer]:
+    """The synthesizer class registered as ``name``; :class:`UsageError` listing the known ones otherwise."""
+    _load_builtins()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise UsageError(
+            f"unknown synthesis method {name!r} (known: {', '.join(available_methods())})"
+        ) from None
+
+
+def available_methods() -> list[str]:
+    _load_builtins()
+    return sorted(_REGISTRY)
+
+
+class Synthesizer(ABC):
+    """Learns a table's distribution under a privacy budget and draws synthetic rows from it.
+
+    Parameters (common to all methods)
+    ----------------------------------
+    seed : seeds the DP noise (a seeded release is private only while the seed stays secret) and the method's
+        own randomness; ``None`` draws DP noise from the operating system's CSPRNG through OpenDP.
+    bins : equal-width bins per numeric column with a wide public range (see :mod:`anonlab.synth.encoding`).
+    trust_domains : accept schema domains read from the data (``from_data = true``) as if public. This breaks
+        the DP guarantee unless those domains really are public; it is recorded in the sidecar and the ledger.
+    progress : show progress bars on standard error.
+    """
+
+    name: ClassVar[str] = ""
+    private: ClassVar[bool] = True
+    description: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        *,
+        seed: int | None = None,
+        bins: int = DEFAULT_BINS,
+        trust_domains: bool = False,
+        progress: bool = False,
+        **params: Any,
+    ) -> None:
+        self.seed = seed
+        self.bins = bins
+        self.trust_domains = trust_domains
+        self.progress = progress
+        unknown = set(params) - set(self.default_params())
+        if unknown:
+            raise UsageError(f"method {self.name!r}: unknown parameter {sorted(unknown)[0]!r}")
+        self.params = {**self.default_params(), **params}
+
+    # -- what subclasses provide -------------------------------------------------------------------------------
+    @classmethod
+    def default_params(cls) -> dict[str, Any]:
+        """Method-specific parameters and their defaults."""
+        return {}
+
+    @abstractmethod
+    def _fit_codes(
+        self, codes: np.ndarray, sizes: tuple[int, ...], budget: Budget | None, noise
+    ) -> PrivacySpent | None:
+        """Learn from the encoded table. DP methods draw all noise from ``noise`` (a NoiseSource)."""
+
+    @abstractmethod
+    def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` encoded rows from the fitted model."""
+
+    def _default_rows(self) -> int:
+        """Rows to sample when none are asked for: a DP estimate of the input's size for DP methods."""
+        return int(round(self.n_estimate_))
+
+    def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray], bytes | None]:
+        """(JSON-able state, named arrays, opaque payload) for :meth:`save`."""
+        raise UsageError(f"method {self.name!r} cannot be saved")
+
+    def _restore(self, state: dict[str, Any], arrays: dict[str, np.ndarray], payload: bytes | None) -> None:
+        raise UsageError(f"method {self.name!r} cannot be loaded")
+
+    # -- the interface -----------------------------------------------------------------------------------------
+    def fit(
+        self,
+        df: pd.DataFrame,
+        schema: Schema,
+        budget: Budget | None = None,
+        *,
+        ledger=None,
+        dataset: str | None = None,
+        source: str = "input",
+    ) -> Synthesizer:
+        """Learn from ``df`` under ``schema``, spending at most ``budget``.
+
+        ledger : an :class:`anonlab.privacy.ledger.Ledger`; charged for the whole fit before any noise is drawn
+            (refused, with nothing drawn, if the fit would pass the ledger's total).
+        dataset : the ledger's name for ``df`` (default: its content fingerprint).
+        """
+        from anonlab.privacy.noise import NoiseSource
+
+        if self.private and budget is None:
+            raise UsageError(
+                f"method {self.name!r} is differentially private: give a budget (--epsilon, --delta)"
+            )
+        if not self.private and ledger is not None:
+            raise UsageError(
+                f"method {self.name!r} gives {NO_GUARANTEE}; it cannot be charged to a privacy ledger"
+            )
+        if len(df) == 0:
+            raise InputError(f"{source}: no rows")
+        self.encoding_ = Encoding.from_schema(
+            schema, bins=self.bins, trust_domains=self.trust_domains or not self.private
+        )
+        self.schema_fingerprint_ = schema.fingerprint()
+        coerced = schema.coerce(df, source)
+        self.outside_domain_ = {}
+        codes = None
+        if self._uses_codes():
+            codes, self.outside_domain_ = self.encoding_.encode(coerced)
+        self._check_data(coerced, source)
+        self.trusted_domains_ = bool(self.trust_domains and any(c.from_data for c in schema))
+        noise = None
+        if self.private:
+            from anonlab.privacy.ledger import dataset_fingerprint
+
+            ds = dataset or dataset_fingerprint(df)
+            rho = budget.rho if self.accounts_in_zcdp() else None
+            seq = "-"
+            if ledger is not None:
+                ledger.check(epsilon=budget.epsilon, delta=budget.delta, dataset=ds, rho=rho)
+                entry = ledger.charge(
+                    dataset=ds,
+                    what=f"synth {self.name}",
+                    mechanism=self.ledger_mechanism(),
+                    epsilon=budget.epsilon,
+                    delta=budget.delta,
+                    rho=rho,
+                    details={
+                        "method": self.name,
+                        "params": {k: v for k, v in self.params.items() if k != "jax_cache"},
+                        "schema": self.schema_fingerprint_,
+                        "trusted_domains": self.trusted_domains_,
+                        "seeded": self.seed is not None,
+                        "noise": NoiseSource(self.seed).describe(),
+                    },
+                )
+                seq = str(entry.seq)
+            # one independent keystream per release, so two seeded releases never share noise
+            label = f"synth\x00{self.name}\x00{ds}\x00{seq}\x00{json.dumps(self.params, sort_keys=True, default=str)}"
+            noise = NoiseSource(self.seed).fork(label)
+        self.frame_ = coerced if not self._uses_codes() else None
+        spent = self._fit_codes(codes, self.encoding_.sizes, budget, noise)
+        self.frame_ = None
+        self.privacy_ = spent
+        return self
+
+    def sample(self, n: int | None = None, seed: int | None = None) -> pd.DataFrame:
+        """``n`` synthetic rows (default: the DP estimate of the input's size). Spends no privacy budget."""
+        self._check_fitted()
+        n = self._default_rows() if n is None else int(n)
+        if n < 1:
+            raise UsageError(f"rows must be at least 1 (got {n})")
+        rng = np.random.default_rng(seed)
+        codes = self._sample_codes(n, rng)
+        return self.encoding_.decode(codes, rng)
+
+    # -- hooks with defaults -----------------------------------------------------------------------------------
+    def _uses_codes(self) -> bool:
+        return True
+
+    def _check_data(self, df: pd.DataFrame, source: str) -> None:
+        """Refuse data the method cannot learn from (non-DP baselines only: DP methods never refuse on content)."""
+        return None
+
+    def accounts_in_zcdp(self) -> bool:
+        return True
+
+    def ledger_mechanism(self) -> str:
+        return "gaussian"
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "encoding_"):
+            raise UsageError(f"method {self.name!r}: call fit() before sample()")
+
+    def summary(self) -> dict[str, Any]:
+        """What the sidecar records about the fitted model."""
+        self._check_fitted()
+        out: dict[str, Any] = {
+            "method": self.name,
+            "params": self.params,
+            "bins": self.bins,
+            "columns": self.encoding_.names,
+            "skipped_columns": list(self.encoding_.skipped),
+            "schema_sha256": self.schema_fingerprint_,
+        }
+        if self.private and self.privacy_ is not None:
+            out["privacy"] = self.privacy_.to_dict()
+        else:
+            out["privacy"] = NO_GUARANTEE
+        return out
+
+    # -- persistence -------------------------------------------------------------------------------------------
+    def save(self, path: str | Path, force: bool = False) -> Path:
+        """Write the fitted model to ``path`` (a zip: manifest.json, arrays.npz, optional payload). Atomic."""
+        from anonlab import __version__
+        from anonlab.io import atomic_path
+
+        self._check_fitted()
+        state, arrays, payload = self._state()
+        manifest = {
+            "format": MODEL_FORMAT,
+            "version": _MODEL_VERSION,
+            "anonlab": __version__,
+            "method": self.name,
+            "seed_given": self.seed is not None,
+            "bins": self.bins,
+            "params": self.params,
+            "encoding": self.encoding_.to_dict(),
+            "schema_sha256": self.schema_fingerprint_,
+            "privacy": self.privacy_.to_dict() if self.privacy_ is not None else NO_GUARANTEE,
+            "state": state,
+            "payload": payload is not None,
+        }
+        with atomic_path(path, force) as tmp:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+                zf.writestr("manifest.json", json.dumps(manifest, indent=1, default=_json_default))
+                buf = io.BytesIO()
+                np.savez(buf, **arrays)
+                zf.writestr("arrays.npz", buf.getvalue())
+                if payload is not None:
+                    zf.writestr("payload.bin", payload)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Synthesizer:
+        """Read a model written by :meth:`save`. Models holding a pickled payload (SDV baselines) execute code
+        when loaded: load only models you made."""
+        path = Path(path)
+        if not path.is_file():
+            raise InputError(f"{path}: no such model file")
+        try:
+            with zipfile.ZipFile(path) as zf:
+                manifest = json.loads(zf.read("manifest.json"))
+                if manifest.get("format") != MODEL_FORMAT:
+                    raise InputError(f"{path}: not an anonlab synthesis model")
+                with np.load(io.BytesIO(zf.read("arrays.npz")), allow_pickle=False) as npz:
+                    arrays = {k: npz[k] for k in npz.files}
+                payload = zf.read("payload.bin") if manifest.get("payload") else None
+        except (zipfile.BadZipFile, KeyError, ValueError, json.JSONDecodeError):
+            raise InputError(f"{path}: not an anonlab synthesis model (unreadable or damaged)") from None
+        if manifest.get("version") != _MODEL_VERSION:
+            raise InputError(f"{path}: model format version {manifest.get('version')} is not supported")
+        klass = get_method(manifest["method"]) if cls is Synthesizer else cls
+        obj = klass(bins=manifest["bins"], **manifest["params"])
+        obj.encoding_ = Encoding.from_dict(manifest["encoding"])
+        obj.schema_fingerprint_ = manifest["schema_sha256"]
+        priv = manifest["privacy"]
+        obj.privacy_ = PrivacySpent(**priv) if isinstance(priv, dict) else None
+        obj._restore(manifest["state"], arrays, payload)
+        return obj
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def require_privacy_ok(spent_rho: float, budget_rho: float) -> None:
+    """Internal check: a method's own accounting never exceeds what was charged."""
+    if spent_rho > budget_rho * (1 + 1e-9):
+        raise PrivacyError(
+            f"internal accounting error: spent rho {spent_rho} above the budget's {budget_rho}"
+        )

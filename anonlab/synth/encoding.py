@@ -1,0 +1,252 @@
+"""Turning a table into small integer codes on public domains, and back.
+
+Every synthesizer in :mod:`anonlab.synth` works on the same encoding, built from the schema alone and never from
+the data (a DP release that read categories or bounds from the data would leak them without paying):
+
+- a categorical column gets one code per public category;
+- an integer or date column whose public range holds at most ``bins`` values gets one code per value, otherwise
+  ``bins`` equal-width bins over the public bounds; a float column always gets ``bins`` equal-width bins;
+- every column gets one more code, the last, for a missing value ("missing" is a category of its own).
+
+Values outside the public domain are clamped to the bounds (numbers, dates) or coded as missing (an unlisted
+category); how many were is reported to the data owner, never released. Decoding draws a value uniformly inside
+a bin (post-processing, seeded by the caller's generator) and restores the original dtypes and labels.
+Identifier and free-text columns are never synthesised: they are left out of the encoding.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from anonlab.errors import PrivacyError, SchemaError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from anonlab.schema import Column, Schema
+
+__all__ = ["ColumnCoding", "Encoding", "DEFAULT_BINS"]
+
+#: Default number of equal-width bins for a numeric column whose public range is wide.
+DEFAULT_BINS = 32
+
+_EPOCH = _dt.date(1970, 1, 1)
+
+
+def _days(value: Any) -> int:
+    if isinstance(value, _dt.datetime):
+        value = value.date()
+    return (value - _EPOCH).days
+
+
+@dataclass(frozen=True)
+class ColumnCoding:
+    """How one column maps to codes ``0 .. size-1`` (the last code is "missing").
+
+    Parameters
+    ----------
+    name : the column name.
+    type : the schema type (``categorical``, ``integer``, ``float``, ``date``).
+    labels : the public categories of a categorical column, in code order.
+    edges : for a numeric or date column, the ``k + 1`` bin edges over the public bounds (dates as days since
+        1970-01-01); an integer column with one code per value has edges ``lower, lower+1, ..., upper+1``.
+    exact : whether each numeric code stands for exactly one value (no within-bin noise on decoding).
+    """
+
+    name: str
+    type: str
+    labels: tuple[str, ...] | None = None
+    edges: tuple[float, ...] | None = None
+    exact: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type == "categorical":
+            if not self.labels:
+                raise SchemaError(f"column {self.name!r}: a categorical column needs at least one category")
+        elif self.edges is None or len(self.edges) < 2:
+            raise SchemaError(f"column {self.name!r}: a numeric column needs bounds")
+
+    @property
+    def n_values(self) -> int:
+        """Codes for real values (without the missing code)."""
+        return len(self.labels) if self.type == "categorical" else len(self.edges) - 1
+
+    @property
+    def size(self) -> int:
+        """All codes, the missing code included."""
+        return self.n_values + 1
+
+    @classmethod
+    def from_column(cls, col: Column, bins: int = DEFAULT_BINS) -> ColumnCoding:
+        """The coding of one schema column, from its public domain only."""
+        if col.type == "categorical":
+            if col.categories is None:
+                raise SchemaError(
+                    f"column {col.name!r}: no categories in the schema; list them (public) to synthesise it"
+                )
+            return cls(col.name, col.type, labels=tuple(col.categories))
+        if col.lower is None:
+            raise SchemaError(
+                f"column {col.name!r}: no bounds in the schema; give lower and upper (public) to synthesise it"
+            )
+        if col.type == "date":
+            lo, hi = _days(col.lower), _days(col.upper)
+        else:
+            lo, hi = col.lower, col.upper
+        if col.type in ("integer", "date"):
+            lo, hi = int(lo), int(hi)
+            if hi - lo + 1 <= bins:
+                return cls(col.name, col.type, edges=tuple(float(v) for v in range(lo, hi + 2)), exact=True)
+            edges = np.linspace(lo, hi + 1, bins + 1)
+            return cls(col.name, col.type, edges=tuple(float(e) for e in edges))
+        if hi == lo:
+            return cls(col.name, col.type, edges=(float(lo), float(lo)), exact=True)
+        return cls(col.name, col.type, edges=tuple(float(e) for e in np.linspace(lo, hi, bins + 1)))
+
+    # -- encode / decode -------------------------------------------------------------------------------------
+    def encode(self, s: pd.Series) -> tuple[np.ndarray, int]:
+        """Codes of a column (already coerced to the schema type), and how many values fell outside the domain."""
+        import pandas as pd
+
+        missing = s.isna().to_numpy()
+        miss_code = self.n_values
+        if self.type == "categorical":
+            lookup = {label: i for i, label in enumerate(self.labels)}
+            mapped = s.map(lookup)
+            outside = int((mapped.isna().to_numpy() & ~missing).sum())
+            codes = mapped.fillna(miss_code).to_numpy(dtype=np.int64)
+            return codes, outside
+        if self.type == "date":
+            values = (pd.to_datetime(s) - pd.Timestamp(_EPOCH)).dt.days.to_numpy(dtype=float, na_value=np.nan)
+        else:
+            values = pd.to_numeric(s).to_numpy(dtype=float, na_value=np.nan)
+        edges = np.asarray(self.edges)
+        lo, hi = edges[0], edges[-1] - (1.0 if self.type in ("integer", "date") else 0.0)
+        present = ~missing
+        outside = int(((values < lo) | (values > hi))[present].sum())
+        clipped = np.clip(np.nan_to_num(values, nan=lo), lo, hi)
+        if self.exact and len(edges) == 2 and edges[0] == edges[1]:
+            codes = np.zeros(len(values), dtype=np.int64)
+        else:
+            codes = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, self.n_values - 1)
+        codes = np.where(missing, miss_code, codes).astype(np.int64)
+        return codes, outside
+
+    def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        """Values for ``codes``: labels, or a value drawn uniformly inside each bin; the missing code -> missing."""
+        import pandas as pd
+
+        codes = np.asarray(codes, dtype=np.int64)
+        missing = codes >= self.n_values
+        safe = np.where(missing, 0, codes)
+        if self.type == "categorical":
+            labels = np.asarray(self.labels, dtype=object)[safe]
+            labels[missing] = None
+            return pd.Series(labels, name=self.name, dtype=object)
+        edges = np.asarray(self.edges)
+        left, right = edges[safe], edges[np.minimum(safe + 1, len(edges) - 1)]
+        if self.type in ("integer", "date"):
+            if self.exact:
+                values = left.astype(np.int64)
+            else:
+                lo = np.ceil(left).astype(np.int64)
+                hi = np.maximum(np.ceil(right).astype(np.int64) - 1, lo)
+                values = rng.integers(lo, hi + 1)
+            if self.type == "date":
+                out = pd.Series(pd.Timestamp(_EPOCH) + pd.to_timedelta(values, unit="D"), name=self.name)
+                return out.where(~missing, pd.NaT)
+            if missing.any():
+                return pd.Series(pd.array(np.where(missing, 0, values), dtype="Int64"), name=self.name).mask(
+                    missing
+                )
+            return pd.Series(values.astype(np.int64), name=self.name)
+        values = left if self.exact else left + rng.random(len(codes)) * (right - left)
+        values = np.where(missing, np.nan, values)
+        return pd.Series(values, name=self.name, dtype=float)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "labels": self.labels,
+            "edges": self.edges,
+            "exact": self.exact,
+        }
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """The codings of the synthesised columns, in order, and what was left out.
+
+    ``skipped`` names identifier and free-text columns, which no synthesizer releases.
+    """
+
+    columns: tuple[ColumnCoding, ...]
+    skipped: tuple[str, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def from_schema(
+        cls, schema: Schema, *, bins: int = DEFAULT_BINS, trust_domains: bool = False
+    ) -> Encoding:
+        """Build the encoding from public domains only.
+
+        Raises :class:`PrivacyError` for a domain read from the data (``from_data = true``) unless
+        ``trust_domains`` (the user vouches the domain is public; recorded in the sidecar and the ledger).
+        """
+        if bins < 2:
+            raise SchemaError(f"bins must be at least 2 (got {bins})")
+        codings, skipped = [], []
+        for col in schema:
+            if col.role == "identifier" or col.type == "text":
+                skipped.append(col.name)
+                continue
+            if col.has_domain and col.from_data and not trust_domains:
+                raise PrivacyError(
+                    f"column {col.name!r}: its domain was read from the data (from_data = true); a DP synthesizer "
+                    "would leak it. State the domain as public in the schema, or pass --trust-domains"
+                )
+            codings.append(ColumnCoding.from_column(col, bins))
+        if not codings:
+            raise SchemaError("no column to synthesise (identifier and text columns are never synthesised)")
+        return cls(tuple(codings), tuple(skipped))
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        return tuple(c.size for c in self.columns)
+
+    def encode(self, df: pd.DataFrame) -> tuple[np.ndarray, dict[str, int]]:
+        """An ``(n, d)`` int64 array of codes, and per column how many values fell outside the public domain."""
+        out = np.empty((len(df), len(self.columns)), dtype=np.int64)
+        outside = {}
+        for j, c in enumerate(self.columns):
+            out[:, j], k = c.encode(df[c.name])
+            if k:
+                outside[c.name] = k
+        return out, outside
+
+    def decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame({c.name: c.decode(codes[:, j], rng) for j, c in enumerate(self.columns)})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"columns": [c.to_dict() for c in self.columns], "skipped": list(self.skipped)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Encoding:
+        cols = []
+        for c in data["columns"]:
+            labels = tuple(c["labels"]) if c.get("labels") is not None else None
+            edges = tuple(c["edges"]) if c.get("edges") is not None else None
+            cols.append(
+                ColumnCoding(c["name"], c["type"], labels=labels, edges=edges, exact=bool(c["exact"]))
+            )
+        return cls(tuple(cols), tuple(data.get("skipped", ())))
