@@ -65,9 +65,8 @@ def write_file(fh, ds) -> None:
 
 def _write_fast(fh, ds, meta, ts, encoding) -> None:
     from pydicom.filebase import DicomIO
-    from pydicom.filewriter import write_data_element, write_file_meta_info
+    from pydicom.filewriter import write_file_meta_info
 
-    implicit, little = encoding
     fp = DicomIO(fh)
     fp.is_implicit_VR, fp.is_little_endian = encoding
     preamble = getattr(ds, "preamble", None) or b"\x00" * 128
@@ -76,34 +75,88 @@ def _write_fast(fh, ds, meta, ts, encoding) -> None:
     write_file_meta_info(fp, meta, enforce_standard=True)
     if "PixelData" in ds:
         ds["PixelData"].is_undefined_length = ts.is_compressed
-    charset = ds.get("SpecificCharacterSet", "iso8859")
-    order = "<" if little else ">"
-    tag_fmt = struct.Struct(order + "HH")
-    ul = struct.Struct(order + "L")
-    us = struct.Struct(order + "H")
-    items = ds._dict
-    for tag in sorted(items):
-        if (tag & 0xFFFF) == 0 and (tag >> 16) > 6:
-            continue  # retired group lengths are not written
-        elem = items[tag]
-        raw = getattr(elem, "is_raw", False)
-        if (
-            raw
-            and elem.length != 0xFFFFFFFF
-            and elem.is_implicit_VR == implicit
-            and elem.is_little_endian == little
-            and isinstance(elem.value, bytes)
-            and (implicit or elem.VR)
+    _Writer(*encoding).dataset(fp, ds, ds.get("SpecificCharacterSet", "iso8859"))
+
+
+class _Writer:
+    """Writes datasets the way pydicom's ``write_dataset`` does, with raw elements copied straight through."""
+
+    def __init__(self, implicit: bool, little: bool) -> None:
+        order = "<" if little else ">"
+        self.implicit, self.little = implicit, little
+        self.tag = struct.Struct(order + "HH")
+        self.ul = struct.Struct(order + "L")
+        self.us = struct.Struct(order + "H")
+
+    def dataset(self, fp, ds, charset) -> None:
+        from pydicom.filewriter import write_data_element, write_dataset
+
+        if tuple(ds.original_encoding) != (self.implicit, self.little) or (
+            ds.original_character_set != ds._character_set
         ):
-            value = elem.value
-            head = tag_fmt.pack(tag >> 16, tag & 0xFFFF)
-            if implicit:
-                head += ul.pack(len(value))
-            elif elem.VR in _LONG_VRS:
-                head += elem.VR.encode("ascii") + b"\x00\x00" + ul.pack(len(value))
-            else:
-                head += elem.VR.encode("ascii") + us.pack(len(value))
-            fh.write(head)
-            fh.write(value)
-        else:
+            write_dataset(fp, ds, parent_encoding=charset)  # pydicom re-encodes what must change
+            return
+        charset = ds.get("SpecificCharacterSet", charset)
+        implicit, little = self.implicit, self.little
+        items = ds._dict
+        for tag in sorted(items):
+            if (tag & 0xFFFF) == 0 and (tag >> 16) > 6:
+                continue  # retired group lengths are not written
+            elem = items[tag]
+            if getattr(elem, "is_raw", False):
+                if (
+                    elem.length != 0xFFFFFFFF
+                    and elem.is_implicit_VR == implicit
+                    and elem.is_little_endian == little
+                    and isinstance(elem.value, bytes)
+                    and (implicit or elem.VR)
+                ):
+                    self._raw(fp, tag, elem.VR, elem.value)
+                    continue
+            elif elem.VR == "SQ" and not getattr(elem, "is_buffered", False):
+                self._sequence(fp, tag, elem, charset)
+                continue
             write_data_element(fp, ds.get_item(tag), charset)
+
+    def _raw(self, fp, tag: int, vr, value: bytes) -> None:
+        head = self.tag.pack(tag >> 16, tag & 0xFFFF)
+        if self.implicit:
+            head += self.ul.pack(len(value))
+        elif vr in _LONG_VRS:
+            head += vr.encode("ascii") + b"\x00\x00" + self.ul.pack(len(value))
+        else:
+            head += vr.encode("ascii") + self.us.pack(len(value))
+        fp.write(head)
+        fp.write(value)
+
+    def _sequence(self, fp, tag: int, elem, charset) -> None:
+        import io
+
+        from pydicom.charset import convert_encodings
+        from pydicom.filebase import DicomIO
+
+        encodings = convert_encodings(charset or ["iso8859"])
+        buf = DicomIO(io.BytesIO())
+        buf.is_implicit_VR, buf.is_little_endian = self.implicit, self.little
+        for item in elem.value:
+            buf.write(self.tag.pack(0xFFFE, 0xE000))
+            at = buf.tell()
+            buf.write(self.ul.pack(0xFFFFFFFF))
+            self.dataset(buf, item, encodings)
+            if getattr(item, "is_undefined_length_sequence_item", False):
+                buf.write(self.tag.pack(0xFFFE, 0xE00D) + self.ul.pack(0))
+            else:
+                end = buf.tell()
+                buf.seek(at)
+                buf.write(self.ul.pack(end - at - 4))
+                buf.seek(end)
+        value = buf.parent.getvalue()
+        undefined = elem.is_undefined_length
+        head = self.tag.pack(tag >> 16, tag & 0xFFFF)
+        if not self.implicit:
+            head += b"SQ\x00\x00"
+        head += self.ul.pack(0xFFFFFFFF if undefined else len(value))
+        fp.write(head)
+        fp.write(value)
+        if undefined:
+            fp.write(self.tag.pack(0xFFFE, 0xE0DD) + self.ul.pack(0))
