@@ -1,0 +1,7 @@
+"""`python -m anonlab`: the same as the `anonlab` command."""
+
+import sys
+
+from anonlab.cli import main
+
+sys.exit(main())
