@@ -1,12 +1,23 @@
-"""Utility against re-identification risk: evaluate one release, or run a study that draws the frontier."""
+"""Utility against re-identification risk: evaluate one release (:mod:`.evaluate`), or run a study that releases
+one table by several methods and draws the privacy-utility frontier (:mod:`.study`).
 
-__all__ = ["EvaluationConfig", "Evaluation", "evaluate"]
+Submodules are imported on use, so importing this package pulls in neither scikit-learn nor anonymeter.
+"""
 
-
-def __getattr__(name: str):
-    # lazy: importing anonlab.evaluation must not pull in scikit-learn, sdmetrics or anonymeter
-    if name in __all__:
-        from anonlab.evaluation import evaluate as _module
-
-        return getattr(_module, name)
-    raise AttributeError(name)
+__all__ = [
+    "associations",
+    "attacks",
+    "distance",
+    "encoding",
+    "evaluate",
+    "generalised",
+    "marginals",
+    "membership",
+    "neighbours",
+    "plots",
+    "quality",
+    "report",
+    "study",
+    "tstr",
+    "verdicts",
+]

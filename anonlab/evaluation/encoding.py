@@ -107,7 +107,7 @@ class MixedEncoder:
         w = np.float32(1 / np.sqrt(2))
         for c, kind in self.kinds.items():
             if kind == "numeric":
-                x = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+                x = pd.to_numeric(df[c], errors="coerce").astype(float).to_numpy()
                 miss = np.isnan(x)
                 out[:, j] = (np.where(miss, self.median_[c], x) - self.lo_[c]) / self.scale_[c]
                 j += 1
@@ -130,8 +130,9 @@ class Discretiser:
     Parameters
     ----------
     kinds : ``{column: "numeric" | "categorical"}``.
-    bins : numeric columns are cut at the real column's quantiles into at most ``bins`` bins (fewer where values
-        repeat); values outside the real range fall in the first or last bin.
+    bins : numeric columns are cut at the real column's quantiles into about ``bins`` bins (fewer where values
+        repeat; where one value holds most rows, the values above it are cut at their own quantiles); values
+        outside the real range fall in the first or last bin.
     max_categories : a categorical column keeps its most frequent real values; the rest, and values the real table
         lacks, share one "other" code.
     """
@@ -148,9 +149,14 @@ class Discretiser:
 
         for c, kind in self.kinds.items():
             if kind == "numeric":
-                x = pd.to_numeric(real[c], errors="coerce").dropna().to_numpy(dtype=float)
-                qs = np.quantile(x, np.linspace(0, 1, self.bins + 1)[1:-1]) if len(x) else np.array([])
-                self.edges_[c] = np.unique(qs)
+                x = pd.to_numeric(real[c], errors="coerce").dropna().astype(float).to_numpy()
+                probs = np.linspace(0, 1, self.bins + 1)[1:-1]
+                edges = np.unique(np.quantile(x, probs)) if len(x) else np.array([])
+                rest = x[x > edges[-1]] if len(edges) else x[:0]
+                if len(edges) < self.bins // 2 and len(rest):
+                    # a point mass (capital-gain is mostly 0) collapses the quantiles: cut the tail above it too
+                    edges = np.unique(np.r_[edges, np.quantile(rest, probs)])
+                self.edges_[c] = edges
             else:
                 counts = pd.Series(_as_text(real[c])).value_counts()
                 self.categories_[c] = list(counts.index[: self.max_categories])
@@ -180,7 +186,7 @@ class Discretiser:
         out = {}
         for c, kind in self.kinds.items():
             if kind == "numeric":
-                x = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
+                x = pd.to_numeric(df[c], errors="coerce").astype(float).to_numpy()
                 codes = np.searchsorted(self.edges_[c], x, side="right")
                 codes[np.isnan(x)] = len(self.edges_[c]) + 1
             else:

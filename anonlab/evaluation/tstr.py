@@ -143,7 +143,7 @@ def train_synthetic_test_real(
         out = []
         for c, k in features.items():
             if k == "numeric":
-                out.append(pd.to_numeric(df[c], errors="coerce").to_numpy(float))
+                out.append(pd.to_numeric(df[c], errors="coerce").astype(float).to_numpy())
             else:
                 v = pd.Categorical(df[c].astype(str), categories=cats[c]).codes.astype(float)
                 v[v < 0] = np.nan  # missing, or a category the real training records lack
@@ -155,7 +155,7 @@ def train_synthetic_test_real(
         if len(df) > max_rows:
             df = df.sample(max_rows, random_state=seed)
         if task == "regression":
-            y = pd.to_numeric(df[target], errors="coerce").to_numpy(float)
+            y = pd.to_numeric(df[target], errors="coerce").astype(float).to_numpy()
             df, y = df[~np.isnan(y)], y[~np.isnan(y)]
         else:
             y = df[target].astype(str).to_numpy()

@@ -1,0 +1,206 @@
+"""`anonlab evaluate` and `anonlab compare` in-process: outputs, exit codes, one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from anonlab.cli import main
+
+
+@pytest.fixture(scope="module")
+def files(splits, tmp_path_factory):
+    d = tmp_path_factory.mktemp("ev")
+    paths = {}
+    for name in ("train", "holdout", "independent"):
+        paths[name] = d / f"{name}.csv"
+        splits[name].iloc[:800].to_csv(paths[name], index=False)
+    return paths
+
+
+FAST = ["--skip", "anonymeter,quality", "--quiet", "--seed", "3"]
+
+
+def test_evaluate_writes_report_and_json(files, tmp_path, capsys):
+    report, metrics = tmp_path / "r.html", tmp_path / "m.json"
+    code = main(
+        [
+            "evaluate",
+            str(files["train"]),
+            str(files["independent"]),
+            "--holdout",
+            str(files["holdout"]),
+            "--report",
+            str(report),
+            "--json",
+            str(metrics),
+            *FAST,
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "membership AUC (distance)" in out and "wrote report" in out
+    data = json.loads(metrics.read_text())
+    assert data["seed"] == 3 and data["rows"]["holdout"] == 800
+    assert report.read_text().startswith("<!DOCTYPE html>")
+    # refuses to overwrite without --force, before doing any work
+    code = main(["evaluate", str(files["train"]), str(files["independent"]), "--report", str(report), *FAST])
+    assert code == 2
+    assert "exists; refusing to overwrite" in capsys.readouterr().err
+
+
+def test_evaluate_json_to_stdout(files, capsys):
+    code = main(
+        [
+            "evaluate",
+            str(files["train"]),
+            str(files["train"]),
+            "--holdout",
+            str(files["holdout"]),
+            *FAST,
+            "--json",
+        ]
+    )
+    assert code == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["risk"]["dcr"]["exact_copy_share"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--target", "nope"], "--target 'nope'"),
+        (["--skip", "everything"], "unknown evaluation part"),
+        (["--privacy-report", "/nonexistent.json"], "/nonexistent.json: no such file"),
+    ],
+)
+def test_evaluate_bad_options(files, capsys, extra, message):
+    code = main(["evaluate", str(files["train"]), str(files["independent"]), *FAST, *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluate_missing_file(files, capsys):
+    assert main(["evaluate", str(files["train"]), "/no/such.csv", *FAST]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_privacy_report_is_copied(files, tmp_path, capsys):
+    side = tmp_path / "synth.json"
+    side.write_text(json.dumps({"privacy": {"epsilon": 1.0, "delta": 1e-6}}))
+    code = main(
+        [
+            "evaluate",
+            str(files["train"]),
+            str(files["independent"]),
+            "--privacy-report",
+            str(side),
+            "--skip",
+            "anonymeter,quality,tstr,dcr,membership",
+            "--quiet",
+            "--json",
+        ]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["privacy"] == {"epsilon": 1.0, "delta": 1e-6}
+
+
+def test_compare_small_study(files, tmp_path, capsys, check_self_contained):
+    recipe = tmp_path / "study.toml"
+    recipe.write_text(
+        """
+[study]
+name = "tiny"
+target = "income-per-year"
+quasi = ["age", "sex", "race"]
+sensitive = ["income-per-year"]
+schema = "adult"
+frontier = [["mia_auc", "utility_2way"]]
+
+[evaluate]
+skip = ["anonymeter", "quality"]
+tstr_rows = 500
+
+[[release]]
+method = "copy"
+
+[[release]]
+method = "kanonymity"
+k = [5, 20]
+
+[[release]]
+method = "synth"
+synthesizer = "no-such-method"
+epsilon = 1.0
+"""
+    )
+    report, figures = tmp_path / "f.html", tmp_path / "f.json"
+    code = main(
+        [
+            "compare",
+            str(files["train"]),
+            "--recipe",
+            str(recipe),
+            "--report",
+            str(report),
+            "--json",
+            str(figures),
+            "--seed",
+            "1",
+            "--quiet",
+        ]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    data = json.loads(figures.read_text())
+    labels = [r["label"] for r in data["summary"]]
+    assert labels == ["copy of train", "k-anonymity k=5", "k-anonymity k=20"]
+    assert data["failures"][0]["label"].startswith("no-such-method")
+    assert "unknown synthesis method" in data["failures"][0]["error"]
+    copy = data["summary"][0]
+    assert copy["baseline"] is True and copy["mia_auc"] > 0.9
+    assert data["summary"][1]["k"] >= 5 and data["summary"][2]["k"] >= 20
+    assert "copy of train" in data["frontiers"][0]["on_frontier"]
+    check_self_contained(report.read_text())
+    assert "failed: no-such-method" in captured.out
+
+
+def test_compare_bad_recipe(files, tmp_path, capsys):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text('[[release]]\nmethod = "magic"\n')
+    assert main(["compare", str(files["train"]), "--recipe", str(recipe)]) == 2
+    assert "unknown method 'magic'" in capsys.readouterr().err
+    recipe.write_text('[study]\nquasi = ["nope"]\n[[release]]\nmethod = "copy"\n')
+    assert main(["compare", str(files["train"]), "--recipe", str(recipe), "--quiet"]) == 2
+    assert "column 'nope'" in capsys.readouterr().err
+
+
+def test_default_recipe_parses():
+    from anonlab.evaluation.study import Recipe, default_recipe_path
+
+    r = Recipe.read(default_recipe_path())
+    assert r.schema == "adult" and len(r.releases) == 8
+    assert {s.method for s in r.releases} == {"copy", "kanonymity", "synth"}
+
+
+def test_console_script_help_is_fast():
+    exe = Path(sys.executable).parent / "anonlab"
+    for cmd in ("evaluate", "compare"):
+        res = subprocess.run([str(exe), cmd, "--help"], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0 and "--seed" in res.stdout
+    # the CLI modules import nothing heavy at load time
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, anonlab.cli.evaluate, anonlab.cli.compare; "
+            "print(any(m in sys.modules for m in ('sklearn', 'pandas', 'numpy', 'anonymeter', 'matplotlib')))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.stdout.strip() == "False"
