@@ -391,3 +391,24 @@ def test_every_readable_pydicom_test_file_is_written(tmp_path, key_file):
     assert result.written == len(outputs(tmp_path / "out"))
     for p in outputs(tmp_path / "out"):
         pydicom.dcmread(p)  # every output reads back
+
+
+def test_more_retain_and_clean_options(planted, tmp_path, key_file, pydicom_file):
+    key = read_key(key_file)
+    opts = ["retain-longitudinal-full-dates", "retain-institution-identity", "retain-device-identity"]
+    out = tmp_path / "a"
+    deidentify_folder(planted, out, key, opts, workers=1)
+    for ds in read_all(out):
+        assert ds.StudyDate in ("20200115", "20200301")
+        assert ds.InstitutionName == "St Elsewhere"
+        assert ds.LongitudinalTemporalInformationModified == "UNMODIFIED"
+        codes = [i.CodeValue for i in ds.DeidentificationMethodCodeSequence]
+        assert codes == ["113100", "113109", "113112", "113106"]
+        assert ds.PatientName == "" and ds.PatientBirthDate == ""
+    src = tmp_path / "sr"
+    src.mkdir()
+    shutil.copy(pydicom_file("test-SR.dcm"), src / "sr.dcm")
+    deidentify_folder(src, tmp_path / "b", key, ["clean-structured-content"], workers=1)
+    (ds,) = read_all(tmp_path / "b")
+    texts = [e.value for e in ds.iterall() if e.keyword == "TextValue"]
+    assert texts and "ANONYMIZED" not in texts  # cleaned, not replaced by the dummy
