@@ -5,7 +5,8 @@ range, at the median, as long as both halves still satisfy the privacy criteria;
 cut, the partition becomes an equivalence class and its records are released with the class's ranges / sets.
 
 *Relaxed* partitioning (the default) may place records sharing the median value on both sides, so both halves
-have at least ``k`` records whenever the partition has ``2k``; *strict* partitioning keeps equal values
+have at least ``k`` records whenever the partition has ``2k``; the cut goes at the multiple of ``k`` nearest the
+median, so that halves keep dividing down to classes of about ``k`` records (not ``1.5k`` on average); *strict* partitioning keeps equal values
 together (the classes' regions then never overlap). A categorical quasi-identifier with a user hierarchy is
 always cut between subtrees: at the coarsest level of the hierarchy where the partition spans more than one
 node, at the subtree boundary nearest the median.
@@ -224,7 +225,8 @@ def _try_cut(X, order, whole, ss, ee, dims, mins, maxs, M, k, strict, cut_tables
     if strict:
         left = pick(left_size(med), left_size(med + 1))
     else:
-        left = half.copy()
+        # relaxed: cut at the multiple of k nearest the median, so halves keep dividing into classes of about k
+        left = np.clip(k * np.rint(half / k).astype(np.int64), k, sizes - k)
     for j, (g, first, nxt) in cut_tables.items():
         sel = dims == j
         if not sel.any():
