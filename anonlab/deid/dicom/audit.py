@@ -11,7 +11,8 @@ For any folder (anonlab's output or another tool's) the audit lists, per file an
 - ``private``: a private attribute (private creators included);
 - ``person-name``: a person name (PN) with a value that is not a recognisable placeholder, anywhere;
 - ``curve`` / ``overlay``: curve data, overlay bitmaps or overlay comments;
-- ``burned-in``: BurnedInAnnotation YES, or a SOP class that commonly holds burned-in text without a NO flag;
+- ``burned-in``: BurnedInAnnotation YES, or (without a NO flag) a SOP class that commonly holds burned-in text, or
+  pixel data without any SOP Class UID;
 - ``unreadable``: a DICOM file that cannot be read whole.
 
 Options a file declares in DeidentificationMethodCodeSequence are honoured: what such an option keeps or cleans is

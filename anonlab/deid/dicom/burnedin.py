@@ -2,7 +2,8 @@
 
 The profile cleans attributes, never pixels. An image whose BurnedInAnnotation is YES, or whose SOP class commonly
 holds burned-in text (secondary capture, ultrasound, scanned and encapsulated documents) and whose flag does not
-say NO, is withheld from a release until someone has reviewed or cleaned its pixels.
+say NO, is withheld from a release until someone has reviewed or cleaned its pixels. So is an image without any SOP
+Class UID, whose kind cannot be told.
 """
 
 from __future__ import annotations
@@ -42,4 +43,6 @@ def burned_in_reason(ds) -> str | None:
     kind = RISKY_SOP_CLASSES.get(sop)
     if kind:
         return f"{kind} image without BurnedInAnnotation NO"
+    if not sop and 0x7FE00010 in ds:
+        return "image without a SOP Class UID (its kind cannot be told) and without BurnedInAnnotation NO"
     return None
