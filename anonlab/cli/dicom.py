@@ -175,7 +175,8 @@ def run_audit(args: argparse.Namespace) -> int:
         print(report.path)
         for f in report.findings:
             code = f" [{f.code}]" if f.code else ""
-            print(f"  {f.rule:13s} {f.tag:12s} {f.path}{code} ({f.length} chars)")
+            size = f" ({f.length} chars)" if f.rule not in ("burned-in", "unreadable") else ""
+            print(f"  {f.rule:13s} {f.tag:12s} {f.path}{code}{size}")
     counts = ", ".join(f"{k} {v}" for k, v in result.by_rule.items() if v)
     print(
         f"{result.dicom_files} DICOM files audited ({result.not_dicom} other files ignored): "
