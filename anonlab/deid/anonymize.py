@@ -233,19 +233,9 @@ def _versions() -> dict:
 
 
 def _read_hierarchy_rows(path: str) -> list[list[str]]:
-    import csv
+    from anonlab.deid.hierarchy import read_rows
 
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"{p}: no such hierarchy file")
-    try:
-        lines = [ln for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()]
-    except UnicodeDecodeError:
-        raise InputError(f"{p}: not valid UTF-8") from None
-    if not lines:
-        raise InputError(f"{p}: empty hierarchy file")
-    sep = ";" if ";" in lines[0] else ","
-    return list(csv.reader(lines, delimiter=sep))
+    return read_rows(path)
 
 
 def anonymize(df: pd.DataFrame, config: AnonymizeConfig) -> AnonymizeResult:

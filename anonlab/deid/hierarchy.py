@@ -213,11 +213,8 @@ def from_table(column: str, rows: list[list[str]], value_labels: np.ndarray, sou
     return _build(column, levels, "file")
 
 
-def read_hierarchy_csv(path: str | os.PathLike, column: str, value_labels: np.ndarray) -> Hierarchy:
-    """Read an ARX-format hierarchy CSV for ``column`` (``value_labels``: the column's distinct values as text).
-
-    Raises :class:`InputError` naming the file and the first value of the data it does not list.
-    """
+def read_rows(path: str | os.PathLike) -> list[list[str]]:
+    """The rows of an ARX-format hierarchy CSV (``;`` or ``,`` separated, no header), as lists of text."""
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such hierarchy file")
@@ -228,6 +225,13 @@ def read_hierarchy_csv(path: str | os.PathLike, column: str, value_labels: np.nd
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if not lines:
         raise InputError(f"{path}: empty hierarchy file")
-    sep = ";" if lines[0].count(";") >= lines[0].count(",") and ";" in lines[0] else ","
-    rows = list(csv.reader(lines, delimiter=sep))
-    return from_table(column, rows, value_labels, str(path))
+    sep = ";" if ";" in lines[0] else ","
+    return list(csv.reader(lines, delimiter=sep))
+
+
+def read_hierarchy_csv(path: str | os.PathLike, column: str, value_labels: np.ndarray) -> Hierarchy:
+    """Read an ARX-format hierarchy CSV for ``column`` (``value_labels``: the column's distinct values as text).
+
+    Raises :class:`InputError` naming the file and the first value of the data it does not list.
+    """
+    return from_table(column, read_rows(path), value_labels, str(path))
