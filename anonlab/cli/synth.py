@@ -115,6 +115,12 @@ def add_parser(sub) -> None:
         help="bins per numeric column over its public bounds (default 32)",
     )
     fit.add_argument(
+        "--no-missing",
+        action="store_true",
+        help="state (as public knowledge) that no value is missing: no 'missing' category, smaller domains; "
+        "a missing value is then an error",
+    )
+    fit.add_argument(
         "--max-time",
         type=positive_float,
         default=None,
@@ -178,6 +184,8 @@ def run(args) -> int:
         used = [f"--{name.replace('_', '-')}" for name in _FIT_ONLY if getattr(args, name) is not None]
         if args.trust_domains:
             used.append("--trust-domains")
+        if args.no_missing:
+            used.append("--no-missing")
         if used:
             raise UsageError(f"{used[0]} does not apply to `synth sample` (the saved model fixes it)")
         from anonlab.synth.release import sample_model
@@ -222,6 +230,7 @@ def run(args) -> int:
             force=args.force,
             trust_domains=args.trust_domains,
             bins=args.bins,
+            missing=not args.no_missing,
             params=params,
             progress=not args.no_progress,
             jax_cache=args.jax_cache,
@@ -241,6 +250,8 @@ def run(args) -> int:
         spent = res.privacy
     print(f"wrote {res.rows:,} synthetic rows ({res.method}) to {res.output}; sidecar {res.sidecar}")
     print(f"privacy: {spent}")
-    if res.model:
+    if args.input == "sample" and args.model is not None:
+        print(f"drawn from the saved model {res.model}: no further privacy budget spent")
+    elif res.model:
         print(f"model saved to {res.model} (sample more with: anonlab synth sample {res.model} -o FILE)")
     return 0

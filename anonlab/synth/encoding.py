@@ -55,6 +55,8 @@ class ColumnCoding:
     edges : for a numeric or date column, the ``k + 1`` bin edges over the public bounds (dates as days since
         1970-01-01); an integer column with one code per value has edges ``lower, lower+1, ..., upper+1``.
     exact : whether each numeric code stands for exactly one value (no within-bin noise on decoding).
+    missing : whether the column has a code for "missing" (the last). Without it (the user states as public that
+        the column has no missing values), a missing value is an input error.
     """
 
     name: str
@@ -62,6 +64,7 @@ class ColumnCoding:
     labels: tuple[str, ...] | None = None
     edges: tuple[float, ...] | None = None
     exact: bool = False
+    missing: bool = True
 
     def __post_init__(self) -> None:
         if self.type == "categorical":
@@ -78,11 +81,17 @@ class ColumnCoding:
     @property
     def size(self) -> int:
         """All codes, the missing code included."""
-        return self.n_values + 1
+        return self.n_values + (1 if self.missing else 0)
 
     @classmethod
-    def from_column(cls, col: Column, bins: int = DEFAULT_BINS) -> ColumnCoding:
+    def from_column(cls, col: Column, bins: int = DEFAULT_BINS, missing: bool = True) -> ColumnCoding:
         """The coding of one schema column, from its public domain only."""
+        from dataclasses import replace
+
+        return replace(cls._from_column(col, bins), missing=missing)
+
+    @classmethod
+    def _from_column(cls, col: Column, bins: int) -> ColumnCoding:
         if col.type == "categorical":
             if col.categories is None:
                 raise SchemaError(
@@ -114,6 +123,13 @@ class ColumnCoding:
 
         missing = s.isna().to_numpy()
         miss_code = self.n_values
+        if not self.missing and missing.any():
+            from anonlab.errors import InputError
+
+            row = int(np.flatnonzero(missing)[0]) + 1
+            raise InputError(
+                f"column {self.name!r}, row {row}: a missing value, but missing values were declared absent"
+            )
         if self.type == "categorical":
             lookup = {label: i for i, label in enumerate(self.labels)}
             mapped = s.map(lookup)
@@ -190,12 +206,13 @@ class Encoding:
 
     @classmethod
     def from_schema(
-        cls, schema: Schema, *, bins: int = DEFAULT_BINS, trust_domains: bool = False
+        cls, schema: Schema, *, bins: int = DEFAULT_BINS, trust_domains: bool = False, missing: bool = True
     ) -> Encoding:
         """Build the encoding from public domains only.
 
         Raises :class:`PrivacyError` for a domain read from the data (``from_data = true``) unless
         ``trust_domains`` (the user vouches the domain is public; recorded in the sidecar and the ledger).
+        ``missing=False`` drops the missing codes (the user states as public that no value is missing).
         """
         if bins < 2:
             raise SchemaError(f"bins must be at least 2 (got {bins})")
@@ -209,7 +226,7 @@ class Encoding:
                     f"column {col.name!r}: its domain was read from the data (from_data = true); a DP synthesizer "
                     "would leak it. State the domain as public in the schema, or pass --trust-domains"
                 )
-            codings.append(ColumnCoding.from_column(col, bins))
+            codings.append(ColumnCoding.from_column(col, bins, missing))
         if not codings:
             raise SchemaError("no column to synthesise (identifier and text columns are never synthesised)")
         return cls(tuple(codings), tuple(skipped))

@@ -5,6 +5,12 @@ disk and reuse them when the same shapes come back (anonlab keeps shapes static:
 domain). The cache folder is ``$ANONLAB_JAX_CACHE`` if set, else ``anonlab/jax`` under the user's cache folder
 (``$XDG_CACHE_HOME`` or ``~/.cache``); ``anonlab synth --jax-cache DIR`` overrides both. It holds compiled code
 only, never data.
+
+Limitation of the pinned stack: jax 0.4.23 (held back by twinify) writes the persistent cache on GPU and TPU
+only; on CPU it needs XLA's CPU runtime (``XLA_FLAGS=--xla_cpu_use_xla_runtime=true``), which fails to compile
+twinify's scatter operations ("op was not bufferized"), so anonlab does not set that flag. On a CPU-only machine
+the cache folder therefore stays empty and every process compiles afresh; JAX's in-process cache still reuses
+compiled programs within one run.
 """
 
 from __future__ import annotations

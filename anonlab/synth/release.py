@@ -114,6 +114,7 @@ def synthesize(
     force: bool = False,
     trust_domains: bool = False,
     bins: int | None = None,
+    missing: bool = True,
     params: dict[str, Any] | None = None,
     progress: bool = False,
     jax_cache: str | None = None,
@@ -149,7 +150,13 @@ def synthesize(
     params = dict(params or {})
     if jax_cache and "jax_cache" in klass.default_params():
         params["jax_cache"] = jax_cache
-    kwargs: dict[str, Any] = {"seed": seed, "trust_domains": trust_domains, "progress": progress, **params}
+    kwargs: dict[str, Any] = {
+        "seed": seed,
+        "trust_domains": trust_domains,
+        "missing": missing,
+        "progress": progress,
+        **params,
+    }
     if bins is not None:
         kwargs["bins"] = bins
     synth: Synthesizer = klass(**kwargs)

@@ -119,10 +119,9 @@ class NapsuMQ(Synthesizer):
         from anonlab.privacy.mechanisms import gaussian
 
         names = self.encoding_.names
-        if len(names) == 1:
-            query_sets = [(names[0],)]
-        else:
-            query_sets = self._query_sets(names)
+        query_sets = self._query_sets(names) if len(names) > 1 else []
+        covered = {c for q in query_sets for c in q}
+        query_sets += [(c,) for c in names if c not in covered]  # every column needs a marginal in the model
         frame = DataFrameData(_codes_frame(codes, sizes, names))
         queries = FullMarginalQuerySet(query_sets, frame.values_by_col).get_canonical_queries()
         network = MarkovNetwork(frame.values_by_col, queries)
