@@ -162,64 +162,83 @@ def _densify(key: np.ndarray, bound: int) -> np.ndarray:
     return pd.factorize(key)[0].astype(np.int64, copy=False)
 
 
-def class_codes(df: pd.DataFrame, quasi: list[str]) -> np.ndarray:
-    """Dense class id per record (0..classes-1) over the ``quasi`` columns."""
+def class_key(df: pd.DataFrame, quasi: list[str], headroom: int = 1) -> tuple[np.ndarray, int]:
+    """An int64 key per record, equal exactly when the records share all ``quasi`` values, and a bound on it.
+
+    The key is a mixed-radix number of the columns' codes; it is compressed (densified) only when the bound times
+    ``headroom`` (room for a sensitive column's codes to be appended) would overflow.
+    """
     if not quasi:
-        return np.zeros(len(df), dtype=np.int64)
+        return np.zeros(len(df), dtype=np.int64), 1
     key, card = _codes(df[quasi[0]], dense=False)
     for col in quasi[1:]:
         c, m = _codes(df[col], dense=False)
-        if card * m >= 2**62:  # compress before the mixed-radix key would overflow
+        if card * m * headroom >= 2**62:
             key = _densify(key, card)
             card = int(key.max()) + 1
         key = key * m + c
         card *= m
+    if card * headroom >= 2**62:
+        key = _densify(key, card)
+        card = int(key.max()) + 1
+    return key, card
+
+
+def class_codes(df: pd.DataFrame, quasi: list[str]) -> np.ndarray:
+    """Dense class id per record (0..classes-1) over the ``quasi`` columns."""
+    key, card = class_key(df, quasi)
     return _densify(key, card)
+
+
+def class_sizes(key: np.ndarray) -> np.ndarray:
+    """Sizes of the equivalence classes, from the records' class keys (one sort, no hashing)."""
+    k = np.sort(key)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    return np.diff(np.r_[starts, len(k)])
 
 
 # -- l-diversity and t-closeness ---------------------------------------------------------------------------------
 
 
-def _pairs(g: np.ndarray, s: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Distinct (class, value) pairs with their record counts, sorted by class then value."""
-    import pandas as pd
+def _pairs(key: np.ndarray, s: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (class, value) pairs with their record counts, sorted by class then value.
 
-    key = g * m + s
-    bound = (int(g.max()) + 1) * m
-    if bound <= 4 * len(key) + 1_000_000:  # small key space: one counting pass, already in order
-        counts = np.bincount(key, minlength=bound)
-        keys = np.flatnonzero(counts)
-        counts = counts[keys]
-    else:
-        codes, keys = pd.factorize(key, sort=True)  # hash, then sort only the distinct pairs
-        counts = np.bincount(codes, minlength=len(keys))
-    return keys // m, keys % m, counts
+    ``key`` is any per-record class key (not necessarily dense) whose values times ``m`` fit in int64; the classes
+    come back as dense ids ``0..classes-1`` in key order. One sort of the combined key; no hashing.
+    """
+    k = np.sort(key * m + s)
+    starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+    counts = np.diff(np.r_[starts, len(k)])
+    pair = k[starts]
+    ck = pair // m
+    cls = np.cumsum(np.r_[True, ck[1:] != ck[:-1]]) - 1
+    return cls, pair % m, counts
 
 
-def l_diversity(g: np.ndarray, s: np.ndarray, m: int, pairs=None) -> tuple[int, float]:
-    """(distinct l, entropy l) for class ids ``g`` and sensitive codes ``s`` in ``0..m-1``."""
-    cls, _, cnt = pairs if pairs is not None else _pairs(g, s, m)
-    sizes = np.bincount(g)
+def l_diversity(pairs: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[int, float]:
+    """(distinct l, entropy l) from the (class, value, count) ``pairs`` of :func:`_pairs`."""
+    cls, _, cnt = pairs
+    sizes = np.bincount(cls, weights=cnt)
     distinct = np.bincount(cls, minlength=len(sizes))
     p = cnt / sizes[cls]
     entropy = np.bincount(cls, weights=-p * np.log(p), minlength=len(sizes))
     return int(distinct.min()), float(np.exp(entropy.min()))
 
 
-def t_closeness(g: np.ndarray, s: np.ndarray, m: int, ordered: bool, pairs=None) -> float:
-    """Largest EMD between any class's distribution of ``s`` and the table's.
+def t_closeness(pairs: tuple[np.ndarray, np.ndarray, np.ndarray], m: int, ordered: bool) -> float:
+    """Largest EMD between any class's distribution of the sensitive value and the table's.
 
-    ``ordered``: codes ``s`` are ranks of numeric values and the ground distance is |i - j| / (m - 1); otherwise
+    ``pairs`` are the (class, value, count) triples of :func:`_pairs`. ``ordered``: value codes are ranks of numeric values and the ground distance is |i - j| / (m - 1); otherwise
     every two distinct values are at distance 1 (equal distance). Sparse: cost grows with the number of distinct
     (class, value) pairs, not classes x values.
     """
     if m <= 1:
         return 0.0
-    n = len(g)
-    sizes = np.bincount(g)
+    cls, val, cnt = pairs
+    sizes = np.bincount(cls, weights=cnt).astype(np.int64)
     n_classes = len(sizes)
-    p = np.bincount(s, minlength=m) / n
-    cls, val, cnt = pairs if pairs is not None else _pairs(g, s, m)
+    n = int(sizes.sum())
+    p = np.bincount(val, weights=cnt, minlength=m) / n
     q = cnt / sizes[cls]
     if not ordered:
         per = np.abs(q - p[val]) - p[val]
@@ -346,11 +365,13 @@ def pitman_uniques(sizes: np.ndarray, sampling_fraction: float) -> float | None:
 # -- the whole assessment --------------------------------------------------------------------------------------
 
 
-def _triple(record_risk: np.ndarray, threshold: float) -> RiskTriple:
+def _triple(class_risk: np.ndarray, sizes: np.ndarray, threshold: float) -> RiskTriple:
+    """Record-level risk figures from each class's risk, weighted by the records in the class."""
+    n = sizes.sum()
     return RiskTriple(
-        highest=float(record_risk.max()),
-        average=float(record_risk.mean()),
-        records_at_risk=float(np.mean(record_risk > threshold)),
+        highest=float(class_risk.max()),
+        average=float(np.dot(class_risk, sizes) / n),
+        records_at_risk=float(sizes[class_risk > threshold].sum() / n),
     )
 
 
@@ -363,27 +384,28 @@ def _histogram(sizes: np.ndarray) -> list[dict]:
     return out
 
 
-def _sensitive(df: pd.DataFrame, g: np.ndarray, column: str) -> SensitiveReport:
+def _sensitive_codes(s: pd.Series) -> tuple[np.ndarray, int, bool]:
+    """(codes, number of distinct values, ordered) of a sensitive column: ranks for numbers, else categories."""
     import pandas as pd
 
-    s = df[column]
     numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
     if numeric and s.notna().all():
         codes, values = pd.factorize(s, sort=True)  # ranks of the distinct values
-        codes, m = codes.astype(np.int64), len(values)
-    else:
-        numeric = False
-        codes, m = _codes(s)
-    pairs = _pairs(g, codes, m)
-    l_dist, l_ent = l_diversity(g, codes, m, pairs)
-    t = t_closeness(g, codes, m, ordered=numeric, pairs=pairs)
+        return codes.astype(np.int64), len(values), True
+    codes, m = _codes(s)
+    return codes, m, False
+
+
+def _sensitive(key: np.ndarray, column: str, codes: np.ndarray, m: int, ordered: bool) -> SensitiveReport:
+    pairs = _pairs(key, codes, m)
+    l_dist, l_ent = l_diversity(pairs)
     return SensitiveReport(
         column=column,
         distinct_values=int(m),
         l_distinct=l_dist,
         l_entropy=l_ent,
-        t_closeness=t,
-        distance="ordered" if numeric else "equal",
+        t_closeness=t_closeness(pairs, m, ordered=ordered),
+        distance="ordered" if ordered else "equal",
     )
 
 
@@ -424,9 +446,11 @@ def assess(
     if not (0 < threshold <= 1):
         raise UsageError(f"--threshold must be in (0, 1], got {threshold}")
 
-    g = class_codes(df, list(quasi))
-    sizes = np.bincount(g)
-    f = sizes[g].astype(float)
+    sens_codes = {c: _sensitive_codes(df[c]) for c in sensitive}
+    headroom = max([m for _, m, _ in sens_codes.values()], default=1)
+    key, _ = class_key(df, list(quasi), headroom=headroom)
+    sizes = class_sizes(key)
+    f = sizes.astype(float)
     n = len(df)
     pi = sampling_fraction or 1.0
     population_f = np.maximum(f / pi, f)
@@ -453,9 +477,9 @@ def assess(
         sample_uniques_share=uniques / n,
         histogram=_histogram(sizes),
         threshold=threshold,
-        prosecutor=_triple(1.0 / f, threshold),
-        journalist=_triple(1.0 / population_f, threshold),
-        marketer=float(np.sum(1.0 / population_f) / n),
-        sensitive=[_sensitive(df, g, c) for c in sensitive],
+        prosecutor=_triple(1.0 / f, sizes, threshold),
+        journalist=_triple(1.0 / population_f, sizes, threshold),
+        marketer=float(np.sum(f / population_f) / n),
+        sensitive=[_sensitive(key, c, *sens_codes[c]) for c in sensitive],
         population=population,
     )
