@@ -275,7 +275,7 @@ def audit_folder(
     folder: str | os.PathLike, *, workers: int | None = None, progress: bool = False
 ) -> AuditResult:
     """Audit every file under ``folder`` (see the module docstring). The folder is only read."""
-    from anonlab.deid.dicom.deidentify import parallel_map
+    from anonlab.deid.dicom.deidentify import _small_batches_in_process, parallel_map
     from anonlab.deid.dicom.reading import walk_files
     from anonlab.errors import UsageError
 
@@ -291,7 +291,8 @@ def audit_folder(
         tqdm.monitor_interval = 0
         bar = tqdm(desc="dicom audit", unit="file", leave=False)
     try:
-        for fa in parallel_map(Auditor, (), "audit", (str(p) for p in walk_files(folder)), workers):
+        files, workers = _small_batches_in_process((str(p) for p in walk_files(folder)), workers)
+        for fa in parallel_map(Auditor, (), "audit", files, workers):
             result.add(fa)
             if bar is not None:
                 bar.update(1)

@@ -377,6 +377,16 @@ def parallel_map(
                 yield from fut.result()
 
 
+def _small_batches_in_process(items: Iterator, workers: int) -> tuple[Iterator, int]:
+    """A batch too small to keep the workers busy runs in this process: starting workers would cost more."""
+    import itertools
+
+    head = list(itertools.islice(items, 2 * workers * CHUNK))
+    if len(head) < 2 * workers * CHUNK:
+        return iter(head), 1
+    return itertools.chain(head, items), workers
+
+
 def _check_dirs(in_dir: Path, out_dir: Path, force: bool) -> None:
     if not in_dir.is_dir():
         raise UsageError(f"{in_dir}: no such folder")
@@ -435,7 +445,7 @@ def deidentify_folder(
     started = time.time_ns()
     t0 = time.perf_counter()
     args = (key, profile.options, str(out_dir), allow_burned_in, manifest is not None, started, force)
-    files = (str(p) for p in walk_files(in_dir))
+    files, workers_used = _small_batches_in_process((str(p) for p in walk_files(in_dir)), workers)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -450,7 +460,7 @@ def deidentify_folder(
                 fh = stack.enter_context(open(tmp, "w", newline="", encoding="utf-8"))
                 writer = csv.writer(fh)
                 writer.writerow(MANIFEST_COLUMNS)
-            for outcome in parallel_map(Deidentifier, args, "process", files, workers):
+            for outcome in parallel_map(Deidentifier, args, "process", files, workers_used):
                 result.files += 1
                 if outcome.status == "written":
                     result.written += 1
