@@ -253,22 +253,25 @@ class Deidentifier:
         for tag in (0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102):
             if tag in meta:
                 del meta[tag]  # AE titles of the sending site; private meta information
-        if "SOPInstanceUID" in ds:
-            meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-        elif "MediaStorageSOPInstanceUID" in meta:
-            meta.MediaStorageSOPInstanceUID = self._uids(str(meta.MediaStorageSOPInstanceUID))
-        if "SOPClassUID" in ds:
-            meta.MediaStorageSOPClassUID = ds.SOPClassUID
-        if "TransferSyntaxUID" not in meta:
+        sop = ds.get(0x00080018)
+        if sop is not None:
+            _set(meta, 0x00020003, "UI", sop.value)  # MediaStorageSOPInstanceUID follows SOPInstanceUID
+        elif 0x00020003 in meta:
+            _set(meta, 0x00020003, "UI", self._uids(str(meta[0x00020003].value)))
+        sop_class = ds.get(0x00080016)
+        if sop_class is not None:
+            _set(meta, 0x00020002, "UI", sop_class.value)
+        if 0x00020010 not in meta:
             implicit, little = getattr(ds, "original_encoding", (True, True))
             implicit = True if implicit is None else implicit
             little = True if little is None else little
             if implicit:
-                meta.TransferSyntaxUID = "1.2.840.10008.1.2"
+                ts = "1.2.840.10008.1.2"
             else:
-                meta.TransferSyntaxUID = "1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2"
-        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-        meta.ImplementationVersionName = "ANONLAB"
+                ts = "1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2"
+            _set(meta, 0x00020010, "UI", ts)
+        _set(meta, 0x00020012, "UI", PYDICOM_IMPLEMENTATION_UID)
+        _set(meta, 0x00020013, "SH", "ANONLAB")
 
     def _target(self, ds) -> Path:
         def part(kw: str, fallback: str) -> str:
@@ -305,6 +308,15 @@ class Deidentifier:
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+
+
+def _set(ds, tag: int, vr: str, value) -> None:
+    """Set an element by tag (cheaper than pydicom's keyword attributes, which matter per file)."""
+    elem = ds.get(tag)
+    if elem is not None and elem.VR == vr:
+        elem.value = value
+    else:
+        ds.add_new(tag, vr, value)
 
 
 def _first_line(exc: Exception) -> str:
