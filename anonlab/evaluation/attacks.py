@@ -12,8 +12,9 @@ release gives away about its own people rather than about the population.
   training record (nearest neighbours in each half)?
 - inference: knowing the other columns, guess a secret column from the closest released record.
 
-Anonymeter is slow on large tables, so the attacks run on a seeded sample of each table (``rows``) with
-``n_attacks`` attacks each; both are reported. Anonymeter's linkability and inference draw their targets with
+Anonymeter is slow on large tables, so the attacks target a seeded sample of ``rows`` training records and as
+many holdout (control) records, with ``n_attacks`` attacks each; the attacker holds the whole release (up to
+``10 * rows`` records). Both sizes are reported. Anonymeter's linkability and inference draw their targets with
 pandas' unseeded sampling, so those two figures vary a little between runs even with the same ``--seed``.
 """
 
@@ -51,6 +52,7 @@ class AnonymeterRisk:
 @dataclass(frozen=True)
 class AnonymeterResult:
     rows: int
+    release_rows: int
     n_attacks: int
     risks: tuple[AnonymeterRisk, ...]
 
@@ -68,6 +70,7 @@ class AnonymeterResult:
     def to_dict(self) -> dict[str, Any]:
         return {
             "rows": self.rows,
+            "release_rows": self.release_rows,
             "n_attacks": self.n_attacks,
             "risks": {r.name: r.to_dict() for r in self.risks},
         }
@@ -122,10 +125,12 @@ def anonymeter_risks(
 
     logging.getLogger("anonymeter").setLevel(logging.ERROR)
     cols = [c for c in train.columns if c in release.columns and c in holdout.columns]
-    n = min(rows, len(train), len(release))
-    ori = train[cols].sample(min(n, len(train)), random_state=seed)
-    syn = release[cols].sample(min(n, len(release)), random_state=seed + 1)
-    ctl = holdout[cols].sample(min(n, len(holdout)), random_state=seed + 2)
+    # the targets (training records) and the control records are sampled to ``rows`` each; the attacker keeps
+    # the whole release (up to 10 x rows), since any released record may betray a target
+    n = min(rows, len(train), len(holdout))
+    ori = train[cols].sample(n, random_state=seed)
+    syn = release[cols].sample(min(10 * rows, len(release)), random_state=seed + 1)
+    ctl = holdout[cols].sample(n, random_state=seed + 2)
     ori, syn, ctl = (d.reset_index(drop=True) for d in (ori, syn, ctl))
     attacks = max(1, min(n_attacks, len(ori) - 1, len(ctl) - 1))
     risks = [
@@ -174,4 +179,4 @@ def anonymeter_risks(
                 {"secret": secret},
             )
         )
-    return AnonymeterResult(rows=n, n_attacks=attacks, risks=tuple(risks))
+    return AnonymeterResult(rows=n, release_rows=len(syn), n_attacks=attacks, risks=tuple(risks))

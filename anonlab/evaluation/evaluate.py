@@ -51,8 +51,9 @@ class EvaluationConfig:
     mia_k : the neighbour whose distance gives the density estimate of the density attack.
     tstr_rows : training rows per TSTR model (real and release).
     quality_rows : rows per table given to SDMetrics.
-    anonymeter_rows, anonymeter_attacks : anonymeter is slow, so it sees a sample of this many rows of each table
-        and runs this many attacks of each kind.
+    anonymeter_rows, anonymeter_attacks : anonymeter is slow, so its attacks target a sample of this many
+        training records (and as many holdout records as the control), with up to ten times as many released
+        records, and it runs this many attacks of each kind.
     skip : parts of :data:`PARTS` to leave out.
     """
 
@@ -319,8 +320,12 @@ def evaluate(
     published = release[cols].reset_index(drop=True)
     decoded, decode = decode_generalised(published, real, kinds, rng)
     for c, k in kinds.items():
-        if k == "numeric":
-            decoded[c] = pd.to_numeric(decoded[c], errors="coerce")
+        if k == "numeric":  # plain float64 (not nullable Int64, which anonymeter's numba code cannot read)
+            decoded[c] = pd.to_numeric(decoded[c], errors="coerce").astype(float)
+            if pd.api.types.is_integer_dtype(real[c]) and decoded[c].notna().all():
+                decoded[c] = decoded[c].round().astype("int64")
+        else:
+            decoded[c] = decoded[c].astype(object).where(decoded[c].notna(), None)
     if decode.generalised:
         notes.append(
             "generalised release: each generalised cell (interval, set, mask, *) was replaced by a value drawn "
@@ -475,8 +480,9 @@ def evaluate(
             )
             out["anonymeter"] = a
             notes.append(
-                f"anonymeter is slow: its attacks ran on a seeded sample of {a.rows} records of each table with "
-                f"{a.n_attacks} attacks each, so its intervals are wide"
+                f"anonymeter is slow: its attacks targeted a seeded sample of {a.rows} training and {a.rows} "
+                f"holdout records ({a.n_attacks} attacks each, {a.release_rows} released records), so its "
+                "intervals are wide"
             )
             vs += [V.anonymeter_verdict(r.name, r.value, r.ci, r.error) for r in a.risks]
         done("anonymeter", t)

@@ -42,10 +42,16 @@ class DecodeResult:
     unreadable: dict[str, int] = field(default_factory=dict)
     unreadable_labels: dict[str, list[str]] = field(default_factory=dict)
 
+    rows: int = 0
+
     @property
     def generalised(self) -> bool:
-        """Whether any cell was a generalised one."""
-        return any(self.decoded.values()) or any(self.unreadable.values())
+        """Whether the release is a generalised one: some cell was drawn within a generalisation, or a column
+        holds labels the real column lacks in more than 5% of its rows (a hierarchy's group names). A few unknown
+        values (a category the training records happen to lack) do not make a release generalised."""
+        return any(self.decoded.values()) or any(
+            n > 0.05 * max(self.rows, 1) for n in self.unreadable.values()
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +148,9 @@ def _categorical_column(
     bad: list[str] = []
     for label, idx in text.groupby(text).groups.items():
         s = label.strip()
+        if s in _MISSING_LABELS:
+            out.loc[idx] = None  # a generalised table's label for a missing value
+            continue
         if s in _SUPPRESSED:
             members = cats.to_numpy()
             suppressed += len(idx)
@@ -174,7 +183,7 @@ def decode_generalised(
     import pandas as pd
 
     out = release.copy()
-    res = DecodeResult()
+    res = DecodeResult(rows=len(release))
     for c, kind in kinds.items():
         if c not in release.columns:
             continue

@@ -192,8 +192,9 @@ def evaluation_section(ev: Evaluation, level: int = 2) -> str:
     if ev.anonymeter:
         a = ev.anonymeter
         parts.append(
-            f"<p>anonymeter attacks on a seeded sample of {a.rows:,} records per table, {a.n_attacks} "
-            "attacks each (anonymeter is slow); risk is the success on training records beyond the "
+            f"<p>anonymeter is slow, so its attacks target a seeded sample of {a.rows:,} training records "
+            f"and {a.rows:,} holdout records, {a.n_attacks} attacks of each kind, with {a.release_rows:,} "
+            "released records in the attacker's hands; risk is the success on training records beyond the "
             "success on holdout records.</p>"
         )
         parts.append(
