@@ -229,6 +229,39 @@ def _repeating(ds, tag: int, group: int, ctx: Context, overlay_groups: set) -> b
     return False
 
 
+def _replace_raw(ds, tag: int, action: str, ctx: Context) -> bool:
+    """Apply Z, U or D to an undecoded element without decoding it first (the common, fast case).
+
+    Returns False when the element needs the general path (decoded already, a sequence, Patient ID, a VR whose raw
+    bytes are not plain text)."""
+    raw = ds._dict[tag]
+    if not getattr(raw, "is_raw", False) or tag == PATIENT_ID or not isinstance(raw.value, bytes):
+        return False
+    vr = _vr(ds, tag)
+    if vr == _SEQ or raw.length == 0xFFFFFFFF:
+        return False
+    if not raw.value.strip(b" \x00"):
+        return True  # already empty: nothing to replace
+    if action == "Z":
+        ds.add_new(tag, vr, empty_value(vr))
+        return True
+    if vr == "UI":
+        originals = raw.value.decode("ascii", "replace").strip(" \x00").split("\\")
+        new = [ctx.uids(u) for u in originals]
+        if ctx.record is not None:
+            for o, n in zip(originals, new, strict=True):
+                ctx.record[o.strip(" \x00")] = n
+        ds.add_new(tag, "UI", new[0] if len(new) == 1 else new)
+        return True
+    if action == "U":
+        return False
+    if vr in ("OB", "OW", "OF", "OD", "OL", "OV", "UN"):
+        ds.add_new(tag, vr, dummy_value(vr, raw.value))
+    else:
+        ds.add_new(tag, vr, dummy_value(vr, None))
+    return True
+
+
 def _dataset(ds, ctx: Context, mode: str | None) -> None:
     actions = ctx.profile.actions
     kept_blocks: set = set()
@@ -267,6 +300,8 @@ def _dataset(ds, ctx: Context, mode: str | None) -> None:
         if action == "K":
             if _vr(ds, tag) == _SEQ:
                 _sequence(ds[tag], ctx, mode)
+            continue
+        if action in ("Z", "U", "D") and _replace_raw(ds, tag, action, ctx):
             continue
         elem = ds[tag]
         vr = elem.VR

@@ -311,12 +311,9 @@ class Deidentifier:
 
 
 def _set(ds, tag: int, vr: str, value) -> None:
-    """Set an element by tag (cheaper than pydicom's keyword attributes, which matter per file)."""
-    elem = ds.get(tag)
-    if elem is not None and elem.VR == vr:
-        elem.value = value
-    else:
-        ds.add_new(tag, vr, value)
+    """Set an element by tag, replacing any old one without decoding it (pydicom's keyword attributes decode the
+    old value first, which costs a tenth of a millisecond per element and file)."""
+    ds.add_new(tag, vr, value)
 
 
 def _first_line(exc: Exception) -> str:
