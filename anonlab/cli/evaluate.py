@@ -85,7 +85,7 @@ def add_parser(sub) -> None:
         "--privacy-report",
         metavar="JSON",
         help="the JSON report of the command that made the release; its privacy spent (epsilon, delta) "
-        "is copied into this report",
+        "is copied into this report (default: RELEASE.json, the sidecar anonlab synth writes, when it exists)",
     )
     p.add_argument("--label", default=None, help="name of the release in the report (default: the file name)")
     p.add_argument(
@@ -147,6 +147,8 @@ def _privacy(path: str | None) -> dict | None:
     for key in ("privacy", "privacy_spent", "spent", "budget"):
         if isinstance(data.get(key), dict):
             return data[key]
+    if isinstance(data.get("privacy"), str) or "privacy_note" in data:
+        return None  # the maker states that no formal guarantee was spent (a non-DP method)
     found = {k: data[k] for k in ("epsilon", "delta", "rho", "mechanism", "accountant") if k in data}
     if not found:
         raise InputError(f"{path}: no privacy section (privacy / epsilon / delta) found")
@@ -182,7 +184,12 @@ def run(args: argparse.Namespace) -> int:
         skip=tuple(args.skip),
     )
     schema = Schema.read(args.schema) if args.schema else None
-    privacy = _privacy(args.privacy_report)
+    report = args.privacy_report
+    if report is None and Path(args.release + ".json").is_file():
+        report = args.release + ".json"  # the sidecar `anonlab synth` writes beside its output
+        if not args.quiet:
+            print(f"anonlab evaluate: reading the privacy spent from {report}", file=sys.stderr)
+    privacy = _privacy(report)
     real = read_table(args.real)
     release = read_table(args.release)
     holdout = read_table(args.holdout) if args.holdout else None

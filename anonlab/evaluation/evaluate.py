@@ -318,7 +318,8 @@ def evaluate(
     t0 = time.perf_counter()
     real = real[cols].reset_index(drop=True)
     published = release[cols].reset_index(drop=True)
-    decoded, decode = decode_generalised(published, real, kinds, rng)
+    domains = {c.name: c.categories for c in schema if c.categories} if schema is not None else None
+    decoded, decode = decode_generalised(published, real, kinds, rng, domains)
     for c, k in kinds.items():
         if k == "numeric":  # plain float64 (not nullable Int64, which anonymeter's numba code cannot read)
             decoded[c] = pd.to_numeric(decoded[c], errors="coerce").astype(float)

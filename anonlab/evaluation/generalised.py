@@ -46,11 +46,12 @@ class DecodeResult:
 
     @property
     def generalised(self) -> bool:
-        """Whether the release is a generalised one: some cell was drawn within a generalisation, or a column
-        holds labels the real column lacks in more than 5% of its rows (a hierarchy's group names). A few unknown
-        values (a category the training records happen to lack) do not make a release generalised."""
+        """Whether the release is a generalised one: some cell was drawn within a generalisation, or most of a
+        column's rows hold labels the real column lacks (a hierarchy's group names). Some unknown values (a
+        category of the public domain that the training records happen to lack, drawn by a synthesizer) do not
+        make a release generalised."""
         return any(self.decoded.values()) or any(
-            n > 0.05 * max(self.rows, 1) for n in self.unreadable.values()
+            n > 0.5 * max(self.rows, 1) for n in self.unreadable.values()
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -134,13 +135,13 @@ def _numeric_column(
 
 
 def _categorical_column(
-    rel: pd.Series, real: pd.Series, rng: np.random.Generator
+    rel: pd.Series, real: pd.Series, rng: np.random.Generator, domain: tuple[str, ...] | None = None
 ) -> tuple[pd.Series, int, int, list[str], int]:
     import numpy as np
     import pandas as pd
 
     cats = pd.Series(real.dropna().astype(str).unique())
-    known = set(cats)
+    known = set(cats) | set(domain or ())
     out = rel.astype(object).copy()
     text = rel.dropna().astype(str)
     text = text[~text.isin(known)]
@@ -173,12 +174,17 @@ def _categorical_column(
 
 
 def decode_generalised(
-    release: pd.DataFrame, real: pd.DataFrame, kinds: dict[str, str], rng: np.random.Generator
+    release: pd.DataFrame,
+    real: pd.DataFrame,
+    kinds: dict[str, str],
+    rng: np.random.Generator,
+    domains: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[pd.DataFrame, DecodeResult]:
     """Return a copy of ``release`` with generalised cells replaced by uniform draws within them, and a summary.
 
-    ``kinds`` says which columns are numeric (``{column: "numeric" | "categorical"}``, from the real table). The
-    input frame is not modified.
+    ``kinds`` says which columns are numeric (``{column: "numeric" | "categorical"}``, from the real table);
+    ``domains`` (from a schema) lists further categories that are values, not generalisations. The input frame is
+    not modified.
     """
     import pandas as pd
 
@@ -195,7 +201,7 @@ def decode_generalised(
             integer = bool(len(r) == 0 or (r == r.round()).all())
             new, dec, sup, bad, n_bad = _numeric_column(col, real[c], rng, integer)
         else:
-            new, dec, sup, bad, n_bad = _categorical_column(col, real[c], rng)
+            new, dec, sup, bad, n_bad = _categorical_column(col, real[c], rng, (domains or {}).get(c))
         out[c] = new
         res.decoded[c], res.suppressed[c], res.unreadable[c] = dec, sup, n_bad
         res.unreadable_labels[c] = sorted(bad)[:5]

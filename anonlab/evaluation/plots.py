@@ -148,6 +148,8 @@ def frontier_plot(rows: list[dict[str, Any]], x: str, y: str, x_label: str, y_la
             ax.annotate(
                 r.get("param", ""), (r[x], r[y]), textcoords="offset points", xytext=(5, 4), fontsize=7
             )
+    if x.startswith("mia_auc") or x == "dcr_train_share":
+        ax.axvline(0.5, color="grey", ls=":", lw=1, label="no better than guessing")
     front = pareto_front(pts, x, y)
     if len(front) > 1:
         ax.plot(

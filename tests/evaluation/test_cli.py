@@ -133,6 +133,12 @@ k = [5, 20]
 
 [[release]]
 method = "synth"
+synthesizer = "mst"
+epsilon = 1.0
+params = {iters = 200}
+
+[[release]]
+method = "synth"
 synthesizer = "no-such-method"
 epsilon = 1.0
 """
@@ -157,7 +163,10 @@ epsilon = 1.0
     assert code == 0, captured.err
     data = json.loads(figures.read_text())
     labels = [r["label"] for r in data["summary"]]
-    assert labels == ["copy of train", "k-anonymity k=5", "k-anonymity k=20"]
+    assert labels == ["copy of train", "k-anonymity k=5", "k-anonymity k=20", "mst eps=1"]
+    mst = data["summary"][3]
+    assert mst["epsilon"] == 1.0 and mst["baseline"] is False and mst["k"] is None
+    assert data["releases"]["mst eps=1"]["evaluation"]["privacy"]["epsilon"] == 1.0
     assert data["failures"][0]["label"].startswith("no-such-method")
     assert "unknown synthesis method" in data["failures"][0]["error"]
     copy = data["summary"][0]
@@ -204,3 +213,58 @@ def test_console_script_help_is_fast():
         timeout=60,
     )
     assert res.stdout.strip() == "False"
+
+
+def test_synth_sidecar_is_read_by_default(files, tmp_path, capsys):
+    import shutil
+
+    rel = tmp_path / "synth.csv"
+    shutil.copy(files["independent"], rel)
+    (tmp_path / "synth.csv.json").write_text(
+        json.dumps({"tool": "anonlab synth", "privacy": {"epsilon": 2.0, "delta": 1e-9, "rho": 0.1}})
+    )
+    code = main(
+        [
+            "evaluate",
+            str(files["train"]),
+            str(rel),
+            "--skip",
+            "anonymeter,quality,tstr,dcr,membership",
+            "--quiet",
+            "--json",
+        ]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["privacy"]["epsilon"] == 2.0
+    (tmp_path / "synth.csv.json").write_text(json.dumps({"privacy": "no formal privacy guarantee"}))
+    code = main(
+        [
+            "evaluate",
+            str(files["train"]),
+            str(rel),
+            "--skip",
+            "anonymeter,quality,tstr,dcr,membership",
+            "--quiet",
+            "--json",
+        ]
+    )
+    assert code == 0
+    assert json.loads(capsys.readouterr().out)["privacy"] is None
+
+
+@pytest.mark.slow
+def test_default_study_on_adult_sample(adult):
+    """The default recipe end to end (every method, every metric) on a 4,000-row sample of Adult."""
+    from dataclasses import replace
+
+    from anonlab.evaluation.report import study_html
+    from anonlab.evaluation.study import Recipe, default_recipe_path, run_study
+
+    recipe = replace(Recipe.read(default_recipe_path()), rows=4000)
+    study = run_study(adult, recipe, seed=0)
+    assert not study.failures, study.failures
+    rows = {r["label"]: r for r in study.rows()}
+    assert rows["copy of train"]["mia_auc"] > 0.95
+    assert all(rows[f"mst eps={e}"]["mia_auc"] < 0.6 for e in ("0.3", "1", "4"))
+    assert rows["k-anonymity k=25, l=2"]["k"] >= 25
+    assert study_html(study).count("data:image/png;base64,") >= 3 + 5 * len(rows)
