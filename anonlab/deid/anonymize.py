@@ -394,7 +394,7 @@ def _mondrian_with_suppression(classes, quasi, sensitive, crit, cfg, n):
     budget = int(np.floor(cfg.max_suppression * n + 1e-9))
     if budget < 1:
         return classes
-    _, ncp = describe_classes(classes, quasi)
+    _, ncp = describe_classes(classes, quasi, with_labels=False)
     score = ncp.mean(axis=1)
     sizes = classes.sizes
     mean = float((score * sizes).sum() / sizes.sum())
@@ -411,7 +411,7 @@ def _mondrian_with_suppression(classes, quasi, sensitive, crit, cfg, n):
     except NotSatisfiable:
         return classes
     # keep the second partition only if it loses less information, withheld records counted at full loss
-    _, ncp2 = describe_classes(again, quasi)
+    _, ncp2 = describe_classes(again, quasi, with_labels=False)
     gcp1 = float((ncp.mean(axis=1) * sizes).sum()) / n
     gcp2 = (float((ncp2.mean(axis=1) * again.sizes).sum()) + (n - int(again.sizes.sum()))) / n
     return again if gcp2 < gcp1 else classes

@@ -260,7 +260,9 @@ def _describe(crit: Criteria) -> str:
     return ", ".join(parts)
 
 
-def describe_classes(classes: Classes, quasi: list[QuasiColumn]) -> tuple[list[np.ndarray], np.ndarray]:
+def describe_classes(
+    classes: Classes, quasi: list[QuasiColumn], with_labels: bool = True
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Released label of every class on every quasi-identifier, and its NCP.
 
     Numbers and dates: the class's smallest to largest value (``30-39`` for whole numbers, ``[a, b]``
@@ -287,7 +289,7 @@ def describe_classes(classes: Classes, quasi: list[QuasiColumn]) -> tuple[list[n
             gsize = np.stack([q.hierarchy.group_sizes(x) for x in range(g.shape[0])])
             ncp[:, j] = np.where(lev > 0, gsize[lev, lo] / q.n_codes, 0.0)
         elif q.kind == "category":
-            lab, nset = _set_labels(c, starts, code_labels)
+            lab, nset = _set_labels(c, starts, code_labels, with_labels)
             labels.append(lab)
             ncp[:, j] = np.where(nset > 1, nset / q.n_codes, 0.0)
         else:
@@ -314,7 +316,9 @@ def describe_classes(classes: Classes, quasi: list[QuasiColumn]) -> tuple[list[n
     return labels, ncp
 
 
-def _set_labels(c: np.ndarray, starts: np.ndarray, code_labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _set_labels(
+    c: np.ndarray, starts: np.ndarray, code_labels: np.ndarray, with_labels: bool = True
+) -> tuple[np.ndarray | None, np.ndarray]:
     """``{a,b}`` label and number of distinct codes of every class, from bit sets (one OR-reduce per 63 codes);
     text is built once per distinct set, not per class or row."""
     n_codes = len(code_labels)
@@ -324,7 +328,13 @@ def _set_labels(c: np.ndarray, starts: np.ndarray, code_labels: np.ndarray) -> t
         inw = (c // 63) == w
         bits[:, w] = np.bitwise_or.reduceat(np.where(inw, np.left_shift(1, c % 63), 0), starts)
     nset = np.unpackbits(bits.view(np.uint8), axis=1).sum(axis=1).astype(np.int64)
-    uniq, inv = np.unique(bits, axis=0, return_inverse=True)
+    if not with_labels:
+        return None, nset
+    if words == 1:  # one 64-bit word per class: a flat unique is far faster than unique over rows
+        u, inv = np.unique(bits[:, 0], return_inverse=True)
+        uniq = u[:, None]
+    else:
+        uniq, inv = np.unique(bits, axis=0, return_inverse=True)
     flags = np.unpackbits(uniq.view(np.uint8), axis=1, bitorder="little")  # (sets, words * 64), little-endian
     rows, cols = np.nonzero(flags)
     names = np.asarray(code_labels, dtype=object)[(cols // 64) * 63 + cols % 64].astype(str)
