@@ -105,8 +105,10 @@ def global_search(
     gen_cache: dict = {}
 
     def gen(j, lev):
+        """Group number of every record in column ``j`` at level ``lev``, and the number of groups."""
         if (j, lev) not in gen_cache:
-            gen_cache[(j, lev)] = np.asarray(hierarchies[j].groups[lev], dtype=np.int64)[quasi[j].codes]
+            groups = np.asarray(hierarchies[j].groups[lev], dtype=np.int64)
+            gen_cache[(j, lev)] = (groups[quasi[j].codes], int(groups.max()) + 1 if len(groups) else 1)
         return gen_cache[(j, lev)]
 
     ncp_tab = [
@@ -140,11 +142,13 @@ def global_search(
     # lower bound below would otherwise visit node by node.
     stride = np.cumprod([1] + [x + 1 for x in heights[::-1]])[:-1][::-1]
     good = np.zeros(len(nodes), dtype=bool)
-    for r in range(d):
+    for r in range(2 * d):
         chain, cur = [0], np.zeros(d, dtype=np.int64)
+        cols = [(r + t) % d for t in range(d)]
+        if r >= d:
+            cols = cols[::-1]
         while (cur < heights).any():
-            for t in range(d):
-                j = (r + t) % d
+            for j in cols:
                 if cur[j] < heights[j]:
                     cur[j] += 1
                     chain.append(int(cur @ stride))
@@ -183,8 +187,7 @@ def global_search(
         if crit.needs_sensitive:
             res = _evaluate(node, gen, quasi, sensitive, crit, budget, n)
             if res is None:
-                fail(node)
-                continue
+                continue  # its down-set was visited already (lower bound and height are monotone)
             classes, suppressed = res
             if loss == "gcp":
                 row_ncp = sum(ncp_tab[j][node[j]][quasi[j].codes[classes.order]] for j in range(d)) / d
@@ -198,7 +201,6 @@ def global_search(
             small = counts[inv] < crit.k
             n_supp = int(small.sum())
             if n_supp > budget:
-                fail(node)
                 continue
             if loss == "gcp":
                 rows = np.nonzero(small)[0]
@@ -225,8 +227,7 @@ def _key(node, gen, n: int) -> np.ndarray:
     key = np.zeros(n, dtype=np.int64)
     radix = 1
     for j, lev in enumerate(node):
-        g = gen(j, int(lev))
-        ng = int(g.max()) + 1 if len(g) else 1
+        g, ng = gen(j, int(lev))
         if radix * ng >= 2**62:
             import pandas as pd
 

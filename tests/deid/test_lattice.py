@@ -43,10 +43,10 @@ def test_optimum_matches_exhaustive_search(small):
     res = global_search(quasi, hs, [], crit, max_suppression=0.01)
     n = len(small)
     budget = int(0.01 * n)
-    gen = {}
 
     def g(j, lev):
-        return np.asarray(hs[j].groups[lev])[quasi[j].codes]
+        groups = np.asarray(hs[j].groups[lev])
+        return groups[quasi[j].codes], int(groups.max()) + 1
 
     best = None
     for node in itertools.product(*[range(h.height + 1) for h in hs]):
@@ -63,7 +63,6 @@ def test_optimum_matches_exhaustive_search(small):
         ) / n
         if best is None or loss < best[0] - 1e-12:
             best = (loss, node)
-    del gen
     assert res.loss == pytest.approx(best[0])
     assert res.nodes_evaluated < res.nodes_total
 
