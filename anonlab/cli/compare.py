@@ -16,8 +16,8 @@ its parameter, non-private baselines hollow, the Pareto frontier dashed.
 Without --recipe the bundled default study runs (UCI Adult: copy, k-anonymity k=5/25/100 with l=2, MST at
 epsilon 0.3/1/4, GaussianCopula; about 5-10 minutes on 2 cores). See docs/evaluation.md for the recipe format.
 
-The DP releases of a study are seeded from --seed so the study can be rerun; a seeded DP release is private only
-while its seed stays secret. The risk figures are empirical attacks: they can show a release is unsafe, never prove
+With --seed the DP releases of a study are seeded too, so the study can be rerun; a seeded DP release is private
+only while its seed stays secret. Without --seed they draw their noise from the operating system's CSPRNG. The risk figures are empirical attacks: they can show a release is unsafe, never prove
 it safe; only the DP releases carry a guarantee, shown as the privacy they spent.
 
 Examples:
@@ -54,7 +54,7 @@ def add_parser(sub) -> None:
         "(put it after INPUT)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines on standard error")
-    add_seed(p, "the train / holdout split, every method and every evaluation")
+    add_seed(p, "the train / holdout split, every evaluation and (when given) every method's noise")
     add_force(p)
 
 

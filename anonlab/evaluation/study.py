@@ -378,8 +378,11 @@ def _schema(recipe: Recipe, df: pd.DataFrame, notes: list[str]):
     return schema
 
 
-def _release(spec: ReleaseSpec, train: pd.DataFrame, recipe: Recipe, schema, seed: int) -> tuple[Any, dict]:
-    """Make one release; returns (table, meta)."""
+def _release(
+    spec: ReleaseSpec, train: pd.DataFrame, recipe: Recipe, schema, seed: int, noise_seed: int | None
+) -> tuple[Any, dict]:
+    """Make one release; returns (table, meta). ``noise_seed`` seeds a synthesizer (its DP noise included);
+    ``None`` lets it draw DP noise from the operating system's CSPRNG."""
     if spec.method == "copy":
         return train.copy(), {"method_name": "copy", "baseline": True, "privacy": None, "reported": {}}
     if spec.method == "kanonymity":
@@ -417,7 +420,7 @@ def _release(spec: ReleaseSpec, train: pd.DataFrame, recipe: Recipe, schema, see
     if o.get("bins") is not None:
         kwargs["bins"] = o["bins"]
     trust = o["trust_domains"] if o.get("trust_domains") is not None else recipe.trust_domains
-    model = klass(seed=seed, trust_domains=bool(trust), **kwargs)
+    model = klass(seed=noise_seed, trust_domains=bool(trust), **kwargs)
     if klass.private:
         if o["epsilon"] is None:
             raise UsageError(f"{spec.label}: {o['synthesizer']} is differentially private: give epsilon")
@@ -448,9 +451,10 @@ def run_study(
 ) -> StudyResult:
     """Run ``recipe`` on ``df`` (not modified); see the module docstring.
 
-    ``seed`` draws the train / holdout split, seeds every method and every evaluation (the synthesizers' DP noise
-    is then reproducible, which is fine for a study and wrong for a real release: a seeded DP release is private
-    only while its seed is secret). ``on_release(label, evaluation_or_None, error_or_None)`` is called after each
+    ``seed`` draws the train / holdout split and every evaluation's samples. When it is given it also seeds the
+    synthesizers, DP noise included, so the whole study can be rerun (a seeded DP release is private only while
+    its seed is secret: fine for a study, wrong for a real release); when it is ``None`` the synthesizers draw
+    their DP noise from the operating system's CSPRNG and the split seed drawn here is recorded. ``on_release(label, evaluation_or_None, error_or_None)`` is called after each
     release, for progress output.
     """
     import numpy as np
@@ -458,6 +462,7 @@ def run_study(
     from anonlab.evaluation.evaluate import EvaluationConfig, evaluate
 
     t_start = time.perf_counter()
+    seeded = seed is not None
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**31))
     rng = np.random.default_rng(seed)
@@ -482,7 +487,7 @@ def run_study(
         t0 = time.perf_counter()
         rseed = seed + 1000 * (i + 1)
         try:
-            table, m = _release(spec, train, recipe, schema, rseed)
+            table, m = _release(spec, train, recipe, schema, rseed, rseed if seeded else None)
             secs = time.perf_counter() - t0
             ev = evaluate(
                 train,
@@ -507,7 +512,7 @@ def run_study(
         evaluations.append(ev)
         if on_release:
             on_release(spec.label, ev, None)
-    if any(m["privacy"] for m in meta.values()):
+    if seeded and any(m["privacy"] for m in meta.values()):
         notes.append(
             "the DP releases here were seeded from --seed so the study can be rerun; a seeded DP release is "
             "private only while its seed stays secret: make real releases with anonlab synth, unseeded"
