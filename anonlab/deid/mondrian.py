@@ -285,7 +285,7 @@ def describe_classes(
             g = np.stack([np.asarray(x) for x in q.hierarchy.groups])
             lev = np.argmax(g[:, lo] == g[:, hi_any], axis=0)
             lab_tab = np.stack([np.asarray(x, dtype=object) for x in q.hierarchy.labels])
-            labels.append(lab_tab[lev, lo])
+            labels.append(lab_tab[lev, lo] if with_labels else None)
             gsize = np.stack([q.hierarchy.group_sizes(x) for x in range(g.shape[0])])
             ncp[:, j] = np.where(lev > 0, gsize[lev, lo] / q.n_codes, 0.0)
         elif q.kind == "category":
@@ -300,17 +300,21 @@ def describe_classes(
             only_miss = hi < 0
             lo_v = np.where(only_miss, 0, lo_v)
             hi_v = np.where(only_miss, 0, hi)
-            a = code_labels[lo_v].astype(str)
-            b = code_labels[hi_v].astype(str)
-            bracket = q.kind == "date" or not q.integer or (len(q.values) and q.values[0] < 0)
-            rng = (
-                np.char.add(np.char.add("[", np.char.add(np.char.add(a, ", "), b)), "]")
-                if bracket
-                else np.char.add(np.char.add(a, "-"), b)
-            )
-            lab = np.where(lo_v == hi_v, a, rng).astype(object)
-            lab = np.where(any_miss & ~only_miss, np.char.add(lab.astype(str), " or NA").astype(object), lab)
-            lab = np.where(only_miss, "NA", lab).astype(object)
+            if with_labels:
+                # text is built once per distinct (low, high, missing) triple, not per class
+                bracket = q.kind == "date" or not q.integer or (len(q.values) and q.values[0] < 0)
+                state = np.where(only_miss, 2, np.where(any_miss, 1, 0))
+                m1 = q.n_codes + 1
+                key = (lo_v * m1 + hi_v) * 3 + state
+                uk, inv = np.unique(key, return_inverse=True)
+                ulo, uhi, ust = (uk // 3) // m1, (uk // 3) % m1, uk % 3
+                text = []
+                for a_, b_, st_ in zip(code_labels[ulo], code_labels[uhi], ust, strict=True):
+                    t_ = a_ if a_ == b_ else (f"[{a_}, {b_}]" if bracket else f"{a_}-{b_}")
+                    text.append("NA" if st_ == 2 else (t_ + " or NA" if st_ == 1 else t_))
+                lab = np.array(text, dtype=object)[inv]
+            else:
+                lab = None
             labels.append(lab)
             ncp[:, j] = np.where(only_miss, 0.0, q.pos[hi_v] - q.pos[lo_v])
     return labels, ncp
