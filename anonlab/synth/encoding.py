@@ -191,6 +191,7 @@ class ColumnCoding:
             "labels": self.labels,
             "edges": self.edges,
             "exact": self.exact,
+            "missing": self.missing,
         }
 
 
@@ -264,6 +265,13 @@ class Encoding:
             labels = tuple(c["labels"]) if c.get("labels") is not None else None
             edges = tuple(c["edges"]) if c.get("edges") is not None else None
             cols.append(
-                ColumnCoding(c["name"], c["type"], labels=labels, edges=edges, exact=bool(c["exact"]))
+                ColumnCoding(
+                    c["name"],
+                    c["type"],
+                    labels=labels,
+                    edges=edges,
+                    exact=bool(c["exact"]),
+                    missing=bool(c.get("missing", True)),
+                )
             )
         return cls(tuple(cols), tuple(data.get("skipped", ())))

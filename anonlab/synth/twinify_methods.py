@@ -24,7 +24,6 @@ Sampling either model is post-processing, seeded by ``--seed``.
 
 from __future__ import annotations
 
-import io
 import itertools
 import math
 import os
@@ -171,6 +170,7 @@ class NapsuMQ(Synthesizer):
                 "napsu: the posterior sampler diverged (try more warm-up draws or fewer queries)"
             )
         self.result_ = NapsuMQResult(frame.values_by_col, queries, posterior, frame.data_description)
+        self.query_sets_ = query_sets
         self.n_estimate_ = float(n)
         return PrivacySpent(
             epsilon=budget.epsilon,
@@ -195,17 +195,33 @@ class NapsuMQ(Synthesizer):
         return codes[rng.permutation(len(codes))[:n]]
 
     def _state(self):
-        from twinify.napsu_mq.napsu_mq import NapsuMQResultIO
-
-        buf = io.BytesIO()
-        NapsuMQResultIO.store_to_io(buf, self.result_)
-        return {"n_estimate": self.n_estimate_}, {}, buf.getvalue()
+        state = {"n_estimate": self.n_estimate_, "query_sets": [list(q) for q in self.query_sets_]}
+        return state, {"posterior": np.asarray(self.result_.posterior_values)}, None
 
     def _restore(self, state, arrays, payload) -> None:
-        from twinify.napsu_mq.napsu_mq import NapsuMQResultIO
-
-        self.result_ = NapsuMQResultIO.load_from_io(io.BytesIO(payload))
+        self.query_sets_ = [tuple(q) for q in state["query_sets"]]
+        self.result_ = self._result(self.query_sets_, arrays["posterior"])
         self.n_estimate_ = float(state["n_estimate"])
+
+    def _result(self, query_sets, posterior):
+        """Rebuild twinify's result object from the query sets and posterior draws (no pickle)."""
+        from twinify.dataframe_data import DataFrameData
+        from twinify.napsu_mq.marginal_query import FullMarginalQuerySet
+        from twinify.napsu_mq.napsu_mq import NapsuMQResult
+
+        sizes = self.encoding_.sizes
+        frame = DataFrameData(
+            _codes_frame(np.zeros((1, len(sizes)), dtype=np.int64), sizes, self.encoding_.names)
+        )
+        queries = FullMarginalQuerySet(query_sets, frame.values_by_col).get_canonical_queries()
+        return NapsuMQResult(frame.values_by_col, queries, posterior, frame.data_description)
+
+
+def _categorical(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One draw per row of ``probs`` (rows are probability vectors), by inverse CDF."""
+    cdf = np.cumsum(probs, axis=1)
+    u = rng.random(len(probs)) * cdf[:, -1]
+    return np.minimum((cdf < u[:, None]).sum(axis=1), probs.shape[1] - 1)
 
 
 def _mixture_model(sizes: tuple[int, ...], k: int):
@@ -303,23 +319,30 @@ class DPVI(Synthesizer):
         )
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        import d3p.random
-        import pandas as pd
-        from twinify.dataframe_data import DataDescription
-        from twinify.dpvi.dpvi_result import DPVIResult
+        """Rows from the posterior predictive: ``draws`` parameter sets from the variational posterior, then each
+        row picks a parameter set, a mixture component and one value per column (numpy, post-processing)."""
+        import jax
+        import jax.numpy as jnp
+        from numpyro.handlers import seed as seed_handler
 
         model, guide = self._model()
-        d = len(self.encoding_.sizes)
-        desc = DataDescription.from_dataframe(
-            pd.DataFrame({f"c{j}": np.zeros(1, np.int32) for j in range(d)})
-        )
-        result = DPVIResult(model, guide, self.params_, None, float("nan"), desc)
+        sizes = self.encoding_.sizes
+        d = len(sizes)
+        # the guide learns its latent layout from a trace with observed data
+        seed_handler(guide, rng_seed=0)(jnp.zeros((1, d), dtype=jnp.int32))
         draws = min(20, n)
-        per = -(-n // draws)
-        key = d3p.random.PRNGKey(int(rng.integers(0, 2**31 - 1)))
-        df = result.generate(key, draws, per, single_dataframe=True)
-        codes = np.asarray(df.to_numpy(), dtype=np.int64)
-        return codes[rng.permutation(len(codes))[:n]]
+        params = {k: jnp.asarray(v) for k, v in self.params_.items()}
+        post = guide.sample_posterior(
+            jax.random.PRNGKey(int(rng.integers(0, 2**31 - 1))), params, sample_shape=(draws,)
+        )
+        which = rng.integers(0, draws, n)
+        pis = np.asarray(post["pis"], dtype=float)[which]
+        comp = _categorical(pis, rng)
+        out = np.empty((n, d), dtype=np.int64)
+        for j in range(d):
+            probs = np.asarray(post[f"c{j}_probs"], dtype=float)[which, comp]
+            out[:, j] = _categorical(probs, rng)
+        return out
 
     def _state(self):
         return {"n_estimate": self.n_estimate_}, {k: np.asarray(v) for k, v in self.params_.items()}, None

@@ -77,3 +77,12 @@ def test_identifiers_and_text_are_never_synthesised():
     assert enc.names == ["a"] and enc.skipped == ("id", "note")
     with pytest.raises(SchemaError, match="no column to synthesise"):
         Encoding.from_schema(Schema((Column("id", role="identifier"),)))
+
+
+def test_no_missing_category_when_stated_public(planted, schema):
+    from anonlab.errors import InputError
+
+    enc = Encoding.from_schema(schema, missing=False)
+    assert enc.sizes[0] == 4 and Encoding.from_dict(enc.to_dict()) == enc
+    with pytest.raises(InputError, match="column 'city', row"):
+        enc.encode(schema.coerce(planted))
