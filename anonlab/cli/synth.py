@@ -62,7 +62,9 @@ def add_parser(sub) -> None:
         func=run,
     )
     p.usage = USAGE
-    p.add_argument("input", metavar="INPUT", help="the table to learn from, or the word `sample` (see below)")
+    p.add_argument(
+        "input", metavar="INPUT", help="the table to learn from, or the word `sample` (see the usage above)"
+    )
     p.add_argument("model", metavar="MODEL", nargs="?", help="with `sample`: the saved model to draw from")
     p.add_argument(
         "-o", "--output", required=True, help="where to write the synthetic table (.csv, .parquet)"
@@ -157,6 +159,11 @@ def add_parser(sub) -> None:
     add_force(p)
     add_seed(p, "the DP noise (keep it secret: a known seed undoes the privacy) and the sampling")
     add_json(p)
+    for (
+        action
+    ) in p._actions:  # options left unset say their real default in their help; hide "(default: None)"
+        if action.default is None and action.help and "%(default)" not in action.help:
+            action.help += "%(default).0s"
 
 
 _FIT_ONLY = [
