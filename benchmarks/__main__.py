@@ -1,4 +1,5 @@
-"""`python -m benchmarks [NAME ...]`: run the named benchmark modules (all with a main() when none is named)."""
+"""`python -m benchmarks [NAME [ARGS ...]]`: run one benchmark module with its arguments, or every module that
+has a main() when none is named."""
 
 from __future__ import annotations
 
@@ -21,8 +22,11 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or available()
-    for name in names:
+    if argv:
+        print(f"== benchmarks.{argv[0]}", flush=True)
+        importlib.import_module(f"benchmarks.{argv[0]}").main(argv[1:])
+        return 0
+    for name in available():
         print(f"== benchmarks.{name}", flush=True)
         importlib.import_module(f"benchmarks.{name}").main([])
     return 0
