@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all bench lint format clean
+.PHONY: setup demo test test-all bench bench-peers lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,18 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m ''
 
-bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+PEERS := .bench-venvs
+
+# Peers for the side-by-side benchmarks live in their own venvs: they do not install beside anonlab's stack.
+bench-peers:
+	test -x $(PEERS)/kanon/bin/python || $(PYTHON) -m venv $(PEERS)/kanon
+	$(PEERS)/kanon/bin/python -m pip install --quiet -r benchmarks/peers/kanon.txt
+	test -x $(PEERS)/dicom/bin/python || $(PYTHON) -m venv $(PEERS)/dicom
+	$(PEERS)/dicom/bin/python -m pip install --quiet -r benchmarks/peers/dicom.txt
+
+bench: $(STAMP) bench-peers
+	KANON_PEERS_PYTHON=$(PEERS)/kanon/bin/python ANONLAB_PEER_PYTHON=$(PEERS)/dicom/bin/python \
+		$(BIN)/python -m benchmarks
 
 lint: $(STAMP)
 	$(BIN)/ruff check anonlab tests benchmarks
@@ -43,4 +53,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix anonlab tests benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache out
+	rm -rf $(VENV) $(PEERS) build *.egg-info .pytest_cache out
