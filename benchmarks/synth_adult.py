@@ -133,16 +133,17 @@ def _write(rows: list[dict], note: str) -> None:
         "",
         note,
         "",
-        "| method | data | epsilon | fit (s) | peak RSS (MB) | mean 2-way TV | mean 3-way TV |",
-        "|---|---|---|---|---|---|---|",
+        "| method | data | epsilon | params | fit (s) | peak RSS (MB) | mean 2-way TV | mean 3-way TV |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         eps = "-" if r.get("epsilon") is None else f"{r['epsilon']:g}"
+        par = ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items() if k != "queries") or "-"
         if "error" in r:
-            lines.append(f"| {r['method']} | {r['data']} | {eps} | failed: {r['error']} | | | |")
+            lines.append(f"| {r['method']} | {r['data']} | {eps} | {par} | failed: {r['error']} | | | |")
             continue
         lines.append(
-            f"| {r['method']} | {r['data']} | {eps} | {r['fit_s']} | {r['peak_mb']} | {r['tv2']:.4f} | {r['tv3']:.4f} |"
+            f"| {r['method']} | {r['data']} | {eps} | {par} | {r['fit_s']} | {r['peak_mb']} | {r['tv2']:.4f} | {r['tv3']:.4f} |"
         )
     (RESULTS / "synth_adult.md").write_text("\n".join(lines) + "\n")
 
