@@ -146,16 +146,11 @@ class AIM(GraphicalSynthesizer):
         bar.close()
         require_privacy_ok(spent, rho)
         self.model_ = estimate(sizes, measurements, iters=int(p["iters"]), warm=model)
-        return PrivacySpent(
-            epsilon=budget.epsilon,
-            delta=budget.delta,
-            rho=rho,
-            neighbours="add/remove one record",
-            noise="anonlab.privacy.mechanisms (discrete Gaussian, report-noisy-max)"
-            + ("; seeded keystream" if noise.seeded else "; OpenDP, OS CSPRNG"),
-            seeded=noise.seeded,
-            trusted_domains=self.trusted_domains_,
-            details={
+        return self._spent(
+            budget,
+            rho,
+            noise,
+            {
                 "rho_spent": spent,
                 "rounds": n_rounds,
                 "measured": [list(c) for c in self.measured_],

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from anonlab.synth.base import Synthesizer
+from anonlab.synth.base import PrivacySpent, Synthesizer
 from anonlab.synth.estimation import Measurement
 from anonlab.synth.graphical import GraphicalModel, JunctionTree
 from anonlab.synth.marginals import marginal
@@ -57,6 +57,21 @@ class GraphicalSynthesizer(Synthesizer):
     @property
     def n_estimate_(self) -> float:
         return self.model_.total
+
+    def _spent(self, budget, rho: float, noise, details: dict[str, Any]) -> PrivacySpent:
+        """What a marginal-based fit spent: the charged budget, over add/remove-one-record neighbours, with noise
+        and selection through anonlab.privacy.mechanisms."""
+        return PrivacySpent(
+            epsilon=budget.epsilon,
+            delta=budget.delta,
+            rho=rho,
+            neighbours="add/remove one record",
+            noise="anonlab.privacy.mechanisms (discrete Gaussian, report-noisy-max)"
+            + ("; seeded keystream" if noise.seeded else "; OpenDP, OS CSPRNG"),
+            seeded=noise.seeded,
+            trusted_domains=self.trusted_domains_,
+            details=details,
+        )
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray], bytes | None]:
         tree = self.model_.tree

@@ -72,16 +72,11 @@ class MST(GraphicalSynthesizer):
         self.model_ = estimate(sizes, measurements, iters=int(self.params["iters"]))
         bar.update()
         bar.close()
-        return PrivacySpent(
-            epsilon=budget.epsilon,
-            delta=budget.delta,
-            rho=rho,
-            neighbours="add/remove one record",
-            noise="anonlab.privacy.mechanisms (discrete Gaussian, report-noisy-max)"
-            + ("; seeded keystream" if noise.seeded else "; OpenDP, OS CSPRNG"),
-            seeded=noise.seeded,
-            trusted_domains=self.trusted_domains_,
-            details={"rho_spent": spent, "measured": [list(c) for c in self.measured_], "sigma_1way": sigma1},
+        return self._spent(
+            budget,
+            rho,
+            noise,
+            {"rho_spent": spent, "measured": [list(c) for c in self.measured_], "sigma_1way": sigma1},
         )
 
     def _select_tree(self, codes, sizes, model, eps, noise, bar) -> list[tuple[tuple[int, int], float]]:
