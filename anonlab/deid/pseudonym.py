@@ -139,9 +139,9 @@ def pseudonymize_table(
 
     out = df.copy()
     mappings = []
-    for col in shift_dates:
-        parsed = pd.to_datetime(df[col], errors="coerce")
-        bad = parsed.isna() & df[col].notna()
+    parsed = {col: pd.to_datetime(df[col], errors="coerce") for col in shift_dates}
+    for col, dates in parsed.items():
+        bad = dates.isna() & df[col].notna()
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0]) + 1
             raise InputError(f"{source}: column {col!r}, row {row}: value is not a date")
@@ -151,13 +151,10 @@ def pseudonymize_table(
             row = int(offsets.isna().to_numpy().nonzero()[0][0]) + 1
             raise InputError(f"{source}: column {by!r}, row {row}: no subject identifier to shift dates by")
         delta = pd.to_timedelta(offsets, unit="D")
-        for col in shift_dates:
-            parsed = pd.to_datetime(df[col], errors="coerce")
-            shifted = parsed + delta
-            has_time = (parsed.dropna().dt.normalize() != parsed.dropna()).any()
-            out[col] = shifted.dt.strftime("%Y-%m-%dT%H:%M:%S" if has_time else "%Y-%m-%d").where(
-                parsed.notna()
-            )
+        for col, dates in parsed.items():
+            has_time = (dates.dropna().dt.normalize() != dates.dropna()).any()
+            fmt = "%Y-%m-%dT%H:%M:%S" if has_time else "%Y-%m-%d"
+            out[col] = (dates + delta).dt.strftime(fmt).where(dates.notna())
     distinct = {}
     for col in id_columns:
         pseudo = pseudonymizer.pseudonymize_series(df[col])

@@ -37,7 +37,8 @@ __all__ = [
     "SensitiveReport",
     "PopulationReport",
     "RiskReport",
-    "class_codes",
+    "class_key",
+    "class_sizes",
     "assess",
     "l_diversity",
     "t_closeness",
@@ -182,12 +183,6 @@ def class_key(df: pd.DataFrame, quasi: list[str], headroom: int = 1) -> tuple[np
         key = _densify(key, card)
         card = int(key.max()) + 1
     return key, card
-
-
-def class_codes(df: pd.DataFrame, quasi: list[str]) -> np.ndarray:
-    """Dense class id per record (0..classes-1) over the ``quasi`` columns."""
-    key, card = class_key(df, quasi)
-    return _densify(key, card)
 
 
 def class_sizes(key: np.ndarray) -> np.ndarray:
