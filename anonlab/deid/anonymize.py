@@ -290,7 +290,7 @@ def anonymize(df: pd.DataFrame, config: AnonymizeConfig) -> AnonymizeResult:
                     "kind": "hierarchy"
                     if q.hierarchy is not None and q.kind == "category"
                     else ("set" if q.kind == "category" else "range"),
-                    "distinct_released": int(len(np.unique(lab.astype(str)))) if len(lab) else 0,
+                    "distinct_released": len(set(lab.tolist())),
                     "distinct_original": int(q.n_codes),
                 }
                 for q, lab in zip(quasi, labels, strict=True)

@@ -34,6 +34,7 @@ from anonlab.deid.quasi import QuasiColumn, SensitiveColumn
 __all__ = ["Classes", "NotSatisfiable", "mondrian", "describe_classes"]
 
 _ALL = slice(None)
+_BIG = np.iinfo(np.int64).max
 
 
 class NotSatisfiable(ValueError):
@@ -63,20 +64,35 @@ class Classes:
         return out
 
 
-def _cut_tables(q: QuasiColumn):
-    """For a hierarchy: (groups stacked (levels x codes), first code of each code's group, first of the next)."""
-    g = np.stack([np.asarray(x) for x in q.hierarchy.groups])
-    n = g.shape[1]
-    ar = np.arange(n)
-    first = np.empty_like(g)
-    nxt = np.empty_like(g)
-    for j in range(g.shape[0]):
-        b = np.r_[True, g[j, 1:] != g[j, :-1]]
-        first[j] = np.maximum.accumulate(np.where(b, ar, 0))
-        e = np.r_[g[j, 1:] != g[j, :-1], True]
-        last = np.minimum.accumulate(np.where(e, ar, n)[::-1])[::-1]
-        nxt[j] = last + 1
-    return g, first, nxt
+def _cut_tables(quasi: list[QuasiColumn], M: int):
+    """Hierarchy cut tables of all columns, padded to one shape (columns x levels x codes), or None.
+
+    ``G[j, lev, c]``: group of code ``c`` at level ``lev`` of column ``j``'s hierarchy; ``FIRST`` / ``NXT``: the
+    first code of that group and the first code of the next. Levels above a hierarchy's top are padded with one
+    root group, which never differs between two codes and so is never chosen as a cut level. ``HAS[j]``: whether
+    column ``j`` is cut along a hierarchy."""
+    hier = [(j, q) for j, q in enumerate(quasi) if q.kind == "category" and q.hierarchy]
+    if not hier:
+        return None
+    L = max(len(q.hierarchy.groups) for _, q in hier)
+    d = len(quasi)
+    G = np.zeros((d, L, M), dtype=np.int64)
+    FIRST = np.zeros((d, L, M), dtype=np.int64)
+    NXT = np.zeros((d, L, M), dtype=np.int64)
+    HAS = np.zeros(d, dtype=bool)
+    for j, q in hier:
+        g = np.stack([np.asarray(x) for x in q.hierarchy.groups])
+        n = g.shape[1]
+        ar = np.arange(n)
+        NXT[j, :, :n] = n
+        HAS[j] = True
+        for lev in range(g.shape[0]):
+            G[j, lev, :n] = g[lev]
+            b = np.r_[True, g[lev, 1:] != g[lev, :-1]]
+            FIRST[j, lev, :n] = np.maximum.accumulate(np.where(b, ar, 0))
+            e = np.r_[g[lev, 1:] != g[lev, :-1], True]
+            NXT[j, lev, :n] = np.minimum.accumulate(np.where(e, ar, n)[::-1])[::-1] + 1
+    return G, FIRST, NXT, HAS
 
 
 def mondrian(
@@ -103,8 +119,11 @@ def mondrian(
     for j, q in enumerate(quasi):
         X[:, j] = q.codes
     d = X.shape[1]
-    pos = [q.pos for q in quasi]
-    cut_tables = {j: _cut_tables(q) for j, q in enumerate(quasi) if q.kind == "category" and q.hierarchy}
+    POS = np.zeros((d, M))  # each code's place on [0, 1], one padded row per column
+    for j, q in enumerate(quasi):
+        POS[j, : len(q.pos)] = q.pos
+    col = np.arange(d)[:, None]
+    tabs = _cut_tables(quasi, M)
     refs = [(s, distribution(s.codes[order], s.n_values)) for s in sensitive] if crit.needs_sensitive else []
 
     def sens_at(o):
@@ -141,7 +160,7 @@ def mondrian(
         mins = np.minimum.reduceat(Xo, starts, axis=0).T.astype(np.int64)
         maxs = np.maximum.reduceat(Xo, starts, axis=0).T.astype(np.int64)
         del Xo
-        width = np.stack([pos[j][maxs[j]] - pos[j][mins[j]] + 1e-9 * (maxs[j] > mins[j]) for j in range(d)])
+        width = POS[col, maxs] - POS[col, mins] + 1e-9 * (maxs > mins)
         ranked = np.argsort(-width, axis=0, kind="stable")
         cut = np.full(nseg, -1, dtype=np.int64)
         undecided = np.ones(nseg, dtype=bool)
@@ -163,7 +182,7 @@ def mondrian(
                 M,
                 k,
                 strict,
-                cut_tables,
+                tabs,
                 crit,
                 sens_at,
             )
@@ -191,54 +210,60 @@ def mondrian(
     return Classes(all_rows, ends - sizes, ends)
 
 
-def _try_cut(X, order, whole, ss, ee, dims, mins, maxs, M, k, strict, cut_tables, crit, sens_at):
+def _pick(a, b, sizes, half, k):
+    """The more balanced of two candidate left sizes that leave k on each side (else -1)."""
+    va = (a >= k) & (sizes - a >= k)
+    vb = (b >= k) & (sizes - b >= k)
+    da = np.where(va, np.abs(a - half), _BIG)
+    db = np.where(vb, np.abs(b - half), _BIG)
+    return np.where(va | vb, np.where(da <= db, a, b), -1)
+
+
+def _try_cut(X, order, whole, ss, ee, dims, mins, maxs, M, k, strict, tabs, crit, sens_at):
     """Cut each segment ``[ss, ee)`` of ``order`` on its dimension; returns the cut position or -1.
 
     Reorders ``order`` inside these segments by the chosen dimension (harmless: order inside a partition does
-    not matter)."""
+    not matter). Every step is one numpy operation over all segments at once, hierarchies included."""
     nseg = len(ss)
     sizes = ee - ss
-    idx = slice(None) if whole else _ranges(ss, ee)  # whole: the segments tile ``order``
-    local = np.repeat(np.arange(nseg, dtype=np.int64), sizes)
+    ar = np.arange(nseg, dtype=np.int64)
+    idx = _ALL if whole else _ranges(ss, ee)  # whole: the segments tile ``order``
+    local = np.repeat(ar, sizes)
     sub = order[idx]
     key = local * M + X[sub, dims[local]]
     perm = np.argsort(key, kind="stable")
     order[idx] = sub[perm]
     key = key[perm]
-    offs = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    offs = np.cumsum(sizes) - sizes
     half = sizes // 2
-    med = key[offs + half] - np.arange(nseg) * M
-    base = np.arange(nseg, dtype=np.int64) * M
-
-    def left_size(code, sel=_ALL):  # records with value < code, for the segments ``sel``
-        return np.searchsorted(key, base[sel] + code, side="left") - offs[sel]
-
-    def pick(a, b, sel=_ALL):
-        """The more balanced of two candidate left sizes that leave k on each side (else -1)."""
-        sz, hf = sizes[sel], half[sel]
-        va = (a >= k) & (sz - a >= k)
-        vb = (b >= k) & (sz - b >= k)
-        da = np.where(va, np.abs(a - hf), np.iinfo(np.int64).max)
-        db = np.where(vb, np.abs(b - hf), np.iinfo(np.int64).max)
-        return np.where(va | vb, np.where(da <= db, a, b), -1)
-
+    base = ar * M
+    med = key[offs + half] - base
     if strict:
-        left = pick(left_size(med), left_size(med + 1))
+        left = _pick(
+            np.searchsorted(key, base + med) - offs,
+            np.searchsorted(key, base + med + 1) - offs,
+            sizes,
+            half,
+            k,
+        )
     else:
         # relaxed: cut at the multiple of k nearest the median, so halves keep dividing into classes of about k
         left = np.clip(k * np.rint(half / k).astype(np.int64), k, sizes - k)
-    for j, (g, first, nxt) in cut_tables.items():
-        sel = dims == j
-        if not sel.any():
-            continue
-        lo, hi, m = mins[j, sel], maxs[j, sel], med[sel]
-        differ = g[:, lo] != g[:, hi]  # (levels, segs)
-        lev = g.shape[0] - 1 - np.argmax(differ[::-1], axis=0)
-        c1 = first[lev, m]
-        c2 = nxt[lev, m]
-        a = np.where(c1 > lo, left_size(c1, sel), -1)
-        b = np.where(c2 <= hi, left_size(np.minimum(c2, hi), sel), -1)
-        left[sel] = pick(a, b, sel)
+    if tabs is not None:
+        G, FIRST, NXT, HAS = tabs
+        hs = np.nonzero(HAS[dims])[0]
+        if len(hs):
+            # cut between subtrees: at the coarsest level where the segment spans more than one node
+            dj = dims[hs]
+            lo, hi, m = mins[dj, hs], maxs[dj, hs], med[hs]
+            differ = G[dj, :, lo] != G[dj, :, hi]  # (segments, levels)
+            lev = differ.shape[1] - 1 - np.argmax(differ[:, ::-1], axis=1)
+            c1 = FIRST[dj, lev, m]
+            c2 = np.minimum(NXT[dj, lev, m], hi + 1)
+            b0, o0 = base[hs], offs[hs]
+            a = np.where(c1 > lo, np.searchsorted(key, b0 + c1) - o0, -1)
+            b = np.where(c2 <= hi, np.searchsorted(key, b0 + c2) - o0, -1)
+            left[hs] = _pick(a, b, sizes[hs], half[hs], k)
     ok = left >= 0
     if crit.needs_sensitive and ok.any():
         o = np.nonzero(ok)[0]
