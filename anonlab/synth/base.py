@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from anonlab.errors import InputError, PrivacyError, UsageError
+from anonlab.synth.binning import BINNING_MODES, DEFAULT_BINNING_SHARE, check_share
 from anonlab.synth.encoding import DEFAULT_BINS, Encoding
 
 if TYPE_CHECKING:
@@ -61,25 +62,40 @@ class Budget:
     delta : the probability with which the bound may fail; keep it far below 1 / (number of people).
     Gaussian-noise methods work in zCDP: ``rho`` is the largest zCDP budget whose tight conversion
     (Canonne, Kamath, Steinke 2020) stays within (epsilon, delta).
+    zcdp_rho : a smaller zCDP budget to use instead of that largest one (what is left for the synthesizer after
+        quantile binning took its share); (epsilon, delta) must then be a valid conversion of it.
     """
 
     epsilon: float
     delta: float
+    zcdp_rho: float | None = None
 
     def __post_init__(self) -> None:
         from anonlab.privacy.accounting import check_delta, check_epsilon
 
         object.__setattr__(self, "epsilon", check_epsilon(self.epsilon))
         object.__setattr__(self, "delta", check_delta(self.delta))
+        if self.zcdp_rho is not None:
+            from anonlab.privacy.accounting import zcdp_epsilon
+
+            r = check_epsilon(self.zcdp_rho, "rho")
+            if zcdp_epsilon(r, self.delta) > self.epsilon * (1 + 1e-9):
+                raise PrivacyError(f"rho {r} does not fit in epsilon {self.epsilon} at delta {self.delta}")
+            object.__setattr__(self, "zcdp_rho", r)
 
     @property
     def rho(self) -> float:
+        if self.zcdp_rho is not None:
+            return self.zcdp_rho
         from anonlab.privacy.accounting import rho_for
 
         return rho_for(self.epsilon, self.delta)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"epsilon": self.epsilon, "delta": self.delta}
+        out: dict[str, Any] = {"epsilon": self.epsilon, "delta": self.delta}
+        if self.zcdp_rho is not None:
+            out["rho"] = self.zcdp_rho
+        return out
 
 
 @dataclass(frozen=True)
@@ -157,12 +173,24 @@ class Synthesizer(ABC):
     missing : give every column a "missing" code (default). ``False`` states, as public knowledge, that no value
         is missing: smaller domains (less noise per cell, and far faster twinify fits); a missing value is then an
         input error.
+    binning : ``"public"`` (default): wide numeric and date columns get equal-width bins over their public bounds,
+        at no privacy cost. ``"quantile"`` (DP methods only): their cut points are placed near the column's
+        quantiles, learned from the data with differential privacy (:mod:`anonlab.synth.binning`) and paid from
+        the fit's budget; the bounds stay the public ones.
+    binning_share : with quantile binning, the fraction of the budget (of rho for zCDP methods, of epsilon for
+        DPVI) spent on the cut points, strictly between 0 and 1 (default 0.1); the synthesizer gets the rest, so
+        the whole fit still costs exactly (epsilon, delta).
+    binning_columns : with quantile binning, the columns to bin on quantiles (default: every numeric or date
+        column whose public range is wider than ``bins``); each needs public bounds.
     progress : show progress bars on standard error.
     """
 
     name: ClassVar[str] = ""
     private: ClassVar[bool] = True
     description: ClassVar[str] = ""
+    #: True when the method's guarantee is for add/remove-one-record neighbours. The default (False) is the safe
+    #: assumption for quantile binning: "replace one record" neighbours, which cost a group of two.
+    add_remove_neighbours: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -171,6 +199,9 @@ class Synthesizer(ABC):
         bins: int = DEFAULT_BINS,
         trust_domains: bool = False,
         missing: bool = True,
+        binning: str = "public",
+        binning_share: float = DEFAULT_BINNING_SHARE,
+        binning_columns: list[str] | tuple[str, ...] | None = None,
         progress: bool = False,
         **params: Any,
     ) -> None:
@@ -179,6 +210,18 @@ class Synthesizer(ABC):
         self.bins = bins
         self.trust_domains = trust_domains
         self.progress = progress
+        if binning not in BINNING_MODES:
+            raise UsageError(f"binning must be one of {', '.join(BINNING_MODES)} (got {binning!r})")
+        if binning == "quantile" and not self.private:
+            raise UsageError(
+                f"method {self.name!r} gives {NO_GUARANTEE} and learns from raw values: quantile binning (a DP "
+                "release) does not apply to it"
+            )
+        if binning == "public" and binning_columns is not None:
+            raise UsageError("binning columns apply only with quantile binning")
+        self.binning = binning
+        self.binning_share = check_share(binning_share)
+        self.binning_columns = None if binning_columns is None else tuple(binning_columns)
         unknown = set(params) - set(self.default_params())
         if unknown:
             raise UsageError(f"method {self.name!r}: unknown parameter {sorted(unknown)[0]!r}")
@@ -240,6 +283,10 @@ class Synthesizer(ABC):
             )
         if len(df) == 0:
             raise InputError(f"{source}: no rows")
+        if self.binning == "quantile" and self.binning_columns is not None:
+            from anonlab.synth.binning import check_columns
+
+            check_columns(schema, self.binning_columns)
         self.encoding_ = Encoding.from_schema(
             schema, bins=self.bins, trust_domains=self.trust_domains or not self.private, missing=self.missing
         )
@@ -252,17 +299,34 @@ class Synthesizer(ABC):
         self._check_data(coerced, source)
         self.trusted_domains_ = bool(self.trust_domains and any(c.from_data for c in schema))
         noise = None
+        plan = None
+        fit_budget = budget
+        if self.private and self.binning == "quantile":
+            from anonlab.synth.binning import plan_quantile_binning
+
+            plan = plan_quantile_binning(
+                self.encoding_,
+                schema,
+                self.binning_columns,
+                budget,
+                self.binning_share,
+                bins=self.bins,
+                zcdp=self.accounts_in_zcdp(),
+                group=1 if self.add_remove_neighbours else 2,
+            )
+            fit_budget = plan.remainder
         if self.private:
             from anonlab.privacy.ledger import dataset_fingerprint
 
             ds = dataset or dataset_fingerprint(df)
             rho = budget.rho if self.accounts_in_zcdp() else None
             seq = "-"
+            binning_details = {"binning": self._binning_record(plan, fit_budget)} if plan is not None else {}
             if ledger is not None:
                 ledger.check(epsilon=budget.epsilon, delta=budget.delta, dataset=ds, rho=rho)
                 entry = ledger.charge(
                     dataset=ds,
-                    what=f"synth {self.name}",
+                    what=f"synth {self.name}" + (" with quantile binning" if plan is not None else ""),
                     mechanism=self.ledger_mechanism(),
                     epsilon=budget.epsilon,
                     delta=budget.delta,
@@ -274,17 +338,57 @@ class Synthesizer(ABC):
                         "trusted_domains": self.trusted_domains_,
                         "seeded": self.seed is not None,
                         "noise": NoiseSource(self.seed).describe(),
+                        **binning_details,
                     },
                 )
                 seq = str(entry.seq)
             # one independent keystream per release, so two seeded releases never share noise
             label = f"synth\x00{self.name}\x00{ds}\x00{seq}\x00{json.dumps(self.params, sort_keys=True, default=str)}"
+            if plan is not None:
+                from anonlab.synth.binning import release_quantile_edges
+
+                label += f"\x00binning\x00{json.dumps(plan.to_dict(), sort_keys=True)}"
+                # the cut points come first (the synthesizer learns on them), from a keystream of their own
+                self.encoding_, released = release_quantile_edges(
+                    coerced, self.encoding_, plan, NoiseSource(self.seed).fork(label + "\x00cut points")
+                )
+                codes, _ = self.encoding_.encode(coerced)
             noise = NoiseSource(self.seed).fork(label)
         self.frame_ = coerced if not self._uses_codes() else None
-        spent = self._fit_codes(codes, self.encoding_.sizes, budget, noise)
+        spent = self._fit_codes(codes, self.encoding_.sizes, fit_budget, noise)
         self.frame_ = None
+        if plan is not None and spent is not None:
+            spent = self._with_binning(spent, budget, released)
         self.privacy_ = spent
         return self
+
+    def _binning_record(self, plan, fit_budget: Budget) -> dict[str, Any]:
+        """The two parts of a fit with quantile binning, as the ledger entry itemises them."""
+        return {
+            **plan.to_dict(),
+            "synthesis": {
+                "epsilon": fit_budget.epsilon,
+                "delta": fit_budget.delta,
+                "rho": fit_budget.rho if self.accounts_in_zcdp() else None,
+            },
+        }
+
+    def _with_binning(self, spent: PrivacySpent, budget: Budget, released: dict[str, Any]) -> PrivacySpent:
+        """The fit's record for both parts: the whole budget, with the binning and the synthesis itemised."""
+        from dataclasses import replace
+
+        parts = {
+            "binning": {k: v for k, v in released.items() if k != "edges"},
+            "synthesis": {"epsilon": spent.epsilon, "delta": spent.delta, "rho": spent.rho},
+        }
+        return replace(
+            spent,
+            epsilon=budget.epsilon,
+            delta=budget.delta,
+            rho=budget.rho if self.accounts_in_zcdp() else None,
+            noise=spent.noise + "; cut points: anonlab.privacy.mechanisms.exponential (report-noisy-max)",
+            details={**spent.details, "budget_parts": parts, "learned_edges": released["edges"]},
+        )
 
     def sample(self, n: int | None = None, seed: int | None = None) -> pd.DataFrame:
         """``n`` synthetic rows (default: the DP estimate of the input's size). Spends no privacy budget."""
@@ -321,6 +425,7 @@ class Synthesizer(ABC):
             "method": self.name,
             "params": self.params,
             "bins": self.bins,
+            "binning": self._binning_summary(),
             "missing_category": self.missing,
             "columns": self.encoding_.names,
             "skipped_columns": list(self.encoding_.skipped),
@@ -331,6 +436,17 @@ class Synthesizer(ABC):
         else:
             out["privacy"] = NO_GUARANTEE
         return out
+
+    def _binning_summary(self) -> dict[str, Any]:
+        if self.binning == "public":
+            return {"mode": "public"}
+        from anonlab.synth.binning import readable_edges
+
+        return {
+            "mode": "quantile",
+            "share": self.binning_share,
+            "edges": {c.name: readable_edges(c.type, c.edges) for c in self.encoding_.columns if c.learned},
+        }
 
     # -- persistence -------------------------------------------------------------------------------------------
     def save(self, path: str | Path, force: bool = False) -> Path:
@@ -348,6 +464,11 @@ class Synthesizer(ABC):
             "seed_given": self.seed is not None,
             "bins": self.bins,
             "missing": self.missing,
+            "binning": {
+                "mode": self.binning,
+                "share": self.binning_share,
+                "columns": None if self.binning_columns is None else list(self.binning_columns),
+            },
             "params": self.params,
             "encoding": self.encoding_.to_dict(),
             "schema_sha256": self.schema_fingerprint_,
@@ -385,7 +506,15 @@ class Synthesizer(ABC):
         if manifest.get("version") != _MODEL_VERSION:
             raise InputError(f"{path}: model format version {manifest.get('version')} is not supported")
         klass = get_method(manifest["method"]) if cls is Synthesizer else cls
-        obj = klass(bins=manifest["bins"], missing=manifest.get("missing", True), **manifest["params"])
+        binning = manifest.get("binning") or {"mode": "public"}
+        obj = klass(
+            bins=manifest["bins"],
+            missing=manifest.get("missing", True),
+            binning=binning["mode"],
+            binning_share=binning.get("share", DEFAULT_BINNING_SHARE),
+            binning_columns=binning.get("columns"),
+            **manifest["params"],
+        )
         obj.encoding_ = Encoding.from_dict(manifest["encoding"])
         obj.schema_fingerprint_ = manifest["schema_sha256"]
         priv = manifest["privacy"]

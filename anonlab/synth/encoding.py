@@ -8,6 +8,10 @@ the data (a DP release that read categories or bounds from the data would leak t
   ``bins`` equal-width bins over the public bounds; a float column always gets ``bins`` equal-width bins;
 - every column gets one more code, the last, for a missing value ("missing" is a category of its own).
 
+With quantile binning (:mod:`anonlab.synth.binning`, ``binning="quantile"``) the wide columns keep their public
+bounds but their inner cut points are learned from the data with differential privacy, paid from the fit's budget;
+such a coding is marked ``learned`` and its edges are stored with the model.
+
 Values outside the public domain are clamped to the bounds (numbers, dates) or coded as missing (an unlisted
 category); how many were is reported to the data owner, never released. Decoding draws a value uniformly inside
 a bin (post-processing, seeded by the caller's generator) and restores the original dtypes and labels.
@@ -55,6 +59,9 @@ class ColumnCoding:
     edges : for a numeric or date column, the ``k + 1`` bin edges over the public bounds (dates as days since
         1970-01-01); an integer column with one code per value has edges ``lower, lower+1, ..., upper+1``.
     exact : whether each numeric code stands for exactly one value (no within-bin noise on decoding).
+    learned : whether the inner edges were learned from the data as a DP release (quantile binning, paid from the
+        fit's budget) rather than set from the public bounds alone. The outer edges are the public bounds either
+        way.
     missing : whether the column has a code for "missing" (the last). Without it (the user states as public that
         the column has no missing values), a missing value is an input error.
     """
@@ -65,6 +72,7 @@ class ColumnCoding:
     edges: tuple[float, ...] | None = None
     exact: bool = False
     missing: bool = True
+    learned: bool = False
 
     def __post_init__(self) -> None:
         if self.type == "categorical":
@@ -72,6 +80,10 @@ class ColumnCoding:
                 raise SchemaError(f"column {self.name!r}: a categorical column needs at least one category")
         elif self.edges is None or len(self.edges) < 2:
             raise SchemaError(f"column {self.name!r}: a numeric column needs bounds")
+        elif self.edges[-1] < self.edges[0] or (
+            len(self.edges) > 2 and not np.all(np.diff(np.asarray(self.edges, dtype=float)) > 0)
+        ):
+            raise SchemaError(f"column {self.name!r}: bin edges must increase")
 
     @property
     def n_values(self) -> int:
@@ -117,10 +129,17 @@ class ColumnCoding:
         return cls(col.name, col.type, edges=tuple(float(e) for e in np.linspace(lo, hi, bins + 1)))
 
     # -- encode / decode -------------------------------------------------------------------------------------
-    def encode(self, s: pd.Series) -> tuple[np.ndarray, int]:
-        """Codes of a column (already coerced to the schema type), and how many values fell outside the domain."""
+    def values(self, s: pd.Series) -> np.ndarray:
+        """A numeric or date column (coerced to the schema type) as floats (dates: days since 1970-01-01); NaN
+        where missing."""
         import pandas as pd
 
+        if self.type == "date":
+            return (pd.to_datetime(s) - pd.Timestamp(_EPOCH)).dt.days.to_numpy(dtype=float, na_value=np.nan)
+        return pd.to_numeric(s).to_numpy(dtype=float, na_value=np.nan)
+
+    def encode(self, s: pd.Series) -> tuple[np.ndarray, int]:
+        """Codes of a column (already coerced to the schema type), and how many values fell outside the domain."""
         missing = s.isna().to_numpy()
         miss_code = self.n_values
         if not self.missing and missing.any():
@@ -136,10 +155,7 @@ class ColumnCoding:
             outside = int((mapped.isna().to_numpy() & ~missing).sum())
             codes = mapped.fillna(miss_code).to_numpy(dtype=np.int64)
             return codes, outside
-        if self.type == "date":
-            values = (pd.to_datetime(s) - pd.Timestamp(_EPOCH)).dt.days.to_numpy(dtype=float, na_value=np.nan)
-        else:
-            values = pd.to_numeric(s).to_numpy(dtype=float, na_value=np.nan)
+        values = self.values(s)
         edges = np.asarray(self.edges)
         lo, hi = edges[0], edges[-1] - (1.0 if self.type in ("integer", "date") else 0.0)
         present = ~missing
@@ -192,6 +208,7 @@ class ColumnCoding:
             "edges": self.edges,
             "exact": self.exact,
             "missing": self.missing,
+            "learned": self.learned,
         }
 
 
@@ -236,6 +253,16 @@ class Encoding:
     def names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def wide_columns(self) -> list[str]:
+        """Numeric and date columns cut into bins (not one code per value): the ones quantile binning can learn
+        cut points for."""
+        return [c.name for c in self.columns if c.type in ("integer", "float", "date") and not c.exact]
+
+    @property
+    def learned(self) -> dict[str, tuple[float, ...]]:
+        """The edges learned with DP (quantile binning), by column; empty for a purely public encoding."""
+        return {c.name: c.edges for c in self.columns if c.learned}
+
     @property
     def sizes(self) -> tuple[int, ...]:
         return tuple(c.size for c in self.columns)
@@ -272,6 +299,7 @@ class Encoding:
                     edges=edges,
                     exact=bool(c["exact"]),
                     missing=bool(c.get("missing", True)),
+                    learned=bool(c.get("learned", False)),
                 )
             )
         return cls(tuple(cols), tuple(data.get("skipped", ())))

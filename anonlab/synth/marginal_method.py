@@ -44,7 +44,12 @@ def select(scores, epsilon: float, sensitivity: float, noise) -> tuple[int, floa
 
 
 class GraphicalSynthesizer(Synthesizer):
-    """Base for methods whose fitted state is a :class:`GraphicalModel` (``model_``)."""
+    """Base for methods whose fitted state is a :class:`GraphicalModel` (``model_``).
+
+    Their guarantee is for add/remove-one-record neighbours, so quantile binning is calibrated for those too.
+    """
+
+    add_remove_neighbours = True
 
     def _bar(self, total: int | None, desc: str):
         from tqdm import tqdm
