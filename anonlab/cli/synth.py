@@ -21,7 +21,7 @@ METHODS = ["aim", "mst", "napsu", "dpvi", "gaussian-copula", "ctgan"]
 
 USAGE = """\
 anonlab synth INPUT -o OUTPUT [--method M] [--schema S] [--epsilon E] [--delta D] [--ledger L]
-                     [--rows N] [--seed S] [--save-model FILE] [options]
+                     [--rows N] [--seed S] [--save-model FILE] [--binning public|quantile] [options]
        anonlab synth sample MODEL -o OUTPUT [--rows N] [--seed S] [--force] [--json]"""
 
 DESCRIPTION = """\
@@ -43,13 +43,16 @@ public: a domain read from the data (`from_data = true`, e.g. from `anonlab sche
 pass --trust-domains, which is recorded. Without --schema, a table with UCI Adult's columns uses the bundled
 public Adult schema; any other table gets an inferred schema (so DP methods need --schema or --trust-domains).
 Numbers are binned on their public bounds (--bins); missing values are a category of their own; identifier and
-free-text columns are never synthesised. With --seed the DP noise is reproducible, and the release is private only
-while the seed stays secret.
+free-text columns are never synthesised. With --binning quantile, a DP method spends --binning-share of the
+budget on placing the cut points of wide numeric columns near their quantiles (DP quantiles inside the public
+bounds), so skewed columns spread over their bins; the total stays (--epsilon, --delta). With --seed the DP
+noise is reproducible, and the release is private only while the seed stays secret.
 
 Examples:
   anonlab datasets adult -o adult.csv
   anonlab synth adult.csv -o twin.csv --epsilon 1 --seed 7 --save-model twin.model
   anonlab synth adult.csv -o twin-mst.csv --method mst --epsilon 1 --ledger adult.ledger
+  anonlab synth adult.csv -o twin-q.csv --method mst --epsilon 1 --binning quantile --binning-share 0.1
   anonlab synth sample twin.model -o more.csv --rows 100000 --seed 8"""
 
 
@@ -117,6 +120,29 @@ def add_parser(sub) -> None:
         help="bins per numeric column over its public bounds (default 32)",
     )
     fit.add_argument(
+        "--binning",
+        choices=["public", "quantile"],
+        default=None,
+        help="how wide numeric/date columns are cut: `public` (default): equal-width bins over the public bounds, "
+        "no budget spent; `quantile` (DP methods): cut points at DP quantiles inside the public bounds, paid from "
+        "the budget (see --binning-share)",
+    )
+    fit.add_argument(
+        "--binning-share",
+        default=None,
+        metavar="F",
+        help="with --binning quantile: the fraction (0 < F < 1) of the budget spent on the cut points (of rho for "
+        "aim/mst/napsu, of epsilon for dpvi); the synthesizer gets the rest, the total stays --epsilon/--delta "
+        "(default 0.1)",
+    )
+    fit.add_argument(
+        "--binning-columns",
+        default=None,
+        metavar="COLS",
+        help="with --binning quantile: comma-separated columns to bin on quantiles (default: every numeric or "
+        "date column whose public range is wider than --bins); each needs public bounds",
+    )
+    fit.add_argument(
         "--no-missing",
         action="store_true",
         help="state (as public knowledge) that no value is missing: no 'missing' category, smaller domains; "
@@ -174,6 +200,9 @@ _FIT_ONLY = [
     "ledger",
     "save_model",
     "bins",
+    "binning",
+    "binning_share",
+    "binning_columns",
     "max_time",
     "max_cells",
     "workload",
@@ -206,6 +235,21 @@ def run(args) -> int:
         from anonlab.synth.release import synthesize
 
         method = args.method or "aim"
+        binning = args.binning or "public"
+        if binning != "quantile":
+            for opt in ("binning_share", "binning_columns"):
+                if getattr(args, opt) is not None:
+                    raise UsageError(f"--{opt.replace('_', '-')} applies only with --binning quantile")
+        share = None
+        if args.binning_share is not None:
+            from anonlab.synth.binning import check_share
+
+            share = check_share(args.binning_share)
+        binning_columns = None
+        if args.binning_columns is not None:
+            binning_columns = [c.strip() for c in args.binning_columns.split(",") if c.strip()]
+            if not binning_columns:
+                raise UsageError("--binning-columns: give at least one column name")
         params = {}
         if method == "aim":
             for opt, key in (
@@ -237,6 +281,9 @@ def run(args) -> int:
             force=args.force,
             trust_domains=args.trust_domains,
             bins=args.bins,
+            binning=binning,
+            binning_share=share,
+            binning_columns=binning_columns,
             missing=not args.no_missing,
             params=params,
             progress=not args.no_progress,
@@ -253,6 +300,15 @@ def run(args) -> int:
         p = res.privacy
         rho = f", rho={p['rho']:.4g}" if p.get("rho") is not None else ""
         spent = f"epsilon={p['epsilon']:g}, delta={p['delta']:g}{rho} ({p['neighbours']})"
+        parts = (p.get("details") or {}).get("budget_parts")
+        if parts:
+            b, s = parts["binning"], parts["synthesis"]
+            cost = (
+                f"rho={b['rho']:.4g}, synthesis rho={s['rho']:.4g}"
+                if b.get("rho") is not None
+                else f"epsilon={b['epsilon']:g}, synthesis epsilon={s['epsilon']:g}"
+            )
+            spent += f"; of which quantile cut points ({', '.join(b['columns'])}): {cost}"
     else:
         spent = res.privacy
     print(f"wrote {res.rows:,} synthetic rows ({res.method}) to {res.output}; sidecar {res.sidecar}")

@@ -114,6 +114,9 @@ def synthesize(
     force: bool = False,
     trust_domains: bool = False,
     bins: int | None = None,
+    binning: str = "public",
+    binning_share: float | None = None,
+    binning_columns: list[str] | None = None,
     missing: bool = True,
     params: dict[str, Any] | None = None,
     progress: bool = False,
@@ -126,6 +129,9 @@ def synthesize(
         ``trust_domains``).
     epsilon, delta : the budget of a DP method (delta defaults to 1e-9). Refused for non-DP methods.
     ledger : a privacy ledger file, charged before any noise is drawn.
+    binning, binning_share, binning_columns : ``"quantile"`` spends ``binning_share`` of the budget on DP cut
+        points for wide numeric columns (see :class:`~anonlab.synth.base.Synthesizer`); the total stays
+        (epsilon, delta).
     """
     from anonlab.io import check_output, read_table, table_format, write_table, write_text
 
@@ -155,8 +161,12 @@ def synthesize(
         "trust_domains": trust_domains,
         "missing": missing,
         "progress": progress,
+        "binning": binning,
+        "binning_columns": binning_columns,
         **params,
     }
+    if binning_share is not None:
+        kwargs["binning_share"] = binning_share
     if bins is not None:
         kwargs["bins"] = bins
     synth: Synthesizer = klass(**kwargs)
