@@ -48,14 +48,21 @@ class _SDVBaseline(Synthesizer):
         from sdv.metadata import Metadata
 
         frame = self.frame_[self.encoding_.names].copy()
+        sdtypes = {}
         for c in self.encoding_.columns:
+            # an integer column with few public values (one code per value) is modelled as categorical: a
+            # continuous marginal would smear its point masses (Adult's education-num) across its range
+            sdtypes[c.name] = "categorical" if (c.type == "integer" and c.exact) else _SDTYPE[c.type]
             if c.type == "categorical":
                 frame[c.name] = frame[c.name].astype(object)
+            elif sdtypes[c.name] == "categorical":  # as text: SDV cannot detect object columns of numbers
+                v = frame[c.name]
+                frame[c.name] = v.astype("Int64").astype(str).where(v.notna(), None)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             md = Metadata.detect_from_dataframes({_TABLE: frame})
             for c in self.encoding_.columns:
-                md.update_column(c.name, table_name=_TABLE, sdtype=_SDTYPE[c.type])
+                md.update_column(c.name, table_name=_TABLE, sdtype=sdtypes[c.name])
             if self.seed is not None:
                 import torch
 
