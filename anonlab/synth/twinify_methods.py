@@ -64,13 +64,205 @@ def _from_twinify_frame(df, names) -> np.ndarray:
     return np.column_stack([np.asarray(df[name]).astype(np.int64) for name in names])
 
 
+_PRIOR_SIGMA = 10.0  # twinify's isotropic normal prior on the max-entropy parameters
+
+
+class JointMaxEnt:
+    """twinify's maximum-entropy model of the canonical marginal queries, on the enumerated joint domain.
+
+    The same distribution as twinify's ``MarkovNetwork`` (p(x) proportional to exp(lambdas . f(x)) with f
+    twinify's canonical queries, in the same order), and a drop-in for it in twinify's numpyro models
+    (``suff_stat_d``, ``lambda_d``, ``suff_stat_mean_and_cov``). twinify computes the log-partition by
+    variable elimination unrolled into thousands of small scatters per call and takes the mean and covariance
+    as its gradient and Hessian, so NUTS (which differentiates the covariance once more) compiles for many
+    minutes. Here the joint table over the public domain is one tensor (a sum of broadcast clique tables
+    gathered from lambdas), the mean is gathered from clique marginals and the covariance from the marginals
+    of each pair of cliques: a few dozen array operations that XLA compiles in seconds. Only practical while
+    the joint domain is small (``cells`` <= ``max_cells``); it reads no data.
+    """
+
+    def __init__(self, domain: dict, queries) -> None:
+        names = list(domain)
+        self.sizes = tuple(len(domain[c]) for c in names)
+        self.cells = int(np.prod(self.sizes, dtype=np.float64))
+        self.flat_queries = queries.flatten()
+        qs = self.flat_queries.queries
+        self.suff_stat_d = self.lambda_d = d = len(qs)
+        groups: dict[tuple[int, ...], list[tuple[int, tuple[int, ...]]]] = {}
+        for k, q in enumerate(qs):
+            order = np.argsort(q.inds)
+            inds = tuple(int(i) for i in np.asarray(q.inds)[order])
+            groups.setdefault(inds, []).append((k, tuple(int(v) for v in np.asarray(q.value)[order])))
+        self.cliques = list(groups)
+        # per clique: the queries' positions in the flat clique table, and the table's gather index into
+        # lambdas padded with one zero (cells no canonical query covers have log-potential 0)
+        self._pos, self._table, qorder = [], [], []
+        for c in self.cliques:
+            shape = tuple(self.sizes[i] for i in c)
+            vals = np.array([v for _, v in groups[c]], dtype=np.int64)
+            pos = np.ravel_multi_index(tuple(vals.T), shape)
+            table = np.full(int(np.prod(shape)), d, dtype=np.int64)
+            table[pos] = [k for k, _ in groups[c]]
+            self._pos.append(pos)
+            self._table.append(table)
+            qorder += [k for k, _ in groups[c]]
+        self._inverse = np.argsort(np.asarray(qorder, dtype=np.int64))  # clique order -> query order
+        # covariance blocks: for cliques A, B, the index of each (query in A, query in B) into the flattened
+        # marginal on A | B, or the padding zero where the two queries disagree on a shared column
+        self._pairs = []
+        for a, ca in enumerate(self.cliques):
+            for b, cb in enumerate(self.cliques):
+                if b < a:
+                    continue
+                union = tuple(sorted(set(ca) | set(cb)))
+                ushape = tuple(self.sizes[i] for i in union)
+                va = np.array([v for _, v in groups[ca]], dtype=np.int64)
+                vb = np.array([v for _, v in groups[cb]], dtype=np.int64)
+                full = np.zeros((len(va), len(vb), len(union)), dtype=np.int64)
+                agree = np.ones((len(va), len(vb)), dtype=bool)
+                for u, col in enumerate(union):
+                    ia = ca.index(col) if col in ca else None
+                    ib = cb.index(col) if col in cb else None
+                    if ia is not None and ib is not None:
+                        agree &= va[:, ia][:, None] == vb[:, ib][None, :]
+                    full[:, :, u] = va[:, ia][:, None] if ia is not None else vb[:, ib][None, :]
+                flat = np.ravel_multi_index(tuple(np.moveaxis(full, 2, 0)), ushape)
+                flat = np.where(agree, flat, int(np.prod(ushape)))
+                self._pairs.append((a, b, union, flat))
+
+    def _log_joint(self, lambdas):
+        import jax.numpy as jnp
+
+        padded = jnp.concatenate([lambdas, jnp.zeros(1, dtype=lambdas.dtype)])
+        out = jnp.zeros(self.sizes, dtype=lambdas.dtype)
+        for c, table in zip(self.cliques, self._table, strict=True):
+            shape = [self.sizes[i] if i in c else 1 for i in range(len(self.sizes))]
+            out = out + padded[table].reshape(shape)
+        return out
+
+    def _probs(self, lambdas):
+        import jax
+
+        logits = self._log_joint(lambdas)
+        return jax.nn.softmax(logits.ravel()).reshape(self.sizes)
+
+    def _marginal(self, p, axes: tuple[int, ...]):
+        import jax.numpy as jnp
+
+        other = tuple(i for i in range(len(self.sizes)) if i not in axes)
+        return jnp.sum(p, axis=other).ravel() if other else p.ravel()
+
+    def lambda0(self, lambdas):
+        """Log-partition function."""
+        import jax
+
+        return jax.scipy.special.logsumexp(self._log_joint(lambdas))
+
+    def suff_stat_mean(self, lambdas):
+        import jax.numpy as jnp
+
+        p = self._probs(lambdas)
+        parts = [self._marginal(p, c)[pos] for c, pos in zip(self.cliques, self._pos, strict=True)]
+        return jnp.concatenate(parts)[self._inverse]
+
+    def suff_stat_mean_and_cov(self, lambdas):
+        import jax.numpy as jnp
+
+        p = self._probs(lambdas)
+        marg = {c: self._marginal(p, c) for c in self.cliques}
+        mean = jnp.concatenate([marg[c][pos] for c, pos in zip(self.cliques, self._pos, strict=True)])
+        blocks: dict[tuple[int, int], object] = {}
+        for a, b, union, flat in self._pairs:
+            m = marg[union] if union in marg else self._marginal(p, union)
+            block = jnp.concatenate([m, jnp.zeros(1, dtype=m.dtype)])[flat]
+            blocks[(a, b)] = block
+            if a != b:
+                blocks[(b, a)] = block.T
+        n = len(self.cliques)
+        second = jnp.concatenate(
+            [jnp.concatenate([blocks[(a, b)] for b in range(n)], axis=1) for a in range(n)], axis=0
+        )
+        cov = second - jnp.outer(mean, mean)
+        inv = self._inverse
+        return mean[inv], cov[inv][:, inv]
+
+    def probs_numpy(self, lambdas: np.ndarray) -> np.ndarray:
+        """The joint distribution (flattened, C order over ``sizes``) for one parameter vector, in numpy."""
+        padded = np.concatenate([np.asarray(lambdas, dtype=np.float64), [0.0]])
+        logits = np.zeros(self.sizes)
+        for c, table in zip(self.cliques, self._table, strict=True):
+            shape = [self.sizes[i] if i in c else 1 for i in range(len(self.sizes))]
+            logits = logits + padded[table].reshape(shape)
+        logits = logits.ravel()
+        w = np.exp(logits - logits.max())
+        return w / w.sum()
+
+
+def _laplace(potential, dim: int, max_iter: int):
+    """Mode and Hessian of a NAPSU-MQ posterior's potential (negative log density).
+
+    L-BFGS (scipy) from lambdas = 0 on the jitted value and gradient; deterministic (twinify runs JAX's BFGS
+    from a random point with retries, whose line search often stops far from the mode on these non-convex
+    potentials). The Hessian is taken by central differences of the compiled gradient: exact autodiff would
+    differentiate the max-entropy log-partition four times, which takes XLA far longer to compile than the
+    2 x dim gradient calls take to run. Returns (mode, precision, converged).
+    """
+    import jax
+    import jax.numpy as jnp
+    from scipy.optimize import minimize
+
+    value_and_grad = jax.jit(jax.value_and_grad(potential))
+
+    def grad(x):
+        return value_and_grad(x)[1]
+
+    def fun(x):
+        v, g = value_and_grad(jnp.asarray(x))
+        return float(v), np.asarray(g, dtype=np.float64)
+
+    res = minimize(
+        fun, np.zeros(dim), jac=True, method="L-BFGS-B", options={"maxiter": int(max_iter), "gtol": 1e-6}
+    )
+    mode = np.asarray(res.x, dtype=np.float64)
+    h = 1e-5
+    prec = np.empty((dim, dim))
+    for i in range(dim):  # the compiled gradient, 2 x dim calls of about a millisecond each
+        e = np.zeros(dim)
+        e[i] = h
+        prec[i] = (np.asarray(grad(jnp.asarray(mode + e))) - np.asarray(grad(jnp.asarray(mode - e)))) / (
+            2 * h
+        )
+    prec = (prec + prec.T) / 2
+    ok = bool(np.all(np.isfinite(mode)) and np.all(np.isfinite(prec)))
+    return mode, prec, ok and bool(res.success)
+
+
+def _laplace_cov(prec: np.ndarray, floor: float) -> np.ndarray:
+    """Covariance from a Hessian, with eigenvalues raised to at least ``floor`` (the prior's precision).
+
+    At the mode the Hessian is positive semi-definite up to rounding; directions the noisy marginals leave
+    flat keep (at most) the prior's spread.
+    """
+    w, v = np.linalg.eigh(prec)
+    w = np.maximum(w, floor)
+    return (v / w) @ v.T
+
+
 @register
 class NapsuMQ(Synthesizer):
     """twinify's NAPSU-MQ with anonlab's noise and a fast posterior.
 
-    Parameters: ``queries`` (list of column-name lists, the marginals to measure), ``samples``/``warmup``/
-    ``chains`` (NUTS draws), ``laplace`` (start NUTS from a Laplace approximation), ``jax_cache`` (compilation
-    cache folder).
+    Privacy: the only access to the data is one release of the full marginals on ``queries`` through
+    :func:`anonlab.privacy.mechanisms.gaussian` with the whole zCDP budget (rho); every parameter below shapes
+    the post-processing (the posterior over the max-entropy model given those noisy marginals) and changes no
+    privacy guarantee. ``queries`` is fixed before seeing the data, so choosing it spends nothing.
+
+    Parameters: ``queries`` (list of column-name lists, the marginals to measure; default every pair for up
+    to four columns, else each column with the next), ``posterior`` (``"nuts"``: NUTS started from and
+    preconditioned by the Laplace approximation; ``"laplace"``: draws from the Laplace approximation only,
+    fastest), ``samples``/``warmup``/``chains`` (NUTS draws; with ``"laplace"`` ``samples`` is the number of
+    draws), ``max_cells`` (largest joint domain for anonlab's fast max-entropy model; above it twinify's own
+    ``MarkovNetwork`` is used, whose NUTS compile takes many minutes), ``jax_cache`` (compilation cache folder).
     """
 
     name = "napsu"
@@ -83,10 +275,11 @@ class NapsuMQ(Synthesizer):
     def default_params(cls) -> dict[str, Any]:
         return {
             "queries": None,
+            "posterior": "nuts",
             "samples": 200,
             "warmup": 200,
             "chains": 1,
-            "laplace": True,
+            "max_cells": 2_000_000,
             "jax_cache": None,
         }
 
@@ -105,42 +298,90 @@ class NapsuMQ(Synthesizer):
             out.append(clique)
         return out
 
+    def _network(self, values_by_col, queries):
+        cells = float(np.prod([len(v) for v in values_by_col.values()], dtype=np.float64))
+        if cells <= float(self.params["max_cells"]):
+            return JointMaxEnt(values_by_col, queries)
+        from twinify.napsu_mq.markov_network import MarkovNetwork
+
+        print(
+            f"napsu: the joint domain has {cells:.3g} cells (> max_cells {self.params['max_cells']}); using "
+            "twinify's MarkovNetwork, whose NUTS compile can take many minutes",
+            file=sys.stderr,
+        )
+        return MarkovNetwork(values_by_col, queries)
+
     def _fit_codes(self, codes, sizes, budget: Budget, noise) -> PrivacySpent:
+        import time
+
         _jax_setup(self.params["jax_cache"])
         import jax
+        import jax.numpy as jnp
+        import numpyro.infer.util as nutil
         import twinify.napsu_mq.maximum_entropy_inference as mei
+        import twinify.napsu_mq.maximum_entropy_model as mem
         from twinify.dataframe_data import DataFrameData
         from twinify.napsu_mq.marginal_query import FullMarginalQuerySet
-        from twinify.napsu_mq.markov_network import MarkovNetwork
-        from twinify.napsu_mq.napsu_mq import NapsuMQResult
 
         from anonlab.privacy.accounting import gaussian_sigma_for_rho
         from anonlab.privacy.mechanisms import gaussian
 
+        p = self.params
+        if p["posterior"] not in ("nuts", "laplace"):
+            raise UsageError(f"napsu: posterior must be 'nuts' or 'laplace', not {p['posterior']!r}")
         names = self.encoding_.names
         query_sets = self._query_sets(names) if len(names) > 1 else []
         covered = {c for q in query_sets for c in q}
         query_sets += [(c,) for c in names if c not in covered]  # every column needs a marginal in the model
         frame = DataFrameData(_codes_frame(codes, sizes, names))
-        queries = FullMarginalQuerySet(query_sets, frame.values_by_col).get_canonical_queries()
-        network = MarkovNetwork(frame.values_by_col, queries)
+        queries = _quiet(
+            lambda: FullMarginalQuerySet(query_sets, frame.values_by_col).get_canonical_queries()
+        )
         suff = np.asarray(np.sum(queries.flatten()(frame.int_df.to_numpy()), axis=0)).astype(np.int64)
         sens = math.sqrt(2 * len(query_sets))
         rho = budget.rho
         sigma = gaussian_sigma_for_rho(rho, sens)
         rel = gaussian(suff, sigma, l2_sensitivity=sens, integer=True, noise=noise)
-        noisy = np.asarray(rel.value, dtype=np.float64)
+        # from here on: post-processing of the released noisy marginals (the data is not read again)
+        noisy = jnp.asarray(np.asarray(rel.value, dtype=np.float64))
         n = int(codes.shape[0])
-        key = jax.random.PRNGKey(0 if self.seed is None else int(self.seed) % (2**31))
-        if self.seed is None:
-            key = jax.random.PRNGKey(int.from_bytes(os.urandom(4), "big") >> 1)
-        p = self.params
-        quiet = not self.progress
-        if p["laplace"]:
-            k1, k2 = jax.random.split(key)
-            approx, _ = mei.run_numpyro_laplace_approximation(k1, noisy, n, sigma, network)
+        network = self._network(frame.values_by_col, queries)
+        seed = self.seed if self.seed is not None else int.from_bytes(os.urandom(4), "big") >> 1
+        k_init, k_mcmc, k_draw = jax.random.split(jax.random.PRNGKey(int(seed) % (2**31)), 3)
+        timings = {}
+        t0 = time.perf_counter()
+        _, potential_fn, _, _ = nutil.initialize_model(
+            k_init, mem.normal_prior_model_numpyro, model_args=(noisy, n, sigma, 0.0, _PRIOR_SIGMA, network)
+        )
+
+        def potential(lam):
+            return potential_fn({"lambdas": lam})
+
+        self._say("napsu: Laplace approximation (BFGS and Hessian)")
+        mode, prec, ok = _laplace(potential, network.lambda_d, 500)
+        timings["laplace_s"] = round(time.perf_counter() - t0, 2)
+        if not ok and p["posterior"] == "laplace":
+            raise InputError(
+                "napsu: the Laplace approximation of the posterior failed (the optimiser did not converge); "
+                "use posterior='nuts'"
+            )
+        if not np.all(np.isfinite(mode)) or not np.all(np.isfinite(prec)):
+            raise InputError(
+                "napsu: the posterior's potential is not finite at its optimum; try fewer queries"
+            )
+        # with NUTS the Laplace approximation only starts and preconditions the sampler, whose draws target
+        # the exact posterior whether or not the optimiser converged
+        timings["laplace_converged"] = ok
+        cov = _laplace_cov(prec, 1.0 / _PRIOR_SIGMA**2)
+        chol = np.linalg.cholesky(cov)
+        t1 = time.perf_counter()
+        if p["posterior"] == "laplace":
+            z = np.asarray(jax.random.normal(k_draw, (int(p["samples"]), network.lambda_d)))
+            posterior = mode + z @ chol.T
+        else:
+            approx = _MVN(jnp.asarray(mode), jnp.asarray(chol @ chol.T))
             mcmc, back = mei.run_numpyro_mcmc_normalised(
-                k2,
+                k_mcmc,
                 noisy,
                 n,
                 sigma,
@@ -149,28 +390,18 @@ class NapsuMQ(Synthesizer):
                 num_samples=int(p["samples"]),
                 num_warmup=int(p["warmup"]),
                 num_chains=int(p["chains"]),
-                disable_progressbar=quiet,
+                disable_progressbar=not self.progress,
             )
             posterior = np.asarray(back(mcmc.get_samples()["norm_lambdas"]))
-        else:
-            mcmc = mei.run_numpyro_mcmc(
-                key,
-                noisy,
-                n,
-                sigma,
-                network,
-                num_samples=int(p["samples"]),
-                num_warmup=int(p["warmup"]),
-                num_chains=int(p["chains"]),
-                disable_progressbar=quiet,
-            )
-            posterior = np.asarray(mcmc.get_samples()["lambdas"])
+        timings["posterior_s"] = round(time.perf_counter() - t1, 2)
         if not np.all(np.isfinite(posterior)):
             raise InputError(
-                "napsu: the posterior sampler diverged (try more warm-up draws or fewer queries)"
+                "napsu: the posterior sampler diverged (try more warm-up draws, fewer queries or "
+                "posterior='laplace')"
             )
-        self.result_ = NapsuMQResult(frame.values_by_col, queries, posterior, frame.data_description)
         self.query_sets_ = query_sets
+        self.posterior_ = posterior
+        self.network_ = network
         self.n_estimate_ = float(n)
         return PrivacySpent(
             epsilon=budget.epsilon,
@@ -181,27 +412,61 @@ class NapsuMQ(Synthesizer):
             + ("; seeded keystream" if noise.seeded else "; OpenDP, OS CSPRNG"),
             seeded=noise.seeded,
             trusted_domains=self.trusted_domains_,
-            details={"queries": [list(q) for q in query_sets], "sigma": sigma, "l2_sensitivity": sens},
+            details={
+                "queries": [list(q) for q in query_sets],
+                "sigma": sigma,
+                "l2_sensitivity": sens,
+                "posterior": p["posterior"],
+                "model": type(network).__name__,
+                **timings,
+            },
         )
 
+    def _say(self, msg: str) -> None:
+        if self.progress:
+            print(msg, file=sys.stderr, flush=True)
+
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Rows from the posterior predictive: each row picks a posterior draw, then a cell of that draw's joint
+        distribution (numpy; post-processing). twinify's own sampler is used only for its MarkovNetwork."""
+        post = self.posterior_
+        draws = min(len(post), max(1, n))
+        picks = rng.choice(len(post), draws, replace=False)
+        which = rng.integers(0, draws, n)
+        if isinstance(self.network_, JointMaxEnt):
+            cells = np.empty(n, dtype=np.int64)
+            for j, k in enumerate(picks):
+                rows = np.flatnonzero(which == j)
+                if len(rows):
+                    cdf = np.cumsum(self.network_.probs_numpy(post[k]))
+                    cells[rows] = np.minimum(
+                        np.searchsorted(cdf, rng.random(len(rows)) * cdf[-1]), len(cdf) - 1
+                    )
+            return np.column_stack(np.unravel_index(cells, self.network_.sizes)).astype(np.int64)
         import d3p.random
 
-        draws = min(20, n)
-        per = -(-n // draws)
+        result = self._result(self.query_sets_, post)
+        per = -(-n // min(20, n))
         key = d3p.random.PRNGKey(int(rng.integers(0, 2**31 - 1)))
-        df = self.result_.generate(key, draws, per, single_dataframe=True)
+        df = result.generate(key, min(20, n), per, single_dataframe=True)
         codes = _from_twinify_frame(df, self.encoding_.names)
         return codes[rng.permutation(len(codes))[:n]]
 
     def _state(self):
         state = {"n_estimate": self.n_estimate_, "query_sets": [list(q) for q in self.query_sets_]}
-        return state, {"posterior": np.asarray(self.result_.posterior_values)}, None
+        return state, {"posterior": np.asarray(self.posterior_)}, None
 
     def _restore(self, state, arrays, payload) -> None:
+        from twinify.napsu_mq.marginal_query import FullMarginalQuerySet
+
         self.query_sets_ = [tuple(q) for q in state["query_sets"]]
-        self.result_ = self._result(self.query_sets_, arrays["posterior"])
+        self.posterior_ = np.asarray(arrays["posterior"])
         self.n_estimate_ = float(state["n_estimate"])
+        values = {
+            name: list(range(s)) for name, s in zip(self.encoding_.names, self.encoding_.sizes, strict=True)
+        }
+        queries = _quiet(lambda: FullMarginalQuerySet(self.query_sets_, values).get_canonical_queries())
+        self.network_ = self._network(values, queries)
 
     def _result(self, query_sets, posterior):
         """Rebuild twinify's result object from the query sets and posterior draws (no pickle)."""
@@ -213,8 +478,27 @@ class NapsuMQ(Synthesizer):
         frame = DataFrameData(
             _codes_frame(np.zeros((1, len(sizes)), dtype=np.int64), sizes, self.encoding_.names)
         )
-        queries = FullMarginalQuerySet(query_sets, frame.values_by_col).get_canonical_queries()
+        queries = _quiet(
+            lambda: FullMarginalQuerySet(query_sets, frame.values_by_col).get_canonical_queries()
+        )
         return NapsuMQResult(frame.values_by_col, queries, posterior, frame.data_description)
+
+
+class _MVN:
+    """The two attributes twinify's ``run_numpyro_mcmc_normalised`` reads from a Laplace approximation."""
+
+    def __init__(self, mean, covariance) -> None:
+        self.mean = mean
+        self.covariance_matrix = covariance
+
+
+def _quiet(fn):
+    """Run twinify code that draws tqdm bars (canonical queries) without them."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        return fn()
 
 
 def _categorical(probs: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -249,10 +533,21 @@ def _mixture_model(sizes: tuple[int, ...], k: int):
 
 @register
 class DPVI(Synthesizer):
-    """twinify's DPVI with a categorical mixture model over the encoded columns.
+    """twinify's DPVI mixture model, trained by anonlab's own DP-SGD loop over d3p's ``DPSVI``.
 
-    Parameters: ``k`` (mixture components), ``epochs`` (passes over the data), ``subsample_ratio`` (batch size as
-    a share of the rows), ``clipping`` (per-example gradient norm bound), ``jax_cache``.
+    Privacy: every step takes a uniformly random batch of ``batch_size`` rows (fixed size, without
+    replacement; d3p's batchifier), clips each row's gradient to norm ``clipping`` and adds Gaussian noise of
+    standard deviation ``noise_multiplier x clipping`` to the batch's sum (d3p, ChaCha20 CSPRNG). The noise
+    multiplier is the smallest that d3p's Fourier accountant (subsampled Gaussian, substitute-one-record
+    neighbours) finds to keep the given number of steps, at sampling ratio batch_size / rows, within
+    (epsilon, delta); it is asked for an epsilon strictly at or below the target. ``epochs`` and ``batch_size``
+    therefore trade noise per step against the number of steps; ``k``, ``learning_rate`` and ``clipping``
+    shape only the optimisation (``clipping`` also scales the noise with the signal).
+
+    Parameters: ``k`` (mixture components), ``epochs`` (steps x batch_size / rows), ``batch_size`` (rows per
+    step; ``subsample_ratio``, if given, sets it as a share of the rows instead), ``clipping`` (per-row gradient
+    norm bound), ``learning_rate`` (Adam; twinify hard-codes 1e-3, too small to move a DP fit of this model
+    in a few thousand steps), ``jax_cache``.
     """
 
     name = "dpvi"
@@ -261,7 +556,15 @@ class DPVI(Synthesizer):
 
     @classmethod
     def default_params(cls) -> dict[str, Any]:
-        return {"k": 10, "epochs": 100, "subsample_ratio": 0.01, "clipping": 1.0, "jax_cache": None}
+        return {
+            "k": 5,
+            "epochs": 50,
+            "batch_size": 200,
+            "subsample_ratio": None,
+            "clipping": 1.0,
+            "learning_rate": 0.05,
+            "jax_cache": None,
+        }
 
     def accounts_in_zcdp(self) -> bool:
         return False
@@ -271,39 +574,88 @@ class DPVI(Synthesizer):
 
     def _model(self):
         import numpyro.infer.autoguide
+        from numpyro.infer.initialization import init_to_feasible
 
         model = _mixture_model(self.encoding_.sizes, int(self.params["k"]))
-        return model, numpyro.infer.autoguide.AutoDiagonalNormal(model)
+        return model, numpyro.infer.autoguide.AutoDiagonalNormal(model, init_loc_fn=init_to_feasible)
+
+    def _plan(self, n: int) -> tuple[int, float, int]:
+        """(batch size, sampling ratio, number of steps) for ``n`` rows: public, fixed before any data is read."""
+        p = self.params
+        if p.get("subsample_ratio"):
+            batch = int(round(float(p["subsample_ratio"]) * n))
+        else:
+            batch = int(p["batch_size"])
+        batch = max(1, min(batch, n))
+        steps = max(1, int(math.ceil(float(p["epochs"]) * n / batch)))
+        return batch, batch / n, steps
 
     def _fit_codes(self, codes, sizes, budget: Budget, noise) -> PrivacySpent:
         _jax_setup(self.params["jax_cache"])
-        import pandas as pd
-        from twinify.dpvi import DPVIModel
-        from twinify.dpvi.dpvi_model import InferenceException
+        import d3p.dputil
+        import d3p.minibatch
+        import d3p.random
+        import d3p.svi
+        import jax
+        import jax.numpy as jnp
+        import numpyro.infer
+        import numpyro.optim
+        from tqdm import tqdm
 
         p = self.params
+        n = int(codes.shape[0])
+        batch, q, steps = self._plan(n)
+        sigma, eps_spent, _ = d3p.dputil.approximate_sigma(
+            budget.epsilon, budget.delta, q, steps, force_smaller=True, maxeval=30
+        )
+        if not (eps_spent <= budget.epsilon and np.isfinite(sigma)):
+            raise InputError(f"dpvi: d3p's accountant found no noise level within epsilon {budget.epsilon:g}")
         model, guide = self._model()
-        dpvi = DPVIModel(
+        svi = d3p.svi.DPSVI(
             model,
             guide,
+            numpyro.optim.Adam(float(p["learning_rate"])),
+            numpyro.infer.Trace_ELBO(),
+            num_obs_total=n,
             clipping_threshold=float(p["clipping"]),
-            num_epochs=int(p["epochs"]),
-            subsample_ratio=float(p["subsample_ratio"]),
+            dp_scale=float(sigma),
+            rng_suite=d3p.random,
         )
-        frame = pd.DataFrame(codes.astype(np.int32), columns=[f"c{j}" for j in range(codes.shape[1])])
-        try:
-            result = dpvi.fit(
-                frame, _d3p_key(self.seed), budget.epsilon, budget.delta, silent=not self.progress
-            )
-        except InferenceException as exc:
-            raise InputError(
-                f"dpvi: inference diverged ({exc}); try a smaller learning problem or more epochs"
-            ) from None
-        if self.progress:
-            print(file=sys.stderr)
-        self.params_ = {k: np.asarray(v) for k, v in result.parameters.items()}
-        self.n_estimate_ = float(codes.shape[0])
-        level = result.privacy_level
+        data = jnp.asarray(codes.astype(np.int32))
+        svi_key, init_key, batch_key = d3p.random.split(_d3p_key(self.seed), 3)
+        init_batching, get_batch = d3p.minibatch.subsample_batchify_data(
+            (data,), batch_size=batch, rng_suite=d3p.random
+        )
+        _, bstate = init_batching(init_key)
+        state = svi.init(svi_key, *get_batch(0, bstate))
+        chunk = max(1, min(steps, 200))
+
+        @jax.jit
+        def run_chunk(state, start, count):
+            def body(i, carry):
+                st, loss = carry
+                # a fresh uniform batch every step: the sampling d3p's accountant assumes
+                _, bst = init_batching(d3p.random.fold_in(batch_key, start + i))
+                st, step_loss = svi.update(st, *get_batch(0, bst))
+                return st, loss + step_loss
+
+            return jax.lax.fori_loop(0, count, body, (state, 0.0))
+
+        bar = tqdm(total=steps, desc="dpvi steps", disable=not self.progress, file=sys.stderr)
+        done, loss = 0, float("nan")
+        while done < steps:
+            count = min(chunk, steps - done)
+            state, total = run_chunk(state, done, count)
+            done += count
+            loss = float(total) / count / n
+            bar.update(count)
+            bar.set_postfix_str(f"ELBO/row {-loss:.3f}")
+            if not np.isfinite(loss):
+                bar.close()
+                raise InputError("dpvi: inference diverged (NaN); try a smaller learning_rate")
+        bar.close()
+        self.params_ = {k: np.asarray(v) for k, v in svi.get_params(state).items()}
+        self.n_estimate_ = float(n)
         return PrivacySpent(
             epsilon=budget.epsilon,
             delta=budget.delta,
@@ -313,8 +665,12 @@ class DPVI(Synthesizer):
             seeded=self.seed is not None,
             trusted_domains=self.trusted_domains_,
             details={
-                "dp_noise_std": float(getattr(level, "dp_noise", float("nan"))),
-                "final_elbo": float(result.final_elbo),
+                "noise_multiplier": float(sigma),
+                "accounted_epsilon": float(eps_spent),
+                "sampling_ratio": q,
+                "batch_size": batch,
+                "steps": steps,
+                "final_elbo_per_row": -loss,
             },
         )
 
