@@ -133,17 +133,21 @@ def _write(rows: list[dict], note: str) -> None:
         "",
         note,
         "",
-        "| method | data | epsilon | params | fit (s) | peak RSS (MB) | mean 2-way TV | mean 3-way TV |",
-        "|---|---|---|---|---|---|---|---|",
+        "| method | data | epsilon | params | fit (s) | peak RSS (MB) | mean 2-way TV | mean 3-way TV | load before / after |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         eps = "-" if r.get("epsilon") is None else f"{r['epsilon']:g}"
         par = ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items() if k != "queries") or "-"
+        load = " / ".join(f"{x:.2f}" for x in r.get("load", [])) or "-"
         if "error" in r:
-            lines.append(f"| {r['method']} | {r['data']} | {eps} | {par} | failed: {r['error']} | | | |")
+            lines.append(
+                f"| {r['method']} | {r['data']} | {eps} | {par} | failed: {r['error']} | | | | {load} |"
+            )
             continue
         lines.append(
-            f"| {r['method']} | {r['data']} | {eps} | {par} | {r['fit_s']} | {r['peak_mb']} | {r['tv2']:.4f} | {r['tv3']:.4f} |"
+            f"| {r['method']} | {r['data']} | {eps} | {par} | {r['fit_s']} | {r['peak_mb']} | {r['tv2']:.4f} | "
+            f"{r['tv3']:.4f} | {load} |"
         )
     (RESULTS / "synth_adult.md").write_text("\n".join(lines) + "\n")
 
@@ -172,8 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     note = (
         f"Seed {args.seed}; delta 1e-9 (full Adult) / 1e-6 (subset); 32 bins per numeric column on public bounds; "
         f"AIM max_time {args.aim_max_time:g} s; CTGAN {args.ctgan_epochs} epochs; DPVI {args.dpvi_epochs} epochs. "
-        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on 2 CPU cores shared with other "
-        "jobs: times are inflated by contention, compare within the table."
+        f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on 2 CPU cores; the last column is the "
+        "1-minute load average before and after each fit (about 1 means the fit had the machine to itself). "
+        "NAPSU-MQ and DPVI: see also synth_twinify.md (against stock twinify)."
     )
     rows: list[dict] = []
     for method, eps, subset, params in _plan(args):
@@ -193,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         if subset:
             cmd += ["--subset-one", str(subset)]
         print(f"running {method} epsilon={eps} subset={subset}", file=sys.stderr, flush=True)
+        load_before = os.getloadavg()[0]
         try:
             out = subprocess.run(
                 cmd, capture_output=True, text=True, timeout=args.timeout, env=os.environ.copy()
@@ -208,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             data = f"Adult first {subset} rows" if subset else "Adult 32,561 x 15"
             row = {"method": method, "epsilon": eps, "data": data, "error": msg[:200], "params": params}
+        row["load"] = [load_before, os.getloadavg()[0]]
         print(json.dumps(row), file=sys.stderr, flush=True)
         rows.append(row)
         _write(rows, note)
