@@ -39,10 +39,12 @@ bench-peers:
 	$(PEERS)/kanon/bin/python -m pip install --quiet -r benchmarks/peers/kanon.txt
 	test -x $(PEERS)/dicom/bin/python || $(PYTHON) -m venv $(PEERS)/dicom
 	$(PEERS)/dicom/bin/python -m pip install --quiet -r benchmarks/peers/dicom.txt
+	test -x $(PEERS)/smartnoise/bin/python || $(PYTHON) -m venv $(PEERS)/smartnoise
+	$(PEERS)/smartnoise/bin/python -m pip install --quiet -r benchmarks/peers/smartnoise.txt
 
 bench: $(STAMP) bench-peers
 	KANON_PEERS_PYTHON=$(PEERS)/kanon/bin/python ANONLAB_PEER_PYTHON=$(PEERS)/dicom/bin/python \
-		$(BIN)/python -m benchmarks
+		SMARTNOISE_PYTHON=$(PEERS)/smartnoise/bin/python $(BIN)/python -m benchmarks
 
 lint: $(STAMP)
 	$(BIN)/ruff check anonlab tests benchmarks
