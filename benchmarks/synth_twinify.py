@@ -99,7 +99,10 @@ def _stock_dpvi(df, schema, seed: int, epsilon: float):
 
 
 def _profile(which: str, df, schema, seed: int) -> dict:
-    """Split one NAPSU-MQ posterior into compile and run times (Laplace step and a short NUTS run)."""
+    """Split one NAPSU-MQ posterior into compile and run times (Laplace step and a short NUTS run).
+
+    Prints the figures so far as a JSON line after each phase, so a run cut short by the timeout still reports.
+    """
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -110,7 +113,7 @@ def _profile(which: str, df, schema, seed: int) -> dict:
     from twinify.napsu_mq.marginal_query import FullMarginalQuerySet
     from twinify.napsu_mq.markov_network import MarkovNetwork
 
-    from anonlab.synth.twinify_methods import DenseMaxEnt
+    from anonlab.synth.twinify_methods import JointMaxEnt
 
     out: dict = {}
     frame = DataFrameData(_cat_frame(df, schema))
@@ -121,15 +124,20 @@ def _profile(which: str, df, schema, seed: int) -> dict:
     if which == "twinify":
         med = MarkovNetwork(frame.values_by_col, queries)
     else:
-        med = DenseMaxEnt(frame.values_by_col, queries)
+        med = JointMaxEnt(frame.values_by_col, queries)
     out["build_s"] = round(time.perf_counter() - t, 2)
+    print(json.dumps({"profile": out}), flush=True)
     suff = np.sum(queries.flatten()(frame.int_df.to_numpy()), axis=0).astype(float)
     n, sigma = len(df), 10.0
+    t = time.perf_counter()
+    # numpyro traces the model and compiles its potential and gradient to find a valid start
     _, potential_fn, _, _ = nutil.initialize_model(
         jax.random.PRNGKey(seed),
         mem.normal_prior_model_numpyro,
         model_args=(jnp.asarray(suff), n, sigma, 0.0, 10.0, med),
     )
+    out["initialize_model_s"] = round(time.perf_counter() - t, 2)
+    print(json.dumps({"profile": out}), flush=True)
     lam = jnp.zeros(med.lambda_d)
     pot = jax.jit(lambda x: potential_fn({"lambdas": x}))
     grad = jax.jit(jax.grad(lambda x: potential_fn({"lambdas": x})))
@@ -141,11 +149,24 @@ def _profile(which: str, df, schema, seed: int) -> dict:
         jax.block_until_ready(fn(lam + 0.01))
         out[f"{name}_compile_s"] = round(first - (time.perf_counter() - t), 2)
         out[f"{name}_run_ms"] = round(1000 * (time.perf_counter() - t), 2)
+        print(json.dumps({"profile": out}), flush=True)
+    out["lambda_d"] = int(med.lambda_d)
     t = time.perf_counter()
-    approx, _ = mei.run_numpyro_laplace_approximation(
-        jax.random.PRNGKey(seed), jnp.asarray(suff), n, sigma, med
-    )
-    out["laplace_s"] = round(time.perf_counter() - t, 2)
+    try:  # twinify's own Laplace step (JAX BFGS from a random start, up to 5 retries)
+        approx, _ = mei.run_numpyro_laplace_approximation(
+            jax.random.PRNGKey(seed), jnp.asarray(suff), n, sigma, med
+        )
+        out["laplace_s"] = round(time.perf_counter() - t, 2)
+    except mei.ConvergenceException:
+        out["twinify_laplace"] = f"failed to converge after {time.perf_counter() - t:.1f} s"
+        # then anonlab's Laplace step (L-BFGS from zero), only to start the NUTS timings below
+        from anonlab.synth.twinify_methods import _MVN, _laplace, _laplace_cov
+
+        t = time.perf_counter()
+        mode, prec, _ = _laplace(lambda x: potential_fn({"lambdas": x}), med.lambda_d, 500)
+        approx = _MVN(jnp.asarray(mode), jnp.asarray(_laplace_cov(prec, 0.01)))
+        out["anonlab_laplace_s"] = round(time.perf_counter() - t, 2)
+    print(json.dumps({"profile": out}), flush=True)
     t = time.perf_counter()
     mei.run_numpyro_mcmc_normalised(
         jax.random.PRNGKey(seed),
@@ -159,6 +180,7 @@ def _profile(which: str, df, schema, seed: int) -> dict:
         disable_progressbar=True,
     )
     out["nuts_10_10_s"] = round(time.perf_counter() - t, 2)
+    print(json.dumps({"profile": out}), flush=True)
     t = time.perf_counter()
     mei.run_numpyro_mcmc_normalised(
         jax.random.PRNGKey(seed + 1),
@@ -167,12 +189,13 @@ def _profile(which: str, df, schema, seed: int) -> dict:
         sigma,
         med,
         approx,
-        num_samples=10,
-        num_warmup=10,
+        num_samples=20,
+        num_warmup=20,
         disable_progressbar=True,
     )
-    out["nuts_10_10_again_s"] = round(time.perf_counter() - t, 2)
-    out["lambda_d"] = int(med.lambda_d)
+    out["nuts_20_20_s"] = round(time.perf_counter() - t, 2)
+    # the same program twice as long: the difference is the run time of 20 more draws, the rest is compile
+    out["nuts_compile_estimate_s"] = round(2 * out["nuts_10_10_s"] - out["nuts_20_20_s"], 1)
     return out
 
 
@@ -289,7 +312,9 @@ def _write(runs: dict, note: str) -> None:
     if prof:
         lines += ["", "## Where NAPSU-MQ's time goes (one posterior, 2,000 x 4, all 6 pairs)", ""]
         for r in prof:
-            detail = r.get("error") or ", ".join(f"{k} {v}" for k, v in r["profile"].items())
+            detail = ", ".join(f"{k} {v}" for k, v in r.get("profile", {}).items())
+            if "error" in r:
+                detail = f"{detail}; {r['error']}" if detail else r["error"]
             lines.append(f"- `{r['method']}`: {detail} (load {r.get('load_before')} / {r.get('load_after')})")
     (RESULTS / "synth_twinify.md").write_text("\n".join(lines) + "\n")
 

@@ -260,8 +260,8 @@ class NapsuMQ(Synthesizer):
     Parameters: ``queries`` (list of column-name lists, the marginals to measure; default every pair for up
     to four columns, else each column with the next), ``posterior`` (``"nuts"``: NUTS started from and
     preconditioned by the Laplace approximation; ``"laplace"``: draws from the Laplace approximation only,
-    fastest), ``samples``/``warmup``/``chains`` (NUTS draws; with ``"laplace"`` ``samples`` is the number of
-    draws), ``max_cells`` (largest joint domain for anonlab's fast max-entropy model; above it twinify's own
+    fastest), ``samples``/``warmup``/``chains``/``max_tree_depth`` (NUTS draws and at most 2^depth leapfrog steps
+    per draw; twinify uses depth 12; with ``"laplace"`` ``samples`` is the number of draws), ``max_cells`` (largest joint domain for anonlab's fast max-entropy model; above it twinify's own
     ``MarkovNetwork`` is used, whose NUTS compile takes many minutes), ``jax_cache`` (compilation cache folder).
     """
 
@@ -279,6 +279,7 @@ class NapsuMQ(Synthesizer):
             "samples": 200,
             "warmup": 200,
             "chains": 1,
+            "max_tree_depth": 8,
             "max_cells": 2_000_000,
             "jax_cache": None,
         }
@@ -318,7 +319,6 @@ class NapsuMQ(Synthesizer):
         import jax
         import jax.numpy as jnp
         import numpyro.infer.util as nutil
-        import twinify.napsu_mq.maximum_entropy_inference as mei
         import twinify.napsu_mq.maximum_entropy_model as mem
         from twinify.dataframe_data import DataFrameData
         from twinify.napsu_mq.marginal_query import FullMarginalQuerySet
@@ -379,19 +379,29 @@ class NapsuMQ(Synthesizer):
             z = np.asarray(jax.random.normal(k_draw, (int(p["samples"]), network.lambda_d)))
             posterior = mode + z @ chol.T
         else:
-            approx = _MVN(jnp.asarray(mode), jnp.asarray(chol @ chol.T))
-            mcmc, back = mei.run_numpyro_mcmc_normalised(
-                k_mcmc,
-                noisy,
-                n,
-                sigma,
-                network,
-                approx,
-                num_samples=int(p["samples"]),
-                num_warmup=int(p["warmup"]),
-                num_chains=int(p["chains"]),
-                disable_progressbar=not self.progress,
+            # twinify's normalised model (lambdas = L z + mode, L the Laplace covariance's Cholesky factor),
+            # sampled by NUTS as twinify's run_numpyro_mcmc_normalised does, with the tree depth a parameter
+            import numpyro.infer
+
+            lchol, mean = jnp.asarray(chol), jnp.asarray(mode)
+            kernel = numpyro.infer.NUTS(
+                mem.normal_prior_normalised_model_numpyro, max_tree_depth=int(p["max_tree_depth"])
             )
+            mcmc = numpyro.infer.MCMC(
+                kernel,
+                num_warmup=int(p["warmup"]),
+                num_samples=int(p["samples"]),
+                num_chains=int(p["chains"]),
+                progress_bar=self.progress,
+                jit_model_args=False,
+                chain_method="sequential",
+            )
+            mcmc.run(k_mcmc, noisy, n, sigma, _PRIOR_SIGMA, network, mean, lchol, extra_fields=("num_steps",))
+            timings["nuts_mean_steps"] = round(float(np.mean(mcmc.get_extra_fields()["num_steps"])), 1)
+
+            def back(z):
+                return (lchol @ z.T).T + mean
+
             posterior = np.asarray(back(mcmc.get_samples()["norm_lambdas"]))
         timings["posterior_s"] = round(time.perf_counter() - t1, 2)
         if not np.all(np.isfinite(posterior)):
