@@ -98,10 +98,17 @@ def _stock_dpvi(df, schema, seed: int, epsilon: float):
     return fit_s, syn
 
 
+def _progress(out: dict) -> None:
+    path = os.environ.get("ANONLAB_PROFILE_OUT")
+    if path:
+        Path(path).write_text(json.dumps({"profile": out}))
+
+
 def _profile(which: str, df, schema, seed: int) -> dict:
     """Split one NAPSU-MQ posterior into compile and run times (Laplace step and a short NUTS run).
 
-    Prints the figures so far as a JSON line after each phase, so a run cut short by the timeout still reports.
+    Writes the figures so far to ``$ANONLAB_PROFILE_OUT`` after each phase, so a run cut short by the timeout
+    still reports.
     """
     import jax
     import jax.numpy as jnp
@@ -126,7 +133,7 @@ def _profile(which: str, df, schema, seed: int) -> dict:
     else:
         med = JointMaxEnt(frame.values_by_col, queries)
     out["build_s"] = round(time.perf_counter() - t, 2)
-    print(json.dumps({"profile": out}), flush=True)
+    _progress(out)
     suff = np.sum(queries.flatten()(frame.int_df.to_numpy()), axis=0).astype(float)
     n, sigma = len(df), 10.0
     t = time.perf_counter()
@@ -137,7 +144,7 @@ def _profile(which: str, df, schema, seed: int) -> dict:
         model_args=(jnp.asarray(suff), n, sigma, 0.0, 10.0, med),
     )
     out["initialize_model_s"] = round(time.perf_counter() - t, 2)
-    print(json.dumps({"profile": out}), flush=True)
+    _progress(out)
     lam = jnp.zeros(med.lambda_d)
     pot = jax.jit(lambda x: potential_fn({"lambdas": x}))
     grad = jax.jit(jax.grad(lambda x: potential_fn({"lambdas": x})))
@@ -149,7 +156,7 @@ def _profile(which: str, df, schema, seed: int) -> dict:
         jax.block_until_ready(fn(lam + 0.01))
         out[f"{name}_compile_s"] = round(first - (time.perf_counter() - t), 2)
         out[f"{name}_run_ms"] = round(1000 * (time.perf_counter() - t), 2)
-        print(json.dumps({"profile": out}), flush=True)
+        _progress(out)
     out["lambda_d"] = int(med.lambda_d)
     t = time.perf_counter()
     try:  # twinify's own Laplace step (JAX BFGS from a random start, up to 5 retries)
@@ -166,7 +173,7 @@ def _profile(which: str, df, schema, seed: int) -> dict:
         mode, prec, _ = _laplace(lambda x: potential_fn({"lambdas": x}), med.lambda_d, 500)
         approx = _MVN(jnp.asarray(mode), jnp.asarray(_laplace_cov(prec, 0.01)))
         out["anonlab_laplace_s"] = round(time.perf_counter() - t, 2)
-    print(json.dumps({"profile": out}), flush=True)
+    _progress(out)
     t = time.perf_counter()
     mei.run_numpyro_mcmc_normalised(
         jax.random.PRNGKey(seed),
@@ -180,7 +187,7 @@ def _profile(which: str, df, schema, seed: int) -> dict:
         disable_progressbar=True,
     )
     out["nuts_10_10_s"] = round(time.perf_counter() - t, 2)
-    print(json.dumps({"profile": out}), flush=True)
+    _progress(out)
     t = time.perf_counter()
     mei.run_numpyro_mcmc_normalised(
         jax.random.PRNGKey(seed + 1),
@@ -283,6 +290,8 @@ def _read() -> dict:
 def _fmt_row(r: dict) -> str:
     eps = "-" if r.get("epsilon") is None else f"{r['epsilon']:g}"
     par = ", ".join(f"{k}={v}" for k, v in (r.get("params") or {}).items()) or "defaults"
+    if r.get("code_note"):
+        par += f" ({r['code_note']})"
     data = f"{r['rows']} x {r['ncols']}"
     load = f"{r.get('load_before')} / {r.get('load_after')}"
     if "error" in r:
@@ -357,8 +366,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         cmd = [sys.executable, "-m", "benchmarks.synth_twinify", "--one", json.dumps(spec)]
         start = time.perf_counter()
+        progress = Path(os.environ.get("TMPDIR", "/tmp")) / f"anonlab-profile-{os.getpid()}.json"
+        progress.unlink(missing_ok=True)
+        env = dict(os.environ, ANONLAB_PROFILE_OUT=str(progress))
         try:
-            out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
+            out = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
             if out.returncode != 0:
                 raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed")
             row.update(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -366,8 +378,11 @@ def main(argv: list[str] | None = None) -> int:
             row["error"] = (
                 f"timed out after {args.timeout:g} s (process wall {time.perf_counter() - start:.0f} s)"
             )
+            if progress.exists():
+                row.update(json.loads(progress.read_text()))
         except (RuntimeError, json.JSONDecodeError, IndexError) as exc:
             row["error"] = str(exc)[:300]
+        progress.unlink(missing_ok=True)
         row["load_after"] = _load_avg()
         print(json.dumps(row), file=sys.stderr, flush=True)
         runs = _read()  # re-read: another invocation may have added rows meanwhile

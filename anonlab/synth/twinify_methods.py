@@ -279,7 +279,7 @@ class NapsuMQ(Synthesizer):
             "samples": 200,
             "warmup": 200,
             "chains": 1,
-            "max_tree_depth": 8,
+            "max_tree_depth": 6,
             "max_cells": 2_000_000,
             "jax_cache": None,
         }
