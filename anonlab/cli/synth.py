@@ -168,7 +168,7 @@ def add_parser(sub) -> None:
     )
     fit.add_argument("--epochs", type=positive_int, default=None, help="dpvi / ctgan: passes over the data")
     fit.add_argument(
-        "--components", type=positive_int, default=None, help="dpvi: mixture components (default 10)"
+        "--components", type=positive_int, default=None, help="dpvi: mixture components (default 5)"
     )
     fit.add_argument(
         "--queries",
