@@ -45,11 +45,15 @@ def _jax_setup(cache_dir) -> None:
 
 
 def _d3p_key(seed: int | None):
+    """d3p's ChaCha20 key for the DP-SGD noise: 256 bits from ``secrets`` when unseeded; with ``--seed``, the
+    SHA-256 of the seed (reproducible, and private only while the seed is secret, as for every seeded release)."""
+    import hashlib
+
     import d3p.random
 
     if seed is None:
-        seed = int.from_bytes(os.urandom(4), "big") >> 1
-    return d3p.random.PRNGKey(int(seed) % (2**31))
+        return d3p.random.PRNGKey()
+    return d3p.random.PRNGKey(hashlib.sha256(b"anonlab-dpvi:" + str(int(seed)).encode()).digest())
 
 
 def _codes_frame(codes: np.ndarray, sizes, names):
