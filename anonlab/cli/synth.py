@@ -166,14 +166,39 @@ def add_parser(sub) -> None:
         default=None,
         help="aim: size k of the workload marginals it targets (default 3)",
     )
-    fit.add_argument("--epochs", type=positive_int, default=None, help="dpvi / ctgan: passes over the data")
+    fit.add_argument(
+        "--epochs", type=positive_int, default=None, help="dpvi / ctgan: passes over the data (50 / 300)"
+    )
+    fit.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help="dpvi / ctgan: rows per step (200 / 500); for dpvi also the DP-SGD sampling ratio, batch / rows",
+    )
+    fit.add_argument(
+        "--learning-rate", type=positive_float, default=None, help="dpvi: Adam's learning rate (default 0.05)"
+    )
     fit.add_argument(
         "--components", type=positive_int, default=None, help="dpvi: mixture components (default 5)"
     )
     fit.add_argument(
         "--queries",
         default=None,
-        help="napsu: marginals to measure, e.g. 'a+b,b+c' (default: a chain of column pairs)",
+        help="napsu: marginals to measure, e.g. 'a+b,b+c' (default: every pair for up to four columns, else "
+        "each column with the next)",
+    )
+    fit.add_argument(
+        "--posterior",
+        choices=["nuts", "laplace"],
+        default=None,
+        help="napsu: `nuts` (default: a Laplace step, then NUTS) or `laplace` (the Laplace approximation alone: "
+        "seconds, but a rough posterior)",
+    )
+    fit.add_argument(
+        "--tree-depth",
+        type=positive_int,
+        default=None,
+        help="napsu: NUTS's largest tree depth, at most 2^depth steps per draw (default 6; twinify uses 12)",
     )
     fit.add_argument(
         "--jax-cache",
@@ -207,9 +232,27 @@ _FIT_ONLY = [
     "max_cells",
     "workload",
     "epochs",
+    "batch_size",
+    "learning_rate",
     "components",
     "queries",
+    "posterior",
+    "tree_depth",
     "jax_cache",
+]
+
+#: method-specific options: (option, the method's parameter, the methods it applies to)
+_METHOD_OPTIONS = [
+    ("max_time", "max_time", ("aim",)),
+    ("max_cells", "max_cells", ("aim",)),
+    ("workload", "workload_k", ("aim",)),
+    ("epochs", "epochs", ("dpvi", "ctgan")),
+    ("batch_size", "batch_size", ("dpvi", "ctgan")),
+    ("learning_rate", "learning_rate", ("dpvi",)),
+    ("components", "k", ("dpvi",)),
+    ("queries", "queries", ("napsu",)),
+    ("posterior", "posterior", ("napsu",)),
+    ("tree_depth", "max_tree_depth", ("napsu",)),
 ]
 
 
@@ -251,22 +294,17 @@ def run(args) -> int:
             if not binning_columns:
                 raise UsageError("--binning-columns: give at least one column name")
         params = {}
-        if method == "aim":
-            for opt, key in (
-                ("max_time", "max_time"),
-                ("max_cells", "max_cells"),
-                ("workload", "workload_k"),
-            ):
-                if getattr(args, opt) is not None:
-                    params[key] = getattr(args, opt)
-        if args.epochs is not None and method in ("dpvi", "ctgan"):
-            params["epochs"] = args.epochs
-        if args.components is not None and method == "dpvi":
-            params["k"] = args.components
-        if args.queries is not None and method == "napsu":
-            params["queries"] = [
-                tuple(c.strip() for c in q.split("+")) for q in args.queries.split(",") if q.strip()
-            ]
+        for opt, key, methods in _METHOD_OPTIONS:
+            value = getattr(args, opt)
+            if value is None:
+                continue
+            if method not in methods:
+                raise UsageError(
+                    f"--{opt.replace('_', '-')} applies to {' and '.join(methods)}, not to --method {method}"
+                )
+            if opt == "queries":
+                value = [tuple(c.strip() for c in q.split("+")) for q in value.split(",") if q.strip()]
+            params[key] = value
         res = synthesize(
             args.input,
             args.output,

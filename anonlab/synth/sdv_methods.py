@@ -23,6 +23,7 @@ __all__ = ["GaussianCopula", "CTGAN"]
 
 _SDTYPE = {"categorical": "categorical", "integer": "numerical", "float": "numerical", "date": "datetime"}
 _TABLE = "t"
+_PAC = 10  # CTGAN's discriminator scores rows in packs of this many
 
 
 class _SDVBaseline(Synthesizer):
@@ -161,6 +162,13 @@ class CTGAN(_SDVBaseline):
     def _make(self, metadata):
         from sdv.single_table import CTGANSynthesizer
 
+        if int(self.params["batch_size"]) % _PAC:
+            from anonlab.errors import UsageError
+
+            raise UsageError(
+                f"ctgan: batch size must be a multiple of {_PAC} (CTGAN scores rows in packs of {_PAC}); "
+                f"got {self.params['batch_size']}"
+            )
         return CTGANSynthesizer(
             metadata,
             epochs=int(self.params["epochs"]),

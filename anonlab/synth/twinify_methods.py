@@ -367,7 +367,7 @@ class NapsuMQ(Synthesizer):
         if not ok and p["posterior"] == "laplace":
             raise InputError(
                 "napsu: the Laplace approximation of the posterior failed (the optimiser did not converge); "
-                "use posterior='nuts'"
+                "use the NUTS posterior (--posterior nuts; posterior='nuts' in Python)"
             )
         if not np.all(np.isfinite(mode)) or not np.all(np.isfinite(prec)):
             raise InputError(

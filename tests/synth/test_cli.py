@@ -80,6 +80,16 @@ def test_ledger_is_charged_and_refuses_past_its_total(files, capsys):
         (["--method", "mst", "--epsilon", "1", "--schema", "missing.toml"], "no such schema"),
         (["--method", "mst", "--epsilon", "1", "--schema", "bad.toml"], "not valid TOML"),
         (["--method", "mst", "--epsilon", "1"], None),
+        (
+            ["--method", "mst", "--epsilon", "1", "--epochs", "3"],
+            "--epochs applies to dpvi and ctgan, not to",
+        ),
+        (["--method", "aim", "--epsilon", "1", "--tree-depth", "4"], "--tree-depth applies to napsu"),
+        (
+            ["--method", "napsu", "--epsilon", "1", "--learning-rate", "0.1"],
+            "--learning-rate applies to dpvi",
+        ),
+        (["--method", "ctgan", "--batch-size", "64"], "batch size must be a multiple of 10"),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(files, capsys, monkeypatch, extra, message):
@@ -120,3 +130,15 @@ def test_console_script_help_explains_both_forms():
     out = subprocess.run([str(exe), "synth", "--help"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     assert "anonlab synth sample MODEL" in out.stdout and "no formal privacy" in out.stdout.lower()
+
+
+def test_dpvi_options_reach_the_fit_and_its_sidecar(files):
+    tmp, data, schema = files
+    out = tmp / "twin.csv"
+    args = ["synth", str(data), "-o", str(out), "--schema", str(schema), "--method", "dpvi"]
+    args += ["--epsilon", "1", "--delta", "1e-6", "--seed", "2", "--no-progress"]
+    args += ["--epochs", "1", "--batch-size", "100", "--learning-rate", "0.1", "--components", "2"]
+    assert main(args) == 0
+    car = json.loads(Path(str(out) + ".json").read_text())
+    assert car["params"]["epochs"] == 1 and car["params"]["batch_size"] == 100
+    assert car["params"]["learning_rate"] == 0.1 and car["params"]["k"] == 2
