@@ -641,7 +641,8 @@ class DPVI(Synthesizer):
             (data,), batch_size=batch, rng_suite=d3p.random
         )
         _, bstate = init_batching(init_key)
-        state = svi.init(svi_key, *get_batch(0, bstate))
+        # one compiled program instead of hundreds of eagerly compiled small ones (the guide's set-up traces the model)
+        state = jax.jit(svi.init)(svi_key, *get_batch(0, bstate))
         chunk = max(1, min(steps, 200))
 
         @jax.jit
