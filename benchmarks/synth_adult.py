@@ -56,21 +56,29 @@ def _errors(df, schema, syn, missing: bool) -> tuple[float, float]:
     )
 
 
+BASELINES = ("independent", "resample")
+
+
+def baseline(method: str, df, seed: int):
+    """A baseline table on ``df``: ``independent`` (each column shuffled on its own: exact 1-way marginals, no
+    dependence) or ``resample`` (rows drawn with replacement: the sampling floor)."""
+    import numpy as np
+
+    if method == "independent":
+        rng = np.random.default_rng(seed)
+        return df.apply(lambda s: s.sample(frac=1.0, random_state=int(rng.integers(2**31))).to_numpy())
+    return df.sample(n=len(df), replace=True, random_state=seed).reset_index(drop=True)
+
+
 def run_one(method: str, epsilon: float | None, seed: int, subset: int | None, params: dict) -> dict:
     """Fit one method in this process and measure it."""
     import resource
 
-    import numpy as np
-
     df, schema = _load(subset)
     missing = subset is None
     start = time.perf_counter()
-    if method == "independent":
-        rng = np.random.default_rng(seed)
-        syn = df.apply(lambda s: s.sample(frac=1.0, random_state=int(rng.integers(2**31))).to_numpy())
-        fit_s = time.perf_counter() - start
-    elif method == "resample":
-        syn = df.sample(n=len(df), replace=True, random_state=seed).reset_index(drop=True)
+    if method in BASELINES:
+        syn = baseline(method, df, seed)
         fit_s = time.perf_counter() - start
     else:
         from anonlab.synth import Budget, get_method

@@ -173,34 +173,21 @@ def _profile(which: str, df, schema, seed: int) -> dict:
         mode, prec, _ = _laplace(lambda x: potential_fn({"lambdas": x}), med.lambda_d, 500)
         approx = _MVN(jnp.asarray(mode), jnp.asarray(_laplace_cov(prec, 0.01)))
         out["anonlab_laplace_s"] = round(time.perf_counter() - t, 2)
-    _progress(out)
-    t = time.perf_counter()
-    mei.run_numpyro_mcmc_normalised(
-        jax.random.PRNGKey(seed),
-        jnp.asarray(suff),
-        n,
-        sigma,
-        med,
-        approx,
-        num_samples=10,
-        num_warmup=10,
-        disable_progressbar=True,
-    )
-    out["nuts_10_10_s"] = round(time.perf_counter() - t, 2)
-    _progress(out)
-    t = time.perf_counter()
-    mei.run_numpyro_mcmc_normalised(
-        jax.random.PRNGKey(seed + 1),
-        jnp.asarray(suff),
-        n,
-        sigma,
-        med,
-        approx,
-        num_samples=20,
-        num_warmup=20,
-        disable_progressbar=True,
-    )
-    out["nuts_20_20_s"] = round(time.perf_counter() - t, 2)
+    for draws, key in ((10, seed), (20, seed + 1)):
+        _progress(out)
+        t = time.perf_counter()
+        mei.run_numpyro_mcmc_normalised(
+            jax.random.PRNGKey(key),
+            jnp.asarray(suff),
+            n,
+            sigma,
+            med,
+            approx,
+            num_samples=draws,
+            num_warmup=draws,
+            disable_progressbar=True,
+        )
+        out[f"nuts_{draws}_{draws}_s"] = round(time.perf_counter() - t, 2)
     # the same program twice as long: the difference is the run time of 20 more draws, the rest is compile
     out["nuts_compile_estimate_s"] = round(2 * out["nuts_10_10_s"] - out["nuts_20_20_s"], 1)
     return out
@@ -209,9 +196,7 @@ def _profile(which: str, df, schema, seed: int) -> dict:
 def run_one(spec: dict) -> dict:
     import resource
 
-    import numpy as np
-
-    from benchmarks.synth_adult import _errors
+    from benchmarks.synth_adult import BASELINES, _errors, baseline
 
     method, rows, ncols, seed = spec["method"], spec["rows"], spec["ncols"], spec["seed"]
     eps = spec.get("epsilon")
@@ -222,12 +207,8 @@ def run_one(spec: dict) -> dict:
         row["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
         return row
     start = time.perf_counter()
-    if method == "independent":
-        rng = np.random.default_rng(seed)
-        syn = df.apply(lambda s: s.sample(frac=1.0, random_state=int(rng.integers(2**31))).to_numpy())
-        fit_s = time.perf_counter() - start
-    elif method == "resample":
-        syn = df.sample(n=len(df), replace=True, random_state=seed).reset_index(drop=True)
+    if method in BASELINES:
+        syn = baseline(method, df, seed)
         fit_s = time.perf_counter() - start
     elif method == "stock-napsu":
         fit_s, syn = _stock_napsu(df, schema, seed, eps)
