@@ -13,6 +13,7 @@ __all__ = [
     "OutputExistsError",
     "PrivacyError",
     "BudgetExceededError",
+    "PrivacyWarning",
 ]
 
 
@@ -44,3 +45,8 @@ class PrivacyError(AnonlabError):
 
 class BudgetExceededError(PrivacyError):
     """A release that would spend more privacy budget than is left. Raised before any noise is drawn."""
+
+
+class PrivacyWarning(UserWarning):
+    """A library call that runs but weakens or leaves unrecorded a privacy guarantee (for example a DP fit with no
+    ledger). The CLI prints it as one ``warning:`` line; a notebook shows it once per place."""

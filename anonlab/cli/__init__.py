@@ -81,8 +81,16 @@ def main(argv: list[str] | None = None) -> int:
         # `anonlab` alone, or a command group (`anonlab dicom`) without its subcommand
         (getattr(args, "_parser", None) or parser).print_help(sys.stderr)
         return 2
+    import warnings
+
+    def _one_line(message, category, filename, lineno, file=None, line=None):
+        # library warnings (PrivacyWarning and the like) become one line, never a source excerpt
+        print(f"anonlab {args.command}: warning: {message}", file=sys.stderr)
+
     try:
-        code = func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line
+            code = func(args)
     except AnonlabError as exc:
         print(f"anonlab {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
