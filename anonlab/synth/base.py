@@ -183,6 +183,9 @@ class Synthesizer(ABC):
     binning_columns : with quantile binning, the columns to bin on quantiles (default: every numeric or date
         column whose public range is wider than ``bins``); each needs public bounds.
     progress : show progress bars on standard error.
+    max_memory_gb, max_minutes : the fit is refused before anything is read or charged if its estimated peak
+        memory or time (from the public domain alone, :mod:`anonlab.synth.resources`) passes these (defaults 4 GB
+        and 5 minutes); raise them knowingly for a large domain.
     """
 
     name: ClassVar[str] = ""
@@ -203,6 +206,8 @@ class Synthesizer(ABC):
         binning_share: float = DEFAULT_BINNING_SHARE,
         binning_columns: list[str] | tuple[str, ...] | None = None,
         progress: bool = False,
+        max_memory_gb: float | None = None,
+        max_minutes: float | None = None,
         **params: Any,
     ) -> None:
         self.seed = seed
@@ -210,6 +215,12 @@ class Synthesizer(ABC):
         self.bins = bins
         self.trust_domains = trust_domains
         self.progress = progress
+        from anonlab.synth.resources import DEFAULT_LIMITS, FitLimits
+
+        self.limits = FitLimits(
+            DEFAULT_LIMITS.max_memory_gb if max_memory_gb is None else max_memory_gb,
+            DEFAULT_LIMITS.max_minutes if max_minutes is None else max_minutes,
+        )
         if binning not in BINNING_MODES:
             raise UsageError(f"binning must be one of {', '.join(BINNING_MODES)} (got {binning!r})")
         if binning == "quantile" and not self.private:
@@ -291,6 +302,7 @@ class Synthesizer(ABC):
             schema, bins=self.bins, trust_domains=self.trust_domains or not self.private, missing=self.missing
         )
         self.schema_fingerprint_ = schema.fingerprint()
+        self._check_resources()
         coerced = schema.coerce(df, source)
         self.outside_domain_ = {}
         codes = None
@@ -399,6 +411,16 @@ class Synthesizer(ABC):
         rng = np.random.default_rng(seed)
         codes = self._sample_codes(n, rng)
         return self.encoding_.decode(codes, rng)
+
+    def _check_resources(self) -> None:
+        """Refuse, before anything is read or charged, a fit whose public domain would pass the memory or time
+        limits (:mod:`anonlab.synth.resources`)."""
+        from anonlab.synth.resources import check_fit, estimate_fit
+
+        est = estimate_fit(
+            self.name, self.encoding_.sizes, self.params, names=self.encoding_.names, seeded=self.seed is not None
+        )
+        check_fit(est, self.limits)
 
     # -- hooks with defaults -----------------------------------------------------------------------------------
     def _uses_codes(self) -> bool:
