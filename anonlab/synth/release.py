@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +55,9 @@ def sidecar_path(output: str | Path) -> Path:
 
 def adult_schema():
     """The public-domain schema of UCI Adult shipped with anonlab (``anonlab/datasets/data/adult-schema.toml``)."""
-    from anonlab.schema import Schema
+    from anonlab.datasets import adult_schema as bundled
 
-    text = resources.files("anonlab.datasets").joinpath("data/adult-schema.toml").read_text(encoding="utf-8")
-    return Schema.from_toml(text, "adult-schema.toml (bundled)")
+    return bundled()
 
 
 def versions() -> dict[str, str]:
