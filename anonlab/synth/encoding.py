@@ -64,6 +64,10 @@ class ColumnCoding:
         way.
     missing : whether the column has a code for "missing" (the last). Without it (the user states as public that
         the column has no missing values), a missing value is an input error.
+    density : for a binned numeric or date column, a DP density inside the public range as cells
+        ``(left, right, mass)`` (:mod:`anonlab.synth.density`, paid from the fit's budget); decoding then draws
+        inside each bin from it, which keeps point masses (a capital gain of exactly 0) instead of spreading them
+        uniformly over the bin. ``None``: uniform inside the bin.
     """
 
     name: str
@@ -73,6 +77,7 @@ class ColumnCoding:
     exact: bool = False
     missing: bool = True
     learned: bool = False
+    density: tuple[tuple[float, float, float], ...] | None = None
 
     def __post_init__(self) -> None:
         if self.type == "categorical":
@@ -184,6 +189,10 @@ class ColumnCoding:
         if self.type in ("integer", "date"):
             if self.exact:
                 values = left.astype(np.int64)
+            elif self.density:
+                from anonlab.synth.density import sample_within
+
+                values = sample_within(np.asarray(self.density), left, right, True, rng).astype(np.int64)
             else:
                 lo = np.ceil(left).astype(np.int64)
                 hi = np.maximum(np.ceil(right).astype(np.int64) - 1, lo)
@@ -196,7 +205,14 @@ class ColumnCoding:
                     missing
                 )
             return pd.Series(values.astype(np.int64), name=self.name)
-        values = left if self.exact else left + rng.random(len(codes)) * (right - left)
+        if self.exact:
+            values = left
+        elif self.density:
+            from anonlab.synth.density import sample_within
+
+            values = sample_within(np.asarray(self.density), left, right, False, rng)
+        else:
+            values = left + rng.random(len(codes)) * (right - left)
         values = np.where(missing, np.nan, values)
         return pd.Series(values, name=self.name, dtype=float)
 
@@ -209,6 +225,7 @@ class ColumnCoding:
             "exact": self.exact,
             "missing": self.missing,
             "learned": self.learned,
+            "density": None if self.density is None else [list(c) for c in self.density],
         }
 
 
@@ -230,7 +247,8 @@ class Encoding:
 
         Raises :class:`PrivacyError` for a domain read from the data (``from_data = true``) unless
         ``trust_domains`` (the user vouches the domain is public; recorded in the sidecar and the ledger).
-        ``missing=False`` drops the missing codes (the user states as public that no value is missing).
+        ``missing=False`` drops the missing codes (the user states as public that no value is missing); so does a
+        column whose schema says ``missing = false``.
         """
         if bins < 2:
             raise SchemaError(f"bins must be at least 2 (got {bins})")
@@ -244,7 +262,8 @@ class Encoding:
                     f"column {col.name!r}: its domain was read from the data (from_data = true); a DP synthesizer "
                     "would leak it. State the domain as public in the schema, or pass --trust-domains"
                 )
-            codings.append(ColumnCoding.from_column(col, bins, missing))
+            # a column the schema says has no missing values never gets a missing code, so none can be sampled
+            codings.append(ColumnCoding.from_column(col, bins, missing and getattr(col, "missing", True)))
         if not codings:
             raise SchemaError("no column to synthesise (identifier and text columns are never synthesised)")
         return cls(tuple(codings), tuple(skipped))
@@ -300,6 +319,9 @@ class Encoding:
                     exact=bool(c["exact"]),
                     missing=bool(c.get("missing", True)),
                     learned=bool(c.get("learned", False)),
+                    density=None
+                    if c.get("density") is None
+                    else tuple(tuple(float(v) for v in cell) for cell in c["density"]),
                 )
             )
         return cls(tuple(cols), tuple(data.get("skipped", ())))
