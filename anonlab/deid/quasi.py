@@ -19,11 +19,13 @@ import pandas as pd
 from anonlab.deid.hierarchy import (
     MISSING_LABEL,
     Hierarchy,
+    balanced_hierarchy,
     date_hierarchy,
-    flat_hierarchy,
+    integer_coded,
     interval_hierarchy,
     looks_like_code,
     masking_hierarchy,
+    ordered_hierarchy,
 )
 
 __all__ = ["QuasiColumn", "SensitiveColumn", "encode_quasi", "encode_sensitive", "default_hierarchy"]
@@ -155,17 +157,58 @@ def encode_quasi(s: pd.Series, hierarchy_rows=None, hierarchy_source: str = "") 
     )
 
 
-def default_hierarchy(q: QuasiColumn) -> Hierarchy:
-    """The built-in hierarchy for a column the user gave none for."""
+def default_hierarchy(q: QuasiColumn, order=None, bounds=None) -> Hierarchy:
+    """The built-in hierarchy for a column the user gave none for.
+
+    Numbers: intervals of doubling width (aligned on ``bounds``, the schema's public range, when given); dates:
+    day / month / year; codes (:func:`~anonlab.deid.hierarchy.looks_like_code`): right-to-left masking; ordered
+    categories (an explicit ``order`` of the values, or integer-coded values): grouping of adjacent values;
+    other categories: frequency-balanced grouping. The last two read the values' frequencies from the data
+    (fine for k-anonymity; such a hierarchy is not a public fact).
+    """
+    from anonlab.errors import InputError
+
     if q.hierarchy is not None:
         return q.hierarchy
     if q.kind == "numeric":
-        return interval_hierarchy(q.name, q.values, q.has_missing)
+        return interval_hierarchy(q.name, q.values, q.has_missing, bounds=bounds)
     if q.kind == "date":
         return date_hierarchy(q.name, q.values, q.has_missing)
+    counts = np.bincount(q.codes, minlength=q.n_codes)
+    labels = [str(x) for x in q.labels]
+    if order is not None:
+        rank = {str(v): i for i, v in enumerate(order)}
+        unknown = [x for x in labels if x not in rank]
+        if unknown:
+            raise InputError(
+                f"column {q.name!r}: value {unknown[0]!r} is not among the categories of its order "
+                f"({len(unknown)} value(s) missing)"
+            )
+        return _ordered(q, np.array([rank[x] for x in labels]), counts)
     if looks_like_code(q.labels):
-        return masking_hierarchy(q.name, q.code_labels)
-    return flat_hierarchy(q.name, q.code_labels)
+        return masking_hierarchy(q.name, q.code_labels, has_missing=q.has_missing)
+    if integer_coded(q.labels) and len(labels) > 2:
+        return _ordered(q, np.array([int(x) for x in labels]), counts)
+    return balanced_hierarchy(q.name, q.code_labels, counts, has_missing=q.has_missing)
+
+
+def _ordered(q: QuasiColumn, key: np.ndarray, counts: np.ndarray) -> Hierarchy:
+    """An ordered grouping over ``q``'s codes, the values sorted by ``key`` (missing code kept last)."""
+    m = len(q.labels)
+    perm = np.argsort(key, kind="stable")
+    if q.has_missing:
+        perm = np.append(perm, m)
+    h = ordered_hierarchy(q.name, q.code_labels[perm], counts[perm], has_missing=q.has_missing)
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(len(perm))
+    return _rebuild(h, inv)
+
+
+def _rebuild(h: Hierarchy, idx: np.ndarray) -> Hierarchy:
+    """``h`` re-indexed so that code ``c`` takes what position ``idx[c]`` of ``h`` had."""
+    from anonlab.deid.hierarchy import _build
+
+    return _build(h.column, [np.asarray(lv, dtype=object)[idx] for lv in h.labels], h.kind, h.widths)
 
 
 def encode_sensitive(s: pd.Series) -> SensitiveColumn:
