@@ -1,6 +1,7 @@
 """`anonlab budget` and `anonlab dp stats` end to end: outputs, exit codes, one-line errors, ledger untouched."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -200,3 +201,180 @@ def test_dry_run_spends_nothing_and_predicts_the_scales(table, tmp_path, capsys)
     assert [n["scale"] for n in preview["noise"]] == pytest.approx([a["scale"] for a in real["answers"]])
     # a dry run that would not fit is refused like the real thing
     assert _stats(path, schema, led, "--epsilon", "5", "--delta", "1e-7", "-q", "count", "--dry-run") == 2
+
+
+_NUMBER = r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?"
+
+
+# -- issue 11: the ledger is required, artifacts hold public parameters and DP outputs only ---------------------
+
+
+def test_dp_stats_refuses_without_ledger_unless_no_ledger(table, tmp_path, capsys):
+    _, path, schema = table
+    base = ["dp", "stats", str(path), "--schema", str(schema), "--epsilon", "1", "-q", "count"]
+    assert main(base) == 2
+    err = capsys.readouterr().err
+    assert "--ledger" in err and "--no-ledger" in err and err.count("\n") == 1
+    led = _init(tmp_path)
+    capsys.readouterr()
+    assert main([*base, "--ledger", str(led), "--no-ledger"]) == 2
+    assert "not both" in capsys.readouterr().err
+    out = tmp_path / "o.json"
+    assert main([*base, "--no-ledger", "-o", str(out), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["privacy"]["ledger"] == "no ledger"
+    assert json.loads(out.read_text())["privacy"]["ledger"] == "no ledger"
+    assert "warning" in captured.err and "no ledger" in captured.err
+    assert main([*base, "--no-ledger"]) == 0
+    assert "no ledger" in capsys.readouterr().out
+    assert main([*base, "--no-ledger", "--dry-run"]) == 0
+    assert "no ledger" in capsys.readouterr().out
+
+
+_QUERIES = [
+    "count",
+    "counts:sex,city",
+    "sum:income",
+    "sum:age",
+    "mean:income",
+    "median:age",
+    "quantile:income:0.9",
+]
+
+
+def _neighbours(table, tmp_path, out_of_domain):
+    """D in a/people.csv and D' (one record more; out of every public domain in the variant) in b/people.csv."""
+    df, _, schema = table
+    extra = (
+        "150,Q,,9999999999,9999,x\n" if out_of_domain else "40,F,Oslo,50000.5,0150,x\n"
+    )  # age,sex,city,income,zip,note
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "schema.toml").write_text(schema.read_text())
+        df.to_csv(tmp_path / name / "people.csv", index=False)
+    with open(tmp_path / "b" / "people.csv", "a") as f:
+        f.write(extra)
+
+
+@pytest.mark.parametrize("out_of_domain", [False, True])
+def test_dp_stats_neighbouring_datasets_artifacts_differ_only_in_dp_outputs(
+    table, tmp_path, capsys, monkeypatch, out_of_domain
+):
+    """From the CLI: D and D' with the same secret seed. The -o JSON, the CSV, --json and the printed summary
+    differ only in DP outputs; none holds the seed, the table's fingerprint or an exact count."""
+    from anonlab.io import read_table
+    from anonlab.privacy.artifact import leaf_paths
+    from anonlab.privacy.ledger import dataset_fingerprint
+    from anonlab.privacy.stats import STATS_ALLOW
+
+    seed = "90210777123"
+    _neighbours(table, tmp_path, out_of_domain)
+    got = {}
+    for name in ("a", "b"):
+        monkeypatch.chdir(tmp_path / name)
+        qs = [x for q in _QUERIES for x in ("-q", q)]
+        common = [
+            "people.csv",
+            "--schema",
+            "schema.toml",
+            "--epsilon",
+            "2",
+            "--delta",
+            "1e-6",
+            *qs,
+            "--seed",
+            seed,
+        ]
+        assert main(["budget", "init", "led.jsonl", "--epsilon", "9", "--delta", "1e-5"]) == 0
+        capsys.readouterr()
+        assert main(["dp", "stats", *common, "--ledger", "led.jsonl", "-o", "out.json", "--json"]) == 0
+        as_json = capsys.readouterr().out
+        assert main(["dp", "stats", *common, "--ledger", "led.jsonl", "-o", "out.csv"]) == 0
+        printed = capsys.readouterr().out
+        got[name] = {
+            "json": json.loads(as_json),
+            "file": json.loads(Path("out.json").read_text()),
+            "csv": Path("out.csv").read_text(),
+            "printed": printed,
+            "fingerprint": dataset_fingerprint(read_table("people.csv")),
+        }
+        texts = as_json + Path("out.json").read_text() + got[name]["csv"] + printed
+        assert seed not in texts
+        assert got[name]["fingerprint"] not in texts and "dataset" not in texts
+    a, b = got["a"], got["b"]
+    assert a["fingerprint"] != b["fingerprint"]
+    for kind in ("json", "file"):
+        la, lb = dict(leaf_paths(a[kind])), dict(leaf_paths(b[kind]))
+        assert la.keys() == lb.keys()
+        dp = set(STATS_ALLOW.dp_outputs(a[kind]))
+        assert {p for p in la if p not in dp and la[p] != lb[p]} == set(), kind
+    # the CSV: every column but the DP outputs (value, interval) is identical
+    import io
+
+    import pandas as pd
+
+    ca, cb = (pd.read_csv(io.StringIO(x["csv"]), dtype=str) for x in (a, b))
+    public = ["query", "group", "level", "rank_error95", "mechanism", "scale"]
+    assert ca[public].fillna("").equals(cb[public].fillna(""))
+    # the summary: header lines identical, each value line identical but for its numbers (the DP outputs)
+    pa, pb = a["printed"].splitlines(), b["printed"].splitlines()
+    assert len(pa) == len(pb)
+    for x, y in zip(pa, pb, strict=True):
+        if not x.startswith("  "):
+            assert x == y
+        else:
+            assert re.sub(_NUMBER, "#", x) == re.sub(_NUMBER, "#", y)
+    assert a["json"]["answers"] != b["json"]["answers"]  # the DP outputs did see the data
+
+
+def test_dp_stats_refusal_on_content_names_the_column_only(table, tmp_path, capsys):
+    df, _, schema = table
+    bad = df.astype({"age": object})
+    bad.loc[7, "age"] = "Ninety-One"
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    led = _init(tmp_path)
+    before = led.read_bytes()
+    assert _stats(path, schema, led, "--epsilon", "1", "--delta", "1e-7", "-q", "mean:age") == 2
+    err = capsys.readouterr().err
+    assert "'age'" in err and "Ninety" not in err and "row 8" not in err and err.count("\n") == 1
+    assert led.read_bytes() == before
+
+
+def test_dp_stats_accepts_the_bundled_adult_schema_on_a_subset(tmp_path, capsys):
+    from anonlab.datasets import load_adult
+
+    path = tmp_path / "small.csv"
+    load_adult().head(500)[["age", "sex", "race", "hours-per-week"]].to_csv(path, index=False)
+    led = _init(tmp_path)
+    q = ["-q", "counts:sex,race", "-q", "mean:age", "-q", "median:hours-per-week"]
+    capsys.readouterr()
+    args = [
+        "dp",
+        "stats",
+        str(path),
+        "--schema",
+        "adult",
+        "--ledger",
+        str(led),
+        "--epsilon",
+        "1",
+        "--delta",
+        "1e-7",
+    ]
+    assert main([*args, *q, "--json"]) == 0
+    rep = json.loads(capsys.readouterr().out)
+    assert rep["parameters"]["schema"] == "adult" and len(rep["answers"][0]["rows"]) == 2 * 5
+    assert rep["privacy"]["trusted_domains"] == []
+    assert main([*args, *q, "--dry-run"]) == 0
+
+
+def test_bad_query_kind_through_the_cli_spends_nothing(table, tmp_path, capsys):
+    _, path, schema = table
+    led = _init(tmp_path)
+    before = led.read_bytes()
+    for q in ("sums:income", "quantile:age:0", "quantile:age:0.5,0.5", "counts:"):
+        assert _stats(path, schema, led, "--epsilon", "1", "--delta", "1e-7", "-q", q) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("anonlab dp: error:") and err.count("\n") == 1
+    assert led.read_bytes() == before

@@ -224,8 +224,10 @@ def test_bad_data_fails_before_the_charge(tmp_path):
     led = Ledger.create(tmp_path / "l.jsonl", epsilon=1.0, delta=0.0)
     from anonlab.errors import InputError
 
-    with pytest.raises(InputError, match="row 2"):
+    with pytest.raises(InputError, match="column 'v'") as info:
         _run(df, schema, ["sum:v"], tmp_path, delta=0.0, ledger=led)
+    # a refusal on content names the column only: never the value or its row (both are private)
+    assert "two" not in str(info.value) and "row 2" not in str(info.value)
     assert Ledger.open(tmp_path / "l.jsonl").entries == []
 
 
@@ -242,3 +244,296 @@ def test_two_releases_with_one_seed_do_not_share_noise(table, tmp_path):
     c = _run(df, schema, ["counts:sex"], tmp_path, eps=1.0, seed=9, ledger=led).answers[0].rows[0]["value"]
     truth_f = int((df.sex == "F").sum())
     assert len({a, b, c - truth_f}) > 1
+
+
+# -- queries are validated when built (issue 11, item 10) ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kind,columns,levels",
+    [
+        ("sums", ("income",), ()),  # unknown kind
+        ("Sum", ("income",), ()),
+        (5, (), ()),
+        ("sum", (), ()),  # missing column
+        ("mean", ("age", "income"), ()),
+        ("count", ("age",), ()),
+        ("counts", (), ()),
+        ("counts", ("sex", "sex"), ()),
+        ("counts", ("",), ()),
+        ("counts", (3,), ()),
+        ("quantile", ("age",), ()),  # no level
+        ("quantile", ("age",), (0.0,)),
+        ("quantile", ("age",), (1.0,)),
+        ("quantile", ("age",), (1.5,)),
+        ("quantile", ("age",), (float("nan"),)),
+        ("quantile", ("age",), (True,)),
+        ("quantile", ("age",), ("0.5",)),
+        ("quantile", ("age",), (0.5, 0.5)),
+        ("mean", ("age",), (0.5,)),  # levels on a non-quantile
+    ],
+)
+def test_query_is_validated_on_construction(kind, columns, levels):
+    with pytest.raises(UsageError):
+        st.Query(kind, columns, levels)
+
+
+def test_query_canonical_text_and_normalisation():
+    q = st.Query("quantile", ["age"], [np.float64(0.25), 0.5])
+    assert q.columns == ("age",) and q.levels == (0.25, 0.5) and q.text == "quantile:age:0.25,0.5"
+    assert st.parse_query("median:age").canonical == st.Query("quantile", ("age",), (0.5,)).canonical
+    assert st.Query("sum", "income").columns == ("income",)
+
+
+def test_bad_query_through_the_python_api_leaves_the_ledger_unchanged(table, tmp_path):
+    df, _, schema = table
+    path = tmp_path / "api.jsonl"
+    led = Ledger.create(path, epsilon=1.0, delta=1e-6)
+    before = path.read_bytes()
+    for build in (
+        lambda: [st.Query("sums", ("income",))],
+        lambda: [st.Query("quantile", ("age",), ())],
+        lambda: [st.Query("sum", ())],
+        lambda: ["count", object()],
+    ):
+        with pytest.raises(UsageError):
+            st.run_stats(df, Schema.read(schema), build(), epsilon=0.5, delta=1e-7, ledger=led)
+    assert path.read_bytes() == before and Ledger.open(path).entries == []
+
+
+# -- what a release publishes (issue 11, items 2 and 9) ------------------------------------------------------------
+
+_ALL_KINDS = [
+    "count",
+    "counts:sex,city",
+    "counts:age",
+    "sum:income",
+    "sum:age",
+    "mean:income",
+    "mean:age",
+    "quantile:age:0.25,0.5",
+    "median:income",
+]
+SECRET_SEED = 8_675_309_123
+
+
+def _neighbour(df, out_of_domain):
+    """D' = D plus one record; in the out-of-domain variant every value of it lies outside the public domain."""
+    extra = (
+        {"age": 150, "sex": "Q", "city": None, "income": 5e9, "zip": "9999", "note": "x"}
+        if out_of_domain
+        else {"age": 40, "sex": "F", "city": "Oslo", "income": 50000.0, "zip": "0150", "note": "x"}
+    )
+    return pd.concat([df, pd.DataFrame([extra])], ignore_index=True)
+
+
+def _differing_leaves(a, b, allow):
+    from anonlab.privacy.artifact import leaf_paths
+
+    la, lb = dict(leaf_paths(a)), dict(leaf_paths(b))
+    assert la.keys() == lb.keys()
+    dp = set(allow.dp_outputs(a)) | set(allow.dp_outputs(b))
+    return {p: (la[p], lb[p]) for p in la if p not in dp and la[p] != lb[p]}
+
+
+@pytest.mark.parametrize("out_of_domain", [False, True])
+@pytest.mark.parametrize("with_ledger", [True, False])
+def test_neighbouring_datasets_differ_only_in_dp_outputs(
+    table, tmp_path, monkeypatch, out_of_domain, with_ledger
+):
+    """D and D' (one record added) with the same secret seed: every report field that is not a DP output is
+    identical, and no report holds the seed, either table's fingerprint or an exact count."""
+    import json
+    import warnings
+
+    from anonlab.privacy.ledger import dataset_fingerprint
+
+    df, _, schema_path = table
+    schema = Schema.read(schema_path)
+    reports = []
+    for name, data in (("a", df), ("b", _neighbour(df, out_of_domain))):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)  # the same relative ledger path in both runs
+        led = Ledger.create("led.jsonl", epsilon=10.0, delta=1e-5) if with_ledger else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = st.run_stats(
+                data,
+                schema,
+                [st.parse_query(q) for q in _ALL_KINDS],
+                epsilon=2.0,
+                delta=1e-6,
+                ledger=led,
+                noise=NoiseSource(SECRET_SEED),
+            )
+        reports.append(res.to_dict())
+    assert _differing_leaves(*reports, st.STATS_ALLOW) == {}
+    text = json.dumps(reports)
+    assert str(SECRET_SEED) not in text
+    assert (
+        dataset_fingerprint(df) not in text and dataset_fingerprint(_neighbour(df, out_of_domain)) not in text
+    )
+    assert "dataset" not in text
+    # the values did come from the data: the DP outputs of D and D' are not all equal
+    a_values = [r["value"] for x in reports[0]["answers"] for r in x["rows"]]
+    b_values = [r["value"] for x in reports[1]["answers"] for r in x["rows"]]
+    assert a_values != b_values
+
+
+def test_report_fields_are_all_on_the_allow_list(table, tmp_path):
+    from anonlab.privacy.artifact import ArtifactError, leaf_paths, published
+
+    df, _, schema = table
+    rep = _run(df, schema, _ALL_KINDS, tmp_path).to_dict()
+    kinds = {st.STATS_ALLOW.kind(p) for p, _ in leaf_paths(rep)}
+    assert kinds == {"public", "dp"}
+    # the fingerprint, a seed, an exact count or a time would be refused, not written
+    for extra in ({"dataset": "ab" * 32}, {"seed": 1}, {"rows_read": 400}, {"seconds": 1.5}):
+        with pytest.raises(ArtifactError):
+            published({**rep, "ledger": {**rep["ledger"], **extra}}, st.STATS_ALLOW)
+        with pytest.raises(ArtifactError):
+            published({**rep, "privacy": {**rep["privacy"], **extra}}, st.STATS_ALLOW)
+    with pytest.raises(UsageError, match="seed"):
+        st.run_stats(
+            df, Schema.read(schema), ["count"], epsilon=1, delta=0, ledger=None, parameters={"seed": 5}
+        )
+
+
+def test_no_ledger_warns_and_says_so(table, tmp_path):
+    from anonlab.errors import PrivacyWarning
+
+    df, _, schema = table
+    with pytest.warns(PrivacyWarning, match="no ledger"):
+        res = st.run_stats(df, Schema.read(schema), ["count"], epsilon=1.0, delta=0.0, ledger=None)
+    rep = res.to_dict()
+    assert rep["privacy"]["ledger"] == "no ledger" and "ledger" not in rep
+    with pytest.warns(PrivacyWarning):
+        pv = st.preview_stats(df, Schema.read(schema), ["count"], epsilon=1.0, delta=0.0, ledger=None)
+    assert pv["privacy"]["ledger"] == "no ledger"
+    led = Ledger.create(tmp_path / "w.jsonl", epsilon=2, delta=0)
+    rep = _run(df, schema, ["count"], tmp_path, delta=0.0, ledger=led).to_dict()
+    assert rep["privacy"]["ledger"] == str(tmp_path / "w.jsonl") and rep["ledger"]["entry"] == 1
+
+
+def test_preview_holds_no_fingerprint(table, tmp_path):
+    from anonlab.privacy.ledger import dataset_fingerprint
+
+    df, _, schema = table
+    led = Ledger.create(tmp_path / "p.jsonl", epsilon=2, delta=1e-6)
+    pv = st.preview_stats(df, Schema.read(schema), _ALL_KINDS, epsilon=1.0, delta=1e-7, ledger=led)
+    assert dataset_fingerprint(df) not in str(pv) and "dataset" not in str(pv)
+
+
+# -- seeded noise streams (issue 11, item 6) ----------------------------------------------------------------------
+
+
+def _stream_of(monkeypatch, table, tmp_path, **change):
+    """The first draws of the noise stream a seeded, ledger-less release derives (its parameters changed by
+    ``change``)."""
+    import warnings
+
+    df, _, schema_path = table
+    args = {
+        "df": df,
+        "schema": Schema.read(schema_path),
+        "queries": ["count", "sum:age"],
+        "epsilon": 1.0,
+        "delta": 1e-6,
+        "trust_domains": False,
+    }
+    args.update(change)
+    seen = []
+    real = st._release_noise
+
+    def spy(noise, params, fingerprint, seq):
+        out = real(noise, params, fingerprint, seq)
+        probe = real(noise, params, fingerprint, seq)  # an identical stream, drawn from here only
+        seen.append([probe.uniform_int(2**62) for _ in range(4)])
+        return out
+
+    monkeypatch.setattr(st, "_release_noise", spy)
+    df = args.pop("df")
+    schema = args.pop("schema")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = st.run_stats(df, schema, ledger=None, noise=NoiseSource(SECRET_SEED), **args)
+    monkeypatch.setattr(st, "_release_noise", real)
+    return seen[0], res
+
+
+def test_seeded_releases_differing_in_one_parameter_do_not_share_noise(table, tmp_path, monkeypatch):
+    df, _, schema_path = table
+    base, res = _stream_of(monkeypatch, table, tmp_path)
+    again, res2 = _stream_of(monkeypatch, table, tmp_path)
+    assert (
+        base == again and res.to_dict()["answers"] == res2.to_dict()["answers"]
+    )  # the same release reproduces
+    other_schema = Schema.read(schema_path).to_toml().replace("upper = 100000.0", "upper = 200000.0")
+    changes = {
+        "epsilon": {"epsilon": 1.5},
+        "delta": {"delta": 1e-7},
+        "queries": {"queries": ["sum:age", "count"]},
+        "trust": {"trust_domains": True},
+        "schema": {"schema": Schema.from_toml(other_schema)},  # differs in a column no query uses
+        "data": {"df": df.iloc[::-1]},  # the same people in another order: another fingerprint
+    }
+    streams = {name: _stream_of(monkeypatch, table, tmp_path, **c)[0] for name, c in changes.items()}
+    for name, s in streams.items():
+        assert s != base, name
+    assert len({tuple(s) for s in streams.values()}) == len(streams)
+
+
+def test_seeded_releases_without_a_ledger_differing_only_in_trust_draw_other_noise(table, tmp_path):
+    """Without a ledger there is no sequence number: the parameters alone must separate the streams, or the
+    difference of the two releases would be noise-free."""
+    import warnings
+
+    df, _, schema = table
+    out = []
+    for trust in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = st.run_stats(
+                df,
+                Schema.read(schema),
+                ["counts:age"],
+                epsilon=1.0,
+                delta=1e-6,
+                ledger=None,
+                trust_domains=trust,
+                noise=NoiseSource(SECRET_SEED),
+            )
+        out.append(np.array([r["value"] for r in res.answers[0].rows]))
+    assert np.any(out[0] != out[1])
+
+
+# -- float sums are exact on a public grid (issue 11, item 12) -----------------------------------------------------
+
+
+def test_float_sums_are_exact_on_the_public_grid():
+    from anonlab.schema import Column
+
+    col = Column("v", type="float", lower=-3.0, upper=1000.0)
+    k, lo, hi = st._bounds_units(col)
+    assert 2.0 ** (k + st.GRID_BITS) <= 1000.0 < 2.0 ** (k + st.GRID_BITS + 1)
+    rng = np.random.default_rng(1)  # test data only
+    x = np.clip(rng.normal(500, 400, 20_000) * rng.choice([1.0, 1e-9], 20_000), -3.0, 1000.0)
+    units = st._units(x, k)
+    assert lo <= units.min() and units.max() <= hi  # rounding keeps every value inside the rounded bounds
+    total = st._exact_sum(units)
+    assert total == sum(int(u) for u in units)  # exact integer arithmetic
+    assert st._exact_sum(st._units(x[::-1], k)) == total  # whatever the order (a float sum is not)
+    assert abs(total * 2.0**k - float(np.sum(x, dtype=np.longdouble))) <= x.size * 2.0 ** (k - 1)
+
+
+def test_integer_sums_stay_whole_numbers_and_float_sums_name_their_grid(table, tmp_path):
+    df, _, schema = table
+    res = _run(df, schema, ["sum:age", "sum:income", "mean:income"], tmp_path, eps=1e5)
+    age, income, mean = res.answers
+    assert isinstance(age.rows[0]["value"], int) and age.mechanism == "discrete_gaussian"
+    assert income.mechanism == "discrete_gaussian on the fixed-point grid 2^-16"
+    assert income.rows[0]["value"] == pytest.approx(df.income.sum(), abs=6 * income.scale)
+    assert "grid 2^-17" in mean.mechanism and mean.rows[0]["value"] == pytest.approx(
+        df.income.mean(), rel=1e-3
+    )
+    assert any("clamped" in n for n in income.notes)
