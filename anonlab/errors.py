@@ -11,6 +11,7 @@ __all__ = [
     "InputError",
     "SchemaError",
     "OutputExistsError",
+    "OutputError",
     "PrivacyError",
     "BudgetExceededError",
     "PrivacyWarning",
@@ -37,6 +38,11 @@ class SchemaError(AnonlabError):
 
 class OutputExistsError(AnonlabError):
     """An output would overwrite an existing file and --force was not given."""
+
+
+class OutputError(AnonlabError):
+    """An output that cannot be written: folder not writable, read-only file system, disk full. Nothing is left
+    behind (no partial file, no temporary)."""
 
 
 class PrivacyError(AnonlabError):

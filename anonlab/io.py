@@ -2,21 +2,26 @@
 
 Tables are CSV (optionally gzip-compressed) or Parquet, chosen by extension. Every read error becomes an
 :class:`~anonlab.errors.InputError` naming the file and, where known, the line or column. Every write goes to a
-temporary file in the destination folder and is renamed into place, so a failure never leaves half a file, and an
-existing output is refused unless ``force`` is given.
+temporary file in the destination folder that cannot outlive the process (Linux
+``O_TMPFILE``, else a named file cleaned on exit and by the next run) and gets its name only when complete, so a
+failure or a kill never leaves half a file; an existing output is refused unless ``force`` is given, and
+:func:`guard_outputs` refuses an output that is (or links to) an input, key, ledger or schema of the same command,
+``force`` or not.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import errno
 import os
 import re
-import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from anonlab.errors import InputError, OutputExistsError, UsageError
+from anonlab.errors import InputError, OutputError, OutputExistsError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,6 +32,11 @@ __all__ = [
     "read_table",
     "write_table",
     "check_output",
+    "guard_outputs",
+    "Temporary",
+    "remove_stale_temporaries",
+    "ensure_folder",
+    "created_folders",
     "atomic_path",
     "write_text",
     "write_bytes",
@@ -137,28 +147,278 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     return path
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same resolved path, or one inode (a hard or symbolic link)."""
+    try:
+        if a.resolve() == b.resolve():
+            return True
+    except (OSError, RuntimeError):  # a symlink loop
+        pass
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def guard_outputs(outputs, protected) -> None:
+    """Refuse any output that is, or links to, a file the same command reads or keeps: ``--force`` or not.
+
+    outputs : the paths the command will write (``None`` entries are ignored).
+    protected : ``{role: path or list of paths}`` (``"input"``, ``"key file"``, ``"ledger"``, ``"schema"``...);
+        ``None`` entries are ignored.
+
+    An output is refused when its resolved path equals a protected one, or when both exist and share one inode (a
+    hard link, or a symbolic link on either side): writing it would destroy an input, a key or a ledger, which
+    may be the only copy. Two outputs naming one file are refused too. Raises :class:`UsageError`.
+    """
+    outs = [Path(o) for o in outputs if o is not None]
+    for role, paths in protected.items():
+        if paths is None:
+            continue
+        if isinstance(paths, (str, os.PathLike)):
+            paths = [paths]
+        elif not isinstance(paths, (list, tuple, set)):
+            continue  # not a path (an in-memory schema, say): nothing on disk to protect
+        for p in paths:
+            if p is None:
+                continue
+            for o in outs:
+                if _same_file(o, Path(p)):
+                    same = "" if str(o) == str(p) else f" ({p})"
+                    raise UsageError(
+                        f"{o}: the output would overwrite the {role}{same}; an input, a key, a ledger or a "
+                        "schema is never overwritten, --force or not"
+                    )
+    for i, o in enumerate(outs):
+        for other in outs[i + 1 :]:
+            if _same_file(o, other):
+                raise UsageError(f"{o}: two outputs of this command name the same file ({other})")
+
+
+# -- temporary files that cannot outlive the process ------------------------------------------------------------
+
+_RUN_STARTED = time.time()
+_LIVE_TEMPS: set[str] = set()  # named temporaries of this process, removed on exit, SIGTERM or SIGINT
+_CREATED_FOLDERS: list[str] = []  # output folders this process created (the CLI's summary names them)
+
+
+def _temp_name(target: Path) -> str:
+    import secrets
+
+    return f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, name: str) -> list[Path]:
+    """Remove temporaries of anonlab's naming (``.NAME.PID.XXXX.tmp``) that a killed run left in ``folder``.
+
+    A temporary is stale when the process that made it no longer runs, or (for the older ``.NAME.XXXX.tmp``
+    naming, which carries no process id) when it is older than this run. Temporaries of live runs are kept.
+    Returns the paths removed. Errors are ignored: this is housekeeping.
+    """
+    folder = Path(folder)
+    prefix = f".{name}."
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    for entry in entries:
+        n = entry.name
+        if not (n.startswith(prefix) and n.endswith(".tmp")) or str(folder / n) in _LIVE_TEMPS:
+            continue
+        middle = n[len(prefix) : -len(".tmp")].split(".")
+        try:
+            if len(middle) == 2 and middle[0].isdigit():
+                stale = not _pid_alive(int(middle[0]))
+            elif len(middle) == 1:
+                stale = entry.stat(follow_symlinks=False).st_mtime < _RUN_STARTED
+            else:
+                continue
+            if stale and entry.is_file(follow_symlinks=False):
+                os.unlink(folder / n)
+                removed.append(folder / n)
+        except OSError:
+            continue
+    return removed
+
+
+def _cleanup_live_temporaries() -> None:
+    for name in list(_LIVE_TEMPS):
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        _LIVE_TEMPS.discard(name)
+
+
+atexit.register(_cleanup_live_temporaries)
+
+
+class Temporary:
+    """A file being written in ``folder`` that becomes visible only when :meth:`link` or :meth:`replace` is called.
+
+    On Linux it is an anonymous ``O_TMPFILE`` inode: it has no name until linked, so a ``kill -9``, a crash or a
+    full disk never leaves anything behind. Where the file system does not support that, it is a named
+    ``.NAME.PID.XXXX.tmp`` beside the target, removed on exit, on SIGTERM / SIGINT (the CLI turns those into an
+    orderly exit) and, if the process was killed outright, by the next run writing there
+    (:func:`remove_stale_temporaries`). ``path`` is where to write (``/proc/self/fd/N`` for an anonymous file).
+    """
+
+    def __init__(self, folder: str | os.PathLike, target_name: str, mode: int = 0o600) -> None:
+        self.folder = Path(folder)
+        self.named: Path | None = None
+        self.fd: int | None = None
+        flag = getattr(os, "O_TMPFILE", None)
+        if flag is not None and os.path.isdir("/proc/self/fd"):
+            try:
+                self.fd = os.open(self.folder, flag | os.O_RDWR, mode)
+            except OSError as exc:
+                if exc.errno in (errno.EACCES, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.ENOENT):
+                    raise
+                self.fd = None  # EOPNOTSUPP, EISDIR, EINVAL: no O_TMPFILE on this file system
+        if self.fd is not None:
+            self.path = Path(f"/proc/self/fd/{self.fd}")
+        else:
+            self.named = self.folder / _temp_name(Path(target_name))
+            _LIVE_TEMPS.add(str(self.named))
+            fd = os.open(self.named, os.O_RDWR | os.O_CREAT | os.O_EXCL, mode)
+            os.close(fd)
+            self.path = self.named
+
+    def _sync(self) -> None:
+        if self.fd is not None:
+            os.fsync(self.fd)
+        elif self.named is not None:
+            fd = os.open(self.named, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def chmod(self, mode: int) -> None:
+        if self.fd is not None:
+            os.fchmod(self.fd, mode)
+        else:
+            os.chmod(self.path, mode)
+
+    def link(self, target: str | os.PathLike, sync: bool = True) -> None:
+        """Give the file the name ``target``; :class:`FileExistsError` if it is taken (never overwrites).
+        ``sync`` first flushes it to disk (fsync), so the name never points at data a power cut could lose."""
+        if sync:
+            self._sync()
+        if self.fd is not None:
+            _link_fd(self.fd, target)
+        else:
+            os.link(self.named, target)
+
+    def replace(self, target: str | os.PathLike, sync: bool = True) -> None:
+        """Put the file in place of ``target`` in one step (an old file of that name is replaced whole)."""
+        if sync:
+            self._sync()
+        if self.fd is not None:
+            named = self.folder / _temp_name(Path(target))
+            _LIVE_TEMPS.add(str(named))
+            try:
+                _link_fd(self.fd, named)
+                os.replace(named, target)
+            finally:
+                with contextlib.suppress(OSError):
+                    os.unlink(named)
+                _LIVE_TEMPS.discard(str(named))
+        else:
+            os.replace(self.named, target)
+
+    def close(self) -> None:
+        """Close the file; an anonymous file that was never linked vanishes, a named one is removed."""
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.fd = None
+        if self.named is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(self.named)
+            _LIVE_TEMPS.discard(str(self.named))
+            self.named = None
+
+
+def _link_fd(fd: int, target: str | os.PathLike) -> None:
+    """linkat(2) with AT_SYMLINK_FOLLOW of an O_TMPFILE descriptor through /proc (os.link without a dir_fd calls
+    link(2), which would try to link the /proc entry itself and fail with EXDEV)."""
+    dir_fd = os.open(os.path.dirname(os.path.abspath(target)) or ".", os.O_RDONLY)
+    try:
+        os.link(f"/proc/self/fd/{fd}", target, src_dir_fd=dir_fd, follow_symlinks=True)
+    finally:
+        os.close(dir_fd)
+
+
+def ensure_folder(folder: str | os.PathLike) -> bool:
+    """Create ``folder`` (and its parents) if missing; return whether it was created. The CLI's summary names every
+    folder a command created, so a mistyped path does not go unnoticed. Raises :class:`OutputError` when it cannot.
+    """
+    folder = Path(folder)
+    if folder.is_dir():
+        return False
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot create the output folder: {_cause(exc)}") from None
+    _CREATED_FOLDERS.append(str(folder))
+    return True
+
+
+def created_folders(reset: bool = False) -> list[str]:
+    """The output folders :func:`ensure_folder` created in this process (``reset`` empties the record)."""
+    out = list(_CREATED_FOLDERS)
+    if reset:
+        _CREATED_FOLDERS.clear()
+    return out
+
+
+def _cause(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, force: bool = False, mode: int | None = None) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+    """Yield a temporary path to write ``path`` through; it takes the name ``path`` only if the block succeeds.
 
-    The parent folder is created if needed. ``mode`` sets the file permissions before the rename (so a secret is
-    never readable by others, even briefly).
+    The temporary cannot outlive the process (see :class:`Temporary`), so a kill, a crash or a full disk never
+    leaves half a file or a stray temporary. Without ``force`` an existing ``path`` is refused, also one that
+    appeared while the block ran (the final link fails rather than overwrite). The parent folder is created if
+    needed. ``mode`` sets the file permissions before it gets its name (so a secret is never readable by others,
+    even briefly); the default is owner-only. An operating-system error (read-only file system, no space left,
+    permission denied) becomes an :class:`OutputError` naming ``path`` and the cause.
     """
     path = check_output(path, force)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp_path = Path(tmp)
+    ensure_folder(path.parent)
+    remove_stale_temporaries(path.parent, path.name)
     try:
-        yield tmp_path
+        tmp = Temporary(path.parent, path.name)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {_cause(exc)}") from None
+    try:
+        yield tmp.path
         if mode is not None:
-            os.chmod(tmp_path, mode)
-        if not force and path.exists():  # appeared while we worked
-            raise OutputExistsError(f"{path}: exists; refusing to overwrite it (use --force)")
-        os.replace(tmp_path, path)
+            tmp.chmod(mode)
+        try:
+            tmp.link(path)
+        except FileExistsError:
+            if not force:  # appeared while we worked
+                raise OutputExistsError(f"{path}: exists; refusing to overwrite it (use --force)") from None
+            tmp.replace(path)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write: {_cause(exc)}") from None
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        tmp.close()
 
 
 def write_bytes(path: str | os.PathLike, data: bytes, force: bool = False, mode: int | None = None) -> Path:

@@ -70,9 +70,38 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Terminated(BaseException):
+    """SIGTERM turned into an exception, so that every ``finally`` runs (temporaries removed, workers stopped)."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated(signum)
+
+
+def _os_error(exc: OSError) -> str:
+    """One line for an operating-system error: the path and the cause (never a traceback)."""
+    cause = exc.strerror or str(exc) or type(exc).__name__
+    where = exc.filename
+    if where is None:
+        return cause
+    if exc.filename2 is not None:
+        return f"{where} -> {exc.filename2}: {cause}"
+    return f"{where}: {cause}"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``anonlab`` console script. Returns the exit code."""
+    """Entry point of the ``anonlab`` console script. Returns the exit code.
+
+    Every failure a user can fix ends in one line ``anonlab CMD: error: ...`` and exit 2: anonlab's own errors,
+    and operating-system errors (a file that cannot be read, a folder that cannot be written, a full disk), which
+    are named by path and cause. SIGTERM and Ctrl-C stop the command in an orderly way: no partial output and no
+    temporary file is left (exit 143 / 130).
+    """
+    import signal
+    import threading
+
     from anonlab.errors import AnonlabError
+    from anonlab.io import created_folders
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -83,10 +112,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import warnings
 
+    command = args.command + (f" {args.action}" if getattr(args, "action", None) else "")
+
     def _one_line(message, category, filename, lineno, file=None, line=None):
         # library warnings (PrivacyWarning and the like) become one line, never a source excerpt
         print(f"anonlab {args.command}: warning: {message}", file=sys.stderr)
 
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        old_term = signal.signal(signal.SIGTERM, _on_sigterm)
+    created_folders(reset=True)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line
@@ -97,8 +132,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"anonlab {args.command}: interrupted; no partial output was left", file=sys.stderr)
         return 130
+    except _Terminated:
+        print(f"anonlab {args.command}: terminated; no partial output was left", file=sys.stderr)
+        return 143
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        # unreadable input (mode 000), unwritable folder, read-only file system, full disk
+        print(f"anonlab {args.command}: error: {_os_error(exc)}", file=sys.stderr)
+        return 2
+    finally:
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+    for folder in created_folders(reset=True):
+        note = f"anonlab {command}: created the missing output folder {folder}"
+        print(note, file=sys.stderr if getattr(args, "json", None) else sys.stdout)
     return int(code or 0)
 
 

@@ -71,6 +71,16 @@ def add_force(p: argparse.ArgumentParser) -> None:
     p.add_argument("--force", action="store_true", help="overwrite existing outputs (refused otherwise)")
 
 
+def add_strict_key(p: argparse.ArgumentParser) -> None:
+    """``--strict-key``: refuse a key file that others can read (otherwise a warning)."""
+    p.add_argument(
+        "--strict-key",
+        action="store_true",
+        help="refuse a key file that users other than its owner can read or write (mode & 077); without it "
+        "such a key only gets a warning. Whoever can read the key can re-identify the release",
+    )
+
+
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the result as JSON (for scripts)")
 

@@ -153,9 +153,13 @@ def run(args) -> int:
 
     from anonlab.deid.anonymize import AnonymizeConfig, anonymize
     from anonlab.errors import UsageError
-    from anonlab.io import check_output, read_table, table_format, write_table, write_text
+    from anonlab.io import check_output, guard_outputs, read_table, table_format, write_table, write_text
 
     table_format(args.output)
+    guard_outputs(
+        [args.output, args.report],
+        {"input": args.input, "recipe": args.recipe, "hierarchy": [f for _, f in args.hierarchy or ()]},
+    )
     check_output(args.output, args.force)
     if args.report:
         check_output(args.report, args.force)

@@ -67,9 +67,10 @@ def run(args: argparse.Namespace) -> int:
     from anonlab.errors import UsageError
     from anonlab.evaluation.report import study_html
     from anonlab.evaluation.study import Recipe, default_recipe_path, run_study
-    from anonlab.io import check_output, read_table, write_text
+    from anonlab.io import check_output, guard_outputs, read_table, write_text
 
     json_file = None if args.json in (None, "-") else args.json
+    guard_outputs([args.report, json_file], {"input": args.input, "recipe": args.recipe})
     for o in (args.report, json_file):
         if o:
             check_output(o, args.force)

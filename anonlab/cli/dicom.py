@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from anonlab.cli._common import add_force, add_group, add_json, add_seed, positive_int, print_json
+from anonlab.cli._common import (
+    add_force,
+    add_group,
+    add_json,
+    add_seed,
+    add_strict_key,
+    positive_int,
+    print_json,
+)
 
 # Kept here (not imported from the library) so that `anonlab dicom --help` stays fast; a test checks they match.
 OPTION_HELP = {
@@ -100,6 +108,7 @@ def add_parser(sub) -> None:
         help="also write images that may show identifying text in their pixels (withheld by default)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_strict_key(p)
     add_force(p)
     add_seed(p, "nothing: outputs depend on the key alone (accepted for uniformity, recorded)")
     add_json(p)
@@ -126,7 +135,7 @@ def run_deidentify(args: argparse.Namespace) -> int:
     from anonlab.deid.dicom.deidentify import deidentify_folder
     from anonlab.deid.keys import read_key
 
-    key = read_key(args.key_file)
+    key = read_key(args.key_file, strict=args.strict_key)
     result = deidentify_folder(
         args.in_dir,
         args.out_dir,
@@ -138,6 +147,7 @@ def run_deidentify(args: argparse.Namespace) -> int:
         force=args.force,
         seed=args.seed,
         progress=not args.no_progress and sys.stderr.isatty(),
+        key_file=args.key_file,
     )
     if args.json:
         print_json(result.to_dict())

@@ -110,7 +110,7 @@ def run_stats(args) -> int:
     from pathlib import Path
 
     from anonlab.errors import UsageError
-    from anonlab.io import check_output, read_table, write_text
+    from anonlab.io import check_output, guard_outputs, read_table, write_text
     from anonlab.privacy.accounting import check_delta, check_epsilon
     from anonlab.privacy.ledger import Ledger
     from anonlab.privacy.noise import SEEDED_WARNING, NoiseSource
@@ -129,6 +129,10 @@ def run_stats(args) -> int:
     delta = check_delta(args.delta, "--delta")
     queries = [parse_query(q) for q in args.query]
     plan_stats(queries, eps, delta)
+    guard_outputs(
+        [args.output],
+        {"input": args.input, "schema": None if args.schema == "adult" else args.schema, "ledger": args.ledger},
+    )
     if args.output:
         suffix = Path(args.output).suffix.lower()
         if suffix not in (".json", ".csv"):

@@ -162,10 +162,18 @@ def run(args: argparse.Namespace) -> int:
     from anonlab.cli._common import print_json
     from anonlab.evaluation.evaluate import EvaluationConfig, evaluate
     from anonlab.evaluation.report import evaluation_html
-    from anonlab.io import check_output, read_table, write_text
+    from anonlab.io import check_output, guard_outputs, read_table, write_text
     from anonlab.schema import Schema
 
     outputs = [o for o in (args.report, None if args.json in (None, "-") else args.json) if o]
+    guard_outputs(
+        outputs,
+        {
+            "input": [args.real, args.release, args.holdout],
+            "schema": args.schema,
+            "privacy report": [args.privacy_report, args.release + ".json"],
+        },
+    )
     for o in outputs:
         check_output(o, args.force)
     if (

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from anonlab.cli._common import add_command, add_force, add_json, add_seed, columns, print_json, warn
+from anonlab.cli._common import (
+    add_command,
+    add_force,
+    add_json,
+    add_seed,
+    add_strict_key,
+    columns,
+    print_json,
+    warn,
+)
 
 
 def add_parser(sub) -> None:
@@ -50,6 +59,7 @@ def add_parser(sub) -> None:
         help="also write original -> pseudonym pairs here (a re-identification table: refused inside the "
         "output's folder; store it as securely as the key)",
     )
+    add_strict_key(p)
     add_force(p)
     add_seed(p, "nothing: pseudonyms are determined by the key alone (accepted for uniformity)")
     add_json(p)
@@ -61,13 +71,14 @@ def run(args) -> int:
     from anonlab.deid.keys import read_key
     from anonlab.deid.pseudonym import Pseudonymizer, pseudonymize_table
     from anonlab.errors import UsageError
-    from anonlab.io import check_output, read_table, refuse_inside, table_format, write_table
+    from anonlab.io import check_output, guard_outputs, read_table, refuse_inside, table_format, write_table
 
     if not (args.id or args.drop or args.shift_dates):
         raise UsageError("nothing to do: give --id, --drop or --shift-dates")
     if args.max_shift_days < 1:
         raise UsageError("--max-shift-days must be at least 1")
     table_format(args.output)
+    guard_outputs([args.output, args.mapping], {"input": args.input, "key file": args.key_file})
     check_output(args.output, args.force)
     if args.mapping:
         table_format(args.mapping)
@@ -75,7 +86,7 @@ def run(args) -> int:
         check_output(args.mapping, args.force)
     if Path(args.output).resolve() == Path(args.input).resolve():
         raise UsageError(f"{args.output}: the output would replace the input; inputs are never modified")
-    key = read_key(args.key_file)
+    key = read_key(args.key_file, strict=args.strict_key)
     df = read_table(args.input)
     out, mapping, result = pseudonymize_table(
         df,

@@ -58,9 +58,10 @@ def add_parser(sub) -> None:
 
 
 def run_infer(args) -> int:
-    from anonlab.io import check_output, read_table
+    from anonlab.io import check_output, guard_outputs, read_table
     from anonlab.schema import infer_schema
 
+    guard_outputs([args.output], {"input": args.input})
     check_output(args.output, args.force)
     df = read_table(args.input)
     schema = infer_schema(df, max_categories=args.max_categories)

@@ -452,6 +452,9 @@ def strip_path(src: str | os.PathLike, dst: str | os.PathLike, force: bool = Fal
     if src.is_file():
         if dst.is_dir():
             dst = dst / src.name
+        from anonlab.io import guard_outputs
+
+        guard_outputs([dst], {"input": src})
         if dst.resolve() == src.resolve():
             raise UsageError(f"{dst}: the output must not be the input")
         result.stripped.append(strip_image(src, dst, force))

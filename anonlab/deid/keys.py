@@ -16,9 +16,17 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anonlab.errors import InputError, OutputExistsError
+from anonlab.errors import InputError, OutputError, OutputExistsError
 
-__all__ = ["KEY_BYTES", "SecretKey", "generate_key", "write_key", "read_key", "derive_key"]
+__all__ = [
+    "KEY_BYTES",
+    "SecretKey",
+    "generate_key",
+    "write_key",
+    "read_key",
+    "key_file_exposed",
+    "derive_key",
+]
 
 KEY_BYTES = 32
 
@@ -54,35 +62,79 @@ def generate_key() -> SecretKey:
 
 
 def write_key(path: str | os.PathLike, key: SecretKey | None = None) -> Path:
-    """Write a new key to ``path`` with mode 0600. Never overwrites: an old key may be the only way to link data."""
+    """Write a new key to ``path`` with mode 0600. Never overwrites: an old key may be the only way to link data.
+
+    The key is written to an anonymous temporary (:class:`anonlab.io.Temporary`, mode 0600 from the first byte)
+    and linked into place only when complete: a kill or a full disk never leaves a partial key, and the link
+    fails rather than replace a file that appeared meanwhile. Raises :class:`OutputExistsError` or
+    :class:`~anonlab.errors.OutputError` (folder not writable, read-only file system, disk full).
+    """
+    from anonlab.io import Temporary, ensure_folder
+
     path = Path(path)
     key = key or generate_key()
-    if path.exists():
+    if path.exists() or path.is_symlink():
         raise OutputExistsError(
             f"{path}: exists; a key file is never overwritten (losing a key loses linkage)"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: refuse a file that appeared meanwhile; 0600 from the first byte.
+    ensure_folder(path.parent)
+    tmp = None
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = Temporary(path.parent, path.name, 0o600)
+        with open(tmp.path, "w", encoding="ascii") as fh:
+            fh.write(key.material.hex() + "\n")
+        tmp.chmod(0o600)
+        tmp.link(path)
     except FileExistsError:
         raise OutputExistsError(f"{path}: exists; a key file is never overwritten") from None
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key.material.hex() + "\n")
-    os.chmod(path, 0o600)
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot write the key file: {exc.strerror or type(exc).__name__}"
+        ) from None
+    finally:
+        if tmp is not None:
+            tmp.close()
     return path
 
 
-def read_key(path: str | os.PathLike) -> SecretKey:
-    """Read a key file written by :func:`write_key`. Errors never echo the file's content."""
+def key_file_exposed(path: str | os.PathLike) -> int | None:
+    """The permission bits of ``path`` if users other than its owner may read or write it (mode & 0o077), else
+    None."""
+    mode = os.stat(path).st_mode & 0o777
+    return mode if mode & 0o077 else None
+
+
+def read_key(path: str | os.PathLike, *, strict: bool = False) -> SecretKey:
+    """Read a key file written by :func:`write_key`. Errors never echo the file's content.
+
+    A key file that others can read or write (mode & 0o077, for example 0644) gives a
+    :class:`~anonlab.errors.PrivacyWarning`: anyone who can read it can re-identify every release made with it.
+    ``strict`` refuses such a file instead (:class:`InputError`).
+    """
+    import warnings
+
+    from anonlab.errors import PrivacyWarning
+
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: no such key file (create one with `anonlab keygen {path}`)")
     try:
+        exposed = key_file_exposed(path)
         text = path.read_text(encoding="ascii").strip()
         material = bytes.fromhex(text)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read the key file: {exc.strerror or type(exc).__name__}") from None
     except (UnicodeDecodeError, ValueError):
         raise InputError(f"{path}: not an anonlab key file (expected 64 hex characters)") from None
     if len(material) != KEY_BYTES:
         raise InputError(f"{path}: not an anonlab key file (expected 64 hex characters)")
+    if exposed is not None:
+        what = (
+            f"{path}: the key file is readable or writable by others (mode {exposed:04o}); `chmod 600 {path}`"
+        )
+        if strict:
+            raise InputError(f"{what} (refused by --strict-key)")
+        warnings.warn(
+            f"{what}: anyone who can read it can re-identify the release", PrivacyWarning, stacklevel=2
+        )
     return SecretKey(material)

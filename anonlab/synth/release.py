@@ -139,6 +139,9 @@ def synthesize(
     outputs = [Path(output), sidecar_path(output)] + ([Path(save_model)] if save_model else [])
     if len({p.resolve() for p in outputs} | {Path(input).resolve()}) != len(outputs) + 1:
         raise UsageError("the input, the output, its sidecar and the saved model must be different files")
+    from anonlab.io import guard_outputs
+
+    guard_outputs(outputs, {"input": input, "schema": schema if schema != "adult" else None, "ledger": ledger})
     for p in outputs:
         check_output(p, force)
     if klass.private:
@@ -239,6 +242,9 @@ def sample_model(
 
     started = time.monotonic()
     table_format(output)
+    from anonlab.io import guard_outputs
+
+    guard_outputs([output, sidecar_path(output)], {"model": model})
     for p in (Path(output), sidecar_path(output)):
         check_output(p, force)
     synth = Synthesizer.load(model)

@@ -275,13 +275,18 @@ def audit_folder(
     folder: str | os.PathLike, *, workers: int | None = None, progress: bool = False
 ) -> AuditResult:
     """Audit every file under ``folder`` (see the module docstring). The folder is only read."""
-    from anonlab.deid.dicom.deidentify import _small_batches_in_process, parallel_map
+    from anonlab.deid.dicom.deidentify import INCOMPLETE_MARKER, _small_batches_in_process, parallel_map
     from anonlab.deid.dicom.reading import walk_files
-    from anonlab.errors import UsageError
+    from anonlab.errors import InputError, UsageError
 
     folder = Path(folder)
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder")
+    if (folder / INCOMPLETE_MARKER).exists():
+        raise InputError(
+            f"{folder}: incomplete: an `anonlab dicom deidentify` run writing it was killed or failed "
+            f"({INCOMPLETE_MARKER} is there); rerun it with --force before auditing or releasing the folder"
+        )
     result = AuditResult(folder=str(folder))
     workers = workers or os.cpu_count() or 1
     bar = None

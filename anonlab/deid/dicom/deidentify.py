@@ -8,7 +8,13 @@ Every write is atomic; two inputs with the same SOP Instance UID never overwrite
 
 Workers are processes (:class:`concurrent.futures.ProcessPoolExecutor`) fed a bounded number of chunks at a time,
 so memory stays flat however many files the folder holds. Each worker derives its sub-keys once; the key itself is
-passed to workers in memory and never written anywhere.
+passed to workers in memory and never written anywhere. Workers die with their parent (Linux
+``PR_SET_PDEATHSIG``; elsewhere a watchdog thread), so a killed run leaves no process holding the key.
+
+A run marks its output folder with :data:`INCOMPLETE_MARKER` before writing anything and removes the mark only
+when every input has been handled: a folder left by a killed or failed run says so, and
+:func:`anonlab.deid.dicom.audit.audit_folder` refuses it. Temporaries (of each output file and of the manifest,
+which is secret) are anonymous files that cannot outlive the process.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
-import tempfile
+import signal
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -25,7 +31,7 @@ from pathlib import Path
 
 from anonlab.deid.dicom.profile import Profile, profile_for
 from anonlab.deid.keys import SecretKey
-from anonlab.errors import OutputExistsError, UsageError
+from anonlab.errors import OutputError, OutputExistsError, UsageError
 
 __all__ = [
     "FileOutcome",
@@ -34,7 +40,10 @@ __all__ = [
     "deidentify_folder",
     "parallel_map",
     "MANIFEST_COLUMNS",
+    "INCOMPLETE_MARKER",
 ]
+
+INCOMPLETE_MARKER = ".anonlab-incomplete"
 
 MANIFEST_COLUMNS = ["input", "output", "attribute", "original", "replacement"]
 CHUNK = 4
@@ -286,28 +295,29 @@ class Deidentifier:
         return self.out_dir / study / series / f"{sop}.dcm"
 
     def _write(self, target: Path, ds) -> Path:
-        """Encode ``ds`` into a temporary file beside ``target`` and link it into place without overwriting."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".tmp")
-        try:
-            from anonlab.deid.dicom.writing import write_file
+        """Encode ``ds`` into an anonymous temporary beside ``target`` (it cannot outlive the process) and link it
+        into place without overwriting."""
+        from anonlab.deid.dicom.writing import write_file
+        from anonlab.io import Temporary
 
-            with os.fdopen(fd, "wb") as fh:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Temporary(target.parent, target.name)
+        try:
+            with open(tmp.path, "wb") as fh:
                 write_file(fh, ds)
             n = 1
             while True:
                 candidate = target if n == 1 else target.with_name(f"{target.stem}.{n}.dcm")
                 try:
-                    os.link(tmp, candidate)  # fails if the name is taken: no overwrite, no race
+                    tmp.link(candidate, sync=False)  # fails if the name is taken: no overwrite, no race
                     return candidate
                 except FileExistsError:
                     if self.force and candidate.stat().st_mtime_ns < self.started:
-                        os.replace(tmp, candidate)  # an output of an earlier run
+                        tmp.replace(candidate, sync=False)  # an output of an earlier run
                         return candidate
                     n += 1
         finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+            tmp.close()
 
 
 def _set(ds, tag: int, vr: str, value) -> None:
@@ -329,7 +339,38 @@ def _first_line(exc: Exception) -> str:
 _WORKER: dict = {}
 
 
-def _init_worker(factory: Callable, args: tuple) -> None:
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end when its parent does: a killed run must leave no process holding the key.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)``, then a check that the parent did not die before that call.
+    Elsewhere: a daemon thread that polls the parent's process id once a second.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        armed = libc.prctl(1, int(signal.SIGKILL), 0, 0, 0) == 0  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        armed = False
+    if os.getppid() != parent:
+        os._exit(1)
+    if not armed:
+        import threading
+
+        def watch() -> None:
+            while os.getppid() == parent:
+                time.sleep(1.0)
+            os._exit(1)
+
+        threading.Thread(target=watch, name="anonlab-parent-watch", daemon=True).start()
+
+
+def _init_worker(factory: Callable, args: tuple, parent: int | None = None) -> None:
+    if parent is not None:
+        _die_with_parent(parent)
+    # the parent's SIGTERM handler (an orderly exit) must not run in a worker: the parent stops the workers
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _WORKER["obj"] = factory(*args)
 
 
@@ -345,7 +386,8 @@ def parallel_map(
     """Yield ``factory(*args).method(item)`` for each item, in worker processes when ``workers > 1``.
 
     At most ``2 * workers`` chunks are in flight, so memory does not grow with the number of items. Results come
-    in completion order.
+    in completion order. Workers die with this process; if the caller stops early or an exception (SIGTERM,
+    Ctrl-C) ends the run, the workers are terminated at once rather than left to finish their chunks.
     """
     if workers <= 1:
         obj = factory(*args)
@@ -359,9 +401,10 @@ def parallel_map(
     ctx = multiprocessing.get_context(
         "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     )
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(factory, args)
-    ) as pool:
+    pool = ProcessPoolExecutor(
+        max_workers=workers, mp_context=ctx, initializer=_init_worker, initargs=(factory, args, os.getpid())
+    )
+    try:
         pending: set = set()
         batch: list = []
         it = iter(items)
@@ -384,6 +427,24 @@ def parallel_map(
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
                 yield from fut.result()
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate a pool's worker processes now (they hold the key): used when a run ends early."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    for proc in procs:
+        with contextlib.suppress(Exception):
+            proc.join(5)
+            if proc.is_alive():
+                proc.kill()
 
 
 def _small_batches_in_process(items: Iterator, workers: int) -> tuple[Iterator, int]:
@@ -406,6 +467,11 @@ def _check_dirs(in_dir: Path, out_dir: Path, force: bool) -> None:
         raise UsageError(f"{out_dir}: the output folder must not contain the input folder ({in_dir})")
     if out_dir.exists() and not out_dir.is_dir():
         raise OutputExistsError(f"{out_dir}: exists and is not a folder")
+    if (out_dir / INCOMPLETE_MARKER).exists() and not force:
+        raise OutputExistsError(
+            f"{out_dir}: holds the output of an incomplete run (killed or failed; {INCOMPLETE_MARKER} is there); "
+            "rerun with --force to complete it, or use a new folder"
+        )
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise OutputExistsError(
             f"{out_dir}: exists and is not empty; refusing to write into it (use --force)"
@@ -424,6 +490,7 @@ def deidentify_folder(
     force: bool = False,
     seed: int | None = None,
     progress: bool = False,
+    key_file: str | os.PathLike | None = None,
 ) -> DeidentifyResult:
     """De-identify every DICOM file under ``in_dir`` into ``out_dir`` (see the module docstring).
 
@@ -434,27 +501,44 @@ def deidentify_folder(
     manifest : CSV path for original -> new UIDs, pseudonymous PatientIDs and paths. It re-identifies the release:
         refused inside ``out_dir``, written with owner-only permissions.
     seed : recorded only; nothing here is random (outputs depend on the key alone).
+    key_file : the key's file, if it came from one: the manifest may never overwrite it.
+
+    Symbolic links under ``in_dir`` are never followed out of it: a link to a file or folder inside ``in_dir``
+    is listed as skipped (its target is de-identified once, under its own name), a link that leaves ``in_dir`` or
+    is broken is listed as skipped with that reason. ``out_dir`` carries :data:`INCOMPLETE_MARKER` until the
+    run has handled every input.
     """
-    from anonlab.io import atomic_path, check_output, refuse_inside
+    from anonlab.io import atomic_path, check_output, ensure_folder, guard_outputs, refuse_inside
 
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     profile = Profile.build(options)  # validates option names before any work
     _check_dirs(in_dir, out_dir, force)
     if manifest is not None:
+        guard_outputs([manifest], {"key file": key_file})
         refuse_inside(manifest, out_dir, "manifest", "the output folder")
         refuse_inside(manifest, in_dir, "manifest", "the input folder")
         check_output(manifest, force)
     workers = workers or os.cpu_count() or 1
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out_dir)
+    marker = out_dir / INCOMPLETE_MARKER
+    try:
+        marker.write_text(
+            "anonlab dicom deidentify is writing this folder, or a run writing it was killed or failed.\n"
+            "Until this file is gone the folder is incomplete: do not release it; rerun with --force.\n",
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        raise OutputError(
+            f"{out_dir}: cannot write into the output folder: {exc.strerror or type(exc).__name__}"
+        ) from None
     result = DeidentifyResult(
         in_dir=str(in_dir), out_dir=str(out_dir), options=list(profile.options), workers=workers, seed=seed
     )
-    from anonlab.deid.dicom.reading import walk_files
-
     started = time.time_ns()
     t0 = time.perf_counter()
     args = (key, profile.options, str(out_dir), allow_burned_in, manifest is not None, started, force)
-    files, workers_used = _small_batches_in_process((str(p) for p in walk_files(in_dir)), workers)
+    links: list[dict] = []
+    files, workers_used = _small_batches_in_process(_inputs(in_dir, links), workers)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -469,7 +553,10 @@ def deidentify_folder(
                 fh = stack.enter_context(open(tmp, "w", newline="", encoding="utf-8"))
                 writer = csv.writer(fh)
                 writer.writerow(MANIFEST_COLUMNS)
-            for outcome in parallel_map(Deidentifier, args, "process", files, workers_used):
+            outcomes = stack.enter_context(
+                contextlib.closing(parallel_map(Deidentifier, args, "process", files, workers_used))
+            )
+            for outcome in outcomes:
                 result.files += 1
                 if outcome.status == "written":
                     result.written += 1
@@ -485,5 +572,44 @@ def deidentify_folder(
     finally:
         if bar is not None:
             bar.close()
+    result.files += len(links)
+    result.skipped.extend(links)
+    marker.unlink()  # every input handled: the folder is complete
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _inputs(in_dir: Path, links: list[dict]) -> Iterator[str]:
+    """Every regular file under ``in_dir`` in a stable order; each symbolic link goes to ``links`` with the reason
+    it is not read through (a link inside ``in_dir`` would make a second copy of its target, which is read under
+    its own name; one that leaves ``in_dir`` is not followed)."""
+    root = in_dir.resolve()
+    for dirpath, dirs, files in os.walk(in_dir):
+        dirs.sort()
+        for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]):
+            p = Path(dirpath) / name
+            if not p.is_symlink():
+                if p.is_file():
+                    yield str(p)
+                continue
+            try:
+                target = p.resolve(strict=True)
+            except (OSError, RuntimeError):
+                links.append({"input": str(p), "reason": "broken symbolic link"})
+                continue
+            kind = "folder" if target.is_dir() else "file"
+            if target == root or root in target.parents:
+                links.append(
+                    {
+                        "input": str(p),
+                        "reason": f"symbolic link to a {kind} inside the input folder "
+                        f"({target.relative_to(root)}), which is de-identified under its own name",
+                    }
+                )
+            else:
+                links.append(
+                    {
+                        "input": str(p),
+                        "reason": f"symbolic link to a {kind} outside the input folder; not followed",
+                    }
+                )
