@@ -186,3 +186,36 @@ def test_a_version_1_ledger_is_shown(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "format 1" in out and "population  census" in out and "neighbours  add/remove" in out
     assert "releases    2" in out
+
+
+def test_a_full_disk_during_dp_stats_is_one_line_and_the_ledger_stays_valid(
+    table, tmp_path, capsys, monkeypatch
+):
+    import errno
+    import os
+
+    _, path, schema = table
+    led = tmp_path / "l.jsonl"
+    assert _budget("init", led, "--epsilon", "2", "--delta", "1e-6") == 0
+    before = led.read_bytes()
+    real_write = os.write
+
+    def write(fd, data):
+        if b'"prev"' in bytes(data):  # the ledger line: the disk is full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return real_write(fd, data)
+
+    out = tmp_path / "answers.json"
+    capsys.readouterr()
+    with monkeypatch.context() as m:
+        m.setattr(os, "write", write)
+        code = main(
+            ["dp", "stats", str(path), "--schema", str(schema), "--ledger", str(led), "--epsilon", "1", "--delta",
+             "1e-7", "-q", "count", "-o", str(out)]
+        )  # fmt: skip
+    err = capsys.readouterr().err
+    errors = [ln for ln in err.splitlines() if ": error: " in ln]
+    assert code == 2 and len(errors) == 1 and "Traceback" not in err
+    assert str(led) in errors[0] and "No space left on device" in errors[0]
+    assert led.read_bytes() == before and not out.exists()
+    assert Ledger.open(led).entries == []

@@ -596,3 +596,16 @@ def test_composed_and_per_release_figures(tmp_path):
     info = led.to_dict()
     assert info["spent"]["epsilon"] < info["per_release_sum"]["epsilon"] == pytest.approx(2.0)
     assert "composed" in info["binding"] and "do not add up" in info["binding"]
+
+
+def test_an_unreadable_stale_anchor_is_still_recorded_as_a_removed_ledger(tmp_path):
+    p = tmp_path / "l.jsonl"
+    head_path(p).write_text("garbage\n")
+    led = Ledger.create(p, epsilon=1.0, delta=0.0)
+    assert led.replaces["removed_ledger_entries"] is None and "removed" in led.replaces["note"]
+    assert json.loads(head_path(p).read_text())["seq"] == 0
+
+
+def test_create_refuses_a_missing_folder_with_one_line(tmp_path):
+    with pytest.raises(InputError, match="no folder"):
+        Ledger.create(tmp_path / "nope" / "l.jsonl", epsilon=1.0, delta=0.0)
