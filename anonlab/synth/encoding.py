@@ -263,7 +263,8 @@ class Encoding:
                     "would leak it. State the domain as public in the schema, or pass --trust-domains"
                 )
             # a column the schema says has no missing values never gets a missing code, so none can be sampled
-            codings.append(ColumnCoding.from_column(col, bins, missing and getattr(col, "missing", True)))
+            allows = getattr(col, "missing", True) is not False  # None (not stated) allows missing values
+            codings.append(ColumnCoding.from_column(col, bins, missing and allows))
         if not codings:
             raise SchemaError("no column to synthesise (identifier and text columns are never synthesised)")
         return cls(tuple(codings), tuple(skipped))
