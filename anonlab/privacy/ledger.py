@@ -1052,15 +1052,14 @@ def _entry_from(rec: dict[str, Any], replace_one: bool) -> LedgerEntry:
     group = 2 if (replace_one and neighbours == "add/remove") else 1
     if "group" in rec and rec["group"] != group:
         raise ValueError("group")
-    charged = None
-    if group == 2:
-        charged = own.group_of_two()
-        c = rec["charged"]
+    charged = own.group_of_two() if group == 2 else None
+    if "charged" in rec or group == 2:  # version-1 lines have none; version-2 lines must match what follows
+        c, want = rec["charged"], charged or own
         if not (
-            _close(float(c["epsilon"]), charged.epsilon)
-            and _close(float(c["delta"]), charged.delta)
-            and (c["rho"] is None) == (charged.rho is None)
-            and (charged.rho is None or _close(float(c["rho"]), charged.rho))
+            _close(float(c["epsilon"]), want.epsilon)
+            and _close(float(c["delta"]), want.delta)
+            and (c["rho"] is None) == (want.rho is None)
+            and (want.rho is None or _close(float(c["rho"]), want.rho))
         ):
             raise ValueError("charged")
     return LedgerEntry(

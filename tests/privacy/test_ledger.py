@@ -297,13 +297,15 @@ def _reseal(rec):
     return {**rec, "sum": _checksum(rec)}
 
 
-def test_a_charged_cost_that_does_not_follow_from_the_release_is_corrupt(tmp_path):
+@pytest.mark.parametrize("relation", ["replace-one", "add/remove"])
+def test_a_charged_cost_that_does_not_follow_from_the_release_is_corrupt(tmp_path, relation):
     p = tmp_path / "r.jsonl"
-    led = Ledger.create(p, epsilon=2.0, delta=0.0, neighbours="replace-one", population_size=10)
+    n = 10 if relation == "replace-one" else None
+    led = Ledger.create(p, epsilon=2.0, delta=0.0, neighbours=relation, population_size=n)
     led.charge(what="pure", mechanism="laplace", epsilon=0.3, delta=0.0)
     lines = p.read_text().splitlines()
     rec = json.loads(lines[1])
-    rec["charged"]["epsilon"] = 0.3  # claims single cost for an add/remove release: resealed by hand
+    rec["charged"]["epsilon"] = 0.15 if relation == "add/remove" else 0.3  # resealed by hand
     p.write_text(lines[0] + "\n" + json.dumps(_reseal(rec)) + "\n")
     head_path(p).unlink()
     with pytest.raises(InputError, match="line 2: missing or bad field"):
