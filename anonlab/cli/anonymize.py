@@ -25,9 +25,19 @@ report) or, with --suppress-mark, kept with * in their quasi-identifiers.
 
 Methods:
   mondrian  multidimensional partitioning (LeFevre et al. 2006): each class gets its own ranges; least loss
-  global    one recoding per column from hierarchies (ARX-format CSV via --hierarchy, else built in:
-            intervals for numbers, day/month/year for dates, trailing-character masking for codes such as
-            ZIP codes, value/* for other categories); the lattice of levels is searched for the optimum
+  global    one recoding per column from hierarchies (ARX-format CSV via --hierarchy, e.g. from
+            `anonlab hierarchy build`, else built in: intervals for numbers, day/month/year for dates,
+            right-to-left masking for codes such as ZIP or ICD codes, adjacent grouping for ordered
+            categories (--order, a schema's ordered list, integer codes), frequency-balanced grouping for
+            other categories); the lattice of levels is searched for the optimum
+
+With --schema FILE (or `adult` for the bundled Adult schema), the schema's roles give the quasi-identifiers and
+sensitive columns when --quasi / --sensitive are not given, and its domains shape the built-in hierarchies
+(numeric bounds align the intervals; a category list written in a non-alphabetical order is the values' order).
+
+Warnings (stderr, and in the report): a column left in clear that is a deterministic function of a
+quasi-identifier, or determines one, on this data (education-num beside education) undoes the generalisation:
+add it to --quasi or drop it.
 
 Privacy meaning: protects against an attacker who links on the named quasi-identifiers (re-identification at
 most 1/k) and, with --l / --t, against learning a sensitive value from a class. The output is still personal
@@ -35,6 +45,7 @@ data; this is not differential privacy.
 
 Examples:
   anonlab anonymize adult.csv -o adult-k10.csv --quasi age,sex,race,native-country --k 10
+  anonlab anonymize adult.csv -o adult-g.csv --schema adult --k 10 --method global
   anonlab anonymize adult.csv -o out.csv --quasi age,education --sensitive income-per-year --k 5 --l 2 --t 0.2
   anonlab anonymize in.csv -o out.csv --recipe study.toml --report report.json"""
 
@@ -44,6 +55,14 @@ def _hierarchy(text: str) -> tuple[str, str]:
     if not sep or not col.strip() or not path.strip():
         raise argparse.ArgumentTypeError(f"{text!r}: write COLUMN=FILE")
     return col.strip(), path.strip()
+
+
+def _order(text: str) -> tuple[str, tuple[str, ...]]:
+    col, sep, values = text.partition("=")
+    vals = tuple(v.strip() for v in values.split(",") if v.strip())
+    if not sep or not col.strip() or len(vals) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: write COLUMN=VALUE1,VALUE2,... (two values at least)")
+    return col.strip(), vals
 
 
 def _fraction(text: str) -> float:
@@ -136,6 +155,22 @@ def add_parser(sub) -> None:
         help="ARX-format hierarchy CSV for a column (one row per value, one column per level); repeatable",
     )
     p.add_argument(
+        "--order",
+        type=_order,
+        action="append",
+        default=None,
+        metavar="COL=V1,V2,...",
+        help="the order of a categorical quasi-identifier's values: global's built-in hierarchy then groups "
+        "adjacent values; repeatable",
+    )
+    p.add_argument(
+        "--schema",
+        default=None,
+        metavar="FILE|adult",
+        help="schema TOML (or `adult`, bundled): its roles give --quasi / --sensitive when not given, its domains "
+        "(bounds, category order) shape the built-in hierarchies",
+    )
+    p.add_argument(
         "--loss", choices=["gcp", "discernibility"], default=None, help="what global minimises [default: gcp]"
     )
     p.add_argument(
@@ -151,14 +186,19 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import json
 
-    from anonlab.deid.anonymize import AnonymizeConfig, anonymize
+    from anonlab.deid.anonymize import AnonymizeConfig, anonymize, load_schema, schema_roles
     from anonlab.errors import UsageError
     from anonlab.io import check_output, guard_outputs, read_table, table_format, write_table, write_text
 
     table_format(args.output)
     guard_outputs(
         [args.output, args.report],
-        {"input": args.input, "recipe": args.recipe, "hierarchy": [f for _, f in args.hierarchy or ()]},
+        {
+            "input": args.input,
+            "recipe": args.recipe,
+            "hierarchy": [f for _, f in args.hierarchy or ()],
+            "schema": args.schema if args.schema != "adult" else None,
+        },
     )
     check_output(args.output, args.force)
     if args.report:
@@ -177,21 +217,28 @@ def run(args) -> int:
         "suppress_mark": args.suppress_mark,
         "hierarchies": tuple(args.hierarchy) if args.hierarchy else None,
         "loss": args.loss,
+        "orders": tuple(args.order) if args.order else None,
         "seed": args.seed,
     }
+    schema = load_schema(args.schema) if args.schema else None
+    df = read_table(args.input)
+    roles = schema_roles(schema, df.columns) if schema is not None else {}
     if args.recipe:
-        config = AnonymizeConfig.from_recipe(args.recipe, **given)
+        config = AnonymizeConfig.from_recipe(args.recipe, defaults=roles, **given)
+    elif schema is not None:
+        config = AnonymizeConfig.from_schema(schema, df.columns, **given)
     else:
         if args.quasi is None or args.k is None:
-            raise UsageError("give --quasi and --k (or a --recipe that names them)")
+            raise UsageError("give --quasi and --k (or a --recipe or --schema that names them)")
         config = AnonymizeConfig(**{k: v for k, v in given.items() if v is not None})
     config = _with_progress(config, args.progress)
-    df = read_table(args.input)
-    result = anonymize(df, config)
+    result = anonymize(df, config, schema=schema)
     write_table(result.data, args.output, force=args.force)
     report = result.to_dict()
     report["input"] = str(args.input)
     report["output"] = str(args.output)
+    if args.schema:
+        report["schema"] = str(args.schema)
     if args.report:
         write_text(args.report, json.dumps(report, indent=2, default=str) + "\n", force=args.force)
     if args.json:

@@ -31,7 +31,17 @@ from anonlab.errors import InputError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["AnonymizeConfig", "AnonymizeResult", "anonymize", "METHODS", "L_KINDS", "LOSSES"]
+__all__ = [
+    "AnonymizeConfig",
+    "AnonymizeResult",
+    "anonymize",
+    "mapping_warnings",
+    "schema_roles",
+    "load_schema",
+    "METHODS",
+    "L_KINDS",
+    "LOSSES",
+]
 
 METHODS = ("mondrian", "global")
 L_KINDS = ("distinct", "entropy", "recursive")
@@ -61,6 +71,9 @@ class AnonymizeConfig:
     - ``hierarchies``: ``(column, path)`` pairs of ARX-format hierarchy CSVs; for a sensitive category, the
       hierarchy gives t-closeness its hierarchical distance.
     - ``loss``: what ``global`` minimises: ``gcp`` or ``discernibility``.
+    - ``orders``: ``(column, values)`` pairs: the order of a categorical quasi-identifier's values, so that
+      ``global``'s built-in hierarchy groups adjacent values (``HS-grad..Bachelors``) instead of grouping by
+      frequency. A schema whose category list is not in alphabetical order gives the same.
     - ``seed``: recorded in the report; both algorithms are deterministic, so it changes nothing.
     """
 
@@ -77,6 +90,7 @@ class AnonymizeConfig:
     suppress_mark: bool = False
     hierarchies: tuple[tuple[str, str], ...] = ()
     loss: str = "gcp"
+    orders: tuple[tuple[str, tuple[str, ...]], ...] = ()
     seed: int | None = None
     progress: bool = False
 
@@ -85,6 +99,8 @@ class AnonymizeConfig:
         object.__setattr__(self, "sensitive", tuple(self.sensitive))
         hs = self.hierarchies.items() if isinstance(self.hierarchies, dict) else self.hierarchies
         object.__setattr__(self, "hierarchies", tuple((str(c), str(p)) for c, p in hs))
+        os_ = self.orders.items() if isinstance(self.orders, dict) else self.orders
+        object.__setattr__(self, "orders", tuple((str(c), tuple(str(v) for v in vs)) for c, vs in os_))
         if not self.quasi:
             raise UsageError("give at least one quasi-identifier (--quasi)")
         if len(set(self.quasi)) != len(self.quasi):
@@ -114,14 +130,23 @@ class AnonymizeConfig:
         unknown = [c for c in named if c not in self.quasi and c not in self.sensitive]
         if unknown:
             raise UsageError(f"hierarchy given for {unknown[0]!r}, which is neither quasi nor sensitive")
+        for c, vs in self.orders:
+            if c not in self.quasi:
+                raise UsageError(f"an order is given for {c!r}, which is not a quasi-identifier")
+            if len(set(vs)) != len(vs):
+                raise UsageError(f"the order of {c!r} lists a value twice")
 
     @classmethod
-    def from_recipe(cls, path: str | os.PathLike, **overrides: Any) -> AnonymizeConfig:
+    def from_recipe(
+        cls, path: str | os.PathLike, defaults: dict | None = None, **overrides: Any
+    ) -> AnonymizeConfig:
         """Read the ``[anonymize]`` table of a TOML recipe (or its top level), then apply ``overrides``.
 
         Keys are this class's field names (``quasi``, ``k``, ``sensitive``, ``l``, ``l_kind``, ``c``, ``t``,
-        ``method``, ``strict``, ``max_suppression``, ``suppress_mark``, ``loss``, ``seed``) and
-        ``[anonymize.hierarchies]`` mapping a column to a CSV path, relative to the recipe's folder.
+        ``method``, ``strict``, ``max_suppression``, ``suppress_mark``, ``loss``, ``seed``),
+        ``[anonymize.hierarchies]`` mapping a column to a CSV path, relative to the recipe's folder, and
+        ``[anonymize.orders]`` mapping a column to the list of its values in order. ``defaults`` (for example
+        the roles of a schema) fill what neither the recipe nor ``overrides`` give.
         """
         path = Path(path)
         try:
@@ -142,7 +167,12 @@ class AnonymizeConfig:
         if not isinstance(hier, dict):
             raise InputError(f"{path}: 'hierarchies' must be a table of column = \"file.csv\"")
         values["hierarchies"] = tuple((c, str(path.parent / p)) for c, p in hier.items())
+        orders = values.pop("orders", {}) or {}
+        if not isinstance(orders, dict) or not all(isinstance(v, list) for v in orders.values()):
+            raise InputError(f"{path}: 'orders' must be a table of column = [\"value\", ...]")
+        values["orders"] = tuple((c, tuple(map(str, v))) for c, v in orders.items())
         values.update({k: v for k, v in overrides.items() if v is not None})
+        _fill_defaults(values, defaults or {})
         if "quasi" not in values or "k" not in values:
             raise InputError(f"{path}: the recipe (with the options given) must name quasi and k")
         try:
@@ -150,13 +180,55 @@ class AnonymizeConfig:
         except TypeError as exc:
             raise InputError(f"{path}: {exc}") from None
 
+    @classmethod
+    def from_schema(cls, schema, columns, **overrides: Any) -> AnonymizeConfig:
+        """Quasi-identifiers and sensitive columns from a schema's roles (those of ``columns``, the table's: a
+        schema with extra columns serves any subset of them), unless ``overrides`` name them; then the
+        ``overrides`` (``k`` and the rest)."""
+        values = {k: v for k, v in overrides.items() if v is not None}
+        _fill_defaults(values, schema_roles(schema, columns))
+        if not values.get("quasi"):
+            raise UsageError("the schema marks none of the table's columns as quasi; give --quasi")
+        if values.get("k") is None:
+            raise UsageError("give --k (or a --recipe that names it)")
+        return cls(**values)
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["quasi"] = list(self.quasi)
         d["sensitive"] = list(self.sensitive)
         d["hierarchies"] = dict(self.hierarchies)
+        d["orders"] = {c: list(v) for c, v in self.orders}
         d.pop("progress")
         return d
+
+
+def _fill_defaults(values: dict, defaults: dict) -> None:
+    """Fill keys ``values`` lacks from ``defaults``; default sensitive columns the user made quasi are dropped."""
+    for k, v in defaults.items():
+        if values.get(k) is None and v is not None:
+            values[k] = v if k != "sensitive" else [c for c in v if c not in set(values.get("quasi") or ())]
+
+
+def schema_roles(schema, columns) -> dict:
+    """``{"quasi": [...], "sensitive": [...]}``: the schema's quasi-identifiers and sensitive columns among
+    ``columns`` (in the schema's order)."""
+    cols = set(map(str, columns))
+    return {
+        "quasi": [c for c in schema.with_role("quasi") if c in cols],
+        "sensitive": [c for c in schema.with_role("sensitive") if c in cols],
+    }
+
+
+def load_schema(spec: str | os.PathLike):
+    """A schema from a TOML file, or ``"adult"`` for the bundled UCI Adult schema (public domains)."""
+    if str(spec) == "adult":
+        from anonlab.datasets import adult_schema
+
+        return adult_schema()
+    from anonlab.schema import Schema
+
+    return Schema.read(spec)
 
 
 @dataclass(frozen=True)
@@ -167,7 +239,9 @@ class AnonymizeResult:
     ``k``: the smallest class size (suppressed records excluded). ``l``: per sensitive column, the achieved
     distinct l, entropy l (exp of the smallest class entropy) and t (largest EMD from the released table).
     ``loss``: :class:`~anonlab.deid.information_loss.InformationLoss`. ``generalisation``: per column, what was
-    applied. ``search``: for ``global``, the lattice statistics.
+    applied (for ``global``: the hierarchy's kind and the level chosen). ``search``: for ``global``, the lattice
+    statistics. ``warnings``: what weakens the release as configured, found on the data (a column left in clear
+    that is a deterministic function of a quasi-identifier, or determines one; a schema identifier left in).
     """
 
     data: pd.DataFrame = field(repr=False)
@@ -183,6 +257,7 @@ class AnonymizeResult:
     search: dict
     seconds: float
     versions: dict
+    warnings: tuple = ()
 
     @property
     def t(self) -> float | None:
@@ -217,6 +292,7 @@ class AnonymizeResult:
             "search": self.search,
             "seconds": self.seconds,
             "versions": self.versions,
+            "warnings": list(self.warnings),
             "privacy_note": (
                 "k-anonymity / l-diversity / t-closeness against an attacker knowing the named quasi-identifiers; "
                 "not differential privacy; the release is still personal data"
@@ -238,12 +314,106 @@ def _read_hierarchy_rows(path: str) -> list[list[str]]:
     return read_rows(path)
 
 
-def anonymize(df: pd.DataFrame, config: AnonymizeConfig) -> AnonymizeResult:
+def mapping_warnings(df: pd.DataFrame, quasi, min_repeat: float = 2.0) -> list[str]:
+    """Columns outside ``quasi`` that a quasi-identifier determines, or that determine one, on this data.
+
+    A column ``c`` is a function of quasi-identifier ``q`` when every value of ``q`` comes with one value of ``c``
+    (``groupby(q)[c].nunique() == 1``), and determines ``q`` when the reverse holds. Left in clear beside a
+    generalised ``q``, such a column undoes the generalisation (``education-num`` beside ``education``: a
+    one-to-one code) or gives part of it back. Missing values count as a value. Constant columns are skipped, and
+    so are columns whose values repeat less than ``min_repeat`` times on average (near-unique columns determine
+    everything on a sample; they are identifier-like, a different problem). Vectorised: one factorisation per
+    column and one count of distinct pairs per (column, quasi-identifier).
+    """
+    import pandas as pd
+
+    n = len(df)
+    if n == 0:
+        return []
+    codes, sizes = {}, {}
+    for c in df.columns:
+        f, u = pd.factorize(df[c], use_na_sentinel=False)
+        codes[c], sizes[c] = np.asarray(f, dtype=np.int64), len(u)
+    quasi = [q for q in quasi if q in codes and sizes[q] > 1]
+    out = []
+    for c in df.columns:
+        if c in quasi or sizes[c] <= 1 or sizes[c] * min_repeat > n:
+            continue
+        for q in quasi:
+            if sizes[q] * min_repeat > n:
+                continue
+            pairs = len(pd.unique(codes[c] * sizes[q] + codes[q]))
+            c_to_q, q_to_c = pairs == sizes[c], pairs == sizes[q]
+            if not (c_to_q or q_to_c):
+                continue
+            if c_to_q and q_to_c:
+                how = f"is a one-to-one recoding of quasi-identifier {q!r}"
+                effect = f"undoes the generalisation of {q!r}"
+            elif c_to_q:
+                how = f"determines quasi-identifier {q!r} (each value of {c!r} has one value of {q!r})"
+                effect = f"undoes the generalisation of {q!r}"
+            else:
+                how = f"is a function of quasi-identifier {q!r} (each value of {q!r} has one value of {c!r})"
+                effect = f"gives part of {q!r} back"
+            out.append(
+                f"column {c!r} {how} on this data: left in clear it {effect}; add {c!r} to the "
+                "quasi-identifiers (--quasi) or drop it"
+            )
+    return out
+
+
+def _schema_domains(df, cfg: AnonymizeConfig, schema):
+    """The table as the schema types it (quasi and sensitive columns), the categories' orders and the numeric
+    bounds the schema gives, checked against the data (a value outside its domain is an InputError)."""
+    from anonlab.schema import Schema
+
+    orders = {c: list(v) for c, v in cfg.orders}
+    bounds: dict = {}
+    if schema is None:
+        return df, orders, bounds
+    used = [c for c in list(cfg.quasi) + list(cfg.sensitive) if c in schema]
+    if not used:
+        return df, orders, bounds
+    sub = Schema(tuple(schema[c] for c in used))
+    typed = sub.coerce(df[used], "input")
+    work = df.copy(deep=False)
+    for c in used:
+        work[c] = typed[c]
+        col = schema[c]
+        s = typed[c].dropna()
+        if col.type == "categorical" and col.categories is not None:
+            bad = ~s.astype(str).isin(col.categories)
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                raise InputError(
+                    f"input: column {c!r}: value {str(s.iloc[i])!r} is not among the schema's categories"
+                )
+            cats = list(col.categories)
+            if c in cfg.quasi and c not in orders and cats != sorted(cats):
+                orders[c] = cats  # a list the schema's author ordered by hand is the values' order
+        elif col.type in ("integer", "float") and col.lower is not None:
+            out = s[(s < col.lower) | (s > col.upper)]
+            if len(out):
+                raise InputError(
+                    f"input: column {c!r}: value {out.iloc[0]} lies outside the schema's bounds "
+                    f"{col.lower} to {col.upper}"
+                )
+            bounds[c] = (float(col.lower), float(col.upper))
+    return work, orders, bounds
+
+
+def anonymize(df: pd.DataFrame, config: AnonymizeConfig, schema=None) -> AnonymizeResult:
     """k-anonymise ``df`` as ``config`` says; ``df`` is not modified.
+
+    ``schema`` (an :class:`~anonlab.schema.Schema`, optional): types the quasi-identifiers and sensitive columns
+    it lists (an integer-coded category typed ``categorical`` is grouped as one), and gives the built-in
+    hierarchies of ``global`` their domains: numeric bounds align the intervals, a category list in a
+    non-alphabetical order is the values' order. Data outside a schema's domain is an error.
 
     Raises :class:`~anonlab.errors.InputError` for a missing column, a bad hierarchy, or an empty table, and
     :class:`~anonlab.errors.UsageError` when the criteria cannot be met (k larger than the table, fewer distinct
-    sensitive values than l, ...) rather than suppressing everything.
+    sensitive values than l, ...) rather than suppressing everything. Warnings (also in the result) are issued
+    as :class:`~anonlab.errors.PrivacyWarning`.
     """
     from anonlab.deid.criteria import Criteria, distribution, measure_groups
     from anonlab.deid.information_loss import information_loss
@@ -261,6 +431,15 @@ def anonymize(df: pd.DataFrame, config: AnonymizeConfig) -> AnonymizeResult:
         raise UsageError(
             f"k={cfg.k} is larger than the table ({n:,} records): no class of k records can exist"
         )
+    source_df = df
+    df, orders, bounds = _schema_domains(df, cfg, schema)
+    notes = mapping_warnings(source_df, cfg.quasi)
+    if schema is not None:
+        notes += [
+            f"column {c!r} is an identifier in the schema and is released unchanged: pseudonymise or drop it"
+            for c in schema.with_role("identifier")
+            if c in df.columns
+        ]
     hier_rows = {c: (_read_hierarchy_rows(p), p) for c, p in cfg.hierarchies}
     quasi = [encode_quasi(df[c], *(hier_rows[c] if c in hier_rows else (None, ""))) for c in cfg.quasi]
     sensitive = []
@@ -299,7 +478,7 @@ def anonymize(df: pd.DataFrame, config: AnonymizeConfig) -> AnonymizeResult:
             from anonlab.deid.lattice import global_search
             from anonlab.deid.quasi import default_hierarchy
 
-            hierarchies = [default_hierarchy(q) for q in quasi]
+            hierarchies = [default_hierarchy(q, orders.get(q.name), bounds.get(q.name)) for q in quasi]
             res = global_search(
                 quasi, hierarchies, sensitive, crit, cfg.max_suppression, cfg.loss, progress=cfg.progress
             )
@@ -325,6 +504,12 @@ def anonymize(df: pd.DataFrame, config: AnonymizeConfig) -> AnonymizeResult:
     except NotSatisfiable as exc:
         raise UsageError(f"cannot anonymise: {exc}") from None
 
+    import warnings
+
+    from anonlab.errors import PrivacyWarning
+
+    for note in notes:
+        warnings.warn(note, PrivacyWarning, stacklevel=2)
     n_released = int(classes.sizes.sum())
     n_supp = n - n_released
     if n_released == 0:
@@ -340,7 +525,8 @@ def anonymize(df: pd.DataFrame, config: AnonymizeConfig) -> AnonymizeResult:
         new_cols[q.name] = col
     # build the release column by column (no copy of the whole frame); other columns pass through unchanged
     out = pd.DataFrame(
-        {c: (new_cols[c] if c in new_cols else df[c].to_numpy()) for c in df.columns}, columns=df.columns
+        {c: (new_cols[c] if c in new_cols else source_df[c].to_numpy()) for c in df.columns},
+        columns=df.columns,
     )
     if not cfg.suppress_mark and not kept.all():
         out = out.loc[kept].reset_index(drop=True)
@@ -367,6 +553,7 @@ def anonymize(df: pd.DataFrame, config: AnonymizeConfig) -> AnonymizeResult:
         search=search,
         seconds=time.perf_counter() - t0,
         versions=_versions(),
+        warnings=tuple(notes),
     )
 
 

@@ -56,6 +56,8 @@ __all__ = [
     "build_intervals",
     "build_masking",
     "build_grouping",
+    "build_hierarchy",
+    "BUILDERS",
     "from_table",
 ]
 
@@ -262,12 +264,9 @@ def integer_coded(value_labels: np.ndarray) -> bool:
 
 
 def _set_label(members: list[str]) -> str:
-    if len(members) == 1:
-        return members[0]
-    if len(members) <= 6:
-        return "{" + ",".join(members) + "}"
-    # long sets: the first values and how many more (unique: groups of one level are disjoint)
-    return "{" + ",".join(members[:3]) + f",+{len(members) - 3}" + "}"
+    """A group of unordered values is released as the full set (as Mondrian releases categories), so an
+    analyst knows exactly which values it stands for."""
+    return members[0] if len(members) == 1 else "{" + ",".join(members) + "}"
 
 
 def _range_label(members: list[str]) -> str:
@@ -590,3 +589,68 @@ def write_hierarchy_csv(
     w = csv.writer(buf, delimiter=sep, lineterminator="\n")
     w.writerows(h.to_rows())
     return write_text(path, buf.getvalue(), force=force)
+
+
+BUILDERS = ("intervals", "masking", "grouping")
+
+
+def build_hierarchy(
+    kind: str,
+    input: str | os.PathLike | None = None,
+    column: str | None = None,
+    *,
+    values=None,
+    widths=None,
+    lower: float | None = None,
+    upper: float | None = None,
+    mask: str = "*",
+    levels: int | None = None,
+    order=None,
+    sizes=None,
+) -> Hierarchy:
+    """Build a hierarchy with one of ARX's builders (``kind``: ``intervals``, ``masking`` or ``grouping``) over
+    the values of ``column`` in the table ``input`` (read with :func:`anonlab.io.read_table`, never modified), or
+    over ``values`` / ``order`` / the bounds given, without reading any data.
+
+    Only ``grouping`` without ``sizes`` reads frequencies (balanced groups); every other hierarchy depends on the
+    data only through which values it lists, and on nothing at all when built from public bounds or an order.
+    """
+    import pandas as pd
+
+    if kind not in BUILDERS:
+        raise UsageError(f"unknown hierarchy builder {kind!r} (use one of {', '.join(BUILDERS)})")
+    if (input is None) != (column is None):
+        raise UsageError("give the table and its column together (--input FILE --column COL)")
+    name = column or "value"
+    series = None
+    if input is not None:
+        from anonlab.io import read_table
+
+        series = read_table(input, columns=[column])[column].dropna()
+        if not len(series):
+            raise InputError(f"{input}: column {column!r} has no values")
+    elif values is not None:
+        series = pd.Series([str(v) for v in values], dtype=object)
+    if kind == "intervals":
+        nums = None
+        if series is not None:
+            nums = pd.to_numeric(series, errors="coerce")
+            bad = nums.isna()
+            if bad.any():
+                i = int(np.flatnonzero(bad.to_numpy())[0])
+                where = f"{input}: " if input is not None else ""
+                raise InputError(f"{where}column {name!r}: {str(series.iloc[i])!r} is not a number")
+            nums = nums.to_numpy(dtype=float)
+        return build_intervals(nums, widths or (5, 10, 20), lower=lower, upper=upper, column=name)
+    if kind == "masking":
+        if series is None:
+            raise UsageError("masking needs the codes: a table's column (--input, --column) or --values")
+        return build_masking(series.astype(str).tolist(), mask=mask, levels=levels, column=name)
+    text = series.astype(str) if series is not None else None
+    if text is None and order is None:
+        raise UsageError(
+            "grouping needs the values: a table's column (--input, --column), --values or --order"
+        )
+    vals = text.tolist() if text is not None else list(order)
+    counts = text.value_counts().to_dict() if (text is not None and sizes is None) else None
+    return build_grouping(vals, sizes, order=order, counts=counts, column=name)
