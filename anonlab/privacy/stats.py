@@ -83,6 +83,9 @@ MAX_INTEGER_CANDIDATES = 100_000  # integer columns with a wider range use a gri
 QUANTILE_GRID = 1000  # candidates for a float column's quantile
 GRID_BITS = 32  # sums: a value at the larger bound is at most 2**33 grid steps
 KINDS = ("count", "counts", "sum", "mean", "quantile")
+#: dp stats releases are add/remove releases (the number of rows is private); on a replace-one ledger the ledger
+#: charges them as a group of two.
+NEIGHBOURS = "add/remove"
 #: The privacy statement of a run made without a ledger.
 NO_LEDGER = "no ledger"
 #: How dp stats treats missing and out-of-domain values (part of every release's parameters).
@@ -884,8 +887,8 @@ def preview_stats(
         from anonlab.privacy.ledger import dataset_fingerprint
 
         fp = dataset or dataset_fingerprint(df)  # checked against the ledger only; never shown
-        _ledger_call(
-            ledger.check,
+        ledger.check(
+            neighbours=NEIGHBOURS,
             epsilon=plan.epsilon,
             delta=plan.delta,
             dataset=fp,
@@ -903,15 +906,6 @@ def preview_stats(
         **ledger_info,
     }
     return published(record, PREVIEW_ALLOW)
-
-
-def _ledger_call(method, **kwargs):
-    """Call ``ledger.check`` / ``ledger.charge`` as an add/remove release (dp stats' own neighbour relation)."""
-    import inspect
-
-    if "neighbours" in inspect.signature(method).parameters:
-        kwargs["neighbours"] = "add/remove"
-    return method(**kwargs)
 
 
 def _coerce(df: pd.DataFrame, sub: Schema, source: str) -> pd.DataFrame:
@@ -952,7 +946,7 @@ def _release_params(
         "trusted": list(trusted),
         "missing": MISSING_HANDLING,
         "grid_bits": GRID_BITS,
-        "neighbours": "add/remove",
+        "neighbours": NEIGHBOURS,
     }
 
 
@@ -989,7 +983,7 @@ def run_stats(
     parameters: dict[str, Any] | None = None,
 ) -> StatsResult:
     """Answer ``queries`` on ``df`` with (epsilon, delta)-DP in total (add/remove-one-record neighbours), charging
-    ``ledger`` first.
+    ``ledger`` first (``neighbours="add/remove"``; a replace-one ledger charges the run as a group of two).
 
     epsilon, delta : the total privacy cost of the whole run (split equally between queries).
     ledger : the population's budget ledger, charged before any noise is drawn. ``None`` is allowed for
@@ -1035,8 +1029,8 @@ def run_stats(
             "trusted_domains": trusted,
             "schema": schema.fingerprint(),
         }
-        entry = _ledger_call(
-            ledger.charge,
+        entry = ledger.charge(
+            neighbours=NEIGHBOURS,
             dataset=fp,
             what="dp stats: " + "; ".join(q.text for q in queries),
             mechanism="gaussian/exponential (zCDP)"
@@ -1050,7 +1044,10 @@ def run_stats(
         seq = entry.seq
         ledger_info = {
             "path": str(ledger.path),
+            "population": ledger.population,
+            "neighbours": ledger.neighbours,
             "entry": entry.seq,
+            "charged": entry.charged_cost.to_dict(),  # twice the release's own cost on a replace-one ledger
             "remaining": ledger.remaining().to_dict(),
         }
     # A seeded source gets a keystream of its own for this release: two different releases made with the same seed

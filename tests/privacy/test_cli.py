@@ -168,10 +168,28 @@ def test_corrupt_and_foreign_ledgers(table, tmp_path, capsys):
     other = tmp_path / "other.csv"
     other.write_text("age,sex,city,income,zip,note\n30,F,Oslo,100,0150,x\n")
     led = _init(tmp_path, "--dataset", str(other))
-    before = led.read_bytes()
-    assert _stats(path, schema, led, "--epsilon", "1", "--delta", "1e-7", "-q", "count") == 2
-    assert "another dataset" in capsys.readouterr().err
-    assert led.read_bytes() == before
+    capsys.readouterr()
+    # a ledger belongs to a population: a table of other content is charged to the same budget, with a warning
+    assert _stats(path, schema, led, "--epsilon", "1", "--delta", "1e-7", "-q", "count", "--json") == 0
+    captured = capsys.readouterr()
+    assert "content differs" in captured.err and "warning" in captured.err
+    assert len(Ledger.open(led).entries) == 1
+    assert "dataset" not in captured.out  # the fingerprint stays inside the ledger file
+
+
+def test_dp_stats_on_a_replace_one_ledger_is_charged_as_a_group_of_two(table, tmp_path, capsys):
+    _, path, schema = table
+    led = _init(tmp_path, "--neighbours", "replace-one", "--population-size", "400")
+    capsys.readouterr()
+    assert _stats(path, schema, led, "--epsilon", "0.1", "--delta", "0", "-q", "count", "--json") == 0
+    rep = json.loads(capsys.readouterr().out)
+    entry = Ledger.open(led).entries[0]
+    assert entry.neighbours == "add/remove" and entry.epsilon == pytest.approx(0.1)
+    assert entry.charged_cost.epsilon == pytest.approx(0.2) and entry.charged_cost.rho == pytest.approx(
+        4 * 0.1**2 / 2
+    )
+    assert rep["privacy"]["epsilon"] == pytest.approx(0.1) and rep["ledger"]["neighbours"] == "replace-one"
+    assert rep["ledger"]["charged"]["epsilon"] == pytest.approx(0.2)
 
 
 def test_console_script_help_is_light():
