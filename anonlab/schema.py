@@ -14,15 +14,26 @@ Schemas are written as TOML::
     type = "integer"
     lower = 17
     upper = 90
+    missing = false
     from_data = true
+
+Types: ``categorical``, ``code`` (text codes such as ZIPs, IDs, phone numbers, ICD codes: categorical, read and
+written exactly as text, ``02140`` stays ``02140``), ``integer``, ``float``, ``date``, ``text`` (free text).
+``missing`` says whether the column may hold missing values; a schema without it (written before it existed)
+allows them, as before. Like a domain, a ``missing`` read from the data is covered by ``from_data``.
+
+Format versions: a schema written by anonlab before ``code`` and ``missing`` existed (``tests/data/schema-v1.toml``)
+reads unchanged and has the same fingerprint.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import hashlib
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,10 +43,21 @@ from anonlab.errors import InputError, SchemaError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ROLES", "TYPES", "Column", "Schema", "infer_schema", "guess_role"]
+__all__ = [
+    "ROLES",
+    "TYPES",
+    "CATEGORICAL_TYPES",
+    "Column",
+    "Schema",
+    "infer_schema",
+    "guess_role",
+    "explain_role",
+]
 
 ROLES = ("identifier", "quasi", "sensitive", "other")
-TYPES = ("categorical", "integer", "float", "date", "text")
+TYPES = ("categorical", "code", "integer", "float", "date", "text")
+#: Types whose values are labels, not quantities: encoders, metrics and DP counts treat them alike.
+CATEGORICAL_TYPES = ("categorical", "code")
 _BOUNDED = ("integer", "float", "date")
 
 
@@ -49,12 +71,18 @@ class Column:
     role : ``identifier`` (names a person directly: removed or pseudonymised), ``quasi`` (a quasi-identifier: could
         link a record to a person in combination with other data; generalised for k-anonymity), ``sensitive`` (the
         attribute to protect: l-diversity and t-closeness are measured on it), ``other``.
-    type : ``categorical``, ``integer``, ``float``, ``date`` or ``text`` (free text, never released by DP methods).
-    categories : the public set of values of a categorical column, or ``None`` when unknown.
+    type : ``categorical``, ``code`` (a text code: ZIP, ID, phone number, ICD code; categorical, kept exactly as
+        written, leading zeros included), ``integer``, ``float``, ``date`` or ``text`` (free text, never released
+        by DP methods).
+    categories : the public set of values of a categorical or code column, or ``None`` when unknown.
     lower, upper : public bounds of a numeric or date column (inclusive). DP sums, means and discretisation clamp to
         them.
-    from_data : ``True`` when the domain was read from the data rather than stated as public; DP steps refuse it
-        unless the user explicitly trusts it.
+    from_data : ``True`` when the domain (and ``missing``) was read from the data rather than stated as public; DP
+        steps refuse it unless the user explicitly trusts it.
+    missing : whether the column may hold missing values: ``False`` means never (a synthesizer must not make them
+        up), ``True`` that it may, ``None`` (a schema that does not say: older schemas) is read as ``True``.
+    reason : why :func:`infer_schema` guessed the role and type (written as a comment in the draft TOML; not part
+        of the contract: ignored by equality and fingerprints).
     """
 
     name: str
@@ -64,6 +92,8 @@ class Column:
     lower: float | int | _dt.date | None = None
     upper: float | int | _dt.date | None = None
     from_data: bool = False
+    missing: bool | None = None
+    reason: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         where = f"column {self.name!r}"
@@ -73,8 +103,12 @@ class Column:
             raise SchemaError(f"{where}: role {self.role!r} is not one of {', '.join(ROLES)}")
         if self.type not in TYPES:
             raise SchemaError(f"{where}: type {self.type!r} is not one of {', '.join(TYPES)}")
+        if self.missing is not None and not isinstance(self.missing, bool):
+            raise SchemaError(f"{where}: missing must be true or false")
+        if self.reason is not None and not isinstance(self.reason, str):
+            raise SchemaError(f"{where}: reason must be text")
         if self.categories is not None:
-            if self.type != "categorical":
+            if self.type not in CATEGORICAL_TYPES:
                 raise SchemaError(f"{where}: categories given for a {self.type} column")
             cats = tuple(str(c) for c in self.categories)
             if len(set(cats)) != len(cats):
@@ -103,6 +137,16 @@ class Column:
             object.__setattr__(self, "upper", hi)
 
     @property
+    def is_categorical(self) -> bool:
+        """Whether values are labels (``categorical`` or ``code``): counted, never averaged or binned."""
+        return self.type in CATEGORICAL_TYPES
+
+    @property
+    def allows_missing(self) -> bool:
+        """Whether missing values may occur (``missing`` not stated counts as allowed, as in older schemas)."""
+        return self.missing is not False
+
+    @property
     def has_domain(self) -> bool:
         """Whether categories or bounds are known at all (public or not)."""
         return self.categories is not None or self.lower is not None
@@ -118,7 +162,9 @@ class Column:
             out["categories"] = list(self.categories)
         if self.lower is not None:
             out["lower"], out["upper"] = self.lower, self.upper
-        if self.has_domain:
+        if self.missing is not None:
+            out["missing"] = self.missing
+        if self.has_domain or (self.missing is not None and self.from_data):
             out["from_data"] = self.from_data
         return out
 
@@ -134,7 +180,7 @@ def _as_date(value: Any, where: str) -> _dt.date:
         raise SchemaError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-_KEYS = {"role", "type", "categories", "lower", "upper", "from_data"}
+_KEYS = {"role", "type", "categories", "lower", "upper", "from_data", "missing", "reason"}
 
 
 @dataclass(frozen=True)
@@ -173,6 +219,22 @@ class Schema:
         """Names of the columns that have ``role``."""
         return [c.name for c in self.columns if c.role == role]
 
+    def subset(self, names: Sequence[str]) -> Schema:
+        """The schema of the columns ``names`` only, in that order: a schema with extra columns serves any subset
+        of them (a table with 4 of Adult's columns under the Adult schema). Raises :class:`SchemaError` for a
+        name the schema lacks."""
+        return Schema(tuple(self[n] for n in names))
+
+    def present_in(self, df: pd.DataFrame) -> Schema:
+        """The schema of the columns of ``df`` that it lists (in the schema's order)."""
+        have = set(map(str, df.columns))
+        return Schema(tuple(c for c in self.columns if c.name in have))
+
+    @classmethod
+    def infer(cls, df: pd.DataFrame, max_categories: int = 1000) -> Schema:
+        """Draft a schema from a table: :func:`infer_schema`."""
+        return infer_schema(df, max_categories=max_categories)
+
     def replace_column(self, column: Column) -> Schema:
         """A copy with ``column`` replacing the one of the same name."""
         return Schema(tuple(column if c.name == column.name else c for c in self.columns))
@@ -199,10 +261,17 @@ class Schema:
     def to_dict(self) -> dict[str, Any]:
         return {"columns": {c.name: c.to_dict() for c in self.columns}}
 
-    def to_toml(self) -> str:
+    def to_toml(self, reasons: bool = False) -> str:
+        """The schema as TOML; with ``reasons``, each column's inference reason precedes it as a comment."""
         import tomli_w
 
-        return tomli_w.dumps(self.to_dict())
+        if not reasons or not any(c.reason for c in self.columns):
+            return tomli_w.dumps(self.to_dict())
+        parts = []
+        for c in self.columns:
+            note = f"# {c.name}: {c.reason}\n".replace("\r", " ") if c.reason else ""
+            parts.append(note + tomli_w.dumps({"columns": {c.name: c.to_dict()}}))
+        return "\n".join(parts)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "schema") -> Schema:
@@ -244,16 +313,21 @@ class Schema:
         return cls.from_toml(text, str(path))
 
     def write(self, path: str | Path, force: bool = False) -> Path:
+        """Write the schema as TOML (with the inference reasons as comments, where known)."""
         from anonlab.io import write_text
 
-        return write_text(path, self.to_toml(), force)
+        return write_text(path, self.to_toml(reasons=True), force)
 
     # -- data ----------------------------------------------------------------------------------------------
     def coerce(self, df: pd.DataFrame, source: str = "input") -> pd.DataFrame:
         """Return a copy of ``df`` with each schema column converted to its type.
 
-        Raises :class:`InputError` naming the column and the first row (1-based, header not counted) whose value
-        does not fit the type. Missing values stay missing.
+        ``categorical``, ``code`` and ``text`` become text exactly as read (``02140`` stays ``02140``); ``integer``
+        is converted exactly (int64, or nullable ``Int64`` when values are missing: never through float, so
+        ``9007199254740993`` survives); ``float`` and ``date`` are parsed. Raises :class:`InputError` naming the
+        column and the first row (1-based, header not counted) whose value does not fit the type. Missing values
+        stay missing. Every schema column must be in ``df`` (use :meth:`present_in` or :meth:`subset` first for a
+        table with fewer columns).
         """
         import numpy as np
         import pandas as pd
@@ -262,8 +336,13 @@ class Schema:
         out = df.copy()
         for col in self.columns:
             s = df[col.name]
-            if col.type in ("categorical", "text"):
-                out[col.name] = s.astype("string").astype(object).where(s.notna(), None)
+            if col.type in ("categorical", "code", "text"):
+                from anonlab.io import _as_text
+
+                out[col.name] = _as_text(s)
+                continue
+            if col.type == "integer":
+                out[col.name] = _to_integer(s, col.name, source)
                 continue
             if col.type == "date":
                 conv = pd.to_datetime(s, errors="coerce")
@@ -275,16 +354,53 @@ class Schema:
                 raise InputError(
                     f"{source}: column {col.name!r}, row {i + 1}: {s.iloc[i]!r} is not {_article(col.type)}"
                 )
-            if col.type == "integer":
-                frac = conv.notna() & (conv != np.floor(conv))
-                if frac.any():
-                    i = int(np.flatnonzero(frac.to_numpy())[0])
-                    raise InputError(
-                        f"{source}: column {col.name!r}, row {i + 1}: {s.iloc[i]!r} is not a whole number"
-                    )
-                conv = conv.astype("Int64") if conv.isna().any() else conv.astype("int64")
             out[col.name] = conv
         return out
+
+
+def _to_integer(s: pd.Series, name: str, source: str) -> pd.Series:
+    """A column as exact integers: int64, or ``Int64`` when values are missing; never rounded through float."""
+    import numpy as np
+    import pandas as pd
+
+    if pd.api.types.is_integer_dtype(s):
+        return s
+    where = f"{source}: column {name!r}"
+    if s.dtype == object or pd.api.types.is_string_dtype(s):
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        u = pd.Series(uniq, dtype=object).astype(str).str.strip()
+        plain = u.str.fullmatch(r"[-+]?[0-9]+")
+        values = np.zeros(len(u), dtype=np.int64)
+        try:
+            values[plain.to_numpy()] = u[plain].str.lstrip("+").to_numpy(dtype=object).astype(np.int64)
+        except OverflowError:
+            big = u[plain][u[plain].map(lambda v: not -(2**63) <= int(v) < 2**63)].iloc[0]
+            i = int(np.flatnonzero(s.astype(str).str.strip().to_numpy() == big)[0])
+            raise InputError(
+                f"{where}, row {i + 1}: {s.iloc[i]!r} is beyond the 64-bit integer range"
+            ) from None
+        rest = ~plain.to_numpy()
+        if rest.any():  # "3.0", "1e3": whole numbers written another way, within float's exact range
+            num = pd.to_numeric(u[rest], errors="coerce").to_numpy(dtype=float)
+            ok = np.isfinite(num) & (num == np.floor(num)) & (np.abs(num) < 2**53)
+            if not ok.all():
+                j = np.flatnonzero(rest)[np.flatnonzero(~ok)[0]]
+                i = int(np.flatnonzero(codes == j)[0])
+                what = "a whole number" if np.isfinite(num[~ok][0]) else "an integer"
+                raise InputError(f"{where}, row {i + 1}: {s.iloc[i]!r} is not {what}")
+            values[rest] = num.astype(np.int64)
+        out = values[codes] if len(values) else np.zeros(len(s), dtype=np.int64)
+        if (codes < 0).any():
+            return pd.Series(pd.arrays.IntegerArray(out, codes < 0), index=s.index, name=s.name)
+        return pd.Series(out, index=s.index, name=s.name)
+    conv = pd.to_numeric(s, errors="coerce")
+    bad = conv.isna() & s.notna()
+    frac = conv.notna() & (conv != np.floor(conv))
+    for mask, what in ((bad, "an integer"), (frac, "a whole number")):
+        if mask.any():
+            i = int(np.flatnonzero(mask.to_numpy())[0])
+            raise InputError(f"{where}, row {i + 1}: {s.iloc[i]!r} is not {what}")
+    return conv.astype("Int64") if conv.isna().any() else conv.astype("int64")
 
 
 def _article(kind: str) -> str:
@@ -296,7 +412,8 @@ def _article(kind: str) -> str:
 _IDENTIFIER_NAMES = re.compile(
     r"(^|_|\b)(name|first_?name|last_?name|surname|given_?name|full_?name|e_?mail|mail|phone|telephone|mobile|tel|"
     r"fax|ssn|social_?security|passport|mrn|patient_?id|person_?id|subject_?id|nhs(_?number)?|national_?id|"
-    r"address|street|ip(_?address)?|account|iban|licen[cs]e|id|uuid|record_?id|case_?number)($|_|\b)",
+    r"address|street|ip(_?address)?|account|iban|licen[cs]e|id|uuid|record_?id|case_?number|"
+    r"etunimi|sukunimi|nimi|hetu|henkilotunnus|nombre|apellido|vorname|nachname|prenom|nom|pat_?nm|nm)($|_|\b)",
     re.IGNORECASE,
 )
 _QUASI_NAMES = re.compile(
@@ -310,8 +427,29 @@ _SENSITIVE_NAMES = re.compile(
     r"income_?per_?year|cancer|charge|decile_?score|score_?text|sexual_?orientation)($|_|\b)",
     re.IGNORECASE,
 )
+#: Names of columns that hold codes (typed ``code`` even when every value is a plain integer).
+_CODE_NAMES = re.compile(
+    r"(^|_|\b)(zip|zip_?code|zipcode|postcode|postal_?code|plz|postinumero|phone|telephone|mobile|fax|icd\d*|"
+    r"mrn|ssn|npi|fips|naics|isco|nace)($|_|\b)",
+    re.IGNORECASE,
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,}$")
+_URL = re.compile(r"^(?:(?:https?|ftp)://|www\.)\S+$", re.IGNORECASE)
+_IPV4 = re.compile(r"^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$")
+_IPV6 = re.compile(r"^(?=.*:.*:)[0-9A-Fa-f:]{2,39}$")
+#: National identity numbers: (label, pattern). The Finnish henkilötunnus is also checked by its check character.
+_NATIONAL_IDS = (
+    ("Finnish henkilötunnus", re.compile(r"^\d{6}[-+ABCDEFYXWVU]\d{3}[0-9A-FHJ-NPR-Y]$")),
+    ("US social security number", re.compile(r"^(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}$")),
+    ("UK National Insurance number", re.compile(r"^[A-CEGHJ-PR-TW-Z]{2}\d{6}[A-D]$")),
+    ("Swedish personnummer", re.compile(r"^(?:\d{2})?\d{6}[-+]\d{4}$")),
+    ("Danish CPR number", re.compile(r"^\d{6}-?\d{4}$")),
+)
+_HETU_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+_DATE_RE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$"
+_SHARE = 0.8  # the share of sampled values that must fit a pattern for the column to be given its role
+_SAMPLE = 500
 
 
 def _normalise_name(name: str) -> str:
@@ -319,37 +457,160 @@ def _normalise_name(name: str) -> str:
 
 
 def guess_role(name: str, values: pd.Series | None = None) -> str:
-    """Guess a column's role from its name and, if given, a sample of its values."""
+    """Guess a column's role from its name and, if given, its values (see :func:`explain_role`)."""
+    return explain_role(name, values)[0]
+
+
+def explain_role(name: str, values: pd.Series | None = None) -> tuple[str, str]:
+    """Guess a column's role and say why: ``(role, reason)``.
+
+    The name is read first (``age``, ``zip`` -> quasi; ``name``, ``email``, ``id`` -> identifier; ``diagnosis``,
+    ``income`` -> sensitive), then the values: e-mail addresses, phone numbers, national ID numbers (Finnish
+    henkilötunnus with its check character, US SSN, UK NINO, Swedish and Danish numbers), URLs, IP addresses,
+    person names and free text are identifiers; dates are quasi-identifiers (dates of birth when they span
+    decades in the past). A column named like an identifier that holds only a handful of values (German credit's
+    ``telephone``: A191/A192) is not an identifier. The reason never quotes a value.
+    """
     key = _normalise_name(name)
     if _QUASI_NAMES.search(key):
-        return "quasi"
+        return "quasi", "the name suggests a quasi-identifier"
+    sample = _sample(values)
+    n_distinct = int(values.nunique()) if values is not None else 0
+    n_values = int(values.notna().sum()) if values is not None else 0
+    few = values is not None and n_values > 0 and n_distinct <= 10 and n_distinct <= 0.5 * n_values
     if _IDENTIFIER_NAMES.search(key):
-        return "identifier"
-    if values is not None:
-        sample = values.dropna().astype(str).head(200)
-        if len(sample):
-            if sample.str.match(_EMAIL).mean() > 0.8:
-                return "identifier"
-            digits = sample.str.replace(r"\D", "", regex=True).str.len()
-            if (
-                sample.str.match(_PHONE).mean() > 0.8
-                and (digits >= 7).mean() > 0.8
-                and values.nunique() > 0.9 * len(values.dropna())
-            ):
-                return "identifier"
+        if not few:
+            return "identifier", "the name suggests a direct identifier"
+        by_name = f"named like an identifier but holds only {n_distinct} distinct values"
+    else:
+        by_name = ""
+    if sample is not None and len(sample):
+        found = _identifier_values(sample, n_distinct, n_values, few)
+        if found:
+            return "identifier", found
+        if sample.str.match(_DATE_RE).mean() > _SHARE:
+            years = sample.str.slice(0, 4).astype(int)
+            this_year = _dt.date.today().year
+            if years.max() - years.min() >= 15 and years.median() <= this_year - 15:
+                return "quasi", "values look like dates of birth (dates spanning decades in the past)"
+            return "quasi", "values are dates (a date can link a record to a person)"
     if _SENSITIVE_NAMES.search(key):
-        return "sensitive"
-    return "other"
+        return "sensitive", "the name suggests a sensitive attribute"
+    return "other", by_name or "nothing in the name or the values suggests another role"
 
 
-def _guess_type(s: pd.Series) -> str:
+def _sample(values: pd.Series | None):
+    if values is None:
+        return None
+    import pandas as pd
+
+    nonnull = values.dropna()
+    if pd.api.types.is_numeric_dtype(nonnull) and not pd.api.types.is_bool_dtype(nonnull):
+        return nonnull.head(0).astype(str)  # numbers: only the name speaks
+    return nonnull.astype(str).str.strip().head(_SAMPLE)
+
+
+def _identifier_values(sample: pd.Series, n_distinct: int, n_values: int, few: bool) -> str:
+    """Why the sampled values look like a direct identifier, or ``""``.
+
+    Patterns that only identifiers have (e-mail, URL, IP address, national ID) count however few the values;
+    phone numbers, free text and person names need a column that is not a handful of repeated codes (``few``)."""
+    share = lambda pattern: float(sample.str.match(pattern).mean())  # noqa: E731
+    if share(_EMAIL) > _SHARE:
+        return "values look like e-mail addresses"
+    if share(_URL) > _SHARE:
+        return "values look like URLs"
+    if share(_IPV4) > _SHARE or share(_IPV6) > _SHARE:
+        return "values look like IP addresses"
+    for label, pattern in _NATIONAL_IDS:
+        hits = sample[sample.str.match(pattern)]
+        if label.startswith("Finnish"):
+            hits = hits[hits.map(_hetu_valid)]
+        if len(hits) > _SHARE * len(sample):
+            return f"values look like national ID numbers ({label})"
+    if few or share(_DATE_RE) > _SHARE:
+        return ""
+    digits = sample.str.replace(r"\D", "", regex=True).str.len()
+    if share(_PHONE) > _SHARE and (digits >= 7).mean() > _SHARE and n_distinct > 0.9 * n_values:
+        return "values look like phone numbers"
+    if _is_free_text(sample):
+        return "values are free text (it may hold names: review it by hand)"
+    if n_distinct >= 3:
+        share_names = _person_name_share(sample)
+        if share_names > 0.6:
+            return f"values look like person names ({share_names:.0%} of sampled values are in Faker's name lists)"
+    return ""
+
+
+def _hetu_valid(value: str) -> bool:
+    """The check character of a Finnish henkilötunnus: DDMMYY + individual number, modulo 31."""
+    try:
+        return _HETU_CHECK[int(value[:6] + value[7:10]) % 31] == value[10]
+    except (ValueError, IndexError):
+        return False
+
+
+def _is_free_text(text: pd.Series) -> bool:
+    if not len(text):
+        return False
+    return bool(
+        text.str.len().mean() > 40
+        and text.str.contains(" ").mean() > 0.5
+        and text.nunique() > 0.5 * len(text)
+    )
+
+
+def _person_name_share(sample: pd.Series) -> float:
+    """The share of distinct values whose every word (1-4 words of letters) is a known first or last name."""
+    names = _known_person_names()
+    if not names:
+        return 0.0
+    distinct = sample.drop_duplicates()
+    words = distinct.str.casefold().str.split(r"[\s,]+")
+    shaped = distinct.str.fullmatch(r"[^\W\d_][^\W\d_'.\-]*(?:[\s,]+[^\W\d_][^\W\d_'.\-]*){0,3}")
+    known = words.map(lambda ws: bool(ws) and all(w in names for w in ws if w))
+    return float((shaped & known).mean()) if len(distinct) else 0.0
+
+
+@functools.lru_cache(maxsize=1)
+def _known_person_names() -> frozenset[str]:
+    """First and last names of every locale Faker ships (casefolded).
+
+    Faker is installed with SDV (a dependency of anonlab's synthesizers) and its per-locale person providers are a
+    well-kept, public list of common first and last names in about a hundred locales, which is what recognising
+    name columns under any header (``etunimi``, ``nombre``, ``pat_nm``) needs. Without Faker the check is skipped.
+    """
+    try:
+        import faker.config
+    except ImportError:
+        return frozenset()
+    import importlib
+
+    out: set[str] = set()
+    for locale in faker.config.AVAILABLE_LOCALES:
+        try:
+            provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        except (ImportError, AttributeError):
+            continue
+        for attr in ("first_names", "first_names_male", "first_names_female", "last_names"):
+            for klass in provider.__mro__:
+                if attr in vars(klass):
+                    value = vars(klass)[attr]
+                    if isinstance(value, dict | tuple | list | set | frozenset):
+                        out.update(str(v).casefold() for v in value)
+                    break
+    # words that are names somewhere but mostly mean something else in a table's categories
+    return frozenset(out - {"male", "female", "white", "black", "other", "unknown", "none", "yes", "no"})
+
+
+def _guess_type(s: pd.Series, name: str = "", role: str = "other") -> str:
     import pandas as pd
 
     nonnull = s.dropna()
     if pd.api.types.is_bool_dtype(s):
         return "categorical"
     if pd.api.types.is_integer_dtype(s):
-        return "integer"
+        return "code" if _CODE_NAMES.search(_normalise_name(name)) or role == "identifier" else "integer"
     if pd.api.types.is_float_dtype(s):
         if len(nonnull) and (nonnull == nonnull.round()).all():
             return "integer"
@@ -359,36 +620,51 @@ def _guess_type(s: pd.Series) -> str:
     text = nonnull.astype(str)
     if len(text) == 0:
         return "categorical"
-    if text.str.match(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$").mean() > 0.95:
+    if text.str.match(_DATE_RE).mean() > 0.95:
         return "date"
-    n_unique = text.nunique()
-    long_text = text.str.len().mean() > 40 and text.str.contains(" ").mean() > 0.5
-    if long_text and n_unique > 0.5 * len(text):
+    if text.str.fullmatch(r"[0-9]+").all():  # digits kept as text: leading zeros, or beyond int64
+        return "code"
+    if _is_free_text(text):
         return "text"
     return "categorical"
 
 
-def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
-    """Draft a schema from a table.
+def _type_reason(kind: str, s: pd.Series, name: str) -> str:
+    if kind == "code":
+        if _CODE_NAMES.search(_normalise_name(name)):
+            return "type code: the name suggests a code"
+        if s.dtype != object:
+            return "type code: numbers of an identifier are codes"
+        return "type code: digits with leading zeros or beyond 64-bit integers (kept as written)"
+    return f"type {kind}"
 
-    Every domain read here comes from the data, so it is marked ``from_data = True``: fine for k-anonymity and
-    risk assessment, not trusted by DP steps. Categorical columns with more than ``max_categories`` distinct values
-    get no category list (an identifier-like column's values would otherwise be copied into the schema).
+
+def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
+    """Draft a schema from a table (read with :func:`anonlab.io.read_table`, so codes are text).
+
+    Roles come from names and values (:func:`explain_role`); types from the values: integers, floats, dates,
+    ``code`` for digit strings with leading zeros and for code-named columns (zip, phone, ICD), ``text`` for free
+    text, ``categorical`` otherwise. Each column's ``reason`` says why (a comment in the written TOML).
+
+    Every domain read here comes from the data, so it is marked ``from_data = True``, and so is ``missing`` (whether
+    the column has missing values): fine for k-anonymity and risk assessment, not trusted by DP steps.
+    Categorical and code columns with more than ``max_categories`` distinct values get no category list
+    (an identifier-like column's values would otherwise be copied into the schema).
     """
     import pandas as pd
 
     cols = []
     for name in df.columns:
         s = df[name]
-        role = guess_role(str(name), s)
-        kind = _guess_type(s)
-        kw: dict[str, Any] = {}
+        role, why = explain_role(str(name), s)
+        kind = _guess_type(s, str(name), role)
+        kw: dict[str, Any] = {"missing": bool(s.isna().any()), "from_data": True}
         if role == "identifier" or kind == "text":
             pass  # never copy identifying values into a schema
-        elif kind == "categorical":
+        elif kind in CATEGORICAL_TYPES:
             cats = s.dropna().astype(str).unique()
             if 0 < len(cats) <= max_categories:
-                kw = {"categories": tuple(sorted(cats)), "from_data": True}
+                kw["categories"] = tuple(sorted(cats))
         elif kind in ("integer", "float"):
             nonnull = pd.to_numeric(s, errors="coerce").dropna()
             if len(nonnull):
@@ -397,10 +673,11 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
                     lo, hi = int(lo), int(hi)
                 else:
                     lo, hi = float(lo), float(hi)
-                kw = {"lower": lo, "upper": hi, "from_data": True}
+                kw.update(lower=lo, upper=hi)
         elif kind == "date":
             d = pd.to_datetime(s, errors="coerce").dropna()
             if len(d):
-                kw = {"lower": d.min().date(), "upper": d.max().date(), "from_data": True}
-        cols.append(Column(name=str(name), role=role, type=kind, **kw))
+                kw.update(lower=d.min().date(), upper=d.max().date())
+        reason = f"{role}: {why}; {_type_reason(kind, s, str(name))}"
+        cols.append(Column(name=str(name), role=role, type=kind, reason=reason, **kw))
     return Schema(tuple(cols))

@@ -6,6 +6,8 @@ import os
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from anonlab.errors import InputError, OutputExistsError, UsageError
 from anonlab.io import atomic_path, read_table, refuse_inside, write_table
@@ -79,3 +81,170 @@ def test_refuse_inside(tmp_path):
     with pytest.raises(UsageError, match="mapping"):
         refuse_inside(tmp_path / "rel" / "map.csv", tmp_path / "rel", "mapping", "the release folder")
     refuse_inside(tmp_path / "private" / "map.csv", tmp_path / "rel", "mapping", "the release folder")
+
+
+# -- the reading rule (issue 12): every cell is text, converted only where no value changes ---------------------
+
+
+def _csv(tmp_path, text: str | bytes, name: str = "t.csv"):
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    return path
+
+
+def test_codes_with_leading_zeros_stay_text_and_distinct(tmp_path):
+    df = read_table(_csv(tmp_path, "id,zip,n\n00123,01234,1\n123,1234,2\n"))
+    assert df["id"].tolist() == ["00123", "123"]
+    assert df["zip"].tolist() == ["01234", "1234"]
+    assert df["n"].dtype == "int64" and df["n"].tolist() == [1, 2]
+
+
+def test_large_integers_are_exact(tmp_path):
+    df = read_table(_csv(tmp_path, "id\n9007199254740993\n9007199254740992\n"))
+    assert df["id"].dtype == "int64"
+    assert df["id"].tolist() == [9007199254740993, 9007199254740992]
+    beyond = read_table(_csv(tmp_path, "id\n99999999999999999999\n1\n", "b.csv"))
+    assert beyond["id"].tolist() == ["99999999999999999999", "1"]  # beyond int64: text, not rounded
+
+
+def test_blank_cell_gives_nullable_integers_not_floats(tmp_path):
+    full = read_table(_csv(tmp_path, "mrn,v\n123,1\n124,2\n", "full.csv"))
+    blank = read_table(_csv(tmp_path, "mrn,v\n123,1\n,2\n", "blank.csv"))
+    assert full["mrn"].dtype == "int64"
+    assert str(blank["mrn"].dtype) == "Int64"
+    assert blank["mrn"].astype("string").tolist()[0] == "123" == full["mrn"].astype("string").tolist()[0]
+    assert blank["mrn"].isna().tolist() == [False, True]
+
+
+@pytest.mark.parametrize(
+    "values, kind",
+    [
+        (["1", "-2", "0"], "int64"),
+        (["+1", "2"], "object"),  # a '+' would be lost
+        (["007", "8"], "object"),
+        (["1.5", "2", "-0.25", "1e3"], "float64"),
+        (["1.5", "01.5"], "object"),
+        (["0.1234567890123456", "1"], "object"),  # 16 significant digits: float64 would round it
+        (["1.5", "nan"], "object"),
+        (["1.5", "inf"], "object"),
+        (["True", "False"], "object"),
+    ],
+)
+def test_inference_never_alters_a_value(tmp_path, values, kind):
+    df = read_table(_csv(tmp_path, "c\n" + "\n".join(values) + "\n"))
+    assert str(df["c"].dtype) == kind
+    if kind == "object":
+        assert df["c"].tolist() == values
+
+
+def test_missing_rule_only_empty_cells(tmp_path):
+    path = _csv(tmp_path, "country,n\nNA,1\n,2\nNaN,3\nnull,4\n")
+    df = read_table(path)
+    assert df["country"].tolist()[0] == "NA" and df["country"].isna().tolist() == [False, True, False, False]
+    df2 = read_table(path, na_values=["NA", "NaN", "null"])
+    assert df2["country"].isna().all()
+
+
+def test_text_columns_and_schema_conversion(tmp_path):
+    from anonlab.schema import Column, Schema
+
+    path = _csv(tmp_path, "id,age,zip\n1,30,02140\n2,,12345\n")
+    df = read_table(path, text_columns=["id"])
+    assert df["id"].tolist() == ["1", "2"]
+    schema = Schema(
+        (
+            Column("age", type="integer"),
+            Column("zip", type="code"),
+            Column("income", type="float"),  # not in the file: a schema serves any subset of its columns
+        )
+    )
+    df = read_table(path, schema=schema)
+    assert str(df["age"].dtype) == "Int64" and df["age"].tolist()[0] == 30
+    assert df["zip"].tolist() == ["02140", "12345"]
+    assert df["id"].dtype == "int64"
+    with pytest.raises(InputError, match=r"column 'age', row 1: 'x' is not an integer"):
+        read_table(_csv(tmp_path, "age\nx\n", "bad.csv"), schema=schema)
+
+
+def test_codes_written_back_exactly(tmp_path):
+    text = "id,zip,n,f\n00123,02140,1,1.5\n123,1234,,2.25\n9007199254740993,99999,3,\n"
+    df = read_table(_csv(tmp_path, text))
+    write_table(df, tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_text() == text
+
+
+def test_parquet_text_columns(tmp_path):
+    pd.DataFrame({"id": [123, 124], "x": [1.0, None]}).to_parquet(tmp_path / "t.parquet")
+    df = read_table(tmp_path / "t.parquet", text_columns=["id"])
+    assert df["id"].tolist() == ["123", "124"]
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"a,b,c\n1,x,2\n1,x\n", "line 3: expected 3 fields, saw 2"),
+        (b"a,b,c\n1,x,2\n\n1,x\n", "line 4: expected 3 fields, saw 2"),
+        (b'a,b,c\n1,"x\ny",2\n1,x\n', "line 4: expected 3 fields, saw 2"),
+        (b"a,b,c\r\n1,x,\r\n4\r\n", "line 3: expected 3 fields, saw 1"),
+        (b"a,b\n1,x\x00y\n", "line 2: a NUL byte"),
+        (b"a,b\n" + b"1,abcdef\n" * 9 + b"1,ab\xffc\n", "line 11: not valid UTF-8 (byte 0xff at offset 89)"),
+    ],
+)
+def test_silently_wrong_input_is_refused_naming_the_line(tmp_path, content, message):
+    path = _csv(tmp_path, content)
+    with pytest.raises(InputError) as err:
+        read_table(path)
+    text = str(err.value)
+    assert message in text and str(path) in text and "\n" not in text
+
+
+def test_bad_utf8_offset_across_chunks(tmp_path, monkeypatch):
+    import anonlab.io as io_mod
+
+    monkeypatch.setattr(io_mod, "_SCAN_CHUNK", 7)  # a multi-byte character split across reads
+    data = "a,b\n1,ä\n2,é\n".encode() + b"3,\xc3\n"
+    with pytest.raises(InputError, match=rf"line 4: not valid UTF-8 \(byte 0xc3 at offset {len(data) - 2}\)"):
+        read_table(_csv(tmp_path, data))
+    ok = read_table(_csv(tmp_path, "a,b\n1,ä\n2,é\n".encode(), "ok.csv"))
+    assert ok["b"].tolist() == ["ä", "é"]
+
+
+def test_gzip_scan_and_trailing_empty_cells_are_fine(tmp_path):
+    import gzip
+
+    path = tmp_path / "t.csv.gz"
+    path.write_bytes(gzip.compress(b"a,b,c\n1,x,\n2,y,3\n"))
+    df = read_table(path)
+    assert df["c"].isna().tolist() == [True, False] and df["a"].tolist() == [1, 2]
+    path.write_bytes(gzip.compress(b"a,b\n1,\x00\n"))
+    with pytest.raises(InputError, match="line 2: a NUL byte"):
+        read_table(path)
+
+
+@given(
+    st.lists(
+        st.from_regex(r"0{0,2}[0-9]{1,19}", fullmatch=True)
+        | st.from_regex(r"[A-Z]{1,3}[0-9]{0,5}", fullmatch=True),
+        min_size=1,
+        max_size=8,
+    ),
+    st.sampled_from(["12", "007", "9223372036854775808", "x", ""]),
+)
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_an_id_reads_the_same_whatever_else_is_in_the_file(tmp_path, ids, other):
+    """The text read for an ID never depends on the other values in its column."""
+    from anonlab.deid.keys import generate_key
+    from anonlab.deid.pseudonym import Pseudonymizer
+
+    alone = read_table(_csv(tmp_path, "id\n" + "\n".join(ids) + "\n", "alone.csv"), text_columns=["id"])
+    mixed = read_table(
+        _csv(tmp_path, "id\n" + "\n".join([*ids, other]) + "\n", "mixed.csv"), text_columns=["id"]
+    )
+    assert alone["id"].tolist() == ids == mixed["id"].tolist()[: len(ids)]
+    inferred = read_table(_csv(tmp_path, "id\n" + "\n".join([*ids, other]) + "\n", "mixed.csv"))
+    assert inferred["id"].astype("string").tolist()[: len(ids)] == ids  # inference keeps the text too
+    p = Pseudonymizer(generate_key())
+    assert (
+        p.pseudonymize_series(alone["id"]).tolist()
+        == p.pseudonymize_series(inferred["id"]).tolist()[: len(ids)]
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -102,3 +103,161 @@ def test_coerce_names_column_and_row():
         schema.coerce(df2, "t.csv")
     ok = schema.coerce(pd.DataFrame({"age": ["1", None], "when": ["2020-01-01", None]}), "t.csv")
     assert str(ok["age"].dtype) == "Int64"
+
+
+# -- format versions, missing, code, roles from values, subsets (issues 12 and 13) -----------------------------
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_schema_written_by_the_landed_version_still_reads():
+    schema = Schema.read(DATA / "schema-v1.toml")
+    assert schema.names[:3] == ["patient_id", "age", "sex"]
+    assert all(c.missing is None and c.allows_missing for c in schema)  # v1 said nothing: missing allowed
+    assert schema["age"].from_data and not schema["age"].public_domain
+    assert schema["dob"].lower == dt.date(1900, 1, 1)
+    # unchanged text and fingerprint: a release made under it still names the same schema
+    assert schema.to_toml() == (DATA / "schema-v1.toml").read_text()
+    assert Schema.from_toml(schema.to_toml()).fingerprint() == schema.fingerprint()
+
+
+def test_missing_and_code_round_trip():
+    schema = Schema(
+        (
+            Column("zip", "quasi", "code", categories=("02140", "12345"), missing=False, from_data=True),
+            Column("age", "quasi", "integer", lower=0, upper=99, missing=True),
+            Column("mrn", "identifier", "code", missing=False, from_data=True),
+        )
+    )
+    text = schema.to_toml()
+    assert "missing = false" in text and 'type = "code"' in text
+    back = Schema.from_toml(text)
+    assert back == schema and not back["zip"].allows_missing and back["age"].allows_missing
+    assert back["zip"].is_categorical and not back["age"].is_categorical
+    with pytest.raises(SchemaError, match="missing must be true or false"):
+        Schema.from_toml("[columns.a]\nmissing = 'no'\n")
+
+
+def test_coerce_integers_exactly_and_codes_as_written():
+    schema = Schema((Column("id", type="integer"), Column("zip", type="code"), Column("n", type="integer")))
+    df = pd.DataFrame(
+        {"id": ["9007199254740993", None], "zip": ["02140", None], "n": ["3.0", "1e2"]}, dtype=object
+    )
+    out = schema.coerce(df)
+    assert out["id"].tolist()[0] == 9007199254740993 and str(out["id"].dtype) == "Int64"
+    assert out["zip"].tolist()[0] == "02140"
+    assert out["n"].tolist() == [3, 100] and out["n"].dtype == "int64"
+    big = pd.DataFrame({"id": ["99999999999999999999"], "zip": ["1"], "n": ["1"]})
+    with pytest.raises(InputError, match="beyond the 64-bit integer range"):
+        schema.coerce(big)
+
+
+def test_infer_types_codes_missing_and_reasons():
+    df = pd.DataFrame(
+        {
+            "zip": ["02140", "12345", "02141", "02140"],
+            "plz": [10115, 20095, 80331, 10115],
+            "age": pd.array([34, 51, None, 29], dtype="Int64"),
+            "telephone": ["A191", "A192", "A191", "A191"],
+        }
+    )
+    schema = Schema.infer(df)
+    assert schema["zip"].type == "code" and schema["zip"].categories == ("02140", "02141", "12345")
+    assert schema["plz"].type == "code"
+    assert schema["age"].type == "integer" and schema["age"].missing is True
+    assert schema["zip"].missing is False and schema["zip"].from_data
+    assert schema["telephone"].role != "identifier"  # two codes are no identifier (German credit)
+    assert "2 distinct values" in schema["telephone"].reason
+    text = schema.to_toml(reasons=True)
+    assert "# zip: quasi" in text and Schema.from_toml(text) == schema
+
+
+def test_roles_from_values():
+    rng = __import__("random").Random(0)
+    first = [
+        "Matti",
+        "Anna",
+        "Juha",
+        "Liisa",
+        "Pekka",
+        "Maria",
+        "Jose",
+        "Carmen",
+        "Hans",
+        "Greta",
+        "John",
+        "Mary",
+    ]
+    last = [
+        "Virtanen",
+        "Korhonen",
+        "Garcia",
+        "Lopez",
+        "Muller",
+        "Schmidt",
+        "Smith",
+        "Jones",
+        "Nieminen",
+        "Rossi",
+    ]
+    n = 40
+    df = pd.DataFrame(
+        {
+            "etunimi": [rng.choice(first) for _ in range(n)],
+            "col7": [f"{rng.choice(first)} {rng.choice(last)}" for _ in range(n)],
+            "contact": [f"user{i}@example.org" for i in range(n)],
+            "hetu": [_hetu(1 + i % 28, 1 + i % 12, 40 + i, 100 + i) for i in range(n)],
+            "col9": [f"{100 + i:03d}-45-{6789 + i:04d}" for i in range(n)],
+            "site": [f"https://example.org/p/{i}" for i in range(n)],
+            "host": [f"10.0.{i}.{i + 1}" for i in range(n)],
+            "born": [f"{1940 + i}-0{1 + i % 9}-1{i % 9}" for i in range(n)],
+            "remark": [
+                f"Patient number {i} reported mild symptoms after the second visit to the clinic"
+                for i in range(n)
+            ],
+            "grade": [rng.choice(["low", "mid", "high"]) for _ in range(n)],
+        }
+    )
+    schema = infer_schema(df)
+    role = {c.name: c.role for c in schema}
+    reason = {c.name: c.reason for c in schema}
+    for col, why in [
+        ("etunimi", "name"),
+        ("col7", "person names"),
+        ("contact", "e-mail"),
+        ("hetu", "identifier"),
+        ("col9", "US social security"),
+        ("site", "URLs"),
+        ("host", "IP addresses"),
+        ("remark", "free text"),
+    ]:
+        assert role[col] == "identifier", (col, reason[col])
+        assert why in reason[col], (col, reason[col])
+    assert role["born"] == "quasi" and "dates of birth" in reason["born"]
+    assert role["grade"] == "other"
+    assert not any(v in schema.to_toml(reasons=True) for v in ("Virtanen", "user1@", "131052"))
+
+
+def _hetu(day: int, month: int, year: int, number: int) -> str:
+    head = f"{day:02d}{month:02d}{year % 100:02d}"
+    return f"{head}-{number:03d}" + "0123456789ABCDEFHJKLMNPRSTUVWXY"[int(head + f"{number:03d}") % 31]
+
+
+def test_finnish_henkilotunnus_check_character():
+    from anonlab.schema import explain_role
+
+    good = pd.Series(["131052-308T", "010101A123N", "290200A1239"] * 4)
+    bad = pd.Series(["131052-308X", "010101A123A", "290200A123Z"] * 4)  # right shape, wrong check character
+    assert explain_role("x", good) == (
+        "identifier",
+        "values look like national ID numbers (Finnish henkilötunnus)",
+    )
+    assert "Finnish" not in explain_role("x", bad)[1]
+
+
+def test_subset_and_present_in():
+    schema = Schema((Column("a"), Column("b", type="integer"), Column("c", type="code")))
+    assert schema.subset(["c", "a"]).names == ["c", "a"]
+    assert schema.present_in(pd.DataFrame({"c": [1], "a": [2], "z": [3]})).names == ["a", "c"]
+    with pytest.raises(SchemaError, match="no column 'zz'"):
+        schema.subset(["zz"])

@@ -27,6 +27,7 @@ __all__ = [
     "Pseudonymizer",
     "pseudonymize_table",
     "PseudonymizeResult",
+    "parse_dates",
 ]
 
 PSEUDONYM_LENGTH = 16
@@ -51,7 +52,11 @@ class Pseudonymizer:
             raise ValueError("max_shift_days must be at least 1")
 
     def pseudonym(self, identifier: str) -> str:
-        """The pseudonym of one identifier (its string form)."""
+        """The pseudonym of one identifier, exactly as written: ``00123`` and ``123`` are different identifiers.
+
+        Read identifier columns as text (:func:`anonlab.io.read_table` with ``text_columns=``, or its default
+        inference, which never turns ``00123`` or ``123`` into another string) so that an identifier gets the same
+        pseudonym in every file."""
         digest = hmac.new(self.key.derive("pseudonym"), identifier.encode("utf-8"), hashlib.sha256).digest()
         return base64.b32encode(digest).decode("ascii").lower()[:PSEUDONYM_LENGTH]
 
@@ -64,10 +69,14 @@ class Pseudonymizer:
         return k - span if k < span else k - span + 1
 
     def pseudonymize_series(self, s: pd.Series) -> pd.Series:
-        """Pseudonyms for a column; missing values stay missing. HMAC once per distinct value."""
+        """Pseudonyms for a column; missing values stay missing. HMAC once per distinct value.
+
+        Each value is taken as text: a string as it is, an integer in its decimal form (``123``). A float column
+        (an integer column that was read through float) is refused, since ``123.0`` would not link to ``123``."""
         import numpy as np
         import pandas as pd
 
+        _refuse_float(s)
         codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
         tokens = np.array([self.pseudonym(str(u)) for u in uniques] + [None], dtype=object)
         return pd.Series(tokens[codes], index=s.index, name=s.name)
@@ -77,9 +86,77 @@ class Pseudonymizer:
         import numpy as np
         import pandas as pd
 
+        _refuse_float(subjects)
         codes, uniques = pd.factorize(subjects.astype("string"), use_na_sentinel=True)
         offs = np.array([self.offset_days(str(u)) for u in uniques] + [np.nan], dtype=float)
         return pd.Series(offs[codes], index=subjects.index)
+
+
+def _refuse_float(s: pd.Series) -> None:
+    import pandas as pd
+
+    from anonlab.errors import InputError
+
+    if pd.api.types.is_float_dtype(s):
+        raise InputError(
+            f"column {s.name!r} holds floating-point numbers: identifiers must be read as text "
+            "(anonlab.io.read_table(path, text_columns=[...])) so that each links exactly"
+        )
+
+
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+_NUMERIC_DATE = r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?:[ T].*)?"
+
+
+def parse_dates(
+    s: pd.Series, column: str, date_format: str | None = None, source: str = "input"
+) -> tuple[pd.Series, str | None]:
+    """Parse a column of dates with one format for the whole column; return ``(dates, format)``.
+
+    With ``date_format`` (a ``strftime`` pattern such as ``%d/%m/%Y``), every value must match it. Without, the
+    values must be ISO dates (``YYYY-MM-DD``, optionally with a time); dates such as ``01/02/2020`` are refused
+    because the order of day and month cannot be known (``13/02/2020`` in the same column would otherwise be read
+    day-first while ``01/02/2020`` is read month-first, distorting every interval). Other unambiguous forms
+    (``2 Jan 2020``) are parsed with the one format guessed from the first value. Missing values stay missing;
+    a value that does not fit is an :class:`InputError` naming the column and row. The returned format is the one
+    given or guessed (``None`` for ISO).
+    """
+    import pandas as pd
+
+    from anonlab.errors import InputError
+
+    text = s.dropna().astype(str).str.strip()
+    fmt = date_format
+    if fmt is None and len(text):
+        if text.str.fullmatch(_ISO_DATE).all():
+            fmt = None
+        elif text.str.fullmatch(_NUMERIC_DATE).any():
+            raise InputError(
+                f"{source}: column {column!r}: dates such as DD/MM/YYYY or MM/DD/YYYY are ambiguous (is "
+                "01/02 the 1st of February or the 2nd of January?); give the format, e.g. "
+                "--date-format '%d/%m/%Y' (library: date_format=)"
+            )
+        else:
+            from pandas._libs.tslibs.parsing import guess_datetime_format
+
+            fmt = guess_datetime_format(text.iloc[0])
+            if fmt is None:
+                raise InputError(
+                    f"{source}: column {column!r}, row {int(s.notna().to_numpy().argmax()) + 1}: value is not a "
+                    "date anonlab can read without a format; give --date-format"
+                )
+    strings = s.astype(object).where(s.isna(), s.astype(str).str.strip())
+    dates = (
+        pd.to_datetime(strings, format=fmt, errors="coerce")
+        if fmt
+        else pd.to_datetime(strings, errors="coerce")
+    )
+    bad = dates.isna() & s.notna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0]) + 1
+        what = f"does not match the date format {fmt!r}" if fmt else "is not a date (YYYY-MM-DD)"
+        raise InputError(f"{source}: column {column!r}, row {row}: value {what}")
+    return dates, fmt
 
 
 @dataclass
@@ -114,8 +191,14 @@ def pseudonymize_table(
     shift_dates: list[str] = (),
     by: str | None = None,
     source: str = "input",
+    date_format: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, PseudonymizeResult]:
     """Replace identifiers by keyed pseudonyms, drop direct identifiers, shift dates per subject.
+
+    Identifier columns must hold text (or integers); read the table with
+    ``read_table(path, text_columns=[*id_columns, *drop, by])`` so that each identifier is taken exactly as
+    written. Every date column is parsed with one format (:func:`parse_dates`; ``date_format`` says it, and is
+    required for day/month dates such as ``01/02/2020``); shifted dates are written back in that format.
 
     Returns the released table (same column order, less the dropped ones), a mapping table
     (``column, original, pseudonym``; write it only where the user asks) and a summary. The input is not modified.
@@ -134,17 +217,17 @@ def pseudonymize_table(
         raise UsageError("--shift-dates needs --by COL, the column that identifies the subject")
     if by and not shift_dates:
         raise UsageError("--by is only used with --shift-dates")
+    if date_format and not shift_dates:
+        raise UsageError("--date-format is only used with --shift-dates")
     if set(shift_dates) & (set(id_columns) | set(drop)):
         raise UsageError("a date column to shift cannot also be pseudonymised or dropped")
 
     out = df.copy()
     mappings = []
-    parsed = {col: pd.to_datetime(df[col], errors="coerce") for col in shift_dates}
-    for col, dates in parsed.items():
-        bad = dates.isna() & df[col].notna()
-        if bad.any():
-            row = int(bad.to_numpy().nonzero()[0][0]) + 1
-            raise InputError(f"{source}: column {col!r}, row {row}: value is not a date")
+    parsed = {}
+    formats = {}
+    for col in shift_dates:
+        parsed[col], formats[col] = parse_dates(df[col], col, date_format, source)
     if shift_dates:
         offsets = pseudonymizer.offsets_for(df[by])
         if offsets.isna().any():
@@ -153,7 +236,7 @@ def pseudonymize_table(
         delta = pd.to_timedelta(offsets, unit="D")
         for col, dates in parsed.items():
             has_time = (dates.dropna().dt.normalize() != dates.dropna()).any()
-            fmt = "%Y-%m-%dT%H:%M:%S" if has_time else "%Y-%m-%d"
+            fmt = formats[col] or ("%Y-%m-%dT%H:%M:%S" if has_time else "%Y-%m-%d")
             out[col] = (dates + delta).dt.strftime(fmt).where(dates.notna())
     distinct = {}
     for col in id_columns:

@@ -191,9 +191,12 @@ class Synthesizer(ABC):
     name: ClassVar[str] = ""
     private: ClassVar[bool] = True
     description: ClassVar[str] = ""
-    #: True when the method's guarantee is for add/remove-one-record neighbours. The default (False) is the safe
-    #: assumption for quantile binning: "replace one record" neighbours, which cost a group of two.
-    add_remove_neighbours: ClassVar[bool] = False
+    #: True for methods that, on a ledger whose relation is "replace-one" (the row count declared public at
+    #: ``budget init``), release under replace-one-record neighbours with the exact row count (NAPSU-MQ, DPVI).
+    #: Every method releases under add/remove-one-record neighbours otherwise: with no ledger, on an add/remove
+    #: ledger, and (methods without this flag) on a replace-one ledger, which then charges the release as a group
+    #: of two. The relation of each fit is ``neighbours_`` (see :meth:`release_neighbours`).
+    supports_replace_one: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -279,8 +282,19 @@ class Synthesizer(ABC):
         """Learn from ``df`` under ``schema``, spending at most ``budget``.
 
         ledger : an :class:`anonlab.privacy.ledger.Ledger`; charged for the whole fit before any noise is drawn
-            (refused, with nothing drawn, if the fit would pass the ledger's total).
-        dataset : the ledger's name for ``df`` (default: its content fingerprint).
+            (refused, with nothing drawn, if the fit would pass the ledger's total). ``None`` is allowed for
+            experiments but emits :class:`~anonlab.errors.PrivacyWarning` (once per fit) and the privacy record
+            says "no ledger" (``privacy_.details["ledger"]``).
+        dataset : the table's content fingerprint as the ledger records it (default: computed from ``df``); it stays
+            inside the ledger and the noise key, never in a released artifact.
+
+        Neighbouring datasets: the fit releases under the relation :meth:`release_neighbours` picks (add/remove
+        one record unless the ledger is "replace-one" and the method supports it) and passes it to the ledger.
+
+        Noise: every draw of the fit comes from one stream, :meth:`anonlab.privacy.noise.NoiseSource.for_release`
+        keyed by the seed, a canonical digest of all the release's parameters (:meth:`release_parameters`), the
+        table's content fingerprint and the ledger entry's sequence number; the quantile cut points use a fork of
+        it. Two seeded fits that differ in anything draw independent noise; the same fit twice reproduces.
         """
         from anonlab.privacy.noise import NoiseSource
 
@@ -313,6 +327,15 @@ class Synthesizer(ABC):
         noise = None
         plan = None
         fit_budget = budget
+        relation = self.release_neighbours(ledger) if self.private else "add/remove"
+        if self.private and relation == "replace-one":
+            n_public = getattr(ledger, "population_size", None)
+            if n_public is not None and int(n_public) != len(df):
+                raise PrivacyError(
+                    f"{source}: the ledger's neighbours are 'replace-one' with a public population size of "
+                    f"{int(n_public)} rows, and the table's row count differs; replace-one neighbours hold only "
+                    "for a table of exactly that size (use an add/remove ledger for other tables)"
+                )
         if self.private and self.binning == "quantile":
             from anonlab.synth.binning import plan_quantile_binning
 
@@ -324,18 +347,25 @@ class Synthesizer(ABC):
                 self.binning_share,
                 bins=self.bins,
                 zcdp=self.accounts_in_zcdp(),
-                group=1 if self.add_remove_neighbours else 2,
+                group=1 if relation == "add/remove" else 2,
             )
             fit_budget = plan.remainder
         if self.private:
+            import warnings
+
+            from anonlab.errors import PrivacyWarning
             from anonlab.privacy.ledger import dataset_fingerprint
 
-            ds = dataset or dataset_fingerprint(df)
+            fp = dataset_fingerprint(df)  # keys the noise and names the table in the ledger; never published
+            ds = dataset or fp
             rho = budget.rho if self.accounts_in_zcdp() else None
-            seq = "-"
+            seq = None
             binning_details = {"binning": self._binning_record(plan, fit_budget)} if plan is not None else {}
+            release = self.release_parameters(budget, relation)
             if ledger is not None:
-                ledger.check(epsilon=budget.epsilon, delta=budget.delta, dataset=ds, rho=rho)
+                ledger.check(
+                    epsilon=budget.epsilon, delta=budget.delta, dataset=ds, rho=rho, neighbours=relation
+                )
                 entry = ledger.charge(
                     dataset=ds,
                     what=f"synth {self.name}" + (" with quantile binning" if plan is not None else ""),
@@ -345,34 +375,81 @@ class Synthesizer(ABC):
                     rho=rho,
                     details={
                         "method": self.name,
-                        "params": {k: v for k, v in self.params.items() if k != "jax_cache"},
+                        "params": release["params"],
                         "schema": self.schema_fingerprint_,
                         "trusted_domains": self.trusted_domains_,
+                        "neighbours": relation,
                         "seeded": self.seed is not None,
                         "noise": NoiseSource(self.seed).describe(),
                         **binning_details,
                     },
+                    neighbours=relation,
                 )
-                seq = str(entry.seq)
-            # one independent keystream per release, so two seeded releases never share noise
-            label = f"synth\x00{self.name}\x00{ds}\x00{seq}\x00{json.dumps(self.params, sort_keys=True, default=str)}"
+                seq = entry.seq
+            else:
+                warnings.warn(
+                    f"synth {self.name}: a differentially private fit with no ledger; nothing records or limits "
+                    "what this release spends, and its privacy record says 'no ledger'",
+                    PrivacyWarning,
+                    stacklevel=2,
+                )
+            # one stream per release: two seeded releases that differ in any parameter never share noise
+            root = NoiseSource.for_release(self.seed, f"synth {self.name}", release, fp, seq)
             if plan is not None:
                 from anonlab.synth.binning import release_quantile_edges
 
-                label += f"\x00binning\x00{json.dumps(plan.to_dict(), sort_keys=True)}"
-                # the cut points come first (the synthesizer learns on them), from a keystream of their own
+                # the cut points come first (the synthesizer learns on them), from a fork of their own
                 self.encoding_, released = release_quantile_edges(
-                    coerced, self.encoding_, plan, NoiseSource(self.seed).fork(label + "\x00cut points")
+                    coerced, self.encoding_, plan, root.fork("cut points")
                 )
                 codes, _ = self.encoding_.encode(coerced)
-            noise = NoiseSource(self.seed).fork(label)
+            noise = root.fork("synthesis")
+        self.neighbours_ = relation
         self.frame_ = coerced if not self._uses_codes() else None
         spent = self._fit_codes(codes, self.encoding_.sizes, fit_budget, noise)
         self.frame_ = None
         if plan is not None and spent is not None:
             spent = self._with_binning(spent, budget, released)
+        if spent is not None and ledger is None:
+            from dataclasses import replace
+
+            spent = replace(spent, details={**spent.details, "ledger": "no ledger"})
         self.privacy_ = spent
         return self
+
+    def release_neighbours(self, ledger) -> str:
+        """The neighbour relation this fit releases under: ``"replace-one"`` only on a ledger whose relation is
+        replace-one (n public) and for a method that supports it (:attr:`supports_replace_one`); else
+        ``"add/remove"`` (no ledger, an add/remove ledger, or a method whose analysis is add/remove, which a
+        replace-one ledger charges as a group of two)."""
+        relation = getattr(ledger, "neighbours", "add/remove") if ledger is not None else "add/remove"
+        if relation not in ("add/remove", "replace-one"):
+            raise PrivacyError(f"unknown neighbour relation {relation!r} in the ledger")
+        return "replace-one" if relation == "replace-one" and self.supports_replace_one else "add/remove"
+
+    def release_parameters(self, budget: Budget, neighbours: str) -> dict[str, Any]:
+        """Every public parameter that shapes this release, as digested into its noise stream (never the seed,
+        never the table): the method and its parameters, the budget, the binning, missing handling, trust in
+        data-read domains, the schema's fingerprint and the neighbour relation. Folders and progress bars, which
+        change nothing in the release, are left out."""
+        return {
+            "method": self.name,
+            "params": {k: v for k, v in self.params.items() if k != "jax_cache"},
+            "epsilon": budget.epsilon,
+            "delta": budget.delta,
+            "zcdp_rho": budget.zcdp_rho,
+            "rho": budget.rho if self.accounts_in_zcdp() else None,
+            "bins": self.bins,
+            "binning": {
+                "mode": self.binning,
+                "share": self.binning_share if self.binning == "quantile" else None,
+                "columns": None if self.binning_columns is None else list(self.binning_columns),
+            },
+            "missing": self.missing,
+            "trust_domains": bool(self.trust_domains),
+            "schema": self.schema_fingerprint_,
+            "neighbours": neighbours,
+        }
 
     def _binning_record(self, plan, fit_budget: Budget) -> dict[str, Any]:
         """The two parts of a fit with quantile binning, as the ledger entry itemises them."""
