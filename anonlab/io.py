@@ -1,8 +1,19 @@
 """Reading and writing tables and files, safely.
 
 Tables are CSV (optionally gzip-compressed) or Parquet, chosen by extension. Every read error becomes an
-:class:`~anonlab.errors.InputError` naming the file and, where known, the line or column. Every write goes to a
-temporary file in the destination folder that cannot outlive the process (Linux
+:class:`~anonlab.errors.InputError` naming the file and, where known, the line or column.
+
+How anonlab reads a table (one rule for every command, :func:`read_table`): every cell is read as text, exactly
+as written; only an empty cell is missing (``NA``, ``NaN``, ``null`` are values unless ``na_values=`` says
+otherwise). Values are then converted only through a schema's types (``schema=``, :meth:`Schema.coerce`), or,
+without a schema, by :func:`infer_types`, which never alters a value: integers only when every value writes back
+the same (no leading zeros, no ``+``, within int64; nullable ``Int64`` when values are missing, never ``123.0``),
+floats only when every value is a plain decimal that float64 holds exactly, everything else (codes such as
+``02140``, long IDs) stays text. Columns named in ``text_columns=`` (IDs, keys) always stay text. So an identifier
+reads the same whatever else is in the file, and codes are written back exactly. Short or long rows, NUL bytes
+and bytes that are not UTF-8 are refused naming the line (and byte offset).
+
+Every write goes to a temporary file in the destination folder that cannot outlive the process (Linux
 ``O_TMPFILE``, else a named file cleaned on exit and by the next run) and gets its name only when complete, so a
 failure or a kill never leaves half a file; an existing output is refused unless ``force`` is given, and
 :func:`guard_outputs` refuses an output that is (or links to) an input, key, ledger or schema of the same command,
@@ -26,10 +37,14 @@ from anonlab.errors import InputError, OutputError, OutputExistsError, UsageErro
 if TYPE_CHECKING:
     import pandas as pd
 
+    from anonlab.schema import Schema
+
 __all__ = [
     "TABLE_SUFFIXES",
     "table_format",
     "read_table",
+    "infer_types",
+    "MISSING_VALUES",
     "write_table",
     "check_output",
     "guard_outputs",
@@ -58,9 +73,42 @@ def table_format(path: str | os.PathLike) -> str:
 
 _FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
+#: The cell values read as missing: only the empty cell (after the spaces that follow a delimiter). ``NA``,
+#: ``NaN``, ``null``, ``?`` and the like are values (``NA`` is Namibia's country code, ``Nan`` a surname); pass
+#: ``na_values=`` to :func:`read_table` to read such markers as missing too.
+MISSING_VALUES: tuple[str, ...] = ("",)
 
-def read_table(path: str | os.PathLike, *, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Read a CSV/TSV/Parquet table. Never modifies the file.
+_INT_RE = r"0|-?[1-9][0-9]{0,18}"
+_FLOAT_RE = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]{1,3})?|-?\.[0-9]+(?:[eE][-+]?[0-9]{1,3})?"
+_FLOAT_DIGITS = 15  # any decimal of up to 15 significant digits survives a round trip through float64
+_SCAN_CHUNK = 1 << 24
+
+
+def read_table(
+    path: str | os.PathLike,
+    *,
+    columns: Sequence[str] | None = None,
+    schema: Schema | None = None,
+    text_columns: Sequence[str] = (),
+    infer: bool = True,
+    na_values: Sequence[str] = (),
+) -> pd.DataFrame:
+    """Read a CSV/TSV/Parquet table exactly as written. Never modifies the file.
+
+    How a CSV/TSV is read (the one rule for all of anonlab):
+
+    * every cell is read as text; a cell is missing only when it is empty (:data:`MISSING_VALUES`, plus
+      ``na_values`` when given). Spaces right after a delimiter are not part of a value.
+    * with a ``schema``, each column the schema lists is converted to its type (:meth:`Schema.coerce`: a value
+      that does not fit is an :class:`InputError` naming column and row); schema columns the file lacks are
+      ignored here (consumers that need them check with ``columns=`` or :func:`require_columns`).
+    * ``text_columns`` (identifiers, codes) stay text, exactly as written.
+    * the other columns are typed by :func:`infer_types` when ``infer`` is true (a conversion that never alters
+      a value), else they stay text.
+
+    Refused with an :class:`InputError` naming the file and line: rows with fewer or more fields than the header,
+    a NUL byte, bytes that are not UTF-8 (with the byte offset), duplicate or empty headers.
+    Parquet files keep their stored types; ``schema`` and ``text_columns`` apply to them too.
 
     ``columns``, when given, must all exist (else :class:`InputError` naming the missing one).
     """
@@ -74,11 +122,13 @@ def read_table(path: str | os.PathLike, *, columns: Sequence[str] | None = None)
         raise InputError(f"{path}: is a folder, not a table file")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file")
+    missing = [*MISSING_VALUES, *na_values]
     try:
         if fmt == "parquet":
             df = _read_parquet(path)
         else:
             sep = "\t" if fmt == "tsv" else ","
+            _scan_bytes(path)
             header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str, encoding="utf-8")
             names = [str(v).strip() for v in header.iloc[0].tolist()]
             dupes = sorted({n for n in names if names.count(n) > 1})
@@ -90,12 +140,17 @@ def read_table(path: str | os.PathLike, *, columns: Sequence[str] | None = None)
                 encoding="utf-8",
                 encoding_errors="strict",
                 skipinitialspace=True,
+                dtype=str,
+                keep_default_na=False,
+                na_filter=False,
                 low_memory=False,
             )
-    except UnicodeDecodeError as exc:
+            if df.shape[1] > 1 and len(df):
+                _check_short_rows(path, df, sep)
+            df = df.apply(lambda s: s.where(~_is_missing(s, missing)))  # the missing-value rule
+    except UnicodeDecodeError as exc:  # _scan_bytes reports first; kept for a file that changed meanwhile
         raise InputError(
-            f"{path}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at offset {exc.start}); "
-            "re-save the file as UTF-8"
+            f"{path}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); re-save the file as UTF-8"
         ) from None
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: empty file (no header row)") from None
@@ -117,7 +172,198 @@ def read_table(path: str | os.PathLike, *, columns: Sequence[str] | None = None)
         raise InputError(f"{path}: a column has an empty header ({unnamed[0]!r})")
     if columns:
         require_columns(df, columns, path)
+    text = [c for c in text_columns if c in df.columns]
+    for c in text:
+        df[c] = _as_text(df[c])
+    if schema is not None:
+        typed = [c for c in schema.names if c in df.columns and c not in text]
+        if typed:
+            df = schema.subset(typed).coerce(df, str(path))
+    else:
+        typed = []
+    if infer and fmt != "parquet":
+        rest = [c for c in df.columns if c not in text and c not in typed]
+        df = infer_types(df, columns=rest)
     return df
+
+
+def _is_missing(s: pd.Series, markers: Sequence[str]) -> pd.Series:
+    mask = s.eq(markers[0])
+    for m in markers[1:]:
+        mask |= s.eq(m)
+    return mask
+
+
+def infer_types(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Type text columns without altering any value; returns a new frame (``df`` is not modified).
+
+    A column (of ``columns``, default all) whose non-missing cells are all strings becomes
+
+    * ``int64`` when every non-missing value is an integer written canonically (digits, an optional ``-``, no
+      leading zero, no ``+``, no spaces, within int64), so writing it back gives the same text; nullable
+      ``Int64`` when the column has missing values (never float: ``123`` stays ``123``, not ``123.0``);
+    * ``float64`` when every value is a decimal number (no leading zeros, no ``+``, at most 15 significant digits,
+      so the value survives float64 exactly; ``nan``/``inf`` are not numbers here);
+    * text otherwise: codes with leading zeros (``02140``), long IDs, mixed columns stay as written.
+    """
+    out = df.copy()
+    for c in df.columns if columns is None else columns:
+        out[c] = _infer_column(df[c])
+    return out
+
+
+def _infer_column(s: pd.Series) -> pd.Series:
+    import numpy as np
+    import pandas as pd
+
+    if s.dtype != object:
+        return s
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    if len(uniq) == 0 or not all(isinstance(v, str) for v in uniq[:1000]):
+        return s
+    u = pd.Series(uniq, dtype=object)
+    if not u.map(type).eq(str).all():
+        return s
+    ints = _exact_ints(u)
+    if ints is not None:
+        values = ints[codes]
+        if (codes < 0).any():
+            return pd.Series(pd.arrays.IntegerArray(values, codes < 0), index=s.index, name=s.name)
+        return pd.Series(values, index=s.index, name=s.name)
+    if not u.str.fullmatch(_FLOAT_RE).all():
+        return s
+    mantissa = u.str.replace(r"[eE].*$", "", regex=True).str.replace(r"[-.]", "", regex=True)
+    if (mantissa.str.lstrip("0").str.rstrip("0").str.len() > _FLOAT_DIGITS).any():
+        return s
+    floats = pd.to_numeric(u, errors="coerce").to_numpy(dtype=float)
+    if not np.isfinite(floats).all():
+        return s
+    values = np.append(floats, np.nan)[codes]  # code -1 (missing) takes the appended NaN
+    return pd.Series(values, index=s.index, name=s.name)
+
+
+def _exact_ints(u: pd.Series):
+    """int64 values of distinct strings ``u`` if every one is a canonical int64 literal, else ``None``."""
+    import numpy as np
+
+    if not u.str.fullmatch(_INT_RE).all():
+        return None
+    try:
+        return u.to_numpy(dtype=object).astype(np.int64)
+    except OverflowError:  # beyond int64: stays text rather than rounding
+        return None
+
+
+def _as_text(s: pd.Series) -> pd.Series:
+    """A column as text (object of ``str``, missing stays missing); whole floats print as integers."""
+    import pandas as pd
+
+    if s.dtype == object:
+        return s.where(s.isna(), s.astype(str))
+    if pd.api.types.is_float_dtype(s):
+        nonnull = s.dropna()
+        if len(nonnull) and (nonnull == nonnull.round()).all() and (nonnull.abs() < 2**53).all():
+            s = s.astype("Int64")
+    return s.astype("string").astype(object).where(s.notna(), None)
+
+
+def _open_raw(path: Path):
+    import gzip
+
+    return gzip.open(path, "rb") if str(path).lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
+
+
+def _scan_bytes(path: Path) -> None:
+    """Refuse a NUL byte or bytes that are not UTF-8, naming the byte offset and the line (1-based)."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    offset = 0
+    newlines = 0
+    try:
+        with _open_raw(path) as fh:
+            while True:
+                chunk = fh.read(_SCAN_CHUNK)
+                final = not chunk
+                nul = chunk.find(b"\0")
+                if nul >= 0:
+                    line = newlines + chunk.count(b"\n", 0, nul) + 1
+                    raise InputError(
+                        f"{path}: line {line}: a NUL byte inside a value (byte offset {offset + nul}); "
+                        "anonlab does not read NUL bytes, remove them"
+                    )
+                pending = len(decoder.getstate()[0])
+                try:
+                    decoder.decode(chunk, final=final)
+                except UnicodeDecodeError as exc:
+                    data = exc.object  # the decoder's pending bytes (never a newline) + this chunk
+                    pos = offset - pending + exc.start
+                    line = newlines + data.count(b"\n", 0, exc.start) + 1
+                    raise InputError(
+                        f"{path}: line {line}: not valid UTF-8 (byte 0x{data[exc.start]:02x} at offset {pos}); "
+                        "re-save the file as UTF-8"
+                    ) from None
+                if final:
+                    return
+                newlines += chunk.count(b"\n")
+                offset += len(chunk)
+    except OSError as exc:
+        if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
+            raise InputError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
+        raise InputError(f"{path}: cannot read ({exc})") from None
+
+
+def _check_short_rows(path: Path, df: pd.DataFrame, sep: str) -> None:
+    """Refuse a row with fewer fields than the header (pandas pads it silently), naming its line.
+
+    Only a row whose last cell is empty can be short, so files without such rows cost one comparison.
+    """
+    import csv
+    import io as _io
+
+    import numpy as np
+
+    last = df.iloc[:, -1].to_numpy(dtype=object)
+    if not (last == "").any():
+        return
+    want = df.shape[1]
+    with _open_raw(path) as fh:
+        data = fh.read()
+    if b'"' not in data:
+        # no quoting: a record is a physical line; count delimiters per line, vectorised
+        buf = np.frombuffer(data, dtype=np.uint8)
+        nl = np.flatnonzero(buf == ord("\n"))
+        starts = np.concatenate(([0], nl + 1))
+        ends = np.concatenate((nl, [len(buf)]))
+        per_line = np.bincount(
+            np.searchsorted(nl, np.flatnonzero(buf == ord(sep)), side="left"), minlength=len(starts)
+        )
+        blank = _blank_lines(buf, starts, ends)
+        short = np.flatnonzero((per_line < want - 1) & ~blank)
+        short = short[short > 0]  # line 1 is the header
+        if len(short):
+            line = int(short[0]) + 1
+            saw = int(per_line[short[0]]) + 1
+            raise InputError(f"{path}: line {line}: expected {want} fields, saw {saw}")
+        return
+    # quoted fields may span lines: let the csv module find records and their physical lines
+    reader = csv.reader(_io.StringIO(data.decode("utf-8")), delimiter=sep, skipinitialspace=True)
+    first = True
+    for record in reader:
+        if first:
+            first = False
+            continue
+        if record and len(record) < want:
+            raise InputError(f"{path}: line {reader.line_num}: expected {want} fields, saw {len(record)}")
+
+
+def _blank_lines(buf, starts, ends):
+    """Whether each line [start, end) holds only spaces, tabs and a carriage return (pandas skips those)."""
+    import numpy as np
+
+    white = np.isin(buf, np.frombuffer(b" \t\r", dtype=np.uint8))
+    nonwhite = np.concatenate(([0], np.cumsum(~white)))
+    return (nonwhite[ends] - nonwhite[starts]) == 0
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

@@ -51,6 +51,13 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--by", metavar="COL", help="the column that identifies the subject, for --shift-dates")
     p.add_argument(
+        "--date-format",
+        metavar="FMT",
+        help="the one format of every --shift-dates column, e.g. '%%d/%%m/%%Y' (strftime codes); needed for "
+        "day/month dates such as 01/02/2020, whose order is ambiguous; default: ISO dates (YYYY-MM-DD); shifted "
+        "dates are written in the same format",
+    )
+    p.add_argument(
         "--max-shift-days", type=int, default=365, help="date shifts are drawn in [-N, N] days, never 0"
     )
     p.add_argument(
@@ -87,7 +94,10 @@ def run(args) -> int:
     if Path(args.output).resolve() == Path(args.input).resolve():
         raise UsageError(f"{args.output}: the output would replace the input; inputs are never modified")
     key = read_key(args.key_file, strict=args.strict_key)
-    df = read_table(args.input)
+    # identifiers, dropped columns, the subject and the dates are read as text, exactly as written: 00123 and 123
+    # are different people, and an ID gets the same pseudonym whatever else is in the file
+    text = [*args.id, *args.drop, *args.shift_dates, *([args.by] if args.by else [])]
+    df = read_table(args.input, text_columns=text)
     out, mapping, result = pseudonymize_table(
         df,
         Pseudonymizer(key, max_shift_days=args.max_shift_days),
@@ -96,6 +106,7 @@ def run(args) -> int:
         shift_dates=args.shift_dates,
         by=args.by,
         source=args.input,
+        date_format=args.date_format,
     )
     write_table(out, args.output, force=args.force)
     if args.mapping:
