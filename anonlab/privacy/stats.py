@@ -83,6 +83,7 @@ MAX_INTEGER_CANDIDATES = 100_000  # integer columns with a wider range use a gri
 QUANTILE_GRID = 1000  # candidates for a float column's quantile
 GRID_BITS = 32  # sums: a value at the larger bound is at most 2**33 grid steps
 KINDS = ("count", "counts", "sum", "mean", "quantile")
+_CATEGORICAL = ("categorical", "code")  # text-valued columns whose public categories a table counts over
 #: dp stats releases are add/remove releases (the number of rows is private); on a replace-one ledger the ledger
 #: charges them as a group of two.
 NEIGHBOURS = "add/remove"
@@ -421,15 +422,15 @@ def _check_columns(queries: list[Query], schema: Schema, trust_domains: bool) ->
                     f"query {q.text!r}: column {name!r} is free text; DP statistics do not use it"
                 )
             if q.kind == "counts":
-                if col.type == "categorical" and col.categories is None:
+                if col.type in _CATEGORICAL and col.categories is None:
                     raise PrivacyError(
                         f"query {q.text!r}: column {name!r} has no public categories in the schema; list them "
                         "(a DP table cannot read its categories from the data)"
                     )
                 if col.type in ("float", "date"):
                     raise UsageError(
-                        f"query {q.text!r}: column {name!r} is {col.type}; counts need a categorical or integer "
-                        "column (bin it first)"
+                        f"query {q.text!r}: column {name!r} is {col.type}; counts need a categorical, code or "
+                        "integer column (bin it first)"
                     )
                 if col.type == "integer" and col.lower is None:
                     raise PrivacyError(f"query {q.text!r}: integer column {name!r} has no public bounds")
@@ -459,7 +460,7 @@ def _check_columns(queries: list[Query], schema: Schema, trust_domains: bool) ->
 
 
 def _categories(col: Column) -> list:
-    if col.type == "categorical":
+    if col.type in _CATEGORICAL:
         return list(col.categories or ())
     lo, hi = int(col.lower), int(col.upper)
     if hi - lo + 1 > MAX_CELLS:
@@ -561,7 +562,7 @@ def _table_counts(q: Query, df: pd.DataFrame, schema: Schema) -> np.ndarray:
     valid = np.ones(len(df), dtype=bool)
     for name, values in zip(q.columns, cats, strict=True):
         s = df[name]
-        if schema[name].type == "categorical":
+        if schema[name].type in _CATEGORICAL:
             code = pd.Categorical(s.astype(object).where(s.notna(), None), categories=values).codes
         else:
             lo = int(schema[name].lower)
@@ -921,12 +922,9 @@ def _coerce(df: pd.DataFrame, sub: Schema, source: str) -> pd.DataFrame:
             try:
                 _Schema((col,)).coerce(df[[col.name]], source)
             except InputError:
-                what = {"integer": "whole numbers", "float": "numbers", "date": "dates"}.get(
-                    col.type, col.type
-                )
                 raise InputError(
-                    f"{source}: column {col.name!r} holds values that are not {what} (the schema says "
-                    f"{col.type}); the values and their rows are not shown, as they are private"
+                    f"{source}: column {col.name!r} holds a value that is not a valid {col.type} (the schema's "
+                    "type); the values and their rows are not shown, as they are private"
                 ) from None
         raise InputError(f"{source}: a queried column does not fit its schema type") from None
 

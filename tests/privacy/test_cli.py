@@ -396,3 +396,16 @@ def test_bad_query_kind_through_the_cli_spends_nothing(table, tmp_path, capsys):
         err = capsys.readouterr().err
         assert err.startswith("anonlab dp: error:") and err.count("\n") == 1
     assert led.read_bytes() == before
+
+
+def test_dp_stats_counts_over_a_code_column_keep_leading_zeros(tmp_path, capsys):
+    path = tmp_path / "zips.csv"
+    path.write_text("zip\n" + "02140\n" * 30 + "10001\n" * 10)
+    schema = tmp_path / "zips.toml"
+    schema.write_text('[columns.zip]\ntype = "code"\ncategories = ["02140", "10001", "99999"]\n')
+    args = ["dp", "stats", str(path), "--schema", str(schema), "--no-ledger", "--epsilon", "1000", "--json"]
+    assert main([*args, "-q", "counts:zip"]) == 0
+    rows = json.loads(capsys.readouterr().out)["answers"][0]["rows"]
+    got = {r["group"]["zip"]: r["value"] for r in rows}
+    assert got.keys() == {"02140", "10001", "99999"}
+    assert abs(got["02140"] - 30) <= 2 and abs(got["10001"] - 10) <= 2 and abs(got["99999"]) <= 2
