@@ -652,5 +652,6 @@ def build_hierarchy(
             "grouping needs the values: a table's column (--input, --column), --values or --order"
         )
     vals = text.tolist() if text is not None else list(order)
-    counts = text.value_counts().to_dict() if (text is not None and sizes is None) else None
+    # frequencies only from a table: without one, group sizes must be given
+    counts = text.value_counts().to_dict() if (input is not None and sizes is None) else None
     return build_grouping(vals, sizes, order=order, counts=counts, column=name)

@@ -142,3 +142,95 @@ def test_console_script_starts_fast(adult_csv, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert pd.read_parquet(tmp_path / "o.parquet").shape == (5000, 15)
+
+
+ADULT8 = ["age", "workclass", "education", "marital-status", "occupation", "race", "sex", "native-country"]
+
+
+def test_schema_roles_and_mapping_warning(cli, adult_csv, tmp_path):
+    """--schema adult gives the quasi-identifiers and the sensitive column; education-num left in clear beside
+    education is named on stderr (one line) and in the report."""
+    out, rep = tmp_path / "out.csv", tmp_path / "r.json"
+    code, stdout, err = cli(
+        "anonymize", adult_csv, "-o", out, "--schema", "adult", "--k", "10", "--method", "global",
+        "--report", rep,
+    )  # fmt: skip
+    assert code == 0, err
+    r = json.loads(rep.read_text())
+    assert list(r["generalisation"]) == ADULT8 and list(r["achieved"]["per_sensitive"]) == ["income-per-year"]
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("anonlab anonymize: warning:")
+    assert "'education-num'" in lines[0] and "'education'" in lines[0] and "--quasi" in lines[0]
+    assert r["warnings"] == [lines[0].split("warning: ", 1)[1]]
+    assert pa.k_anonymity(pd.read_csv(out, dtype=str), ADULT8) >= 10
+    # categories keep information: not every one is flattened to *
+    df = pd.read_csv(out, dtype=str)
+    assert sum(df[c].nunique() > 1 for c in ADULT8[1:]) >= 4
+    # with education-num a quasi-identifier there is nothing to warn about; --quasi overrides the schema
+    code, _, err = cli(
+        "anonymize", adult_csv, "-o", tmp_path / "o2.csv", "--schema", "adult", "--k", "10",
+        "--quasi", "age,education,education-num,sex",
+    )  # fmt: skip
+    assert code == 0 and err == "", err
+
+
+def test_mapping_warnings_library():
+    from anonlab.deid.anonymize import mapping_warnings
+
+    n = 60
+    df = pd.DataFrame(
+        {
+            "zip": [f"021{i % 6:02d}" for i in range(n)],
+            "state": ["MA"] * 30 + ["NY"] * 30,  # not a function of zip here (zips repeat across halves)
+            "region": [f"R{(i % 6) // 3}" for i in range(n)],  # a function of zip (many to one)
+            "code": [f"Z{i % 6}" for i in range(n)],  # one-to-one with zip
+            "const": ["x"] * n,
+            "rowid": [str(i) for i in range(n)],  # near-unique: identifier-like, not reported here
+        }
+    )
+    notes = mapping_warnings(df, ["zip"])
+    assert len(notes) == 2
+    assert "'region' is a function of quasi-identifier 'zip'" in notes[0]
+    assert "'code' is a one-to-one recoding of quasi-identifier 'zip'" in notes[1]
+    assert mapping_warnings(df, ["zip", "code", "region"]) == []
+
+
+def test_codes_written_back_exactly(cli, tmp_path):
+    """ZIP codes and IDs are text: leading zeros survive in the generalised quasi-identifier and in the columns
+    passed through."""
+    src = tmp_path / "codes.csv"
+    zips = ["02140", "02141", "02142", "02139", "10001", "10002", "10003", "10004"]
+    ids = ["00017", "00018", "00019", "00020", "00021", "00022", "00023", "00024"]
+    rows = [f"{z},{i},{30 + j}" for j, (z, i) in enumerate(zip(zips, ids, strict=True))]
+    src.write_text("zip,patient,age\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "out.csv"
+    code, stdout, err = cli(
+        "anonymize", src, "-o", out, "--quasi", "zip", "--k", "4", "--method", "global", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(stdout)["generalisation"]["zip"]["kind"] == "masking"
+    lines = out.read_text().splitlines()
+    assert lines[1].split(",")[:2] == ["021**", "00017"] and lines[5].split(",")[:2] == ["100**", "00021"]
+    out2 = tmp_path / "m.csv"
+    code, _, err = cli("anonymize", src, "-o", out2, "--quasi", "zip", "--k", "4")
+    assert code == 0, err
+    text = out2.read_text()
+    assert "02140" in text and "00017" in text and ",17," not in text
+
+
+def test_order_option(cli, adult_csv, tmp_path):
+    order = "Preschool,1st-4th,5th-6th,7th-8th,9th,10th,11th,12th,HS-grad,Some-college,Assoc-voc,Assoc-acdm,"
+    order += "Bachelors,Masters,Prof-school,Doctorate"
+    code, stdout, err = cli(
+        "anonymize", adult_csv, "-o", tmp_path / "o.csv", "--quasi", "education,sex,race", "--k", "20",
+        "--method", "global", "--order", f"education={order}", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    r = json.loads(stdout)
+    assert r["generalisation"]["education"]["kind"] == "ordered"
+    assert r["parameters"]["orders"]["education"][0] == "Preschool"
+    code, _, err = cli(
+        "anonymize", adult_csv, "-o", tmp_path / "o2.csv", "--quasi", "education", "--k", "5",
+        "--method", "global", "--order", "education=HS-grad,Bachelors",
+    )  # fmt: skip
+    assert code == 2 and "not among the categories" in err and err.count("\n") == 1

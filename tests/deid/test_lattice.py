@@ -135,3 +135,93 @@ def test_builtin_hierarchies():
     ha = default_hierarchy(encode_quasi(df["age"]))
     assert ha.kind == "interval" and ha.labels[-1][0] == "*"
     assert all("-" in x for x in ha.labels[1])
+
+
+def _exhaustive(quasi, hs, crit, budget, n):
+    def g(j, lev):
+        groups = np.asarray(hs[j].groups[lev])
+        return groups[quasi[j].codes], int(groups.max()) + 1
+
+    best = None
+    for node in itertools.product(*[range(h.height + 1) for h in hs]):
+        ev = _evaluate(np.array(node), g, quasi, [], crit, budget, n)
+        if ev is None:
+            continue
+        cl, supp = ev
+        ncp = sum(level_ncp(quasi[j], hs[j], node[j])[quasi[j].codes[cl.order]] for j in range(len(quasi)))
+        loss = (ncp.sum() / len(quasi) + len(supp)) / n
+        if best is None or loss < best[0] - 1e-12:
+            best = (loss, node)
+    return best
+
+
+def test_pair_pruning_keeps_the_optimum_with_balanced_hierarchies(adult):
+    """With the built-in category hierarchies (several levels each) and a suppression budget, the search with
+    two-column pruning and the raised GCP bound still finds the exhaustive optimum."""
+    df = adult.sample(2500, random_state=3).reset_index(drop=True)
+    cols = ["age", "workclass", "education", "marital-status", "race"]
+    quasi = [encode_quasi(df[c]) for c in cols]
+    hs = [default_hierarchy(q) for q in quasi]
+    assert all(h.height >= 2 for h in hs)
+    crit = Criteria(k=5)
+    res = global_search(quasi, hs, [], crit, max_suppression=0.02)
+    best = _exhaustive(quasi, hs, crit, int(0.02 * len(df)), len(df))
+    assert res.loss == pytest.approx(best[0])
+    assert res.nodes_evaluated < res.nodes_total / 4
+
+
+ADULT8 = ["age", "workclass", "education", "marital-status", "occupation", "race", "sex", "native-country"]
+
+
+def test_adult_global_keeps_categories(adult):
+    """Adult, 8 quasi-identifiers, k=10, global with built-in hierarchies: the categories are no longer all `*`
+    (they were with value / `*` hierarchies), and pycanon confirms k."""
+    r = anonymize(adult, AnonymizeConfig(quasi=ADULT8, k=10, method="global"))
+    assert pa.k_anonymity(r.data, ADULT8) == r.k >= 10
+    cats = [c for c in ADULT8 if c != "age"]
+    kept = [c for c in cats if r.data[c].nunique() > 1]
+    assert len(kept) >= 4, {c: r.generalisation[c]["level"] for c in ADULT8}
+    assert {r.generalisation[c]["kind"] for c in cats} == {"balanced"}
+    assert all(0 < r.generalisation[c]["levels"] - 1 for c in cats)
+    assert r.loss.gcp < 0.6  # value / `*` hierarchies gave 0.75
+
+
+@pytest.mark.slow
+def test_adult_global_with_suppression_keeps_every_category(adult):
+    r = anonymize(adult, AnonymizeConfig(quasi=ADULT8, k=10, method="global", max_suppression=0.01))
+    assert pa.k_anonymity(r.data, ADULT8) >= 10 and r.n_suppressed <= 0.01 * len(adult)
+    assert all(r.data[c].nunique() > 1 for c in ADULT8 if c != "age")
+
+
+def test_global_with_schema_order_and_bounds(adult):
+    """A schema's bounds align the age intervals; a category list in a non-alphabetical order groups adjacent
+    values; the schema's roles fill quasi and sensitive."""
+    from anonlab.schema import Column, Schema
+
+    edu = ["Preschool", "1st-4th", "5th-6th", "7th-8th", "9th", "10th", "11th", "12th", "HS-grad"]
+    edu += ["Some-college", "Assoc-voc", "Assoc-acdm", "Bachelors", "Masters", "Prof-school", "Doctorate"]
+    schema = Schema(
+        (
+            Column("age", "quasi", "integer", lower=15, upper=94),
+            Column("education", "quasi", "categorical", categories=tuple(edu)),
+            Column("sex", "quasi", "categorical", categories=("Female", "Male")),
+            Column("income-per-year", "sensitive", "categorical"),
+            Column("not-in-table", "quasi", "integer"),
+        )
+    )
+    df = adult.head(3000)
+    cfg = AnonymizeConfig.from_schema(schema, df.columns, k=10, method="global")
+    assert cfg.quasi == ("age", "education", "sex") and cfg.sensitive == ("income-per-year",)
+    r = anonymize(df, cfg, schema=schema)
+    assert r.generalisation["education"]["kind"] == "ordered"
+    labels = set(r.data["education"])
+    assert labels == {"*"} or all(x in edu or ".." in x for x in labels)
+    ages = set(r.data["age"]) - {"*"}
+    assert all(int(a.split("-")[0]) % 5 == 0 for a in ages if "-" in a)
+    assert pa.k_anonymity(r.data, list(cfg.quasi)) >= 10
+    bad = Schema((Column("age", "quasi", "integer", lower=20, upper=60),))
+    with pytest.raises(InputError, match="outside the schema's bounds"):
+        anonymize(df, AnonymizeConfig(quasi=["age"], k=5, method="global"), schema=bad)
+    small = Schema((Column("sex", "quasi", "categorical", categories=("Male",)),))
+    with pytest.raises(InputError, match="'Female' is not among the schema's categories"):
+        anonymize(df, AnonymizeConfig(quasi=["sex"], k=5), schema=small)
