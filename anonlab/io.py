@@ -384,13 +384,32 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str | os.P
 
 
 def check_output(path: str | os.PathLike, force: bool = False) -> Path:
-    """Refuse to overwrite ``path`` unless ``force``; return it as a Path."""
+    """Refuse to overwrite ``path`` unless ``force``; return it as a Path.
+
+    Also refuses (:class:`OutputError`) an output whose folder, or nearest existing ancestor, cannot be written
+    (permissions, read-only file system), so a long computation is not run only to fail at the end.
+    """
     path = Path(path)
     if path.is_dir():
         raise OutputExistsError(f"{path}: is a folder; give a file name")
     if path.exists() and not force:
         raise OutputExistsError(f"{path}: exists; refusing to overwrite it (use --force)")
+    folder = path.absolute().parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if folder.is_dir() and not os.access(
+        folder, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids
+    ):
+        cause = "read-only file system" if _read_only(folder) else "permission denied"
+        raise OutputError(f"{path}: cannot write: the folder {folder} is not writable ({cause})")
     return path
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
 
 
 def _same_file(a: Path, b: Path) -> bool:

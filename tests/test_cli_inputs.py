@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -77,3 +78,426 @@ def test_console_script_error_has_no_traceback(tmp_path):
     )
     assert run.returncode == 2
     assert run.stderr.strip() == f"anonlab assess: error: {src}: line 3: expected 2 fields, saw 3"
+
+
+# -- never overwrite an input, a key, a ledger or a schema (--force or not) ------------------------------------
+
+TABLE = "age,sex,zip\n" + "".join(f"{30 + i % 7},{'FM'[i % 2]},0214{i % 3}\n" for i in range(30))
+SCHEMA = '[columns.age]\ntype = "integer"\nlower = 0\nupper = 120\n[columns.sex]\ncategories = ["F", "M"]\n'
+
+
+@pytest.fixture
+def victim(tmp_path):
+    """A folder with the inputs a command may be tricked into overwriting."""
+    d = tmp_path / "in"
+    d.mkdir()
+    (d / "v.csv").write_text(TABLE)
+    (d / "r.csv").write_text(TABLE)
+    (d / "s.toml").write_text(SCHEMA)
+    (d / "ledger.jsonl").write_text("a ledger's bytes\n")
+    return d
+
+
+GUARDED = {
+    "anonymize-output": (
+        ["anonymize", "{d}/v.csv", "-o", "{d}/v.csv", "--quasi", "age", "--k", "2"],
+        "v.csv",
+    ),
+    "anonymize-report": (
+        ["anonymize", "{d}/v.csv", "-o", "{o}/a.csv", "--report", "{d}/v.csv", "--quasi", "age", "--k", "2"],
+        "v.csv",
+    ),
+    "dp-stats-input": (
+        [
+            "dp",
+            "stats",
+            "{d}/v.csv",
+            "--schema",
+            "{d}/s.toml",
+            "--epsilon",
+            "1",
+            "--no-ledger",
+            "--query",
+            "count",
+        ]
+        + ["-o", "{d}/v.csv"],
+        "v.csv",
+    ),
+    "dp-stats-schema": (
+        [
+            "dp",
+            "stats",
+            "{d}/v.csv",
+            "--schema",
+            "{d}/s.toml",
+            "--epsilon",
+            "1",
+            "--no-ledger",
+            "--query",
+            "count",
+        ]
+        + ["-o", "{d}/s.toml"],
+        "s.toml",
+    ),
+    "dp-stats-ledger": (
+        [
+            "dp",
+            "stats",
+            "{d}/v.csv",
+            "--schema",
+            "{d}/s.toml",
+            "--epsilon",
+            "1",
+            "--ledger",
+            "{d}/ledger.jsonl",
+        ]
+        + ["--query", "count", "-o", "{d}/ledger.jsonl"],
+        "ledger.jsonl",
+    ),
+    "schema-infer": (["schema", "infer", "{d}/v.csv", "-o", "{d}/v.csv"], "v.csv"),
+    "evaluate-json": (["evaluate", "{d}/v.csv", "{d}/r.csv", "--json", "{d}/v.csv"], "v.csv"),
+    "evaluate-report": (["evaluate", "{d}/v.csv", "{d}/r.csv", "--report", "{d}/r.csv"], "r.csv"),
+    "compare-json": (["compare", "{d}/v.csv", "--json", "{d}/v.csv"], "v.csv"),
+    "compare-report": (["compare", "{d}/v.csv", "--report", "{d}/v.csv"], "v.csv"),
+    "pseudonymize-output": (
+        ["pseudonymize", "{d}/v.csv", "-o", "{d}/v.csv", "--key-file", "{key}", "--id", "zip"],
+        "v.csv",
+    ),
+    "pseudonymize-mapping-input": (
+        ["pseudonymize", "{d}/v.csv", "-o", "{o}/p.csv", "--key-file", "{key}", "--id", "zip"]
+        + ["--mapping", "{d}/v.csv"],
+        "v.csv",
+    ),
+    "pseudonymize-mapping-key": (
+        ["pseudonymize", "{d}/v.csv", "-o", "{o}/p.csv", "--key-file", "{key}", "--id", "zip"]
+        + ["--mapping", "{key}"],
+        "key",
+    ),
+    "pseudonymize-output-key": (
+        ["pseudonymize", "{d}/v.csv", "-o", "{key}", "--key-file", "{key}", "--id", "zip"],
+        "key",
+    ),
+    "synth": (["synth", "{d}/v.csv", "-o", "{d}/hard.csv", "--method", "mst", "--no-ledger"], "v.csv"),
+}
+
+
+def _no_force(name):
+    # budget init has no --force (a ledger is never replaced); the others are tried with it
+    return name.startswith("budget")
+
+
+@pytest.mark.parametrize("name", sorted(GUARDED))
+def test_force_never_overwrites_an_input_key_ledger_or_schema(name, victim, tmp_path, cli, key_file):
+    args, protected = GUARDED[name]
+    out = tmp_path / "out"
+    os.link(victim / "v.csv", victim / "hard.csv")  # a hard link to the input
+    argv = [a.format(d=victim, o=out, key=key_file) for a in args] + ["--force"]
+    target = key_file if protected == "key" else victim / protected
+    before = {p: p.read_bytes() for p in [*victim.iterdir(), key_file]}
+    code, _, err = cli(*argv)
+    assert code == 2, err
+    assert "never overwritten" in err, err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert {p: p.read_bytes() for p in [*victim.iterdir(), key_file]} == before
+    assert str(target) in err or "hard.csv" in err
+    assert not out.exists() or not list(out.iterdir())
+
+
+@pytest.mark.parametrize("link", ["hard", "symbolic"])
+def test_an_output_that_links_to_the_input_is_refused(link, victim, tmp_path, cli):
+    out = tmp_path / "o.csv"
+    (os.link if link == "hard" else os.symlink)(victim / "v.csv", out)
+    code, _, err = cli("anonymize", victim / "v.csv", "-o", out, "--quasi", "age", "--k", "2", "--force")
+    assert code == 2 and "would overwrite the input" in err
+    assert (victim / "v.csv").read_text() == TABLE
+
+
+def test_budget_init_never_writes_over_its_dataset(victim, cli):
+    code, _, err = cli("budget", "init", victim / "v.csv", "--epsilon", "1", "--dataset", victim / "v.csv")
+    assert code == 2 and "never overwritten" in err
+    assert (victim / "v.csv").read_text() == TABLE
+
+
+def test_dicom_manifest_never_writes_over_the_key(tmp_path, cli, key_file):
+    src = tmp_path / "dicom-in"
+    src.mkdir()
+    before = key_file.read_bytes()
+    code, _, err = cli(
+        "dicom",
+        "deidentify",
+        src,
+        tmp_path / "dicom-out",
+        "--key-file",
+        key_file,
+        "--manifest",
+        key_file,
+        "--force",
+    )
+    assert code == 2 and "key file" in err and "never overwritten" in err
+    assert key_file.read_bytes() == before
+
+
+def test_image_strip_never_writes_over_its_input(tmp_path, cli):
+    from pathlib import Path
+
+    photo = tmp_path / "p.jpg"
+    photo.write_bytes((Path(__file__).parent / "data" / "photos" / "piexif_gps.jpg").read_bytes())
+    os.link(photo, tmp_path / "hard.jpg")
+    before = photo.read_bytes()
+    code, _, err = cli("image", "strip", photo, tmp_path / "hard.jpg", "--force")
+    assert code == 2 and "never overwritten" in err
+    assert photo.read_bytes() == before
+
+
+# -- operating-system errors: one line naming the path and the cause, exit 2 --------------------------------------
+
+# Runs many `anonlab ...` command lines in one (unprivileged) Python process; prints [code, stderr] for each.
+RUNNER = r"""
+import contextlib, io, json, sys, traceback
+from anonlab.cli import main
+out = []
+for argv in json.load(sys.stdin):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(argv)
+        except BaseException:
+            traceback.print_exc()
+            code = -1
+    out.append([code, err.getvalue()])
+print(json.dumps(out))
+"""
+
+CAPS_DROPPED = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
+
+
+def _unprivileged() -> list[str]:
+    """A command prefix under which mode-000 files cannot be read: nothing for a normal user; for root, setpriv
+    without CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH (root reads any file otherwise). Skips where neither works."""
+    if os.geteuid() != 0:
+        return []
+    import shutil
+
+    if shutil.which("setpriv") is None:
+        pytest.skip("running as root and setpriv (util-linux) is missing: cannot drop CAP_DAC_OVERRIDE")
+    probe = subprocess.run([*CAPS_DROPPED, "true"], capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip(f"setpriv cannot drop capabilities here: {probe.stderr.decode().strip()}")
+    return CAPS_DROPPED
+
+
+def _run_all(prefix: list[str], cases: list[list[str]], cwd) -> list[tuple[int, str]]:
+    import json
+
+    run = subprocess.run(
+        [*prefix, sys.executable, "-c", RUNNER],
+        input=json.dumps([[str(a) for a in c] for c in cases]),
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return [tuple(x) for x in json.loads(run.stdout.strip().splitlines()[-1])]
+
+
+def _assert_one_line(code, err, *needles):
+    assert code == 2, err
+    assert "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    for n in needles:
+        assert str(n) in err, (n, err)
+
+
+@pytest.fixture
+def locked(tmp_path, key_file):
+    """Mode-000 input, key, schema and ledger; a read-only (0555) output folder; good copies of each."""
+    from pathlib import Path
+
+    d = tmp_path / "locked"
+    d.mkdir()
+    for name, text in [("t.csv", TABLE), ("s.toml", SCHEMA), ("ledger.jsonl", "{}\n"), ("ok.csv", TABLE)]:
+        (d / name).write_text(text)
+    (d / "ok.toml").write_text(SCHEMA)
+    (d / "k.key").write_bytes(key_file.read_bytes())
+    (d / "ok.key").write_bytes(key_file.read_bytes())
+    (d / "ok.key").chmod(0o600)
+    (d / "dcm").mkdir()
+    (d / "p.jpg").write_bytes((Path(__file__).parent / "data" / "photos" / "piexif_gps.jpg").read_bytes())
+    for name in ("t.csv", "s.toml", "ledger.jsonl", "k.key", "p.jpg"):
+        (d / name).chmod(0o000)
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o555)
+    yield d, ro
+    for p in [*d.iterdir(), ro]:
+        p.chmod(0o700)
+
+
+def test_unreadable_inputs_and_unwritable_folders_give_one_line(locked, tmp_path):
+    prefix = _unprivileged()
+    d, ro = locked
+    q = ["--quasi", "age", "--k", "2"]
+    dp = ["--epsilon", "1", "--query", "count"]
+    cases = [  # (argv, what the line must name)
+        (["schema", "infer", d / "t.csv", "-o", tmp_path / "s1.toml"], d / "t.csv"),
+        (["schema", "check", d / "ok.toml", d / "t.csv"], d / "t.csv"),
+        (["schema", "check", d / "s.toml", d / "ok.csv"], d / "s.toml"),
+        (["assess", d / "t.csv", "--quasi", "age"], d / "t.csv"),
+        (["anonymize", d / "t.csv", "-o", tmp_path / "a.csv", *q], d / "t.csv"),
+        (
+            [
+                "pseudonymize",
+                d / "t.csv",
+                "-o",
+                tmp_path / "p.csv",
+                "--key-file",
+                d / "ok.key",
+                "--id",
+                "zip",
+            ],
+            "t.csv",
+        ),
+        (
+            [
+                "pseudonymize",
+                d / "ok.csv",
+                "-o",
+                tmp_path / "p.csv",
+                "--key-file",
+                d / "k.key",
+                "--id",
+                "zip",
+            ],
+            "k.key",
+        ),
+        (["dp", "stats", d / "t.csv", "--schema", d / "ok.toml", "--no-ledger", *dp], d / "t.csv"),
+        (["dp", "stats", d / "ok.csv", "--schema", d / "s.toml", "--no-ledger", *dp], d / "s.toml"),
+        (
+            ["dp", "stats", d / "ok.csv", "--schema", d / "ok.toml", "--ledger", d / "ledger.jsonl", *dp],
+            "ledger",
+        ),
+        (
+            [
+                "synth",
+                d / "t.csv",
+                "-o",
+                tmp_path / "y.csv",
+                "--method",
+                "mst",
+                "--no-ledger",
+                "--epsilon",
+                "1",
+            ],
+            "t.csv",
+        ),
+        (["evaluate", d / "t.csv", d / "ok.csv"], d / "t.csv"),
+        (["budget", "init", tmp_path / "l.jsonl", "--epsilon", "1", "--dataset", d / "t.csv"], d / "t.csv"),
+        (["compare", d / "t.csv"], d / "t.csv"),
+        (["image", "strip", d / "p.jpg", tmp_path / "p-out.jpg"], d / "p.jpg"),
+        (["dicom", "deidentify", d / "dcm", tmp_path / "dout", "--key-file", d / "k.key"], "k.key"),
+        # unwritable output folders
+        (["anonymize", d / "ok.csv", "-o", ro / "a.csv", *q], ro),
+        (["pseudonymize", d / "ok.csv", "-o", ro / "p.csv", "--key-file", d / "ok.key", "--id", "zip"], ro),
+        (["keygen", ro / "new.key"], ro),
+        (["keygen", ro / "sub" / "new.key"], ro),
+        (["budget", "init", ro / "l.jsonl", "--epsilon", "1"], ro),
+        (["schema", "infer", d / "ok.csv", "-o", ro / "s.toml"], ro),
+        (
+            ["dp", "stats", d / "ok.csv", "--schema", d / "ok.toml", "--no-ledger", *dp, "-o", ro / "a.json"],
+            ro,
+        ),
+        (["evaluate", d / "ok.csv", d / "ok.csv", "--json", ro / "m.json"], ro),
+        (["compare", d / "ok.csv", "--report", ro / "r.html"], ro),
+        (["datasets", "adult", "-o", ro / "adult.csv"], ro),
+        (["dicom", "deidentify", d / "dcm", ro / "out", "--key-file", d / "ok.key"], ro),
+        (["dicom", "deidentify", d / "dcm", ro, "--key-file", d / "ok.key"], ro),
+        (["image", "strip", d / "ok.csv", ro / "x.jpg"], None),  # not a photo: an input error, still one line
+    ]
+    results = _run_all(prefix, [c for c, _ in cases], tmp_path)
+    for (_argv, needle), (code, err) in zip(cases, results, strict=True):
+        _assert_one_line(code, err, *([needle] if needle is not None else []))
+    assert sorted(os.listdir(ro)) == []
+
+
+def _mount_namespace() -> list[str]:
+    """`unshare -m` (a private mount namespace, so test mounts never touch the host), or skip."""
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare to mount a small or read-only tmpfs")
+    probe = subprocess.run(
+        ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"], capture_output=True
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {probe.stderr.decode().strip()}")
+    return ["unshare", "-m"]
+
+
+def test_full_disk_and_read_only_file_system_give_one_line_and_leave_nothing(tmp_path, key_file):
+    ns = _mount_namespace()
+    full, ro, src = tmp_path / "full", tmp_path / "rofs", tmp_path / "big.csv"
+    full.mkdir()
+    ro.mkdir()
+    src.write_text(
+        "id,age,zip\n" + "".join(f"patient-{i:08d},{i % 90},{i % 99999:05d}\n" for i in range(20000))
+    )
+    (tmp_path / "dcm").mkdir()
+    cases = [
+        (["pseudonymize", src, "-o", full / "p.csv", "--key-file", key_file, "--id", "id"], full / "p.csv"),
+        (["anonymize", src, "-o", full / "a.csv", "--quasi", "age", "--k", "2"], full / "a.csv"),
+        (["schema", "infer", src, "-o", ro / "s.toml"], ro),
+        (["anonymize", src, "-o", ro / "a.csv", "--quasi", "age", "--k", "2"], ro),
+        (["pseudonymize", src, "-o", ro / "p.csv", "--key-file", key_file, "--id", "id"], ro),
+        (["keygen", ro / "k.key"], ro),
+        (["budget", "init", ro / "l.jsonl", "--epsilon", "1"], ro),
+        (["dicom", "deidentify", tmp_path / "dcm", ro / "out", "--key-file", key_file], ro),
+    ]
+    import json
+    import shlex
+
+    script = (
+        f"mount -t tmpfs -o size=256k tmpfs {shlex.quote(str(full))} && "
+        f"mount -t tmpfs -o ro,size=64k tmpfs {shlex.quote(str(ro))} && "
+        f"{shlex.quote(sys.executable)} -c {shlex.quote(RUNNER)} && ls -A {shlex.quote(str(full))}"
+    )
+    run = subprocess.run(
+        [*ns, "sh", "-c", script],
+        input=json.dumps([[str(a) for a in c] for c, _ in cases]),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.strip().splitlines()
+    results, left = json.loads(lines[0]), lines[1:]
+    for (_argv, needle), (code, err) in zip(cases, results, strict=True):
+        _assert_one_line(code, err, needle)
+    assert "No space left on device" in results[0][1]
+    assert "read-only file system" in results[2][1]
+    assert left == [], f"left behind on the full disk: {left}"
+
+
+def test_full_disk_simulated_with_dev_full(tmp_path, cli, monkeypatch, key_file):
+    """Where no tmpfs can be mounted: every write goes to /dev/full (ENOSPC on flush), in-process."""
+    import anonlab.io as aio
+
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full")
+    real_init = aio.Temporary.__init__
+
+    def to_dev_full(self, folder, target_name, mode=0o600):
+        real_init(self, folder, target_name, mode)
+        self.path = aio.Path("/dev/full")
+
+    monkeypatch.setattr(aio.Temporary, "__init__", to_dev_full)
+    src = tmp_path / "t.csv"
+    src.write_text(TABLE)
+    out = tmp_path / "out"
+    code, _, err = cli("anonymize", src, "-o", out / "a.csv", "--quasi", "age", "--k", "2")
+    _assert_one_line(code, err, out / "a.csv", "No space left on device")
+    code, _, err = cli("pseudonymize", src, "-o", out / "p.csv", "--key-file", key_file, "--id", "zip")
+    _assert_one_line(code, err, out / "p.csv", "No space left on device")
+    code, _, err = cli("keygen", out / "k.key")
+    _assert_one_line(code, err, out / "k.key", "No space left on device")
+    assert sorted(os.listdir(out)) == []

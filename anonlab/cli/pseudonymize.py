@@ -84,8 +84,8 @@ def run(args) -> int:
         raise UsageError("nothing to do: give --id, --drop or --shift-dates")
     if args.max_shift_days < 1:
         raise UsageError("--max-shift-days must be at least 1")
-    table_format(args.output)
     guard_outputs([args.output, args.mapping], {"input": args.input, "key file": args.key_file})
+    table_format(args.output)
     check_output(args.output, args.force)
     if args.mapping:
         table_format(args.mapping)
