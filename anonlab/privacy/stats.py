@@ -400,6 +400,7 @@ def plan_stats(queries: list[Query], epsilon: float, delta: float) -> Plan:
     """Split (epsilon, delta) equally between the measurements of ``queries``."""
     eps = check_epsilon(epsilon)
     d = check_delta(delta)
+    queries = _queries(queries)
     if not queries:
         raise UsageError("give at least one --query")
     n = sum(q.measurements for q in queries)

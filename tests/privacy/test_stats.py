@@ -537,3 +537,16 @@ def test_integer_sums_stay_whole_numbers_and_float_sums_name_their_grid(table, t
         df.income.mean(), rel=1e-3
     )
     assert any("clamped" in n for n in income.notes)
+
+
+def test_preview_is_the_same_on_neighbouring_datasets(table, tmp_path, monkeypatch):
+    df, _, schema = table
+    previews = []
+    for name, data in (("a", df), ("b", _neighbour(df, True))):
+        (tmp_path / name).mkdir()
+        monkeypatch.chdir(tmp_path / name)
+        led = Ledger.create("led.jsonl", epsilon=5.0, delta=1e-6)
+        previews.append(
+            st.preview_stats(data, Schema.read(schema), _ALL_KINDS, epsilon=1.0, delta=1e-7, ledger=led)
+        )
+    assert previews[0] == previews[1]
