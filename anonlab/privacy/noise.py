@@ -14,8 +14,12 @@ Algorithms 1-3): exact Bernoulli(exp(-gamma)) for rational gamma, exact discrete
 Gaussian, using only integer and rational arithmetic, so no floating-point attack (Mironov 2012) applies.
 Real-valued releases are made on a fine power-of-two grid by the mechanisms (see :mod:`anonlab.privacy.mechanisms`).
 
-Each release should draw from its own :meth:`NoiseSource.fork` (labelled by what makes it unique), so that two
-different releases made with one seed never share noise.
+Each release draws from its own stream, :meth:`NoiseSource.for_release` (or the same on an existing source,
+:meth:`NoiseSource.release_stream`): a fork labelled by :func:`release_label`, the canonical digest of the release's
+kind, **all** its parameters (epsilon, delta, rho, bins, schema fingerprint, ...), the table's content fingerprint
+and the ledger sequence number. Two releases that differ in anything (only ``--bins``, only epsilon, another table,
+another ledger entry) then never share noise, so subtracting them cannot cancel it, while the same release run twice
+with the same seed reproduces. The label, the fingerprint and the seed stay inside the process: none is published.
 
 A seeded release is differentially private **only while the seed stays secret and unguessable**: anyone who knows
 (or can guess) the seed can recompute the noise and subtract it. A small integer such as 42 is guessable. Every
@@ -25,13 +29,16 @@ report and ledger entry therefore records whether the noise was seeded (:attr:`N
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import secrets
+from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
 from anonlab.errors import UsageError
 
-__all__ = ["NoiseSource", "SEEDED_WARNING"]
+__all__ = ["NoiseSource", "SEEDED_WARNING", "release_label", "canonical_digest"]
 
 SEEDED_WARNING = (
     "noise was drawn from a seeded keystream: the differential-privacy guarantee holds only while the seed is "
@@ -39,6 +46,7 @@ SEEDED_WARNING = (
 )
 
 _LABEL = b"anonlab/privacy/noise/v1"
+_RELEASE_LABEL = "anonlab/release/v1"
 _BLOCK = 4096  # bytes of keystream produced per SHAKE-256 call
 
 
@@ -80,6 +88,7 @@ class NoiseSource:
             raise UsageError(f"seed must be a whole number or None, got {seed!r}")
         self._seed = seed
         self._stream: _Keystream | None = None
+        self._fork_label: str | None = None
         if seed is not None:
             self._stream = _Keystream(_derive_key(_LABEL, seed))
 
@@ -103,15 +112,72 @@ class NoiseSource:
         """An independent source for one release or sub-task: seeded sources derive a separate keystream from the
         seed and ``label``; unseeded ones return a fresh unseeded source.
 
-        Use one fork per release, labelled with what makes the release unique (dataset, ledger entry, parameters).
-        Two different releases drawn from the same seeded keystream would share noise, and their difference could
-        cancel it; forking keeps them independent while a re-run of the same release still reproduces."""
+        Use one fork per release, labelled with what makes the release unique (dataset, ledger entry, parameters):
+        :meth:`for_release` builds that label. Two different releases drawn from the same seeded keystream would
+        share noise, and their difference could cancel it; forking keeps them independent while a re-run of the
+        same release still reproduces. A fork of a fork is keyed by the whole path of labels (so
+        ``release.fork("cut points")`` differs between releases)."""
         if not self.seeded:
             return NoiseSource(None)
+        # a fork of a fork is keyed by the whole path of labels, so it differs between parents
+        path = label if self._fork_label is None else self._fork_label + "\x00/fork/\x00" + label
         child = NoiseSource.__new__(NoiseSource)
         child._seed = self._seed
-        child._stream = _Keystream(_derive_key(_LABEL + b"/fork/" + label.encode("utf-8"), self._seed))
+        child._fork_label = path
+        child._stream = _Keystream(_derive_key(_LABEL + b"/fork/" + path.encode("utf-8"), self._seed))
         return child
+
+    @classmethod
+    def for_release(
+        cls,
+        seed: int | None,
+        kind: str,
+        params: Mapping[str, Any],
+        fingerprint: str | None,
+        seq: int | str | None = None,
+    ) -> NoiseSource:
+        """The noise source of one release: ``NoiseSource(seed).release_stream(kind, params, fingerprint, seq)``.
+
+        seed : the secret seed, or ``None`` for OpenDP's CSPRNG (then every call is fresh, unreproducible noise).
+        kind : what the release is (``"synth mst"``, ``"dp stats"``).
+        params : **every** parameter that shapes the release (method parameters, epsilon, delta, rho, bins, binning
+            mode/share/columns, missing handling, trust_domains, the schema fingerprint, queries, ...), a JSON-able
+            mapping; digested canonically by :func:`canonical_digest` (sorted keys, tuples as lists).
+        fingerprint : the table's content fingerprint (``anonlab.privacy.ledger.dataset_fingerprint(df)``). It
+            enters the keystream's key only; never publish it.
+        seq : the ledger entry's sequence number, or ``None`` when there is no ledger.
+
+        Seeded: a keystream keyed by the seed and :func:`release_label` (kind, params, fingerprint, seq), so two
+        releases that differ in any of them draw independent noise, and the same release reproduces.
+        """
+        return cls(seed).release_stream(kind, params, fingerprint, seq)
+
+    def release_stream(
+        self,
+        kind: str,
+        params: Mapping[str, Any],
+        fingerprint: str | None,
+        seq: int | str | None = None,
+    ) -> NoiseSource:
+        """This source forked for one release (see :meth:`for_release`, which takes the seed instead)."""
+        return self.fork(release_label(kind, params, fingerprint, seq))
+
+    def key_bytes(self, n: int = 32) -> bytes:
+        """``n`` bytes of key material for a generator outside anonlab (d3p's ChaCha20, numpy): the next ``n``
+        bytes of this source's keystream when seeded (so the key follows the release's stream), else ``n`` bytes
+        from the operating system's CSPRNG (:mod:`secrets`)."""
+        if n < 1:
+            raise UsageError(f"key_bytes needs n >= 1, got {n}")
+        if not self.seeded:
+            return secrets.token_bytes(n)
+        return self._require_stream().read(n)
+
+    def generator(self):
+        """A numpy ``Generator`` (PCG64) keyed by 256 bits of :meth:`key_bytes`, for randomness that is part of a
+        mechanism but needs no exact sampler (a uniformly random subset, uniform padding rows)."""
+        import numpy as np
+
+        return np.random.Generator(np.random.PCG64(int.from_bytes(self.key_bytes(32), "big")))
 
     def __repr__(self) -> str:  # never shows the seed
         return f"NoiseSource(seeded={self.seeded})"
@@ -224,6 +290,54 @@ class NoiseSource:
             j = self.uniform_int(i + 1)
             perm[i], perm[j] = perm[j], perm[i]
         return perm
+
+
+def _canonical(obj: Any) -> Any:
+    """``obj`` as plain JSON values with one spelling per value (tuples and sets as lists, numpy scalars as
+    Python numbers); anything else is an error rather than a ``str()`` that could differ between runs."""
+    if obj is None or isinstance(obj, bool | int | str):
+        return obj
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            return repr(obj)
+        return obj
+    if isinstance(obj, Fraction):
+        return f"{obj.numerator}/{obj.denominator}"
+    if isinstance(obj, Mapping):
+        return {str(k): _canonical(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, set | frozenset):
+        return sorted((_canonical(v) for v in obj), key=lambda v: json.dumps(v, sort_keys=True))
+    item = getattr(obj, "item", None)  # numpy scalars
+    if callable(item) and getattr(obj, "shape", None) == ():
+        return _canonical(item())
+    raise UsageError(f"release parameter of type {type(obj).__name__} cannot be digested canonically")
+
+
+def canonical_digest(params: Mapping[str, Any]) -> str:
+    """SHA-256 (hex) of ``params`` as canonical JSON: sorted keys, no spaces, tuples as lists, floats by their
+    shortest round-trip repr. Equal parameter sets give equal digests whatever their key order."""
+    text = json.dumps(_canonical(params), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def release_label(
+    kind: str, params: Mapping[str, Any], fingerprint: str | None, seq: int | str | None = None
+) -> str:
+    """The fork label of one release: its kind, :func:`canonical_digest` of all its parameters, the table's content
+    fingerprint and the ledger sequence (``-`` when absent). Internal to the keystream: never publish it (it holds
+    the fingerprint)."""
+    if not kind or "\x00" in kind:
+        raise UsageError("a release kind must be a non-empty string without NUL characters")
+    parts = [
+        _RELEASE_LABEL,
+        kind,
+        canonical_digest(params),
+        fingerprint or "-",
+        "-" if seq is None else str(seq),
+    ]
+    return "\x00".join(parts)
 
 
 def _derive_key(label: bytes, seed: int) -> bytes:

@@ -12,8 +12,12 @@ planned:
    weight x (L1 error of the current model on the real marginal - the expected L1 norm of the noise it would be
    measured with), sensitivity = the largest weight), measured with the current sigma, and the model re-fit;
 3. when a new measurement barely moves the model (by less than its own expected noise), sigma halves and epsilon
-   doubles (budget annealing); the last round spends exactly what is left. A time budget (``max_time``) triggers
-   that last round early, so the whole budget is always used on measurements.
+   doubles (budget annealing); the last round spends exactly what is left.
+
+The number of rounds is capped by public parameters only: a round spends at least rho / T, so there are at most
+T rounds (``rounds``; default 16 x columns). An optional wall-clock cap (``max_time``, off by default) triggers the
+last round early; it makes the release (how many marginals are measured, and so every output) depend on the
+machine's speed and load, which is neither a public parameter nor a DP output: use it only knowingly.
 
 Neighbouring datasets differ by adding or removing one record. The model-size cap (``max_cells``, cells of all
 clique tables) bounds memory and time; private-pgm's reference AIM on Adult ran over an hour, this one is meant to
@@ -45,9 +49,10 @@ class AIM(GraphicalSynthesizer):
     """AIM.
 
     Parameters: ``workload_k`` (the size of the workload marginals), ``max_cells`` (cap on the model's table
-    cells), ``max_time`` (seconds after which the remaining budget goes to one last round), ``rounds`` (the
-    planned number of rounds T; default 16 x columns), ``iters`` (mirror-descent iterations of the final fit),
-    ``round_iters`` (iterations of each warm-started re-fit).
+    cells), ``rounds`` (the planned number of rounds T, also the most rounds a fit runs; default 16 x columns),
+    ``max_time`` (``None``, the default: no wall-clock cap; seconds after which the remaining budget goes to one
+    last round, which makes the release depend on machine speed), ``iters`` (mirror-descent iterations of the
+    final fit), ``round_iters`` (iterations of each warm-started re-fit).
     """
 
     name = "aim"
@@ -61,7 +66,7 @@ class AIM(GraphicalSynthesizer):
         return {
             "workload_k": 3,
             "max_cells": 200_000,
-            "max_time": 480.0,
+            "max_time": None,
             "rounds": None,
             "iters": 1000,
             "round_iters": 100,
@@ -104,9 +109,8 @@ class AIM(GraphicalSynthesizer):
         n_rounds = 0
         while rho - spent > 1e-12 * rho:
             remaining = rho - spent
-            final = remaining < 2 * (1 / (2 * sigma**2) + eps**2 / 2) or time.monotonic() - start > float(
-                p["max_time"]
-            )
+            out_of_time = p["max_time"] is not None and time.monotonic() - start > float(p["max_time"])
+            final = remaining < 2 * (1 / (2 * sigma**2) + eps**2 / 2) or out_of_time
             if final:
                 sigma = math.sqrt(1 / (2 * _ALPHA * remaining))
                 eps = math.sqrt(2 * (1 - _ALPHA) * remaining)
@@ -155,7 +159,6 @@ class AIM(GraphicalSynthesizer):
                 "rounds": n_rounds,
                 "measured": [list(c) for c in self.measured_],
                 "model_cells": self.model_.tree.cells(),
-                "seconds": round(time.monotonic() - start, 1),
             },
         )
 

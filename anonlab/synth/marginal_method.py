@@ -46,10 +46,9 @@ def select(scores, epsilon: float, sensitivity: float, noise) -> tuple[int, floa
 class GraphicalSynthesizer(Synthesizer):
     """Base for methods whose fitted state is a :class:`GraphicalModel` (``model_``).
 
-    Their guarantee is for add/remove-one-record neighbours, so quantile binning is calibrated for those too.
+    Their guarantee is for add/remove-one-record neighbours whatever the ledger (n is never needed: the model's
+    total is a post-processed DP estimate); a replace-one ledger charges them as a group of two.
     """
-
-    add_remove_neighbours = True
 
     def _bar(self, total: int | None, desc: str):
         from tqdm import tqdm

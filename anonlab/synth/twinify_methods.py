@@ -10,14 +10,21 @@ sufficient statistics (the full marginals on ``queries``, in twinify's canonical
 sets are fixed in advance (``queries``; default: every pair when there are at most four columns, else each column
 with the next), so no budget goes to choosing them (twinify's default runs a second, separately budgeted MST
 selection). The posterior is a Laplace approximation refined by NUTS with ``chains`` x ``samples`` draws (stock
-twinify: 4 x 2,000 after 800 warm-up); fewer draws are what make it fast. Neighbouring datasets replace one record
-(the row count is treated as public, as twinify does), so the L2 sensitivity is sqrt(2 x number of marginals).
+twinify: 4 x 2,000 after 800 warm-up); fewer draws are what make it fast.
+
+Neighbouring datasets. twinify treats the row count n as public and replaces one record. anonlab releases under
+add/remove-one-record neighbours by default (no ledger, or an add/remove ledger): it first releases a DP estimate
+of n (a share ``N_ESTIMATE_SHARE`` of the budget), then fits and samples with that estimate; only on a ledger whose
+relation is "replace-one" (n declared public at ``budget init``) does it keep twinify's exact-n, replace-one
+release. See each class for the argument.
 
 ``dpvi`` (Jälkö, Dikmen, Honkela 2017; twinify 2.0): a mixture of ``k`` components, each a product of one
 categorical per column, fit by DP stochastic variational inference (d3p's DP-SGD: per-example gradient clipping and
-Gaussian noise). The noise is drawn inside d3p's JAX training loop by its ChaCha20 CSPRNG, not through
-:mod:`anonlab.privacy.mechanisms`, and the (epsilon, delta) accounting is d3p's Fourier accountant for the
-subsampled Gaussian mechanism (neighbours: replace one record); the sidecar says so.
+Gaussian noise). The noise is drawn inside d3p's JAX training loop by its ChaCha20 generator, keyed from the
+release's noise stream, not through :mod:`anonlab.privacy.mechanisms`; it is float32 Gaussian noise, which d3p's own
+notes say is open to Mironov's (2012) floating-point attack. The (epsilon, delta) accounting is d3p's Fourier
+accountant for the subsampled Gaussian mechanism with fixed-size batches (replace one record), turned into an
+add/remove guarantee by a DP row count (see :class:`DPVI`); the sidecar says so.
 
 Sampling either model is post-processing, seeded by ``--seed``.
 """
@@ -26,14 +33,13 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import sys
 from typing import Any
 
 import numpy as np
 
 from anonlab.errors import InputError, UsageError
-from anonlab.synth.base import Budget, PrivacySpent, Synthesizer, register
+from anonlab.synth.base import Budget, PrivacySpent, Synthesizer, register, require_privacy_ok
 
 __all__ = ["NapsuMQ", "DPVI"]
 
@@ -44,16 +50,48 @@ def _jax_setup(cache_dir) -> None:
     enable_compilation_cache(cache_dir)
 
 
-def _d3p_key(seed: int | None):
-    """d3p's ChaCha20 key for the DP-SGD noise: 256 bits from ``secrets`` when unseeded; with ``--seed``, the
-    SHA-256 of the seed (reproducible, and private only while the seed is secret, as for every seeded release)."""
-    import hashlib
+#: Share of a fit's budget (of rho for NAPSU-MQ, of epsilon for DPVI) spent on the DP estimate of the row count
+#: when the release is under add/remove-one-record neighbours (no ledger, or an add/remove ledger).
+N_ESTIMATE_SHARE = 0.05
 
+
+def _d3p_key(noise):
+    """d3p's ChaCha20 key for the DP-SGD noise: the next 256 bits of the release's noise stream (a fork keyed by
+    the seed, all the release's parameters, the table's fingerprint and the ledger entry when seeded, so DP-SGD noise
+    follows the same one-stream-per-release rule as every other mechanism; 256 bits from ``secrets`` when not)."""
     import d3p.random
 
-    if seed is None:
-        return d3p.random.PRNGKey()
-    return d3p.random.PRNGKey(hashlib.sha256(b"anonlab-dpvi:" + str(int(seed)).encode()).digest())
+    return d3p.random.PRNGKey(noise.key_bytes(32))
+
+
+def _sensitivity_groups(queries) -> int:
+    """How many canonical queries one record can satisfy at most: one per marginal (the queries of one marginal are
+    distinct cells of it, hence disjoint events). So adding or removing one record moves the sufficient statistics
+    by at most sqrt(this) in L2, and replacing one by at most sqrt(2 x this)."""
+    seen: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
+    groups: set[tuple[int, ...]] = set()
+    for q in queries.flatten().queries:
+        order = np.argsort(q.inds)
+        inds = tuple(int(i) for i in np.asarray(q.inds)[order])
+        cell = (inds, tuple(int(v) for v in np.asarray(q.value)[order]))
+        if cell in seen:  # a repeated query would count one record twice
+            raise UsageError("napsu: the marginal queries repeat a cell; give each marginal once")
+        seen.add(cell)
+        groups.add(inds)
+    return len(groups)
+
+
+def _resize(codes: np.ndarray, m: int, sizes, rng: np.random.Generator) -> np.ndarray:
+    """A table of exactly ``m`` rows made from ``codes`` (n rows): a uniformly random subset of m rows when
+    m <= n, else all n rows and m - n padding rows drawn uniformly from the public domain (independent of the data).
+    For D and D' = D plus one record x there is a coupling of the two results under which they differ in at most one
+    row (x in place of a dropped row or of a padding row), which turns a replace-one guarantee on m rows into an
+    add/remove guarantee (see :class:`DPVI`)."""
+    n = len(codes)
+    if m <= n:
+        return codes[np.sort(rng.choice(n, m, replace=False))]
+    pad = np.column_stack([rng.integers(0, s, m - n) for s in sizes]).astype(codes.dtype)
+    return np.concatenate([codes, pad], axis=0)
 
 
 def _codes_frame(codes: np.ndarray, sizes, names):
@@ -256,10 +294,22 @@ def _laplace_cov(prec: np.ndarray, floor: float) -> np.ndarray:
 class NapsuMQ(Synthesizer):
     """twinify's NAPSU-MQ with anonlab's noise and a fast posterior.
 
-    Privacy: the only access to the data is one release of the full marginals on ``queries`` through
-    :func:`anonlab.privacy.mechanisms.gaussian` with the whole zCDP budget (rho); every parameter below shapes
-    the post-processing (the posterior over the max-entropy model given those noisy marginals) and changes no
-    privacy guarantee. ``queries`` is fixed before seeing the data, so choosing it spends nothing.
+    Privacy: the data is read by at most two releases through :mod:`anonlab.privacy.mechanisms`, both discrete
+    Gaussian in zCDP; every parameter below shapes the post-processing (the posterior over the max-entropy model
+    given the noisy marginals) and changes no privacy guarantee. ``queries`` is fixed before seeing the data, so
+    choosing it spends nothing. The sufficient statistics are twinify's canonical queries of the full marginals;
+    the queries of one marginal are disjoint cells, so one record satisfies at most one per marginal (m marginals).
+
+    - Add/remove neighbours (the default: no ledger, or an add/remove ledger). First the row count n with
+      discrete Gaussian noise (L2 sensitivity 1) at rho_n = ``N_ESTIMATE_SHARE`` x rho; then the sufficient
+      statistics at rho - rho_n with L2 sensitivity sqrt(m) (adding or removing a record moves at most one cell per
+      marginal by one). zCDP composes: rho in total, for add/remove neighbours, with no assumption on n. The
+      posterior's likelihood and the default number of rows then use the estimate n_hat instead of n: that is
+      post-processing of the two releases (the model is slightly misspecified by n - n_hat, a few rows at usual
+      budgets), so the whole fit is rho-zCDP under add/remove.
+    - Replace-one neighbours (a ledger whose relation is "replace-one", n public and checked against the table):
+      no count is released; the statistics get the whole rho with L2 sensitivity sqrt(2 m) (a replaced record
+      leaves one cell and enters another in each marginal), and the posterior uses the exact n, as twinify does.
 
     Parameters: ``queries`` (list of column-name lists, the marginals to measure; default every pair for up
     to four columns, else each column with the next), ``posterior`` (``"nuts"``: NUTS started from and
@@ -271,6 +321,7 @@ class NapsuMQ(Synthesizer):
 
     name = "napsu"
     private = True
+    supports_replace_one = True
     description = (
         "twinify NAPSU-MQ: noise-aware posterior over a max-entropy model of noisy marginals (small tables)"
     )
@@ -342,16 +393,32 @@ class NapsuMQ(Synthesizer):
             lambda: FullMarginalQuerySet(query_sets, frame.values_by_col).get_canonical_queries()
         )
         suff = np.asarray(np.sum(queries.flatten()(frame.int_df.to_numpy()), axis=0)).astype(np.int64)
-        sens = math.sqrt(2 * len(query_sets))
+        marginals = _sensitivity_groups(queries)
         rho = budget.rho
-        sigma = gaussian_sigma_for_rho(rho, sens)
+        count: dict[str, Any] = {}
+        if self.neighbours_ == "add/remove":
+            # the row count first, with a small share: n is not public under add/remove neighbours
+            rho_n = N_ESTIMATE_SHARE * rho
+            sigma_n = gaussian_sigma_for_rho(rho_n, 1.0)
+            rel_n = gaussian(int(codes.shape[0]), sigma_n, l2_sensitivity=1.0, integer=True, noise=noise)
+            n = max(1, int(rel_n.value))
+            rho_stats = rho - rho_n
+            sens = math.sqrt(marginals)
+            count = {"n_estimate": n, "n_estimate_rho": rel_n.cost.rho, "n_estimate_sigma": sigma_n}
+            spent_rho = rel_n.cost.rho
+        else:
+            n = int(codes.shape[0])  # public under replace-one (checked against the ledger's population size)
+            rho_stats = rho
+            sens = math.sqrt(2 * marginals)
+            spent_rho = 0.0
+        sigma = gaussian_sigma_for_rho(rho_stats, sens)
         rel = gaussian(suff, sigma, l2_sensitivity=sens, integer=True, noise=noise)
-        # from here on: post-processing of the released noisy marginals (the data is not read again)
+        require_privacy_ok(spent_rho + rel.cost.rho, rho)
+        # from here on: post-processing of the released noisy marginals and count (the data is not read again)
         noisy = jnp.asarray(np.asarray(rel.value, dtype=np.float64))
-        n = int(codes.shape[0])
         network = self._network(frame.values_by_col, queries)
-        seed = self.seed if self.seed is not None else int.from_bytes(os.urandom(4), "big") >> 1
-        k_init, k_mcmc, k_draw = jax.random.split(jax.random.PRNGKey(int(seed) % (2**31)), 3)
+        mcmc_seed = int.from_bytes(noise.key_bytes(4), "big") >> 1  # post-processing randomness, same stream
+        k_init, k_mcmc, k_draw = jax.random.split(jax.random.PRNGKey(mcmc_seed), 3)
         timings = {}
         t0 = time.perf_counter()
         _, potential_fn, _, _ = nutil.initialize_model(
@@ -421,7 +488,11 @@ class NapsuMQ(Synthesizer):
             epsilon=budget.epsilon,
             delta=budget.delta,
             rho=rho,
-            neighbours="replace one record (the row count is treated as public, as in twinify)",
+            neighbours=(
+                "add/remove one record (the row count is released with DP)"
+                if self.neighbours_ == "add/remove"
+                else "replace one record (the row count is public, declared in the ledger)"
+            ),
             noise="anonlab.privacy.mechanisms (discrete Gaussian)"
             + ("; seeded keystream" if noise.seeded else "; OpenDP, OS CSPRNG"),
             seeded=noise.seeded,
@@ -430,9 +501,11 @@ class NapsuMQ(Synthesizer):
                 "queries": [list(q) for q in query_sets],
                 "sigma": sigma,
                 "l2_sensitivity": sens,
+                **count,
                 "posterior": p["posterior"],
                 "model": type(network).__name__,
-                **timings,
+                # post-processing of the noisy marginals only; wall-clock times stay out (data-dependent)
+                **{k: v for k, v in timings.items() if not k.endswith("_s")},
             },
         )
 
@@ -549,14 +622,32 @@ def _mixture_model(sizes: tuple[int, ...], k: int):
 class DPVI(Synthesizer):
     """twinify's DPVI mixture model, trained by anonlab's own DP-SGD loop over d3p's ``DPSVI``.
 
-    Privacy: every step takes a uniformly random batch of ``batch_size`` rows (fixed size, without
-    replacement; d3p's batchifier), clips each row's gradient to norm ``clipping`` and adds Gaussian noise of
-    standard deviation ``noise_multiplier x clipping`` to the batch's sum (d3p, ChaCha20 CSPRNG). The noise
-    multiplier is the smallest that d3p's Fourier accountant (subsampled Gaussian, substitute-one-record
-    neighbours) finds to keep the given number of steps, at sampling ratio batch_size / rows, within
-    (epsilon, delta); it is asked for an epsilon strictly at or below the target. ``epochs`` and ``batch_size``
-    therefore trade noise per step against the number of steps; ``k``, ``learning_rate`` and ``clipping``
-    shape only the optimisation (``clipping`` also scales the noise with the signal).
+    Privacy: DP-SGD on a table of m rows: every step takes a uniformly random batch of ``batch_size`` rows
+    (fixed size, without replacement; d3p's batchifier), clips each row's gradient to norm ``clipping`` and adds
+    Gaussian noise of standard deviation ``noise_multiplier x clipping`` to the batch's sum (d3p's ChaCha20
+    generator, keyed from the release's noise stream; float32 JAX noise, which d3p notes is open to Mironov's
+    floating-point attack). The noise multiplier is the smallest that d3p's Fourier accountant finds to keep the
+    steps, at sampling ratio batch_size / m, within the SGD's (epsilon, delta); it is asked for an epsilon strictly
+    at or below the target. That accountant is for fixed-size batches and **replace-one** neighbours among tables
+    of m rows (it is not valid for add/remove: that needs Poisson subsampling, which d3p's batchifier is not).
+
+    - Replace-one neighbours (a ledger whose relation is "replace-one", n public and checked): m = n, the SGD gets
+      the whole (epsilon, delta).
+    - Add/remove neighbours (the default: no ledger, or an add/remove ledger): first a DP row count n_hat =
+      n + discrete Laplace noise at epsilon_n = ``N_ESTIMATE_SHARE`` x epsilon (pure DP, sensitivity 1); then the
+      table is made exactly m = max(1, n_hat) rows: a uniformly random subset of m rows when m <= n, else all rows
+      plus m - n padding rows drawn uniformly from the public domain (:func:`_resize`); DP-SGD runs on it at
+      ((1 - share) epsilon, delta) and m is the model's row count. Why this is add/remove DP: take D and
+      D' = D plus a record x. The count is epsilon_n-DP. Given m, the two m-row tables can be coupled so that they
+      differ in at most one row (a random m-subset of D' either avoids x, distributed as a random m-subset of D, or
+      is such a subset with one row replaced by x; with padding, x takes the place of one i.i.d. padding row), so
+      the SGD's replace-one (epsilon_sgd, delta) guarantee holds for every m, and basic composition gives
+      (epsilon_n + epsilon_sgd, delta) = (epsilon, delta) for add/remove neighbours. Everything downstream of m
+      (batch ratio, steps) depends only on the DP output m.
+
+    ``epochs`` and ``batch_size`` therefore trade noise per step against the number of steps; ``k``,
+    ``learning_rate`` and ``clipping`` shape only the optimisation (``clipping`` also scales the noise with the
+    signal).
 
     Parameters: ``k`` (mixture components), ``epochs`` (steps x batch_size / rows), ``batch_size`` (rows per
     step; ``subsample_ratio``, if given, sets it as a share of the rows instead), ``clipping`` (per-row gradient
@@ -566,6 +657,7 @@ class DPVI(Synthesizer):
 
     name = "dpvi"
     private = True
+    supports_replace_one = True
     description = "twinify DPVI: DP variational inference of a mixture model (d3p DP-SGD)"
 
     @classmethod
@@ -616,13 +708,27 @@ class DPVI(Synthesizer):
         import numpyro.optim
         from tqdm import tqdm
 
+        from anonlab.privacy.mechanisms import laplace
+
         p = self.params
+        row_count: dict[str, Any] = {}
+        sgd_budget = budget
+        if self.neighbours_ == "add/remove":
+            # a DP row count, then a table of exactly that many rows: see the class docstring for the argument
+            eps_n = N_ESTIMATE_SHARE * budget.epsilon
+            rel_n = laplace(int(codes.shape[0]), 1.0 / eps_n, l1_sensitivity=1.0, integer=True, noise=noise)
+            if rel_n.cost.epsilon > eps_n * (1 + 1e-9):
+                raise InputError("dpvi: internal accounting error in the row count")
+            m = max(1, int(rel_n.value))
+            codes = _resize(codes, m, sizes, noise.generator())
+            sgd_budget = Budget(budget.epsilon - eps_n, budget.delta)
+            row_count = {"n_estimate": m, "n_estimate_epsilon": eps_n}
         n = int(codes.shape[0])
         batch, q, steps = self._plan(n)
         sigma, eps_spent, _ = d3p.dputil.approximate_sigma(
-            budget.epsilon, budget.delta, q, steps, force_smaller=True, maxeval=30
+            sgd_budget.epsilon, sgd_budget.delta, q, steps, force_smaller=True, maxeval=30
         )
-        if not (eps_spent <= budget.epsilon and np.isfinite(sigma)):
+        if not (eps_spent <= sgd_budget.epsilon and np.isfinite(sigma)):
             raise InputError(f"dpvi: d3p's accountant found no noise level within epsilon {budget.epsilon:g}")
         model, guide = self._model()
         svi = d3p.svi.DPSVI(
@@ -636,7 +742,7 @@ class DPVI(Synthesizer):
             rng_suite=d3p.random,
         )
         data = jnp.asarray(codes.astype(np.int32))
-        svi_key, init_key, batch_key = d3p.random.split(_d3p_key(self.seed), 3)
+        svi_key, init_key, batch_key = d3p.random.split(_d3p_key(noise), 3)
         init_batching, get_batch = d3p.minibatch.subsample_batchify_data(
             (data,), batch_size=batch, rng_suite=d3p.random
         )
@@ -657,14 +763,15 @@ class DPVI(Synthesizer):
             return jax.lax.fori_loop(0, count, body, (state, 0.0))
 
         bar = tqdm(total=steps, desc="dpvi steps", disable=not self.progress, file=sys.stderr)
-        done, loss = 0, float("nan")
+        done = 0
         while done < steps:
             count = min(chunk, steps - done)
             state, total = run_chunk(state, done, count)
             done += count
             loss = float(total) / count / n
             bar.update(count)
-            bar.set_postfix_str(f"ELBO/row {-loss:.3f}")
+            if self.progress:  # shown to the operator only; a loss over real batches is never released
+                bar.set_postfix_str(f"ELBO/row {-loss:.3f}")
             if not np.isfinite(loss):
                 bar.close()
                 raise InputError("dpvi: inference diverged (NaN); try a smaller learning_rate")
@@ -675,17 +782,22 @@ class DPVI(Synthesizer):
             epsilon=budget.epsilon,
             delta=budget.delta,
             rho=None,
-            neighbours="replace one record (d3p's accountant; the row count is treated as public)",
-            noise="d3p DP-SGD, ChaCha20 CSPRNG inside JAX" + ("; seeded" if self.seed is not None else ""),
-            seeded=self.seed is not None,
+            neighbours=(
+                "add/remove one record (DP row count, then d3p's replace-one accountant on exactly that many rows)"
+                if self.neighbours_ == "add/remove"
+                else "replace one record (d3p's accountant; the row count is public, declared in the ledger)"
+            ),
+            noise="d3p DP-SGD, float32 ChaCha20 noise inside JAX (not Mironov-safe), keyed from the release stream"
+            + ("; seeded" if noise.seeded else ""),
+            seeded=noise.seeded,
             trusted_domains=self.trusted_domains_,
             details={
                 "noise_multiplier": float(sigma),
                 "accounted_epsilon": float(eps_spent),
+                **row_count,
                 "sampling_ratio": q,
                 "batch_size": batch,
                 "steps": steps,
-                "final_elbo_per_row": -loss,
             },
         )
 

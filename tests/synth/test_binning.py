@@ -88,9 +88,9 @@ def test_cut_points_use_only_the_planned_budget_and_group_privacy_halves_them():
     assert 2 * basic.levels * basic.selection_epsilon == pytest.approx(0.2)
     _, _, details = _release(df, schema, b, bins=32, zcdp=False, group=2)
     assert details["measured"]["epsilon"] <= details["epsilon"] * (1 + 1e-9)
-    # add/remove neighbours for the graphical methods, the safe "replace one record" default for the rest
-    assert get_method("mst").add_remove_neighbours and get_method("aim").add_remove_neighbours
-    assert not get_method("napsu").add_remove_neighbours and not get_method("dpvi").add_remove_neighbours
+    # every method releases under add/remove without a ledger; only napsu/dpvi use replace-one on such a ledger
+    assert all(get_method(m)().release_neighbours(None) == "add/remove" for m in ("mst", "aim", "napsu", "dpvi"))
+    assert not get_method("mst").supports_replace_one and get_method("dpvi").supports_replace_one
 
 
 @pytest.mark.parametrize("accounting", ["zcdp", "basic"])
@@ -243,7 +243,7 @@ def test_cli_bad_binning_values_are_one_line_and_exit_2(files, capsys, extra, me
     tmp, data = files
     schema = str(tmp / ("nobounds.toml" if "NB" in extra else "schema.toml"))
     extra = [schema if e == "NB" else e for e in extra]
-    base = ["--no-progress"] if "gaussian-copula" in extra else FAST
+    base = ["--no-progress"] if "gaussian-copula" in extra else [*FAST, "--no-ledger"]
     args = ["synth", str(data), "-o", str(tmp / "x.csv"), *base, *extra]
     if "--schema" not in extra:
         args += ["--schema", schema]

@@ -1,18 +1,46 @@
-"""AIM and MST end to end on a planted table: reproducibility, accounting, dtypes, persistence, bad inputs."""
+"""AIM and MST end to end on a planted table: reproducibility, accounting, dtypes, persistence, bad inputs, the
+noise stream of each release, neighbour relations and the no-ledger warning."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from anonlab.errors import BudgetExceededError, InputError, PrivacyError, SchemaError, UsageError
-from anonlab.privacy.ledger import Ledger
+from anonlab.errors import (
+    BudgetExceededError,
+    InputError,
+    PrivacyError,
+    PrivacyWarning,
+    SchemaError,
+    UsageError,
+)
+from anonlab.privacy.ledger import Ledger, dataset_fingerprint
+from anonlab.privacy.noise import NoiseSource, canonical_digest
 from anonlab.schema import Column, Schema, infer_schema
 from anonlab.synth import Budget, Synthesizer, available_methods, get_method, register
 from anonlab.synth.marginals import tv_distance
 
-FAST_AIM = {"max_time": 20.0, "rounds": 24, "iters": 200, "round_iters": 50}
+# fits without a ledger warn (PrivacyWarning) by design; the warning itself is tested below
+pytestmark = pytest.mark.filterwarnings("ignore::anonlab.errors.PrivacyWarning")
+
+FAST_AIM = {"rounds": 24, "iters": 200, "round_iters": 50}
+CATEGORICAL = Schema(
+    (
+        Column("a", "quasi", "categorical", categories=("w", "x", "y", "z")),
+        Column("b", "sensitive", "categorical", categories=("w", "x", "y", "z")),
+        Column("city", "quasi", "categorical", categories=("north", "south")),
+    )
+)
+
+
+def _probs_equal(m1, m2) -> bool:
+    p1, p2 = m1.model_.probs, m2.model_.probs
+    return len(p1) == len(p2) and all(
+        a.shape == b.shape and np.array_equal(a, b) for a, b in zip(p1, p2, strict=True)
+    )
 
 
 def test_registry_lists_every_method_and_accepts_new_ones():
@@ -88,9 +116,9 @@ def test_ledger_records_each_fit_and_refuses_past_the_budget(planted, schema, tm
         synth.fit(planted, schema, Budget(1.0, 1e-9), ledger=Ledger.open(path))
     assert not hasattr(synth, "model_")  # refused before any noise was drawn
     assert len(Ledger.open(path).entries) == 1
-    other = planted.head(100)
-    with pytest.raises(PrivacyError):
-        get_method("mst")(seed=1).fit(other, schema, Budget(0.1, 1e-9), ledger=Ledger.open(path))
+    other = planted.head(100)  # content differs from the table charged before: a warning, no refusal
+    with pytest.warns(PrivacyWarning, match="content differs"):
+        get_method("mst")(seed=1, iters=20).fit(other, schema, Budget(0.1, 1e-9), ledger=Ledger.open(path))
 
 
 def test_saved_model_samples_without_the_data(planted, schema, tmp_path):
@@ -156,3 +184,137 @@ def test_constant_all_missing_and_single_row_tables_work_or_fail_clearly(schema)
         get_method("mst")(seed=1).fit(const.drop(columns="city"), schema, Budget(1.0, 1e-9))
     with pytest.raises(SchemaError):
         Schema((Column("a", type="categorical", categories=("x", "x")),))
+
+
+# -- noise streams: one per release ---------------------------------------------------------------------------
+
+
+def test_release_stream_is_a_canonical_digest_of_everything():
+    base = {"epsilon": 1.0, "bins": 32, "binning": {"mode": "public", "columns": ("a", "b")}}
+
+    def key(params=base, fp="f" * 64, seq=None, seed=7):
+        return NoiseSource.for_release(seed, "synth mst", params, fp, seq).key_bytes(16)
+
+    # key order and tuple/list spelling do not matter; the same release reproduces
+    same = {"binning": {"columns": ["a", "b"], "mode": "public"}, "bins": 32, "epsilon": 1.0}
+    assert key() == key(same) and canonical_digest(base) == canonical_digest(same)
+    others = [
+        key({**base, "bins": 16}),
+        key({**base, "epsilon": 1.5}),
+        key(fp="e" * 64),
+        key(seq=3),
+        key(seed=8),
+        NoiseSource.for_release(7, "dp stats", base, "f" * 64, None).key_bytes(16),
+    ]
+    assert len({key(), *others}) == 1 + len(others)
+    # a fork of a release stream differs between releases (forks chain their labels)
+    a = NoiseSource.for_release(7, "synth mst", base, None).fork("cut points").key_bytes(16)
+    b = NoiseSource.for_release(7, "synth mst", {**base, "bins": 16}, None).fork("cut points").key_bytes(16)
+    assert a != b
+    # unseeded: fresh OS randomness every time
+    u = NoiseSource.for_release(None, "synth mst", base, None)
+    assert not u.seeded and u.key_bytes(16) != u.key_bytes(16)
+    with pytest.raises(UsageError, match="canonically"):
+        NoiseSource.for_release(7, "synth mst", {"x": object()}, None)
+    assert "7" not in repr(NoiseSource.for_release(7, "synth mst", base, None))
+
+
+def test_seeded_releases_differing_only_in_bins_or_epsilon_draw_different_noise(planted):
+    """Bins do not change an all-categorical encoding, so the true marginals are identical: before every parameter
+    entered the stream, these two releases shared their noise and their difference was noise-free."""
+    df = planted[["a", "b", "city"]]
+
+    def fit(bins=32, eps=1.0):
+        return get_method("mst")(seed=7, iters=50, bins=bins).fit(df, CATEGORICAL, Budget(eps, 1e-9))
+
+    a, again, other_bins = fit(), fit(), fit(bins=16)
+    assert a.encoding_.sizes == other_bins.encoding_.sizes
+    assert _probs_equal(a, again)  # the same release twice is identical
+    assert not _probs_equal(a, other_bins)
+    assert not _probs_equal(a, fit(eps=1.01))
+
+
+def test_fit_digests_every_public_parameter_and_the_table_into_its_stream(
+    planted, schema, tmp_path, monkeypatch
+):
+    seen = []
+    real = NoiseSource.for_release.__func__
+
+    def spy(cls, seed, kind, params, fingerprint, seq=None):
+        seen.append((seed, kind, params, fingerprint, seq))
+        return real(cls, seed, kind, params, fingerprint, seq)
+
+    monkeypatch.setattr(NoiseSource, "for_release", classmethod(spy))
+    get_method("mst")(seed=3, iters=20, bins=16, missing=True).fit(planted, schema, Budget(1.0, 1e-9))
+    seed, kind, params, fp, seq = seen[-1]
+    assert seed == 3 and kind == "synth mst" and fp == dataset_fingerprint(planted) and seq is None
+    assert {
+        "method",
+        "params",
+        "epsilon",
+        "delta",
+        "rho",
+        "bins",
+        "binning",
+        "missing",
+        "trust_domains",
+        "schema",
+        "neighbours",
+    } <= set(params)
+    assert params["bins"] == 16 and params["epsilon"] == 1.0 and params["schema"] == schema.fingerprint()
+    assert set(params["binning"]) == {"mode", "share", "columns"} and params["neighbours"] == "add/remove"
+    # on a ledger, the entry's sequence number enters the stream: two identical charged releases differ
+    path = tmp_path / "l.jsonl"
+    Ledger.create(path, epsilon=5.0, delta=1e-9)
+    m1 = get_method("mst")(seed=3, iters=20).fit(planted, schema, Budget(1.0, 1e-9), ledger=Ledger.open(path))
+    m2 = get_method("mst")(seed=3, iters=20).fit(planted, schema, Budget(1.0, 1e-9), ledger=Ledger.open(path))
+    assert [s[4] for s in seen[-2:]] == [1, 2] and not _probs_equal(m1, m2)
+
+
+# -- the ledger and neighbour relations ------------------------------------------------------------------------
+
+
+def test_dp_fit_without_a_ledger_warns_once_and_says_no_ledger(planted, schema, tmp_path):
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        m = get_method("mst")(seed=1, iters=20).fit(planted, schema, Budget(1.0, 1e-9))
+    privacy = [w for w in rec if issubclass(w.category, PrivacyWarning)]
+    assert len(privacy) == 1 and "no ledger" in str(privacy[0].message)
+    assert m.privacy_.details["ledger"] == "no ledger"
+    path = tmp_path / "l.jsonl"
+    Ledger.create(path, epsilon=2.0, delta=1e-9)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrivacyWarning)  # a charged fit warns about nothing
+        charged = get_method("mst")(seed=1, iters=20).fit(
+            planted, schema, Budget(1.0, 1e-9), ledger=Ledger.open(path)
+        )
+    assert "ledger" not in charged.privacy_.details
+
+
+def test_add_remove_methods_on_a_replace_one_ledger_are_charged_as_a_group_of_two(planted, schema, tmp_path):
+    path = tmp_path / "r.jsonl"
+    Ledger.create(path, epsilon=10.0, delta=1e-9, neighbours="replace-one", population_size=len(planted))
+    m = get_method("mst")(seed=1, iters=20).fit(planted, schema, Budget(1.0, 1e-9), ledger=Ledger.open(path))
+    assert m.neighbours_ == "add/remove" and m.privacy_.neighbours == "add/remove one record"
+    (entry,) = Ledger.open(path).entries
+    assert entry.neighbours == "add/remove" and entry.group == 2
+    assert entry.charged_cost.rho == pytest.approx(4 * Budget(1.0, 1e-9).rho)
+    assert entry.details["neighbours"] == "add/remove"
+
+
+def test_aim_rounds_are_capped_by_a_public_count_not_the_clock(planted, monkeypatch):
+    """No wall-clock cap by default: a machine a thousand times slower makes the same release."""
+    import anonlab.synth.aim as aim
+
+    assert aim.AIM.default_params()["max_time"] is None
+    df = planted[["a", "b", "city"]]
+    kw = dict(seed=4, rounds=12, iters=50, round_iters=20)
+    fast = get_method("aim")(**kw).fit(df, CATEGORICAL, Budget(1.0, 1e-9))
+    assert fast.privacy_.details["rounds"] <= 12 and "seconds" not in fast.privacy_.details
+    clock = iter(range(0, 10**9, 1000))
+    monkeypatch.setattr(aim.time, "monotonic", lambda: float(next(clock)))
+    slow = get_method("aim")(**kw).fit(df, CATEGORICAL, Budget(1.0, 1e-9))
+    assert _probs_equal(fast, slow) and slow.privacy_.details == fast.privacy_.details
+    # the explicit wall-clock cap still works (and then depends on the clock)
+    capped = get_method("aim")(**kw, max_time=1.0).fit(df, CATEGORICAL, Budget(1.0, 1e-9))
+    assert capped.privacy_.details["rounds"] == 1

@@ -1,4 +1,6 @@
-"""twinify's NAPSU-MQ and DPVI through anonlab: small real fits by default, larger ones marked slow."""
+"""twinify's NAPSU-MQ and DPVI through anonlab: small real fits by default, larger ones marked slow.
+
+Both release under add/remove neighbours (a DP row count first) unless the ledger is replace-one (n public)."""
 
 from __future__ import annotations
 
@@ -8,9 +10,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from anonlab.errors import PrivacyError
 from anonlab.privacy.ledger import Ledger
 from anonlab.schema import Column, Schema
 from anonlab.synth import Budget, Synthesizer, get_method
+from anonlab.synth.twinify_methods import N_ESTIMATE_SHARE, _resize
+
+# fits without a ledger warn (PrivacyWarning) by design; tests/synth/test_methods.py tests the warning
+pytestmark = pytest.mark.filterwarnings("ignore::anonlab.errors.PrivacyWarning")
 
 
 def _binary(n: int = 300, seed: int = 0, same: float = 0.8) -> tuple[pd.DataFrame, Schema]:
@@ -25,6 +32,11 @@ def _binary(n: int = 300, seed: int = 0, same: float = 0.8) -> tuple[pd.DataFram
         )
     )
     return pd.DataFrame({"a": a, "b": b, "c": c}), schema
+
+
+def _two(n: int = 200) -> tuple[pd.DataFrame, Schema]:
+    df, schema = _binary(n)
+    return df[["a", "b"]], Schema(tuple(c for c in schema if c.name in ("a", "b")))
 
 
 @pytest.fixture
@@ -62,7 +74,8 @@ def test_napsu_tiny_real_fit(cache, tmp_path):
     )
     m.fit(df, schema, Budget(2.0, 1e-6))
     assert m.privacy_.rho == pytest.approx(Budget(2.0, 1e-6).rho)
-    assert m.privacy_.details["l2_sensitivity"] == pytest.approx(2.0)  # sqrt(2 x 2 marginals)
+    # add/remove (no ledger): sqrt(2 marginals), (a, b) and (c,)
+    assert m.privacy_.details["l2_sensitivity"] == pytest.approx(math.sqrt(2))
     assert m.privacy_.details["model"] == "JointMaxEnt"
     syn = m.sample(200, seed=3)
     assert syn.shape == (200, 3) and syn["a"].dropna().isin(["p", "q"]).all()
@@ -100,11 +113,14 @@ def test_dpvi_tiny_real_fit_accounting_and_seed(cache, tmp_path):
     kw = dict(seed=1, missing=False, epochs=3, k=2, batch_size=30, jax_cache=cache)
     m = get_method("dpvi")(**kw).fit(df, schema, Budget(2.0, 1e-6))
     d = m.privacy_.details
-    assert m.privacy_.rho is None and "d3p" in m.privacy_.noise
-    assert d["steps"] == math.ceil(3 * 300 / 30) and d["sampling_ratio"] == pytest.approx(0.1)
-    # the noise multiplier really keeps those steps within epsilon under d3p's (Fourier) accountant
+    assert m.privacy_.rho is None and "d3p" in m.privacy_.noise and "Mironov" in m.privacy_.noise
+    n_hat = d["n_estimate"]  # add/remove (no ledger): DP-SGD runs on a table of exactly n_hat rows
+    assert d["steps"] == math.ceil(3 * n_hat / 30) and d["sampling_ratio"] == pytest.approx(30 / n_hat)
+    # the noise multiplier really keeps those steps within the SGD's share under d3p's (Fourier) accountant
+    sgd_eps = 2.0 * (1 - N_ESTIMATE_SHARE)
     eps = get_epsilon_S(1e-6, d["noise_multiplier"], d["sampling_ratio"], ncomp=d["steps"], L=20, nx=1e6)
-    assert d["accounted_epsilon"] <= 2.0 and eps <= 2.0 + 1e-3
+    assert d["accounted_epsilon"] <= sgd_eps and eps <= sgd_eps + 1e-3
+    assert "final_elbo_per_row" not in d
     syn = m.sample(100, seed=2)
     assert syn.shape == (100, 3) and syn["c"].dropna().isin(["u", "v"]).all()
     again = get_method("dpvi")(**kw).fit(df, schema, Budget(2.0, 1e-6))
@@ -146,3 +162,69 @@ def test_dpvi_beats_independent_columns(cache):
     rng = np.random.default_rng(0)
     indep = df.apply(lambda s: s.to_numpy()[rng.permutation(len(s))])
     assert _pair_tv(df, syn, ("a", "b")) < 0.7 * _pair_tv(df, indep, ("a", "b"))
+
+
+# -- neighbour relations: a DP row count under add/remove, the exact n on a replace-one ledger -----------------
+
+
+def test_napsu_add_remove_charges_and_uses_a_dp_row_count(cache, tmp_path):
+    df, schema = _two()
+    kw = dict(seed=3, missing=False, posterior="laplace", samples=20, jax_cache=cache)
+    budget = Budget(0.5, 1e-6)
+    path = tmp_path / "ar.ledger"
+    Ledger.create(path, epsilon=3.0, delta=1e-5)
+    m = get_method("napsu")(**kw).fit(df, schema, budget, ledger=Ledger.open(path))
+    d = m.privacy_.details
+    assert m.neighbours_ == "add/remove" and m.privacy_.neighbours.startswith("add/remove")
+    assert d["n_estimate_rho"] == pytest.approx(N_ESTIMATE_SHARE * budget.rho)
+    assert d["l2_sensitivity"] == pytest.approx(1.0)  # one marginal (a, b): sqrt(1) under add/remove
+    assert d["n_estimate"] == m.n_estimate_ != len(df)  # the noisy count, used by the model
+    assert len(m.sample()) == d["n_estimate"]  # default rows: the DP estimate
+    (entry,) = Ledger.open(path).entries  # the count is part of the one charged release
+    assert entry.neighbours == "add/remove" and entry.rho == pytest.approx(budget.rho)
+    # on a replace-one ledger (n public): no count, the exact n, sqrt(2 x marginals)
+    path = tmp_path / "r1.ledger"
+    Ledger.create(path, epsilon=3.0, delta=1e-5, neighbours="replace-one", population_size=len(df))
+    r = get_method("napsu")(**kw).fit(df, schema, budget, ledger=Ledger.open(path))
+    assert (
+        r.neighbours_ == "replace-one" and r.n_estimate_ == len(df) and "n_estimate" not in r.privacy_.details
+    )
+    assert r.privacy_.details["l2_sensitivity"] == pytest.approx(math.sqrt(2))
+    (entry,) = Ledger.open(path).entries
+    assert entry.neighbours == "replace-one" and entry.group == 1
+    with pytest.raises(PrivacyError, match="population size"):
+        get_method("napsu")(**kw).fit(df.head(150), schema, budget, ledger=Ledger.open(path))
+    assert len(Ledger.open(path).entries) == 1  # refused before the charge
+
+
+def test_dpvi_add_remove_count_and_d3p_key_from_the_release_stream(cache, monkeypatch):
+    import d3p.random
+
+    keys = []
+    real = d3p.random.PRNGKey
+    monkeypatch.setattr(d3p.random, "PRNGKey", lambda seed=None: (keys.append(seed), real(seed))[1])
+    df, schema = _two()
+    kw = dict(seed=1, missing=False, epochs=1, k=2, batch_size=20, jax_cache=cache)
+    m = get_method("dpvi")(**kw).fit(df, schema, Budget(1.0, 1e-6))
+    d = m.privacy_.details
+    assert m.neighbours_ == "add/remove" and d["n_estimate_epsilon"] == pytest.approx(N_ESTIMATE_SHARE)
+    assert m.n_estimate_ == d["n_estimate"] and d["steps"] == math.ceil(d["n_estimate"] / 20)
+    again = get_method("dpvi")(**kw).fit(df, schema, Budget(1.0, 1e-6))
+    other = get_method("dpvi")(**kw, bins=16).fit(df, schema, Budget(1.0, 1e-6))  # same data, same sigma
+    # the DP-SGD key is 32 bytes of the release's stream: reproducible, and different for another release
+    assert len(keys) == 3 and all(isinstance(k, bytes) and len(k) == 32 for k in keys)
+    assert keys[0] == keys[1] != keys[2]
+    assert all(np.array_equal(m.params_[k], again.params_[k]) for k in m.params_)
+    assert other.privacy_.details["n_estimate"] != d["n_estimate"] or any(
+        not np.array_equal(m.params_[k], other.params_[k]) for k in m.params_
+    )
+
+
+def test_resize_subsets_or_pads_from_the_public_domain():
+    rng = np.random.default_rng(0)
+    codes = np.column_stack([np.arange(10) % 3, np.arange(10) % 2]).astype(np.int64)
+    sub = _resize(codes, 6, (3, 2), rng)
+    assert sub.shape == (6, 2) and {tuple(r) for r in sub} <= {tuple(r) for r in codes}
+    big = _resize(codes, 25, (3, 2), rng)
+    assert big.shape == (25, 2) and np.array_equal(big[:10], codes)
+    assert big[10:, 0].max() < 3 and big[10:, 1].max() < 2 and big.min() >= 0
