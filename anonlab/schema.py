@@ -226,9 +226,8 @@ class Schema:
         return Schema(tuple(self[n] for n in names))
 
     def present_in(self, df: pd.DataFrame) -> Schema:
-        """The schema of the columns of ``df`` that it lists (in the schema's order)."""
-        have = set(map(str, df.columns))
-        return Schema(tuple(c for c in self.columns if c.name in have))
+        """The schema of the columns of ``df`` that it lists, in the table's order."""
+        return Schema(tuple(self[str(c)] for c in df.columns if str(c) in self))
 
     @classmethod
     def infer(cls, df: pd.DataFrame, max_categories: int = 1000) -> Schema:

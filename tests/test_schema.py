@@ -258,6 +258,6 @@ def test_finnish_henkilotunnus_check_character():
 def test_subset_and_present_in():
     schema = Schema((Column("a"), Column("b", type="integer"), Column("c", type="code")))
     assert schema.subset(["c", "a"]).names == ["c", "a"]
-    assert schema.present_in(pd.DataFrame({"c": [1], "a": [2], "z": [3]})).names == ["a", "c"]
+    assert schema.present_in(pd.DataFrame({"c": [1], "a": [2], "z": [3]})).names == ["c", "a"]
     with pytest.raises(SchemaError, match="no column 'zz'"):
         schema.subset(["zz"])

@@ -12,7 +12,9 @@ def add_parser(sub) -> None:
         help="draft and check the schema: each column's role, type and public domain",
         description=(
             "A schema (TOML) gives each column a role (identifier, quasi, sensitive, other), a type\n"
-            "(categorical, integer, float, date, text) and a domain (categories, or lower/upper bounds).\n\n"
+            "(categorical, code, integer, float, date, text), a domain (categories, or lower/upper bounds) and\n"
+            "whether it may hold missing values (missing = true|false). `code` is for text codes: ZIPs, IDs, phone\n"
+            "and ICD codes, anything with leading zeros; they are categorical and kept exactly as written.\n\n"
             "Differential privacy needs PUBLIC domains: categories and bounds known without looking at the data\n"
             "(a questionnaire's answer list, a plausible age range). A domain read from the data leaks information\n"
             "no noise pays for, so `schema infer` marks every domain it reads as from_data = true and the DP\n"
@@ -25,10 +27,12 @@ def add_parser(sub) -> None:
         "infer",
         help="draft a schema from a table",
         description=(
-            "Read INPUT and write a draft schema: roles guessed from column names and values (names, e-mails,\n"
-            "phone numbers, IDs -> identifier; age, sex, zip, dates of birth -> quasi; diagnoses, income ->\n"
-            "sensitive), types from the values, and domains read from the data, marked from_data = true.\n"
-            "Identifier and free-text columns get no domain, so their values never reach the schema file."
+            "Read INPUT and write a draft schema: roles guessed from column names and values (person names,\n"
+            "e-mails, phone numbers, national ID numbers, URLs, IP addresses, free text, IDs -> identifier; age,\n"
+            "sex, zip, dates -> quasi; diagnoses, income -> sensitive), types from the values (digits with leading\n"
+            "zeros -> code), and domains and missing read from the data, marked from_data = true. Why each role\n"
+            "and type was guessed is printed and written as a comment above each column. Identifier and\n"
+            "free-text columns get no domain, so their values never reach the schema file."
         ),
         func=run_infer,
     )
@@ -67,7 +71,10 @@ def run_infer(args) -> int:
     schema = infer_schema(df, max_categories=args.max_categories)
     schema.write(args.output, force=args.force)
     if args.json:
-        print_json({"output": args.output, **schema.to_dict()})
+        out = schema.to_dict()
+        for col in schema:
+            out["columns"][col.name]["reason"] = col.reason
+        print_json({"output": args.output, **out})
         return 0
     print(f"wrote a draft schema for {len(schema)} columns to {args.output}")
     width = max(len(c.name) for c in schema)
@@ -79,7 +86,12 @@ def run_infer(args) -> int:
         else:
             domain = "no domain"
         note = " (read from the data: not public)" if col.from_data else ""
-        print(f"  {col.name:<{width}}  {col.role:<10} {col.type:<11} {domain}{note}")
+        gaps = (
+            "" if col.missing is None else ("; has missing values" if col.missing else "; no missing values")
+        )
+        print(f"  {col.name:<{width}}  {col.role:<10} {col.type:<11} {domain}{gaps}{note}")
+        if col.reason:
+            print(f"  {'':<{width}}    why: {col.reason}")
     print("Review it: roles are guesses, and DP commands refuse domains marked from_data.")
     return 0
 
@@ -89,11 +101,14 @@ def run_check(args) -> int:
     from anonlab.schema import Schema
 
     schema = Schema.read(args.schema)
-    df = read_table(args.input)
-    schema.coerce(df, args.input)
+    df = read_table(args.input, columns=schema.names, schema=schema)  # every value converted by its type
     problems = []
     for col in schema:
         s = df[col.name]
+        if not col.allows_missing and s.isna().any():
+            problems.append(
+                f"column {col.name!r}: {int(s.isna().sum())} missing value(s) but missing = false"
+            )
         if col.categories is not None:
             extra = sorted(set(s.dropna().astype(str)) - set(col.categories))
             if extra:

@@ -109,12 +109,12 @@ class ColumnCoding:
 
     @classmethod
     def _from_column(cls, col: Column, bins: int) -> ColumnCoding:
-        if col.type == "categorical":
+        if col.is_categorical:  # a ``code`` column (ZIP, ICD code) is coded like a categorical one
             if col.categories is None:
                 raise SchemaError(
                     f"column {col.name!r}: no categories in the schema; list them (public) to synthesise it"
                 )
-            return cls(col.name, col.type, labels=tuple(col.categories))
+            return cls(col.name, "categorical", labels=tuple(col.categories))
         if col.lower is None:
             raise SchemaError(
                 f"column {col.name!r}: no bounds in the schema; give lower and upper (public) to synthesise it"

@@ -84,13 +84,20 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _serving(schema, df):
+    """A schema with extra columns serves any subset of them: keep the columns the table has (all when it has
+    none of them, so the missing column is named)."""
+    sub = schema.present_in(df)
+    return sub if len(sub) else schema
+
+
 def _resolve_schema(df, schema: str | None, source: str):
     from anonlab.schema import Schema, infer_schema
 
     if schema == "adult":
-        return adult_schema(), "adult (bundled, public domains)"
+        return _serving(adult_schema(), df), "adult (bundled, public domains)"
     if schema:
-        return Schema.read(schema), str(schema)
+        return _serving(Schema.read(schema), df), str(schema)
     bundled = adult_schema()
     if list(df.columns) == bundled.names:
         return bundled, "adult (bundled, public domains; matched by column names)"

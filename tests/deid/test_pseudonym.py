@@ -177,3 +177,86 @@ def test_console_script_keygen(tmp_path):
     again = subprocess.run([exe, "keygen", str(path)], capture_output=True, text=True)
     assert again.returncode == 2 and "never overwritten" in again.stderr
     assert path.read_text().strip() not in run.stdout + run.stderr + again.stderr
+
+
+# -- pseudonyms link exactly, dates parse with one format (issue 12) --------------------------------------------
+
+
+def test_cli_ids_link_exactly_across_files(tmp_path, cli, key_file):
+    """00123 and 123 are two people; 123 gets one pseudonym whatever else is in the file; codes stay as written."""
+    a = tmp_path / "a.csv"
+    a.write_text("mrn,zip,v\n00123,02140,1\n123,1234,2\n9007199254740993,02141,3\n9007199254740992,02142,4\n")
+    b = tmp_path / "b.csv"
+    b.write_text("mrn,zip,v\n123,02140,1\n,02141,2\n")
+    outs = {}
+    for src in (a, b):
+        out = tmp_path / "rel" / f"{src.stem}.csv"
+        mapping = tmp_path / "private" / f"{src.stem}-map.csv"
+        code, _, err = cli(
+            "pseudonymize", src, "-o", out, "--key-file", key_file, "--id", "mrn", "--mapping", mapping
+        )
+        assert code == 0, err
+        outs[src.stem] = (out.read_text().splitlines(), mapping.read_text().splitlines())
+    rows_a, map_a = outs["a"]
+    rows_b, map_b = outs["b"]
+    token = {line.split(",")[1]: line.split(",")[2] for line in map_a[1:]}
+    assert sorted(token) == sorted(["00123", "123", "9007199254740993", "9007199254740992"])  # as written
+    assert len(set(token.values())) == 4
+    assert map_b[1:] == [f"mrn,123,{token['123']}"]  # same pseudonym in a file with a blank cell
+    assert [r.split(",")[1] for r in rows_a[1:]] == [
+        "02140",
+        "1234",
+        "02141",
+        "02142",
+    ]  # codes written back exactly
+    assert [r.split(",")[1] for r in rows_b[1:]] == ["02140", "02141"]
+
+
+def test_pseudonymize_refuses_float_ids():
+    p = Pseudonymizer(generate_key())
+    with pytest.raises(InputError, match="floating-point"):
+        p.pseudonymize_series(pd.Series([123.0, None], name="mrn"))
+    assert p.pseudonymize_series(pd.Series([123], name="mrn")).iloc[0] == p.pseudonym("123")
+
+
+def test_ambiguous_day_month_refused_unless_format_given():
+    df = pd.DataFrame({"who": ["a", "a", "b"], "when": ["01/02/2020", "13/02/2020", None]})
+    p = Pseudonymizer(generate_key())
+    with pytest.raises(InputError, match=r"column 'when'.*ambiguous.*--date-format"):
+        pseudonymize_table(df, p, [], shift_dates=["when"], by="who")
+    out, _, _ = pseudonymize_table(df, p, [], shift_dates=["when"], by="who", date_format="%d/%m/%Y")
+    shifted = pd.to_datetime(out["when"], format="%d/%m/%Y")
+    assert (shifted.iloc[1] - shifted.iloc[0]).days == 12  # 1 Feb -> 13 Feb, not 2 Jan -> 13 Feb
+    assert out["when"].iloc[0][2] == "/" and pd.isna(out["when"].iloc[2])
+    with pytest.raises(InputError, match=r"row 2: value does not match the date format '%m/%d/%Y'"):
+        pseudonymize_table(df, p, [], shift_dates=["when"], by="who", date_format="%m/%d/%Y")
+
+
+def test_iso_and_named_month_dates_need_no_format():
+    from anonlab.deid.pseudonym import parse_dates
+
+    dates, fmt = parse_dates(pd.Series(["2020-01-02", "2020-12-31T10:00:00", None]), "d")
+    assert fmt is None and dates.iloc[1].hour == 10
+    dates, fmt = parse_dates(pd.Series(["2 Jan 2020", "13 Feb 2020"]), "d")
+    assert fmt == "%d %b %Y" and dates.iloc[1].month == 2
+    with pytest.raises(InputError, match="row 2"):
+        parse_dates(pd.Series(["2 Jan 2020", "2020-02-13"]), "d")
+
+
+def test_cli_shift_dates_date_format(tmp_path, cli, key_file):
+    src = tmp_path / "v.csv"
+    src.write_text("mrn,visit\n007,01/02/2020\n007,13/02/2020\n")
+    out = tmp_path / "rel" / "o.csv"
+    code, _, err = cli(
+        "pseudonymize", src, "-o", out, "--key-file", key_file, "--shift-dates", "visit", "--by", "mrn"
+    )
+    assert code == 2 and "ambiguous" in err and "Traceback" not in err and not out.exists()
+    code, _, err = cli(
+        "pseudonymize", src, "-o", out, "--key-file", key_file, "--shift-dates", "visit", "--by", "mrn",
+        "--date-format", "%d/%m/%Y",
+    )  # fmt: skip
+    assert code == 0, err
+    rows = [line.split(",") for line in out.read_text().splitlines()[1:]]
+    assert rows[0][0] == "007"  # the subject column is text: written back exactly
+    d = [pd.to_datetime(r[1], format="%d/%m/%Y") for r in rows]
+    assert (d[1] - d[0]).days == 12
