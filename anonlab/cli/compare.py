@@ -16,6 +16,13 @@ its parameter, non-private baselines hollow, the Pareto frontier dashed.
 Without --recipe the bundled default study runs (UCI Adult: copy, k-anonymity k=5/25/100 with l=2, MST at
 epsilon 0.3/1/4, GaussianCopula; about 5-10 minutes on 2 cores). See docs/evaluation.md for the recipe format.
 
+A study is an experiment, not a release: it releases the same training records many times on purpose. Each DP
+release in it is a separate release of the same people, and the per-release epsilons do not compose into a
+guarantee for the study's outputs; the study fits without a privacy ledger, knowingly, and its report says so.
+Each synthesizer behaves as `anonlab synth` does (delta 1e-9 unless the recipe says otherwise; the method's
+default row count, a DP estimate for DP methods). Verdicts follow the rule of `anonlab evaluate`, against
+baselines computed once per study.
+
 With --seed the DP releases of a study are seeded too, so the study can be rerun; a seeded DP release is private
 only while its seed stays secret. Without --seed they draw their noise from the operating system's CSPRNG. The risk figures are empirical attacks: they can show a release is unsafe, never prove
 it safe; only the DP releases carry a guarantee, shown as the privacy they spent.
@@ -129,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"  failed: {f['label']}: {f['error']}")
         for note in study.notes:
             print(f"  note: {note}")
+        for ev in study.evaluations:
+            for f in ev.flags:
+                print(f"anonlab compare: warning: {ev.label}: {f}", file=sys.stderr)
         for o, what in ((args.report, "report"), (json_file, "figures")):
             if o:
                 print(f"wrote {what} to {o}")

@@ -23,6 +23,16 @@ with a 95% interval), anonymeter's singling-out, linkability and inference risk 
 for a generalised release, assess's k and prosecutor risk. Generalised cells (30-39, {a,b}, *) are read by
 drawing uniformly within each cell before the utility metrics; the report says so.
 
+Every table is read through the schema's column types (--schema, else the types inferred from REAL), so a value
+compares equal whatever its formatting (1, 1.0, "1"). A numeric target with two values or a few whole-number codes
+is a class label. Each utility verdict is relative to baselines computed in the same run on the same binning:
+independent columns, the sampling floor (holdout against REAL) and, for a DP release with a known epsilon, the same
+budget spent on 1-way marginals only; a release worse than independent columns is POOR. Any column whose 1-way
+total variation distance exceeds 0.2 is flagged with a warning. A metric that cannot be computed is reported as
+such, with the reason. anonymeter's singling-out search is bounded to a number of attempts proportional to the
+table and each attack to --anonymeter-seconds; on holdouts under 1,000 records the attacks are repeated over 5
+seeds and the verdict takes the most pessimistic. docs/evaluation.md states the rule in full.
+
 These are empirical attacks: they can show that a release is unsafe, never prove that it is safe. Only a
 differentially private release carries a guarantee, and that guarantee is its maker's (see --privacy-report).
 
@@ -117,6 +127,13 @@ def add_parser(sub) -> None:
         help="attacks of each kind anonymeter runs",
     )
     p.add_argument(
+        "--anonymeter-seconds",
+        type=positive_int,
+        default=60,
+        metavar="S",
+        help="wall-clock cap per anonymeter attack; an attack stopped by it is reported as not computed",
+    )
+    p.add_argument(
         "--skip",
         type=columns,
         default=[],
@@ -189,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
         mia_candidates=args.mia_candidates,
         anonymeter_rows=args.anonymeter_rows,
         anonymeter_attacks=args.anonymeter_attacks,
+        anonymeter_seconds=args.anonymeter_seconds,
         skip=tuple(args.skip),
     )
     schema = Schema.read(args.schema) if args.schema else None
@@ -215,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
         privacy=privacy,
         progress=not args.quiet and sys.stderr.isatty(),
     )
+    for f in ev.flags:
+        print(f"anonlab evaluate: warning: {f}", file=sys.stderr)
     if args.report:
         write_text(args.report, evaluation_html(ev), args.force)
     if args.json not in (None, "-"):
@@ -234,7 +254,11 @@ def run(args: argparse.Namespace) -> int:
     for v in ev.verdicts:
         print("  " + v.line())
     for n in ev.notes:
-        print(f"  note: {n}")
+        if not n.startswith("warning: "):  # the flags went to standard error above
+            print(f"  note: {n}")
+    print(
+        "  verdicts are relative to baselines computed in this run (docs/evaluation.md, 'The verdict rule')"
+    )
     for o, what in ((args.report, "report"), (args.json if args.json != "-" else None, "metrics")):
         if o:
             print(f"wrote {what} to {o}")

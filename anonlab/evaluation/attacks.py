@@ -16,6 +16,14 @@ Anonymeter is slow on large tables, so the attacks target a seeded sample of ``r
 many holdout (control) records, with ``n_attacks`` attacks each; the attacker holds the whole release (up to
 ``10 * rows`` records). Both sizes are reported. Anonymeter's linkability and inference draw their targets with
 pandas' unseeded sampling, so those two figures vary a little between runs even with the same ``--seed``.
+
+Two bounds keep the attacks from running away, and both are reported, never silent:
+
+- the multivariate singling-out search makes at most :func:`max_attempts` query attempts, proportional to the
+  table (anonymeter's own default, 10 million, did not finish in 7 minutes on a table of 102 distinct rows); when
+  it stops short it says how many predicates it found;
+- each attack stops after ``seconds`` of wall-clock time (where the evaluation runs in the main thread of the
+  process, which can take a timer signal); an attack stopped this way is reported as not computed, with the cap.
 """
 
 from __future__ import annotations
@@ -26,7 +34,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["AnonymeterRisk", "AnonymeterResult", "anonymeter_risks"]
+__all__ = ["AnonymeterRisk", "AnonymeterResult", "anonymeter_risks", "max_attempts", "AttackTimeout"]
+
+
+class AttackTimeout(Exception):
+    """An attack ran past its time cap."""
+
+
+def max_attempts(n_attacks: int, release_rows: int) -> int:
+    """The singling-out query attempts allowed: 20 per attack or 10 per released record, whichever is larger,
+    between 2,000 and 100,000 (about 10 s of anonymeter's search on 2 cores)."""
+    return int(min(100_000, max(2_000, 20 * n_attacks, 10 * release_rows)))
 
 
 @dataclass(frozen=True)
@@ -51,10 +69,18 @@ class AnonymeterRisk:
 
 @dataclass(frozen=True)
 class AnonymeterResult:
+    """The attacks' risks and the bounds they ran under: ``max_attempts`` singling-out query attempts and a time
+    cap of ``seconds`` per attack (``time_capped`` says whether the cap could be enforced); ``repeats`` is the
+    number of seeds the attacks ran over (the risks are then the most pessimistic repetition's)."""
+
     rows: int
     release_rows: int
     n_attacks: int
     risks: tuple[AnonymeterRisk, ...]
+    max_attempts: int = 0
+    seconds: float | None = None
+    time_capped: bool = False
+    repeats: int = 1
 
     def risk(self, name: str) -> AnonymeterRisk:
         for r in self.risks:
@@ -72,19 +98,58 @@ class AnonymeterResult:
             "rows": self.rows,
             "release_rows": self.release_rows,
             "n_attacks": self.n_attacks,
+            "max_attempts": self.max_attempts,
+            "seconds_cap": self.seconds,
+            "time_capped": self.time_capped,
+            "repeats": self.repeats,
             "risks": {r.name: r.to_dict() for r in self.risks},
         }
 
 
-def _run(name: str, make, detail: dict[str, Any]) -> AnonymeterRisk:
+class _Deadline:
+    """Raise :class:`AttackTimeout` in the main thread after ``seconds`` (a real-time timer signal); elsewhere,
+    or without a cap, a no-op (``active`` says which)."""
+
+    def __init__(self, seconds: float | None):
+        import signal
+        import threading
+
+        self.seconds = seconds
+        self.active = bool(
+            seconds and hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        )
+
+    def _fire(self, signum, frame):
+        raise AttackTimeout()
+
+    def __enter__(self):
+        if self.active:
+            import signal
+
+            self._old = signal.signal(signal.SIGALRM, self._fire)
+            signal.setitimer(signal.ITIMER_REAL, float(self.seconds))
+        return self
+
+    def __exit__(self, *exc):
+        if self.active:
+            import signal
+
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self._old)
+        return False
+
+
+def _run(name: str, make, detail: dict[str, Any], seconds: float | None = None) -> AnonymeterRisk:
     import warnings
 
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _Deadline(seconds):
             warnings.simplefilter("ignore")
             ev = make()
             risk = ev.risk(confidence_level=0.95)
             res = ev.results(confidence_level=0.95)
+        if name.startswith("singling_out"):
+            detail = {**detail, "predicates_found": len(ev.queries())}
         return AnonymeterRisk(
             name=name,
             value=float(risk.value),
@@ -93,6 +158,10 @@ def _run(name: str, make, detail: dict[str, Any]) -> AnonymeterRisk:
             control_rate=None if res.control_rate is None else float(res.control_rate.value),
             baseline_rate=float(res.baseline_rate.value),
             detail=detail,
+        )
+    except AttackTimeout:
+        return AnonymeterRisk(
+            name, None, None, None, None, None, detail, error=f"stopped at the time cap of {seconds:g} s"
         )
     except (
         Exception
@@ -113,11 +182,14 @@ def anonymeter_risks(
     secret_numeric: bool = False,
     rows: int = 3000,
     n_attacks: int = 300,
+    seconds: float | None = 60.0,
 ) -> AnonymeterResult:
     """Run the three anonymeter attacks on seeded samples of ``rows`` records of each table.
 
     ``secret`` is the column the inference attack tries to learn (the target or sensitive column); ``quasi`` are
     the columns the linkability attacker is assumed to know, split in two halves (all columns when not given).
+    ``seconds`` caps each attack's wall-clock time (``None``: no cap); the singling-out search is bounded by
+    :func:`max_attempts` in any case.
     """
     import logging
 
@@ -133,20 +205,29 @@ def anonymeter_risks(
     ctl = holdout[cols].sample(n, random_state=seed + 2)
     ori, syn, ctl = (d.reset_index(drop=True) for d in (ori, syn, ctl))
     attacks = max(1, min(n_attacks, len(ori) - 1, len(ctl) - 1))
+    attempts = max_attempts(attacks, len(syn))
     risks = [
         _run(
             "singling_out",
-            lambda: SinglingOutEvaluator(ori, syn, n_attacks=attacks, control=ctl, seed=seed).evaluate(
-                mode="univariate"
-            ),
+            lambda: SinglingOutEvaluator(
+                ori, syn, n_attacks=attacks, control=ctl, seed=seed, max_attempts=attempts
+            ).evaluate(mode="univariate"),
             {"mode": "univariate"},
+            seconds,
         ),
         _run(
             "singling_out_multivariate",
             lambda: SinglingOutEvaluator(
-                ori, syn, n_attacks=attacks, n_cols=3, control=ctl, seed=seed
+                ori,
+                syn,
+                n_attacks=attacks,
+                n_cols=min(3, len(cols)),
+                control=ctl,
+                seed=seed,
+                max_attempts=attempts,
             ).evaluate(mode="multivariate"),
-            {"mode": "multivariate", "n_cols": 3},
+            {"mode": "multivariate", "n_cols": min(3, len(cols)), "max_attempts": attempts},
+            seconds,
         ),
     ]
     known = [c for c in (quasi or cols) if c in cols and c != secret]
@@ -160,6 +241,7 @@ def anonymeter_risks(
                     ori, syn, aux_cols=aux, n_attacks=attacks, control=ctl, n_neighbors=10
                 ).evaluate(n_jobs=1),
                 {"aux_cols": [list(aux[0]), list(aux[1])], "n_neighbors": 10},
+                seconds,
             )
         )
     if secret is not None and secret in cols:
@@ -177,6 +259,15 @@ def anonymeter_risks(
                     control=ctl,
                 ).evaluate(n_jobs=1),
                 {"secret": secret},
+                seconds,
             )
         )
-    return AnonymeterResult(rows=n, release_rows=len(syn), n_attacks=attacks, risks=tuple(risks))
+    return AnonymeterResult(
+        rows=n,
+        release_rows=len(syn),
+        n_attacks=attacks,
+        risks=tuple(risks),
+        max_attempts=attempts,
+        seconds=seconds,
+        time_capped=_Deadline(seconds).active,
+    )

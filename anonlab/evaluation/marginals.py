@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["MarginalResult", "marginal_tvd"]
+__all__ = ["MarginalResult", "marginal_tvd", "choose_sets"]
 
 
 @dataclass(frozen=True)
@@ -63,28 +63,51 @@ def _tvd(a: np.ndarray, b: np.ndarray, size: int) -> float:
     return 0.5 * float(np.abs(p / max(p.sum(), 1) - q / max(q.sum(), 1)).sum())
 
 
+def choose_sets(cols: list[str], order: int, max_sets: int = 300) -> tuple[list[tuple[str, ...]], int]:
+    """The column sets of one order that are measured, and how many exist.
+
+    When there are more than ``max_sets``, a uniform random subset is taken with a generator seeded from the column
+    names alone, so that every release of a table (and every baseline) is measured on the same sets.
+    """
+    import zlib
+
+    import numpy as np
+
+    sets = list(combinations(cols, order))
+    n_possible = len(sets)
+    if len(sets) > max_sets:
+        rng = np.random.default_rng(zlib.crc32("\x00".join(map(str, cols)).encode("utf-8")) + order)
+        pick = np.sort(rng.choice(len(sets), max_sets, replace=False))
+        sets = [sets[i] for i in pick]
+    return sets, n_possible
+
+
 def marginal_tvd(
     real: pd.DataFrame,
     release: pd.DataFrame,
     cardinality: dict[str, int],
     order: int,
     *,
-    rng: np.random.Generator,
+    rng: np.random.Generator | None = None,
     max_sets: int = 300,
+    sets: list[tuple[str, ...]] | None = None,
 ) -> MarginalResult:
-    """TVD of every ``order``-way marginal (or ``max_sets`` of them at random) between two frames of codes.
+    """TVD of every ``order``-way marginal (or ``max_sets`` of them, :func:`choose_sets`) between two frames of
+    codes.
 
     ``real`` and ``release`` hold int64 codes from the same :class:`~anonlab.evaluation.encoding.Discretiser`;
-    ``cardinality`` bounds each column's codes.
+    ``cardinality`` bounds each column's codes. ``sets`` gives the sets to measure (default: :func:`choose_sets`);
+    ``rng`` is not used (kept for callers of the earlier signature).
     """
     import numpy as np
 
     cols = list(cardinality)
-    sets = list(combinations(cols, order))
-    n_possible = len(sets)
-    if len(sets) > max_sets:
-        pick = np.sort(rng.choice(len(sets), max_sets, replace=False))
-        sets = [sets[i] for i in pick]
+    if sets is None:
+        sets, n_possible = choose_sets(cols, order, max_sets)
+    else:
+        import math
+
+        n_possible = math.comb(len(cols), order)
     ra = {c: real[c].to_numpy() for c in cols}
     rb = {c: release[c].to_numpy() for c in cols}
     per: dict[str, float] = {}

@@ -18,7 +18,10 @@ __all__ = ["QualityResult", "sdmetrics_quality"]
 
 @dataclass(frozen=True)
 class QualityResult:
-    """``score`` (overall), ``column_shapes`` and ``column_pair_trends`` property scores, on ``rows`` per table."""
+    """``score`` (overall), ``column_shapes`` and ``column_pair_trends`` property scores, on ``rows`` per table.
+
+    A property SDMetrics cannot compute (it returns NaN, e.g. pair trends on a small sample) is ``None`` and
+    ``error`` says why (SDMetrics' overall score, the mean of the two, is then undefined too)."""
 
     score: float | None
     column_shapes: float | None
@@ -36,6 +39,7 @@ def sdmetrics_quality(
     """Run SDMetrics' single-table QualityReport on up to ``max_rows`` sampled rows of each table."""
     import contextlib
     import io
+    import math
     import warnings
 
     import pandas as pd
@@ -63,11 +67,24 @@ def sdmetrics_quality(
             report = QualityReport()
             report.generate(a, b, metadata, verbose=False)
         props = report.get_properties().set_index("Property")["Score"]
+        vals = {
+            "score": report.get_score(),
+            "column_shapes": props.get("Column Shapes", float("nan")),
+            "column_pair_trends": props.get("Column Pair Trends", float("nan")),
+        }
+        clean = {
+            k: (float(v) if v is not None and math.isfinite(float(v)) else None) for k, v in vals.items()
+        }
+        undefined = [k.replace("_", " ") for k, v in clean.items() if v is None]
         return QualityResult(
-            score=float(report.get_score()),
-            column_shapes=float(props.get("Column Shapes", float("nan"))),
-            column_pair_trends=float(props.get("Column Pair Trends", float("nan"))),
+            score=clean["score"],
+            column_shapes=clean["column_shapes"],
+            column_pair_trends=clean["column_pair_trends"],
             rows=n,
+            error=None
+            if not undefined
+            else f"not computed: SDMetrics returned NaN for {', '.join(undefined)} (too few rows, or constant "
+            "columns, in the sample)",
         )
     except Exception as exc:  # a cross-check must not sink the evaluation; the report shows why it is missing
         return QualityResult(None, None, None, n, error=f"{type(exc).__name__}: {exc}"[:200])

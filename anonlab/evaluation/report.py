@@ -27,7 +27,7 @@ text-align:left;vertical-align:top}th{background:#f2f2f2}td.num{text-align:right
 .good,.low{background:#e3f4e1}.fair,.moderate{background:#fff4d6}.poor,.high{background:#fbe0df}
 .note{background:#f6f8fa;border-left:4px solid #999;padding:.4em .8em;margin:.6em 0}
 img{max-width:100%;height:auto;display:block;margin:.6em 0}code{background:#f3f3f3;padding:0 .2em}
-.small{font-size:.85em;color:#555}
+.small{font-size:.85em;color:#555}.warn{border-left-color:#c0392b;background:#fbe0df}
 """
 
 
@@ -64,10 +64,16 @@ def _table(headers: list[str], rows: list[list[Any]], classes: list[list[str]] |
     return "".join(out)
 
 
+def _baselines_text(b: dict[str, float | None]) -> str:
+    return "; ".join(f"{k} {_fmt(v)}" for k, v in b.items()) if b else ""
+
+
 def _verdict_table(ev: Evaluation) -> str:
-    rows = [[v.kind, v.metric, v.value, v.verdict, v.reason] for v in ev.verdicts]
-    classes = [["", "", "", v.verdict, ""] for v in ev.verdicts]
-    return _table(["kind", "metric", "value", "verdict", "why"], rows, classes)
+    rows = [
+        [v.kind, v.metric, v.value, _baselines_text(v.baselines), v.verdict, v.reason] for v in ev.verdicts
+    ]
+    classes = [["", "", "", "", v.verdict, ""] for v in ev.verdicts]
+    return _table(["kind", "metric", "value", "baselines (same run)", "verdict", "why"], rows, classes)
 
 
 def _privacy(p: dict[str, Any] | None) -> str:
@@ -90,7 +96,11 @@ def evaluation_section(ev: Evaluation, level: int = 2) -> str:
         f"{_fmt(ev.rows_holdout)}; target <code>{_e(ev.target)}</code>; quasi-identifiers "
         f"{_e(', '.join(ev.quasi) or 'none given')}; seed {ev.seed}</p>"
     )
+    for f in ev.flags:
+        parts.append(f"<div class='note warn'><b>Warning:</b> {_e(f)}</div>")
     for n in ev.notes:
+        if n.startswith("warning: "):
+            continue  # shown above
         parts.append(f"<div class='note'>{_e(n)}</div>")
     parts.append(f"<{hh}>Verdicts</{hh}>{_verdict_table(ev)}")
     parts.append(f"<{hh}>Privacy spent</{hh}>{_privacy(ev.privacy)}")
@@ -191,11 +201,20 @@ def evaluation_section(ev: Evaluation, level: int = 2) -> str:
         )
     if ev.anonymeter:
         a = ev.anonymeter
+        cap = f"each attack was capped at {a.seconds:g} s" if a.time_capped else "no time cap could be set"
         parts.append(
             f"<p>anonymeter is slow, so its attacks target a seeded sample of {a.rows:,} training records "
             f"and {a.rows:,} holdout records, {a.n_attacks} attacks of each kind, with {a.release_rows:,} "
             "released records in the attacker's hands; risk is the success on training records beyond the "
-            "success on holdout records.</p>"
+            f"success on holdout records. The singling-out search was bounded to {a.max_attempts:,} query "
+            f"attempts and {cap}; an attack stopped by a bound is reported as such."
+            + (
+                f" The attacks were repeated over {a.repeats} seeds (small holdout); each row is the most "
+                "pessimistic repetition."
+                if a.repeats > 1
+                else ""
+            )
+            + "</p>"
         )
         parts.append(
             _table(
@@ -269,31 +288,39 @@ def _page(title: str, body: str, versions: dict[str, str]) -> str:
     )
 
 
-_GUIDE = (
-    "<p class='small'>Utility verdicts: good / fair / poor; risk verdicts: low / moderate / high. Thresholds are "
-    "conventions written beside each verdict, not guarantees. Only differentially private releases carry a formal "
-    "guarantee, stated under 'privacy spent'; the risk figures here are empirical attacks, which can show a "
-    "release is unsafe but cannot prove it safe.</p>"
-)
+def _guide() -> str:
+    from anonlab.evaluation.verdicts import RULE
+
+    return (
+        "<p class='small'>Utility verdicts: good / fair / poor; risk verdicts: low / moderate / high; n/a: not "
+        "computed, with the reason. Only differentially private releases carry a formal guarantee, stated under "
+        "'privacy spent'; the risk figures here are empirical attacks, which can show a release is unsafe but "
+        f"cannot prove it safe.</p><p class='small'><b>Verdict rule.</b> {_e(RULE)}</p>"
+    )
 
 
 def evaluation_html(ev: Evaluation, title: str | None = None) -> str:
     """A complete HTML page for one evaluation."""
-    return _page(title or f"anonlab evaluation: {ev.label}", _GUIDE + evaluation_section(ev), ev.versions)
+    return _page(title or f"anonlab evaluation: {ev.label}", _guide() + evaluation_section(ev), ev.versions)
 
 
 def study_html(study) -> str:
     """A complete HTML page for a study (:class:`anonlab.evaluation.study.StudyResult`)."""
     from anonlab.evaluation import plots
+    from anonlab.evaluation.study import STUDY_PRIVACY
 
     rows = study.rows()
-    body = [_GUIDE]
+    body = [f"<div class='note warn'><b>A study, not a release.</b> {_e(STUDY_PRIVACY)}</div>", _guide()]
     body.append(
         f"<p>Input: {study.rows_input:,} rows, split into {study.rows_train:,} training and "
         f"{study.rows_holdout:,} holdout records (seed {study.seed}). Each method released the training "
         "records; every release was evaluated the same way.</p>"
     )
     for n in study.notes:
+        if n.startswith(STUDY_PRIVACY):
+            n = n[len(STUDY_PRIVACY) :].strip()
+            if not n:
+                continue
         body.append(f"<div class='note'>{_e(n)}</div>")
     body.append("<h2>Privacy-utility frontier</h2>")
     for (x, xl), (y, yl) in study.axes():

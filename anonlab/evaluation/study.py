@@ -11,7 +11,20 @@ report draws as a privacy-utility frontier. Methods are the other layers' librar
   once (the SDV baselines, which give no formal guarantee and are marked as non-private baselines).
 
 A release that fails (a method missing, a domain the DP method refuses) is recorded with its error and the study
-goes on; the report lists it. Recipe format::
+goes on; the report lists it.
+
+A study is an experiment, not a release. It releases the same training records many times on purpose: each DP
+release in a study is a separate release of the same people, and the per-release epsilons do not compose into a
+guarantee for the study's outputs taken together (their sum is the only bound, and the study's report says so). The
+study therefore fits its DP synthesizers without a privacy ledger, explicitly and knowingly: the
+:class:`~anonlab.errors.PrivacyWarning` a ledger-less fit emits is silenced around the study's own fits, and the
+statement :data:`STUDY_PRIVACY` goes into the study's notes and report instead. Synthesizers are called through
+the library (``fit`` / ``sample``), never through the ``anonlab synth`` command.
+
+Each synthesizer behaves as ``anonlab synth`` does: ``delta`` defaults to 1e-9, and the release has the method's
+default row count (for a DP method, its DP estimate of the training records' count), not exactly ``len(train)``.
+
+Recipe format::
 
     [study]
     name = "adult"
@@ -33,7 +46,7 @@ goes on; the report lists it. Recipe format::
     method = "synth"
     synthesizer = "mst"
     epsilon = [0.5, 2.0]
-    delta = 1e-6
+    delta = 1e-9                    # the default, as for anonlab synth
 """
 
 from __future__ import annotations
@@ -52,7 +65,28 @@ if TYPE_CHECKING:
 
     from anonlab.evaluation.evaluate import Evaluation
 
-__all__ = ["Recipe", "ReleaseSpec", "StudyResult", "run_study", "default_recipe_path", "AXES"]
+__all__ = [
+    "Recipe",
+    "ReleaseSpec",
+    "StudyResult",
+    "run_study",
+    "default_recipe_path",
+    "AXES",
+    "STUDY_PRIVACY",
+    "DEFAULT_DELTA",
+]
+
+#: delta of a study's DP releases when the recipe gives none: the same default as ``anonlab synth``.
+DEFAULT_DELTA = 1e-9
+
+#: What a study's report says about privacy.
+STUDY_PRIVACY = (
+    "This study is an experiment, not a release. It releases the same training records many times on purpose: "
+    "each DP release here is a separate release of the same people, and the per-release epsilons do not compose "
+    "into a guarantee for the study's outputs taken together (only their sum bounds them). The study's DP fits ran "
+    "without a privacy ledger, explicitly and knowingly; publish none of these outputs as a release: make a real "
+    "release with anonlab synth, charged to a ledger."
+)
 
 #: Headline figures a frontier may plot, with their axis labels. Risks first, then utilities.
 AXES = {
@@ -264,7 +298,7 @@ def _expand(r: dict[str, Any], where: str) -> list[ReleaseSpec]:
         common = {
             "synthesizer": name,
             "params": params,
-            "delta": float(r.get("delta", 1e-6)),
+            "delta": float(r.get("delta", DEFAULT_DELTA)),
             "bins": r.get("bins"),
             "trust_domains": r.get("trust_domains"),
         }
@@ -335,22 +369,30 @@ class StudyResult:
         return [r["label"] for r in pareto_front(pts, x, y)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "study": self.name,
-            "seed": self.seed,
-            "rows": {"input": self.rows_input, "train": self.rows_train, "holdout": self.rows_holdout},
-            "recipe": self.recipe.to_dict(),
-            "summary": [{k: v for k, v in r.items()} for r in self.rows()],
-            "frontiers": [
-                {"risk": x, "utility": y, "on_frontier": self.frontier(x, y)} for x, y in self.recipe.frontier
-            ],
-            "releases": {
-                ev.label: {"meta": self.meta[ev.label], "evaluation": ev.to_dict()} for ev in self.evaluations
-            },
-            "failures": list(self.failures),
-            "notes": list(self.notes),
-            "seconds": round(self.seconds, 2),
-        }
+        """Every figure as JSON-ready data (NaN and infinite floats become ``None``)."""
+        from anonlab.evaluation.evaluate import json_safe
+
+        return json_safe(
+            {
+                "study": self.name,
+                "seed": self.seed,
+                "rows": {"input": self.rows_input, "train": self.rows_train, "holdout": self.rows_holdout},
+                "recipe": self.recipe.to_dict(),
+                "summary": [{k: v for k, v in r.items()} for r in self.rows()],
+                "frontiers": [
+                    {"risk": x, "utility": y, "on_frontier": self.frontier(x, y)}
+                    for x, y in self.recipe.frontier
+                ],
+                "releases": {
+                    ev.label: {"meta": self.meta[ev.label], "evaluation": ev.to_dict()}
+                    for ev in self.evaluations
+                },
+                "failures": list(self.failures),
+                "notes": list(self.notes),
+                "privacy_statement": STUDY_PRIVACY,
+                "seconds": round(self.seconds, 2),
+            }
+        )
 
 
 def _schema(recipe: Recipe, df: pd.DataFrame, notes: list[str]):
@@ -429,8 +471,16 @@ def _release(
         if o["epsilon"] is not None:
             raise UsageError(f"{spec.label}: {o['synthesizer']} gives no formal guarantee: drop epsilon")
         budget = None
-    model.fit(train, schema, budget, source=spec.label)
-    table = model.sample(len(train), seed=seed + 1)
+    import warnings
+
+    from anonlab.errors import PrivacyWarning
+
+    with warnings.catch_warnings():
+        # the study fits without a ledger on purpose; its report carries STUDY_PRIVACY instead of this warning
+        warnings.simplefilter("ignore", PrivacyWarning)
+        model.fit(train, schema, budget, ledger=None, source=spec.label)
+    # as anonlab synth does: the method's default row count (a DP method's DP estimate of the input's size)
+    table = model.sample(None, seed=seed + 1)
     summary = model.summary()
     priv = summary.get("privacy")
     return table, {
@@ -483,6 +533,7 @@ def run_study(
     schema = _schema(recipe, train, notes)
     config = EvaluationConfig.from_dict(recipe.evaluate, recipe.source)
     evaluations, meta, failures = [], {}, []
+    baseline_cache: dict = {}  # every release is measured against the same baselines, computed once
     for i, spec in enumerate(recipe.releases):
         t0 = time.perf_counter()
         rseed = seed + 1000 * (i + 1)
@@ -502,16 +553,36 @@ def run_study(
                 label=spec.label,
                 privacy=m["privacy"],
                 progress=progress,
+                baseline_cache=baseline_cache,
             )
         except AnonlabError as exc:
             failures.append({"label": spec.label, "error": str(exc)})
             if on_release:
                 on_release(spec.label, None, str(exc))
             continue
-        meta[spec.label] = {**m, "param": spec.param, "seconds": secs, "options": spec.options}
+        meta[spec.label] = {
+            **m,
+            "param": spec.param,
+            "seconds": secs,
+            "options": spec.options,
+            "rows_released": int(len(table)),
+        }
         evaluations.append(ev)
         if on_release:
             on_release(spec.label, ev, None)
+    dp = [m for m in meta.values() if m["privacy"]]
+    if any(s.method == "synth" for s in recipe.releases):
+        total = sum(float(m["privacy"].get("epsilon") or 0) for m in dp)
+        notes.insert(
+            0,
+            STUDY_PRIVACY
+            + (
+                f" Here {len(dp)} DP releases of the same {len(train):,} training records spent epsilon {total:g} "
+                "in sum."
+                if dp
+                else ""
+            ),
+        )
     if seeded and any(m["privacy"] for m in meta.values()):
         notes.append(
             "the DP releases here were seeded from --seed so the study can be rerun; a seeded DP release is "

@@ -17,7 +17,22 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-__all__ = ["ModelScore", "TSTRResult", "train_synthetic_test_real"]
+__all__ = ["ModelScore", "TSTRResult", "train_synthetic_test_real", "is_class_target", "MAX_CLASS_CODES"]
+
+#: A numeric target with at most this many distinct whole-number values is read as classes (codes), not scored
+#: as a regression.
+MAX_CLASS_CODES = 10
+
+
+def is_class_target(values: pd.Series) -> bool:
+    """Whether a numeric target is a class label: two distinct values, or at most :data:`MAX_CLASS_CODES`
+    distinct whole numbers (a 0/1 label, a 1-5 code). Decided on the real table."""
+    import numpy as np
+    import pandas as pd
+
+    x = pd.to_numeric(values, errors="coerce").dropna().astype(float)
+    u = np.unique(x.to_numpy())
+    return len(u) == 2 or (2 <= len(u) <= MAX_CLASS_CODES and bool(np.all(u == np.round(u))))
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,7 @@ class TSTRResult:
     n_train_release: int
     n_test: int
     models: tuple[ModelScore, ...]
+    baselines: dict[str, dict[str, float]] | None = None
 
     @property
     def mean_ratio(self) -> float | None:
@@ -73,6 +89,7 @@ class TSTRResult:
             "n_test": self.n_test,
             "mean_ratio": self.mean_ratio,
             "models": [m.to_dict() for m in self.models],
+            "baselines": self.baselines,
         }
 
 
@@ -112,11 +129,15 @@ def train_synthetic_test_real(
     test_set: str,
     seed: int,
     max_rows: int = 20_000,
+    baselines: dict[str, pd.DataFrame] | None = None,
 ) -> TSTRResult:
     """Fit both learners on ``train`` (real) and on ``release``; score on ``test`` (real).
 
-    ``kinds`` gives the feature columns' kinds (the target is taken out); ``max_rows`` caps each training set
-    (a seeded sample) to bound the time. Release rows whose target is missing are dropped.
+    ``kinds`` gives the feature columns' kinds (the target is taken out; a ``"categorical"`` target is a
+    classification, whatever its dtype: its values are compared as canonical text, so ``1`` and ``1.0`` are one
+    class); ``max_rows`` caps each training set (a seeded sample) to bound the time. Release rows whose target is
+    missing are dropped. ``baselines`` are further tables trained on like the release (the independent-columns
+    baseline); their scores are in ``TSTRResult.baselines``.
     """
     import warnings
 
@@ -127,9 +148,11 @@ def train_synthetic_test_real(
     from threadpoolctl import threadpool_limits
 
     from anonlab.evaluation.encoding import MixedEncoder
+    from anonlab.evaluation.tables import _numeric_labels, canonical_text
 
     features = {c: k for c, k in kinds.items() if c != target}
     task = "regression" if kinds[target] == "numeric" else "classification"
+    numeric_labels = task == "classification" and _numeric_labels(train[target].dropna())
     enc = MixedEncoder(features).fit(train)
 
     cats = {
@@ -158,12 +181,14 @@ def train_synthetic_test_real(
             y = pd.to_numeric(df[target], errors="coerce").astype(float).to_numpy()
             df, y = df[~np.isnan(y)], y[~np.isnan(y)]
         else:
-            y = df[target].astype(str).to_numpy()
+            y = canonical_text(df[target], numeric_labels).astype(str).to_numpy()
         return enc.transform(df), ordinal(df), y
 
     x, xo, y = prep(train)
     xr, xro, yr = prep(release)
     xt, xto, yt = prep(test)
+    extra = {name: prep(df) for name, df in (baselines or {}).items()}
+    base_scores: dict[str, dict[str, float]] = {}
     cat_mask = [k == "categorical" for k in features.values()]
     classes = np.unique(y) if task != "regression" else np.array([])
     if task != "regression":
@@ -197,6 +222,10 @@ def train_synthetic_test_real(
             else:
                 s_rel, a_rel = (0.0, 0.0 if task != "regression" else None)
             scores.append(ModelScore(name, metric, s_real, s_rel, a_real, a_rel))
+            for bname, (bx, bxo, by) in extra.items():
+                bb = bxo if name == "gradient_boosting" else bx
+                score = _fit_score(make(), bb, by, at, yt, task, classes)[0] if len(by) else 0.0
+                base_scores.setdefault(bname, {})[name] = score
     return TSTRResult(
         target=target,
         task=task,
@@ -205,4 +234,5 @@ def train_synthetic_test_real(
         n_train_release=len(yr),
         n_test=len(yt),
         models=tuple(scores),
+        baselines=base_scores or None,
     )

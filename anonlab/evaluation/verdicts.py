@@ -1,25 +1,66 @@
-"""Plain-language verdicts on each metric, with the thresholds written down in one place.
+"""The one verdict rule every evaluation and study report uses, written down in one place.
 
-Utility verdicts are ``good`` / ``fair`` / ``poor``; risk verdicts are ``low`` / ``moderate`` / ``high``. The
-thresholds are conventions (not guarantees) chosen so that an untouched copy of the training data is ``high`` on
-every risk and an independent sample from the same population is ``low``; each verdict carries its reason so a
-reader can disagree with it. A statistical risk verdict uses the confidence interval: a risk is only called
-``moderate`` or ``high`` when its interval excludes "no risk".
+Utility verdicts are ``good`` / ``fair`` / ``poor``; risk verdicts are ``low`` / ``moderate`` / ``high``; a figure
+that could not be computed gets ``n/a`` with the reason. Every verdict carries its reason and the figures it was
+judged against, so a reader can disagree with it.
+
+**Utility is judged relative to baselines computed in the same run, on the same binning and the same column sets**
+(:mod:`anonlab.evaluation.baselines`), never against absolute thresholds:
+
+- *independent columns*: each column resampled independently from the real table. It keeps every 1-way marginal
+  and loses every relation between columns: what a release is worth if it learned nothing joint;
+- *DP 1-way baseline* (only for a differentially private release whose epsilon is known): the same budget spent on
+  noisy 1-way marginals only, columns then sampled independently: what the budget buys with no joint modelling;
+- *sampling floor*: the holdout (real records the release never saw) against the real table: the error a second
+  real sample of the population already has, below which no release can be told apart from real data.
+
+For an error (a 2- or 3-way marginal's total variation distance, an association difference) the *gap* is
+``independent - floor`` and the release's *closure* is ``(independent - value) / gap``; for a score (TSTR, the
+SDMetrics quality score) the same with the signs turned (``(value - independent) / (floor - independent)``, where
+the floor of TSTR is the model trained on real records). Then:
+
+- ``good``: the release closes at least half of the gap (closure >= 0.5);
+- ``fair``: it closes less than half but is no worse than independent columns (0 <= closure < 0.5);
+- ``poor``: it is worse than independent columns (closure < 0), or, for a DP release, worse than the DP 1-way
+  baseline: a release worse than independent columns never gets ``good`` or ``fair``.
+
+Where the gap is smaller than ``MIN_GAP`` (the real columns are nearly independent on this figure, or the table is
+so small that the sampling floor is not below independent columns) the figure cannot separate a release from
+independent columns: the verdict is ``poor`` when the release is worse than both the independent baseline and the
+floor, else ``n/a`` with that reason (never ``good`` or ``fair``).
+
+1-way marginals are the exception: independent columns keep them, so that baseline *is* the sampling floor there.
+A 1-way figure is judged by its excess over the floor: ``good`` within ``ONE_WAY_GOOD``, ``fair`` within
+``ONE_WAY_FAIR``, ``poor`` beyond; the DP 1-way baseline is shown beside it. Separately, any column whose own 1-way
+TV exceeds ``COLLAPSE_TV`` (and twice that column's sampling floor, so that sampling noise on a tiny table is not
+flagged) is flagged with a warning: a column the method collapsed or smeared.
+
+**Risk figures carry their 95% interval**, and a risk is called ``moderate`` or ``high`` only when its interval
+excludes "no risk". On small holdouts (fewer than ``SMALL_HOLDOUT`` records) the membership and anonymeter
+attacks are repeated over ``REPEATS`` seeds, the spread is reported, and the verdict is taken at the pessimistic
+end of the spread (the repetition with the highest risk).
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 __all__ = [
     "Verdict",
-    "TVD_GOOD",
-    "TVD_FAIR",
-    "tvd_verdict",
-    "diff_verdict",
-    "ratio_verdict",
-    "score_verdict",
+    "RULE",
+    "MIN_GAP",
+    "GOOD_CLOSURE",
+    "ONE_WAY_GOOD",
+    "ONE_WAY_FAIR",
+    "COLLAPSE_TV",
+    "SMALL_HOLDOUT",
+    "REPEATS",
+    "closure",
+    "relative_verdict",
+    "one_way_verdict",
+    "not_computed",
     "auc_verdict",
     "share_verdict",
     "anonymeter_verdict",
@@ -27,89 +68,182 @@ __all__ = [
     "copy_verdict",
 ]
 
-TVD_GOOD, TVD_FAIR = 0.05, 0.15
-DIFF_GOOD, DIFF_FAIR = 0.05, 0.15
-RATIO_GOOD, RATIO_FAIR = 0.95, 0.80
-SCORE_GOOD, SCORE_FAIR = 0.85, 0.70
+GOOD_CLOSURE = 0.5
+MIN_GAP = 0.01
+ONE_WAY_GOOD, ONE_WAY_FAIR = 0.03, 0.10
+COLLAPSE_TV = 0.2
+SMALL_HOLDOUT = 1000
+REPEATS = 5
 AUC_HIGH = 0.60
 SHARE_HIGH = 0.60
 ANON_MODERATE, ANON_HIGH = 0.05, 0.20
 K_HIGH_RISK, K_MODERATE_RISK = 5, 10
 
+#: The rule in a few lines, shown in every report.
+RULE = (
+    "Utility is judged against baselines computed in the same run on the same binning: independent columns "
+    "(each column resampled independently from the real table), for a DP release with a known epsilon a DP "
+    "baseline that spends the same budget on 1-way marginals only, and the sampling floor (holdout against the "
+    f"real table). GOOD: the release closes at least {GOOD_CLOSURE:.0%} of the gap between independent columns "
+    "and the floor; FAIR: less, but no worse than independent columns; POOR: worse than independent columns (or "
+    "than the DP 1-way baseline). 1-way marginals, which independent columns keep, are judged by their excess "
+    f"over the floor (GOOD <= {ONE_WAY_GOOD}, FAIR <= {ONE_WAY_FAIR}); a column whose 1-way TV exceeds "
+    f"{COLLAPSE_TV} is flagged. Risk figures carry their 95% interval and are MODERATE or HIGH only when the "
+    f"interval excludes no risk; on holdouts under {SMALL_HOLDOUT:,} records the attacks are repeated over "
+    f"{REPEATS} seeds and the verdict takes the most pessimistic repetition."
+)
+
 
 @dataclass(frozen=True)
 class Verdict:
-    """``metric``: what was measured; ``value``: the figure as printed; ``verdict``; ``reason``: why."""
+    """``metric``: what was measured; ``value``: the figure as printed; ``verdict``; ``reason``: why;
+    ``baselines``: the figures it was judged against (name -> value), shown beside it."""
 
     metric: str
     value: str
     verdict: str
     reason: str
     kind: str  # "utility" or "risk"
+    baselines: dict[str, float | None] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["baselines"] = {k: _finite(v) for k, v in self.baselines.items()}
+        return d
 
     def line(self) -> str:
         return f"{self.metric:<42} {self.value:<24} {self.verdict.upper():<9} {self.reason}"
 
 
-def _low_high(value: float, good: float, fair: float, lower_is_better: bool) -> str:
-    if lower_is_better:
-        return "good" if value <= good else "fair" if value <= fair else "poor"
-    return "good" if value >= good else "fair" if value >= fair else "poor"
+def _finite(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else float(v)
 
 
-def tvd_verdict(order: int, mean_tvd: float, worst: tuple[str, ...], max_tvd: float) -> Verdict:
-    v = _low_high(mean_tvd, TVD_GOOD, TVD_FAIR, True)
-    return Verdict(
-        f"{order}-way marginal TVD (mean)",
-        f"{mean_tvd:.3f}",
-        v,
-        f"good <= {TVD_GOOD}, fair <= {TVD_FAIR}; worst {'|'.join(worst)} {max_tvd:.3f}",
-        "utility",
-    )
+def _ok(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)
 
 
-def diff_verdict(kind: str, mean_abs: float | None) -> Verdict:
-    name = {"pearson": "correlation", "cramers_v": "Cramer's V", "theils_u": "Theil's U"}[kind]
-    if mean_abs is None:
+def not_computed(metric: str, reason: str, kind: str = "utility") -> Verdict:
+    """The verdict of a figure that could not be computed: ``n/a``, with the reason."""
+    return Verdict(metric, "n/a", "n/a", f"not computed: {reason}", kind)
+
+
+def closure(value: float, independent: float, floor: float, higher_is_better: bool = False) -> float:
+    """The share of the gap between the independent-columns baseline and the sampling floor that ``value`` closes
+    (1 at the floor, 0 at independent columns, negative when worse than independent columns)."""
+    if higher_is_better:
+        value, independent, floor = -value, -independent, -floor
+    return (independent - value) / max(independent - floor, MIN_GAP)
+
+
+def relative_verdict(
+    metric: str,
+    value: float | None,
+    *,
+    independent: float | None,
+    floor: float | None,
+    dp_1way: float | None = None,
+    higher_is_better: bool = False,
+    value_text: str | None = None,
+    floor_name: str = "sampling floor",
+) -> Verdict:
+    """The verdict of one utility figure under the rule of this module (see the module docstring).
+
+    ``floor_name`` names the floor where it is not the holdout (TSTR's floor is the model trained on real records).
+    """
+    base = {"independent columns": independent, floor_name: floor}
+    if dp_1way is not None:
+        base["DP 1-way baseline"] = dp_1way
+    if not _ok(value):
+        return Verdict(metric, "n/a", "n/a", "not computed: the figure is undefined here", "utility", base)
+    text = value_text or f"{value:.3f}"
+    if not (_ok(independent) and _ok(floor)):
         return Verdict(
-            f"{name} difference (mean abs)", "n/a", "n/a", "fewer than two such columns", "utility"
+            metric, text, "n/a", "not judged: a baseline could not be computed in this run", "utility", base
         )
-    v = _low_high(mean_abs, DIFF_GOOD, DIFF_FAIR, True)
-    return Verdict(
-        f"{name} difference (mean abs)",
-        f"{mean_abs:.3f}",
-        v,
-        f"good <= {DIFF_GOOD}, fair <= {DIFF_FAIR}",
-        "utility",
+    c = closure(value, independent, floor, higher_is_better)
+    worse = (lambda a, b: a < b) if higher_is_better else (lambda a, b: a > b)
+    beside = f"independent {independent:.3f}, {floor_name} {floor:.3f}" + (
+        f", DP 1-way {dp_1way:.3f}" if _ok(dp_1way) else ""
     )
+    gap = (floor - independent) if higher_is_better else (independent - floor)
+    if gap < MIN_GAP:
+        if worse(value, independent) and worse(value, floor):
+            return Verdict(
+                metric,
+                text,
+                "poor",
+                f"worse than independent columns and the floor; {beside}",
+                "utility",
+                base,
+            )
+        return Verdict(
+            metric,
+            text,
+            "n/a",
+            f"not judged: the {floor_name} is not clearly better than independent columns here (too few rows, or "
+            f"columns nearly independent), so this figure cannot separate a release from them; {beside}",
+            "utility",
+            base,
+        )
+    if c < 0:
+        v, why = "poor", "worse than independent columns"
+    elif _ok(dp_1way) and worse(value, dp_1way):
+        v, why = "poor", "worse than the DP 1-way baseline at the same budget"
+    elif c >= GOOD_CLOSURE:
+        v, why = "good", f"closes {c:.0%} of the gap"
+    else:
+        v, why = "fair", f"closes {c:.0%} of the gap (good from {GOOD_CLOSURE:.0%})"
+    return Verdict(metric, text, v, f"{why}; {beside}", "utility", base)
 
 
-def ratio_verdict(model: str, metric: str, real: float, release: float, ratio: float | None) -> Verdict:
-    if ratio is None:
-        return Verdict(f"TSTR {model}", f"{release:.3f}", "n/a", "the real-data model scores 0", "utility")
-    v = _low_high(ratio, RATIO_GOOD, RATIO_FAIR, False)
-    return Verdict(
-        f"TSTR {model} ({metric})",
-        f"{release:.3f} vs {real:.3f} real",
-        v,
-        f"ratio {ratio:.2f}; good >= {RATIO_GOOD}, fair >= {RATIO_FAIR}",
-        "utility",
+def one_way_verdict(
+    value: float | None,
+    *,
+    floor: float | None,
+    dp_1way: float | None = None,
+    worst: tuple[str, ...] = (),
+    max_tvd: float | None = None,
+) -> Verdict:
+    """1-way marginals: judged by the excess over the sampling floor (independent columns keep them)."""
+    metric = "1-way marginal TVD (mean)"
+    base = {"sampling floor": floor}
+    if dp_1way is not None:
+        base["DP 1-way baseline"] = dp_1way
+    if not _ok(value):
+        return Verdict(metric, "n/a", "n/a", "not computed: the figure is undefined here", "utility", base)
+    if not _ok(floor):
+        return Verdict(
+            metric, f"{value:.3f}", "n/a", "not judged: the floor could not be computed", "utility", base
+        )
+    excess = value - floor
+    v = "good" if excess <= ONE_WAY_GOOD else "fair" if excess <= ONE_WAY_FAIR else "poor"
+    why = (
+        f"{excess:+.3f} over the floor {floor:.3f} (good <= {ONE_WAY_GOOD}, fair <= {ONE_WAY_FAIR})"
+        + (f"; DP 1-way {dp_1way:.3f}" if _ok(dp_1way) else "")
+        + (f"; worst {'|'.join(worst)} {max_tvd:.3f}" if worst and _ok(max_tvd) else "")
     )
+    return Verdict(metric, f"{value:.3f}", v, why, "utility", base)
 
 
-def score_verdict(score: float | None, error: str | None) -> Verdict:
-    if score is None:
-        return Verdict("SDMetrics quality score", "n/a", "n/a", error or "not computed", "utility")
-    v = _low_high(score, SCORE_GOOD, SCORE_FAIR, False)
-    return Verdict(
-        "SDMetrics quality score", f"{score:.3f}", v, f"good >= {SCORE_GOOD}, fair >= {SCORE_FAIR}", "utility"
-    )
+def _spread(spread: tuple[float, float] | None, n: int | None) -> str:
+    if spread is None or not n or n < 2:
+        return ""
+    return f"; over {n} seeds {spread[0]:.3f}-{spread[1]:.3f}, verdict at the pessimistic end"
 
 
-def auc_verdict(name: str, auc: float, ci: tuple[float, float], tpr: float) -> Verdict:
+def auc_verdict(
+    name: str,
+    auc: float,
+    ci: tuple[float, float],
+    tpr: float,
+    spread: tuple[float, float] | None = None,
+    repeats: int | None = None,
+) -> Verdict:
+    """Membership AUC: ``high`` when at least ``AUC_HIGH`` with an interval above 0.5; ``moderate`` when the
+    interval excludes 0.5; ``low`` otherwise. With repeats, ``auc`` and ``ci`` are the most pessimistic run's."""
+    if not (_ok(auc) and _ok(ci[0]) and _ok(ci[1])):
+        return not_computed(f"membership AUC ({name})", "the AUC is undefined here", "risk")
     if ci[0] > 0.5 and auc >= AUC_HIGH:
         v, why = "high", f"AUC >= {AUC_HIGH} and its interval excludes 0.5"
     elif ci[0] > 0.5:
@@ -120,12 +254,14 @@ def auc_verdict(name: str, auc: float, ci: tuple[float, float], tpr: float) -> V
         f"membership AUC ({name})",
         f"{auc:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]",
         v,
-        f"{why}; TPR at 1% FPR {tpr:.3f}",
+        f"{why}; TPR at 1% FPR {tpr:.3f}{_spread(spread, repeats)}",
         "risk",
     )
 
 
 def share_verdict(share: float, ci: tuple[float, float], expected: float) -> Verdict:
+    if not (_ok(share) and _ok(ci[0])):
+        return not_computed("DCR share closer to train", "the share is undefined here", "risk")
     if ci[0] > expected and share >= SHARE_HIGH:
         v = "high"
     elif ci[0] > expected:
@@ -155,11 +291,16 @@ def copy_verdict(share: float, holdout_share: float | None, n: int) -> Verdict:
 
 
 def anonymeter_verdict(
-    name: str, value: float | None, ci: tuple[float, float] | None, error: str | None
+    name: str,
+    value: float | None,
+    ci: tuple[float, float] | None,
+    error: str | None,
+    spread: tuple[float, float] | None = None,
+    repeats: int | None = None,
 ) -> Verdict:
     label = f"anonymeter {name.replace('_', ' ')} risk"
-    if value is None or ci is None:
-        return Verdict(label, "n/a", "n/a", error or "not run", "risk")
+    if value is None or ci is None or not _ok(value):
+        return Verdict(label, "n/a", "n/a", f"not computed: {error or 'not run'}", "risk")
     if ci[0] <= 0 or value < ANON_MODERATE:
         v = "low"
     elif value < ANON_HIGH:
@@ -170,7 +311,8 @@ def anonymeter_verdict(
         label,
         f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]",
         v,
-        f"beyond the holdout baseline; moderate >= {ANON_MODERATE}, high >= {ANON_HIGH}",
+        f"beyond the holdout baseline; moderate >= {ANON_MODERATE}, high >= {ANON_HIGH}"
+        + _spread(spread, repeats),
         "risk",
     )
 
