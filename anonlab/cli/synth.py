@@ -20,14 +20,16 @@ from anonlab.cli._common import (
 METHODS = ["aim", "mst", "napsu", "dpvi", "gaussian-copula", "ctgan"]
 
 USAGE = """\
-anonlab synth INPUT -o OUTPUT [--method M] [--schema S] [--epsilon E] [--delta D] [--ledger L]
-                     [--rows N] [--seed S] [--save-model FILE] [--binning public|quantile] [options]
+anonlab synth INPUT -o OUTPUT [--method M] [--schema S] [--epsilon E] [--delta D]
+                     (--ledger L | --no-ledger) [--rows N] [--seed S] [--save-model FILE]
+                     [--binning public|quantile] [--diagnostics] [options]
        anonlab synth sample MODEL -o OUTPUT [--rows N] [--seed S] [--force] [--json]"""
 
 DESCRIPTION = """\
 Fit a synthesizer to INPUT (CSV/TSV/Parquet) and write synthetic rows to OUTPUT, with a sidecar OUTPUT.json
-(method, epsilon, delta, rho, seed, schema hash, versions, run time). Or, with `sample MODEL`, draw more rows
-from a model saved by --save-model: that is post-processing and spends no privacy budget.
+(method and parameters, epsilon, delta, rho, whether the noise was seeded, the ledger, schema hash, versions, a
+privacy statement). Or, with `sample MODEL`, draw more rows from a model saved by --save-model: that is
+post-processing and spends no privacy budget.
 
 Methods:
   aim              AIM (default): adaptive, workload-aware marginal selection; the most accurate DP method here.
@@ -46,14 +48,23 @@ Numbers are binned on their public bounds (--bins); missing values are a categor
 free-text columns are never synthesised. With --binning quantile, a DP method spends --binning-share of the
 budget on placing the cut points of wide numeric columns near their quantiles (DP quantiles inside the public
 bounds), so skewed columns spread over their bins; the total stays (--epsilon, --delta). With --seed the DP
-noise is reproducible, and the release is private only while the seed stays secret.
+noise is reproducible, and the release is private only while the seed stays secret: it is never written (the
+sidecar says `seeded: true`).
+
+A DP method needs --ledger (charged before any noise is drawn; create one with `anonlab budget init`), or
+--no-ledger to release without one, which the sidecar records ("ledger": "none") and its statement says.
+Everything written (sidecar, model, --json, this summary) holds public parameters and DP outputs only: no seed,
+no exact count, no training loss, no run time. How many values fell outside the public domain (clamped or coded
+missing) is an exact, non-private fact: --diagnostics prints it to standard error for you, never to a file.
 
 Examples:
   anonlab datasets adult -o adult.csv
-  anonlab synth adult.csv -o twin.csv --epsilon 1 --seed 7 --save-model twin.model
+  anonlab budget init adult.ledger --epsilon 3
+  anonlab synth adult.csv -o twin.csv --epsilon 1 --ledger adult.ledger --save-model twin.model
   anonlab synth adult.csv -o twin-mst.csv --method mst --epsilon 1 --ledger adult.ledger
-  anonlab synth adult.csv -o twin-q.csv --method mst --epsilon 1 --binning quantile --binning-share 0.1
-  anonlab synth sample twin.model -o more.csv --rows 100000 --seed 8"""
+  anonlab synth adult.csv -o twin-q.csv --method mst --epsilon 0.5 --ledger adult.ledger --binning quantile
+  anonlab synth adult.csv -o try.csv --method mst --epsilon 1 --no-ledger --seed 7   # an experiment
+  anonlab synth sample twin.model -o more.csv --rows 100000"""
 
 
 def add_parser(sub) -> None:
@@ -100,7 +111,20 @@ def add_parser(sub) -> None:
     fit.add_argument(
         "--ledger",
         default=None,
-        help="privacy ledger to charge (refused, with no noise drawn, past its total)",
+        help="privacy ledger to charge (refused, with no noise drawn, past its total); a DP method needs it "
+        "unless --no-ledger is given",
+    )
+    fit.add_argument(
+        "--no-ledger",
+        action="store_true",
+        help="release a DP method without charging any ledger (an experiment: nothing then limits what releases "
+        'of these people add up to); recorded in the sidecar as "ledger": "none" and in its statement',
+    )
+    fit.add_argument(
+        "--diagnostics",
+        action="store_true",
+        help="print to standard error how many values of each column fell outside the schema's public domain. "
+        "NOT private (exact counts from the data): for your eyes only, never written to a file",
     )
     fit.add_argument(
         "--save-model",
@@ -265,6 +289,10 @@ def run(args) -> int:
             used.append("--trust-domains")
         if args.no_missing:
             used.append("--no-missing")
+        if args.no_ledger:
+            used.append("--no-ledger")
+        if args.diagnostics:
+            used.append("--diagnostics")
         if used:
             raise UsageError(f"{used[0]} does not apply to `synth sample` (the saved model fixes it)")
         from anonlab.synth.release import sample_model
@@ -305,6 +333,17 @@ def run(args) -> int:
             if opt == "queries":
                 value = [tuple(c.strip() for c in q.split("+")) for q in value.split(",") if q.strip()]
             params[key] = value
+        from anonlab.synth.base import get_method
+
+        if args.ledger is not None and args.no_ledger:
+            raise UsageError("--ledger and --no-ledger exclude each other")
+        if get_method(method).private and args.ledger is None and not args.no_ledger:
+            raise UsageError(
+                f"method {method!r} is differentially private: give --ledger FILE (create one with `anonlab budget "
+                "init`), or --no-ledger to release without one (recorded in the sidecar)"
+            )
+        if args.no_ledger and not get_method(method).private:
+            raise UsageError(f"--no-ledger applies to DP methods, not to --method {method}")
         res = synthesize(
             args.input,
             args.output,
@@ -326,16 +365,19 @@ def run(args) -> int:
             params=params,
             progress=not args.no_progress,
             jax_cache=args.jax_cache,
+            diagnostics=args.diagnostics,
         )
+    # everything printed comes from the published result (anonlab.synth.artifacts.result_allow)
+    rec = res.to_dict()
     if args.json:
-        print_json(res.to_dict())
+        print_json(rec)
         return 0
     import sys
 
-    for w in res.warnings:
+    for w in rec["warnings"]:
         print(f"anonlab synth: warning: {w}", file=sys.stderr)
-    if isinstance(res.privacy, dict):
-        p = res.privacy
+    if isinstance(rec["privacy"], dict):
+        p = rec["privacy"]
         rho = f", rho={p['rho']:.4g}" if p.get("rho") is not None else ""
         spent = f"epsilon={p['epsilon']:g}, delta={p['delta']:g}{rho} ({p['neighbours']})"
         parts = (p.get("details") or {}).get("budget_parts")
@@ -347,12 +389,20 @@ def run(args) -> int:
                 else f"epsilon={b['epsilon']:g}, synthesis epsilon={s['epsilon']:g}"
             )
             spent += f"; of which quantile cut points ({', '.join(b['columns'])}): {cost}"
+        if rec["ledger"] == "none":
+            spent += "; no ledger"
+        elif rec["ledger"]:
+            spent += f"; charged to {rec['ledger']}"
     else:
-        spent = res.privacy
-    print(f"wrote {res.rows:,} synthetic rows ({res.method}) to {res.output}; sidecar {res.sidecar}")
+        spent = rec["privacy"]
+    print(
+        f"wrote {rec['rows']:,} synthetic rows ({rec['method']}) to {rec['output']}; sidecar {rec['sidecar']}"
+    )
     print(f"privacy: {spent}")
     if args.input == "sample" and args.model is not None:
-        print(f"drawn from the saved model {res.model}: no further privacy budget spent")
-    elif res.model:
-        print(f"model saved to {res.model} (sample more with: anonlab synth sample {res.model} -o FILE)")
+        print(f"drawn from the saved model {rec['model']}: no further privacy budget spent")
+    elif rec["model"]:
+        print(
+            f"model saved to {rec['model']} (sample more with: anonlab synth sample {rec['model']} -o FILE)"
+        )
     return 0

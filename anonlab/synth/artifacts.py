@@ -140,7 +140,7 @@ for _m in ("mst", "aim"):
     )
 
 # the non-DP baselines: no guarantee, nothing to classify beyond "not the seed"
-_NON_DP = {"privacy": PUBLIC, "seconds": PUBLIC, "state.n_estimate": PUBLIC}
+_NON_DP = {"privacy": PUBLIC, "seconds": PUBLIC, "state.n_estimate": PUBLIC, "license": PUBLIC}
 
 # Synthesizer.summary()
 _SUMMARY = {

@@ -518,23 +518,50 @@ class Synthesizer(ABC):
             raise UsageError(f"method {self.name!r}: call fit() before sample()")
 
     def summary(self) -> dict[str, Any]:
-        """What the sidecar records about the fitted model."""
+        """What every artifact of this release (sidecar, ``--json``, study reports) records about the fitted model.
+
+        Built through the allow-list of :mod:`anonlab.synth.artifacts`: public parameters and DP outputs only.
+        Never the seed (``seeded`` says whether there was one), the table's fingerprint, exact counts, training
+        losses or run times; fit diagnostics of that kind stay in ``privacy_.details`` in memory.
+        """
+        from anonlab.synth.artifacts import published, statement, summary_allow
+
         self._check_fitted()
+        privacy = self._published_privacy()
         out: dict[str, Any] = {
             "method": self.name,
-            "params": self.params,
+            "params": self._published_params(),
             "bins": self.bins,
             "binning": self._binning_summary(),
             "missing_category": self.missing,
             "columns": self.encoding_.names,
             "skipped_columns": list(self.encoding_.skipped),
             "schema_sha256": self.schema_fingerprint_,
+            "seeded": self._seeded(),
+            "privacy": privacy,
+            "statement": statement(privacy),
         }
-        if self.private and self.privacy_ is not None:
-            out["privacy"] = self.privacy_.to_dict()
-        else:
-            out["privacy"] = NO_GUARANTEE
-        return out
+        return published(out, summary_allow(type(self), self.private))
+
+    def _seeded(self) -> bool:
+        if self.private and getattr(self, "privacy_", None) is not None:
+            return bool(self.privacy_.seeded)
+        return bool(getattr(self, "seeded_", self.seed is not None))
+
+    def _published_params(self) -> dict[str, Any]:
+        """The method's parameters, less the local JAX cache folder (it changes nothing in the release)."""
+        return {k: v for k, v in self.params.items() if k != "jax_cache"}
+
+    def _published_privacy(self) -> dict[str, Any] | str:
+        """The fit's privacy record as artifacts carry it: without :data:`~anonlab.synth.artifacts.WITHHELD_DETAILS`
+        (losses, run times, sampler diagnostics). :data:`NO_GUARANTEE` for a non-DP method."""
+        from anonlab.synth.artifacts import withhold
+
+        if not self.private or getattr(self, "privacy_", None) is None:
+            return NO_GUARANTEE
+        rec = self.privacy_.to_dict()
+        rec["details"] = withhold(rec.get("details") or {})
+        return rec
 
     def _binning_summary(self) -> dict[str, Any]:
         if self.binning == "public":
@@ -549,18 +576,24 @@ class Synthesizer(ABC):
 
     # -- persistence -------------------------------------------------------------------------------------------
     def save(self, path: str | Path, force: bool = False) -> Path:
-        """Write the fitted model to ``path`` (a zip: manifest.json, arrays.npz, optional payload). Atomic."""
+        """Write the fitted model to ``path`` (a zip: manifest.json, arrays.npz, optional payload). Atomic.
+
+        The model is part of the release: its manifest is built through the allow-list of
+        :mod:`anonlab.synth.artifacts` (no seed, no exact counts, no losses or run times), and its arrays are the
+        DP model's parameters."""
         from anonlab import __version__
         from anonlab.io import atomic_path
+        from anonlab.synth.artifacts import manifest_allow, published, statement
 
         self._check_fitted()
         state, arrays, payload = self._state()
+        privacy = self._published_privacy()
         manifest = {
             "format": MODEL_FORMAT,
             "version": _MODEL_VERSION,
             "anonlab": __version__,
             "method": self.name,
-            "seed_given": self.seed is not None,
+            "seeded": self._seeded(),
             "bins": self.bins,
             "missing": self.missing,
             "binning": {
@@ -568,13 +601,16 @@ class Synthesizer(ABC):
                 "share": self.binning_share,
                 "columns": None if self.binning_columns is None else list(self.binning_columns),
             },
-            "params": self.params,
+            "params": self._published_params(),
             "encoding": self.encoding_.to_dict(),
             "schema_sha256": self.schema_fingerprint_,
-            "privacy": self.privacy_.to_dict() if self.privacy_ is not None else NO_GUARANTEE,
+            "privacy": privacy,
+            "statement": statement(privacy),
             "state": state,
             "payload": payload is not None,
         }
+        # the manifest is released with the model: public parameters and DP outputs only
+        manifest = published(manifest, manifest_allow(type(self), self.private, self.binning == "quantile"))
         with atomic_path(path, force) as tmp:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr("manifest.json", json.dumps(manifest, indent=1, default=_json_default))
@@ -618,6 +654,7 @@ class Synthesizer(ABC):
         obj.schema_fingerprint_ = manifest["schema_sha256"]
         priv = manifest["privacy"]
         obj.privacy_ = PrivacySpent(**priv) if isinstance(priv, dict) else None
+        obj.seeded_ = bool(manifest.get("seeded", manifest.get("seed_given", False)))
         obj._restore(manifest["state"], arrays, payload)
         return obj
 

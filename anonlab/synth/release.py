@@ -2,14 +2,26 @@
 
 This is what ``anonlab synth`` calls. Outputs are checked before any work (nothing is overwritten without
 ``force``), the ledger is charged inside ``fit`` before any noise is drawn, and every output is written atomically.
-The sidecar ``OUTPUT.json`` records the method, the privacy spent (epsilon, delta, rho, neighbours, where the
-noise came from, whether it was seeded, whether domains were trusted), the seed, the schema's hash, the package
-versions and the run time; a non-DP method's sidecar says "no formal privacy guarantee".
+
+Every artifact of a release (the sidecar ``OUTPUT.json``, the saved model's manifest, :meth:`SynthResult.to_dict`
+/ ``--json``, and the summary ``anonlab synth`` prints from it) is built through
+:func:`anonlab.privacy.artifact.published` with the allow-lists of :mod:`anonlab.synth.artifacts`: public
+parameters and DP outputs only. The sidecar records the method and its parameters, the budget and what was spent
+(epsilon, delta, rho, neighbours, where the noise came from, whether it was seeded, whether domains were trusted),
+the number of rows written and where that number came from, the schema's hash, the ledger (or ``"none"``), a
+one-line privacy statement, package versions and warnings. It never holds the seed, the table's fingerprint, an
+exact count of the input, a training loss or a run time. A non-DP method's sidecar says "no formal privacy
+guarantee" and keeps its run time.
+
+Counts of values outside the public domain are exact facts about the real table: they are printed to standard
+error only when ``diagnostics=True`` (``--diagnostics``), under a line saying they are not private, and are never
+written to a file.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,35 +30,70 @@ from typing import Any
 from anonlab.errors import UsageError
 from anonlab.synth.base import NO_GUARANTEE, Budget, Synthesizer, get_method
 
-__all__ = ["SynthResult", "synthesize", "sample_model", "adult_schema", "sidecar_path", "versions"]
+__all__ = [
+    "SynthResult",
+    "synthesize",
+    "sample_model",
+    "adult_schema",
+    "sidecar_path",
+    "versions",
+    "DIAGNOSTICS_HEADER",
+]
+
+#: The line printed above out-of-domain counts with ``diagnostics=True``.
+DIAGNOSTICS_HEADER = (
+    "anonlab synth: diagnostics: NOT PRIVATE: exact counts from the real data, for the data owner only; do not "
+    "share, publish or store them with the release"
+)
 
 
 @dataclass(frozen=True)
 class SynthResult:
-    """What a synthesis or sampling run wrote and spent."""
+    """What a synthesis or sampling run wrote and spent.
+
+    rows : the number of synthetic rows written: the user's ``rows``, or the fitted model's DP estimate of the
+        input's size (``rows_from`` says which).
+    privacy : the fit's published privacy record, or "no formal privacy guarantee".
+    statement : one sentence on the guarantee (says "no ledger" when none was charged).
+    seconds : the run time of a non-DP baseline; ``None`` for a DP release (a run time depends on the data).
+    """
 
     output: str
     sidecar: str
     rows: int
     method: str
     privacy: dict[str, Any] | str
-    seconds: float
+    seconds: float | None
     model: str | None = None
     schema_source: str = ""
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    rows_from: str = ""
+    seeded: bool = False
+    ledger: str | None = None
+    statement: str = ""
+    private: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The result as ``--json`` prints it: checked against :func:`anonlab.synth.artifacts.result_allow`."""
+        from anonlab.synth.artifacts import published, result_allow
+
+        out: dict[str, Any] = {
             "output": self.output,
             "sidecar": self.sidecar,
             "rows": self.rows,
+            "rows_from": self.rows_from,
             "method": self.method,
             "privacy": self.privacy,
-            "seconds": self.seconds,
+            "statement": self.statement,
+            "seeded": self.seeded,
+            "ledger": self.ledger,
             "model": self.model,
             "schema": self.schema_source,
             "warnings": list(self.warnings),
         }
+        if not self.private:
+            out["seconds"] = self.seconds
+        return published(out, result_allow(self.method, self.private))
 
 
 def sidecar_path(output: str | Path) -> Path:
@@ -126,6 +173,7 @@ def synthesize(
     params: dict[str, Any] | None = None,
     progress: bool = False,
     jax_cache: str | None = None,
+    diagnostics: bool = False,
 ) -> SynthResult:
     """Fit ``method`` on the table ``input`` and write ``rows`` synthetic rows to ``output`` (+ sidecar).
 
@@ -133,7 +181,16 @@ def synthesize(
         schema if the columns match it, else a schema inferred from the data, which DP methods refuse unless
         ``trust_domains``).
     epsilon, delta : the budget of a DP method (delta defaults to 1e-9). Refused for non-DP methods.
-    ledger : a privacy ledger file, charged before any noise is drawn.
+    ledger : a privacy ledger file, charged before any noise is drawn. ``None`` (no ledger) is allowed for
+        experiments: the fit emits :class:`~anonlab.errors.PrivacyWarning`, the sidecar records ``"ledger":
+        "none"`` and its statement says "no ledger". (The CLI refuses a DP method without ``--ledger`` unless
+        ``--no-ledger`` is given.)
+    rows : rows to write; default: the fitted model's DP estimate of the input's size.
+    seed : seeds the noise and the sampling; the release is private only while it stays secret. It is never
+        written anywhere: artifacts record ``seeded: true``.
+    diagnostics : print, to standard error only, how many values of each column fell outside the schema's
+        public domain (clamped or coded missing), under :data:`DIAGNOSTICS_HEADER`. These are exact counts from
+        the real table, NOT private: they never go into a file, the result or the sidecar.
     binning, binning_share, binning_columns : ``"quantile"`` spends ``binning_share`` of the budget on DP cut
         points for wide numeric columns (see :class:`~anonlab.synth.base.Synthesizer`); the total stays
         (epsilon, delta).
@@ -148,7 +205,9 @@ def synthesize(
         raise UsageError("the input, the output, its sidecar and the saved model must be different files")
     from anonlab.io import guard_outputs
 
-    guard_outputs(outputs, {"input": input, "schema": schema if schema != "adult" else None, "ledger": ledger})
+    guard_outputs(
+        outputs, {"input": input, "schema": schema if schema != "adult" else None, "ledger": ledger}
+    )
     for p in outputs:
         check_output(p, force)
     if klass.private:
@@ -186,44 +245,47 @@ def synthesize(
 
         led = Ledger.open(ledger)
     synth.fit(df, sch, budget, ledger=led, source=str(input))
+    if diagnostics:
+        _print_diagnostics(synth.outside_domain_)
+    from anonlab.synth.artifacts import published, sidecar_allow, statement
+
+    private = synth.private
     warnings = []
-    for col, k in synth.outside_domain_.items():
-        warnings.append(
-            f"column {col!r}: {k} value(s) outside the schema's public domain were clamped or coded missing"
-        )
-    if synth.private and synth.privacy_ is not None and synth.privacy_.seeded:
+    if private and synth.privacy_ is not None and synth.privacy_.seeded:
         from anonlab.privacy.noise import SEEDED_WARNING
 
         warnings.append(SEEDED_WARNING)
-    if not synth.private:
+    if not private:
         warnings.append(f"{method} gives {NO_GUARANTEE}: use it as a baseline, not as a release")
     out = synth.sample(rows, seed=seed)
-    write_table(out, output, force)
-    model_path = None
-    if save_model:
-        synth.save(save_model, force)
-        model_path = str(save_model)
-    seconds = round(time.monotonic() - started, 2)
-    privacy = synth.summary()["privacy"]
-    car = {
+    model_path = str(save_model) if save_model else None
+    summary = synth.summary()
+    privacy = summary["privacy"]
+    ledger_text = str(ledger) if ledger is not None else ("none" if private else None)
+    said = statement(privacy, ledger_text) if private else summary["statement"]
+    seconds = None if private else round(time.monotonic() - started, 2)
+    car: dict[str, Any] = {
         "tool": "anonlab synth",
         "output": str(output),
         "rows": int(len(out)),
-        **synth.summary(),
+        "rows_from": _rows_from(rows, synth),
+        **summary,
+        "statement": said,
         "budget": budget.to_dict() if budget else None,
         "epsilon": budget.epsilon if budget else None,
         "delta": budget.delta if budget else None,
         "rho": (synth.privacy_.rho if synth.privacy_ is not None else None) if budget else None,
-        "seed": seed,
         "schema_source": schema_source,
-        "ledger": str(ledger) if ledger else None,
+        "ledger": ledger_text,
         "model": model_path,
         "versions": versions(),
-        "seconds": seconds,
         "warnings": warnings,
     }
-    write_text(sidecar_path(output), json.dumps(car, indent=2, default=str) + "\n", force)
-    return SynthResult(
+    if not private:
+        car["seconds"] = seconds
+    # checked before anything is written: a field on no allow-list stops the release here
+    car = published(car, sidecar_allow(type(synth), private))
+    result = SynthResult(
         str(output),
         str(sidecar_path(output)),
         int(len(out)),
@@ -233,7 +295,41 @@ def synthesize(
         model_path,
         schema_source,
         tuple(warnings),
+        rows_from=car["rows_from"],
+        seeded=car["seeded"],
+        ledger=ledger_text,
+        statement=said,
+        private=private,
     )
+    result.to_dict()
+    if save_model:
+        synth.save(save_model, force)  # checks its manifest against its allow-list before writing
+    write_table(out, output, force)
+    write_text(sidecar_path(output), json.dumps(car, indent=2, default=str) + "\n", force)
+    return result
+
+
+def _rows_from(rows: int | None, synth: Synthesizer) -> str:
+    """Where the number of rows written came from (public: the user's choice, or a DP output)."""
+    if rows is not None:
+        return "rows (chosen by the user)"
+    if not synth.private:
+        return "the input's row count (no privacy guarantee)"
+    if getattr(synth, "neighbours_", "add/remove") == "replace-one":
+        return "the public row count declared by the replace-one ledger"
+    return "the model's DP estimate of the input's size"
+
+
+def _print_diagnostics(outside: dict[str, int]) -> None:
+    """Out-of-domain counts for the data owner: standard error only, under a line saying they are not private."""
+    print(DIAGNOSTICS_HEADER, file=sys.stderr)
+    if not outside:
+        print("  no value fell outside the schema's public domain", file=sys.stderr)
+    for col, k in outside.items():
+        print(
+            f"  column {col!r}: {k} value(s) outside the schema's public domain were clamped or coded missing",
+            file=sys.stderr,
+        )
 
 
 def sample_model(
@@ -246,6 +342,7 @@ def sample_model(
 ) -> SynthResult:
     """Draw ``rows`` more rows from a saved model (post-processing: no budget spent, no real data read)."""
     from anonlab.io import check_output, table_format, write_table, write_text
+    from anonlab.synth.artifacts import published, sample_sidecar_allow
 
     started = time.monotonic()
     table_format(output)
@@ -256,22 +353,25 @@ def sample_model(
         check_output(p, force)
     synth = Synthesizer.load(model)
     out = synth.sample(rows, seed=seed)
-    write_table(out, output, force)
-    seconds = round(time.monotonic() - started, 2)
+    private = synth.private
     summary = synth.summary()
-    car = {
+    seconds = None if private else round(time.monotonic() - started, 2)
+    car: dict[str, Any] = {
         "tool": "anonlab synth sample",
         "output": str(output),
         "rows": int(len(out)),
+        "rows_from": "rows (chosen by the user)"
+        if rows is not None
+        else "the saved model's estimate of the input's size",
         "sampled_from": str(model),
         "note": "drawn from a saved model: post-processing, no further privacy budget spent",
         **summary,
-        "seed": seed,
         "versions": versions(),
-        "seconds": seconds,
     }
-    write_text(sidecar_path(output), json.dumps(car, indent=2, default=str) + "\n", force)
-    return SynthResult(
+    if not private:
+        car["seconds"] = seconds
+    car = published(car, sample_sidecar_allow(type(synth), private))
+    result = SynthResult(
         str(output),
         str(sidecar_path(output)),
         int(len(out)),
@@ -279,4 +379,12 @@ def sample_model(
         summary["privacy"],
         seconds,
         str(model),
+        rows_from=car["rows_from"],
+        seeded=summary["seeded"],
+        statement=summary["statement"],
+        private=private,
     )
+    result.to_dict()
+    write_table(out, output, force)
+    write_text(sidecar_path(output), json.dumps(car, indent=2, default=str) + "\n", force)
+    return result
