@@ -381,7 +381,7 @@ def _schema_domains(df, cfg: AnonymizeConfig, schema):
         work[c] = typed[c]
         col = schema[c]
         s = typed[c].dropna()
-        if col.type == "categorical" and col.categories is not None:
+        if col.is_categorical and col.categories is not None:  # categorical or code (ZIPs, ICD codes)
             bad = ~s.astype(str).isin(col.categories)
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
