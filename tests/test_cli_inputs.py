@@ -501,3 +501,169 @@ def test_full_disk_simulated_with_dev_full(tmp_path, cli, monkeypatch, key_file)
     code, _, err = cli("keygen", out / "k.key")
     _assert_one_line(code, err, out / "k.key", "No space left on device")
     assert sorted(os.listdir(out)) == []
+
+
+# -- kills: no temporary outlives the process ---------------------------------------------------------------------
+
+# Runs `anonlab ARGS`, but the table writer sends SIGNAL to its own process half-way through writing. With
+# "named", O_TMPFILE is hidden so the named fallback temporary is used.
+KILL_MID_WRITE = r"""
+import os, signal, sys, time
+if sys.argv[1] == "named":
+    del os.O_TMPFILE
+import pandas as pd
+def to_csv(self, path, *args, **kwargs):
+    with open(path, "w") as fh:
+        fh.write("half a table\n")
+        fh.flush()
+    os.kill(os.getpid(), getattr(signal, sys.argv[2]))
+    time.sleep(60)
+pd.DataFrame.to_csv = to_csv
+from anonlab.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+@pytest.mark.parametrize("tmp_kind", ["anonymous", "named"])
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_killed_mid_write_leaves_no_temporary(tmp_path, cli, sig, tmp_kind):
+    src, out = tmp_path / "t.csv", tmp_path / "out"
+    src.write_text(TABLE)
+    argv = ["anonymize", str(src), "-o", str(out / "a.csv"), "--quasi", "age", "--k", "2"]
+    run = subprocess.run(
+        [sys.executable, "-c", KILL_MID_WRITE, tmp_kind, sig, *argv],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    left = sorted(os.listdir(out))
+    if sig == "SIGTERM":
+        assert run.returncode == 143, run.stderr
+        _assert_one_line(2, run.stderr, "terminated")
+        assert left == []
+    elif tmp_kind == "anonymous":
+        assert run.returncode == -9 and left == []  # an O_TMPFILE inode never had a name
+    else:
+        assert run.returncode == -9
+        assert len(left) == 1 and left[0].startswith(".a.csv.") and left[0].endswith(".tmp")
+        code, _, err = cli(*argv)  # the next run writing there removes the dead run's temporary
+        assert code == 0, err
+        assert sorted(os.listdir(out)) == ["a.csv"]
+    assert src.read_text() == TABLE
+
+
+def test_stale_temporaries_of_dead_runs_are_removed_live_ones_kept(tmp_path):
+    import time
+
+    from anonlab.io import remove_stale_temporaries, write_text
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(dead.stdout)
+    (tmp_path / f".o.txt.{dead_pid}.ab12cd34.tmp").write_text("a dead run's")
+    (tmp_path / f".o.txt.{os.getppid()}.ab12cd34.tmp").write_text("a live run's")
+    old = (
+        tmp_path / ".o.txt.k3j_x9q2.tmp"
+    )  # the older naming without a process id: removed when older than us
+    old.write_text("an older run's")
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    (tmp_path / ".other.txt.1.ab12cd34.tmp").write_text("another output's: not ours to judge here")
+    write_text(tmp_path / "o.txt", "done\n")
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        ["o.txt", f".o.txt.{os.getppid()}.ab12cd34.tmp", ".other.txt.1.ab12cd34.tmp"]
+    )
+    assert remove_stale_temporaries(tmp_path, "other.txt") == []  # process 1 is alive: its temporary stays
+
+
+def _write_phase_fd(pid: int, folder) -> bool:
+    """Whether process ``pid`` holds a file open in ``folder`` (its output temporary)."""
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}").startswith(f"{folder}/"):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_real_kill_during_anonymize_of_a_big_table_leaves_nothing(tmp_path, sig):
+    """The issue's case: kill -9 / SIGTERM while `anonymize` writes a table of tens of MB."""
+    import signal
+    import time
+
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc to see when the write starts")
+    src, out = tmp_path / "big.csv", tmp_path / "out"
+    out.mkdir()
+    with open(src, "w") as fh:
+        fh.write("id,age,zip\n")
+        fh.writelines(f"patient-{i:08d},{i % 90},{i % 99999:05d}\n" for i in range(600_000))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "anonlab", "anonymize", str(src), "-o", str(out / "a.csv"), "--quasi", "age"]
+        + ["--k", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while proc.poll() is None and not _write_phase_fd(proc.pid, out) and time.monotonic() < deadline:
+        time.sleep(0.002)
+    assert proc.poll() is None, "the run ended before it was caught writing"
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=120)
+    assert os.listdir(out) == []
+    if sig == "SIGTERM":
+        assert proc.returncode == 143 and "terminated" in err
+
+
+# -- keys others can read; output folders created -----------------------------------------------------------------
+
+
+def test_pseudonymize_warns_on_a_key_others_can_read_and_strict_key_refuses(tmp_path, cli, key_file):
+    src = tmp_path / "t.csv"
+    src.write_text(TABLE)
+    os.chmod(key_file, 0o644)
+    argv = ["pseudonymize", src, "-o", tmp_path / "o" / "p.csv", "--key-file", key_file, "--id", "zip"]
+    code, _, err = cli(*argv)
+    assert code == 0 and "warning" in err and "0644" in err and key_file.read_text().strip() not in err
+    code, _, err = cli(*argv, "--force", "--strict-key")
+    _assert_one_line(code, err, key_file, "--strict-key")
+    os.chmod(key_file, 0o600)
+    code, _, err = cli(*argv, "--force", "--strict-key")
+    assert code == 0 and "warning" not in err
+
+
+def test_keygen_writes_owner_only_and_never_replaces(tmp_path, cli):
+    import stat
+
+    key = tmp_path / "new" / "k.key"
+    code, out, _ = cli("keygen", key)
+    assert code == 0 and stat.S_IMODE(key.stat().st_mode) == 0o600 and len(key.read_text().strip()) == 64
+    assert f"created the missing output folder {key.parent}" in out
+    before = key.read_bytes()
+    code, _, err = cli("keygen", key)
+    assert code == 2 and "never overwritten" in err and key.read_bytes() == before
+    assert sorted(os.listdir(key.parent)) == ["k.key"]
+
+
+def test_a_missing_output_folder_is_created_and_the_summary_says_so(tmp_path, cli):
+    import json
+
+    src = tmp_path / "t.csv"
+    src.write_text(TABLE)
+    out = tmp_path / "a" / "b"
+    code, stdout, _ = cli("anonymize", src, "-o", out / "o.csv", "--quasi", "age", "--k", "2")
+    assert code == 0 and f"created the missing output folder {out}" in stdout
+    code, stdout, err = cli("anonymize", src, "-o", out / "o2.csv", "--quasi", "age", "--k", "2")
+    assert code == 0 and "created" not in stdout + err
+    code, stdout, err = cli(
+        "anonymize", src, "-o", tmp_path / "c" / "o.csv", "--quasi", "age", "--k", "2", "--json"
+    )
+    assert code == 0 and json.loads(stdout) and "created the missing output folder" in err  # JSON stays clean

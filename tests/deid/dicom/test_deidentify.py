@@ -424,3 +424,192 @@ def test_more_retain_and_clean_options(planted, tmp_path, key_file, pydicom_file
     (ds,) = read_all(tmp_path / "b")
     texts = [e.value for e in ds.iterall() if e.keyword == "TextValue"]
     assert texts and "ANONYMIZED" not in texts  # cleaned, not replaced by the dummy
+
+
+# -- kills, incomplete folders, symbolic links, keys others can read ---------------------------------------------
+
+
+def _many(folder: Path, n: int) -> Path:
+    """``n`` copies of a real CT file, each its own instance (distinct SOP Instance UIDs)."""
+    from pydicom.uid import generate_uid
+
+    ds = pydicom.dcmread(pyd("CT_small.dcm"))
+    folder.mkdir(parents=True)
+    for i in range(n):
+        ds.SOPInstanceUID = generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.save_as(folder / f"img{i:05d}.dcm")
+    return folder
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as fh:
+                    fields = fh.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                kids.append(int(entry))
+    return kids
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            state = fh.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+@pytest.mark.parametrize("sig", ["SIGKILL", "SIGTERM"])
+def test_killed_parallel_run_leaves_no_worker_and_a_marked_folder(tmp_path, key_file, sig):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("needs /proc to find the worker processes")
+    src, out, manifest = _many(tmp_path / "in", 400), tmp_path / "out", tmp_path / "private" / "manifest.csv"
+    argv = [
+        sys.executable,
+        "-m",
+        "anonlab",
+        "dicom",
+        "deidentify",
+        str(src),
+        str(out),
+        "--key-file",
+        str(key_file),
+    ]
+    proc = subprocess.Popen(
+        [*argv, "--workers", "2", "--manifest", str(manifest), "--no-progress"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline and not list(out.rglob("*.dcm")):
+        time.sleep(0.01)
+    workers = _children(proc.pid)
+    assert proc.poll() is None and workers, "the run ended before it could be killed"
+    proc.send_signal(getattr(signal, sig))
+    _, err = proc.communicate(timeout=60)
+    deadline = time.monotonic() + 10
+    while any(_running(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_running(w) for w in workers), "workers (holding the key) outlived their parent"
+    if sig == "SIGTERM":
+        assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+    written = list(out.rglob("*.dcm"))
+    assert 0 < len(written) < 400
+    assert (out / ".anonlab-incomplete").exists()
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert not manifest.parent.exists() or os.listdir(manifest.parent) == []  # the secret manifest: nothing
+    audit = subprocess.run(
+        [sys.executable, "-m", "anonlab", "dicom", "audit", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (
+        audit.returncode == 2 and "incomplete" in audit.stderr and len(audit.stderr.strip().splitlines()) == 1
+    )
+    # the folder is refused without --force; with it the run completes and the mark goes
+    again = subprocess.run(argv + ["--workers", "2"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and "incomplete" in again.stderr
+    again = subprocess.run(argv + ["--workers", "2", "--force"], capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert not (out / ".anonlab-incomplete").exists()
+    assert len(list(out.rglob("*.dcm"))) == 400
+
+
+def test_a_completed_run_leaves_no_marker_and_audit_refuses_a_marked_folder(planted, tmp_path, key_file, cli):
+    from anonlab.deid.dicom.audit import audit_folder
+    from anonlab.deid.dicom.deidentify import INCOMPLETE_MARKER
+    from anonlab.errors import InputError
+
+    out = tmp_path / "release"
+    deidentify_folder(planted, out, read_key(key_file), workers=1)
+    assert not (out / INCOMPLETE_MARKER).exists()
+    audit_folder(out, workers=1)
+    (out / INCOMPLETE_MARKER).write_text("")
+    with pytest.raises(InputError, match="incomplete"):
+        audit_folder(out, workers=1)
+    code, _, err = cli("dicom", "audit", out)
+    assert code == 2 and "incomplete" in err and len(err.strip().splitlines()) == 1
+
+
+def test_manifest_is_owner_only_and_its_temporary_never_named(planted, tmp_path, key_file):
+    manifest = tmp_path / "private" / "manifest.csv"
+    deidentify_folder(planted, tmp_path / "out", read_key(key_file), workers=1, manifest=manifest)
+    assert stat.S_IMODE(manifest.stat().st_mode) == 0o600
+    assert os.listdir(manifest.parent) == ["manifest.csv"]
+
+
+def test_symbolic_links_are_listed_and_counted_never_followed_out(planted, tmp_path, key_file):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    shutil.copy(pyd("CT_small.dcm"), outside / "other.dcm")
+    first = sorted(p for p in planted.rglob("*") if p.is_file())[0]
+    (planted / "inside-link.dcm").symlink_to(first)
+    (planted / "outside-link.dcm").symlink_to(outside / "other.dcm")
+    (planted / "broken-link.dcm").symlink_to(tmp_path / "nothing-here.dcm")
+    (planted / "folder-link").symlink_to(outside, target_is_directory=True)
+    result = deidentify_folder(planted, tmp_path / "out", read_key(key_file), workers=1)
+    reasons = {Path(s["input"]).name: s["reason"] for s in result.skipped}
+    assert (
+        "inside the input folder" in reasons["inside-link.dcm"] and "own name" in reasons["inside-link.dcm"]
+    )
+    assert "outside the input folder; not followed" in reasons["outside-link.dcm"]
+    assert reasons["broken-link.dcm"] == "broken symbolic link"
+    assert "folder outside the input folder" in reasons["folder-link"]
+    assert result.written == 5 and result.files == 5 + len(result.skipped) + len(result.failed)
+    assert len(outputs(tmp_path / "out")) == 5  # nothing from outside, nothing twice
+
+
+def test_key_readable_by_others_warns_and_strict_key_refuses(planted, tmp_path, key_file, cli):
+    os.chmod(key_file, 0o644)
+    code, _, err = cli(
+        "dicom", "deidentify", planted, tmp_path / "a", "--key-file", key_file, "--workers", "1"
+    )
+    assert code == 0 and "warning" in err and "0644" in err and "chmod 600" in err
+    code, _, err = cli(
+        "dicom",
+        "deidentify",
+        planted,
+        tmp_path / "b",
+        "--key-file",
+        key_file,
+        "--workers",
+        "1",
+        "--strict-key",
+    )
+    assert code == 2 and "--strict-key" in err and not (tmp_path / "b").exists()
+    os.chmod(key_file, 0o600)
+    code, _, err = cli(
+        "dicom",
+        "deidentify",
+        planted,
+        tmp_path / "c",
+        "--key-file",
+        key_file,
+        "--workers",
+        "1",
+        "--strict-key",
+    )
+    assert code == 0 and "warning" not in err
+
+
+def test_missing_output_folder_is_created_and_said(planted, tmp_path, key_file, cli):
+    out = tmp_path / "new" / "release"
+    code, stdout, _ = cli("dicom", "deidentify", planted, out, "--key-file", key_file, "--workers", "1")
+    assert code == 0 and f"created the missing output folder {out}" in stdout
+    code, stdout, _ = cli(
+        "dicom", "deidentify", planted, out, "--key-file", key_file, "--workers", "1", "--force"
+    )
+    assert code == 0 and "created" not in stdout
