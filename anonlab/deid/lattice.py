@@ -15,6 +15,13 @@ Search (in the spirit of ARX's Flash, Kohlmayer et al. 2012, with pruning by mon
   means without touching the rows. Nodes are visited by increasing bound and the search stops as soon as the
   bound reaches the best loss found, which makes the result the exact optimum.
 - For discernibility every node that is not pruned by monotonicity is evaluated (still exact).
+- Projections bound suppression: a node's classes split those of its projection on any two (or three) columns,
+  so the records in projected classes smaller than k are suppressed under the node too. One count per pair of
+  levels (per triple, for lattices over ``TRIPLE_NODES`` with a suppression budget) gives every node a lower
+  bound on its suppression, vectorised over the whole lattice: nodes over the budget fail without evaluation,
+  and under GCP the bound rises by what those records must cost beyond their recoding. With the built-in
+  category hierarchies (several levels each) Adult's 8 quasi-identifiers make a lattice of 120,000 nodes; these
+  bounds cut the nodes evaluated from 25,600 to 6,800 with a 1% budget (and to about 1,100 without one).
 
 Each node is evaluated with integer arithmetic over the recoded columns: one combined class key per record,
 ``bincount`` for class sizes (or a stable ``argsort`` when l / t need the classes' sensitive values).
@@ -35,6 +42,9 @@ from anonlab.deid.quasi import QuasiColumn, SensitiveColumn
 __all__ = ["LatticeResult", "global_search", "level_ncp", "MAX_NODES"]
 
 MAX_NODES = 1_000_000
+TRIPLE_NODES = (
+    20_000  # lattices larger than this, with a suppression budget, are also pruned by column triples
+)
 
 
 @dataclass(frozen=True)
@@ -130,6 +140,8 @@ def global_search(
         # records suppressed at least (from pairs of columns): prunes nodes over budget, and raises the GCP bound
         # of the others, since a suppressed record costs 1 where its recoding cost at most its columns' worst NCP
         min_supp = _pair_bound(nodes, heights, gen, n, crit.k)
+        if d >= 4 and budget > 0 and total > TRIPLE_NODES:
+            min_supp = np.maximum(min_supp, _triple_bound(nodes, heights, gen, n, crit.k))
         known_bad |= min_supp > budget
         if loss == "gcp" and budget > 0:
             worst = sum(
@@ -232,6 +244,26 @@ def global_search(
         )
     classes, suppressed = _evaluate(np.array(best[1]), gen, quasi, sensitive, crit, budget, n)
     return LatticeResult(best[1], classes, suppressed, best[0], total, evaluated, heights)
+
+
+def _triple_bound(nodes, heights, gen, n: int, k: int) -> np.ndarray:
+    """As :func:`_pair_bound` over every three columns (costlier; used for large lattices with a suppression
+    budget, where nodes just over the budget are otherwise evaluated one by one)."""
+    d = len(heights)
+    bound = np.zeros(len(nodes), dtype=np.int64)
+    for a, b, c in itertools.combinations(range(d), 3):
+        small = np.zeros((heights[a] + 1, heights[b] + 1, heights[c] + 1), dtype=np.int64)
+        for la in range(heights[a] + 1):
+            ga, _ = gen(a, la)
+            for lb in range(heights[b] + 1):
+                gb, nb = gen(b, lb)
+                ab = ga * nb + gb
+                for lc in range(heights[c] + 1):
+                    gc, nc = gen(c, lc)
+                    counts, inv = _counts(ab * nc + gc)
+                    small[la, lb, lc] = int((counts[inv] < k).sum())
+        np.maximum(bound, small[nodes[:, a], nodes[:, b], nodes[:, c]], out=bound)
+    return bound
 
 
 def _pair_bound(nodes, heights, gen, n: int, k: int) -> np.ndarray:

@@ -155,9 +155,13 @@ def _exhaustive(quasi, hs, crit, budget, n):
     return best
 
 
-def test_pair_pruning_keeps_the_optimum_with_balanced_hierarchies(adult):
+@pytest.mark.parametrize("triples", [False, True])
+def test_pair_pruning_keeps_the_optimum_with_balanced_hierarchies(adult, monkeypatch, triples):
     """With the built-in category hierarchies (several levels each) and a suppression budget, the search with
-    two-column pruning and the raised GCP bound still finds the exhaustive optimum."""
+    two-column (and three-column) pruning and the raised GCP bound still finds the exhaustive optimum."""
+    import anonlab.deid.lattice as lattice
+
+    monkeypatch.setattr(lattice, "TRIPLE_NODES", 0 if triples else 10**9)
     df = adult.sample(2500, random_state=3).reset_index(drop=True)
     cols = ["age", "workclass", "education", "marital-status", "race"]
     quasi = [encode_quasi(df[c]) for c in cols]
