@@ -176,7 +176,8 @@ def add_parser(sub) -> None:
         "--max-time",
         type=positive_float,
         default=None,
-        help="aim: seconds after which the remaining budget goes to one last round (default 480)",
+        help="aim: seconds after which the remaining budget goes to one last round (default: no wall-clock cap; "
+        "rounds are capped by a public count). Makes the release depend on machine speed",
     )
     fit.add_argument(
         "--max-cells",
