@@ -118,7 +118,7 @@ def run_init(args) -> int:
             "--population-size is only for --neighbours replace-one; under add/remove the number of people is "
             "private"
         )
-    guard_outputs([args.ledger], {"dataset": args.dataset})
+    guard_outputs([args.ledger, f"{args.ledger}.head"], {"dataset": args.dataset})
     dataset = dataset_fingerprint(read_table(args.dataset)) if args.dataset else None
     led = Ledger.create(
         args.ledger,
