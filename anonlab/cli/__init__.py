@@ -26,6 +26,7 @@ ORDER = [
     "pseudonymize",
     "assess",
     "anonymize",
+    "hierarchy",
     "dicom",
     "image",
     "budget",
@@ -40,7 +41,7 @@ anonlab prepares sensitive data for release and measures what a release gives aw
 
   de-identify   keygen, pseudonymize (keyed HMAC pseudonyms), dicom, image
   measure risk  assess (k-anonymity, re-identification risk, l-diversity, t-closeness)
-  generalise    anonymize (k-anonymity with l-diversity / t-closeness)
+  generalise    anonymize (k-anonymity with l-diversity / t-closeness), hierarchy (build ARX hierarchies)
   DP            budget, dp (differentially private statistics), synth (DP synthetic twins)
   evaluate      evaluate, compare (utility against re-identification risk)
 
