@@ -118,6 +118,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from anonlab.deid.hierarchy import build_hierarchy, write_hierarchy_csv
     from anonlab.errors import UsageError
+    from anonlab.io import check_output, guard_outputs
+
+    guard_outputs([args.output], {"input": args.input})  # never the input (nor a link to it), --force or not
+    check_output(args.output, args.force)
 
     extra = {
         "intervals": [
