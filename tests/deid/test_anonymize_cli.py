@@ -234,3 +234,27 @@ def test_order_option(cli, adult_csv, tmp_path):
         "--method", "global", "--order", "education=HS-grad,Bachelors",
     )  # fmt: skip
     assert code == 2 and "not among the categories" in err and err.count("\n") == 1
+
+
+def test_recipe_orders_and_schema_defaults(cli, adult_csv, tmp_path):
+    from anonlab.deid.anonymize import AnonymizeConfig
+    from anonlab.errors import UsageError
+
+    recipe = tmp_path / "study.toml"
+    recipe.write_text(
+        '[anonymize]\nk = 10\nmethod = "global"\n'
+        '[anonymize.orders]\nrace = ["White", "Black", "Asian-Pac-Islander", "Amer-Indian-Eskimo", "Other"]\n'
+    )
+    # the recipe names no quasi: the schema's roles fill them (and race is one of them)
+    code, stdout, err = cli(
+        "anonymize", adult_csv, "-o", tmp_path / "o.csv", "--recipe", recipe, "--schema", "adult", "--json"
+    )
+    assert code == 0, err
+    r = json.loads(stdout)
+    assert list(r["generalisation"]) == ADULT8 and r["generalisation"]["race"]["kind"] == "ordered"
+    with pytest.raises(UsageError, match="not a quasi-identifier"):
+        AnonymizeConfig(quasi=["age"], k=2, orders={"race": ["a", "b"]})
+    code, _, err = cli(
+        "anonymize", adult_csv, "-o", tmp_path / "x.csv", "--schema", "/no/such.toml", "--k", "5"
+    )
+    assert code == 2 and "no such schema" in err and err.count("\n") == 1
