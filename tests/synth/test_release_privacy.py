@@ -36,7 +36,12 @@ from anonlab.synth.release import DIAGNOSTICS_HEADER, sample_model, synthesize
 
 SECRET = 3_918_273_645  # the secret seed: must appear in no artifact
 N = 73  # rows of D (chosen not to collide with the schema's public bin edges)
-FAST_PARAMS = {"mst": {"iters": 100}, "aim": {"rounds": 6, "iters": 100, "round_iters": 30}}
+FAST_PARAMS = {
+    "mst": {"iters": 100},
+    "aim": {"rounds": 6, "iters": 100, "round_iters": 30},
+    "napsu": {"posterior": "laplace", "samples": 200},
+    "dpvi": {"epochs": 2, "batch_size": 20, "k": 2},
+}
 MISSING = object()
 
 
@@ -220,8 +225,6 @@ def test_neighbouring_tables_give_identical_public_output_through_the_cli(
 @pytest.mark.slow
 @pytest.mark.parametrize("method", ["napsu", "dpvi"])
 def test_neighbouring_tables_agree_for_the_twinify_methods(tmp_path, monkeypatch, method):
-    FAST_PARAMS.setdefault("napsu", {"posterior": "laplace", "samples": 200})
-    FAST_PARAMS.setdefault("dpvi", {"epochs": 2, "batch_size": 20, "k": 2})
     dirs = _workdirs(tmp_path)
     runs = {name: _api_release(folder, method, monkeypatch) for name, folder in dirs.items()}
     allows = {
@@ -390,3 +393,35 @@ def test_a_non_dp_baseline_keeps_its_run_time_but_never_the_seed(tmp_path, monke
     assert "seed" not in car and car["seeded"] is True and _manifest(Path("g.model"))["seeded"] is True
     for path, _ in leaf_paths(car):
         assert sidecar_allow("gaussian-copula", False).kind(path) is not None
+
+
+def test_a_registered_research_method_publishes_only_the_fields_it_declares():
+    from anonlab.privacy.artifact import PUBLIC
+    from anonlab.synth import register
+    from anonlab.synth.base import PrivacySpent
+
+    class Mine(Synthesizer):
+        name = "declared-test"
+        private = True
+
+        def _fit_codes(self, codes, sizes, budget, noise):
+            self.sizes_ = sizes
+            details = {"sigma": 1.0, "true_rows": len(codes)}
+            return PrivacySpent(
+                budget.epsilon, budget.delta, None, "add/remove", "x", noise.seeded, False, details
+            )
+
+        def _sample_codes(self, n, rng):
+            return np.column_stack([rng.integers(0, s, n) for s in self.sizes_])
+
+    register(Mine)
+    df, schema = _tables()["D"], _schema()
+    with pytest.warns(PrivacyWarning):
+        m = Mine().fit(df, schema, Budget(1.0, 1e-9))
+    with pytest.raises(ArtifactError, match="sigma"):  # nothing declared: the first field stops it
+        m.summary()
+    Mine.artifact_fields = {"privacy.details.sigma": PUBLIC}
+    with pytest.raises(ArtifactError, match="true_rows"):
+        m.summary()
+    m.privacy_.details.pop("true_rows")
+    assert m.summary()["privacy"]["details"]["sigma"] == 1.0
