@@ -34,8 +34,8 @@ details) before any noise is drawn, and the synthesizer gets only the remainder:
   epsilon_binning / L``) and the synthesizer gets ((1 - share) epsilon, delta); basic composition adds them back to
   (epsilon, delta).
 
-Under "replace one record" neighbours (NAPSU-MQ, DPVI) a replaced record can move between two selections of a level
-(group privacy of 2), so ``e`` is halved there. The released cut points are stored in the encoding, the saved model
+Under "replace one record" neighbours (NAPSU-MQ and DPVI on a replace-one ledger; every other fit is add/remove) a
+replaced record can move between two selections of a level (group privacy of 2), so ``e`` is halved there. The released cut points are stored in the encoding, the saved model
 and the sidecar: they are part of the DP release.
 """
 
