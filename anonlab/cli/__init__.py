@@ -126,6 +126,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line
+            # deprecations inside third-party libraries are for developers (Python hides them by default; a test
+            # runner shows them): never a line in a user's stderr
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
             code = func(args)
     except AnonlabError as exc:
         print(f"anonlab {args.command}: error: {exc}", file=sys.stderr)
