@@ -37,8 +37,6 @@ total privacy loss of repeated releases.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import numbers
 import re
@@ -87,6 +85,8 @@ _CATEGORICAL = ("categorical", "code")  # text-valued columns whose public categ
 #: dp stats releases are add/remove releases (the number of rows is private); on a replace-one ledger the ledger
 #: charges them as a group of two.
 NEIGHBOURS = "add/remove"
+#: The release kind that labels a dp stats run's noise stream.
+RELEASE_KIND = "dp stats"
 #: The privacy statement of a run made without a ledger.
 NO_LEDGER = "no ledger"
 #: How dp stats treats missing and out-of-domain values (part of every release's parameters).
@@ -952,16 +952,10 @@ def _release_params(
 def _release_noise(
     noise: NoiseSource, params: dict[str, Any], fingerprint: str, seq: int | None
 ) -> NoiseSource:
-    """This release's own noise stream: from the seed, the canonical digest of ``params``, the table's content
-    fingerprint and the ledger sequence (``None`` without a ledger). Unseeded sources give fresh OpenDP noise."""
-    stream = getattr(noise, "release_stream", None)
-    if stream is not None:
-        return stream("dp stats", params, fingerprint, seq)
-    text = json.dumps(params, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return noise.fork(
-        "\x00".join(["anonlab/dp-stats/v2", digest, fingerprint, "-" if seq is None else str(seq)])
-    )
+    """This release's own noise stream (:meth:`NoiseSource.release_stream`): from the seed, the canonical digest of
+    ``params``, the table's content fingerprint and the ledger sequence (``None`` without a ledger). Unseeded
+    sources give fresh OpenDP noise."""
+    return noise.release_stream(RELEASE_KIND, params, fingerprint, seq)
 
 
 # -- the run ----------------------------------------------------------------------------------------------------

@@ -550,3 +550,32 @@ def test_preview_is_the_same_on_neighbouring_datasets(table, tmp_path, monkeypat
             st.preview_stats(data, Schema.read(schema), _ALL_KINDS, epsilon=1.0, delta=1e-7, ledger=led)
         )
     assert previews[0] == previews[1]
+
+
+def test_seeded_stream_is_the_shared_release_stream(table, monkeypatch):
+    """dp stats draws from NoiseSource.for_release(seed, "dp stats", all parameters, fingerprint, ledger seq)."""
+    from anonlab.privacy.ledger import dataset_fingerprint
+
+    df, _, schema_path = table
+    schema = Schema.read(schema_path)
+    seen = {}
+    real = st._release_noise
+
+    def spy(noise, params, fingerprint, seq):
+        seen.update(params=params, fingerprint=fingerprint, seq=seq)
+        return real(noise, params, fingerprint, seq)
+
+    monkeypatch.setattr(st, "_release_noise", spy)
+    with pytest.warns(Warning):
+        res = st.run_stats(
+            df, schema, ["counts:age"], epsilon=1.0, delta=0.0, ledger=None, noise=NoiseSource(SECRET_SEED)
+        )
+    assert seen["fingerprint"] == dataset_fingerprint(df) and seen["seq"] is None
+    p = seen["params"]
+    assert p["queries"] == ["counts:age"] and p["epsilon"] == 1.0 and p["delta"] == 0.0
+    assert p["schema"] == schema.fingerprint() and p["trust_domains"] is False and "missing" in p
+    ref = NoiseSource.for_release(SECRET_SEED, "dp stats", p, dataset_fingerprint(df), None)
+    exact = st._table_counts(st.parse_query("counts:age"), schema.subset(["age"]).coerce(df[["age"]]), schema)
+    plan = st.plan_stats(["counts:age"], 1.0, 0.0)
+    again = st._answer_counts(st.parse_query("counts:age"), exact, schema, plan, ref, [])
+    assert [r["value"] for r in again.rows] == [r["value"] for r in res.answers[0].rows]
