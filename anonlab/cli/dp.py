@@ -131,7 +131,11 @@ def run_stats(args) -> int:
     plan_stats(queries, eps, delta)
     guard_outputs(
         [args.output],
-        {"input": args.input, "schema": None if args.schema == "adult" else args.schema, "ledger": args.ledger},
+        {
+            "input": args.input,
+            "schema": None if args.schema == "adult" else args.schema,
+            "ledger": args.ledger,
+        },
     )
     if args.output:
         suffix = Path(args.output).suffix.lower()
