@@ -538,7 +538,8 @@ def deidentify_folder(
     t0 = time.perf_counter()
     args = (key, profile.options, str(out_dir), allow_burned_in, manifest is not None, started, force)
     links: list[dict] = []
-    files, workers_used = _small_batches_in_process(_inputs(in_dir, links), workers)
+    unreadable: list[dict] = []
+    files, workers_used = _small_batches_in_process(_inputs(in_dir, links, unreadable), workers)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -572,19 +573,26 @@ def deidentify_folder(
     finally:
         if bar is not None:
             bar.close()
-    result.files += len(links)
+    result.files += len(links) + len(unreadable)
     result.skipped.extend(links)
+    result.failed.extend(unreadable)
     marker.unlink()  # every input handled: the folder is complete
     result.seconds = time.perf_counter() - t0
     return result
 
 
-def _inputs(in_dir: Path, links: list[dict]) -> Iterator[str]:
+def _inputs(in_dir: Path, links: list[dict], unreadable: list[dict]) -> Iterator[str]:
     """Every regular file under ``in_dir`` in a stable order; each symbolic link goes to ``links`` with the reason
     it is not read through (a link inside ``in_dir`` would make a second copy of its target, which is read under
     its own name; one that leaves ``in_dir`` is not followed)."""
     root = in_dir.resolve()
-    for dirpath, dirs, files in os.walk(in_dir):
+
+    def cannot_read(exc: OSError) -> None:  # a subfolder that cannot be listed: failed, never silently missed
+        unreadable.append(
+            {"input": str(exc.filename), "reason": f"cannot read folder: {exc.strerror or exc}"}
+        )
+
+    for dirpath, dirs, files in os.walk(in_dir, onerror=cannot_read):
         dirs.sort()
         for name in sorted(files + [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]):
             p = Path(dirpath) / name

@@ -613,3 +613,41 @@ def test_missing_output_folder_is_created_and_said(planted, tmp_path, key_file, 
         "dicom", "deidentify", planted, out, "--key-file", key_file, "--workers", "1", "--force"
     )
     assert code == 0 and "created" not in stdout
+
+
+def test_an_unreadable_subfolder_is_listed_as_failed(planted, tmp_path, key_file):
+    """os.walk skips a folder it cannot list unless asked: the run must say so (exit 1), never miss it silently."""
+    import shutil as sh
+    import subprocess
+    import sys
+
+    prefix = []
+    if os.geteuid() == 0:
+        prefix = ["setpriv", "--inh-caps=-all", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
+        if sh.which("setpriv") is None or subprocess.run([*prefix, "true"]).returncode != 0:
+            pytest.skip("running as root without a way to drop CAP_DAC_READ_SEARCH")
+    locked = planted / "locked"
+    locked.mkdir()
+    shutil.copy(pyd("CT_small.dcm"), locked / "x.dcm")
+    locked.chmod(0o000)
+    try:
+        run = subprocess.run(
+            [
+                *prefix,
+                sys.executable,
+                "-m",
+                "anonlab",
+                "dicom",
+                "deidentify",
+                str(planted),
+                str(tmp_path / "out"),
+            ]
+            + ["--key-file", str(key_file), "--workers", "1"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        locked.chmod(0o700)
+    assert run.returncode == 1, run.stderr
+    assert f"failed: {locked}: cannot read folder: Permission denied" in run.stdout
