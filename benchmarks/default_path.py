@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -220,14 +221,18 @@ def run_table(name: str, methods: list[str], args, work: Path) -> list[dict]:
     train.to_csv(train_csv, index=False)
     anonlab = [sys.executable, "-m", "anonlab"]
     draft = folder / "draft.toml"
-    rc, err, _ = _run([*anonlab, "schema", "infer", str(train_csv), "-o", str(draft), "--force"], 300)
+    if args.reuse and draft.exists():
+        rc, err = 0, ""
+    else:
+        rc, err, _ = _run([*anonlab, "schema", "infer", str(train_csv), "-o", str(draft), "--force"], 300)
     base = {"table": name, "rows": len(df), "train_rows": half, "columns_in": df.shape[1]}
     if rc != 0:
         return [{**base, "path": "default", "method": "-", "error": f"schema infer: {err.splitlines()[-1:]}"}]
     types, roles = _types(draft), _roles(draft)
     base["typed"] = {t: sorted(c for c, k in types.items() if k == t) for t in sorted(set(types.values()))}
     base["identifiers"] = sorted(c for c, r in roles.items() if r == "identifier")
-    paths = [("default", ["--schema", str(draft), "--trust-domains"])]
+    trust = [] if args.no_trust_domains else ["--trust-domains"]
+    paths = [("default", ["--schema", str(draft), *trust, *shlex.split(args.synth_args)])]
     if name == "adult":
         paths.append(("curated", ["--schema", "adult"]))
     rows = []
@@ -239,8 +244,17 @@ def run_table(name: str, methods: list[str], args, work: Path) -> list[dict]:
             cmd += ["--no-progress", *extra]
             if method == "aim" and args.aim_max_time:
                 cmd += ["--max-time", str(args.aim_max_time)]
-            rc, err, secs = _run(cmd, args.timeout)
-            row = {**base, "path": path, "method": method, "epsilon": args.epsilon, "fit_s": round(secs, 1)}
+            if args.reuse and out.exists():  # measure an earlier run's release again (fit time not known)
+                rc, err, secs = 0, "", float("nan")
+            else:
+                rc, err, secs = _run(cmd, args.timeout)
+            row = {
+                **base,
+                "path": path,
+                "method": method,
+                "epsilon": args.epsilon,
+                "fit_s": round(secs, 1) if secs == secs else None,
+            }
             print(f"{name} {path} {method}: exit {rc} in {secs:.0f} s", file=sys.stderr, flush=True)
             if rc != 0:
                 row["error"] = (err.splitlines() or ["(no message)"])[-1][:300]
@@ -349,7 +363,7 @@ def write_results(runs: dict, tables: list[str]) -> None:
             v = _verdicts(r)
             gap = _fmt(r.get("gap_closed"), 2)
             lines.append(
-                f"| {r['table']} | {r['path']} | {r['method']} | {r['fit_s']} | {r['columns']} | "
+                f"| {r['table']} | {r['path']} | {r['method']} | {r['fit_s'] or '-'} | {r['columns']} | "
                 f"{_fmt(r['tv2_release'])} | {_fmt(r['tv2_indep'])} | {_fmt(r['tv2_floor'])} | {gap} | "
                 f"{_fmt(r['tv1_max'])} ({r['tv1_worst']}) | {v['int']} | {v['code']} | {v['miss']} |"
             )
@@ -365,7 +379,7 @@ def write_results(runs: dict, tables: list[str]) -> None:
             ]
         over = sorted(
             {
-                f"{r['table']}/{r['method']}: "
+                f"{r['table']}/{r['path']}/{r['method']}: "
                 + ", ".join(f"{c} {t:.3f}" for c, t in r["tv1"].items() if t >= 0.05)
                 for r in run["rows"]
                 if "tv1" in r and r["tv1_max"] >= 0.05
@@ -392,14 +406,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=1200.0, help="seconds allowed per synth run")
     p.add_argument("--label", default="latest", help="name these figures (e.g. before / after)")
     p.add_argument("--workdir", default=None, help="keep the CSVs, drafts and releases here")
+    p.add_argument(
+        "--no-trust-domains",
+        action="store_true",
+        help="default path without --trust-domains (e.g. with DP domain discovery, once synth offers it)",
+    )
+    p.add_argument("--synth-args", default="", help="extra options for the default path's synth, quoted")
+    p.add_argument(
+        "--reuse", action="store_true", help="with --workdir: measure releases already there again"
+    )
+    p.add_argument("--render", action="store_true", help="only rewrite the .md from the .json")
     args = p.parse_args(argv)
     tables = args.tables.split(",")
     methods = args.methods.split(",")
     path = RESULTS / "default_path.json"
     runs = json.loads(path.read_text())["runs"] if path.exists() else {}
+    if args.render:
+        write_results(runs, list(dict.fromkeys(r["table"] for v in runs.values() for r in v["rows"])))
+        return 0
     note = (
         f"Seed {args.seed}; epsilon {args.epsilon:g}, delta synth's default; methods {', '.join(methods)}"
         + (f"; aim --max-time {args.aim_max_time:g} s" if args.aim_max_time else "")
+        + ("; default path WITHOUT --trust-domains" if args.no_trust_domains else "")
+        + (f"; default path's synth also given `{args.synth_args}`" if args.synth_args else "")
         + "; 2 shared CPU cores (fit times inflated by contention)."
     )
     run = {"commit": _commit(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "note": note}
