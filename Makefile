@@ -1,15 +1,15 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Each sets up .venv first when it is missing.
-PYTHON ?= python3.11
+# Interpreter: the newest of Python 3.13, 3.12, 3.11 that runs here (scripts/setup.sh); `make setup PYTHON=...` forces one.
+PYTHON ?=
+export PYTHON
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test test-all bench bench-peers bench-data lint format clean
+.PHONY: setup demo test test-all bench bench-peers lint format clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(STAMP): pyproject.toml constraints.txt scripts/setup.sh
+	VENV=$(VENV) bash scripts/setup.sh
 	touch $(STAMP)
 
 setup: $(STAMP)

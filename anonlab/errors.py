@@ -15,6 +15,8 @@ __all__ = [
     "PrivacyError",
     "BudgetExceededError",
     "PrivacyWarning",
+    "MissingExtraError",
+    "require_extra",
 ]
 
 
@@ -56,3 +58,33 @@ class BudgetExceededError(PrivacyError):
 class PrivacyWarning(UserWarning):
     """A library call that runs but weakens or leaves unrecorded a privacy guarantee (for example a DP fit with no
     ledger). The CLI prints it as one ``warning:`` line; a notebook shows it once per place."""
+
+
+class MissingExtraError(AnonlabError):
+    """A feature whose optional dependencies (an ``anonlab[EXTRA]``) are not installed. Exit code 2."""
+
+    def __init__(self, extra: str, module: str, feature: str | None = None):
+        self.extra, self.module = extra, module
+        what = feature or "this"
+        super().__init__(
+            f"{what} needs the optional '{extra}' dependencies ({module} is not installed): "
+            f"pip install 'anonlab[{extra}]' (or `make setup`, which installs every extra this machine supports)"
+        )
+
+
+def require_extra(extra: str, module: str, feature: str | None = None):
+    """Import ``module`` and return it, or raise :class:`MissingExtraError` naming the extra that provides it.
+
+    Used at the import points of optional parts: ``require_extra("synth", "jax")`` before NAPSU-MQ or DPVI,
+    ``require_extra("sdv", "sdv")`` before the SDV baselines. A module that is installed but fails to import for
+    another reason (a broken install) raises that error unchanged.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        top = module.split(".")[0]
+        if exc.name is not None and exc.name.split(".")[0] != top:
+            raise
+        raise MissingExtraError(extra, module, feature) from None
