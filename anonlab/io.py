@@ -78,7 +78,6 @@ _FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 #: ``na_values=`` to :func:`read_table` to read such markers as missing too.
 MISSING_VALUES: tuple[str, ...] = ("",)
 
-_INT_RE = r"0|-?[1-9][0-9]{0,18}"
 _FLOAT_RE = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]{1,3})?|-?\.[0-9]+(?:[eE][-+]?[0-9]{1,3})?"
 _FLOAT_DIGITS = 15  # any decimal of up to 15 significant digits survives a round trip through float64
 _SCAN_CHUNK = 1 << 24
@@ -142,12 +141,11 @@ def read_table(
                 skipinitialspace=True,
                 dtype=str,
                 keep_default_na=False,
-                na_filter=False,
+                na_values=missing,  # the missing-value rule: only these cells (by default the empty one)
                 low_memory=False,
             )
             if df.shape[1] > 1 and len(df):
                 _check_short_rows(path, df, sep)
-            df = df.apply(lambda s: s.where(~_is_missing(s, missing)))  # the missing-value rule
     except UnicodeDecodeError as exc:  # _scan_bytes reports first; kept for a file that changed meanwhile
         raise InputError(
             f"{path}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); re-save the file as UTF-8"
@@ -187,13 +185,6 @@ def read_table(
     return df
 
 
-def _is_missing(s: pd.Series, markers: Sequence[str]) -> pd.Series:
-    mask = s.eq(markers[0])
-    for m in markers[1:]:
-        mask |= s.eq(m)
-    return mask
-
-
 def infer_types(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Type text columns without altering any value; returns a new frame (``df`` is not modified).
 
@@ -206,10 +197,10 @@ def infer_types(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.Da
       so the value survives float64 exactly; ``nan``/``inf`` are not numbers here);
     * text otherwise: codes with leading zeros (``02140``), long IDs, mixed columns stay as written.
     """
-    out = df.copy()
-    for c in df.columns if columns is None else columns:
-        out[c] = _infer_column(df[c])
-    return out
+    import pandas as pd
+
+    todo = set(df.columns if columns is None else columns)
+    return pd.DataFrame({c: _infer_column(df[c]) if c in todo else df[c] for c in df.columns}, index=df.index)
 
 
 def _infer_column(s: pd.Series) -> pd.Series:
@@ -219,17 +210,16 @@ def _infer_column(s: pd.Series) -> pd.Series:
     if s.dtype != object:
         return s
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    if len(uniq) == 0 or not all(isinstance(v, str) for v in uniq[:1000]):
+    if len(uniq) == 0 or pd.api.types.infer_dtype(uniq, skipna=False) != "string":  # all missing, or not text
         return s
-    u = pd.Series(uniq, dtype=object)
-    if not u.map(type).eq(str).all():
-        return s
-    ints = _exact_ints(u)
+    ints = _exact_ints(uniq[:1000])  # a cheap look first: most text columns fail here
+    ints = _exact_ints(uniq) if ints is not None and len(uniq) > 1000 else ints
     if ints is not None:
         values = ints[codes]
         if (codes < 0).any():
             return pd.Series(pd.arrays.IntegerArray(values, codes < 0), index=s.index, name=s.name)
         return pd.Series(values, index=s.index, name=s.name)
+    u = pd.Series(uniq, dtype=object)
     if not u.str.fullmatch(_FLOAT_RE).all():
         return s
     mantissa = u.str.replace(r"[eE].*$", "", regex=True).str.replace(r"[-.]", "", regex=True)
@@ -242,16 +232,20 @@ def _infer_column(s: pd.Series) -> pd.Series:
     return pd.Series(values, index=s.index, name=s.name)
 
 
-def _exact_ints(u: pd.Series):
-    """int64 values of distinct strings ``u`` if every one is a canonical int64 literal, else ``None``."""
+def _exact_ints(uniq):
+    """int64 values of the distinct strings ``uniq`` if every one is an integer that writes back identically
+    (no leading zero, no ``+``, no space, within int64), else ``None``. Parsed and re-printed in C (numpy)."""
     import numpy as np
 
-    if not u.str.fullmatch(_INT_RE).all():
-        return None
+    text = np.asarray(uniq, dtype=np.str_)
     try:
-        return u.to_numpy(dtype=object).astype(np.int64)
-    except OverflowError:  # beyond int64: stays text rather than rounding
+        ints = text.astype(np.int64)
+    except (ValueError, OverflowError):  # not integers, or beyond int64: stays text rather than rounding
         return None
+    # "007", "+7", " 7", "-0", "1_000" would not write back the same
+    if not np.array_equal(ints.astype(np.str_), text):
+        return None
+    return ints
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -316,36 +310,41 @@ def _scan_bytes(path: Path) -> None:
 def _check_short_rows(path: Path, df: pd.DataFrame, sep: str) -> None:
     """Refuse a row with fewer fields than the header (pandas pads it silently), naming its line.
 
-    Only a row whose last cell is empty can be short, so files without such rows cost one comparison.
+    Only a row whose last cell is missing can be short, so files without such rows cost one check.
     """
     import csv
     import io as _io
 
     import numpy as np
 
-    last = df.iloc[:, -1].to_numpy(dtype=object)
-    if not (last == "").any():
+    if not df.iloc[:, -1].isna().any():
         return
     want = df.shape[1]
     with _open_raw(path) as fh:
         data = fh.read()
     if b'"' not in data:
-        # no quoting: a record is a physical line; count delimiters per line, vectorised
+        # no quoting: each row is a non-blank physical line; count the delimiters on the lines of rows whose last
+        # cell is missing (vectorised), the only rows that can be short
         buf = np.frombuffer(data, dtype=np.uint8)
         nl = np.flatnonzero(buf == ord("\n"))
         starts = np.concatenate(([0], nl + 1))
         ends = np.concatenate((nl, [len(buf)]))
-        per_line = np.bincount(
-            np.searchsorted(nl, np.flatnonzero(buf == ord(sep)), side="left"), minlength=len(starts)
-        )
-        blank = _blank_lines(buf, starts, ends)
-        short = np.flatnonzero((per_line < want - 1) & ~blank)
-        short = short[short > 0]  # line 1 is the header
-        if len(short):
-            line = int(short[0]) + 1
-            saw = int(per_line[short[0]]) + 1
-            raise InputError(f"{path}: line {line}: expected {want} fields, saw {saw}")
-        return
+        lens = ends - starts
+        last_byte = len(buf) - 1
+        first = buf[np.minimum(starts, last_byte)]
+        lines = np.flatnonzero((lens > 1) | ((lens == 1) & (first != ord("\r"))))  # pandas skips blank lines
+        if len(lines) == len(df) + 1:
+            cand = lines[1:][np.flatnonzero(df.iloc[:, -1].isna().to_numpy())]
+            bounds = np.empty(2 * len(cand), dtype=np.int64)
+            bounds[0::2], bounds[1::2] = starts[cand], np.minimum(ends[cand], last_byte)
+            is_sep = buf == ord(sep)
+            per_line = np.add.reduceat(is_sep, bounds, dtype=np.int64)[0::2]
+            per_line += (ends[cand] > last_byte) & is_sep[last_byte]  # a last line without a newline
+            short = np.flatnonzero(per_line < want - 1)
+            if len(short):
+                line, saw = int(cand[short[0]]) + 1, int(per_line[short[0]]) + 1  # fields = delimiters + 1
+                raise InputError(f"{path}: line {line}: expected {want} fields, saw {saw}")
+            return
     # quoted fields may span lines: let the csv module find records and their physical lines
     reader = csv.reader(_io.StringIO(data.decode("utf-8")), delimiter=sep, skipinitialspace=True)
     first = True
@@ -353,17 +352,8 @@ def _check_short_rows(path: Path, df: pd.DataFrame, sep: str) -> None:
         if first:
             first = False
             continue
-        if record and len(record) < want:
+        if len(record) < want and any(f.strip() for f in record):  # pandas skips blank lines
             raise InputError(f"{path}: line {reader.line_num}: expected {want} fields, saw {len(record)}")
-
-
-def _blank_lines(buf, starts, ends):
-    """Whether each line [start, end) holds only spaces, tabs and a carriage return (pandas skips those)."""
-    import numpy as np
-
-    white = np.isin(buf, np.frombuffer(b" \t\r", dtype=np.uint8))
-    nonwhite = np.concatenate(([0], np.cumsum(~white)))
-    return (nonwhite[ends] - nonwhite[starts]) == 0
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
