@@ -388,14 +388,15 @@ def _check_short_rows(path: Path, df: pd.DataFrame, sep: str) -> None:
         ends = np.concatenate((nl, [len(buf)]))
         lens = ends - starts
         last_byte = len(buf) - 1
-        first = buf[np.minimum(starts, last_byte)]
-        lines = np.flatnonzero((lens > 1) | ((lens == 1) & (first != ord("\r"))))  # pandas skips blank lines
+        head = buf[np.minimum(starts, last_byte)]
+        lines = np.flatnonzero((lens > 1) | ((lens == 1) & (head != ord("\r"))))  # pandas skips blank lines
         if len(lines) == len(df) + 1:
             cand = lines[1:][np.flatnonzero(df.iloc[:, -1].isna().to_numpy())]
             bounds = np.empty(2 * len(cand), dtype=np.int64)
             bounds[0::2], bounds[1::2] = starts[cand], np.minimum(ends[cand], last_byte)
             is_sep = buf == ord(sep)
             per_line = np.add.reduceat(is_sep, bounds, dtype=np.int64)[0::2]
+            per_line[bounds[0::2] == bounds[1::2]] = 0  # reduceat gives a byte, not 0, for an empty range
             per_line += (ends[cand] > last_byte) & is_sep[last_byte]  # a last line without a newline
             short = np.flatnonzero(per_line < want - 1)
             if len(short):

@@ -187,6 +187,7 @@ def test_parquet_text_columns(tmp_path):
         (b'a,b,c\n1,"x\ny",2\n1,x\n', "line 4: expected 3 fields, saw 2"),
         (b"a,b,c\r\n1,x,\r\n4\r\n", "line 3: expected 3 fields, saw 1"),
         (b"a,b,c\n1,x,\n2,y,3\n4,z", "line 4: expected 3 fields, saw 2"),  # no final newline
+        (b"a,b\n1,\n4", "line 3: expected 2 fields, saw 1"),  # a last line of one byte
         (b"a,b,c\n1,x,\n \n4,z\n", "line 4: expected 3 fields, saw 2"),  # a line of spaces
         (b"a,b\n1,x\x00y\n", "line 2: a NUL byte"),
         (b"a,b\n" + b"1,abcdef\n" * 9 + b"1,ab\xffc\n", "line 11: not valid UTF-8 (byte 0xff at offset 89)"),
