@@ -195,7 +195,8 @@ def infer_types(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.Da
       leading zero, no ``+``, no spaces, within int64), so writing it back gives the same text; nullable
       ``Int64`` when the column has missing values (never float: ``123`` stays ``123``, not ``123.0``);
     * ``float64`` when every value is a decimal number (no leading zeros, no ``+``, at most 15 significant digits,
-      so the value survives float64 exactly; ``nan``/``inf`` are not numbers here);
+      so the value survives float64 exactly; values without a point or exponent must be integers as above;
+      ``nan``/``inf`` are not numbers here);
     * text otherwise: codes with leading zeros (``02140``), long IDs, mixed columns stay as written.
     """
     import pandas as pd
@@ -278,6 +279,9 @@ def _infer_column(s: pd.Series) -> pd.Series:
         return pd.Series(values, index=s.index, name=s.name)
     u = pd.Series(uniq, dtype=object)
     if not u.str.fullmatch(_FLOAT_RE).all():
+        return s
+    whole = ~u.str.contains(r"[.eE]", regex=True)  # "-0" or a 21-digit ID would not write back as a float
+    if whole.any() and _exact_ints(u[whole].to_numpy()) is None:
         return s
     mantissa = u.str.replace(r"[eE].*$", "", regex=True).str.replace(r"[-.]", "", regex=True)
     if (mantissa.str.lstrip("0").str.rstrip("0").str.len() > _FLOAT_DIGITS).any():
