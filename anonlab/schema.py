@@ -416,7 +416,7 @@ _IDENTIFIER_NAMES = re.compile(
     r"(^|_|\b)(name|first_?name|last_?name|surname|given_?name|full_?name|e_?mail|mail|phone|telephone|mobile|tel|"
     r"fax|ssn|social_?security|passport|mrn|patient_?id|person_?id|subject_?id|nhs(_?number)?|national_?id|"
     r"address|street|ip(_?address)?|account|iban|licen[cs]e|id|uuid|record_?id|case_?number|"
-    r"etunimi|sukunimi|nimi|hetu|henkilotunnus|nombre|apellido|vorname|nachname|prenom|nom|pat_?nm|nm)($|_|\b)",
+    r"etunimi|sukunimi|nimi|hetu|henkil[oö]tunnus|nombre|apellido|vorname|nachname|prenom|nom|pat_?nm|nm)($|_|\b)",
     re.IGNORECASE,
 )
 _QUASI_NAMES = re.compile(

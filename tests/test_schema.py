@@ -269,3 +269,10 @@ def test_coerce_dates_one_format_and_no_day_month_guessing():
     assert ok["when"].dt.month.tolist()[:2] == [1, 2]
     with pytest.raises(InputError, match=r"column 'when'.*ambiguous.*YYYY-MM-DD"):
         schema.coerce(pd.DataFrame({"when": ["01/02/2020", "13/02/2020"]}), "t.csv")
+
+
+@pytest.mark.parametrize(
+    "name", ["surname", "etunimi", "Sukunimi", "henkilötunnus", "nombre", "pat_nm", "Vorname"]
+)
+def test_identifier_names_in_several_languages(name):
+    assert guess_role(name) == "identifier"
