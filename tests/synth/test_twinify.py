@@ -228,6 +228,36 @@ def test_dpvi_add_remove_count_and_d3p_key_from_the_release_stream(cache, monkey
     assert keys[0] == keys[1] != keys[2]
 
 
+def test_dpvi_on_a_replace_one_ledger_keeps_the_exact_n(cache, tmp_path, monkeypatch):
+    import d3p.random
+
+    from anonlab.synth import twinify_methods
+
+    class _Stop(Exception):
+        pass
+
+    def stop(seed=None):  # the fit is charged and resized by now; the training itself is tested elsewhere
+        raise _Stop
+
+    counts = []
+    real_resize = twinify_methods._resize
+    monkeypatch.setattr(twinify_methods, "_resize", lambda *a: (counts.append(a[1]), real_resize(*a))[1])
+    monkeypatch.setattr(d3p.random, "PRNGKey", stop)
+    df, schema = _two()
+    path = tmp_path / "r1.ledger"
+    Ledger.create(
+        path, epsilon=3.0, delta=1e-5, neighbours="replace-one", population_size=len(df), accounting="basic"
+    )
+    kw = dict(seed=1, missing=False, epochs=1, k=2, batch_size=20, jax_cache=cache)
+    with pytest.raises(_Stop):
+        get_method("dpvi")(**kw).fit(df, schema, Budget(1.0, 1e-6), ledger=Ledger.open(path))
+    (entry,) = Ledger.open(path).entries
+    assert entry.neighbours == "replace-one" and entry.group == 1 and counts == []  # no count, no resizing
+    with pytest.raises(_Stop):
+        get_method("dpvi")(**kw).fit(df, schema, Budget(1.0, 1e-6))  # add/remove: count and resize
+    assert len(counts) == 1 and counts[0] != len(df)
+
+
 def test_resize_subsets_or_pads_from_the_public_domain():
     rng = np.random.default_rng(0)
     codes = np.column_stack([np.arange(10) % 3, np.arange(10) % 2]).astype(np.int64)
