@@ -381,8 +381,11 @@ def run(args) -> int:
         p = rec["privacy"]
         rho = f", rho={p['rho']:.4g}" if p.get("rho") is not None else ""
         spent = f"epsilon={p['epsilon']:g}, delta={p['delta']:g}{rho} ({p['neighbours']})"
-        parts = (p.get("details") or {}).get("budget_parts")
-        if parts:
+        parts = (p.get("details") or {}).get("budget_parts") or {}
+        if "density" in parts:
+            d = parts["density"]
+            spent += f"; of which densities inside bins ({', '.join(d['columns'])}): rho={d['rho']:.4g}"
+        if "binning" in parts:
             b, s = parts["binning"], parts["synthesis"]
             cost = (
                 f"rho={b['rho']:.4g}, synthesis rho={s['rho']:.4g}"
