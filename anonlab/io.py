@@ -44,6 +44,7 @@ __all__ = [
     "table_format",
     "read_table",
     "infer_types",
+    "parse_dates",
     "MISSING_VALUES",
     "write_table",
     "check_output",
@@ -78,7 +79,6 @@ _FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 #: ``na_values=`` to :func:`read_table` to read such markers as missing too.
 MISSING_VALUES: tuple[str, ...] = ("",)
 
-_INT_RE = r"0|-?[1-9][0-9]{0,18}"
 _FLOAT_RE = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]*)?(?:[eE][-+]?[0-9]{1,3})?|-?\.[0-9]+(?:[eE][-+]?[0-9]{1,3})?"
 _FLOAT_DIGITS = 15  # any decimal of up to 15 significant digits survives a round trip through float64
 _SCAN_CHUNK = 1 << 24
@@ -142,12 +142,11 @@ def read_table(
                 skipinitialspace=True,
                 dtype=str,
                 keep_default_na=False,
-                na_filter=False,
+                na_values=missing,  # the missing-value rule: only these cells (by default the empty one)
                 low_memory=False,
             )
             if df.shape[1] > 1 and len(df):
                 _check_short_rows(path, df, sep)
-            df = df.apply(lambda s: s.where(~_is_missing(s, missing)))  # the missing-value rule
     except UnicodeDecodeError as exc:  # _scan_bytes reports first; kept for a file that changed meanwhile
         raise InputError(
             f"{path}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); re-save the file as UTF-8"
@@ -187,13 +186,6 @@ def read_table(
     return df
 
 
-def _is_missing(s: pd.Series, markers: Sequence[str]) -> pd.Series:
-    mask = s.eq(markers[0])
-    for m in markers[1:]:
-        mask |= s.eq(m)
-    return mask
-
-
 def infer_types(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Type text columns without altering any value; returns a new frame (``df`` is not modified).
 
@@ -203,13 +195,70 @@ def infer_types(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.Da
       leading zero, no ``+``, no spaces, within int64), so writing it back gives the same text; nullable
       ``Int64`` when the column has missing values (never float: ``123`` stays ``123``, not ``123.0``);
     * ``float64`` when every value is a decimal number (no leading zeros, no ``+``, at most 15 significant digits,
-      so the value survives float64 exactly; ``nan``/``inf`` are not numbers here);
+      so the value survives float64 exactly; values without a point or exponent must be integers as above;
+      ``nan``/``inf`` are not numbers here);
     * text otherwise: codes with leading zeros (``02140``), long IDs, mixed columns stay as written.
     """
-    out = df.copy()
-    for c in df.columns if columns is None else columns:
-        out[c] = _infer_column(df[c])
-    return out
+    import pandas as pd
+
+    todo = set(df.columns if columns is None else columns)
+    return pd.DataFrame({c: _infer_column(df[c]) if c in todo else df[c] for c in df.columns}, index=df.index)
+
+
+_ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+_NUMERIC_DATE = r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?:[ T].*)?"
+
+
+def parse_dates(
+    s: pd.Series,
+    column: str,
+    date_format: str | None = None,
+    source: str = "input",
+    hint: str = "--date-format '%d/%m/%Y' (library: date_format=)",
+) -> tuple[pd.Series, str | None]:
+    """Parse a column of dates with one format for the whole column; return ``(dates, format)``.
+
+    With ``date_format`` (a ``strftime`` pattern such as ``%d/%m/%Y``), every value must match it. Without, the
+    values must be ISO dates (``YYYY-MM-DD``, optionally with a time); dates such as ``01/02/2020`` are refused
+    because the order of day and month cannot be known (``13/02/2020`` in the same column would otherwise be read
+    day-first while ``01/02/2020`` is read month-first, distorting every interval). Other unambiguous forms
+    (``2 Jan 2020``) are parsed with the one format guessed from the first value. Missing values stay missing;
+    a value that does not fit is an :class:`InputError` naming the column and row. The returned format is the one
+    given or guessed (``None`` for ISO). ``hint`` says, in the ambiguity error, how to give the format.
+    """
+    import pandas as pd
+
+    text = s.dropna().astype(str).str.strip()
+    fmt = date_format
+    if fmt is None and len(text):
+        if text.str.fullmatch(_ISO_DATE).all():
+            fmt = None
+        elif text.str.fullmatch(_NUMERIC_DATE).any():
+            raise InputError(
+                f"{source}: column {column!r}: dates such as DD/MM/YYYY or MM/DD/YYYY are ambiguous (is "
+                f"01/02 the 1st of February or the 2nd of January?); give the format: {hint}"
+            )
+        else:
+            from pandas._libs.tslibs.parsing import guess_datetime_format
+
+            fmt = guess_datetime_format(text.iloc[0])
+            if fmt is None:
+                raise InputError(
+                    f"{source}: column {column!r}, row {int(s.notna().to_numpy().argmax()) + 1}: value is not a "
+                    f"date anonlab can read without a format; give the format: {hint}"
+                )
+    strings = s.astype(object).where(s.isna(), s.astype(str).str.strip())
+    dates = (
+        pd.to_datetime(strings, format=fmt, errors="coerce")
+        if fmt
+        else pd.to_datetime(strings, errors="coerce")
+    )
+    bad = dates.isna() & s.notna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0]) + 1
+        what = f"does not match the date format {fmt!r}" if fmt else "is not a date (YYYY-MM-DD)"
+        raise InputError(f"{source}: column {column!r}, row {row}: value {what}")
+    return dates, fmt
 
 
 def _infer_column(s: pd.Series) -> pd.Series:
@@ -219,18 +268,20 @@ def _infer_column(s: pd.Series) -> pd.Series:
     if s.dtype != object:
         return s
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    if len(uniq) == 0 or not all(isinstance(v, str) for v in uniq[:1000]):
+    if len(uniq) == 0 or pd.api.types.infer_dtype(uniq, skipna=False) != "string":  # all missing, or not text
         return s
-    u = pd.Series(uniq, dtype=object)
-    if not u.map(type).eq(str).all():
-        return s
-    ints = _exact_ints(u)
+    ints = _exact_ints(uniq[:1000])  # a cheap look first: most text columns fail here
+    ints = _exact_ints(uniq) if ints is not None and len(uniq) > 1000 else ints
     if ints is not None:
         values = ints[codes]
         if (codes < 0).any():
             return pd.Series(pd.arrays.IntegerArray(values, codes < 0), index=s.index, name=s.name)
         return pd.Series(values, index=s.index, name=s.name)
+    u = pd.Series(uniq, dtype=object)
     if not u.str.fullmatch(_FLOAT_RE).all():
+        return s
+    whole = ~u.str.contains(r"[.eE]", regex=True)  # "-0" or a 21-digit ID would not write back as a float
+    if whole.any() and _exact_ints(u[whole].to_numpy()) is None:
         return s
     mantissa = u.str.replace(r"[eE].*$", "", regex=True).str.replace(r"[-.]", "", regex=True)
     if (mantissa.str.lstrip("0").str.rstrip("0").str.len() > _FLOAT_DIGITS).any():
@@ -242,16 +293,20 @@ def _infer_column(s: pd.Series) -> pd.Series:
     return pd.Series(values, index=s.index, name=s.name)
 
 
-def _exact_ints(u: pd.Series):
-    """int64 values of distinct strings ``u`` if every one is a canonical int64 literal, else ``None``."""
+def _exact_ints(uniq):
+    """int64 values of the distinct strings ``uniq`` if every one is an integer that writes back identically
+    (no leading zero, no ``+``, no space, within int64), else ``None``. Parsed and re-printed in C (numpy)."""
     import numpy as np
 
-    if not u.str.fullmatch(_INT_RE).all():
-        return None
+    text = np.asarray(uniq, dtype=np.str_)
     try:
-        return u.to_numpy(dtype=object).astype(np.int64)
-    except OverflowError:  # beyond int64: stays text rather than rounding
+        ints = text.astype(np.int64)
+    except (ValueError, OverflowError):  # not integers, or beyond int64: stays text rather than rounding
         return None
+    # "007", "+7", " 7", "-0", "1_000" would not write back the same
+    if not np.array_equal(ints.astype(np.str_), text):
+        return None
+    return ints
 
 
 def _as_text(s: pd.Series) -> pd.Series:
@@ -316,36 +371,42 @@ def _scan_bytes(path: Path) -> None:
 def _check_short_rows(path: Path, df: pd.DataFrame, sep: str) -> None:
     """Refuse a row with fewer fields than the header (pandas pads it silently), naming its line.
 
-    Only a row whose last cell is empty can be short, so files without such rows cost one comparison.
+    Only a row whose last cell is missing can be short, so files without such rows cost one check.
     """
     import csv
     import io as _io
 
     import numpy as np
 
-    last = df.iloc[:, -1].to_numpy(dtype=object)
-    if not (last == "").any():
+    if not df.iloc[:, -1].isna().any():
         return
     want = df.shape[1]
     with _open_raw(path) as fh:
         data = fh.read()
     if b'"' not in data:
-        # no quoting: a record is a physical line; count delimiters per line, vectorised
+        # no quoting: each row is a non-blank physical line; count the delimiters on the lines of rows whose last
+        # cell is missing (vectorised), the only rows that can be short
         buf = np.frombuffer(data, dtype=np.uint8)
         nl = np.flatnonzero(buf == ord("\n"))
         starts = np.concatenate(([0], nl + 1))
         ends = np.concatenate((nl, [len(buf)]))
-        per_line = np.bincount(
-            np.searchsorted(nl, np.flatnonzero(buf == ord(sep)), side="left"), minlength=len(starts)
-        )
-        blank = _blank_lines(buf, starts, ends)
-        short = np.flatnonzero((per_line < want - 1) & ~blank)
-        short = short[short > 0]  # line 1 is the header
-        if len(short):
-            line = int(short[0]) + 1
-            saw = int(per_line[short[0]]) + 1
-            raise InputError(f"{path}: line {line}: expected {want} fields, saw {saw}")
-        return
+        lens = ends - starts
+        last_byte = len(buf) - 1
+        head = buf[np.minimum(starts, last_byte)]
+        lines = np.flatnonzero((lens > 1) | ((lens == 1) & (head != ord("\r"))))  # pandas skips blank lines
+        if len(lines) == len(df) + 1:
+            cand = lines[1:][np.flatnonzero(df.iloc[:, -1].isna().to_numpy())]
+            bounds = np.empty(2 * len(cand), dtype=np.int64)
+            bounds[0::2], bounds[1::2] = starts[cand], np.minimum(ends[cand], last_byte)
+            is_sep = buf == ord(sep)
+            per_line = np.add.reduceat(is_sep, bounds, dtype=np.int64)[0::2]
+            per_line[bounds[0::2] == bounds[1::2]] = 0  # reduceat gives a byte, not 0, for an empty range
+            per_line += (ends[cand] > last_byte) & is_sep[last_byte]  # a last line without a newline
+            short = np.flatnonzero(per_line < want - 1)
+            if len(short):
+                line, saw = int(cand[short[0]]) + 1, int(per_line[short[0]]) + 1  # fields = delimiters + 1
+                raise InputError(f"{path}: line {line}: expected {want} fields, saw {saw}")
+            return
     # quoted fields may span lines: let the csv module find records and their physical lines
     reader = csv.reader(_io.StringIO(data.decode("utf-8")), delimiter=sep, skipinitialspace=True)
     first = True
@@ -353,17 +414,8 @@ def _check_short_rows(path: Path, df: pd.DataFrame, sep: str) -> None:
         if first:
             first = False
             continue
-        if record and len(record) < want:
+        if len(record) < want and any(f.strip() for f in record):  # pandas skips blank lines
             raise InputError(f"{path}: line {reader.line_num}: expected {want} fields, saw {len(record)}")
-
-
-def _blank_lines(buf, starts, ends):
-    """Whether each line [start, end) holds only spaces, tabs and a carriage return (pandas skips those)."""
-    import numpy as np
-
-    white = np.isin(buf, np.frombuffer(b" \t\r", dtype=np.uint8))
-    nonwhite = np.concatenate(([0], np.cumsum(~white)))
-    return (nonwhite[ends] - nonwhite[starts]) == 0
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:

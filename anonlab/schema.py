@@ -323,9 +323,10 @@ class Schema:
 
         ``categorical``, ``code`` and ``text`` become text exactly as read (``02140`` stays ``02140``); ``integer``
         is converted exactly (int64, or nullable ``Int64`` when values are missing: never through float, so
-        ``9007199254740993`` survives); ``float`` and ``date`` are parsed. Raises :class:`InputError` naming the
-        column and the first row (1-based, header not counted) whose value does not fit the type. Missing values
-        stay missing. Every schema column must be in ``df`` (use :meth:`present_in` or :meth:`subset` first for a
+        ``9007199254740993`` survives); ``float`` is parsed, ``date`` with one format per column
+        (:func:`anonlab.io.parse_dates`: ISO, or one unambiguous format; ``01/02/2020`` is refused). Raises
+        :class:`InputError` naming the column and the first row (1-based, header not counted) whose value does not
+        fit the type. Missing values stay missing. Every schema column must be in ``df`` (use :meth:`present_in` or :meth:`subset` first for a
         table with fewer columns).
         """
         import numpy as np
@@ -343,10 +344,13 @@ class Schema:
             if col.type == "integer":
                 out[col.name] = _to_integer(s, col.name, source)
                 continue
-            if col.type == "date":
-                conv = pd.to_datetime(s, errors="coerce")
-            else:
-                conv = pd.to_numeric(s, errors="coerce")
+            if col.type == "date":  # one format per column; 01/02/2020 (day or month first?) is refused
+                from anonlab.io import parse_dates
+
+                hint = "write the dates as YYYY-MM-DD"
+                out[col.name] = parse_dates(s, col.name, None, source, hint=hint)[0]
+                continue
+            conv = pd.to_numeric(s, errors="coerce")
             bad = conv.isna() & s.notna()
             if bad.any():
                 i = int(np.flatnonzero(bad.to_numpy())[0])
@@ -412,7 +416,7 @@ _IDENTIFIER_NAMES = re.compile(
     r"(^|_|\b)(name|first_?name|last_?name|surname|given_?name|full_?name|e_?mail|mail|phone|telephone|mobile|tel|"
     r"fax|ssn|social_?security|passport|mrn|patient_?id|person_?id|subject_?id|nhs(_?number)?|national_?id|"
     r"address|street|ip(_?address)?|account|iban|licen[cs]e|id|uuid|record_?id|case_?number|"
-    r"etunimi|sukunimi|nimi|hetu|henkilotunnus|nombre|apellido|vorname|nachname|prenom|nom|pat_?nm|nm)($|_|\b)",
+    r"etunimi|sukunimi|nimi|hetu|henkil[oö]tunnus|nombre|apellido|vorname|nachname|prenom|nom|pat_?nm|nm)($|_|\b)",
     re.IGNORECASE,
 )
 _QUASI_NAMES = re.compile(

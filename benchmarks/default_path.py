@@ -244,8 +244,11 @@ def run_table(name: str, methods: list[str], args, work: Path) -> list[dict]:
             cmd += ["--no-progress", *extra]
             if method == "aim" and args.aim_max_time:
                 cmd += ["--max-time", str(args.aim_max_time)]
-            if args.reuse and out.exists():  # measure an earlier run's release again (fit time not known)
-                rc, err, secs = 0, "", float("nan")
+            if args.reuse and out.exists():  # measure an earlier run's release again, keeping its fit time
+                rc, err, secs = 0, "", args.previous.get((name, path, method)) or float("nan")
+            elif args.reuse and (name, path, method) in args.failed:  # an earlier failure stays what it was
+                rows.append(args.failed[(name, path, method)])
+                continue
             else:
                 rc, err, secs = _run(cmd, args.timeout)
             row = {
@@ -309,6 +312,28 @@ def _verdicts(r: dict) -> dict[str, str]:
     if not f.get("checked", {}).get("code"):
         codes = "(no code column)" if codes == "ok" else codes
     return {"int": ints, "code": codes, "miss": miss}
+
+
+def _targets(rows: list[dict]) -> str:
+    """Per method, the tables on which the default path meets each target."""
+    out = []
+    for method in dict.fromkeys(r["method"] for r in rows if r.get("path") == "default"):
+        mine = [r for r in rows if r.get("path") == "default" and r["method"] == method]
+        ok = [r for r in mine if "error" not in r]
+        gap = [r["table"] for r in ok if (r.get("gap_closed") or -1) >= 0.5]
+        one = [r["table"] for r in ok if r["tv1_max"] < 0.05]
+        fmt = [
+            r["table"]
+            for r in ok
+            if not any(r["formats"][k] for k in ("integer", "code", "invented_missing"))
+        ]
+        failed = [r["table"] for r in mine if "error" in r]
+        out.append(
+            f"{method}: gap closed >= 0.5 on {len(gap)}/{len(mine)} ({', '.join(gap) or 'none'}); every 1-way TV "
+            f"< 0.05 on {len(one)}/{len(mine)} ({', '.join(one) or 'none'}); formats and missing values right on "
+            f"{len(fmt)}/{len(mine)}; failed to run on {', '.join(failed) or 'none'}"
+        )
+    return "; ".join(out)
 
 
 def write_results(runs: dict, tables: list[str]) -> None:
@@ -387,6 +412,7 @@ def write_results(runs: dict, tables: list[str]) -> None:
         )
         if over:
             lines += ["", "Columns with 1-way TV >= 0.05: " + "; ".join(over) + "."]
+        lines += ["", "Targets met (default path): " + _targets(run["rows"]) + "."]
         drops = sorted({f"{r['table']}: {', '.join(r['dropped'])}" for r in run["rows"] if r.get("dropped")})
         if drops:
             lines += [
@@ -433,6 +459,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     run = {"commit": _commit(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "note": note}
     run["rows"] = []
+    args.previous, args.failed = {}, {}
+    if (
+        args.reuse and args.label in runs
+    ):  # the releases are the earlier run's: so are its commit and fit times
+        old = runs[args.label]
+        run.update(commit=old["commit"], date=old["date"], note=old["note"])
+        run["note"] += f" Re-measured {time.strftime('%H:%M UTC', time.gmtime())} from the kept releases."
+        args.previous = {(r["table"], r["path"], r["method"]): r.get("fit_s") for r in old["rows"]}
+        args.failed = {(r["table"], r["path"], r["method"]): r for r in old["rows"] if "error" in r}
+        run["rows"] = [r for r in old["rows"] if r["table"] not in tables]
     all_tables = list(dict.fromkeys([*tables, *[r["table"] for v in runs.values() for r in v["rows"]]]))
     with tempfile.TemporaryDirectory(prefix="default-path-") as tmp:
         work = Path(args.workdir) if args.workdir else Path(tmp)

@@ -124,6 +124,8 @@ def test_blank_cell_gives_nullable_integers_not_floats(tmp_path):
         (["007", "8"], "object"),
         (["1.5", "2", "-0.25", "1e3"], "float64"),
         (["1.5", "01.5"], "object"),
+        (["-0", "1.5"], "object"),
+        (["100000000000000000000", "1.5"], "object"),  # an integer beyond int64 is not made a float either
         (["0.1234567890123456", "1"], "object"),  # 16 significant digits: float64 would round it
         (["1.5", "nan"], "object"),
         (["1.5", "inf"], "object"),
@@ -186,6 +188,9 @@ def test_parquet_text_columns(tmp_path):
         (b"a,b,c\n1,x,2\n\n1,x\n", "line 4: expected 3 fields, saw 2"),
         (b'a,b,c\n1,"x\ny",2\n1,x\n', "line 4: expected 3 fields, saw 2"),
         (b"a,b,c\r\n1,x,\r\n4\r\n", "line 3: expected 3 fields, saw 1"),
+        (b"a,b,c\n1,x,\n2,y,3\n4,z", "line 4: expected 3 fields, saw 2"),  # no final newline
+        (b"a,b\n1,\n4", "line 3: expected 2 fields, saw 1"),  # a last line of one byte
+        (b"a,b,c\n1,x,\n \n4,z\n", "line 4: expected 3 fields, saw 2"),  # a line of spaces
         (b"a,b\n1,x\x00y\n", "line 2: a NUL byte"),
         (b"a,b\n" + b"1,abcdef\n" * 9 + b"1,ab\xffc\n", "line 11: not valid UTF-8 (byte 0xff at offset 89)"),
     ],
@@ -248,3 +253,24 @@ def test_an_id_reads_the_same_whatever_else_is_in_the_file(tmp_path, ids, other)
         p.pseudonymize_series(alone["id"]).tolist()
         == p.pseudonymize_series(inferred["id"]).tolist()[: len(ids)]
     )
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.from_regex(r"[-+]?0{0,2}[0-9]{1,20}", fullmatch=True),
+            st.from_regex(r"[A-Z]{1,2}[0-9]{0,3}", fullmatch=True),
+            st.just(""),
+        ),
+        min_size=1,
+        max_size=10,
+    )
+)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_integers_and_codes_write_back_exactly(tmp_path, values):
+    """Whatever mix of integers, codes and blanks a column holds, read then written it is the same text."""
+    text = "k,c\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values))
+    src = _csv(tmp_path, text, "in.csv")
+    out = tmp_path / "out.csv"
+    write_table(read_table(src), out, force=True)
+    assert out.read_text() == text

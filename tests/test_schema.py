@@ -261,3 +261,18 @@ def test_subset_and_present_in():
     assert schema.present_in(pd.DataFrame({"c": [1], "a": [2], "z": [3]})).names == ["c", "a"]
     with pytest.raises(SchemaError, match="no column 'zz'"):
         schema.subset(["zz"])
+
+
+def test_coerce_dates_one_format_and_no_day_month_guessing():
+    schema = Schema((Column("when", type="date"),))
+    ok = schema.coerce(pd.DataFrame({"when": ["2 Jan 2020", "13 Feb 2020", None]}))
+    assert ok["when"].dt.month.tolist()[:2] == [1, 2]
+    with pytest.raises(InputError, match=r"column 'when'.*ambiguous.*YYYY-MM-DD"):
+        schema.coerce(pd.DataFrame({"when": ["01/02/2020", "13/02/2020"]}), "t.csv")
+
+
+@pytest.mark.parametrize(
+    "name", ["surname", "etunimi", "Sukunimi", "henkilötunnus", "nombre", "pat_nm", "Vorname"]
+)
+def test_identifier_names_in_several_languages(name):
+    assert guess_role(name) == "identifier"

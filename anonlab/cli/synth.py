@@ -173,6 +173,29 @@ def add_parser(sub) -> None:
         "a missing value is then an error",
     )
     fit.add_argument(
+        "--no-point-masses",
+        action="store_true",
+        help="DP methods: decode values uniformly inside each bin and spend nothing on it (default: 10%% of the "
+        "synthesis budget buys DP densities inside binned columns, so values such as a capital gain of exactly 0 "
+        "keep their share)",
+    )
+    fit.add_argument(
+        "--max-memory",
+        type=positive_float,
+        default=None,
+        metavar="GB",
+        help="refuse, before reading or charging anything, a fit whose public domain needs more memory than this "
+        "(an estimate; default 4)",
+    )
+    fit.add_argument(
+        "--max-minutes",
+        type=positive_float,
+        default=None,
+        metavar="M",
+        help="refuse, before reading or charging anything, a fit estimated to take longer than this on 2 cores "
+        "(default 5)",
+    )
+    fit.add_argument(
         "--max-time",
         type=positive_float,
         default=None,
@@ -294,6 +317,11 @@ def run(args) -> int:
             used.append("--no-ledger")
         if args.diagnostics:
             used.append("--diagnostics")
+        if args.no_point_masses:
+            used.append("--no-point-masses")
+        for opt in ("max_memory", "max_minutes"):
+            if getattr(args, opt) is not None:
+                used.append(f"--{opt.replace('_', '-')}")
         if used:
             raise UsageError(f"{used[0]} does not apply to `synth sample` (the saved model fixes it)")
         from anonlab.synth.release import sample_model
@@ -367,6 +395,9 @@ def run(args) -> int:
             progress=not args.no_progress,
             jax_cache=args.jax_cache,
             diagnostics=args.diagnostics,
+            point_masses=not args.no_point_masses,
+            max_memory_gb=args.max_memory,
+            max_minutes=args.max_minutes,
         )
     # everything printed comes from the published result (anonlab.synth.artifacts.result_allow)
     rec = res.to_dict()
@@ -381,8 +412,11 @@ def run(args) -> int:
         p = rec["privacy"]
         rho = f", rho={p['rho']:.4g}" if p.get("rho") is not None else ""
         spent = f"epsilon={p['epsilon']:g}, delta={p['delta']:g}{rho} ({p['neighbours']})"
-        parts = (p.get("details") or {}).get("budget_parts")
-        if parts:
+        parts = (p.get("details") or {}).get("budget_parts") or {}
+        if "density" in parts:
+            d = parts["density"]
+            spent += f"; of which densities inside bins ({', '.join(d['columns'])}): rho={d['rho']:.4g}"
+        if "binning" in parts:
             b, s = parts["binning"], parts["synthesis"]
             cost = (
                 f"rho={b['rho']:.4g}, synthesis rho={s['rho']:.4g}"

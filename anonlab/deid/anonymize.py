@@ -314,7 +314,9 @@ def _read_hierarchy_rows(path: str) -> list[list[str]]:
     return read_rows(path)
 
 
-def mapping_warnings(df: pd.DataFrame, quasi, min_repeat: float = 2.0) -> list[str]:
+def mapping_warnings(
+    df: pd.DataFrame, quasi, min_repeat: float = 2.0, codes: dict | None = None
+) -> list[str]:
     """Columns outside ``quasi`` that a quasi-identifier determines, or that determine one, on this data.
 
     A column ``c`` is a function of quasi-identifier ``q`` when every value of ``q`` comes with one value of ``c``
@@ -323,15 +325,20 @@ def mapping_warnings(df: pd.DataFrame, quasi, min_repeat: float = 2.0) -> list[s
     one-to-one code) or gives part of it back. Missing values count as a value. Constant columns are skipped, and
     so are columns whose values repeat less than ``min_repeat`` times on average (near-unique columns determine
     everything on a sample; they are identifier-like, a different problem). Vectorised: one factorisation per
-    column and one count of distinct pairs per (column, quasi-identifier).
+    column and one count of distinct pairs per (column, quasi-identifier). ``codes``: ``{column: (codes, number
+    of codes)}`` already computed (the quasi-identifiers' own encoding), reused instead of factorising again.
     """
     import pandas as pd
 
     n = len(df)
     if n == 0:
         return []
+    given = codes or {}
     codes, sizes = {}, {}
     for c in df.columns:
+        if c in given:
+            codes[c], sizes[c] = np.asarray(given[c][0], dtype=np.int64), int(given[c][1])
+            continue
         f, u = pd.factorize(df[c], use_na_sentinel=False)
         codes[c], sizes[c] = np.asarray(f, dtype=np.int64), len(u)
     quasi = [q for q in quasi if q in codes and sizes[q] > 1]
@@ -342,7 +349,13 @@ def mapping_warnings(df: pd.DataFrame, quasi, min_repeat: float = 2.0) -> list[s
         for q in quasi:
             if sizes[q] * min_repeat > n:
                 continue
-            pairs = len(pd.unique(codes[c] * sizes[q] + codes[q]))
+            key = codes[c] * sizes[q] + codes[q]
+            top = sizes[c] * sizes[q]
+            pairs = (
+                int(np.count_nonzero(np.bincount(key, minlength=top)))
+                if top <= 4 * n
+                else len(pd.unique(key))
+            )
             c_to_q, q_to_c = pairs == sizes[c], pairs == sizes[q]
             if not (c_to_q or q_to_c):
                 continue
@@ -433,7 +446,7 @@ def anonymize(df: pd.DataFrame, config: AnonymizeConfig, schema=None) -> Anonymi
         )
     source_df = df
     df, orders, bounds = _schema_domains(df, cfg, schema)
-    notes = mapping_warnings(source_df, cfg.quasi)
+    notes: list[str] = []
     if schema is not None:
         notes += [
             f"column {c!r} is an identifier in the schema and is released unchanged: pseudonymise or drop it"
@@ -442,6 +455,9 @@ def anonymize(df: pd.DataFrame, config: AnonymizeConfig, schema=None) -> Anonymi
         ]
     hier_rows = {c: (_read_hierarchy_rows(p), p) for c, p in cfg.hierarchies}
     quasi = [encode_quasi(df[c], *(hier_rows[c] if c in hier_rows else (None, ""))) for c in cfg.quasi]
+    notes = (
+        mapping_warnings(source_df, cfg.quasi, codes={q.name: (q.codes, q.n_codes) for q in quasi}) + notes
+    )
     sensitive = []
     for c in cfg.sensitive:
         s = encode_sensitive(df[c])

@@ -326,9 +326,14 @@ def _evaluate(node, gen, quasi, sensitive, crit: Criteria, budget: int, n: int):
     if int(small.sum()) > budget:
         return None
     rows = np.nonzero(~small)[0]
-    perm = np.argsort(key[rows], kind="stable")
+    present = counts > 0
+    n_cls = int(present.sum())
+    ids = inv[rows] if len(counts) == n_cls else (np.cumsum(present) - 1)[inv[rows]]
+    if n_cls <= 65536:
+        ids = ids.astype(np.uint16)  # dense class ids in 16 bits: numpy's stable sort is then a radix sort
+    perm = np.argsort(ids, kind="stable")
     order = rows[perm]
-    ks = key[order]
+    ks = ids[perm]
     if len(order):
         b = np.r_[0, np.nonzero(ks[1:] != ks[:-1])[0] + 1]
         starts = b.astype(np.int64)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from anonlab.deid.keys import SecretKey
+from anonlab.io import parse_dates
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -102,61 +103,6 @@ def _refuse_float(s: pd.Series) -> None:
             f"column {s.name!r} holds floating-point numbers: identifiers must be read as text "
             "(anonlab.io.read_table(path, text_columns=[...])) so that each links exactly"
         )
-
-
-_ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-_NUMERIC_DATE = r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?:[ T].*)?"
-
-
-def parse_dates(
-    s: pd.Series, column: str, date_format: str | None = None, source: str = "input"
-) -> tuple[pd.Series, str | None]:
-    """Parse a column of dates with one format for the whole column; return ``(dates, format)``.
-
-    With ``date_format`` (a ``strftime`` pattern such as ``%d/%m/%Y``), every value must match it. Without, the
-    values must be ISO dates (``YYYY-MM-DD``, optionally with a time); dates such as ``01/02/2020`` are refused
-    because the order of day and month cannot be known (``13/02/2020`` in the same column would otherwise be read
-    day-first while ``01/02/2020`` is read month-first, distorting every interval). Other unambiguous forms
-    (``2 Jan 2020``) are parsed with the one format guessed from the first value. Missing values stay missing;
-    a value that does not fit is an :class:`InputError` naming the column and row. The returned format is the one
-    given or guessed (``None`` for ISO).
-    """
-    import pandas as pd
-
-    from anonlab.errors import InputError
-
-    text = s.dropna().astype(str).str.strip()
-    fmt = date_format
-    if fmt is None and len(text):
-        if text.str.fullmatch(_ISO_DATE).all():
-            fmt = None
-        elif text.str.fullmatch(_NUMERIC_DATE).any():
-            raise InputError(
-                f"{source}: column {column!r}: dates such as DD/MM/YYYY or MM/DD/YYYY are ambiguous (is "
-                "01/02 the 1st of February or the 2nd of January?); give the format, e.g. "
-                "--date-format '%d/%m/%Y' (library: date_format=)"
-            )
-        else:
-            from pandas._libs.tslibs.parsing import guess_datetime_format
-
-            fmt = guess_datetime_format(text.iloc[0])
-            if fmt is None:
-                raise InputError(
-                    f"{source}: column {column!r}, row {int(s.notna().to_numpy().argmax()) + 1}: value is not a "
-                    "date anonlab can read without a format; give --date-format"
-                )
-    strings = s.astype(object).where(s.isna(), s.astype(str).str.strip())
-    dates = (
-        pd.to_datetime(strings, format=fmt, errors="coerce")
-        if fmt
-        else pd.to_datetime(strings, errors="coerce")
-    )
-    bad = dates.isna() & s.notna()
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0]) + 1
-        what = f"does not match the date format {fmt!r}" if fmt else "is not a date (YYYY-MM-DD)"
-        raise InputError(f"{source}: column {column!r}, row {row}: value {what}")
-    return dates, fmt
 
 
 @dataclass

@@ -58,11 +58,18 @@ class AllowList:
             raise ValueError(f"{self.name}: fields must be {PUBLIC!r} or {DP_OUTPUT!r}: {bad}")
 
     def kind(self, path: str) -> str | None:
-        """The kind of the field at ``path`` (a leaf's dotted path), or ``None`` if it is not allowed."""
+        """The kind of the field at ``path`` (a leaf's dotted path), or ``None`` if it is not allowed. Where several
+        patterns match, the most specific one decides (most literal parts, then most parts), so
+        ``a.measured: DP_OUTPUT`` overrides ``a.**: PUBLIC`` whatever their order."""
+        best: tuple[int, int] | None = None
+        found = None
         for pattern, kind in self.fields.items():
             if _match(path, pattern):
-                return kind
-        return None
+                parts = pattern.split(".")
+                score = (sum(1 for p in parts if "*" not in p), len(parts))
+                if best is None or score > best:
+                    best, found = score, kind
+        return found
 
     def extend(self, name: str, fields: Mapping[str, str]) -> AllowList:
         """A new allow-list with these fields added (for an artifact that holds another's fields and more)."""

@@ -84,6 +84,10 @@ _PRIVACY = {
     **_tree("privacy.details.budget_parts.binning", PUBLIC),
     **_tree("privacy.details.budget_parts.binning.measured", DP_OUTPUT),
     **_tree("privacy.details.budget_parts.synthesis", PUBLIC),
+    **_tree(
+        "privacy.details.budget_parts.density", PUBLIC
+    ),  # plan from public bounds: columns, levels, sigma, rho
+    **_tree("privacy.details.budget_parts.model", PUBLIC),
     **_tree("privacy.details.learned_edges", DP_OUTPUT),
 }
 

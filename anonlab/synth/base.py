@@ -50,6 +50,8 @@ __all__ = [
 NO_GUARANTEE = "no formal privacy guarantee"
 MODEL_FORMAT = "anonlab-synth-model"
 _MODEL_VERSION = 1
+#: The share of a synthesis budget's rho spent on the DP densities that keep point masses.
+DEFAULT_DENSITY_SHARE = 0.1
 
 _REGISTRY: dict[str, type[Synthesizer]] = {}
 
@@ -183,6 +185,11 @@ class Synthesizer(ABC):
     binning_columns : with quantile binning, the columns to bin on quantiles (default: every numeric or date
         column whose public range is wider than ``bins``); each needs public bounds.
     progress : show progress bars on standard error.
+    point_masses : (DP methods accounted in zCDP) spend ``density_share`` of the synthesis budget on a DP density
+        inside each binned numeric or date column (:mod:`anonlab.synth.density`), and decode values inside a bin
+        from it rather than uniformly, so point masses (a capital gain of exactly 0, a 40-hour week) survive.
+        Default on; ``False`` decodes uniformly and spends nothing on it.
+    density_share : the share of the synthesis budget's rho spent on those densities (default 0.1).
     max_memory_gb, max_minutes : the fit is refused before anything is read or charged if its estimated peak
         memory or time (from the public domain alone, :mod:`anonlab.synth.resources`) passes these (defaults 4 GB
         and 5 minutes); raise them knowingly for a large domain.
@@ -211,6 +218,8 @@ class Synthesizer(ABC):
         progress: bool = False,
         max_memory_gb: float | None = None,
         max_minutes: float | None = None,
+        point_masses: bool = True,
+        density_share: float = DEFAULT_DENSITY_SHARE,
         **params: Any,
     ) -> None:
         self.seed = seed
@@ -218,6 +227,8 @@ class Synthesizer(ABC):
         self.bins = bins
         self.trust_domains = trust_domains
         self.progress = progress
+        self.point_masses = bool(point_masses)
+        self.density_share = check_share(density_share)
         from anonlab.synth.resources import DEFAULT_LIMITS, FitLimits
 
         self.limits = FitLimits(
@@ -350,6 +361,10 @@ class Synthesizer(ABC):
                 group=1 if relation == "add/remove" else 2,
             )
             fit_budget = plan.remainder
+        synthesis_budget = fit_budget  # the synthesis part (model and densities), after any binning share
+        dplan = self._plan_density(fit_budget, relation)
+        if dplan is not None:
+            fit_budget = Budget(fit_budget.epsilon, fit_budget.delta, zcdp_rho=fit_budget.rho - dplan.rho)
         if self.private:
             import warnings
 
@@ -360,7 +375,9 @@ class Synthesizer(ABC):
             ds = dataset or fp
             rho = budget.rho if self.accounts_in_zcdp() else None
             seq = None
-            binning_details = {"binning": self._binning_record(plan, fit_budget)} if plan is not None else {}
+            binning_details = (
+                {"binning": self._binning_record(plan, synthesis_budget)} if plan is not None else {}
+            )
             release = self.release_parameters(budget, relation)
             if ledger is not None:
                 ledger.check(
@@ -382,6 +399,7 @@ class Synthesizer(ABC):
                         "seeded": self.seed is not None,
                         "noise": NoiseSource(self.seed).describe(),
                         **binning_details,
+                        **({"density": dplan.to_dict()} if dplan is not None else {}),
                     },
                     neighbours=relation,
                 )
@@ -403,11 +421,18 @@ class Synthesizer(ABC):
                     coerced, self.encoding_, plan, root.fork("cut points")
                 )
                 codes, _ = self.encoding_.encode(coerced)
+            if dplan is not None:
+                from anonlab.synth.density import attach_densities
+
+                # post-processing at decoding time; the codes the synthesizer learns on are unchanged
+                self.encoding_ = attach_densities(self.encoding_, coerced, dplan, root.fork("density"))
             noise = root.fork("synthesis")
         self.neighbours_ = relation
         self.frame_ = coerced if not self._uses_codes() else None
         spent = self._fit_codes(codes, self.encoding_.sizes, fit_budget, noise)
         self.frame_ = None
+        if dplan is not None and spent is not None:
+            spent = self._with_density(spent, dplan)
         if plan is not None and spent is not None:
             spent = self._with_binning(spent, budget, released)
         if spent is not None and ledger is None:
@@ -446,6 +471,7 @@ class Synthesizer(ABC):
                 "columns": None if self.binning_columns is None else list(self.binning_columns),
             },
             "missing": self.missing,
+            "point_masses": {"on": self.point_masses, "share": self.density_share},
             "trust_domains": bool(self.trust_domains),
             "schema": self.schema_fingerprint_,
             "neighbours": neighbours,
@@ -462,11 +488,48 @@ class Synthesizer(ABC):
             },
         }
 
+    def _plan_density(self, fit_budget: Budget | None, relation: str):
+        """The DP density plan of this fit (public: bounds, levels, noise), or ``None`` when it spends nothing:
+        not a zCDP-accounted DP method, ``point_masses=False``, or no binned numeric column."""
+        if not (self.private and self.point_masses and self.accounts_in_zcdp() and fit_budget is not None):
+            return None
+        import math
+
+        from anonlab.synth.density import density_columns, plan_density
+
+        cols = density_columns(self.encoding_)
+        if not cols:
+            return None
+        return plan_density(
+            cols,
+            fit_budget.rho * self.density_share,
+            sensitivity=1.0 if relation == "add/remove" else math.sqrt(2),
+        )
+
+    def _with_density(self, spent: PrivacySpent, dplan) -> PrivacySpent:
+        """The synthesis record with the density's share added back: the whole synthesis budget, itemised."""
+        from dataclasses import replace
+
+        from anonlab.privacy.accounting import zcdp_epsilon
+
+        rho = (spent.rho or 0.0) + dplan.rho
+        parts = dict(spent.details.get("budget_parts") or {})
+        parts["density"] = dplan.to_dict()
+        parts["model"] = {"rho": spent.rho}
+        return replace(
+            spent,
+            rho=rho,
+            epsilon=max(spent.epsilon, zcdp_epsilon(rho, spent.delta)) if spent.delta > 0 else spent.epsilon,
+            noise=spent.noise + "; densities inside bins: discrete Gaussian (OpenDP)",
+            details={**spent.details, "budget_parts": parts},
+        )
+
     def _with_binning(self, spent: PrivacySpent, budget: Budget, released: dict[str, Any]) -> PrivacySpent:
         """The fit's record for both parts: the whole budget, with the binning and the synthesis itemised."""
         from dataclasses import replace
 
         parts = {
+            **(spent.details.get("budget_parts") or {}),
             "binning": {k: v for k, v in released.items() if k != "edges"},
             "synthesis": {"epsilon": spent.epsilon, "delta": spent.delta, "rho": spent.rho},
         }
@@ -495,7 +558,11 @@ class Synthesizer(ABC):
         from anonlab.synth.resources import check_fit, estimate_fit
 
         est = estimate_fit(
-            self.name, self.encoding_.sizes, self.params, names=self.encoding_.names, seeded=self.seed is not None
+            self.name,
+            self.encoding_.sizes,
+            self.params,
+            names=self.encoding_.names,
+            seeded=self.seed is not None,
         )
         check_fit(est, self.limits)
 

@@ -172,3 +172,31 @@ def sample_within(
         out = np.floor(out)
         out = np.clip(out, np.ceil(left), np.maximum(np.ceil(right) - 1, np.ceil(left)))
     return out
+
+
+def density_columns(encoding) -> list[tuple[str, float, float, bool]]:
+    """The columns of ``encoding`` that are cut into bins (not one code per value), with their public bounds:
+    (name, lower, upper, integer). Dates count as integers (days)."""
+    out = []
+    for c in encoding.columns:
+        if c.type in ("integer", "float", "date") and not c.exact and c.edges is not None:
+            integer = c.type in ("integer", "date")
+            lo, hi = float(c.edges[0]), float(c.edges[-1]) - (1.0 if integer else 0.0)
+            if hi > lo:
+                out.append((c.name, lo, hi, integer))
+    return out
+
+
+def attach_densities(encoding, frame, plan: DensityPlan, noise):
+    """``encoding`` with the DP density of every planned column attached (each measured from its own fork of
+    ``noise``); ``frame`` is the table coerced to the schema's types."""
+    from dataclasses import replace
+
+    planned = {c[0] for c in plan.columns}
+    cols = []
+    for c in encoding.columns:
+        if c.name in planned:
+            cells = measure_density(c.values(frame[c.name]), plan, c.name, noise.fork(f"density {c.name}"))
+            c = replace(c, density=tuple(tuple(float(v) for v in row) for row in cells))
+        cols.append(c)
+    return replace(encoding, columns=tuple(cols))

@@ -174,6 +174,9 @@ def synthesize(
     progress: bool = False,
     jax_cache: str | None = None,
     diagnostics: bool = False,
+    point_masses: bool = True,
+    max_memory_gb: float | None = None,
+    max_minutes: float | None = None,
 ) -> SynthResult:
     """Fit ``method`` on the table ``input`` and write ``rows`` synthetic rows to ``output`` (+ sidecar).
 
@@ -191,6 +194,10 @@ def synthesize(
     diagnostics : print, to standard error only, how many values of each column fell outside the schema's
         public domain (clamped or coded missing), under :data:`DIAGNOSTICS_HEADER`. These are exact counts from
         the real table, NOT private: they never go into a file, the result or the sidecar.
+    point_masses : DP methods in zCDP spend a share of their budget on DP densities inside binned columns so that
+        point masses survive decoding (default on; see :class:`~anonlab.synth.base.Synthesizer`).
+    max_memory_gb, max_minutes : limits on the fit's cost estimated from the public domain; above them the fit is
+        refused before anything is read or charged (defaults 4 GB, 5 minutes).
     binning, binning_share, binning_columns : ``"quantile"`` spends ``binning_share`` of the budget on DP cut
         points for wide numeric columns (see :class:`~anonlab.synth.base.Synthesizer`); the total stays
         (epsilon, delta).
@@ -230,6 +237,9 @@ def synthesize(
         "progress": progress,
         "binning": binning,
         "binning_columns": binning_columns,
+        "point_masses": point_masses,
+        "max_memory_gb": max_memory_gb,
+        "max_minutes": max_minutes,
         **params,
     }
     if binning_share is not None:

@@ -724,6 +724,8 @@ class DPVI(Synthesizer):
             sgd_budget = Budget(budget.epsilon - eps_n, budget.delta)
             row_count = {"n_estimate": m, "n_estimate_epsilon": eps_n}
         n = int(codes.shape[0])
+        # the DP-SGD key: the next 256 bits of this release's stream (after the count and the resizing)
+        svi_key, init_key, batch_key = d3p.random.split(_d3p_key(noise), 3)
         batch, q, steps = self._plan(n)
         sigma, eps_spent, _ = d3p.dputil.approximate_sigma(
             sgd_budget.epsilon, sgd_budget.delta, q, steps, force_smaller=True, maxeval=30
@@ -742,7 +744,6 @@ class DPVI(Synthesizer):
             rng_suite=d3p.random,
         )
         data = jnp.asarray(codes.astype(np.int32))
-        svi_key, init_key, batch_key = d3p.random.split(_d3p_key(noise), 3)
         init_batching, get_batch = d3p.minibatch.subsample_batchify_data(
             (data,), batch_size=batch, rng_suite=d3p.random
         )

@@ -183,3 +183,32 @@ def test_dpvi_options_reach_the_fit_and_its_sidecar(files):
     assert car["params"]["learning_rate"] == 0.1 and car["params"]["k"] == 2
     # the training loss and run time are not released (issue 11 item 4)
     assert "final_elbo_per_row" not in car["privacy"]["details"] and "seconds" not in car
+
+
+def test_point_masses_are_paid_for_by_default_and_can_be_turned_off(files):
+    tmp, data, schema = files
+    cars = {}
+    for flag in ([], ["--no-point-masses"]):
+        out = tmp / f"twin{len(flag)}.csv"
+        assert main(["synth", str(data), "-o", str(out), "--schema", str(schema), *FAST, *flag]) == 0
+        cars[bool(flag)] = json.loads(Path(str(out) + ".json").read_text())
+    parts = cars[False]["privacy"]["details"]["budget_parts"]
+    assert parts["density"]["rho"] == pytest.approx(
+        0.1 * cars[False]["rho"]
+    )  # its share of the synthesis rho
+    assert "budget_parts" not in cars[True]["privacy"]["details"]
+    assert cars[True]["rho"] == pytest.approx(cars[False]["rho"])  # the total is the same either way
+
+
+def test_a_fit_over_the_limits_is_refused_before_anything_is_charged(files, capsys):
+    tmp, data, schema = files
+    ledger = tmp / "l.jsonl"
+    Ledger.create(ledger, epsilon=2, delta=1e-6)
+    before = ledger.read_bytes()
+    out = tmp / "twin.csv"
+    args = ["synth", str(data), "-o", str(out), "--schema", str(schema), *CHARGED, "--ledger", str(ledger)]
+    assert main([*args, "--max-minutes", "0.0001"]) == 2
+    err = capsys.readouterr().err
+    assert "refused before fitting" in err and "--max-minutes" in err and len(err.strip().splitlines()) == 1
+    assert ledger.read_bytes() == before and not out.exists()
+    assert main(["synth", "sample", str(out), "-o", str(tmp / "x.csv"), "--max-memory", "9"]) == 2

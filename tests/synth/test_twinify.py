@@ -200,24 +200,62 @@ def test_napsu_add_remove_charges_and_uses_a_dp_row_count(cache, tmp_path):
 def test_dpvi_add_remove_count_and_d3p_key_from_the_release_stream(cache, monkeypatch):
     import d3p.random
 
-    keys = []
+    class _Stop(Exception):
+        pass
+
+    keys, stop = [], []
     real = d3p.random.PRNGKey
-    monkeypatch.setattr(d3p.random, "PRNGKey", lambda seed=None: (keys.append(seed), real(seed))[1])
+
+    def spy(seed=None):
+        keys.append(seed)
+        if stop:  # later fits stop once their DP-SGD key is made (the training itself is tested elsewhere)
+            raise _Stop
+        return real(seed)
+
+    monkeypatch.setattr(d3p.random, "PRNGKey", spy)
     df, schema = _two()
     kw = dict(seed=1, missing=False, epochs=1, k=2, batch_size=20, jax_cache=cache)
     m = get_method("dpvi")(**kw).fit(df, schema, Budget(1.0, 1e-6))
     d = m.privacy_.details
     assert m.neighbours_ == "add/remove" and d["n_estimate_epsilon"] == pytest.approx(N_ESTIMATE_SHARE)
     assert m.n_estimate_ == d["n_estimate"] and d["steps"] == math.ceil(d["n_estimate"] / 20)
-    again = get_method("dpvi")(**kw).fit(df, schema, Budget(1.0, 1e-6))
-    other = get_method("dpvi")(**kw, bins=16).fit(df, schema, Budget(1.0, 1e-6))  # same data, same sigma
+    stop.append(True)
+    for extra in ({}, {"bins": 16}):  # the same release again; one that differs only in bins (same data)
+        with pytest.raises(_Stop):
+            get_method("dpvi")(**kw, **extra).fit(df, schema, Budget(1.0, 1e-6))
     # the DP-SGD key is 32 bytes of the release's stream: reproducible, and different for another release
     assert len(keys) == 3 and all(isinstance(k, bytes) and len(k) == 32 for k in keys)
     assert keys[0] == keys[1] != keys[2]
-    assert all(np.array_equal(m.params_[k], again.params_[k]) for k in m.params_)
-    assert other.privacy_.details["n_estimate"] != d["n_estimate"] or any(
-        not np.array_equal(m.params_[k], other.params_[k]) for k in m.params_
+
+
+def test_dpvi_on_a_replace_one_ledger_keeps_the_exact_n(cache, tmp_path, monkeypatch):
+    import d3p.random
+
+    from anonlab.synth import twinify_methods
+
+    class _Stop(Exception):
+        pass
+
+    def stop(seed=None):  # the fit is charged and resized by now; the training itself is tested elsewhere
+        raise _Stop
+
+    counts = []
+    real_resize = twinify_methods._resize
+    monkeypatch.setattr(twinify_methods, "_resize", lambda *a: (counts.append(a[1]), real_resize(*a))[1])
+    monkeypatch.setattr(d3p.random, "PRNGKey", stop)
+    df, schema = _two()
+    path = tmp_path / "r1.ledger"
+    Ledger.create(
+        path, epsilon=3.0, delta=1e-5, neighbours="replace-one", population_size=len(df), accounting="basic"
     )
+    kw = dict(seed=1, missing=False, epochs=1, k=2, batch_size=20, jax_cache=cache)
+    with pytest.raises(_Stop):
+        get_method("dpvi")(**kw).fit(df, schema, Budget(1.0, 1e-6), ledger=Ledger.open(path))
+    (entry,) = Ledger.open(path).entries
+    assert entry.neighbours == "replace-one" and entry.group == 1 and counts == []  # no count, no resizing
+    with pytest.raises(_Stop):
+        get_method("dpvi")(**kw).fit(df, schema, Budget(1.0, 1e-6))  # add/remove: count and resize
+    assert len(counts) == 1 and counts[0] != len(df)
 
 
 def test_resize_subsets_or_pads_from_the_public_domain():
