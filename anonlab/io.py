@@ -251,7 +251,8 @@ def parse_dates(
     dates = (
         pd.to_datetime(strings, format=fmt, errors="coerce")
         if fmt
-        else pd.to_datetime(strings, errors="coerce")
+        # ISO 8601 with or without a time in one column (pandas 2 otherwise applies the first value's format to all)
+        else pd.to_datetime(strings, format="ISO8601", errors="coerce")
     )
     bad = dates.isna() & s.notna()
     if bad.any():
@@ -421,6 +422,9 @@ def _check_short_rows(path: Path, df: pd.DataFrame, sep: str) -> None:
 def _read_parquet(path: Path) -> pd.DataFrame:
     import pandas as pd
 
+    from anonlab.errors import require_extra
+
+    require_extra("parquet", "pyarrow", "reading Parquet")
     try:
         return pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
@@ -753,6 +757,10 @@ def write_text(path: str | os.PathLike, text: str, force: bool = False, mode: in
 def write_table(df: pd.DataFrame, path: str | os.PathLike, force: bool = False) -> Path:
     """Write ``df`` atomically as CSV/TSV/Parquet, chosen by the extension of ``path``."""
     fmt = table_format(path)
+    if fmt == "parquet":
+        from anonlab.errors import require_extra
+
+        require_extra("parquet", "pyarrow", "writing Parquet")
     with atomic_path(path, force) as tmp:
         if fmt == "parquet":
             df.to_parquet(tmp, index=False)

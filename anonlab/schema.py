@@ -579,7 +579,7 @@ def _person_name_share(sample: pd.Series) -> float:
 def _known_person_names() -> frozenset[str]:
     """First and last names of every locale Faker ships (casefolded).
 
-    Faker is installed with SDV (a dependency of anonlab's synthesizers) and its per-locale person providers are a
+    Faker is a core dependency of anonlab (also installed with SDV) and its per-locale person providers are a
     well-kept, public list of common first and last names in about a hundred locales, which is what recognising
     name columns under any header (``etunimi``, ``nombre``, ``pat_nm``) needs. Without Faker the check is skipped.
     """

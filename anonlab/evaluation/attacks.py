@@ -34,7 +34,35 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["AnonymeterRisk", "AnonymeterResult", "anonymeter_risks", "max_attempts", "AttackTimeout"]
+__all__ = [
+    "AnonymeterRisk",
+    "AnonymeterResult",
+    "anonymeter_risks",
+    "anonymeter_available",
+    "AnonymeterMissing",
+    "ANONYMETER_MISSING",
+    "max_attempts",
+    "AttackTimeout",
+]
+
+#: Why the attacks are not computed without the package. anonymeter 1.1.0 (its latest) requires numpy < 1.27 and
+#: pyarrow < 22, so it cannot install beside anonlab's stack; it lives in a peer venv
+#: (benchmarks/peers/anonymeter.txt, ``make bench-peers``).
+ANONYMETER_MISSING = "anonymeter is not installed (a peer)"
+
+
+class AnonymeterMissing(RuntimeError):
+    """anonymeter cannot be imported here (it is a peer, not a dependency of anonlab's stack)."""
+
+    def __init__(self) -> None:
+        super().__init__(ANONYMETER_MISSING)
+
+
+def anonymeter_available() -> bool:
+    """Whether the anonymeter package can be imported in this environment."""
+    import importlib.util
+
+    return importlib.util.find_spec("anonymeter") is not None
 
 
 class AttackTimeout(Exception):
@@ -189,11 +217,16 @@ def anonymeter_risks(
     ``secret`` is the column the inference attack tries to learn (the target or sensitive column); ``quasi`` are
     the columns the linkability attacker is assumed to know, split in two halves (all columns when not given).
     ``seconds`` caps each attack's wall-clock time (``None``: no cap); the singling-out search is bounded by
-    :func:`max_attempts` in any case.
+    :func:`max_attempts` in any case. Raises :class:`AnonymeterMissing` where anonymeter is not installed.
     """
     import logging
 
-    from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
+    try:
+        from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.split(".")[0] == "anonymeter":
+            raise AnonymeterMissing() from None
+        raise
 
     logging.getLogger("anonymeter").setLevel(logging.ERROR)
     cols = [c for c in train.columns if c in release.columns and c in holdout.columns]

@@ -421,6 +421,10 @@ def evaluate(
     timings["decode"] = time.perf_counter() - t0
 
     todo = [p for p in PARTS if p not in config.skip]
+    if {"tstr", "dcr", "membership"} & set(todo):
+        from anonlab.errors import require_extra
+
+        require_extra("eval", "sklearn", "evaluation (TSTR, distances to closest records, membership)")
     bar = tqdm(total=len(todo), desc=f"evaluate {label}", disable=not progress, leave=False, unit="part")
     vs: list[Verdict] = []
     out: dict[str, Any] = {}
@@ -734,8 +738,12 @@ def evaluate(
         if hold is None or len(hold) < 10:
             notes.append("anonymeter attacks skipped: they need a holdout as the control set (--holdout)")
             return
-        from anonlab.evaluation.attacks import anonymeter_risks
+        from anonlab.evaluation.attacks import ANONYMETER_MISSING, anonymeter_available, anonymeter_risks
 
+        if not anonymeter_available():
+            notes.append(f"anonymeter not computed: {ANONYMETER_MISSING}")
+            vs.append(V.not_computed("anonymeter", ANONYMETER_MISSING, "risk"))
+            return
         runs = [
             anonymeter_risks(
                 real,

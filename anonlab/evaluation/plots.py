@@ -27,7 +27,9 @@ def _png(fig) -> bytes:
 
 
 def _plt():
-    import matplotlib
+    from anonlab.errors import require_extra
+
+    matplotlib = require_extra("eval", "matplotlib", "the report's figures")
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt

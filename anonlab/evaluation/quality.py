@@ -44,6 +44,9 @@ def sdmetrics_quality(
 
     import pandas as pd
 
+    from anonlab.errors import require_extra
+
+    require_extra("sdv", "sdmetrics", "SDMetrics' quality report")
     n = min(max_rows, len(real), len(release))
     a = real.sample(n, random_state=seed) if len(real) > n else real
     b = release.sample(n, random_state=seed) if len(release) > n else release

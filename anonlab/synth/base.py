@@ -157,6 +157,10 @@ def get_method(name: str) -> type[Synthesizer]:
         ) from None
 
 
+#: The optional dependencies (extra, module) of built-in methods that do not declare ``requires`` themselves.
+_BUILTIN_REQUIRES: dict[str, tuple[str, str]] = {"napsu": ("synth", "numpyro"), "dpvi": ("synth", "numpyro")}
+
+
 def available_methods() -> list[str]:
     _load_builtins()
     return sorted(_REGISTRY)
@@ -197,6 +201,9 @@ class Synthesizer(ABC):
 
     name: ClassVar[str] = ""
     private: ClassVar[bool] = True
+    #: ``(extra, module)``: the optional dependencies the method needs (``("sdv", "sdv")``); constructing it where
+    #: ``module`` is not installed raises :class:`~anonlab.errors.MissingExtraError` naming ``anonlab[extra]``.
+    requires: ClassVar[tuple[str, str] | None] = None
     description: ClassVar[str] = ""
     #: True for methods that, on a ledger whose relation is "replace-one" (the row count declared public at
     #: ``budget init``), release under replace-one-record neighbours with the exact row count (NAPSU-MQ, DPVI).
@@ -204,6 +211,15 @@ class Synthesizer(ABC):
     #: ledger, and (methods without this flag) on a replace-one ledger, which then charges the release as a group
     #: of two. The relation of each fit is ``neighbours_`` (see :meth:`release_neighbours`).
     supports_replace_one: ClassVar[bool] = False
+
+    @classmethod
+    def check_installed(cls) -> None:
+        """Raise :class:`~anonlab.errors.MissingExtraError` when an optional dependency of the method is missing."""
+        req = cls.requires or _BUILTIN_REQUIRES.get(cls.name)
+        if req is not None:
+            from anonlab.errors import require_extra
+
+            require_extra(req[0], req[1], f"synthesis method {cls.name!r}")
 
     def __init__(
         self,
@@ -222,6 +238,7 @@ class Synthesizer(ABC):
         density_share: float = DEFAULT_DENSITY_SHARE,
         **params: Any,
     ) -> None:
+        self.check_installed()
         self.seed = seed
         self.missing = missing
         self.bins = bins

@@ -28,6 +28,7 @@ _PAC = 10  # CTGAN's discriminator scores rows in packs of this many
 
 class _SDVBaseline(Synthesizer):
     private = False
+    requires = ("sdv", "sdv")  # the anonlab[sdv] extra (SDV's Business Source License 1.1: opt-in)
     _klass = ""
 
     def _uses_codes(self) -> bool:

@@ -275,6 +275,9 @@ def audit_folder(
     folder: str | os.PathLike, *, workers: int | None = None, progress: bool = False
 ) -> AuditResult:
     """Audit every file under ``folder`` (see the module docstring). The folder is only read."""
+    from anonlab.errors import require_extra
+
+    require_extra("dicom", "pydicom", "DICOM auditing")
     from anonlab.deid.dicom.deidentify import INCOMPLETE_MARKER, _small_batches_in_process, parallel_map
     from anonlab.deid.dicom.reading import walk_files
     from anonlab.errors import InputError, UsageError

@@ -508,6 +508,9 @@ def deidentify_folder(
     is broken is listed as skipped with that reason. ``out_dir`` carries :data:`INCOMPLETE_MARKER` until the
     run has handled every input.
     """
+    from anonlab.errors import require_extra
+
+    require_extra("dicom", "pydicom", "DICOM de-identification")
     from anonlab.io import atomic_path, check_output, ensure_folder, guard_outputs, refuse_inside
 
     in_dir, out_dir = Path(in_dir), Path(out_dir)

@@ -61,7 +61,9 @@ def _check_whole(ds, size: int) -> None:
 
 def read_whole(path: Path):
     """Read a DICOM file completely. Raises :class:`NotDicom` or :class:`Unreadable`."""
-    import pydicom
+    from anonlab.errors import require_extra
+
+    pydicom = require_extra("dicom", "pydicom", "DICOM de-identification")
     from pydicom.errors import InvalidDicomError
 
     try:
