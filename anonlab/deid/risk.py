@@ -145,8 +145,8 @@ def _codes(s: pd.Series, dense: bool = True) -> tuple[np.ndarray, int]:
         s = s.astype("string")  # mixed objects: compare as text, as the values appear in the file
     codes, uniques = pd.factorize(s, use_na_sentinel=False)
     if uniques.dtype.kind in "OU" or str(uniques.dtype) == "string":
-        # pandas 1.5's string hash table stops at a NUL character ("a\0b" == "a\0c"), which would merge classes
-        # and overstate k. Escape NULs injectively and factorize again (checked on the distinct values only).
+        # pandas' string hash table stops at a NUL character ("a\0b" == "a\0c"), which would merge classes and
+        # overstate k: seen on 1.5.3 and still on 2.3.3 (pd.factorize(["a\0b", "a\0c"]) gives one class). Escape NULs injectively and factorize again (checked on the distinct values only).
         if pd.Index(uniques).astype("string").str.contains("\0", regex=False).fillna(False).any():
             escaped = s.str.replace("\\", "\\\\", regex=False).str.replace("\0", "\\0", regex=False)
             codes, uniques = pd.factorize(escaped, use_na_sentinel=False)
