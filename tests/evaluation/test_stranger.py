@@ -152,6 +152,7 @@ def test_class_target_rule():
 
 
 def test_quality_nan_is_null_with_a_reason_and_json_is_written(splits, tmp_path, capsys):
+    pytest.importorskip("sdmetrics", reason="SDMetrics comes with the sdv extra")
     # a tiny subset with a constant numeric column: SDMetrics' pair trends come back NaN
     cols = ["age", "hours-per-week", "sex", "income-per-year"]
     train = splits["train"][cols].iloc[:12].copy()

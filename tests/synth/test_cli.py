@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -14,6 +15,11 @@ from anonlab.cli import main
 from anonlab.privacy.ledger import Ledger
 
 from .conftest import planted_frame, planted_schema
+
+NEEDS_SDV = pytest.mark.skipif(
+    importlib.util.find_spec("sdv") is None, reason="the sdv extra (SDV, torch's CPU build) is not installed"
+)
+
 
 SEED = "739182645"  # a seed that cannot occur by chance in an artifact
 CHARGED = ["--method", "mst", "--epsilon", "1", "--seed", SEED, "--no-progress"]
@@ -123,7 +129,11 @@ def test_a_dp_method_needs_a_ledger_or_an_explicit_no_ledger(files, capsys):
             ["--method", "napsu", "--epsilon", "1", "--learning-rate", "0.1"],
             "--learning-rate applies to dpvi",
         ),
-        (["--method", "ctgan", "--batch-size", "64"], "batch size must be a multiple of 10"),
+        pytest.param(
+            ["--method", "ctgan", "--batch-size", "64"],
+            "batch size must be a multiple of 10",
+            marks=NEEDS_SDV,
+        ),
     ],
 )
 def test_bad_usage_is_one_line_and_exit_2(files, capsys, monkeypatch, extra, message):

@@ -8,6 +8,7 @@ identical, and no artifact may carry the seed, the table's fingerprint or its ex
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import warnings
@@ -33,6 +34,11 @@ from anonlab.synth.artifacts import (
     sidecar_allow,
 )
 from anonlab.synth.release import DIAGNOSTICS_HEADER, sample_model, synthesize
+
+NEEDS_SDV = pytest.mark.skipif(
+    importlib.util.find_spec("sdv") is None, reason="the sdv extra (SDV, torch's CPU build) is not installed"
+)
+
 
 SECRET = 3_918_273_645  # the secret seed: must appear in no artifact
 N = 73  # rows of D (chosen not to collide with the schema's public bin edges)
@@ -376,6 +382,7 @@ def test_allow_lists_classify_every_field_and_refuse_an_unknown_one():
         published({"method": "mst", "seed": 4}, allow)
 
 
+@NEEDS_SDV
 def test_a_non_dp_baseline_keeps_its_run_time_but_never_the_seed(tmp_path, monkeypatch, capsys):
     folder = _workdirs(tmp_path)["D"]
     monkeypatch.chdir(folder)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+pytest.importorskip("sdv", reason="the sdv extra (SDV, torch's CPU build) is not installed")
+
 from anonlab.errors import InputError, UsageError
 from anonlab.synth import Synthesizer, get_method
 
