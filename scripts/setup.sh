@@ -2,8 +2,8 @@
 # Create VENV (default .venv) with the newest supported Python that runs here, and install anonlab editable with
 # every extra this machine supports, at the exact pins of constraints.txt. Called by `make setup`.
 #
-# Interpreters are tried by running them, newest first: python3.13, python3.12, python3.11 on PATH, then each
-# pyenv version of those (pyenv's shims are on PATH but fail unless pyenv selects a version). One is used when it
+# Interpreters are tried by running them, newest first: python3.13, python3.12, python3.11 on PATH, each followed
+# by the pyenv versions of it (pyenv's shims are on PATH but fail unless pyenv selects a version), then python3. One is used when it
 # runs, is 3.11-3.13 (what every pin has wheels for), can make a venv, and the install succeeds; otherwise the next
 # is tried. PYTHON=/path/to/python forces one.
 #
@@ -31,6 +31,7 @@ candidates() {
             done
         fi
     done
+    echo python3
 }
 
 # prints the interpreter's real path when it runs and is a supported version
