@@ -118,6 +118,7 @@ METHOD_FIELDS: dict[str, dict[str, str]] = {
         # the row count the fit used: the DP estimate, or the public n of a replace-one ledger
         "state.n_estimate": DP_OUTPUT,
         **_tree("state.query_sets", PUBLIC),
+        "state.query_layout": PUBLIC,  # a format tag
     },
     "dpvi": {
         "privacy.details.batch_size": PUBLIC,
@@ -128,7 +129,10 @@ METHOD_FIELDS: dict[str, dict[str, str]] = {
         "privacy.details.accounted_epsilon": DP_OUTPUT,
         "privacy.details.sampling_ratio": DP_OUTPUT,
         "privacy.details.steps": DP_OUTPUT,
+        "privacy.details.accountant": PUBLIC,
         "state.n_estimate": DP_OUTPUT,
+        "state.k": PUBLIC,
+        "state.param_layout": PUBLIC,  # a format tag
     },
 }
 # the marginal-based methods keep a graphical model (anonlab.synth.marginal_method.GraphicalSynthesizer)

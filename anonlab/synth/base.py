@@ -143,7 +143,7 @@ def _load_builtins() -> None:
     import anonlab.synth.aim  # noqa: F401
     import anonlab.synth.mst  # noqa: F401
     import anonlab.synth.sdv_methods  # noqa: F401
-    import anonlab.synth.twinify_methods  # noqa: F401
+    import anonlab.synth.twinify  # noqa: F401
 
 
 def get_method(name: str) -> type[Synthesizer]:
