@@ -10,6 +10,10 @@ N_ESTIMATE_SHARE = 0.05
 def jax_setup(cache_dir) -> None:
     """64-bit floats in JAX (the max-entropy model's probabilities and the DP-SGD noise are float64) and the
     persistent compilation cache (:mod:`anonlab.synth.jaxcache`)."""
+    from anonlab.errors import require_extra
+
+    for module in ("jax", "numpyro", "dp_accounting"):
+        require_extra("synth", module, "NAPSU-MQ and DPVI")
     import jax
 
     from anonlab.synth.jaxcache import enable_compilation_cache

@@ -182,15 +182,23 @@ class NapsuMQ(Synthesizer):
             out.append(clique)
         return out
 
-    def _network(self, query_sets) -> JointMaxEnt:
-        """The max-entropy model of the canonical queries on ``query_sets`` (column names); public."""
-        names, sizes = list(self.encoding_.names), self.encoding_.sizes
-        cells = float(np.prod(sizes, dtype=np.float64))
+    def _check_resources(self) -> None:
+        """The joint-domain limit, from the public encoding, before anything is read or charged."""
+        super()._check_resources()
+        self._check_cells()
+
+    def _check_cells(self) -> None:
+        cells = float(np.prod(self.encoding_.sizes, dtype=np.float64))
         if cells > float(self.params["max_cells"]):
             raise UsageError(
                 f"napsu: the joint domain has {cells:.3g} cells, more than max_cells {self.params['max_cells']:g}; "
                 "use fewer columns, fewer bins (--bins) or dpvi/aim/mst"
             )
+
+    def _network(self, query_sets) -> JointMaxEnt:
+        """The max-entropy model of the canonical queries on ``query_sets`` (column names); public."""
+        names, sizes = list(self.encoding_.names), self.encoding_.sizes
+        self._check_cells()
         cliques = [tuple(names.index(c) for c in q) for q in query_sets]
         return JointMaxEnt(sizes, canonical_queries(cliques, sizes))
 
