@@ -83,7 +83,8 @@ DEFAULT_DELTA = 1e-9
 STUDY_PRIVACY = (
     "This study is an experiment, not a release. It releases the same training records many times on purpose: "
     "each DP release here is a separate release of the same people, and the per-release epsilons do not compose "
-    "into a guarantee for the study's outputs taken together (only their sum bounds them). The study's DP fits ran "
+    "into a guarantee for the study's outputs taken together (no budget was set for the study as a whole; together "
+    "they are bounded only by the sum of the epsilons, which no ledger checked). The study's DP fits ran "
     "without a privacy ledger, explicitly and knowingly; publish none of these outputs as a release: make a real "
     "release with anonlab synth, charged to a ledger."
 )
@@ -439,7 +440,7 @@ def _release(
         if not opts.get("quasi"):
             raise UsageError(f"{spec.label}: k-anonymity needs quasi-identifiers ([study] quasi)")
         try:
-            cfg = AnonymizeConfig(seed=seed, **opts)
+            cfg = AnonymizeConfig(**opts)
         except TypeError as exc:
             raise UsageError(f"{spec.label}: {exc}") from None
         res = anonymize(train, cfg)
