@@ -76,7 +76,6 @@ class DeidentifyResult:
     out_dir: str
     options: list[str]
     workers: int
-    seed: int | None = None
     files: int = 0
     written: int = 0
     skipped: list[dict] = field(default_factory=list)
@@ -99,7 +98,6 @@ class DeidentifyResult:
             "in_dir": self.in_dir,
             "out_dir": self.out_dir,
             "workers": self.workers,
-            "seed": self.seed,
             "files": self.files,
             "written": self.written,
             "skipped": len(self.skipped),
@@ -488,7 +486,6 @@ def deidentify_folder(
     allow_burned_in: bool = False,
     manifest: str | os.PathLike | None = None,
     force: bool = False,
-    seed: int | None = None,
     progress: bool = False,
     key_file: str | os.PathLike | None = None,
 ) -> DeidentifyResult:
@@ -500,7 +497,6 @@ def deidentify_folder(
     allow_burned_in : release images that may show burned-in identifying text (they are withheld otherwise).
     manifest : CSV path for original -> new UIDs, pseudonymous PatientIDs and paths. It re-identifies the release:
         refused inside ``out_dir``, written with owner-only permissions.
-    seed : recorded only; nothing here is random (outputs depend on the key alone).
     key_file : the key's file, if it came from one: the manifest may never overwrite it.
 
     Symbolic links under ``in_dir`` are never followed out of it: a link to a file or folder inside ``in_dir``
@@ -532,7 +528,7 @@ def deidentify_folder(
             f"{out_dir}: cannot write into the output folder: {exc.strerror or type(exc).__name__}"
         ) from None
     result = DeidentifyResult(
-        in_dir=str(in_dir), out_dir=str(out_dir), options=list(profile.options), workers=workers, seed=seed
+        in_dir=str(in_dir), out_dir=str(out_dir), options=list(profile.options), workers=workers
     )
     started = time.time_ns()
     t0 = time.perf_counter()
