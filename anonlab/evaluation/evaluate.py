@@ -581,6 +581,9 @@ def evaluate(
         if real[target].nunique(dropna=True) < 2:
             notes.append(f"TSTR skipped: target {target!r} has a single value in the real table")
             return
+        if len(kinds) < 2:
+            notes.append(f"TSTR skipped: no column beside the target {target!r} to predict it from")
+            return
         if hold is not None:
             fit_real, test, where = real, hold, "holdout (real records the release never saw)"
         else:
