@@ -556,10 +556,12 @@ def run_study(
                 progress=progress,
                 baseline_cache=baseline_cache,
             )
-        except AnonlabError as exc:
-            failures.append({"label": spec.label, "error": str(exc)})
+        except Exception as exc:  # a release that fails, for whatever reason, is listed and the study goes on
+            msg = str(exc) if isinstance(exc, AnonlabError) else f"{type(exc).__name__}: {exc}"
+            msg = " ".join(msg.split())[:300]
+            failures.append({"label": spec.label, "error": msg})
             if on_release:
-                on_release(spec.label, None, str(exc))
+                on_release(spec.label, None, msg)
             continue
         meta[spec.label] = {
             **m,

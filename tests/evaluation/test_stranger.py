@@ -458,3 +458,41 @@ def test_study_does_not_shell_to_the_cli():
 
     src = Path(S.__file__).read_text()
     assert "subprocess" not in src and "anonlab.cli" not in src
+
+
+def test_a_release_that_raises_anything_is_listed_and_the_study_goes_on(splits, monkeypatch):
+    import anonlab.evaluation.study as S
+
+    real_release = S._release
+
+    def flaky(spec, *a, **k):
+        if spec.method == "kanonymity":
+            raise RuntimeError("a third-party library refused the metadata")
+        return real_release(spec, *a, **k)
+
+    monkeypatch.setattr(S, "_release", flaky)
+    recipe = S.Recipe.from_dict(
+        {
+            "study": {"quasi": ["age", "sex"], "target": "income-per-year"},
+            "evaluate": {"skip": ["anonymeter", "quality", "tstr"]},
+            "release": [{"method": "copy"}, {"method": "kanonymity", "k": 5}],
+        }
+    )
+    study = S.run_study(splits["train"].iloc[:300], recipe, seed=0)
+    assert [e.label for e in study.evaluations] == ["copy of train"]
+    assert study.failures[0]["error"] == "RuntimeError: a third-party library refused the metadata"
+
+
+@pytest.mark.slow
+def test_default_study_on_a_small_table_is_bounded(adult, tmp_path, capsys):
+    """Issue 12: compare on a small table ran 10 minutes; now the anonymeter search is bounded."""
+    import time
+
+    p = tmp_path / "small.csv"
+    adult.iloc[:300].to_csv(p, index=False)
+    t0 = time.monotonic()
+    code = main(["compare", str(p), "--json", str(tmp_path / "f.json"), "--quiet", "--seed", "0"])
+    assert code == 0, capsys.readouterr().err
+    assert time.monotonic() - t0 < 240
+    data = json.loads((tmp_path / "f.json").read_text())
+    assert len(data["summary"]) + len(data["failures"]) == 8
