@@ -131,6 +131,34 @@ def test_binary_integer_target_is_a_class_without_schema(adult_label):
     assert ev.target == "label" and ev.task == "classification"
     assert ev.tstr.task == "binary" and {m.metric for m in ev.tstr.models} == {"roc_auc"}
     assert any("scored as a class label" in n for n in ev.notes)
+    # TSTR's independent-columns baseline: a constant prediction (ROC AUC 0.5), on the same test records
+    assert ev.tstr.constant == 0.5
+    assert ev.baselines["tstr_gradient_boosting"] == {
+        "independent columns": 0.5,
+        "trained on real": ev.tstr.models[0].real,
+    }
+
+
+def test_tstr_constant_baseline_for_regression_and_classes(splits):
+    cfg = EvaluationConfig(skip=("anonymeter", "quality", "dcr", "membership", "marginals", "associations"))
+    ev = evaluate(
+        splits["train"].iloc[:800],
+        splits["independent"].iloc[:800],
+        splits["holdout"].iloc[:800],
+        target="age",
+        config=cfg,
+        seed=1,
+    )
+    assert ev.tstr.task == "regression" and -0.02 < ev.tstr.constant <= 0.0
+    ev = evaluate(
+        splits["train"].iloc[:800],
+        splits["independent"].iloc[:800],
+        splits["holdout"].iloc[:800],
+        target="race",
+        config=cfg,
+        seed=1,
+    )
+    assert ev.tstr.task == "multiclass" and 0 < ev.tstr.constant < 0.25  # the majority class's F1 / 5 classes
 
 
 def test_class_target_rule():
