@@ -215,6 +215,22 @@ def add_parser(sub) -> None:
         help="aim: size k of the workload marginals it targets (default 3)",
     )
     fit.add_argument(
+        "--rows-hint",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="aim / mst: a public order of magnitude of INPUT's row count (say so only if it is public: it is "
+        "recorded). The small-table check uses it instead of a DP row count paid from 5%% of the budget",
+    )
+    fit.add_argument(
+        "--small-table",
+        choices=["fallback", "warn", "off"],
+        default=None,
+        help="aim / mst: when the table is too small for the budget (expected rows per 2-way cell below the "
+        "noise), `fallback` (default) warns and measures fewer pairs or only 1-way marginals; `warn` only warns; "
+        "`off` skips the check and spends nothing on a row count",
+    )
+    fit.add_argument(
         "--epochs", type=positive_int, default=None, help="dpvi / ctgan: passes over the data (50 / 300)"
     )
     fit.add_argument(
@@ -278,6 +294,8 @@ _FIT_ONLY = [
     "binning_columns",
     "max_time",
     "max_cells",
+    "rows_hint",
+    "small_table",
     "workload",
     "epochs",
     "batch_size",
@@ -294,6 +312,8 @@ _METHOD_OPTIONS = [
     ("max_time", "max_time", ("aim",)),
     ("max_cells", "max_cells", ("aim",)),
     ("workload", "workload_k", ("aim",)),
+    ("rows_hint", "rows_hint", ("aim", "mst")),
+    ("small_table", "small_table", ("aim", "mst")),
     ("epochs", "epochs", ("dpvi", "ctgan")),
     ("batch_size", "batch_size", ("dpvi", "ctgan")),
     ("learning_rate", "learning_rate", ("dpvi",)),

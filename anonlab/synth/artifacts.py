@@ -95,7 +95,8 @@ _PRIVACY = {
 METHOD_FIELDS: dict[str, dict[str, str]] = {
     "mst": {
         "privacy.details.rho_spent": PUBLIC,  # the fixed schedule adds up to the charged rho
-        "privacy.details.sigma_1way": PUBLIC,  # from rho and the number of columns
+        # from rho and the number of columns; in a small-table fallback also from the plan (see below)
+        "privacy.details.sigma_1way": DP_OUTPUT,
         **_tree("privacy.details.measured", DP_OUTPUT),  # the spanning tree is chosen with noise
     },
     "aim": {
@@ -135,6 +136,11 @@ METHOD_FIELDS: dict[str, dict[str, str]] = {
 for _m in ("mst", "aim"):
     METHOD_FIELDS[_m].update(
         {
+            # small tables (anonlab.synth.planning): the DP row count's public cost, the count itself, and the
+            # plan decided from public facts and that count (the user's rows_hint is a public parameter)
+            **_tree("privacy.details.row_count", PUBLIC),
+            "privacy.details.n_estimate": DP_OUTPUT,
+            **_tree("privacy.details.small_table", DP_OUTPUT),
             **_tree("state.sizes", PUBLIC),
             **_tree("state.cliques", DP_OUTPUT),
             **_tree("state.edges", DP_OUTPUT),

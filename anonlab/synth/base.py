@@ -400,6 +400,7 @@ class Synthesizer(ABC):
                         "noise": NoiseSource(self.seed).describe(),
                         **binning_details,
                         **({"density": dplan.to_dict()} if dplan is not None else {}),
+                        **self._ledger_extra(fit_budget),  # e.g. a DP row count (anonlab.synth.planning)
                     },
                     neighbours=relation,
                 )
@@ -576,6 +577,11 @@ class Synthesizer(ABC):
 
     def accounts_in_zcdp(self) -> bool:
         return True
+
+    def _ledger_extra(self, budget: Budget) -> dict[str, Any]:
+        """Parts of the fit's budget (``budget``: what :meth:`_fit_codes` gets) that the ledger entry itemises
+        beyond binning and densities; public parameters only (charged before any noise is drawn)."""
+        return {}
 
     def ledger_mechanism(self) -> str:
         return "gaussian"
