@@ -89,6 +89,13 @@ _PRIVACY = {
     ),  # plan from public bounds: columns, levels, sigma, rho
     **_tree("privacy.details.budget_parts.model", PUBLIC),
     **_tree("privacy.details.learned_edges", DP_OUTPUT),
+    # DP domain discovery (anonlab.synth.domains): the plan is public, the domains found are DP outputs; after a
+    # discovery the densities' columns and levels follow the discovered bounds (a DP output; public otherwise)
+    **_tree("privacy.details.budget_parts.domains", PUBLIC),
+    **_tree("privacy.details.discovered_domains", DP_OUTPUT),
+    **_tree("privacy.details.budget_parts.density.columns", DP_OUTPUT),
+    **_tree("privacy.details.budget_parts.density.levels", DP_OUTPUT),
+    "privacy.details.budget_parts.density.sigma": DP_OUTPUT,
 }
 
 #: Method-specific fields of the built-in DP methods: their ``privacy_.details`` and saved ``state``.
@@ -165,6 +172,7 @@ _SUMMARY = {
     **_tree("skipped_columns", PUBLIC),
     "schema_sha256": PUBLIC,
     "seeded": PUBLIC,
+    "domains": PUBLIC,  # "public", "discovered (DP)" or "trusted (read from the data)": follows from the options
     "statement": PUBLIC,
 }
 
@@ -221,10 +229,14 @@ def summary_allow(method: type | str, private: bool) -> AllowList:
     return _base("synthesis summary", method, private, _SUMMARY)
 
 
-def manifest_allow(method: type | str, private: bool, quantile: bool = False) -> AllowList:
+def manifest_allow(
+    method: type | str, private: bool, quantile: bool = False, discovered: bool = False
+) -> AllowList:
     """Allow-list of a saved model's ``manifest.json``. Bin edges are the public bounds, or DP outputs with
-    quantile binning."""
-    edges = DP_OUTPUT if quantile and private else PUBLIC
+    quantile binning. With DP domain discovery (``discovered``) the categories, bounds, exactness and missing
+    codes of the encoding are DP outputs."""
+    edges = DP_OUTPUT if (quantile or discovered) and private else PUBLIC
+    found = DP_OUTPUT if discovered and private else PUBLIC
     fields = {
         "format": PUBLIC,
         "version": PUBLIC,
@@ -239,10 +251,10 @@ def manifest_allow(method: type | str, private: bool, quantile: bool = False) ->
         **_tree("params", PUBLIC),
         "encoding.columns.*.name": PUBLIC,
         "encoding.columns.*.type": PUBLIC,
-        **_tree("encoding.columns.*.labels", PUBLIC),
+        **_tree("encoding.columns.*.labels", found),
         **_tree("encoding.columns.*.edges", edges),
-        "encoding.columns.*.exact": PUBLIC,
-        "encoding.columns.*.missing": PUBLIC,
+        "encoding.columns.*.exact": found,
+        "encoding.columns.*.missing": found,
         "encoding.columns.*.learned": PUBLIC,
         **_tree("encoding.columns.*.density", DP_OUTPUT),  # a DP density inside the bins (synth.density)
         "encoding.columns": PUBLIC,  # when empty
