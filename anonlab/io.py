@@ -438,12 +438,17 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str | os.P
 def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     """Refuse to overwrite ``path`` unless ``force``; return it as a Path.
 
+    Something that exists and is not a regular file (a folder, a device such as ``/dev/full``, a FIFO, a socket,
+    or a symbolic link to one) is refused even with ``force``: the atomic rename would replace it.
+
     Also refuses (:class:`OutputError`) an output whose folder, or nearest existing ancestor, cannot be written
     (permissions, read-only file system), so a long computation is not run only to fail at the end.
     """
     path = Path(path)
     if path.is_dir():
         raise OutputExistsError(f"{path}: is a folder; give a file name")
+    if path.exists() and not path.is_file():  # a device (/dev/full), FIFO or socket: replacing it would destroy it
+        raise OutputError(f"{path}: exists and is not a regular file (a device, FIFO or socket); give a file name")
     if path.exists() and not force:
         raise OutputExistsError(f"{path}: exists; refusing to overwrite it (use --force)")
     folder = path.absolute().parent
