@@ -447,8 +447,9 @@ def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     path = Path(path)
     if path.is_dir():
         raise OutputExistsError(f"{path}: is a folder; give a file name")
-    if path.exists() and not path.is_file():  # a device (/dev/full), FIFO or socket: replacing it would destroy it
-        raise OutputError(f"{path}: exists and is not a regular file (a device, FIFO or socket); give a file name")
+    # a device (/dev/full), FIFO or socket: the rename of --force would destroy it
+    if path.exists() and not path.is_file():
+        raise OutputError(f"{path}: exists and is not a regular file (a device, FIFO or socket)")
     if path.exists() and not force:
         raise OutputExistsError(f"{path}: exists; refusing to overwrite it (use --force)")
     folder = path.absolute().parent
