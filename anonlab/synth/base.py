@@ -346,7 +346,12 @@ class Synthesizer(ABC):
         )
         self.schema_fingerprint_ = (dom.public if dom is not None else schema).fingerprint()
         self._check_resources()
-        coerced = schema.coerce(df, source)
+        if self.private:  # a refusal on content names the column only: the value and its row are private
+            from anonlab.privacy.stats import coerce_private
+
+            coerced = coerce_private(df, schema, source)
+        else:
+            coerced = schema.coerce(df, source)
         self.outside_domain_ = {}
         codes = None
         if self._uses_codes():
