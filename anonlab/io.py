@@ -120,6 +120,8 @@ def read_table(
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a table file")
+    if not path.is_file():  # a FIFO, device or socket: read only once (a table is read several times)
+        raise InputError(f"{path}: not a regular file (a FIFO, device or socket); save it to a file first")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file")
     missing = [*MISSING_VALUES, *na_values]

@@ -292,3 +292,13 @@ def test_force_never_replaces_something_that_is_not_a_regular_file(tmp_path, how
             write_table(pd.DataFrame({"a": [1]}), out, force=force)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"pipe.csv", out.name})
+
+
+def test_a_fifo_as_input_is_refused_not_read_as_empty(tmp_path):
+    """A FIFO given as input was reported as "empty file" even with a writer feeding it; it cannot be read more than
+    once (the byte scan, the parse and the row check each read the file), so it is refused by name, without
+    blocking on an open."""
+    fifo = tmp_path / "t.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"t\.csv: not a regular file"):
+        read_table(fifo)
