@@ -43,9 +43,10 @@ Privacy: a DP method learns only through noisy measurements paid from (--epsilon
 every row and column of INPUT that is synthesised. It relies on the schema's domains (categories, bounds) being
 public. A domain read from the data (`from_data = true`, e.g. from `anonlab schema infer`) is discovered with
 DP by default (--domains discover: categories by a thresholded noisy histogram, bounds on a public grid, paid
-from the budget: 10% of rho and 10% of delta; said on stderr and in the sidecar), or trusted as public with
---trust-domains (= --domains trust, recorded), or refused with --domains refuse. Without --schema, a table with
-UCI Adult's columns uses the bundled public Adult schema; any other table gets an inferred schema.
+from the budget: --domain-share of rho, default 20%, and 10% of delta; said on stderr and in the sidecar), or
+trusted as public with --trust-domains (= --domains trust, recorded), or refused with --domains refuse. Without
+--schema, a table with UCI Adult's columns uses the bundled public Adult schema; any other table gets an
+inferred schema.
 Numbers are binned on their public bounds (--bins); missing values are a category of their own; identifier and
 free-text columns are never synthesised. With --binning quantile, a DP method spends --binning-share of the
 budget on placing the cut points of wide numeric columns near their quantiles (DP quantiles inside the public
@@ -147,6 +148,14 @@ def add_parser(sub) -> None:
         help="schema domains read from the data (from_data = true) in a DP fit: `discover` (default) finds them "
         "with DP, paid from the budget (categories seen by too few people are not released); `trust` uses them "
         "as public (breaks the guarantee unless they are); `refuse` refuses the fit",
+    )
+    fit.add_argument(
+        "--domain-share",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="with domain discovery, the share of the budget (of rho; of epsilon for dpvi) spent on it, strictly "
+        "between 0 and 1 (default 0.2); the total stays (--epsilon, --delta)",
     )
     fit.add_argument(
         "--bins",
@@ -344,6 +353,8 @@ def run(args) -> int:
             used.append("--trust-domains")
         if args.domains is not None:
             used.append("--domains")
+        if args.domain_share is not None:
+            used.append("--domain-share")
         if args.no_missing:
             used.append("--no-missing")
         if args.no_ledger:
@@ -425,6 +436,7 @@ def run(args) -> int:
             force=args.force,
             trust_domains=domains == "trust",
             domains=domains,
+            domain_share=args.domain_share,
             bins=args.bins,
             binning=binning,
             binning_share=share,

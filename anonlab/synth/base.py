@@ -194,6 +194,8 @@ class Synthesizer(ABC):
         ``"discover"`` (default) finds them with DP, paid from the fit's budget (:mod:`anonlab.synth.domains`:
         a share of rho and of delta), ``"trust"`` (= ``trust_domains=True``) uses them as public, ``"refuse"``
         refuses the fit. Public domains are never touched.
+    domain_share : with domain discovery, the share of the fit's rho (of epsilon for DPVI) spent on it (default
+        0.2); 10% of delta goes to the chance that a category held by one record is released.
     max_memory_gb, max_minutes : the fit is refused before anything is read or charged if its estimated peak
         memory or time (from the public domain alone, :mod:`anonlab.synth.resources`) passes these (defaults 4 GB
         and 5 minutes); raise them knowingly for a large domain.
@@ -225,6 +227,7 @@ class Synthesizer(ABC):
         point_masses: bool = True,
         density_share: float = DEFAULT_DENSITY_SHARE,
         domains: str | None = None,
+        domain_share: float | None = None,
         **params: Any,
     ) -> None:
         from anonlab.synth.domains import check_mode
@@ -234,6 +237,12 @@ class Synthesizer(ABC):
         elif trust_domains and check_mode(domains) != "trust":
             raise UsageError(f"trust_domains (--trust-domains) and domains={domains!r} contradict each other")
         self.domains = check_mode(domains)
+        from anonlab.synth.domains import DEFAULT_DOMAIN_SHARE
+
+        try:
+            self.domain_share = check_share(DEFAULT_DOMAIN_SHARE if domain_share is None else domain_share)
+        except UsageError:
+            raise UsageError(f"domain share must be strictly between 0 and 1, got {domain_share!r}") from None
         trust_domains = self.domains == "trust"
         self.seed = seed
         self.missing = missing
@@ -531,7 +540,11 @@ class Synthesizer(ABC):
         from anonlab.synth.domains import plan_domains
 
         return plan_domains(
-            schema, budget, zcdp=self.accounts_in_zcdp(), relation=self.release_neighbours(ledger)
+            schema,
+            budget,
+            zcdp=self.accounts_in_zcdp(),
+            relation=self.release_neighbours(ledger),
+            share=self.domain_share,
         )
 
     def _discover(self, dom, coerced, dplan, relation: str, noise):
