@@ -143,6 +143,8 @@ class Evaluation:
     repeats: dict[str, list[float]] = field(default_factory=dict)
     types_from: str = "schema"
     task: str | None = None
+    #: the user gave the seed: a secret, never written to a report, --json or summary line (only drawn seeds are)
+    seed_given: bool = False
 
     # -- headline figures for the frontier -------------------------------------------------------------------
     def marginal(self, order: int) -> MarginalResult | None:
@@ -180,7 +182,8 @@ class Evaluation:
         return json_safe(
             {
                 "label": self.label,
-                "seed": self.seed,
+                "seed": None if self.seed_given else self.seed,
+                "seed_given": self.seed_given,
                 "rows": {"real": self.rows_real, "release": self.rows_release, "holdout": self.rows_holdout},
                 "columns": self.kinds,
                 "target": self.target,
@@ -319,6 +322,7 @@ def evaluate(
     privacy: dict[str, Any] | None = None,
     progress: bool = False,
     baseline_cache: dict | None = None,
+    seed_given: bool | None = None,
 ) -> Evaluation:
     """Measure ``release`` against ``real`` (the records it was made from) and, if given, ``holdout``.
 
@@ -339,7 +343,10 @@ def evaluate(
     sensitive : columns for ``assess``'s l-diversity and t-closeness (default: the schema's, else the target).
     config : sample sizes and parts to skip (:class:`EvaluationConfig`).
     seed : every sample and split is drawn from it; the same seed gives the same figures (except anonymeter's
-        linkability and inference, which sample without a seed internally).
+        linkability and inference, which sample without a seed internally). A seed the caller gives is a secret
+        and never appears in the result's reports (``seed`` is ``null``, ``seed_given`` true); without one, a seed
+        is drawn and recorded so the run can be repeated.
+    seed_given : whether ``seed`` is the user's (default: whether a seed was passed; a study passes its own).
     privacy : the privacy the release spent, as its maker reported it; copied into the report. When it states an
         epsilon, the DP 1-way baseline spends that budget.
     progress : show progress on stderr.
@@ -357,6 +364,7 @@ def evaluate(
     from anonlab.evaluation.tstr import is_class_target
 
     config = config or EvaluationConfig()
+    seed_given = (seed is not None) if seed_given is None else bool(seed_given)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**31))
     rng = np.random.default_rng(seed)
@@ -841,7 +849,13 @@ def evaluate(
         repeats=repeats,
         types_from=aligned.source,
         task="classification" if target_class else "regression",
+        seed_given=seed_given,
     )
+
+
+def seed_text(seed: int, given: bool) -> str:
+    """How a report names the run's seed: a seed the user gave is a secret and never shown."""
+    return "seed given (secret, not shown)" if given else f"seed {seed}"
 
 
 _RISK_PARTS = ("dcr", "membership", "anonymeter", "assess")

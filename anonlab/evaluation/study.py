@@ -337,6 +337,8 @@ class StudyResult:
     failures: tuple[dict[str, str], ...]
     notes: tuple[str, ...]
     seconds: float
+    #: the user gave the seed (``--seed``): a secret (it seeds the DP releases), never written to the report
+    seed_given: bool = False
 
     def axes(self) -> list[tuple[tuple[str, str], tuple[str, str]]]:
         return [((x, AXES[x]), (y, AXES[y])) for x, y in self.recipe.frontier]
@@ -376,7 +378,8 @@ class StudyResult:
         return json_safe(
             {
                 "study": self.name,
-                "seed": self.seed,
+                "seed": None if self.seed_given else self.seed,
+                "seed_given": self.seed_given,
                 "rows": {"input": self.rows_input, "train": self.rows_train, "holdout": self.rows_holdout},
                 "recipe": self.recipe.to_dict(),
                 "summary": [{k: v for k, v in r.items()} for r in self.rows()],
@@ -551,6 +554,7 @@ def run_study(
                 sensitive=list(recipe.sensitive) or None,
                 config=config,
                 seed=rseed,
+                seed_given=seeded,
                 label=spec.label,
                 privacy=m["privacy"],
                 progress=progress,
@@ -603,4 +607,5 @@ def run_study(
         failures=tuple(failures),
         notes=tuple(notes),
         seconds=time.perf_counter() - t_start,
+        seed_given=seeded,
     )
