@@ -589,6 +589,8 @@ class Ledger:
             raise InputError(f"{path}: no such ledger (create one with `anonlab budget init`)")
         if path.is_dir():
             raise InputError(f"{path}: is a folder, not a ledger file")
+        if not path.is_file():  # /dev/zero would be read forever, a FIFO would block the open
+            raise InputError(f"{path}: not a regular file (a FIFO, device or socket), not a ledger file")
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError as exc:
