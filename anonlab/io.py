@@ -120,6 +120,8 @@ def read_table(
         raise InputError(f"{path}: no such file")
     if path.is_dir():
         raise InputError(f"{path}: is a folder, not a table file")
+    if not path.is_file():  # a FIFO, device or socket: read only once (a table is read several times)
+        raise InputError(f"{path}: not a regular file (a FIFO, device or socket); save it to a file first")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file")
     missing = [*MISSING_VALUES, *na_values]
@@ -442,12 +444,18 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str | os.P
 def check_output(path: str | os.PathLike, force: bool = False) -> Path:
     """Refuse to overwrite ``path`` unless ``force``; return it as a Path.
 
+    Something that exists and is not a regular file (a folder, a device such as ``/dev/full``, a FIFO, a socket,
+    or a symbolic link to one) is refused even with ``force``: the atomic rename would replace it.
+
     Also refuses (:class:`OutputError`) an output whose folder, or nearest existing ancestor, cannot be written
     (permissions, read-only file system), so a long computation is not run only to fail at the end.
     """
     path = Path(path)
     if path.is_dir():
         raise OutputExistsError(f"{path}: is a folder; give a file name")
+    # a device (/dev/full), FIFO or socket: the rename of --force would destroy it
+    if path.exists() and not path.is_file():
+        raise OutputError(f"{path}: exists and is not a regular file (a device, FIFO or socket)")
     if path.exists() and not force:
         raise OutputExistsError(f"{path}: exists; refusing to overwrite it (use --force)")
     folder = path.absolute().parent

@@ -24,6 +24,9 @@ half: numbers in 10 quantile bins plus missing, categories as written, the 50 mo
   come back as a set of codes that occur in the real column (``02140`` stays ``02140``);
 - missing values: none may appear in a column whose real data has none.
 
+With ``--no-trust-domains`` the default path leaves the domains to synth's DP domain discovery (its default for
+domains read from the data) instead of trusting the draft's.
+
 Run: ``python -m benchmarks.default_path [--tables adult,compas] [--methods mst,aim] [--label before]``; the
 package files come from ``make bench-data``. Each ``--label`` keeps its own figures (with the commit it ran on) in
 benchmarks/results/default_path.json and .md, so a later run on a newer commit sits beside an earlier one.
@@ -435,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--no-trust-domains",
         action="store_true",
-        help="default path without --trust-domains (e.g. with DP domain discovery, once synth offers it)",
+        help="default path without --trust-domains: synth's DP domain discovery (--domains discover)",
     )
     p.add_argument("--synth-args", default="", help="extra options for the default path's synth, quoted")
     p.add_argument(

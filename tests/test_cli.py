@@ -58,18 +58,22 @@ def test_every_subcommand_has_help(path, cli):
     assert done.value.code == 0
 
 
-def test_every_data_command_takes_seed():
+def test_seed_only_where_randomness_is_drawn():
+    # issue 16: --seed only on commands that draw randomness ("seed for nothing" goes)
     parser = build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
-    missing = []
+    random = {("synth",), ("dp", "stats"), ("evaluate",), ("compare",)}
+    wrong = []
     for path in _subcommand_paths():
         p = sub.choices[path[0]]
         if len(path) == 2:
             p = next(a for a in p._actions if a.dest == "action").choices[path[1]]
-        # keygen and budget draw no randomness: --seed only where a command draws randomness
-        if path[0] not in ("keygen", "budget") and "--seed" not in p._option_string_actions:
-            missing.append(" ".join(path))
-    assert not missing, f"no --seed: {missing}"
+        has = "--seed" in p._option_string_actions
+        if has != (tuple(path) in random):
+            wrong.append(" ".join(path))
+        if has:
+            assert "nothing" not in p._option_string_actions["--seed"].help
+    assert not wrong, f"--seed where no randomness is drawn, or missing where it is: {wrong}"
 
 
 def test_no_command_is_usage_error(cli):

@@ -667,3 +667,46 @@ def test_a_missing_output_folder_is_created_and_the_summary_says_so(tmp_path, cl
         "anonymize", src, "-o", tmp_path / "c" / "o.csv", "--quasi", "age", "--k", "2", "--json"
     )
     assert code == 0 and json.loads(stdout) and "created the missing output folder" in err  # JSON stays clean
+
+
+def test_dicom_full_disk_stops_with_one_line_and_the_folder_marked_incomplete(tmp_path, key_file):
+    """A full disk used to fail every remaining file one by one (300 lines, exit 1) and then unmark the folder as
+    complete: the run stops at the first write the file system refuses, exit 2, one line, marker kept."""
+    import json
+    import shlex
+
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    from anonlab.deid.dicom.deidentify import INCOMPLETE_MARKER
+
+    ns = _mount_namespace()
+    src, full, manifest = tmp_path / "dcm", tmp_path / "full", tmp_path / "manifest.csv"
+    src.mkdir()
+    full.mkdir()
+    ds = pydicom.dcmread(
+        os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files", "CT_small.dcm")
+    )
+    for i in range(40):  # 40 x 39 kB: more than the 256 kB tmpfs holds
+        ds.SOPInstanceUID = generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.save_as(src / f"f{i:02d}.dcm", enforce_file_format=True)
+    out = full / "out"
+    argv = ["dicom", "deidentify", src, out, "--key-file", key_file, "--manifest", manifest, "--workers", "2"]
+    script = (
+        f"mount -t tmpfs -o size=256k tmpfs {shlex.quote(str(full))} && "
+        f"{shlex.quote(sys.executable)} -c {shlex.quote(RUNNER)} && ls -A {shlex.quote(str(out))}"
+    )
+    run = subprocess.run(
+        [*ns, "sh", "-c", script],
+        input=json.dumps([[str(a) for a in argv]]),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = run.stdout.strip().splitlines()
+    (code, err), left = json.loads(lines[0])[0], lines[1:]
+    _assert_one_line(code, err, out, "No space left on device", "incomplete")
+    assert INCOMPLETE_MARKER in left
+    assert not manifest.exists()

@@ -165,3 +165,26 @@ def test_unreadable_input_for_every_command(tmp_path, key_file):
         assert os.listdir(out) == []
         bad.chmod(0o600)
         assert bad.read_text() == GOOD
+
+
+def test_a_device_or_fifo_as_key_ledger_schema_or_model_is_refused_without_blocking(tmp_path):
+    """`budget show /dev/zero` read forever; a FIFO ledger blocked on open; a device key file was called missing
+    ("no such key file ... create one with keygen /dev/zero"). Each is refused by name, in one line, at once."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    table = tmp_path / "t.csv"
+    table.write_text(GOOD)
+    for special in ("/dev/zero", str(fifo)):
+        for argv in (
+            ["budget", "show", special],
+            ["dp", "stats", str(table), "--schema", str(tmp_path / "s.toml"), "--epsilon", "1"]
+            + ["--ledger", special, "--query", "count"],
+            ["pseudonymize", str(table), "-o", str(tmp_path / "p.csv"), "--key-file", special, "--id", "zip"],
+        ):
+            (tmp_path / "s.toml").write_text(SCHEMA)
+            run = subprocess.run(
+                [sys.executable, "-m", "anonlab", *argv], capture_output=True, text=True, timeout=20
+            )
+            assert run.returncode == 2, (argv, run.stderr)
+            assert len(run.stderr.strip().splitlines()) == 1 and special in run.stderr, run.stderr
+            assert "not a regular file" in run.stderr, run.stderr

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import stat
 
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from anonlab.errors import InputError, OutputExistsError, UsageError
+from anonlab.errors import InputError, OutputError, OutputExistsError, UsageError
 from anonlab.io import atomic_path, read_table, refuse_inside, write_table
 
 
@@ -274,3 +275,30 @@ def test_integers_and_codes_write_back_exactly(tmp_path, values):
     out = tmp_path / "out.csv"
     write_table(read_table(src), out, force=True)
     assert out.read_text() == text
+
+
+@pytest.mark.parametrize("how", ["fifo", "symlink-to-fifo"])
+def test_force_never_replaces_something_that_is_not_a_regular_file(tmp_path, how):
+    """`-o /dev/full --force` (as root) used to replace the device node with a regular file: an existing output that
+    is a device, FIFO or socket (or a link to one) is refused, --force or not, and left as it was."""
+    fifo = tmp_path / "pipe.csv"
+    os.mkfifo(fifo)
+    out = fifo
+    if how == "symlink-to-fifo":
+        out = tmp_path / "o.csv"
+        out.symlink_to(fifo)
+    for force in (False, True):
+        with pytest.raises(OutputError, match="not a regular file"):
+            write_table(pd.DataFrame({"a": [1]}), out, force=force)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"pipe.csv", out.name})
+
+
+def test_a_fifo_as_input_is_refused_not_read_as_empty(tmp_path):
+    """A FIFO given as input was reported as "empty file" even with a writer feeding it; it cannot be read more than
+    once (the byte scan, the parse and the row check each read the file), so it is refused by name, without
+    blocking on an open."""
+    fifo = tmp_path / "t.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match=r"t\.csv: not a regular file"):
+        read_table(fifo)

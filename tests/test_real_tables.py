@@ -179,3 +179,26 @@ def test_the_benchmark_names_the_fix_when_a_package_file_is_missing(tmp_path, mo
     with pytest.raises(FileNotFoundError, match="make bench-data"):
         archive_path(TABLES["compas"])
     assert len(load("adult")) == 32561  # anonlab's own table needs no package file
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="DP domain discovery (synth's default without --trust-domains) at epsilon 1 on a 400-row table "
+    "kept none of nyc_weather's 3 origins (~133 rows each) in a trial, and the unkept values "
+    "are written missing or '*' in columns that have no missing value (nyc_weather origin, geonames countrycode)",
+)
+@pytest.mark.parametrize("name", ["nyc_weather", "geonames"])
+def test_dp_domain_discovery_invents_no_missing_values_or_codes(name, tmp_path, cli):
+    src, draft, out = REAL / f"{name}.csv", tmp_path / "draft.toml", tmp_path / "release.csv"
+    assert cli("schema", "infer", src, "-o", draft)[0] == 0
+    code, _, err = cli(
+        "synth", src, "-o", out, "--schema", draft, "--method", "mst", "--epsilon", "1", "--no-ledger"
+    )
+    assert code == 0, err
+    real, release = read_text(src), read_text(out)
+    columns = draft_columns(draft)
+    invented = [c for c in release if real[c].notna().all() and release[c].isna().any()]
+    assert not invented
+    for c in release:
+        if columns[c]["type"] in ("categorical", "code"):
+            assert set(release[c].dropna()) <= set(real[c].dropna()), c

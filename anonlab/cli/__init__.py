@@ -47,7 +47,7 @@ anonlab prepares sensitive data for release and measures what a release gives aw
 
 Privacy in brief: pseudonymised or k-anonymous data is still personal data under most laws; only the DP paths
 carry a formal guarantee, and only over domains that are public (see `anonlab schema --help`).
-Every command takes --seed where randomness is used; outputs are never overwritten without --force."""
+Commands that draw randomness take --seed (never written anywhere); outputs are never overwritten without --force."""
 
 
 def _modules() -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anonlab.cli._common import add_command, add_json, add_seed, columns, print_json
+from anonlab.cli._common import add_command, add_json, columns, print_json
 
 
 def add_parser(sub) -> None:
@@ -47,7 +47,6 @@ def add_parser(sub) -> None:
         default=0.2,
         help="a record is at risk when its re-identification probability exceeds this",
     )
-    add_seed(p, "nothing: assessment is deterministic (accepted for uniformity)")
     add_json(p)
 
 
@@ -77,9 +76,7 @@ def run(args) -> int:
     if args.json:
         from anonlab import __version__
 
-        print_json(
-            {"input": args.input, "anonlab_version": __version__, "seed": args.seed, **report.to_dict()}
-        )
+        print_json({"input": args.input, "anonlab_version": __version__, **report.to_dict()})
     else:
         print(render(report, args.input))
     return 0

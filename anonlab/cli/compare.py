@@ -72,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
     from anonlab.cli._common import print_json
     from anonlab.errors import UsageError
+    from anonlab.evaluation.evaluate import seed_text
     from anonlab.evaluation.report import study_html
     from anonlab.evaluation.study import Recipe, default_recipe_path, run_study
     from anonlab.io import check_output, guard_outputs, read_table, write_text
@@ -118,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"anonlab compare: {study.name}: {len(study.evaluations)} releases evaluated, "
             f"{len(study.failures)} failed, {study.seconds:.0f} s; train {study.rows_train:,} / holdout "
-            f"{study.rows_holdout:,} rows; seed {study.seed}"
+            f"{study.rows_holdout:,} rows; {seed_text(study.seed, study.seed_given)}"
         )
         cols = ("utility_2way", "tstr_ratio", "mia_auc", "dcr_train_share", "anonymeter_max_risk", "k")
         print(f"  {'release':<28} " + " ".join(f"{c:>19}" for c in cols) + "  privacy")

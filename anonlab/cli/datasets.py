@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anonlab.cli._common import add_command, add_force, add_json, add_seed, print_json
+from anonlab.cli._common import add_command, add_force, add_json, print_json
 
 
 def add_parser(sub) -> None:
@@ -20,7 +20,6 @@ def add_parser(sub) -> None:
     p.add_argument("name", choices=["adult"], help="which dataset")
     p.add_argument("-o", "--output", required=True, help="where to write it (.csv, .csv.gz, .parquet)")
     add_force(p)
-    add_seed(p, "nothing (accepted for uniformity; the dataset is fixed)")
     add_json(p)
 
 

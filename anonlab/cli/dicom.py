@@ -8,7 +8,6 @@ from anonlab.cli._common import (
     add_force,
     add_group,
     add_json,
-    add_seed,
     add_strict_key,
     positive_int,
     print_json,
@@ -110,7 +109,6 @@ def add_parser(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     add_strict_key(p)
     add_force(p)
-    add_seed(p, "nothing: outputs depend on the key alone (accepted for uniformity, recorded)")
     add_json(p)
 
     a = add_command(
@@ -125,7 +123,6 @@ def add_parser(sub) -> None:
         "--workers", type=positive_int, default=None, help="worker processes; when not given, one per core"
     )
     a.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
-    add_seed(a, "nothing (the audit is deterministic; accepted for uniformity)")
     add_json(a)
 
 
@@ -145,7 +142,6 @@ def run_deidentify(args: argparse.Namespace) -> int:
         allow_burned_in=args.allow_burned_in,
         manifest=args.manifest,
         force=args.force,
-        seed=args.seed,
         progress=not args.no_progress and sys.stderr.isatty(),
         key_file=args.key_file,
     )

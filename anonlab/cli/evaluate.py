@@ -177,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from anonlab.cli._common import print_json
-    from anonlab.evaluation.evaluate import EvaluationConfig, evaluate
+    from anonlab.evaluation.evaluate import EvaluationConfig, evaluate, seed_text
     from anonlab.evaluation.report import evaluation_html
     from anonlab.io import check_output, guard_outputs, read_table, write_text
     from anonlab.schema import Schema
@@ -249,7 +249,7 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"anonlab evaluate: {ev.label}: {ev.rows_release:,} released rows against {ev.rows_real:,} real"
         + (f" and {ev.rows_holdout:,} holdout" if ev.rows_holdout else " (no holdout)")
-        + f"; seed {ev.seed}"
+        + f"; {seed_text(ev.seed, ev.seed_given)}"
     )
     for v in ev.verdicts:
         print("  " + v.line())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from anonlab.cli._common import add_command, add_force, add_group, add_json, add_seed, print_json
+from anonlab.cli._common import add_command, add_force, add_group, add_json, print_json
 
 DESCRIPTION = """\
 Build a generalisation hierarchy and write it as an ARX-format CSV (one row per value, one column per level, `;`
@@ -111,7 +111,6 @@ def add_parser(sub) -> None:
         "frequency-balanced groups from --input",
     )
     add_force(p)
-    add_seed(p, "nothing: the builders are deterministic")
     add_json(p)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from anonlab.cli._common import add_command, add_force, add_group, add_json, add_seed, print_json
+from anonlab.cli._common import add_command, add_force, add_group, add_json, print_json
 
 STRIP_DESCRIPTION = """\
 Write IN (a photo, or a folder of photos) to OUT without identifying metadata: EXIF (GPS position, camera body and
@@ -39,14 +39,13 @@ def add_parser(sub) -> None:
     )
     p.add_argument("output", metavar="OUT", help="output file, or folder when IN is a folder")
     add_force(p)
-    add_seed(p, "nothing (stripping is deterministic; accepted for uniformity)")
     add_json(p)
 
 
 def run_strip(args: argparse.Namespace) -> int:
     from anonlab.deid.image import strip_path
 
-    result = strip_path(args.input, args.output, force=args.force, seed=args.seed)
+    result = strip_path(args.input, args.output, force=args.force)
     if args.json:
         print_json(result.to_dict())
         return 0

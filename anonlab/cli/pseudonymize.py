@@ -6,7 +6,6 @@ from anonlab.cli._common import (
     add_command,
     add_force,
     add_json,
-    add_seed,
     add_strict_key,
     columns,
     print_json,
@@ -68,7 +67,6 @@ def add_parser(sub) -> None:
     )
     add_strict_key(p)
     add_force(p)
-    add_seed(p, "nothing: pseudonyms are determined by the key alone (accepted for uniformity)")
     add_json(p)
 
 

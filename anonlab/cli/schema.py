@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anonlab.cli._common import add_command, add_force, add_group, add_json, add_seed, print_json
+from anonlab.cli._common import add_command, add_force, add_group, add_json, print_json
 
 
 def add_parser(sub) -> None:
@@ -45,7 +45,6 @@ def add_parser(sub) -> None:
         help="categorical columns with more distinct values get no category list",
     )
     add_force(p)
-    add_seed(p, "nothing: inference is deterministic (accepted for uniformity)")
     add_json(p)
 
     c = add_command(
@@ -57,7 +56,6 @@ def add_parser(sub) -> None:
     )
     c.add_argument("schema", help="schema file (.toml)")
     c.add_argument("input", help="table to check")
-    add_seed(c, "nothing (accepted for uniformity)")
     add_json(c)
 
 

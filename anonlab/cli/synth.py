@@ -41,9 +41,12 @@ Methods:
 
 Privacy: a DP method learns only through noisy measurements paid from (--epsilon, --delta); the guarantee covers
 every row and column of INPUT that is synthesised. It relies on the schema's domains (categories, bounds) being
-public: a domain read from the data (`from_data = true`, e.g. from `anonlab schema infer`) is refused unless you
-pass --trust-domains, which is recorded. Without --schema, a table with UCI Adult's columns uses the bundled
-public Adult schema; any other table gets an inferred schema (so DP methods need --schema or --trust-domains).
+public. A domain read from the data (`from_data = true`, e.g. from `anonlab schema infer`) is discovered with
+DP by default (--domains discover: categories by a thresholded noisy histogram, bounds on a public grid, paid
+from the budget: --domain-share of rho, default 20%, and 10% of delta; said on stderr and in the sidecar), or
+trusted as public with --trust-domains (= --domains trust, recorded), or refused with --domains refuse. Without
+--schema, a table with UCI Adult's columns uses the bundled public Adult schema; any other table gets an
+inferred schema.
 Numbers are binned on their public bounds (--bins); missing values are a category of their own; identifier and
 free-text columns are never synthesised. With --binning quantile, a DP method spends --binning-share of the
 budget on placing the cut points of wide numeric columns near their quantiles (DP quantiles inside the public
@@ -135,7 +138,24 @@ def add_parser(sub) -> None:
     fit.add_argument(
         "--trust-domains",
         action="store_true",
-        help="accept schema domains read from the data as public (breaks the guarantee unless they are; recorded)",
+        help="accept schema domains read from the data as public (breaks the guarantee unless they are; recorded). "
+        "Same as --domains trust",
+    )
+    fit.add_argument(
+        "--domains",
+        choices=["discover", "trust", "refuse"],
+        default=None,
+        help="schema domains read from the data (from_data = true) in a DP fit: `discover` (default) finds them "
+        "with DP, paid from the budget (categories seen by too few people are not released); `trust` uses them "
+        "as public (breaks the guarantee unless they are); `refuse` refuses the fit",
+    )
+    fit.add_argument(
+        "--domain-share",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="with domain discovery, the share of the budget (of rho; of epsilon for dpvi) spent on it, strictly "
+        "between 0 and 1 (default 0.2); the total stays (--epsilon, --delta)",
     )
     fit.add_argument(
         "--bins",
@@ -215,6 +235,22 @@ def add_parser(sub) -> None:
         help="aim: size k of the workload marginals it targets (default 3)",
     )
     fit.add_argument(
+        "--rows-hint",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="aim / mst: a public order of magnitude of INPUT's row count (say so only if it is public: it is "
+        "recorded). The small-table check uses it instead of a DP row count paid from 5%% of the budget",
+    )
+    fit.add_argument(
+        "--small-table",
+        choices=["fallback", "warn", "off"],
+        default=None,
+        help="aim / mst: when the table is too small for the budget (expected rows per 2-way cell below the "
+        "noise), `fallback` (default) warns and measures fewer pairs or only 1-way marginals; `warn` only warns; "
+        "`off` skips the check and spends nothing on a row count",
+    )
+    fit.add_argument(
         "--epochs", type=positive_int, default=None, help="dpvi / ctgan: passes over the data (50 / 300)"
     )
     fit.add_argument(
@@ -278,6 +314,8 @@ _FIT_ONLY = [
     "binning_columns",
     "max_time",
     "max_cells",
+    "rows_hint",
+    "small_table",
     "workload",
     "epochs",
     "batch_size",
@@ -294,6 +332,8 @@ _METHOD_OPTIONS = [
     ("max_time", "max_time", ("aim",)),
     ("max_cells", "max_cells", ("aim",)),
     ("workload", "workload_k", ("aim",)),
+    ("rows_hint", "rows_hint", ("aim", "mst")),
+    ("small_table", "small_table", ("aim", "mst")),
     ("epochs", "epochs", ("dpvi", "ctgan")),
     ("batch_size", "batch_size", ("dpvi", "ctgan")),
     ("learning_rate", "learning_rate", ("dpvi",)),
@@ -311,6 +351,10 @@ def run(args) -> int:
         used = [f"--{name.replace('_', '-')}" for name in _FIT_ONLY if getattr(args, name) is not None]
         if args.trust_domains:
             used.append("--trust-domains")
+        if args.domains is not None:
+            used.append("--domains")
+        if args.domain_share is not None:
+            used.append("--domain-share")
         if args.no_missing:
             used.append("--no-missing")
         if args.no_ledger:
@@ -371,6 +415,11 @@ def run(args) -> int:
                 f"method {method!r} is differentially private: give --ledger FILE (create one with `anonlab budget "
                 "init`), or --no-ledger to release without one (recorded in the sidecar)"
             )
+        domains = args.domains
+        if args.trust_domains:
+            if domains not in (None, "trust"):
+                raise UsageError(f"--trust-domains and --domains {domains} exclude each other")
+            domains = "trust"
         if args.no_ledger and not get_method(method).private:
             raise UsageError(f"--no-ledger applies to DP methods, not to --method {method}")
         res = synthesize(
@@ -385,7 +434,9 @@ def run(args) -> int:
             seed=args.seed,
             save_model=args.save_model,
             force=args.force,
-            trust_domains=args.trust_domains,
+            trust_domains=domains == "trust",
+            domains=domains,
+            domain_share=args.domain_share,
             bins=args.bins,
             binning=binning,
             binning_share=share,
@@ -401,6 +452,17 @@ def run(args) -> int:
         )
     # everything printed comes from the published result (anonlab.synth.artifacts.result_allow)
     rec = res.to_dict()
+    _p = rec.get("privacy")
+    if isinstance(_p, dict) and "domains" in ((_p.get("details") or {}).get("budget_parts") or {}):
+        import sys
+
+        d = _p["details"]["budget_parts"]["domains"]
+        print(
+            f"anonlab synth: domains read from the data ({len(d['columns'])} column(s)) were discovered with DP, "
+            f"paid from the budget (rho={d['rho']:.3g}, delta={d['delta_keys']:.3g}); --trust-domains uses them "
+            "as public instead",
+            file=sys.stderr,
+        )
     if args.json:
         print_json(rec)
         return 0

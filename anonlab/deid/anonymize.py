@@ -74,7 +74,6 @@ class AnonymizeConfig:
     - ``orders``: ``(column, values)`` pairs: the order of a categorical quasi-identifier's values, so that
       ``global``'s built-in hierarchy groups adjacent values (``HS-grad..Bachelors``) instead of grouping by
       frequency. A schema whose category list is not in alphabetical order gives the same.
-    - ``seed``: recorded in the report; both algorithms are deterministic, so it changes nothing.
     """
 
     quasi: tuple[str, ...]
@@ -91,7 +90,6 @@ class AnonymizeConfig:
     hierarchies: tuple[tuple[str, str], ...] = ()
     loss: str = "gcp"
     orders: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    seed: int | None = None
     progress: bool = False
 
     def __post_init__(self):
@@ -143,7 +141,7 @@ class AnonymizeConfig:
         """Read the ``[anonymize]`` table of a TOML recipe (or its top level), then apply ``overrides``.
 
         Keys are this class's field names (``quasi``, ``k``, ``sensitive``, ``l``, ``l_kind``, ``c``, ``t``,
-        ``method``, ``strict``, ``max_suppression``, ``suppress_mark``, ``loss``, ``seed``),
+        ``method``, ``strict``, ``max_suppression``, ``suppress_mark``, ``loss``),
         ``[anonymize.hierarchies]`` mapping a column to a CSV path, relative to the recipe's folder, and
         ``[anonymize.orders]`` mapping a column to the list of its values in order. ``defaults`` (for example
         the roles of a schema) fill what neither the recipe nor ``overrides`` give.
@@ -273,7 +271,6 @@ class AnonymizeResult:
         return {
             "method": self.config.method,
             "parameters": self.config.to_dict(),
-            "seed": self.config.seed,
             "records": {
                 "input": self.n_input,
                 "released": self.n_released,

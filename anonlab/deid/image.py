@@ -98,14 +98,12 @@ class StripResult:
 
     stripped: list[StripReport] = field(default_factory=list)
     skipped: list[dict] = field(default_factory=list)
-    seed: int | None = None
 
     def to_dict(self) -> dict:
         from anonlab import __version__
 
         return {
             "anonlab_version": __version__,
-            "seed": self.seed,
             "stripped": [r.to_dict() for r in self.stripped],
             "skipped": self.skipped,
         }
@@ -443,12 +441,12 @@ def strip_image(src: str | os.PathLike, dst: str | os.PathLike, force: bool = Fa
     )
 
 
-def strip_path(src: str | os.PathLike, dst: str | os.PathLike, force: bool = False, seed=None) -> StripResult:
+def strip_path(src: str | os.PathLike, dst: str | os.PathLike, force: bool = False) -> StripResult:
     """Strip one photo, or every photo under a folder into ``dst`` (same relative paths; other files skipped)."""
     from anonlab.io import refuse_inside
 
     src, dst = Path(src), Path(dst)
-    result = StripResult(seed=seed)
+    result = StripResult()
     if src.is_file():
         if dst.is_dir():
             dst = dst / src.name

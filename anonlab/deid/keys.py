@@ -116,6 +116,8 @@ def read_key(path: str | os.PathLike, *, strict: bool = False) -> SecretKey:
     from anonlab.errors import PrivacyWarning
 
     path = Path(path)
+    if path.exists() and not path.is_file():
+        raise InputError(f"{path}: not a regular file (a folder, FIFO, device or socket), not a key file")
     if not path.is_file():
         raise InputError(f"{path}: no such key file (create one with `anonlab keygen {path}`)")
     try:

@@ -88,13 +88,14 @@ def _privacy(p: dict[str, Any] | None) -> str:
 def evaluation_section(ev: Evaluation, level: int = 2) -> str:
     """The HTML of one evaluation (verdicts, details, plots), for a page of its own or a study."""
     from anonlab.evaluation import plots
+    from anonlab.evaluation.evaluate import seed_text
 
     h, hh = f"h{level}", f"h{level + 1}"
     parts = [f"<{h} id='{_e(ev.label)}'>Release: {_e(ev.label)}</{h}>"]
     parts.append(
         f"<p class='small'>rows: real {ev.rows_real:,}, release {ev.rows_release:,}, holdout "
         f"{_fmt(ev.rows_holdout)}; target <code>{_e(ev.target)}</code>; quasi-identifiers "
-        f"{_e(', '.join(ev.quasi) or 'none given')}; seed {ev.seed}</p>"
+        f"{_e(', '.join(ev.quasi) or 'none given')}; {seed_text(ev.seed, ev.seed_given)}</p>"
     )
     for f in ev.flags:
         parts.append(f"<div class='note warn'><b>Warning:</b> {_e(f)}</div>")
@@ -307,14 +308,15 @@ def evaluation_html(ev: Evaluation, title: str | None = None) -> str:
 def study_html(study) -> str:
     """A complete HTML page for a study (:class:`anonlab.evaluation.study.StudyResult`)."""
     from anonlab.evaluation import plots
+    from anonlab.evaluation.evaluate import seed_text
     from anonlab.evaluation.study import STUDY_PRIVACY
 
     rows = study.rows()
     body = [f"<div class='note warn'><b>A study, not a release.</b> {_e(STUDY_PRIVACY)}</div>", _guide()]
     body.append(
         f"<p>Input: {study.rows_input:,} rows, split into {study.rows_train:,} training and "
-        f"{study.rows_holdout:,} holdout records (seed {study.seed}). Each method released the training "
-        "records; every release was evaluated the same way.</p>"
+        f"{study.rows_holdout:,} holdout records ({seed_text(study.seed, study.seed_given)}). Each method released "
+        "the training records; every release was evaluated the same way.</p>"
     )
     for n in study.notes:
         if n.startswith(STUDY_PRIVACY):

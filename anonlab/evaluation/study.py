@@ -83,7 +83,8 @@ DEFAULT_DELTA = 1e-9
 STUDY_PRIVACY = (
     "This study is an experiment, not a release. It releases the same training records many times on purpose: "
     "each DP release here is a separate release of the same people, and the per-release epsilons do not compose "
-    "into a guarantee for the study's outputs taken together (only their sum bounds them). The study's DP fits ran "
+    "into a guarantee for the study's outputs taken together (no budget was set for the study as a whole; together "
+    "they are bounded only by the sum of the epsilons, which no ledger checked). The study's DP fits ran "
     "without a privacy ledger, explicitly and knowingly; publish none of these outputs as a release: make a real "
     "release with anonlab synth, charged to a ledger."
 )
@@ -336,6 +337,8 @@ class StudyResult:
     failures: tuple[dict[str, str], ...]
     notes: tuple[str, ...]
     seconds: float
+    #: the user gave the seed (``--seed``): a secret (it seeds the DP releases), never written to the report
+    seed_given: bool = False
 
     def axes(self) -> list[tuple[tuple[str, str], tuple[str, str]]]:
         return [((x, AXES[x]), (y, AXES[y])) for x, y in self.recipe.frontier]
@@ -375,7 +378,8 @@ class StudyResult:
         return json_safe(
             {
                 "study": self.name,
-                "seed": self.seed,
+                "seed": None if self.seed_given else self.seed,
+                "seed_given": self.seed_given,
                 "rows": {"input": self.rows_input, "train": self.rows_train, "holdout": self.rows_holdout},
                 "recipe": self.recipe.to_dict(),
                 "summary": [{k: v for k, v in r.items()} for r in self.rows()],
@@ -439,7 +443,7 @@ def _release(
         if not opts.get("quasi"):
             raise UsageError(f"{spec.label}: k-anonymity needs quasi-identifiers ([study] quasi)")
         try:
-            cfg = AnonymizeConfig(seed=seed, **opts)
+            cfg = AnonymizeConfig(**opts)
         except TypeError as exc:
             raise UsageError(f"{spec.label}: {exc}") from None
         res = anonymize(train, cfg)
@@ -550,15 +554,18 @@ def run_study(
                 sensitive=list(recipe.sensitive) or None,
                 config=config,
                 seed=rseed,
+                seed_given=seeded,
                 label=spec.label,
                 privacy=m["privacy"],
                 progress=progress,
                 baseline_cache=baseline_cache,
             )
-        except AnonlabError as exc:
-            failures.append({"label": spec.label, "error": str(exc)})
+        except Exception as exc:  # a release that fails, for whatever reason, is listed and the study goes on
+            msg = str(exc) if isinstance(exc, AnonlabError) else f"{type(exc).__name__}: {exc}"
+            msg = " ".join(msg.split())[:300]
+            failures.append({"label": spec.label, "error": msg})
             if on_release:
-                on_release(spec.label, None, str(exc))
+                on_release(spec.label, None, msg)
             continue
         meta[spec.label] = {
             **m,
@@ -600,4 +607,5 @@ def run_study(
         failures=tuple(failures),
         notes=tuple(notes),
         seconds=time.perf_counter() - t_start,
+        seed_given=seeded,
     )

@@ -63,7 +63,11 @@ class ModelScore:
 
 @dataclass(frozen=True)
 class TSTRResult:
-    """TSTR for ``target``; ``test_set`` says which real records were the test set (and whether that is biased)."""
+    """TSTR for ``target``; ``test_set`` says which real records were the test set (and whether that is biased).
+
+    ``constant`` is the score of a constant prediction on the same test records (the training records' majority
+    class, or their mean): what a model trained on columns that carry no information about the target is worth
+    in expectation (ROC AUC 0.5, R2 about 0). ``baselines`` holds the scores of further training tables."""
 
     target: str
     task: str
@@ -73,6 +77,7 @@ class TSTRResult:
     n_test: int
     models: tuple[ModelScore, ...]
     baselines: dict[str, dict[str, float]] | None = None
+    constant: float | None = None
 
     @property
     def mean_ratio(self) -> float | None:
@@ -90,6 +95,7 @@ class TSTRResult:
             "mean_ratio": self.mean_ratio,
             "models": [m.to_dict() for m in self.models],
             "baselines": self.baselines,
+            "constant_prediction": self.constant,
         }
 
 
@@ -226,6 +232,7 @@ def train_synthetic_test_real(
                 bb = bxo if name == "gradient_boosting" else bx
                 score = _fit_score(make(), bb, by, at, yt, task, classes)[0] if len(by) else 0.0
                 base_scores.setdefault(bname, {})[name] = score
+    constant = _constant_score(task, y, yt, classes)
     return TSTRResult(
         target=target,
         task=task,
@@ -235,4 +242,22 @@ def train_synthetic_test_real(
         n_test=len(yt),
         models=tuple(scores),
         baselines=base_scores or None,
+        constant=constant,
     )
+
+
+def _constant_score(task: str, y: np.ndarray, yt: np.ndarray, classes: np.ndarray) -> float | None:
+    """The score of predicting one value for every test record: the training mean (regression) or majority
+    class (classification; a constant score gives ROC AUC 0.5)."""
+    import numpy as np
+    from sklearn.metrics import f1_score, r2_score
+
+    if len(y) == 0 or len(yt) == 0:
+        return None
+    if task == "regression":
+        return float(r2_score(yt, np.full(len(yt), float(np.mean(y))))) if len(yt) > 1 else None
+    if task == "binary":
+        return 0.5
+    vals, counts = np.unique(y, return_counts=True)
+    pred = np.full(len(yt), vals[np.argmax(counts)], dtype=object)
+    return float(f1_score(yt.astype(object), pred, average="macro", labels=classes, zero_division=0))

@@ -17,7 +17,9 @@ judged against, so a reader can disagree with it.
 For an error (a 2- or 3-way marginal's total variation distance, an association difference) the *gap* is
 ``independent - floor`` and the release's *closure* is ``(independent - value) / gap``; for a score (TSTR, the
 SDMetrics quality score) the same with the signs turned (``(value - independent) / (floor - independent)``, where
-the floor of TSTR is the model trained on real records). Then:
+the floor of TSTR is the model trained on real records, and its independent-columns baseline the score of a
+constant prediction on the same test records, what a model of columns that carry no information about the target
+is worth in expectation). Then:
 
 - ``good``: the release closes at least half of the gap (closure >= 0.5);
 - ``fair``: it closes less than half but is no worse than independent columns (0 <= closure < 0.5);

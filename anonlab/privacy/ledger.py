@@ -29,6 +29,10 @@ chosen after seeing earlier ones (a privacy filter):
   delta)`` of the total. The filter is valid by the Renyi-filter theorem (Feldman and Zrnic 2021) at every order.
   The composed epsilon (the summed rho converted once at the ledger's delta) is what the budget limits; it is not
   the sum of the releases' own epsilons.
+  An approximate-zCDP release ((rho, delta_extra): a thresholded histogram of keys read from the data, whose
+  extra delta is the chance that a key held by one record is released) is charged with ``delta_extra``; the
+  filter is then ``sum(rho) <= rho_for(epsilon, delta - sum(delta_extra))``: the conversion gets the total delta
+  less the extras, so the composed statement stays (epsilon, delta).
 - ``basic`` (the default when delta = 0, or chosen with ``accounting="basic"``): charged epsilons and deltas add
   (the approximate-DP filter of Rogers, Roth, Ullman and Vadhan 2016). Use it for releases that only have an
   (epsilon, delta) cost (for example DP-SGD accounted with a privacy-loss-distribution accountant).
@@ -122,17 +126,27 @@ class Cost:
     epsilon: float
     delta: float
     rho: float | None
+    #: for an approximate-zCDP release ((rho, delta_extra)-approximate zCDP, e.g. a thresholded histogram of
+    #: keys read from the data): the part of ``delta`` that is not the zCDP conversion's; a zCDP ledger converts
+    #: the summed rho at its total delta less the summed extras
+    delta_extra: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"epsilon": self.epsilon, "delta": self.delta, "rho": self.rho}
+        out = {"epsilon": self.epsilon, "delta": self.delta, "rho": self.rho}
+        if self.delta_extra:
+            out["delta_extra"] = self.delta_extra
+        return out
 
     def group_of_two(self) -> Cost:
         """The cost of this release for two neighbouring steps (a replacement = a removal plus an addition):
         (2 epsilon, (1 + e^epsilon) delta) by group privacy of approximate DP, and 4 rho in zCDP
-        (group privacy of zCDP: k**2 rho for a group of k)."""
+        (group privacy of zCDP: k**2 rho for a group of k). An approximate-zCDP extra delta is scaled like the
+        approximate-DP delta, by (1 + e^epsilon)."""
         eps = 2 * self.epsilon
-        delta = (1.0 + math.exp(min(self.epsilon, 700.0))) * self.delta if self.delta > 0 else 0.0
-        return Cost(eps, delta, None if self.rho is None else 4 * self.rho)
+        factor = 1.0 + math.exp(min(self.epsilon, 700.0))
+        delta = factor * self.delta if self.delta > 0 else 0.0
+        extra = factor * self.delta_extra if self.delta_extra > 0 else 0.0
+        return Cost(eps, delta, None if self.rho is None else 4 * self.rho, extra)
 
 
 @dataclass(frozen=True)
@@ -142,6 +156,8 @@ class LedgerEntry:
     epsilon, delta : the release's own standalone (epsilon, delta)-DP statement (what the command printed).
     rho : its own zCDP cost when it has one (Gaussian noise; pure releases get epsilon**2 / 2), else ``None``.
     neighbours : the release's own relation, ``"add/remove"`` or ``"replace-one"``.
+    delta_extra : for an approximate-zCDP release, (rho, delta_extra)-approximate zCDP: the part of ``delta``
+        outside the zCDP conversion (0 for a plain zCDP or (epsilon, delta) release).
     charged : what the ledger composes for it: the release's own cost, or its group-of-two cost for an add/remove
         release on a replace-one ledger.
     dataset : the table's content fingerprint when the caller gave one (kept in the ledger file only; not in
@@ -159,11 +175,12 @@ class LedgerEntry:
     details: dict[str, Any] = field(default_factory=dict)
     neighbours: str = "add/remove"
     charged: Cost | None = None
+    delta_extra: float = 0.0
 
     @property
     def cost(self) -> Cost:
         """The release's own cost."""
-        return Cost(self.epsilon, self.delta, self.rho)
+        return Cost(self.epsilon, self.delta, self.rho, self.delta_extra)
 
     @property
     def charged_cost(self) -> Cost:
@@ -186,6 +203,7 @@ class LedgerEntry:
             "epsilon": self.epsilon,
             "delta": self.delta,
             "rho": self.rho,
+            **({"delta_extra": self.delta_extra} if self.delta_extra else {}),
             "group": self.group,
             "charged": self.charged_cost.to_dict(),
             "details": self.details,
@@ -202,6 +220,7 @@ class LedgerEntry:
             "epsilon": self.epsilon,
             "delta": self.delta,
             "rho": self.rho,
+            **({"delta_extra": self.delta_extra} if self.delta_extra else {}),
             "group": self.group,
             "charged": self.charged_cost.to_dict(),
             "details": self.details,
@@ -231,7 +250,8 @@ def _spent(entries: list[LedgerEntry], total: ApproxDP, accounting: str) -> Spen
     costs = [e.charged_cost for e in entries]
     if accounting == "zcdp":
         rho = sum(c.rho or 0.0 for c in costs)
-        eps = zcdp_epsilon(rho, total.delta) if rho > 0 else 0.0
+        conv = total.delta - sum(c.delta_extra for c in costs)
+        eps = (zcdp_epsilon(rho, conv) if conv > 0 else math.inf) if rho > 0 else 0.0
         return Spent(eps, total.delta if rho > 0 else 0.0, rho, "zcdp")
     eps = sum(c.epsilon for c in costs)
     delta = sum(c.delta for c in costs)
@@ -241,7 +261,11 @@ def _spent(entries: list[LedgerEntry], total: ApproxDP, accounting: str) -> Spen
 def _fits(entries: list[LedgerEntry], total: ApproxDP, accounting: str) -> bool:
     costs = [e.charged_cost for e in entries]
     if accounting == "zcdp":
-        return sum(c.rho or 0.0 for c in costs) <= rho_for(total.epsilon, total.delta) * (1 + _TOL)
+        # approximate-zCDP releases: their extra deltas come off the delta of the one conversion
+        conv = total.delta - sum(c.delta_extra for c in costs)
+        if conv <= 0:
+            return False
+        return sum(c.rho or 0.0 for c in costs) <= rho_for(total.epsilon, conv) * (1 + _TOL)
     return (
         sum(c.epsilon for c in costs) <= total.epsilon * (1 + _TOL)
         and sum(c.delta for c in costs) <= total.delta * (1 + _TOL) + 1e-300
@@ -565,6 +589,8 @@ class Ledger:
             raise InputError(f"{path}: no such ledger (create one with `anonlab budget init`)")
         if path.is_dir():
             raise InputError(f"{path}: is a folder, not a ledger file")
+        if not path.is_file():  # /dev/zero would be read forever, a FIFO would block the open
+            raise InputError(f"{path}: not a regular file (a FIFO, device or socket), not a ledger file")
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError as exc:
@@ -764,9 +790,10 @@ class Ledger:
         replace-one ledger an add/remove release is charged 4 rho."""
         t = self.total
         if self.accounting == "zcdp":
-            return max(
-                0.0, rho_for(t.epsilon, t.delta) - sum(e.charged_cost.rho or 0.0 for e in self._entries)
-            )
+            conv = t.delta - sum(e.charged_cost.delta_extra for e in self._entries)
+            if conv <= 0:
+                return 0.0
+            return max(0.0, rho_for(t.epsilon, conv) - sum(e.charged_cost.rho or 0.0 for e in self._entries))
         s = self.spent()
         eps_left, delta_left = t.epsilon - s.epsilon, t.delta - s.delta
         if eps_left <= t.epsilon * _TOL or delta_left <= 0:
@@ -784,6 +811,7 @@ class Ledger:
         what: str,
         mechanism: str,
         details,
+        delta_extra: float = 0.0,
     ) -> LedgerEntry:
         neighbours = _check_neighbours(neighbours)
         if neighbours == "replace-one" and self.neighbours == "add/remove":
@@ -795,11 +823,17 @@ class Ledger:
             )
         eps = check_epsilon(epsilon, allow_zero=True)
         d = check_delta(delta)
+        extra = check_delta(delta_extra, "delta_extra")
+        if extra > 0 and (rho is None or not extra < d):
+            raise UsageError(
+                "delta_extra (the extra delta of an approximate-zCDP release) needs a rho and must be below the "
+                f"release's delta (got delta_extra {extra:g}, delta {d:g})"
+            )
         if rho is not None:
             rho = check_epsilon(rho, "rho", allow_zero=True)
             if d > 0:
                 # never let the basic accounting count less than the zCDP cost implies
-                eps = max(eps, zcdp_epsilon(rho, d))
+                eps = max(eps, zcdp_epsilon(rho, d - extra))
             elif rho > 0 and eps * eps / 2 < rho * (1 - 1e-9):
                 raise UsageError(
                     "a release charged with rho and delta = 0 must be pure epsilon-DP with rho <= epsilon**2 / 2; "
@@ -816,7 +850,7 @@ class Ledger:
             raise UsageError(
                 "dataset must be the table's content fingerprint (dataset_fingerprint(df)) or None"
             )
-        own = Cost(eps, d, rho)
+        own = Cost(eps, d, rho, extra)
         charged = (
             own.group_of_two() if (self.neighbours == "replace-one" and neighbours == "add/remove") else None
         )
@@ -832,6 +866,7 @@ class Ledger:
             details=dict(details or {}),
             neighbours=neighbours,
             charged=charged,
+            delta_extra=extra,
         )
 
     def _verify(self, entry: LedgerEntry) -> None:
@@ -871,6 +906,7 @@ class Ledger:
         rho: float | None = None,
         neighbours: str = "add/remove",
         dataset: str | None = None,
+        delta_extra: float = 0.0,
     ) -> None:
         """Raise :class:`BudgetExceededError` (saying what is left) if a release of this cost would not fit, or
         :class:`PrivacyError` if its neighbour relation has no guarantee under the ledger's. Writes nothing. A
@@ -880,7 +916,9 @@ class Ledger:
         exactly (epsilon, delta), i.e. rho = rho_for(epsilon, delta); :meth:`charge` then needs the real rho."""
         if rho is None and self.accounting == "zcdp" and check_delta(delta) > 0:
             rho = rho_for(check_epsilon(epsilon), delta)
-        self._verify(self._candidate(epsilon, delta, rho, neighbours, dataset, "this release", "", None))
+        self._verify(
+            self._candidate(epsilon, delta, rho, neighbours, dataset, "this release", "", None, delta_extra)
+        )
 
     def charge(
         self,
@@ -893,11 +931,17 @@ class Ledger:
         neighbours: str = "add/remove",
         dataset: str | None = None,
         details: dict | None = None,
+        delta_extra: float = 0.0,
     ) -> LedgerEntry:
         """Record a release, or refuse it (nothing written) if it would pass the total. Call before drawing noise.
 
         epsilon, delta : a valid (epsilon, delta)-DP statement for this release alone.
         rho : its zCDP cost if it has one (then the ledger composes it in zCDP).
+        delta_extra : for a (rho, delta_extra)-approximate-zCDP release (a thresholded histogram of keys read
+            from the data, :mod:`anonlab.synth.domains`): the part of ``delta`` outside the zCDP conversion, so
+            that ``(epsilon, delta)`` = (zcdp_epsilon(rho, delta - delta_extra), delta). A zCDP ledger keeps
+            ``sum(rho) <= rho_for(total epsilon, total delta - sum(delta_extra))``; a basic ledger adds the deltas
+            (``delta`` already holds the extra).
         neighbours : the release's own relation. On an add/remove ledger a ``"replace-one"`` release raises
             :class:`PrivacyError`; on a replace-one ledger an ``"add/remove"`` release is charged as a group of two.
         dataset : the table's content fingerprint (:func:`dataset_fingerprint`), kept in the ledger only; one
@@ -914,7 +958,9 @@ class Ledger:
                 raise InputError(f"{self.path}: cannot read ledger ({exc.strerror})") from None
             fresh = Ledger._parse(self.path, data, _read_head(self.path))
             self._header, self._entries, self._last_hash = fresh._header, fresh._entries, fresh._last_hash
-            entry = self._candidate(epsilon, delta, rho, neighbours, dataset, what, mechanism, details)
+            entry = self._candidate(
+                epsilon, delta, rho, neighbours, dataset, what, mechanism, details, delta_extra
+            )
             self._verify(entry)
             line, checksum = _sealed_line({**entry._record(), "prev": self._last_hash})
             committed = len(data) - fresh._tail
@@ -1045,7 +1091,10 @@ def _entry_from(rec: dict[str, Any], replace_one: bool) -> LedgerEntry:
         check_epsilon(rec["epsilon"], allow_zero=True),
         check_delta(rec["delta"]),
         None if rec.get("rho") is None else check_epsilon(rec["rho"], allow_zero=True),
+        check_delta(rec.get("delta_extra", 0.0), "delta_extra"),
     )
+    if own.delta_extra > 0 and (own.rho is None or not own.delta_extra < own.delta):
+        raise ValueError("delta_extra")
     neighbours = _check_neighbours(rec.get("neighbours", "add/remove"))  # version-1 lines: add/remove
     if neighbours == "replace-one" and not replace_one:
         raise ValueError("a replace-one release on an add/remove ledger")
@@ -1060,6 +1109,7 @@ def _entry_from(rec: dict[str, Any], replace_one: bool) -> LedgerEntry:
             and _close(float(c["delta"]), want.delta)
             and (c["rho"] is None) == (want.rho is None)
             and (want.rho is None or _close(float(c["rho"]), want.rho))
+            and _close(float(c.get("delta_extra", 0.0)), want.delta_extra)
         ):
             raise ValueError("charged")
     return LedgerEntry(
@@ -1074,6 +1124,7 @@ def _entry_from(rec: dict[str, Any], replace_one: bool) -> LedgerEntry:
         details=dict(rec.get("details") or {}),
         neighbours=neighbours,
         charged=charged,
+        delta_extra=own.delta_extra,
     )
 
 

@@ -68,6 +68,7 @@ __all__ = [
     "plan_stats",
     "preview_stats",
     "run_stats",
+    "coerce_private",
     "MAX_CELLS",
     "KINDS",
     "STATS_ALLOW",
@@ -910,9 +911,11 @@ def preview_stats(
     return published(record, PREVIEW_ALLOW)
 
 
-def _coerce(df: pd.DataFrame, sub: Schema, source: str) -> pd.DataFrame:
-    """The used columns converted to their schema types. A value that does not fit is refused naming the column
-    only: the value and its row are private, and this refusal happens before any budget is spent."""
+def coerce_private(df: pd.DataFrame, sub: Schema, source: str) -> pd.DataFrame:
+    """``sub.coerce(df)`` for a DP release: the schema's columns converted to their types, and a value that does not
+    fit refused naming the column only (:class:`~anonlab.errors.InputError`). The value and its row number are
+    facts about one person of the private table, and this refusal happens before any budget is spent, so neither
+    may appear in the message (``dp stats`` and every DP synthesizer's ``fit`` use it)."""
     from anonlab.schema import Schema as _Schema
 
     sub.check_frame(df, source)
@@ -1006,7 +1009,7 @@ def run_stats(
     used = sorted({c for q in queries for c in q.columns})
     from anonlab.schema import Schema as _Schema
 
-    data = _coerce(df, _Schema(tuple(schema[c] for c in used)), source) if used else df
+    data = coerce_private(df, _Schema(tuple(schema[c] for c in used)), source) if used else df
     fp = dataset or dataset_fingerprint(df)
     release = _release_params(queries, plan, schema, trust_domains, trusted)
     # Every exact statistic is computed before the charge (so a bad value fails without spending budget) and no

@@ -19,6 +19,11 @@ T rounds (``rounds``; default 16 x columns). An optional wall-clock cap (``max_t
 last round early; it makes the release (how many marginals are measured, and so every output) depend on the
 machine's speed and load, which is neither a public parameter nor a DP output: use it only knowingly.
 
+Small tables (:mod:`anonlab.synth.planning`): before measuring, a public size (``rows_hint``, or a DP row count
+paid from 5% of rho) is checked against AIM's reference noise; when pairs are too fine the fit warns and
+(``small_table="fallback"``, the default) plans T = d + m rounds with candidates limited to cliques with enough
+rows per cell, or measures only the one-way marginals with all of rho (the DP 1-way baseline).
+
 Neighbouring datasets differ by adding or removing one record. The model-size cap (``max_cells``, cells of all
 clique tables) bounds memory and time; private-pgm's reference AIM on Adult ran over an hour, this one is meant to
 finish in minutes on two cores.
@@ -70,15 +75,51 @@ class AIM(GraphicalSynthesizer):
             "rounds": None,
             "iters": 1000,
             "round_iters": 100,
+            "rows_hint": None,
+            "small_table": "fallback",
         }
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from anonlab.synth.planning import check_params
+
+        check_params(self.params)  # rows_hint, small_table: refused before anything is read or charged
+
+    def _ledger_extra(self, budget: Budget) -> dict[str, Any]:
+        from anonlab.synth.planning import ledger_record
+
+        return ledger_record(self.params, budget.rho)
+
     def _fit_codes(self, codes, sizes, budget: Budget, noise) -> PrivacySpent:
+        from anonlab.synth.planning import fit_one_way, start_fit
+
         start = time.monotonic()
         p = self.params
-        rho = budget.rho
         d = len(sizes)
+        plan, rho, record, spent = start_fit("aim", p, codes, sizes, self.encoding_.names, budget.rho, noise)
+        mode = plan.mode if plan is not None and plan.changes_fit else "full"
+        if mode == "1-way":
+            measurements, cost, _ = fit_one_way(codes, sizes, rho, noise)
+            spent += cost
+            require_privacy_ok(spent, budget.rho)
+            self.measured_ = [m.clique for m in measurements]
+            self.model_ = estimate(sizes, measurements, iters=int(p["iters"]))
+            return self._spent(
+                budget,
+                budget.rho,
+                noise,
+                {
+                    "rho_spent": spent,
+                    "rounds": 0,
+                    "measured": [list(c) for c in self.measured_],
+                    "model_cells": self.model_.tree.cells(),
+                    **record,
+                },
+            )
         k = max(1, min(int(p["workload_k"]), d))
         rounds = int(p["rounds"] or 16 * d)
+        if mode == "pairs":
+            rounds = d + plan.edges  # AIM's starting sigma is then the plan's reference sigma
         workload = list(itertools.combinations(range(d), k))
         candidates = sorted(
             {
@@ -89,6 +130,9 @@ class AIM(GraphicalSynthesizer):
             },
             key=lambda c: (len(c), c),
         )
+        if mode == "pairs":  # only cliques with enough expected rows per cell at the plan's sigma (public)
+            ref = math.sqrt(rounds / (2 * _ALPHA * rho))
+            candidates = [c for c in candidates if len(c) == 1 or plan.eligible(c, ref)]
         weights = np.array([sum(len(set(c) & set(w)) for w in workload) for c in candidates], dtype=float)
         cells = np.array([np.prod([sizes[a] for a in c], dtype=float) for c in candidates])
         max_cells = float(p["max_cells"])
@@ -96,7 +140,7 @@ class AIM(GraphicalSynthesizer):
 
         sigma = math.sqrt(rounds / (2 * _ALPHA * rho))
         eps = math.sqrt(2 * (1 - _ALPHA) * rho / rounds)
-        spent = 0.0
+        spent_n = spent  # the row count's rho (0 with a rows_hint)
         measurements = []
         bar = self._bar(None, "aim rounds")
         for j in range(d):
@@ -107,14 +151,14 @@ class AIM(GraphicalSynthesizer):
         self.measured_ = [m.clique for m in measurements]
         size_cache: dict[tuple[int, ...], int] = {}
         n_rounds = 0
-        while rho - spent > 1e-12 * rho:
-            remaining = rho - spent
+        while rho - (spent - spent_n) > 1e-12 * rho:
+            remaining = rho - (spent - spent_n)
             out_of_time = p["max_time"] is not None and time.monotonic() - start > float(p["max_time"])
             final = remaining < 2 * (1 / (2 * sigma**2) + eps**2 / 2) or out_of_time
             if final:
                 sigma = math.sqrt(1 / (2 * _ALPHA * remaining))
                 eps = math.sqrt(2 * (1 - _ALPHA) * remaining)
-            cap = max_cells * (spent + 1 / (2 * sigma**2) + eps**2 / 2) / rho
+            cap = max_cells * (spent - spent_n + 1 / (2 * sigma**2) + eps**2 / 2) / rho
             ok = self._fitting(model.tree, candidates, cells, cap, size_cache)
             cand_idx = np.flatnonzero(ok)
             total = model.total
@@ -148,17 +192,18 @@ class AIM(GraphicalSynthesizer):
                 sigma /= 2
                 eps *= 2
         bar.close()
-        require_privacy_ok(spent, rho)
+        require_privacy_ok(spent, budget.rho)
         self.model_ = estimate(sizes, measurements, iters=int(p["iters"]), warm=model)
         return self._spent(
             budget,
-            rho,
+            budget.rho,
             noise,
             {
                 "rho_spent": spent,
                 "rounds": n_rounds,
                 "measured": [list(c) for c in self.measured_],
                 "model_cells": self.model_.tree.cells(),
+                **record,
             },
         )
 

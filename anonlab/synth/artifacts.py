@@ -89,13 +89,21 @@ _PRIVACY = {
     ),  # plan from public bounds: columns, levels, sigma, rho
     **_tree("privacy.details.budget_parts.model", PUBLIC),
     **_tree("privacy.details.learned_edges", DP_OUTPUT),
+    # DP domain discovery (anonlab.synth.domains): the plan is public, the domains found are DP outputs; after a
+    # discovery the densities' columns and levels follow the discovered bounds (a DP output; public otherwise)
+    **_tree("privacy.details.budget_parts.domains", PUBLIC),
+    **_tree("privacy.details.discovered_domains", DP_OUTPUT),
+    **_tree("privacy.details.budget_parts.density.columns", DP_OUTPUT),
+    **_tree("privacy.details.budget_parts.density.levels", DP_OUTPUT),
+    "privacy.details.budget_parts.density.sigma": DP_OUTPUT,
 }
 
 #: Method-specific fields of the built-in DP methods: their ``privacy_.details`` and saved ``state``.
 METHOD_FIELDS: dict[str, dict[str, str]] = {
     "mst": {
         "privacy.details.rho_spent": PUBLIC,  # the fixed schedule adds up to the charged rho
-        "privacy.details.sigma_1way": PUBLIC,  # from rho and the number of columns
+        # from rho and the number of columns; in a small-table fallback also from the plan (see below)
+        "privacy.details.sigma_1way": DP_OUTPUT,
         **_tree("privacy.details.measured", DP_OUTPUT),  # the spanning tree is chosen with noise
     },
     "aim": {
@@ -139,6 +147,11 @@ METHOD_FIELDS: dict[str, dict[str, str]] = {
 for _m in ("mst", "aim"):
     METHOD_FIELDS[_m].update(
         {
+            # small tables (anonlab.synth.planning): the DP row count's public cost, the count itself, and the
+            # plan decided from public facts and that count (the user's rows_hint is a public parameter)
+            **_tree("privacy.details.row_count", PUBLIC),
+            "privacy.details.n_estimate": DP_OUTPUT,
+            **_tree("privacy.details.small_table", DP_OUTPUT),
             **_tree("state.sizes", PUBLIC),
             **_tree("state.cliques", DP_OUTPUT),
             **_tree("state.edges", DP_OUTPUT),
@@ -163,6 +176,7 @@ _SUMMARY = {
     **_tree("skipped_columns", PUBLIC),
     "schema_sha256": PUBLIC,
     "seeded": PUBLIC,
+    "domains": PUBLIC,  # "public", "discovered (DP)" or "trusted (read from the data)": follows from the options
     "statement": PUBLIC,
 }
 
@@ -219,10 +233,14 @@ def summary_allow(method: type | str, private: bool) -> AllowList:
     return _base("synthesis summary", method, private, _SUMMARY)
 
 
-def manifest_allow(method: type | str, private: bool, quantile: bool = False) -> AllowList:
+def manifest_allow(
+    method: type | str, private: bool, quantile: bool = False, discovered: bool = False
+) -> AllowList:
     """Allow-list of a saved model's ``manifest.json``. Bin edges are the public bounds, or DP outputs with
-    quantile binning."""
-    edges = DP_OUTPUT if quantile and private else PUBLIC
+    quantile binning. With DP domain discovery (``discovered``) the categories, bounds, exactness and missing
+    codes of the encoding are DP outputs."""
+    edges = DP_OUTPUT if (quantile or discovered) and private else PUBLIC
+    found = DP_OUTPUT if discovered and private else PUBLIC
     fields = {
         "format": PUBLIC,
         "version": PUBLIC,
@@ -237,10 +255,10 @@ def manifest_allow(method: type | str, private: bool, quantile: bool = False) ->
         **_tree("params", PUBLIC),
         "encoding.columns.*.name": PUBLIC,
         "encoding.columns.*.type": PUBLIC,
-        **_tree("encoding.columns.*.labels", PUBLIC),
+        **_tree("encoding.columns.*.labels", found),
         **_tree("encoding.columns.*.edges", edges),
-        "encoding.columns.*.exact": PUBLIC,
-        "encoding.columns.*.missing": PUBLIC,
+        "encoding.columns.*.exact": found,
+        "encoding.columns.*.missing": found,
         "encoding.columns.*.learned": PUBLIC,
         **_tree("encoding.columns.*.density", DP_OUTPUT),  # a DP density inside the bins (synth.density)
         "encoding.columns": PUBLIC,  # when empty

@@ -194,6 +194,12 @@ class Synthesizer(ABC):
         from it rather than uniformly, so point masses (a capital gain of exactly 0, a 40-hour week) survive.
         Default on; ``False`` decodes uniformly and spends nothing on it.
     density_share : the share of the synthesis budget's rho spent on those densities (default 0.1).
+    domains : what a DP fit does with schema columns whose domain was read from the data (``from_data = true``):
+        ``"discover"`` (default) finds them with DP, paid from the fit's budget (:mod:`anonlab.synth.domains`:
+        a share of rho and of delta), ``"trust"`` (= ``trust_domains=True``) uses them as public, ``"refuse"``
+        refuses the fit. Public domains are never touched.
+    domain_share : with domain discovery, the share of the fit's rho (of epsilon for DPVI) spent on it (default
+        0.2); 10% of delta goes to the chance that a category held by one record is released.
     max_memory_gb, max_minutes : the fit is refused before anything is read or charged if its estimated peak
         memory or time (from the public domain alone, :mod:`anonlab.synth.resources`) passes these (defaults 4 GB
         and 5 minutes); raise them knowingly for a large domain.
@@ -236,9 +242,25 @@ class Synthesizer(ABC):
         max_minutes: float | None = None,
         point_masses: bool = True,
         density_share: float = DEFAULT_DENSITY_SHARE,
+        domains: str | None = None,
+        domain_share: float | None = None,
         **params: Any,
     ) -> None:
         self.check_installed()
+        from anonlab.synth.domains import check_mode
+
+        if domains is None:
+            domains = "trust" if trust_domains else "discover"
+        elif trust_domains and check_mode(domains) != "trust":
+            raise UsageError(f"trust_domains (--trust-domains) and domains={domains!r} contradict each other")
+        self.domains = check_mode(domains)
+        from anonlab.synth.domains import DEFAULT_DOMAIN_SHARE
+
+        try:
+            self.domain_share = check_share(DEFAULT_DOMAIN_SHARE if domain_share is None else domain_share)
+        except UsageError:
+            raise UsageError(f"domain share must be strictly between 0 and 1, got {domain_share!r}") from None
+        trust_domains = self.domains == "trust"
         self.seed = seed
         self.missing = missing
         self.bins = bins
@@ -340,12 +362,22 @@ class Synthesizer(ABC):
             from anonlab.synth.binning import check_columns
 
             check_columns(schema, self.binning_columns)
+        # DP domain discovery (anonlab.synth.domains): plan it from public facts; `part` is what the rest gets
+        dom, part = self._plan_domains(schema, budget, ledger), budget
+        self.domain_plan_ = dom
+        if dom is not None:
+            schema, part = dom.provisional, dom.remainder
         self.encoding_ = Encoding.from_schema(
             schema, bins=self.bins, trust_domains=self.trust_domains or not self.private, missing=self.missing
         )
-        self.schema_fingerprint_ = schema.fingerprint()
+        self.schema_fingerprint_ = (dom.public if dom is not None else schema).fingerprint()
         self._check_resources()
-        coerced = schema.coerce(df, source)
+        if self.private:  # a refusal on content names the column only: the value and its row are private
+            from anonlab.privacy.stats import coerce_private
+
+            coerced = coerce_private(df, schema, source)
+        else:
+            coerced = schema.coerce(df, source)
         self.outside_domain_ = {}
         codes = None
         if self._uses_codes():
@@ -354,7 +386,7 @@ class Synthesizer(ABC):
         self.trusted_domains_ = bool(self.trust_domains and any(c.from_data for c in schema))
         noise = None
         plan = None
-        fit_budget = budget
+        fit_budget = part
         relation = self.release_neighbours(ledger) if self.private else "add/remove"
         if self.private and relation == "replace-one":
             n_public = getattr(ledger, "population_size", None)
@@ -371,7 +403,7 @@ class Synthesizer(ABC):
                 self.encoding_,
                 schema,
                 self.binning_columns,
-                budget,
+                part,
                 self.binning_share,
                 bins=self.bins,
                 zcdp=self.accounts_in_zcdp(),
@@ -391,6 +423,10 @@ class Synthesizer(ABC):
             fp = dataset_fingerprint(df)  # keys the noise and names the table in the ledger; never published
             ds = dataset or fp
             rho = budget.rho if self.accounts_in_zcdp() else None
+            extra: dict[str, Any] = {}
+            if dom is not None and dom.total_rho is not None:
+                # the whole fit is (rho, delta_keys)-approximate zCDP: the keys' delta is outside the conversion
+                rho, extra = dom.total_rho, {"delta_extra": dom.delta_keys}
             seq = None
             binning_details = (
                 {"binning": self._binning_record(plan, synthesis_budget)} if plan is not None else {}
@@ -398,7 +434,12 @@ class Synthesizer(ABC):
             release = self.release_parameters(budget, relation)
             if ledger is not None:
                 ledger.check(
-                    epsilon=budget.epsilon, delta=budget.delta, dataset=ds, rho=rho, neighbours=relation
+                    epsilon=budget.epsilon,
+                    delta=budget.delta,
+                    dataset=ds,
+                    rho=rho,
+                    neighbours=relation,
+                    **extra,
                 )
                 entry = ledger.charge(
                     dataset=ds,
@@ -417,8 +458,11 @@ class Synthesizer(ABC):
                         "noise": NoiseSource(self.seed).describe(),
                         **binning_details,
                         **({"density": dplan.to_dict()} if dplan is not None else {}),
+                        **({"domains": dom.to_dict()} if dom is not None else {}),
+                        **self._ledger_extra(fit_budget),  # e.g. a DP row count (anonlab.synth.planning)
                     },
                     neighbours=relation,
+                    **extra,
                 )
                 seq = entry.seq
             else:
@@ -430,6 +474,10 @@ class Synthesizer(ABC):
                 )
             # one stream per release: two seeded releases that differ in any parameter never share noise
             root = NoiseSource.for_release(self.seed, f"synth {self.name}", release, fp, seq)
+            if dom is not None:
+                # the domains come first: everything after builds on them (public from here on)
+                coerced, dplan = self._discover(dom, coerced, dplan, relation, root.fork("domains"))
+                codes, self.outside_domain_ = self.encoding_.encode(coerced)
             if plan is not None:
                 from anonlab.synth.binning import release_quantile_edges
 
@@ -451,7 +499,9 @@ class Synthesizer(ABC):
         if dplan is not None and spent is not None:
             spent = self._with_density(spent, dplan)
         if plan is not None and spent is not None:
-            spent = self._with_binning(spent, budget, released)
+            spent = self._with_binning(spent, part, released)
+        if dom is not None and spent is not None:
+            spent = self._with_domains(spent, budget, dom)
         if spent is not None and ledger is None:
             from dataclasses import replace
 
@@ -490,9 +540,80 @@ class Synthesizer(ABC):
             "missing": self.missing,
             "point_masses": {"on": self.point_masses, "share": self.density_share},
             "trust_domains": bool(self.trust_domains),
+            **(
+                {"domains": self.domain_plan_.to_dict()}
+                if getattr(self, "domain_plan_", None) is not None
+                else {}
+            ),
             "schema": self.schema_fingerprint_,
             "neighbours": neighbours,
         }
+
+    def _plan_domains(self, schema: Schema, budget: Budget | None, ledger):
+        """The DP domain discovery plan of this fit (:mod:`anonlab.synth.domains`), or ``None``: not a DP fit,
+        ``domains`` is not ``"discover"``, or no synthesised column has a domain read from the data."""
+        if not (self.private and self.domains == "discover" and budget is not None):
+            return None
+        from anonlab.synth.domains import plan_domains
+
+        return plan_domains(
+            schema,
+            budget,
+            zcdp=self.accounts_in_zcdp(),
+            relation=self.release_neighbours(ledger),
+            share=self.domain_share,
+        )
+
+    def _discover(self, dom, coerced, dplan, relation: str, noise):
+        """Release the planned domains (after the charge), rebuild the encoding on them, leave out the records a
+        column without a missing code cannot hold, and re-plan the densities (same rho) on the new bounds.
+        Returns (coerced frame, density plan)."""
+        from anonlab.synth.domains import discover_domains
+
+        found, released, keep = discover_domains(
+            coerced, dom.provisional, dom, noise, missing_codes=self.missing
+        )
+        self.discovered_domains_ = released
+        self.encoding_ = Encoding.from_schema(found, bins=self.bins, missing=self.missing)
+        if not keep.all():
+            coerced = coerced[keep].reset_index(drop=True)
+        if dplan is not None:
+            from anonlab.synth.density import density_columns, plan_density
+
+            dplan = plan_density(density_columns(self.encoding_), dplan.rho, sensitivity=dplan.sensitivity)
+        return coerced, dplan
+
+    def _with_domains(self, spent: PrivacySpent, budget: Budget, dom) -> PrivacySpent:
+        """The whole fit's record: the discovery itemised beside the rest, the discovered domains as DP outputs."""
+        from dataclasses import replace
+
+        parts = dict(spent.details.get("budget_parts") or {})
+        parts.setdefault("synthesis", {"epsilon": spent.epsilon, "delta": spent.delta, "rho": spent.rho})
+        parts["domains"] = dom.to_dict()
+        return replace(
+            spent,
+            epsilon=budget.epsilon,
+            delta=budget.delta,
+            rho=dom.total_rho if dom.total_rho is not None else spent.rho,
+            noise=spent.noise + "; domains: thresholded noisy histograms, discrete Gaussian (OpenDP)",
+            details={
+                **spent.details,
+                "budget_parts": parts,
+                "discovered_domains": getattr(self, "discovered_domains_", {}),
+            },
+        )
+
+    def _domains_summary(self) -> str:
+        """How the release got the domains of its columns: "public", "discovered (DP)" or "trusted (read from the
+        data)" (a public fact: it follows from the schema and the options)."""
+        if not self.private:
+            return "as in the schema (no DP)"
+        p = getattr(self, "privacy_", None)
+        if p is not None and "domains" in ((p.details or {}).get("budget_parts") or {}):
+            return "discovered (DP)"
+        if p is not None and p.trusted_domains:
+            return "trusted (read from the data)"
+        return "public"
 
     def _binning_record(self, plan, fit_budget: Budget) -> dict[str, Any]:
         """The two parts of a fit with quantile binning, as the ledger entry itemises them."""
@@ -594,6 +715,11 @@ class Synthesizer(ABC):
     def accounts_in_zcdp(self) -> bool:
         return True
 
+    def _ledger_extra(self, budget: Budget) -> dict[str, Any]:
+        """Parts of the fit's budget (``budget``: what :meth:`_fit_codes` gets) that the ledger entry itemises
+        beyond binning and densities; public parameters only (charged before any noise is drawn)."""
+        return {}
+
     def ledger_mechanism(self) -> str:
         return "gaussian"
 
@@ -622,6 +748,7 @@ class Synthesizer(ABC):
             "skipped_columns": list(self.encoding_.skipped),
             "schema_sha256": self.schema_fingerprint_,
             "seeded": self._seeded(),
+            "domains": self._domains_summary(),
             "privacy": privacy,
             "statement": statement(privacy),
         }
@@ -694,7 +821,10 @@ class Synthesizer(ABC):
             "payload": payload is not None,
         }
         # the manifest is released with the model: public parameters and DP outputs only
-        manifest = published(manifest, manifest_allow(type(self), self.private, self.binning == "quantile"))
+        discovered = self._domains_summary() == "discovered (DP)"
+        manifest = published(
+            manifest, manifest_allow(type(self), self.private, self.binning == "quantile", discovered)
+        )
         with atomic_path(path, force) as tmp:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
                 zf.writestr("manifest.json", json.dumps(manifest, indent=1, default=_json_default))

@@ -11,6 +11,12 @@ estimator. The zCDP budget rho is split in three equal parts:
 
 A graphical model fit to all measurements (:mod:`anonlab.synth.estimation`) generates the rows. Neighbouring
 datasets differ by adding or removing one record.
+
+Small tables (:mod:`anonlab.synth.planning`): before measuring, a public size (``rows_hint``, or a DP row count
+paid from 5% of rho) is checked against the noise per two-way cell; when pairs are too fine the fit warns and
+(``small_table="fallback"``, the default) measures only a forest of ``m < d - 1`` pairs with enough rows per cell
+(selection share m / (d - 1) of a third; the rest spread evenly over the d + m measurements), or only the
+one-way marginals with all of rho (the DP 1-way baseline).
 """
 
 from __future__ import annotations
@@ -41,57 +47,94 @@ class MST(GraphicalSynthesizer):
 
     @classmethod
     def default_params(cls) -> dict[str, Any]:
-        return {"iters": 1000}
+        return {"iters": 1000, "rows_hint": None, "small_table": "fallback"}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from anonlab.synth.planning import check_params
+
+        check_params(self.params)  # rows_hint, small_table: refused before anything is read or charged
+
+    def _ledger_extra(self, budget: Budget) -> dict[str, Any]:
+        from anonlab.synth.planning import ledger_record
+
+        return ledger_record(self.params, budget.rho)
 
     def _fit_codes(self, codes, sizes, budget: Budget, noise) -> PrivacySpent:
-        rho = budget.rho
+        from anonlab.synth.planning import fit_one_way, mst_sigma, start_fit
+
         d = len(sizes)
-        spent = 0.0
+        plan, rho, record, spent = start_fit(
+            "mst", self.params, codes, sizes, self.encoding_.names, budget.rho, noise
+        )
+        mode = plan.mode if plan is not None and plan.changes_fit else "full"
         bar = self._bar(d + 2 * max(d - 1, 0) + 1, "mst")
-        sigma1 = math.sqrt(3 * d / (2 * rho)) if d > 1 else math.sqrt(1 / (2 * rho))
-        measurements = []
-        for j in range(d):
-            m, cost = measure(codes, sizes, (j,), sigma1, noise)
-            measurements.append(m)
+        if mode == "1-way":
+            measurements, cost, sigma1 = fit_one_way(codes, sizes, rho, noise)
             spent += cost
-            bar.update()
-        self.measured_ = [m.clique for m in measurements]
-        if d > 1:
-            model = estimate(sizes, measurements, iters=200)
-            eps = math.sqrt(2 * (rho / 3) / (d - 1))
-            edges = self._select_tree(codes, sizes, model, eps, noise, bar)
-            spent += sum(c for _, c in edges)
-            sigma2 = math.sqrt(3 * (d - 1) / (2 * rho))
-            for e, _ in edges:
-                m, cost = measure(codes, sizes, e, sigma2, noise)
+            self.measured_ = [m.clique for m in measurements]
+        else:
+            m_edges = plan.edges if mode == "pairs" else d - 1
+            if mode == "pairs":
+                sigma1 = sigma2 = mst_sigma(d, rho, m_edges)
+                rho_select = rho * m_edges / (3 * (d - 1))
+            else:
+                sigma1 = math.sqrt(3 * d / (2 * rho)) if d > 1 else math.sqrt(1 / (2 * rho))
+                sigma2 = math.sqrt(3 * (d - 1) / (2 * rho)) if d > 1 else 0.0
+                rho_select = rho / 3
+            measurements = []
+            for j in range(d):
+                m, cost = measure(codes, sizes, (j,), sigma1, noise)
                 measurements.append(m)
                 spent += cost
-                self.measured_.append(e)
                 bar.update()
-        require_privacy_ok(spent, rho)
+            self.measured_ = [m.clique for m in measurements]
+            if d > 1 and m_edges > 0:
+                model = estimate(sizes, measurements, iters=200)
+                eps = math.sqrt(2 * rho_select / m_edges)
+                allowed = set(plan.pairs) if mode == "pairs" else None
+                edges = self._select_tree(codes, sizes, model, eps, noise, bar, m_edges, allowed)
+                spent += sum(c for _, c in edges)
+                for e, _ in edges:
+                    m, cost = measure(codes, sizes, e, sigma2, noise)
+                    measurements.append(m)
+                    spent += cost
+                    self.measured_.append(e)
+                    bar.update()
+        require_privacy_ok(spent, budget.rho)
         self.model_ = estimate(sizes, measurements, iters=int(self.params["iters"]))
         bar.update()
         bar.close()
         return self._spent(
             budget,
-            rho,
+            budget.rho,
             noise,
-            {"rho_spent": spent, "measured": [list(c) for c in self.measured_], "sigma_1way": sigma1},
+            {
+                "rho_spent": spent,
+                "measured": [list(c) for c in self.measured_],
+                "sigma_1way": sigma1,
+                **record,
+            },
         )
 
-    def _select_tree(self, codes, sizes, model, eps, noise, bar) -> list[tuple[tuple[int, int], float]]:
+    def _select_tree(
+        self, codes, sizes, model, eps, noise, bar, rounds: int, allowed=None
+    ) -> list[tuple[tuple[int, int], float]]:
+        """``rounds`` noisy Kruskal steps among the pairs (only those in ``allowed``, a public set, if given)."""
         import networkx as nx
 
         d = len(sizes)
-        pairs = list(itertools.combinations(range(d), 2))
+        pairs = [p for p in itertools.combinations(range(d), 2) if allowed is None or p in allowed]
         total = model.total
         weights = np.array(
             [np.abs(marginal(codes, sizes, p) - total * model.marginal(p)).sum() for p in pairs], dtype=float
         )
         comp = nx.utils.UnionFind(range(d))
         chosen = []
-        for _ in range(d - 1):
+        for _ in range(rounds):
             cand = [k for k, (a, b) in enumerate(pairs) if comp[a] != comp[b]]
+            if not cand:  # cannot happen: the plan's rounds never pass the allowed pairs' forest
+                break
             idx, cost = select(weights[cand], eps, 1.0, noise)
             a, b = pairs[cand[idx]]
             comp.union(a, b)

@@ -165,6 +165,8 @@ def synthesize(
     save_model: str | Path | None = None,
     force: bool = False,
     trust_domains: bool = False,
+    domains: str | None = None,
+    domain_share: float | None = None,
     bins: int | None = None,
     binning: str = "public",
     binning_share: float | None = None,
@@ -181,8 +183,12 @@ def synthesize(
     """Fit ``method`` on the table ``input`` and write ``rows`` synthetic rows to ``output`` (+ sidecar).
 
     schema : a schema TOML path, ``"adult"`` for the bundled public Adult schema, or None (the bundled Adult
-        schema if the columns match it, else a schema inferred from the data, which DP methods refuse unless
-        ``trust_domains``).
+        schema if the columns match it, else a schema inferred from the data, whose domains a DP method
+        discovers with DP unless ``domains`` says otherwise).
+    domains, trust_domains : for schema domains read from the data (``from_data = true``) in a DP fit:
+        ``"discover"`` (default: DP domain discovery paid from the budget, :mod:`anonlab.synth.domains`),
+        ``"trust"`` (= ``trust_domains=True``: used as public) or ``"refuse"``. ``domain_share``: the share of
+        the budget the discovery spends (default 0.2).
     epsilon, delta : the budget of a DP method (delta defaults to 1e-9). Refused for non-DP methods.
     ledger : a privacy ledger file, charged before any noise is drawn. ``None`` (no ledger) is allowed for
         experiments: the fit emits :class:`~anonlab.errors.PrivacyWarning`, the sidecar records ``"ledger":
@@ -233,6 +239,8 @@ def synthesize(
     kwargs: dict[str, Any] = {
         "seed": seed,
         "trust_domains": trust_domains,
+        "domains": domains,
+        "domain_share": domain_share,
         "missing": missing,
         "progress": progress,
         "binning": binning,

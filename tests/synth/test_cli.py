@@ -117,7 +117,7 @@ def test_a_dp_method_needs_a_ledger_or_an_explicit_no_ledger(files, capsys):
         (["--method", "gaussian-copula", "--epsilon", "1"], "no formal privacy guarantee"),
         (["--method", "mst", "--epsilon", "1", "--no-ledger", "--schema", "missing.toml"], "no such schema"),
         (["--method", "mst", "--epsilon", "1", "--no-ledger", "--schema", "bad.toml"], "not valid TOML"),
-        (["--method", "mst", "--epsilon", "1", "--no-ledger"], None),
+        (["--method", "mst", "--epsilon", "1", "--no-ledger", "--domains", "refuse"], None),
         (["--method", "mst", "--epsilon", "1"], "give --ledger"),
         (["--method", "gaussian-copula", "--no-ledger"], "--no-ledger applies to DP methods"),
         (
@@ -140,7 +140,7 @@ def test_bad_usage_is_one_line_and_exit_2(files, capsys, monkeypatch, extra, mes
     tmp, data, schema = files
     monkeypatch.chdir(tmp)
     (tmp / "bad.toml").write_text("[columns.a\n")
-    if message is None:  # no schema: inferred domains are refused by a DP method
+    if message is None:  # no schema: inferred domains, refused by a DP method with --domains refuse
         assert main(["synth", str(data), "-o", "x.csv", "--seed", "1", *extra]) == 2
         message = "--trust-domains"
     else:

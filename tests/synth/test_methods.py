@@ -146,7 +146,7 @@ def test_load_refuses_files_that_are_not_models(tmp_path):
 
 def test_dp_method_refuses_domains_read_from_the_data(planted):
     with pytest.raises(PrivacyError, match="trust-domains"):
-        get_method("mst")(seed=1).fit(planted, infer_schema(planted), Budget(1.0, 1e-9))
+        get_method("mst")(seed=1, domains="refuse").fit(planted, infer_schema(planted), Budget(1.0, 1e-9))
     m = get_method("mst")(seed=1, trust_domains=True, iters=20).fit(
         planted, infer_schema(planted), Budget(1.0, 1e-9)
     )

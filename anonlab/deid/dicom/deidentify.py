@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import os
 import signal
 import time
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 INCOMPLETE_MARKER = ".anonlab-incomplete"
+# write errors that no later file escapes: the run stops at the first one instead of failing every file in turn
+_STOPPING_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 MANIFEST_COLUMNS = ["input", "output", "attribute", "original", "replacement"]
 CHUNK = 4
@@ -56,6 +59,8 @@ class FileOutcome:
     status : ``written``, ``skipped`` (not DICOM, or a DICOMDIR index), ``failed`` (unreadable, nothing written) or
         ``withheld`` (may show burned-in text; listed for pixel review).
     manifest : (attribute, original, replacement) rows, filled only when a manifest was asked for.
+    stop : the cause, when the output's file system refused the write (full, over quota, read-only): no later
+        file can be written either, so the run stops (the folder stays marked incomplete).
     """
 
     input: str
@@ -63,6 +68,7 @@ class FileOutcome:
     reason: str | None = None
     output: str | None = None
     manifest: tuple = ()
+    stop: str | None = None
 
     def to_dict(self) -> dict:
         return {"input": self.input, "status": self.status, "reason": self.reason, "output": self.output}
@@ -76,7 +82,6 @@ class DeidentifyResult:
     out_dir: str
     options: list[str]
     workers: int
-    seed: int | None = None
     files: int = 0
     written: int = 0
     skipped: list[dict] = field(default_factory=list)
@@ -99,7 +104,6 @@ class DeidentifyResult:
             "in_dir": self.in_dir,
             "out_dir": self.out_dir,
             "workers": self.workers,
-            "seed": self.seed,
             "files": self.files,
             "written": self.written,
             "skipped": len(self.skipped),
@@ -209,7 +213,9 @@ class Deidentifier:
             target = self._target(ds)
             written = self._write(target, ds)
         except OSError as exc:
-            return FileOutcome(name, "failed", f"cannot write output: {exc.strerror or type(exc).__name__}")
+            cause = exc.strerror or type(exc).__name__
+            stop = cause if exc.errno in _STOPPING_ERRORS else None
+            return FileOutcome(name, "failed", f"cannot write output: {cause}", stop=stop)
         except Exception as exc:  # a value pydicom cannot decode or encode: fail this file, keep going
             return FileOutcome(
                 name, "failed", f"cannot de-identify: {type(exc).__name__}: {_first_line(exc)}"
@@ -488,7 +494,6 @@ def deidentify_folder(
     allow_burned_in: bool = False,
     manifest: str | os.PathLike | None = None,
     force: bool = False,
-    seed: int | None = None,
     progress: bool = False,
     key_file: str | os.PathLike | None = None,
 ) -> DeidentifyResult:
@@ -500,7 +505,6 @@ def deidentify_folder(
     allow_burned_in : release images that may show burned-in identifying text (they are withheld otherwise).
     manifest : CSV path for original -> new UIDs, pseudonymous PatientIDs and paths. It re-identifies the release:
         refused inside ``out_dir``, written with owner-only permissions.
-    seed : recorded only; nothing here is random (outputs depend on the key alone).
     key_file : the key's file, if it came from one: the manifest may never overwrite it.
 
     Symbolic links under ``in_dir`` are never followed out of it: a link to a file or folder inside ``in_dir``
@@ -535,7 +539,7 @@ def deidentify_folder(
             f"{out_dir}: cannot write into the output folder: {exc.strerror or type(exc).__name__}"
         ) from None
     result = DeidentifyResult(
-        in_dir=str(in_dir), out_dir=str(out_dir), options=list(profile.options), workers=workers, seed=seed
+        in_dir=str(in_dir), out_dir=str(out_dir), options=list(profile.options), workers=workers
     )
     started = time.time_ns()
     t0 = time.perf_counter()
@@ -561,6 +565,11 @@ def deidentify_folder(
                 contextlib.closing(parallel_map(Deidentifier, args, "process", files, workers_used))
             )
             for outcome in outcomes:
+                if outcome.stop is not None:
+                    raise OutputError(
+                        f"{out_dir}: cannot write: {outcome.stop}; stopped after {result.written} files, the "
+                        f"folder stays marked incomplete ({INCOMPLETE_MARKER}): free space and rerun with --force"
+                    )
                 result.files += 1
                 if outcome.status == "written":
                     result.written += 1

@@ -1,0 +1,384 @@
+"""Tables too small for the budget: a pre-fit signal-to-noise check, and a fallback to fewer measurements.
+
+MST and AIM measure marginals with Gaussian noise of a standard deviation fixed by the budget and the number of
+columns, whatever the table's size. On a table of a few hundred or a few thousand rows with many columns, a
+two-way marginal spreads those rows over hundreds of cells, and the noise on each cell is larger than the count
+it is added to: the model then learns the noise, and the release can be worse than the simplest DP release, each
+column drawn independently from its own noisy one-way marginal (the DP 1-way baseline).
+
+The check (:func:`plan_small_table`) uses public facts only: the public domain sizes, the budget, and a public
+size ``n``. The row count is not public under add/remove-one-record neighbours, so ``n`` is either the user's
+order of magnitude (``rows_hint``, nothing spent) or a DP row count released first from a share
+:data:`ROW_COUNT_SHARE` of the method's rho (discrete Gaussian, L2 sensitivity 1, through
+:func:`anonlab.privacy.mechanisms.gaussian` with the fit's own noise stream; charged in the same fit and ledger
+entry, and itemised there as ``row_count``).
+
+For each pair of columns (a, b) with ``cells = |a| x |b|`` the expected count per cell is ``n / cells``; against
+the noise ``sigma`` the method would measure that pair with, the signal-to-noise ratio is
+``snr = n / (cells * sigma)``. A pair is *too fine* when ``snr`` is below :data:`SNR_THRESHOLD`. When none is, the
+method runs as designed. Otherwise the fit warns (one :class:`SmallTableWarning` line naming the worst pairs) and,
+with ``small_table="fallback"`` (the default), measures less:
+
+- ``"pairs"``: only pairs with enough expected mass may be measured, and fewer of them: with ``m`` two-way (or
+  AIM workload) measurements planned the noise per measurement is ``sigma(m)``, which shrinks as ``m`` does; ``m``
+  is the largest forest of eligible pairs at ``sigma(m)`` (found by lowering ``m`` until the eligible pairs at
+  ``sigma(m)`` span a forest of at least ``m`` edges);
+- ``"1-way"``: when no pair qualifies even alone, the whole budget goes to the one-way marginals (each column
+  independent): the DP 1-way baseline itself, so the release is never worse than it.
+
+The plan depends only on the sizes, the budget, the method's parameters and ``n`` (the hint or the DP count), so
+two neighbouring tables with the same ``n`` get the same plan; it is recorded in the release's privacy record
+(``details.small_table``) through the allow-lists of :mod:`anonlab.synth.artifacts`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from anonlab.errors import UsageError
+
+__all__ = [
+    "ROW_COUNT_SHARE",
+    "SNR_THRESHOLD",
+    "SMALL_TABLE_MODES",
+    "SmallTableWarning",
+    "SmallTablePlan",
+    "plan_small_table",
+    "mst_sigma",
+    "aim_sigma",
+    "row_count_cost",
+    "release_row_count",
+    "fit_one_way",
+]
+
+#: Share of the method's rho spent on the DP row count when no ``rows_hint`` is given (as NAPSU-MQ's n estimate,
+#: :data:`anonlab.synth.twinify_methods.N_ESTIMATE_SHARE`).
+ROW_COUNT_SHARE = 0.05
+#: A pair is too fine when its expected count per cell, n / cells, is below this multiple of the noise's
+#: standard deviation on each cell. At 0.5 the noise's expected L1 mass on the pair (0.8 sigma per cell) is about
+#: 1.6 times the pair's whole count: the graphical model then recovers little beyond the one-way marginals, which
+#: it could have measured with less noise. Calibrated in benchmarks/small_tables.py.
+SNR_THRESHOLD = 0.5
+#: ``small_table`` parameter values: ``"fallback"`` (check, warn, measure less), ``"warn"`` (check and warn, then
+#: run the method as designed), ``"off"`` (no check: nothing is spent on a row count).
+SMALL_TABLE_MODES = ("fallback", "warn", "off")
+
+
+class SmallTableWarning(UserWarning):
+    """The table is too small for the budget: expected counts per cell below the noise (see
+    :mod:`anonlab.synth.planning`). The CLI prints it as one ``warning:`` line."""
+
+
+def mst_sigma(d: int, rho: float, m: int) -> float:
+    """The noise MST's fallback gives each marginal when it measures the ``d`` one-way marginals and ``m`` two-way
+    ones: the tree's selection gets m / (d - 1) of a third of rho (a third, as in MST, for a full tree), and the
+    rest is spread evenly over the d + m measurements. (MST as designed measures its d - 1 two-way marginals with
+    sqrt(3 (d - 1) / (2 rho)): :func:`mst_design_sigma`.)
+    """
+    rho_meas = rho * (1 - m / (3 * max(d - 1, 1)))
+    return math.sqrt((d + m) / (2 * rho_meas))
+
+
+def mst_design_sigma(d: int, rho: float) -> float:
+    """MST's own two-way noise: sqrt(3 (d - 1) / (2 rho)), the check's reference."""
+    return math.sqrt(3 * max(d - 1, 1) / (2 * rho))
+
+
+def aim_sigma(d: int, rho: float, m: int, alpha: float = 0.9) -> float:
+    """AIM's reference noise with ``d`` one-way and ``m`` workload measurements: sqrt((d + m) / (2 alpha rho)).
+
+    AIM plans T = 16 d rounds and halves its sigma as measurements stop helping, so the sigma of its measurements
+    is not fixed in advance; the check uses the sigma at which AIM's measuring share (alpha) is spread over d
+    one-way and m = d - 1 further marginals (a tree's worth), about where its annealing ends on tables that fit.
+    In the fallback AIM plans T = d + m rounds, so this is then its starting sigma.
+    """
+    return math.sqrt((d + m) / (2 * alpha * rho))
+
+
+def row_count_cost(rho: float, rows_hint: float | None, small_table: str) -> tuple[float, float | None]:
+    """(rho, sigma) of the DP row count a fit with model budget ``rho`` spends: ``(0, None)`` with a
+    ``rows_hint`` or with ``small_table="off"``."""
+    from anonlab.privacy.accounting import gaussian_sigma_for_rho
+
+    check_small_table(small_table)
+    if rows_hint is not None or small_table == "off":
+        return 0.0, None
+    rho_n = ROW_COUNT_SHARE * rho
+    return rho_n, gaussian_sigma_for_rho(rho_n, 1.0)
+
+
+def check_small_table(mode: str) -> str:
+    if mode not in SMALL_TABLE_MODES:
+        raise UsageError(f"small_table must be one of {', '.join(SMALL_TABLE_MODES)} (got {mode!r})")
+    return mode
+
+
+def check_rows_hint(value: Any) -> float | None:
+    """A user's order of magnitude of the table's size: a positive number, or ``None``."""
+    if value is None:
+        return None
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"rows_hint must be a positive number of rows (got {value!r})") from None
+    if not math.isfinite(v) or v < 1:
+        raise UsageError(f"rows_hint must be a positive number of rows (got {value!r})")
+    return v
+
+
+def release_row_count(n_rows: int, sigma: float, noise) -> tuple[float, float]:
+    """The DP row count: ``n_rows`` + discrete Gaussian noise of ``sigma`` (L2 sensitivity 1 under add/remove
+    neighbours), through :func:`anonlab.privacy.mechanisms.gaussian` with the fit's ``noise``; at least 1.
+    Returns (the estimate, its rho)."""
+    from anonlab.privacy.mechanisms import gaussian
+
+    rel = gaussian(int(n_rows), sigma, l2_sensitivity=1.0, integer=True, noise=noise)
+    return float(max(1, int(rel.value))), rel.cost.rho
+
+
+def fit_one_way(codes, sizes, rho: float, noise) -> tuple[list, float, float]:
+    """Every one-way marginal with the whole ``rho``: sigma = sqrt(d / (2 rho)). The DP 1-way baseline's
+    measurements. Returns (measurements, rho spent, sigma)."""
+    from anonlab.synth.marginal_method import measure
+
+    d = len(sizes)
+    sigma = math.sqrt(d / (2 * rho))
+    out, spent = [], 0.0
+    for j in range(d):
+        m, cost = measure(codes, sizes, (j,), sigma, noise)
+        out.append(m)
+        spent += cost
+    return out, spent, sigma
+
+
+def _forest_rank(d: int, pairs) -> int:
+    """Edges of a spanning forest of the graph on ``d`` nodes with edges ``pairs``: d - components."""
+    parent = list(range(d))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    rank = 0
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[ra] = rb
+            rank += 1
+    return rank
+
+
+@dataclass(frozen=True)
+class SmallTablePlan:
+    """What a marginal method measures on this table, decided from public facts (sizes, budget, ``n``).
+
+    mode : ``"full"`` (the method as designed), ``"pairs"`` (only ``pairs``, at most ``edges`` of them, or for AIM
+        ``edges`` rounds among cliques with enough expected mass), ``"1-way"`` (one-way marginals only).
+    n, n_from : the public size used and where it came from (``"rows_hint"`` or ``"dp row count"``).
+    sigma : the noise per cell of the full method's two-way measurements (the check's reference).
+    too_fine : the pairs (column indices) whose snr at ``sigma`` is under ``threshold``, worst first.
+    pairs : the pairs the fallback may measure (all pairs in mode "full").
+    edges : how many two-way (MST) or workload (AIM) measurements the fallback plans.
+    """
+
+    method: str
+    n: float
+    n_from: str
+    threshold: float
+    sigma: float
+    names: tuple[str, ...]
+    sizes: tuple[int, ...]
+    too_fine: tuple[tuple[int, int], ...]
+    mode: str
+    pairs: tuple[tuple[int, int], ...]
+    edges: int
+    fallback: bool = True
+    columns_too_fine: tuple[int, ...] = field(default_factory=tuple)
+
+    @property
+    def changes_fit(self) -> bool:
+        """True when the method measures less than designed (mode not "full" and the fallback is on)."""
+        return self.fallback and self.mode != "full"
+
+    def snr(self, pair: tuple[int, int], sigma: float | None = None) -> float:
+        a, b = pair
+        return self.n / (self.sizes[a] * self.sizes[b] * (sigma or self.sigma))
+
+    def eligible(self, clique, sigma: float) -> bool:
+        """Whether a clique (any size) has enough expected mass per cell at ``sigma``."""
+        cells = float(np.prod([self.sizes[a] for a in clique], dtype=float))
+        return self.n / (cells * sigma) >= self.threshold
+
+    def warning(self) -> str | None:
+        """The one-line warning, or ``None`` when no pair is too fine."""
+        if not self.too_fine:
+            return None
+        worst = ", ".join(
+            f"{self.names[a]} x {self.names[b]} ({self.n / (self.sizes[a] * self.sizes[b]):.2g} rows/cell)"
+            for a, b in self.too_fine[:3]
+        )
+        total = len(self.names) * (len(self.names) - 1) // 2
+        src = "your rows_hint" if self.n_from == "rows_hint" else "a DP row count"
+        what = {
+            "full": "fitting as designed (small_table='warn')",
+            "pairs": f"measuring only {self.edges} of the pairs with enough rows per cell instead",
+            "1-way": "measuring one-way marginals only instead (each column independent: the DP 1-way baseline)",
+        }[self.mode if self.fallback else "full"]
+        cols = ""
+        if self.columns_too_fine:
+            cols = "; even alone, too fine: " + ", ".join(self.names[j] for j in self.columns_too_fine[:5])
+            cols += " (fewer --bins would help)"
+        return (
+            f"synth {self.method}: table too small for the budget: with about {self.n:.0f} rows ({src}), "
+            f"{len(self.too_fine)} of {total} column pairs expect fewer rows per cell than "
+            f"{self.threshold:g} x the noise (sigma {self.sigma:.0f}), e.g. {worst}{cols}; {what}"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan as the release records it (``privacy.details.small_table``): public parameters and functions
+        of the public size ``n`` (a DP output when it is the DP row count)."""
+        return {
+            "mode": self.mode if self.fallback else "full",
+            "checked_mode": self.mode,
+            "n": self.n,
+            "n_from": self.n_from,
+            "threshold": self.threshold,
+            "sigma_2way": self.sigma,
+            "pairs_too_fine": len(self.too_fine),
+            "worst_pairs": [[self.names[a], self.names[b]] for a, b in self.too_fine[:10]],
+            "columns_too_fine": [self.names[j] for j in self.columns_too_fine],
+            "planned_measurements": self.edges,
+        }
+
+
+def plan_small_table(
+    method: str,
+    sizes,
+    names,
+    rho: float,
+    n: float,
+    *,
+    n_from: str = "rows_hint",
+    threshold: float = SNR_THRESHOLD,
+    fallback: bool = True,
+) -> SmallTablePlan:
+    """The plan for ``method`` ("mst" or "aim") on a table with public domain ``sizes`` and about ``n`` rows, with
+    model budget ``rho`` (zCDP). A function of these public values only (see the module's docstring)."""
+    sizes = tuple(int(s) for s in sizes)
+    names = tuple(str(x) for x in names)
+    d = len(sizes)
+    sigma_of = {"mst": lambda m: mst_sigma(d, rho, m), "aim": lambda m: aim_sigma(d, rho, m)}[method]
+    pairs = list(itertools.combinations(range(d), 2))
+    sigma_full = mst_design_sigma(d, rho) if method == "mst" else aim_sigma(d, rho, max(d - 1, 0))
+    # one-way: the 1-way baseline's own sigma; a column too fine even there is named in the warning
+    sigma_1 = math.sqrt(d / (2 * rho))
+    cols = tuple(j for j in range(d) if n / (sizes[j] * sigma_1) < threshold)
+
+    def snr(p, s):
+        return n / (sizes[p[0]] * sizes[p[1]] * s)
+
+    too_fine = tuple(sorted((p for p in pairs if snr(p, sigma_full) < threshold), key=lambda p: snr(p, 1.0)))
+    if not too_fine:
+        return SmallTablePlan(
+            method, float(n), n_from, threshold, sigma_full, names, sizes, (), "full", tuple(pairs),
+            max(d - 1, 0), fallback, cols,
+        )  # fmt: skip
+    # fewest-cells pairs first, so the forest below is the one the eligible pairs can best afford
+    m = d - 1
+    while m > 0:
+        s = sigma_of(m)
+        ok = [p for p in pairs if snr(p, s) >= threshold]
+        rank = _forest_rank(d, sorted(ok, key=lambda p: sizes[p[0]] * sizes[p[1]]))
+        if rank >= m:
+            break
+        m = rank
+    if m == 0:
+        return SmallTablePlan(
+            method, float(n), n_from, threshold, sigma_full, names, sizes, too_fine, "1-way", (), 0, fallback,
+            cols,
+        )  # fmt: skip
+    s = sigma_of(m)
+    ok = tuple(p for p in pairs if snr(p, s) >= threshold)
+    return SmallTablePlan(
+        method,
+        float(n),
+        n_from,
+        threshold,
+        sigma_full,
+        names,
+        sizes,
+        too_fine,
+        "pairs",
+        ok,
+        m,
+        fallback,
+        cols,
+    )
+
+
+def warn_plan(plan: SmallTablePlan) -> None:
+    """Emit the plan's warning line, if any (:class:`SmallTableWarning`)."""
+    text = plan.warning()
+    if text:
+        warnings.warn(text, SmallTableWarning, stacklevel=4)
+
+
+def start_fit(method: str, params, codes, sizes, names, rho: float, noise):
+    """What a marginal method does before measuring: the public size (``rows_hint``, or the DP row count drawn
+    first from ``noise``), the plan, and its warning.
+
+    Returns (plan or ``None`` with ``small_table="off"``, the rho left for the model, the record for
+    ``privacy_.details``, the rho spent on the row count).
+    """
+    mode = check_small_table(params.get("small_table", "fallback"))
+    hint = check_rows_hint(params.get("rows_hint"))
+    if mode == "off":
+        return None, rho, {}, 0.0
+    rho_n, sigma_n = row_count_cost(rho, hint, mode)
+    record: dict[str, Any] = {}
+    spent = 0.0
+    if hint is not None:
+        n, n_from = hint, "rows_hint"
+    else:
+        n, spent = release_row_count(int(codes.shape[0]), sigma_n, noise)
+        n_from = "dp row count"
+        record["row_count"] = {"share": ROW_COUNT_SHARE, "rho": spent, "sigma": sigma_n}
+        record["n_estimate"] = n
+    plan = plan_small_table(
+        method,
+        sizes,
+        names,
+        rho - rho_n,
+        n,
+        n_from=n_from,
+        threshold=SNR_THRESHOLD,
+        fallback=mode == "fallback",
+    )
+    warn_plan(plan)
+    record["small_table"] = plan.to_dict()
+    return plan, rho - rho_n, record, spent
+
+
+def ledger_record(params, rho: float) -> dict[str, Any]:
+    """The row count's part of a fit's ledger entry (charged with the fit, before any noise): empty with a
+    ``rows_hint`` or ``small_table="off"``."""
+    hint = check_rows_hint(params.get("rows_hint"))
+    rho_n, sigma_n = row_count_cost(rho, hint, params.get("small_table", "fallback"))
+    if sigma_n is None:
+        return {}
+    return {"row_count": {"share": ROW_COUNT_SHARE, "rho": rho_n, "sigma": sigma_n}}
+
+
+def check_params(params) -> None:
+    """Validate a method's ``rows_hint`` and ``small_table`` when it is built (before anything is read or
+    charged): :class:`~anonlab.errors.UsageError` naming the bad value."""
+    check_small_table(params.get("small_table", "fallback"))
+    check_rows_hint(params.get("rows_hint"))
