@@ -134,6 +134,23 @@ def test_evaluation_without_scikit_learn(monkeypatch, capsys):
     assert ev.marginals is not None
 
 
+def test_cli_compare_and_evaluate_without_the_eval_extra_stop_before_any_work(monkeypatch, capsys, tmp_path):
+    from anonlab.datasets import load_adult
+
+    data = tmp_path / "adult.csv"
+    load_adult().head(300).to_csv(data, index=False)
+    hide(monkeypatch, "matplotlib")
+    report = tmp_path / "r.html"
+    err = _one_line_exit_2(capsys, ["compare", data, "--report", report, "--seed", "0"], "eval")
+    assert "figures" in err and "releases of" not in err and not report.exists()
+    _one_line_exit_2(capsys, ["evaluate", data, data, "--report", report, "--quiet"], "eval")
+    hide(monkeypatch, "sklearn")
+    assert main(["compare", str(data), "--json", str(tmp_path / "f.json"), "--seed", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()  # the plan's line, then the error, before any release
+    assert len(err) == 2 and "anonlab[eval]" in err[1] and "a study" in err[1], err
+    assert not (tmp_path / "f.json").exists()
+
+
 def test_quality_without_sdmetrics_is_not_computed_with_the_extra_named(monkeypatch):
     from anonlab.datasets import load_adult
     from anonlab.evaluation.evaluate import EvaluationConfig, evaluate

@@ -84,6 +84,10 @@ def run(args: argparse.Namespace) -> int:
             check_output(o, args.force)
     if args.report and json_file and Path(args.report).resolve() == Path(json_file).resolve():
         raise UsageError("--report and --json name the same file")
+    if args.report:
+        from anonlab.evaluation.plots import check_installed
+
+        check_installed()
     recipe = Recipe.read(args.recipe or default_recipe_path())
     df = read_table(args.input)
     n = len(recipe.releases)

@@ -201,6 +201,10 @@ def run(args: argparse.Namespace) -> int:
         from anonlab.errors import UsageError
 
         raise UsageError("--report and --json name the same file")
+    if args.report:
+        from anonlab.evaluation.plots import check_installed
+
+        check_installed()
     config = EvaluationConfig(
         dcr_rows=args.dcr_rows,
         mia_candidates=args.mia_candidates,

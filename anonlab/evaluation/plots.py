@@ -26,10 +26,18 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
+def check_installed() -> None:
+    """Raise :class:`~anonlab.errors.MissingExtraError` now if matplotlib (``anonlab[eval]``) is missing, so a
+    command that will draw figures says so before its long work rather than after it."""
+    from anonlab.errors import require_extra
+
+    require_extra("eval", "matplotlib", "drawing the report's figures")
+
+
 def _plt():
     from anonlab.errors import require_extra
 
-    matplotlib = require_extra("eval", "matplotlib", "the report's figures")
+    matplotlib = require_extra("eval", "matplotlib", "drawing the report's figures")
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt

@@ -513,8 +513,10 @@ def run_study(
     """
     import numpy as np
 
+    from anonlab.errors import require_extra
     from anonlab.evaluation.evaluate import EvaluationConfig, evaluate
 
+    require_extra("eval", "sklearn", "a study (every release is evaluated)")
     t_start = time.perf_counter()
     seeded = seed is not None
     if seed is None:
