@@ -134,3 +134,15 @@ def test_evaluate_never_publishes_a_seed_the_user_gave(tmp_path, capsys):
     assert main([*args, "--skip", "anonymeter,quality,tstr", "--quiet"]) == 0
     again = __import__("json").loads((tmp_path / "r2.json").read_text())
     assert isinstance(again["seed"], int) and again["seed_given"] is False
+
+
+def test_synth_progress_bars_stay_off_a_log_file(tmp_path, capsys):
+    # a wall-clock time depends on the data: progress bars (per-round times, rates) show on a terminal only,
+    # never in a captured stderr (a log kept or shipped with the release)
+    path = _adult_subset(tmp_path, 200)
+    args = ["synth", str(path), "-o", str(tmp_path / "o.csv"), "--method", "aim", "--schema", "adult"]
+    args += ["--epsilon", "1", "--no-ledger", "--workload", "2", "--max-cells", "5000"]
+    args += ["--small-table", "off"]  # AIM runs its rounds
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "aim rounds" not in err and not re.search(r"\d+(\.\d+)?\s*(s/it|it/s)|\[\d\d:\d\d", err)
