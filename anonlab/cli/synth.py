@@ -97,7 +97,9 @@ def add_parser(sub) -> None:
     fit.add_argument(
         "--schema",
         default=None,
-        help="schema TOML with public domains, or `adult` for the bundled Adult schema",
+        help="schema TOML with public domains, or `adult` for the bundled Adult schema. Without it a table with "
+        "Adult's columns uses the bundled schema; any other table needs --schema for a DP method (a schema "
+        "inferred from the table itself takes its types from the data; --trust-domains uses it anyway)",
     )
     fit.add_argument(
         "--epsilon",
