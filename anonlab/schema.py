@@ -81,6 +81,10 @@ class Column:
         steps refuse it unless the user explicitly trusts it.
     missing : whether the column may hold missing values: ``False`` means never (a synthesizer must not make them
         up), ``True`` that it may, ``None`` (a schema that does not say: older schemas) is read as ``True``.
+    decimals : for a ``float`` column, the number of decimal places its values are written with (``visib`` in
+        hours of 0.25 miles: 2); synthesizers round what they draw to it, so a point mass such as 10.00 is written
+        as 10.0, not 9.9999. ``None``: any precision. Read from the data by :func:`infer_schema` (then covered by
+        ``from_data`` like the bounds).
     reason : why :func:`infer_schema` guessed the role and type (written as a comment in the draft TOML; not part
         of the contract: ignored by equality and fingerprints).
     """
@@ -93,6 +97,7 @@ class Column:
     upper: float | int | _dt.date | None = None
     from_data: bool = False
     missing: bool | None = None
+    decimals: int | None = None
     reason: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +110,15 @@ class Column:
             raise SchemaError(f"{where}: type {self.type!r} is not one of {', '.join(TYPES)}")
         if self.missing is not None and not isinstance(self.missing, bool):
             raise SchemaError(f"{where}: missing must be true or false")
+        if self.decimals is not None:
+            if self.type != "float":
+                raise SchemaError(f"{where}: decimals given for a {self.type} column")
+            if (
+                isinstance(self.decimals, bool)
+                or not isinstance(self.decimals, int)
+                or not 0 <= self.decimals <= 15
+            ):
+                raise SchemaError(f"{where}: decimals must be a whole number from 0 to 15")
         if self.reason is not None and not isinstance(self.reason, str):
             raise SchemaError(f"{where}: reason must be text")
         if self.categories is not None:
@@ -164,6 +178,8 @@ class Column:
             out["lower"], out["upper"] = self.lower, self.upper
         if self.missing is not None:
             out["missing"] = self.missing
+        if self.decimals is not None:
+            out["decimals"] = self.decimals
         if self.has_domain or (self.missing is not None and self.from_data):
             out["from_data"] = self.from_data
         return out
@@ -180,7 +196,7 @@ def _as_date(value: Any, where: str) -> _dt.date:
         raise SchemaError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-_KEYS = {"role", "type", "categories", "lower", "upper", "from_data", "missing", "reason"}
+_KEYS = {"role", "type", "categories", "lower", "upper", "from_data", "missing", "decimals", "reason"}
 
 
 @dataclass(frozen=True)
@@ -676,6 +692,7 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
                     lo, hi = int(lo), int(hi)
                 else:
                     lo, hi = float(lo), float(hi)
+                    kw["decimals"] = _decimals(nonnull.to_numpy(dtype=float))
                 kw.update(lower=lo, upper=hi)
         elif kind == "date":
             d = pd.to_datetime(s, errors="coerce").dropna()
@@ -684,3 +701,14 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
         reason = f"{role}: {why}; {_type_reason(kind, s, str(name))}"
         cols.append(Column(name=str(name), role=role, type=kind, reason=reason, **kw))
     return Schema(tuple(cols))
+
+
+def _decimals(values, most: int = 6) -> int | None:
+    """The fewest decimal places (up to ``most``) that write every value of a float column exactly, or ``None``."""
+    import numpy as np
+
+    scale = np.maximum(np.abs(values), 1.0)
+    for d in range(most + 1):
+        if np.all(np.abs(np.round(values, d) - values) <= 1e-9 * scale):
+            return d
+    return None

@@ -276,3 +276,19 @@ def test_coerce_dates_one_format_and_no_day_month_guessing():
 )
 def test_identifier_names_in_several_languages(name):
     assert guess_role(name) == "identifier"
+
+
+def test_float_decimals_are_inferred_written_and_checked():
+    import pandas as pd
+
+    from anonlab.errors import SchemaError
+    from anonlab.schema import Column, Schema, infer_schema
+
+    s = infer_schema(pd.DataFrame({"visib": [10.0, 9.75, 0.12, 10.0], "x": [1.123456789, 2.0, 3.0, 4.5]}))
+    assert s["visib"].decimals == 2 and s["x"].decimals is None
+    assert Schema.from_toml(s.to_toml()) == s and "decimals = 2" in s.to_toml()
+    for bad in (-1, 16, 1.5, True):
+        with pytest.raises(SchemaError, match="decimals"):
+            Column("v", type="float", decimals=bad)
+    with pytest.raises(SchemaError, match="decimals given for a integer"):
+        Column("v", type="integer", decimals=2)

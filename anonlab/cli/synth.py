@@ -97,7 +97,9 @@ def add_parser(sub) -> None:
     fit.add_argument(
         "--schema",
         default=None,
-        help="schema TOML with public domains, or `adult` for the bundled Adult schema",
+        help="schema TOML with public domains, or `adult` for the bundled Adult schema. Without it a table with "
+        "Adult's columns uses the bundled schema; any other table needs --schema for a DP method (a schema "
+        "inferred from the table itself takes its types from the data; --trust-domains uses it anyway)",
     )
     fit.add_argument(
         "--epsilon",
@@ -290,7 +292,12 @@ def add_parser(sub) -> None:
         metavar="DIR",
         help="napsu / dpvi: JAX compilation cache folder (default ~/.cache/anonlab/jax or $ANONLAB_JAX_CACHE)",
     )
-    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="hide progress bars (shown only on a terminal: their times depend on the data, so a captured "
+        "standard error, a log, never holds them)",
+    )
     add_force(p)
     add_seed(p, "the DP noise (keep it secret: a known seed undoes the privacy) and the sampling")
     add_json(p)
@@ -345,6 +352,8 @@ _METHOD_OPTIONS = [
 
 
 def run(args) -> int:
+    import sys
+
     from anonlab.errors import UsageError
 
     if args.input == "sample" and args.model is not None:
@@ -443,7 +452,7 @@ def run(args) -> int:
             binning_columns=binning_columns,
             missing=not args.no_missing,
             params=params,
-            progress=not args.no_progress,
+            progress=not args.no_progress and sys.stderr.isatty(),
             jax_cache=args.jax_cache,
             diagnostics=args.diagnostics,
             point_masses=not args.no_point_masses,

@@ -22,7 +22,8 @@ machine's speed and load, which is neither a public parameter nor a DP output: u
 Small tables (:mod:`anonlab.synth.planning`): before measuring, a public size (``rows_hint``, or a DP row count
 paid from 5% of rho) is checked against AIM's reference noise; when pairs are too fine the fit warns and
 (``small_table="fallback"``, the default) plans T = d + m rounds with candidates limited to cliques with enough
-rows per cell, or measures only the one-way marginals with all of rho (the DP 1-way baseline).
+rows per cell, or measures only the one-way marginals with all of rho (the DP 1-way baseline; each projected onto the
+simplex of the public size).
 
 Neighbouring datasets differ by adding or removing one record. The model-size cap (``max_cells``, cells of all
 clique tables) bounds memory and time; private-pgm's reference AIM on Adult ran over an hour, this one is meant to
@@ -91,7 +92,7 @@ class AIM(GraphicalSynthesizer):
         return ledger_record(self.params, budget.rho)
 
     def _fit_codes(self, codes, sizes, budget: Budget, noise) -> PrivacySpent:
-        from anonlab.synth.planning import fit_one_way, start_fit
+        from anonlab.synth.planning import fit_one_way, one_way_model, start_fit
 
         start = time.monotonic()
         p = self.params
@@ -103,7 +104,7 @@ class AIM(GraphicalSynthesizer):
             spent += cost
             require_privacy_ok(spent, budget.rho)
             self.measured_ = [m.clique for m in measurements]
-            self.model_ = estimate(sizes, measurements, iters=int(p["iters"]))
+            self.model_ = one_way_model(measurements, sizes, plan.n)
             return self._spent(
                 budget,
                 budget.rho,

@@ -260,6 +260,7 @@ def manifest_allow(
         "encoding.columns.*.exact": found,
         "encoding.columns.*.missing": found,
         "encoding.columns.*.learned": PUBLIC,
+        "encoding.columns.*.decimals": found,  # the schema's stated precision of a float column
         **_tree("encoding.columns.*.density", DP_OUTPUT),  # a DP density inside the bins (synth.density)
         "encoding.columns": PUBLIC,  # when empty
         **_tree("encoding.skipped", PUBLIC),

@@ -68,6 +68,8 @@ class ColumnCoding:
         ``(left, right, mass)`` (:mod:`anonlab.synth.density`, paid from the fit's budget); decoding then draws
         inside each bin from it, which keeps point masses (a capital gain of exactly 0) instead of spreading them
         uniformly over the bin. ``None``: uniform inside the bin.
+    decimals : for a float column, the decimal places its values are written with (the schema's public
+        ``decimals``); decoded values are rounded to it. ``None``: full precision.
     """
 
     name: str
@@ -78,6 +80,7 @@ class ColumnCoding:
     missing: bool = True
     learned: bool = False
     density: tuple[tuple[float, float, float], ...] | None = None
+    decimals: int | None = None
 
     def __post_init__(self) -> None:
         if self.type == "categorical":
@@ -105,7 +108,7 @@ class ColumnCoding:
         """The coding of one schema column, from its public domain only."""
         from dataclasses import replace
 
-        return replace(cls._from_column(col, bins), missing=missing)
+        return replace(cls._from_column(col, bins), missing=missing, decimals=getattr(col, "decimals", None))
 
     @classmethod
     def _from_column(cls, col: Column, bins: int) -> ColumnCoding:
@@ -213,6 +216,8 @@ class ColumnCoding:
             values = sample_within(np.asarray(self.density), left, right, False, rng)
         else:
             values = left + rng.random(len(codes)) * (right - left)
+        if self.decimals is not None:
+            values = np.round(values, self.decimals)
         values = np.where(missing, np.nan, values)
         return pd.Series(values, name=self.name, dtype=float)
 
@@ -226,6 +231,7 @@ class ColumnCoding:
             "missing": self.missing,
             "learned": self.learned,
             "density": None if self.density is None else [list(c) for c in self.density],
+            "decimals": self.decimals,
         }
 
 
@@ -323,6 +329,7 @@ class Encoding:
                     density=None
                     if c.get("density") is None
                     else tuple(tuple(float(v) for v in cell) for cell in c["density"]),
+                    decimals=c.get("decimals"),
                 )
             )
         return cls(tuple(cols), tuple(data.get("skipped", ())))

@@ -16,7 +16,8 @@ Small tables (:mod:`anonlab.synth.planning`): before measuring, a public size (`
 paid from 5% of rho) is checked against the noise per two-way cell; when pairs are too fine the fit warns and
 (``small_table="fallback"``, the default) measures only a forest of ``m < d - 1`` pairs with enough rows per cell
 (selection share m / (d - 1) of a third; the rest spread evenly over the d + m measurements), or only the
-one-way marginals with all of rho (the DP 1-way baseline).
+one-way marginals with all of rho (the DP 1-way baseline; each projected onto the simplex of the public
+size).
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class MST(GraphicalSynthesizer):
         return ledger_record(self.params, budget.rho)
 
     def _fit_codes(self, codes, sizes, budget: Budget, noise) -> PrivacySpent:
-        from anonlab.synth.planning import fit_one_way, mst_sigma, start_fit
+        from anonlab.synth.planning import fit_one_way, mst_sigma, one_way_model, start_fit
 
         d = len(sizes)
         plan, rho, record, spent = start_fit(
@@ -102,7 +103,10 @@ class MST(GraphicalSynthesizer):
                     self.measured_.append(e)
                     bar.update()
         require_privacy_ok(spent, budget.rho)
-        self.model_ = estimate(sizes, measurements, iters=int(self.params["iters"]))
+        if mode == "1-way":
+            self.model_ = one_way_model(measurements, sizes, plan.n)
+        else:
+            self.model_ = estimate(sizes, measurements, iters=int(self.params["iters"]))
         bar.update()
         bar.close()
         return self._spent(

@@ -19,12 +19,14 @@ the noise ``sigma`` the method would measure that pair with, the signal-to-noise
 method runs as designed. Otherwise the fit warns (one :class:`SmallTableWarning` line naming the worst pairs) and,
 with ``small_table="fallback"`` (the default), measures less:
 
-- ``"pairs"``: only pairs with enough expected mass may be measured, and fewer of them: with ``m`` two-way (or
-  AIM workload) measurements planned the noise per measurement is ``sigma(m)``, which shrinks as ``m`` does; ``m``
-  is the largest forest of eligible pairs at ``sigma(m)`` (found by lowering ``m`` until the eligible pairs at
-  ``sigma(m)`` span a forest of at least ``m`` edges);
+- ``"pairs"``: only pairs with enough expected mass may be measured (``snr >= FALLBACK_SNR`` at the fallback's
+  own sigma), and fewer of them: with ``m`` two-way (or AIM workload) measurements planned the noise per
+  measurement is ``sigma(m)``, which shrinks as ``m`` does; ``m`` is the largest forest of eligible pairs at
+  ``sigma(m)`` (found by lowering ``m`` until the eligible pairs at ``sigma(m)`` span a forest of at least ``m``
+  edges);
 - ``"1-way"``: when no pair qualifies even alone, the whole budget goes to the one-way marginals (each column
-  independent): the DP 1-way baseline itself, so the release is never worse than it.
+  independent): the DP 1-way baseline itself, each noisy marginal projected onto the simplex of total ``n``
+  (:func:`one_way_model`).
 
 The plan depends only on the sizes, the budget, the method's parameters and ``n`` (the hint or the DP count), so
 two neighbouring tables with the same ``n`` get the same plan; it is recorded in the release's privacy record
@@ -46,6 +48,7 @@ from anonlab.errors import UsageError
 __all__ = [
     "ROW_COUNT_SHARE",
     "SNR_THRESHOLD",
+    "FALLBACK_SNR",
     "SMALL_TABLE_MODES",
     "SmallTableWarning",
     "SmallTablePlan",
@@ -65,6 +68,12 @@ ROW_COUNT_SHARE = 0.05
 #: 1.6 times the pair's whole count: the graphical model then recovers little beyond the one-way marginals, which
 #: it could have measured with less noise. Calibrated in benchmarks/small_tables.py.
 SNR_THRESHOLD = 0.5
+#: Once the check finds pairs too fine, the fallback measures only pairs whose expected count per cell is at
+#: least this multiple of the (fallback's own, smaller) noise: after the warning, a pair is measured only if its
+#: noise adds little (about 0.4 / FALLBACK_SNR in total variation) against what it costs the one-way marginals,
+#: since on a small table the dependence it could reveal is unknown and often weaker than that noise. Calibrated
+#: in benchmarks/small_tables.py.
+FALLBACK_SNR = 4.0
 #: ``small_table`` parameter values: ``"fallback"`` (check, warn, measure less), ``"warn"`` (check and warn, then
 #: run the method as designed), ``"off"`` (no check: nothing is spent on a row count).
 SMALL_TABLE_MODES = ("fallback", "warn", "off")
@@ -202,6 +211,7 @@ class SmallTablePlan:
     edges: int
     fallback: bool = True
     columns_too_fine: tuple[int, ...] = field(default_factory=tuple)
+    fallback_threshold: float = FALLBACK_SNR
 
     @property
     def changes_fit(self) -> bool:
@@ -215,7 +225,7 @@ class SmallTablePlan:
     def eligible(self, clique, sigma: float) -> bool:
         """Whether a clique (any size) has enough expected mass per cell at ``sigma``."""
         cells = float(np.prod([self.sizes[a] for a in clique], dtype=float))
-        return self.n / (cells * sigma) >= self.threshold
+        return self.n / (cells * sigma) >= self.fallback_threshold
 
     def warning(self) -> str | None:
         """The one-line warning, or ``None`` when no pair is too fine."""
@@ -251,6 +261,7 @@ class SmallTablePlan:
             "n": self.n,
             "n_from": self.n_from,
             "threshold": self.threshold,
+            "fallback_threshold": self.fallback_threshold,
             "sigma_2way": self.sigma,
             "pairs_too_fine": len(self.too_fine),
             "worst_pairs": [[self.names[a], self.names[b]] for a, b in self.too_fine[:10]],
@@ -268,10 +279,15 @@ def plan_small_table(
     *,
     n_from: str = "rows_hint",
     threshold: float = SNR_THRESHOLD,
+    fallback_threshold: float = FALLBACK_SNR,
     fallback: bool = True,
 ) -> SmallTablePlan:
     """The plan for ``method`` ("mst" or "aim") on a table with public domain ``sizes`` and about ``n`` rows, with
-    model budget ``rho`` (zCDP). A function of these public values only (see the module's docstring)."""
+    model budget ``rho`` (zCDP). A function of these public values only (see the module's docstring).
+
+    threshold : a pair is too fine for the method as designed when n / (cells x sigma) is below it.
+    fallback_threshold : the fallback measures only pairs at or above it (at the fallback's own sigma).
+    """
     sizes = tuple(int(s) for s in sizes)
     names = tuple(str(x) for x in names)
     d = len(sizes)
@@ -285,43 +301,27 @@ def plan_small_table(
     def snr(p, s):
         return n / (sizes[p[0]] * sizes[p[1]] * s)
 
-    too_fine = tuple(sorted((p for p in pairs if snr(p, sigma_full) < threshold), key=lambda p: snr(p, 1.0)))
-    if not too_fine:
+    def make(too_fine, mode, ok, m):
         return SmallTablePlan(
-            method, float(n), n_from, threshold, sigma_full, names, sizes, (), "full", tuple(pairs),
-            max(d - 1, 0), fallback, cols,
+            method, float(n), n_from, threshold, sigma_full, names, sizes, tuple(too_fine), mode, tuple(ok), m,
+            fallback, cols, fallback_threshold,
         )  # fmt: skip
-    # fewest-cells pairs first, so the forest below is the one the eligible pairs can best afford
+
+    too_fine = sorted((p for p in pairs if snr(p, sigma_full) < threshold), key=lambda p: snr(p, 1.0))
+    if not too_fine:
+        return make((), "full", pairs, max(d - 1, 0))
+    # the largest m whose eligible pairs (at sigma(m)) span a forest of at least m edges
     m = d - 1
     while m > 0:
         s = sigma_of(m)
-        ok = [p for p in pairs if snr(p, s) >= threshold]
-        rank = _forest_rank(d, sorted(ok, key=lambda p: sizes[p[0]] * sizes[p[1]]))
+        rank = _forest_rank(d, [p for p in pairs if snr(p, s) >= fallback_threshold])
         if rank >= m:
             break
         m = rank
     if m == 0:
-        return SmallTablePlan(
-            method, float(n), n_from, threshold, sigma_full, names, sizes, too_fine, "1-way", (), 0, fallback,
-            cols,
-        )  # fmt: skip
+        return make(too_fine, "1-way", (), 0)
     s = sigma_of(m)
-    ok = tuple(p for p in pairs if snr(p, s) >= threshold)
-    return SmallTablePlan(
-        method,
-        float(n),
-        n_from,
-        threshold,
-        sigma_full,
-        names,
-        sizes,
-        too_fine,
-        "pairs",
-        ok,
-        m,
-        fallback,
-        cols,
-    )
+    return make(too_fine, "pairs", [p for p in pairs if snr(p, s) >= fallback_threshold], m)
 
 
 def warn_plan(plan: SmallTablePlan) -> None:
@@ -360,6 +360,7 @@ def start_fit(method: str, params, codes, sizes, names, rho: float, noise):
         n,
         n_from=n_from,
         threshold=SNR_THRESHOLD,
+        fallback_threshold=FALLBACK_SNR,
         fallback=mode == "fallback",
     )
     warn_plan(plan)
@@ -382,3 +383,33 @@ def check_params(params) -> None:
     charged): :class:`~anonlab.errors.UsageError` naming the bad value."""
     check_small_table(params.get("small_table", "fallback"))
     check_rows_hint(params.get("rows_hint"))
+
+
+def simplex_projection(y: np.ndarray, total: float) -> np.ndarray:
+    """The Euclidean projection of noisy counts ``y`` onto {x >= 0, sum x = total}: x = max(y - tau, 0).
+
+    Post-processing. On a noisy one-way marginal it beats clipping negatives and renormalising in total variation
+    on skewed columns (cells with no rows lose their noise instead of keeping it), and matches it on flat ones."""
+    y = np.asarray(y, dtype=float).ravel()
+    total = float(max(total, 1.0))
+    u = np.sort(y)[::-1]
+    css = np.cumsum(u) - total
+    k = np.arange(1, len(u) + 1)
+    r = int(k[u - css / k > 0][-1])
+    tau = css[r - 1] / r
+    return np.maximum(y - tau, 0.0)
+
+
+def one_way_model(measurements, sizes, n: float):
+    """The model of independent columns from noisy one-way ``measurements`` (one per column): each projected
+    onto the simplex of total ``n`` (the public size: the DP row count or the user's hint). Post-processing."""
+    from anonlab.synth.graphical import GraphicalModel, JunctionTree
+
+    d = len(sizes)
+    tree = JunctionTree.build(sizes, [(j,) for j in range(d)])
+    by_col = {m.clique: m.y for m in measurements}
+    probs = []
+    for clique in tree.cliques:
+        x = simplex_projection(by_col[tuple(clique)], n)
+        probs.append((x / x.sum()).reshape(tuple(sizes[a] for a in clique)))
+    return GraphicalModel(tree, tuple(probs), float(n))

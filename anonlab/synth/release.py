@@ -138,6 +138,10 @@ def _serving(schema, df):
     return sub if len(sub) else schema
 
 
+#: how the sidecar's ``schema_source`` begins when no schema was given and the table is not Adult's
+_INFERRED = "inferred from"
+
+
 def _resolve_schema(df, schema: str | None, source: str):
     from anonlab.schema import Schema, infer_schema
 
@@ -148,7 +152,7 @@ def _resolve_schema(df, schema: str | None, source: str):
     bundled = adult_schema()
     if list(df.columns) == bundled.names:
         return bundled, "adult (bundled, public domains; matched by column names)"
-    return infer_schema(df), f"inferred from {source} (domains read from the data)"
+    return infer_schema(df), f"{_INFERRED} {source} (domains read from the data)"
 
 
 def synthesize(
@@ -183,8 +187,11 @@ def synthesize(
     """Fit ``method`` on the table ``input`` and write ``rows`` synthetic rows to ``output`` (+ sidecar).
 
     schema : a schema TOML path, ``"adult"`` for the bundled public Adult schema, or None (the bundled Adult
-        schema if the columns match it, else a schema inferred from the data, whose domains a DP method
-        discovers with DP unless ``domains`` says otherwise).
+        schema if the columns match it, else a schema inferred from the data). A DP method refuses a schema
+        inferred here (:class:`~anonlab.errors.PrivacyError`, before anything is charged) unless ``domains`` is
+        ``"trust"``: its column types and roles come from this very table, and one record can change them. Give
+        a schema file (draft it with ``anonlab schema infer``, review it); domains it marks as read from the data
+        are then discovered with DP unless ``domains`` says otherwise.
     domains, trust_domains : for schema domains read from the data (``from_data = true``) in a DP fit:
         ``"discover"`` (default: DP domain discovery paid from the budget, :mod:`anonlab.synth.domains`),
         ``"trust"`` (= ``trust_domains=True``: used as public) or ``"refuse"``. ``domain_share``: the share of
@@ -257,6 +264,21 @@ def synthesize(
     synth: Synthesizer = klass(**kwargs)
     df = read_table(input)
     sch, schema_source = _resolve_schema(df, schema, str(input))
+    if (
+        klass.private
+        and schema_source.startswith(_INFERRED)
+        and len(df)
+        and not (trust_domains or domains == "trust")
+    ):
+        from anonlab.errors import PrivacyError
+
+        raise PrivacyError(
+            f"{input}: no --schema: a schema inferred from this table takes its column types and roles from the "
+            "data (one record can change them, and the release would show it), so a DP method needs a schema you "
+            f"give: draft one with `anonlab schema infer {input} -o schema.toml`, review it, and pass --schema "
+            "schema.toml (domains it read from the data are then discovered with DP), or pass --trust-domains to "
+            "use the inferred schema as public"
+        )
     led = None
     if ledger is not None:
         from anonlab.privacy.ledger import Ledger

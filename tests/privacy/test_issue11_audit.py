@@ -134,3 +134,62 @@ def test_evaluate_never_publishes_a_seed_the_user_gave(tmp_path, capsys):
     assert main([*args, "--skip", "anonymeter,quality,tstr", "--quiet"]) == 0
     again = __import__("json").loads((tmp_path / "r2.json").read_text())
     assert isinstance(again["seed"], int) and again["seed_given"] is False
+
+
+def test_synth_progress_bars_stay_off_a_log_file(tmp_path, capsys):
+    # a wall-clock time depends on the data: progress bars (per-round times, rates) show on a terminal only,
+    # never in a captured stderr (a log kept or shipped with the release)
+    path = _adult_subset(tmp_path, 200)
+    args = ["synth", str(path), "-o", str(tmp_path / "o.csv"), "--method", "aim", "--schema", "adult"]
+    args += ["--epsilon", "1", "--no-ledger", "--workload", "2", "--max-cells", "5000"]
+    args += ["--small-table", "off"]  # AIM runs its rounds
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "aim rounds" not in err and not re.search(r"\d+(\.\d+)?\s*(s/it|it/s)|\[\d\d:\d\d", err)
+
+
+def _typed_tables(tmp_path):
+    """D, and D plus one record whose age is not a number: inferring a schema from each gives `age` another type."""
+    d = pd.DataFrame({"age": [str(20 + i % 50) for i in range(120)], "sex": ["Female", "Male"] * 60})
+    plus = pd.concat([d, pd.DataFrame({"age": ["unknown"], "sex": ["Male"]})], ignore_index=True)
+    paths = {}
+    for name, df in (("d", d), ("plus", plus)):
+        paths[name] = tmp_path / f"{name}.csv"
+        df.to_csv(paths[name], index=False)
+    return paths
+
+
+def test_a_dp_synth_refuses_a_schema_inferred_from_the_table_itself(tmp_path, capsys):
+    # "data-read domains when not trusted": a schema inferred inside synth takes its column types from the data, and
+    # one record (an age written "unknown") turns `age` from integer to categorical, changing the published schema
+    # hash, the budget split and the marginals measured: certain membership inference. A DP fit needs a schema the
+    # user gives (or --trust-domains, vouching for the inferred one); nothing is charged or written before that.
+    from anonlab.privacy.ledger import Ledger
+    from anonlab.schema import infer_schema
+
+    paths = _typed_tables(tmp_path)
+    kinds = [infer_schema(pd.read_csv(p, dtype=str))["age"].type for p in paths.values()]
+    assert kinds[0] != kinds[1]  # the leak this refusal closes
+    led = tmp_path / "l.jsonl"
+    Ledger.create(led, epsilon=5.0, delta=1e-6)
+    before = led.read_text()
+    for p in paths.values():
+        out = tmp_path / f"o_{p.stem}.csv"
+        args = ["synth", str(p), "-o", str(out), "--method", "mst", "--epsilon", "1", "--no-progress"]
+        assert main([*args, "--ledger", str(led)]) == 2
+        err = capsys.readouterr().err
+        assert "--schema" in err and "schema infer" in err and len(err.strip().splitlines()) == 1
+        assert not out.exists() and led.read_text() == before
+        # vouching for the inferred schema is the user's explicit choice, recorded as trusted domains
+        assert main([*args, "--no-ledger", "--trust-domains"]) == 0
+        capsys.readouterr()
+
+
+def test_synthesize_api_refuses_an_inferred_schema_for_a_dp_method(tmp_path):
+    from anonlab.errors import PrivacyError
+    from anonlab.synth.release import synthesize
+
+    paths = _typed_tables(tmp_path)
+    with pytest.raises(PrivacyError, match="--schema"):
+        synthesize(paths["d"], tmp_path / "o.csv", method="mst", epsilon=1.0)
+    assert not (tmp_path / "o.csv").exists()

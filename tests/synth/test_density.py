@@ -103,3 +103,16 @@ def _col(name, lo, hi):
     from anonlab.schema import Column
 
     return Column(name, type="integer", lower=lo, upper=hi)
+
+
+def test_float_values_are_written_with_the_schemas_decimals():
+    # nyc weather's visibility is 10.00 in 84% of hours: drawn inside the top bin it must come back as 10.0
+    from anonlab.schema import Column
+
+    col = Column("visib", type="float", lower=0.0, upper=10.0, decimals=2)
+    coding = ColumnCoding.from_column(col, bins=8, missing=False)
+    cells = ((9.99, 10.0 + 1e-9, 100.0),)
+    dense = ColumnCoding(**{**coding.__dict__, "density": cells})
+    v = dense.decode(np.full(200, 7), np.random.default_rng(0)).to_numpy()
+    assert np.all(v == np.round(v, 2)) and (v == 10.0).mean() > 0.4
+    assert Encoding.from_dict(Encoding((dense,)).to_dict()).columns[0].decimals == 2
