@@ -34,8 +34,8 @@ post-processing and spends no privacy budget.
 Methods:
   aim              AIM (default): adaptive, workload-aware marginal selection; the most accurate DP method here.
   mst              MST: 1-way marginals + a noisy spanning tree of 2-way marginals; fast (seconds on Adult).
-  napsu            twinify NAPSU-MQ: noise-aware posterior; for small tables (few columns, small domains).
-  dpvi             twinify DPVI: DP variational inference of a mixture model (noise and accounting by d3p).
+  napsu            NAPSU-MQ (twinify's method): noise-aware posterior; for small tables (few columns, small domains).
+  dpvi             DPVI (twinify's method): DP variational inference of a mixture model (DP-SGD, PLD accountant).
   gaussian-copula  SDV GaussianCopula: NO formal privacy guarantee (a non-private baseline).
   ctgan            SDV CTGAN: NO formal privacy guarantee (a non-private baseline).
 
@@ -259,7 +259,7 @@ def add_parser(sub) -> None:
         "--batch-size",
         type=positive_int,
         default=None,
-        help="dpvi / ctgan: rows per step (200 / 500); for dpvi also the DP-SGD sampling ratio, batch / rows",
+        help="dpvi / ctgan: rows per step (200 / 500); for dpvi the expected rows of a Poisson-sampled step (q = batch / rows)",
     )
     fit.add_argument(
         "--learning-rate", type=positive_float, default=None, help="dpvi: Adam's learning rate (default 0.05)"

@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 #: Share of the method's rho spent on the DP row count when no ``rows_hint`` is given (as NAPSU-MQ's n estimate,
-#: :data:`anonlab.synth.twinify_methods.N_ESTIMATE_SHARE`).
+#: :data:`anonlab.synth.twinify.N_ESTIMATE_SHARE`).
 ROW_COUNT_SHARE = 0.05
 #: A pair is too fine when its expected count per cell, n / cells, is below this multiple of the noise's
 #: standard deviation on each cell. At 0.5 the noise's expected L1 mass on the pair (0.8 sigma per cell) is about
