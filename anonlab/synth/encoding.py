@@ -153,9 +153,10 @@ class ColumnCoding:
         if not self.missing and missing.any():
             from anonlab.errors import InputError
 
-            row = int(np.flatnonzero(missing)[0]) + 1
+            # the column only: which row holds a person's missing value is a fact about the private table
             raise InputError(
-                f"column {self.name!r}, row {row}: a missing value, but missing values were declared absent"
+                f"column {self.name!r} holds a missing value, but missing values were declared absent (the "
+                "schema's missing = false, or --no-missing); its rows are not shown, as they are private"
             )
         if self.type == "categorical":
             lookup = {label: i for i, label in enumerate(self.labels)}
