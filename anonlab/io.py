@@ -530,6 +530,7 @@ def guard_outputs(outputs, protected) -> None:
 _RUN_STARTED = time.time()
 _LIVE_TEMPS: set[str] = set()  # named temporaries of this process, removed on exit, SIGTERM or SIGINT
 _CREATED_FOLDERS: list[str] = []  # output folders this process created (the CLI's summary names them)
+_INCOMPLETE: list[str] = []  # output folders this process marked incomplete and has not finished yet
 
 
 def _temp_name(target: Path) -> str:
@@ -709,6 +710,25 @@ def created_folders(reset: bool = False) -> list[str]:
     out = list(_CREATED_FOLDERS)
     if reset:
         _CREATED_FOLDERS.clear()
+    return out
+
+
+def mark_incomplete(folder: str | os.PathLike, done: bool = False) -> None:
+    """Record that ``folder`` (an output folder filled file by file, e.g. by ``dicom deidentify``) carries an
+    incomplete marker until the run finishes (``done=True`` clears it). When a run is interrupted, the CLI names
+    these folders instead of saying that no partial output was left."""
+    if done:
+        with contextlib.suppress(ValueError):
+            _INCOMPLETE.remove(str(folder))
+    else:
+        _INCOMPLETE.append(str(folder))
+
+
+def incomplete_outputs(reset: bool = False) -> list[str]:
+    """The folders :func:`mark_incomplete` recorded and that were not finished (``reset`` empties the record)."""
+    out = list(_INCOMPLETE)
+    if reset:
+        _INCOMPLETE.clear()
     return out
 
 

@@ -90,6 +90,16 @@ def _os_error(exc: OSError) -> str:
     return f"{where}: {cause}"
 
 
+def _left_behind(folders: list[str]) -> str:
+    """What an interrupted run left: nothing, or folders filled file by file and marked incomplete."""
+    if not folders:
+        return "no partial output was left"
+    return (
+        f"{', '.join(folders)}: incomplete (marked .anonlab-incomplete; do not release it, rerun with --force); "
+        "no temporary file was left"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``anonlab`` console script. Returns the exit code.
 
@@ -102,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     import threading
 
     from anonlab.errors import AnonlabError
-    from anonlab.io import created_folders
+    from anonlab.io import created_folders, incomplete_outputs
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -123,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     created_folders(reset=True)
+    incomplete_outputs(reset=True)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line
@@ -135,10 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"anonlab {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print(f"anonlab {args.command}: interrupted; no partial output was left", file=sys.stderr)
+        print(f"anonlab {args.command}: interrupted; {_left_behind(incomplete_outputs())}", file=sys.stderr)
         return 130
     except _Terminated:
-        print(f"anonlab {args.command}: terminated; no partial output was left", file=sys.stderr)
+        print(f"anonlab {args.command}: terminated; {_left_behind(incomplete_outputs())}", file=sys.stderr)
         return 143
     except BrokenPipeError:
         return 0

@@ -104,7 +104,7 @@ class AIM(GraphicalSynthesizer):
             spent += cost
             require_privacy_ok(spent, budget.rho)
             self.measured_ = [m.clique for m in measurements]
-            self.model_ = one_way_model(measurements, sizes, plan.n)
+            self.model_ = one_way_model(measurements, sizes, plan.n, plan.n_sigma)
             return self._spent(
                 budget,
                 budget.rho,

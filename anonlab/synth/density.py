@@ -6,8 +6,9 @@ but a uniform draw inside the bins [38, 41) or [0, 3125) puts almost nobody ther
 differential privacy, how the column's values spread *inside* the public range, finely where the data are dense and
 coarsely where they are not, and decoding then draws inside each bin from that density (post-processing).
 
-The measurement is a noisy tree descent over the public range [lower, upper] (integers and dates: down to single
-values; floats: down to 2**-20 of the range). The root covers the range; each level splits every node that was
+The measurement is a noisy tree descent over the public range [lower, upper] on the column's value grid: integers
+and dates down to single values, floats with a known number of decimals (the schema's ``decimals``) down to single
+values of that precision, other floats down to 2**-20 of the range. The root covers the range; each level splits every node that was
 *expanded* into ``branching`` children and releases their counts with discrete Gaussian noise. A node is expanded
 when its noisy count passes a threshold (``threshold_sigmas`` noise standard deviations), so the work follows the
 data's mass while every level costs the same. Each record lies in exactly one node per level, so one level's
@@ -36,6 +37,8 @@ __all__ = ["DensityPlan", "plan_density", "measure_density", "sample_within"]
 BRANCHING = 16
 #: A node is expanded when its noisy count passes this many noise standard deviations.
 THRESHOLD_SIGMAS = 3.0
+#: A released cell's mass is its noisy count less this many noise deviations (floored at 0).
+SHRINK_SIGMAS = 2.0
 #: Floats are refined down to this fraction of their public range.
 FLOAT_RESOLUTION = 2.0**-20
 
@@ -44,13 +47,15 @@ FLOAT_RESOLUTION = 2.0**-20
 class DensityPlan:
     """Which columns get a density, how deep their trees go, and the noise: all from public facts.
 
-    columns : (name, lower, upper, integer) per column, the bounds as floats (dates: days since 1970-01-01).
+    columns : (name, lower, upper, step) per column, the bounds as floats (dates: days since 1970-01-01); ``step``
+        is the spacing of the column's values (1 for integers and dates, 10**-decimals for floats written with a
+        known precision, 0 for floats of any precision).
     levels : tree levels per column (the root's children are level 1).
     sigma : the discrete Gaussian noise's standard deviation, the same for every level of every column.
     rho : the zCDP cost of the whole measurement.
     """
 
-    columns: tuple[tuple[str, float, float, bool], ...]
+    columns: tuple[tuple[str, float, float, float], ...]
     levels: tuple[int, ...]
     sigma: float
     rho: float
@@ -64,23 +69,29 @@ class DensityPlan:
             "rho": self.rho,
             "branching": BRANCHING,
             "threshold_sigmas": THRESHOLD_SIGMAS,
+            "shrink_sigmas": SHRINK_SIGMAS,
         }
 
 
-def _levels(lower: float, upper: float, integer: bool) -> int:
-    cells = (upper - lower + 1) if integer else 1 / FLOAT_RESOLUTION
-    return max(1, math.ceil(math.log(max(cells, 2), BRANCHING)))
+def _units(lower: float, upper: float, step: float) -> int:
+    """Grid points of a column in [lower, upper] (its values are ``lower + k * step``); for a float of any
+    precision, the 2**20 cells the tree refines down to."""
+    return int(round((upper - lower) / step)) + 1 if step > 0 else int(1 / FLOAT_RESOLUTION)
+
+
+def _levels(lower: float, upper: float, step: float) -> int:
+    return max(1, math.ceil(math.log(max(_units(lower, upper, step), 2), BRANCHING)))
 
 
 def plan_density(
-    columns: Sequence[tuple[str, float, float, bool]], rho: float, *, sensitivity: float = 1.0
+    columns: Sequence[tuple[str, float, float, float]], rho: float, *, sensitivity: float = 1.0
 ) -> DensityPlan | None:
-    """Spend ``rho`` (zCDP) on the densities of ``columns`` ((name, lower, upper, integer), public bounds).
+    """Spend ``rho`` (zCDP) on the densities of ``columns`` ((name, lower, upper, step), public facts).
 
     sensitivity : the L2 sensitivity of one level's counts: 1 for add/remove neighbours, sqrt(2) for replace-one.
     Returns ``None`` when there is no column (nothing is spent).
     """
-    cols = tuple((str(n), float(lo), float(hi), bool(i)) for n, lo, hi, i in columns if hi > lo)
+    cols = tuple((str(n), float(lo), float(hi), float(st)) for n, lo, hi, st in columns if hi > lo)
     if not cols:
         return None
     levels = tuple(_levels(lo, hi, i) for _, lo, hi, i in cols)
@@ -113,14 +124,19 @@ def measure_density(values: np.ndarray, plan: DensityPlan, name: str, noise) -> 
     from anonlab.privacy.mechanisms import gaussian
 
     j = [c[0] for c in plan.columns].index(name)
-    _, lo, hi, integer = plan.columns[j]
-    xs = np.sort(np.clip(values[~np.isnan(values)], lo, hi))
-    top = hi + 1 if integer else float(np.nextafter(hi, np.inf))
-    left, right = np.array([lo]), np.array([top])
+    _, lo, hi, step = plan.columns[j]
+    x = np.clip(values[~np.isnan(values)], lo, hi)
+    grid = step > 0
+    if grid:  # work in grid units: value lo + k * step is unit k, the range is [0, units)
+        xs = np.sort(np.rint((x - lo) / step))
+        left, right = np.array([0.0]), np.array([float(_units(lo, hi, step))])
+    else:
+        xs = np.sort(x)
+        left, right = np.array([lo]), np.array([float(np.nextafter(hi, np.inf))])
     out: list[np.ndarray] = []
     for level in range(plan.levels[j]):
         # children of disjoint, sorted parents come out sorted: count each by binary search on the sorted values
-        cl, cr, _ = _children(left, right, integer)
+        cl, cr, _ = _children(left, right, grid)
         counts = np.searchsorted(xs, cr, side="left") - np.searchsorted(xs, cl, side="left")
         noisy = np.asarray(
             gaussian(
@@ -132,28 +148,42 @@ def measure_density(values: np.ndarray, plan: DensityPlan, name: str, noise) -> 
             ).value,
             dtype=float,
         ).reshape(-1)
-        noisy = np.maximum(noisy, 0.0)
-        leaf = (cr - cl <= 1.0) if integer else (cr - cl <= (hi - lo) * FLOAT_RESOLUTION)
+        leaf = (cr - cl <= 1.0) if grid else (cr - cl <= (hi - lo) * FLOAT_RESOLUTION)
         expand = (noisy > THRESHOLD_SIGMAS * plan.sigma) & ~leaf & (level + 1 < plan.levels[j])
-        out.append(np.column_stack([cl[~expand], cr[~expand], noisy[~expand]]))
+        # a cell's mass is its noisy count less SHRINK_SIGMAS noise deviations, floored at 0: an empty cell's
+        # expected mass is then 0.0085 sigma instead of 0.4 sigma, so the many empty siblings of an atom's cells do
+        # not drain its mass (post-processing)
+        mass = np.maximum(noisy - SHRINK_SIGMAS * plan.sigma, 0.0)
+        out.append(np.column_stack([cl[~expand], cr[~expand], mass[~expand]]))
         left, right = cl[expand], cr[expand]
         if not len(left):
             break
     cells = np.concatenate(out) if out else np.empty((0, 3))
+    if grid:  # back to values: a cell [a, b) in units holds the values lo + a * step ... lo + (b - 1) * step
+        cells[:, :2] = lo + cells[:, :2] * step
     return cells[np.argsort(cells[:, 0], kind="stable")]
 
 
 def sample_within(
-    cells: np.ndarray, left: np.ndarray, right: np.ndarray, integer: bool, rng: np.random.Generator
+    cells: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    step: float,
+    origin: float,
+    top: float,
+    rng: np.random.Generator,
 ) -> np.ndarray:
-    """One value per row inside its bin ``[left, right)``, drawn from the released density restricted to the bin
-    (uniform inside each cell); rows whose bin holds no released mass are drawn uniformly in the bin, as before.
+    """One value per row inside its bin ``[left, right)`` (the bin that reaches ``top``, the largest value, includes
+    it), drawn from the released density restricted to the bin; rows whose bin holds no released mass are drawn
+    uniformly in the bin. With ``step > 0`` values lie on the grid ``origin + k * step`` (integers: step 1).
 
     Post-processing of the DP cells: reads no data.
     """
     n = len(left)
     out = np.empty(n, dtype=float)
     cl, cr, mass = cells[:, 0], cells[:, 1], cells[:, 2]
+    beyond = top + step if step > 0 else float(np.nextafter(top, np.inf))
+    right = np.where(right >= top, np.maximum(right, beyond), right)  # the top bin holds ``top`` itself
     bins = np.unique(np.column_stack([left, right]), axis=0)
     for a, b in bins:  # one pass per distinct bin (at most the number of bins), vectorised inside
         rows = np.flatnonzero((left == a) & (right == b))
@@ -162,29 +192,42 @@ def sample_within(
         width = np.maximum(cr - cl, 1e-300)
         w = mass * overlap / width
         if w.sum() <= 0:
-            u = rng.random(len(rows))
-            vals = a + u * (b - a)
+            vals = a + rng.random(len(rows)) * (b - a)
         else:
             pick = rng.choice(len(w), size=len(rows), p=w / w.sum())
             vals = lo_c[pick] + rng.random(len(rows)) * (hi_c[pick] - lo_c[pick])
         out[rows] = vals
-    if integer:
-        out = np.floor(out)
-        out = np.clip(out, np.ceil(left), np.maximum(np.ceil(right) - 1, np.ceil(left)))
-    return out
+    if step > 0:  # snap to the grid, inside the bin
+        k = np.floor((out - origin) / step + 1e-9)
+        kmin = np.ceil((left - origin) / step - 1e-9)
+        kmax = np.ceil((right - origin) / step - 1e-9) - 1
+        out = origin + np.clip(k, kmin, np.maximum(kmin, kmax)) * step
+    return np.minimum(out, top)
 
 
-def density_columns(encoding) -> list[tuple[str, float, float, bool]]:
-    """The columns of ``encoding`` that are cut into bins (not one code per value), with their public bounds:
-    (name, lower, upper, integer). Dates count as integers (days)."""
+def density_columns(encoding) -> list[tuple[str, float, float, float]]:
+    """The columns of ``encoding`` that are cut into bins (not one code per value), with their public bounds and
+    value grid: (name, lower, upper, step). Dates count as integers (days); floats of unknown precision get step
+    0."""
     out = []
     for c in encoding.columns:
         if c.type in ("integer", "float", "date") and not c.exact and c.edges is not None:
-            integer = c.type in ("integer", "date")
-            lo, hi = float(c.edges[0]), float(c.edges[-1]) - (1.0 if integer else 0.0)
+            lo, hi, step = value_grid(c)
             if hi > lo:
-                out.append((c.name, lo, hi, integer))
+                out.append((c.name, lo, hi, step))
     return out
+
+
+def value_grid(coding) -> tuple[float, float, float]:
+    """(lowest value, highest value, step) of a numeric coding: integers and dates step 1; floats
+    10**-decimals when the schema states their precision (and the grid is not absurdly fine), else 0."""
+    lo, hi = float(coding.edges[0]), float(coding.edges[-1])
+    if coding.type in ("integer", "date"):
+        return lo, hi - 1.0, 1.0
+    decimals = getattr(coding, "decimals", None)
+    if decimals is not None and (hi - lo) * 10.0**decimals <= 1e12:
+        return lo, hi, 10.0**-decimals
+    return lo, hi, 0.0
 
 
 def attach_densities(encoding, frame, plan: DensityPlan, noise):

@@ -153,14 +153,24 @@ class ColumnCoding:
         if not self.missing and missing.any():
             from anonlab.errors import InputError
 
-            row = int(np.flatnonzero(missing)[0]) + 1
+            # the column only: which row holds a person's missing value is a fact about the private table
             raise InputError(
-                f"column {self.name!r}, row {row}: a missing value, but missing values were declared absent"
+                f"column {self.name!r} holds a missing value, but missing values were declared absent (the "
+                "schema's missing = false, or --no-missing); its rows are not shown, as they are private"
             )
         if self.type == "categorical":
             lookup = {label: i for i, label in enumerate(self.labels)}
             mapped = s.map(lookup)
             outside = int((mapped.isna().to_numpy() & ~missing).sum())
+            if outside and not self.missing:
+                from anonlab.errors import InputError
+
+                # an unlisted category is coded missing, and this column has no missing code; the column only
+                raise InputError(
+                    f"column {self.name!r} holds a value outside the schema's categories, which would be coded "
+                    "missing, but missing values were declared absent (the schema's missing = false, or "
+                    "--no-missing); the values and their rows are not shown, as they are private"
+                )
             codes = mapped.fillna(miss_code).to_numpy(dtype=np.int64)
             return codes, outside
         values = self.values(s)
@@ -193,9 +203,12 @@ class ColumnCoding:
             if self.exact:
                 values = left.astype(np.int64)
             elif self.density:
-                from anonlab.synth.density import sample_within
+                from anonlab.synth.density import sample_within, value_grid
 
-                values = sample_within(np.asarray(self.density), left, right, True, rng).astype(np.int64)
+                lo, top, step = value_grid(self)
+                values = sample_within(np.asarray(self.density), left, right, step, lo, top, rng).astype(
+                    np.int64
+                )
             else:
                 lo = np.ceil(left).astype(np.int64)
                 hi = np.maximum(np.ceil(right).astype(np.int64) - 1, lo)
@@ -211,9 +224,10 @@ class ColumnCoding:
         if self.exact:
             values = left
         elif self.density:
-            from anonlab.synth.density import sample_within
+            from anonlab.synth.density import sample_within, value_grid
 
-            values = sample_within(np.asarray(self.density), left, right, False, rng)
+            lo, top, step = value_grid(self)
+            values = sample_within(np.asarray(self.density), left, right, step, lo, top, rng)
         else:
             values = left + rng.random(len(codes)) * (right - left)
         if self.decimals is not None:

@@ -104,7 +104,7 @@ class MST(GraphicalSynthesizer):
                     bar.update()
         require_privacy_ok(spent, budget.rho)
         if mode == "1-way":
-            self.model_ = one_way_model(measurements, sizes, plan.n)
+            self.model_ = one_way_model(measurements, sizes, plan.n, plan.n_sigma)
         else:
             self.model_ = estimate(sizes, measurements, iters=int(self.params["iters"]))
         bar.update()

@@ -212,6 +212,8 @@ class SmallTablePlan:
     fallback: bool = True
     columns_too_fine: tuple[int, ...] = field(default_factory=tuple)
     fallback_threshold: float = FALLBACK_SNR
+    #: the DP row count's noise (``None`` with a rows_hint)
+    n_sigma: float | None = None
 
     @property
     def changes_fit(self) -> bool:
@@ -281,12 +283,14 @@ def plan_small_table(
     threshold: float = SNR_THRESHOLD,
     fallback_threshold: float = FALLBACK_SNR,
     fallback: bool = True,
+    n_sigma: float | None = None,
 ) -> SmallTablePlan:
     """The plan for ``method`` ("mst" or "aim") on a table with public domain ``sizes`` and about ``n`` rows, with
     model budget ``rho`` (zCDP). A function of these public values only (see the module's docstring).
 
     threshold : a pair is too fine for the method as designed when n / (cells x sigma) is below it.
     fallback_threshold : the fallback measures only pairs at or above it (at the fallback's own sigma).
+    n_sigma : the DP row count's noise (``None`` for a hint); used only to post-process a 1-way model.
     """
     sizes = tuple(int(s) for s in sizes)
     names = tuple(str(x) for x in names)
@@ -304,7 +308,7 @@ def plan_small_table(
     def make(too_fine, mode, ok, m):
         return SmallTablePlan(
             method, float(n), n_from, threshold, sigma_full, names, sizes, tuple(too_fine), mode, tuple(ok), m,
-            fallback, cols, fallback_threshold,
+            fallback, cols, fallback_threshold, n_sigma,
         )  # fmt: skip
 
     too_fine = sorted((p for p in pairs if snr(p, sigma_full) < threshold), key=lambda p: snr(p, 1.0))
@@ -362,6 +366,7 @@ def start_fit(method: str, params, codes, sizes, names, rho: float, noise):
         threshold=SNR_THRESHOLD,
         fallback_threshold=FALLBACK_SNR,
         fallback=mode == "fallback",
+        n_sigma=sigma_n,
     )
     warn_plan(plan)
     record["small_table"] = plan.to_dict()
@@ -400,16 +405,33 @@ def simplex_projection(y: np.ndarray, total: float) -> np.ndarray:
     return np.maximum(y - tau, 0.0)
 
 
-def one_way_model(measurements, sizes, n: float):
+def combined_total(measurements, n: float | None, n_sigma: float | None) -> float:
+    """The inverse-variance-weighted mean of the DP row count ``n`` (noise ``n_sigma``) and the totals of the
+    noisy one-way ``measurements`` (a marginal of c cells with noise sigma has a total of standard deviation
+    sigma sqrt(c)); the measurements' totals alone when ``n_sigma`` is ``None`` (a user's ``rows_hint``, an order
+    of magnitude, is not trusted to scale the model). Post-processing."""
+    num, den = 0.0, 0.0
+    if n is not None and n_sigma:
+        num, den = n / n_sigma**2, 1.0 / n_sigma**2
+    for m in measurements:
+        var = m.sigma**2 * m.y.size
+        num += float(m.y.sum()) / var
+        den += 1.0 / var
+    return max(1.0, num / den)
+
+
+def one_way_model(measurements, sizes, n: float | None, n_sigma: float | None):
     """The model of independent columns from noisy one-way ``measurements`` (one per column): each projected
-    onto the simplex of total ``n`` (the public size: the DP row count or the user's hint). Post-processing."""
+    onto the simplex whose total is :func:`combined_total` of the public size ``n`` and the measurements' own
+    totals. Post-processing."""
     from anonlab.synth.graphical import GraphicalModel, JunctionTree
 
     d = len(sizes)
+    total = combined_total(measurements, n, n_sigma)
     tree = JunctionTree.build(sizes, [(j,) for j in range(d)])
     by_col = {m.clique: m.y for m in measurements}
     probs = []
     for clique in tree.cliques:
-        x = simplex_projection(by_col[tuple(clique)], n)
+        x = simplex_projection(by_col[tuple(clique)], total)
         probs.append((x / x.sum()).reshape(tuple(sizes[a] for a in clique)))
-    return GraphicalModel(tree, tuple(probs), float(n))
+    return GraphicalModel(tree, tuple(probs), float(total))

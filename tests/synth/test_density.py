@@ -13,11 +13,11 @@ from anonlab.synth.density import _children, measure_density, plan_density, samp
 from anonlab.synth.encoding import ColumnCoding, Encoding
 
 ADULT = [
-    ("age", 17, 90, True),
-    ("fnlwgt", 0, 1_500_000, True),
-    ("capital-gain", 0, 99_999, True),
-    ("capital-loss", 0, 4_999, True),
-    ("hours-per-week", 1, 99, True),
+    ("age", 17, 90, 1.0),
+    ("fnlwgt", 0, 1_500_000, 1.0),
+    ("capital-gain", 0, 99_999, 1.0),
+    ("capital-loss", 0, 4_999, 1.0),
+    ("hours-per-week", 1, 99, 1.0),
 ]
 
 
@@ -95,7 +95,7 @@ def test_density_round_trips_through_the_model_encoding():
 
 def test_empty_bins_fall_back_to_uniform():
     cells = np.array([[0.0, 10.0, 5.0]])
-    v = sample_within(cells, np.full(100, 20.0), np.full(100, 30.0), True, np.random.default_rng(1))
+    v = sample_within(cells, np.full(100, 20.0), np.full(100, 30.0), 1.0, 0.0, 99.0, np.random.default_rng(1))
     assert v.min() >= 20 and v.max() <= 29 and len(np.unique(v)) > 3
 
 
@@ -111,8 +111,26 @@ def test_float_values_are_written_with_the_schemas_decimals():
 
     col = Column("visib", type="float", lower=0.0, upper=10.0, decimals=2)
     coding = ColumnCoding.from_column(col, bins=8, missing=False)
-    cells = ((9.99, 10.0 + 1e-9, 100.0),)
+    cells = ((9.99, 10.01, 100.0),)  # the grid values 9.99 and 10.00
     dense = ColumnCoding(**{**coding.__dict__, "density": cells})
     v = dense.decode(np.full(200, 7), np.random.default_rng(0)).to_numpy()
     assert np.all(v == np.round(v, 2)) and (v == 10.0).mean() > 0.4
     assert Encoding.from_dict(Encoding((dense,)).to_dict()).columns[0].decimals == 2
+
+
+def test_float_atoms_inside_the_range_come_back_exactly():
+    # randhie's log coinsurance takes five values (0, 3.258097, ...) typed float with 6 decimals: drawn on the
+    # column's value grid they come back as those values, not as 3.258093
+    from anonlab.schema import Column
+
+    rng = np.random.default_rng(4)
+    atoms = np.array([0.0, 3.258097, 3.931826, 4.564348, 4.61512])
+    x = rng.choice(atoms, size=8000, p=[0.54, 0.2, 0.07, 0.13, 0.06])
+    col = Column("lncoins", type="float", lower=0.0, upper=4.61512, decimals=6)
+    coding = ColumnCoding.from_column(col, bins=32, missing=False)
+    plan = plan_density([("lncoins", 0.0, 4.61512, 1e-6)], 0.002)
+    cells = measure_density(x, plan, "lncoins", NoiseSource(2).fork("x"))
+    dense = ColumnCoding(**{**coding.__dict__, "density": tuple(map(tuple, cells))})
+    v = dense.decode(dense.encode(__import__("pandas").Series(x))[0], rng).to_numpy()
+    for a in atoms:
+        assert abs((v == a).mean() - (x == a).mean()) < 0.02, a

@@ -84,5 +84,5 @@ def test_no_missing_category_when_stated_public(planted, schema):
 
     enc = Encoding.from_schema(schema, missing=False)
     assert enc.sizes[0] == 4 and Encoding.from_dict(enc.to_dict()) == enc
-    with pytest.raises(InputError, match="column 'city', row"):
+    with pytest.raises(InputError, match="column 'city' holds a missing value"):
         enc.encode(schema.coerce(planted))

@@ -218,3 +218,23 @@ def test_cli_rows_hint_reaches_the_fit_and_the_sidecar(adult, tmp_path, capsys):
         ]
     )  # fmt: skip
     assert rc == 2 and "--rows-hint" in capsys.readouterr().err
+
+
+def test_simplex_projection_is_the_euclidean_projection():
+    from anonlab.synth.planning import simplex_projection
+
+    y = np.array([50.0, -20.0, 5.0, 30.0])
+    x = simplex_projection(y, 60.0)
+    assert x.sum() == pytest.approx(60.0) and (x >= 0).all()
+    np.testing.assert_allclose(x, [40.0, 0.0, 0.0, 20.0])  # tau = 10 on the two cells kept
+    np.testing.assert_allclose(simplex_projection(np.array([-5.0, -7.0]), 1.0), [1.0, 0.0])
+
+
+def test_a_wrong_rows_hint_changes_the_plan_but_does_not_scale_the_one_way_model(adult):
+    df = adult.sample(300, random_state=5)
+    m, small = _fit("mst", df, 1.0, rows_hint=10)
+    assert small and m.privacy_.details["small_table"]["mode"] == "1-way"
+    assert 100 < m.model_.total < 600  # from the noisy one-way totals, not the hint
+    real = df["sex"].value_counts(normalize=True)
+    synth = m.sample(2000, seed=1)["sex"].value_counts(normalize=True)
+    assert 0.5 * synth.reindex(real.index, fill_value=0).sub(real).abs().sum() < 0.15

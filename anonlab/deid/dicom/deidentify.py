@@ -515,7 +515,14 @@ def deidentify_folder(
     from anonlab.errors import require_extra
 
     require_extra("dicom", "pydicom", "DICOM de-identification")
-    from anonlab.io import atomic_path, check_output, ensure_folder, guard_outputs, refuse_inside
+    from anonlab.io import (
+        atomic_path,
+        check_output,
+        ensure_folder,
+        guard_outputs,
+        mark_incomplete,
+        refuse_inside,
+    )
 
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     profile = Profile.build(options)  # validates option names before any work
@@ -538,6 +545,7 @@ def deidentify_folder(
         raise OutputError(
             f"{out_dir}: cannot write into the output folder: {exc.strerror or type(exc).__name__}"
         ) from None
+    mark_incomplete(out_dir)
     result = DeidentifyResult(
         in_dir=str(in_dir), out_dir=str(out_dir), options=list(profile.options), workers=workers
     )
@@ -589,6 +597,7 @@ def deidentify_folder(
     result.skipped.extend(links)
     result.failed.extend(unreadable)
     marker.unlink()  # every input handled: the folder is complete
+    mark_incomplete(out_dir, done=True)
     result.seconds = time.perf_counter() - t0
     return result
 

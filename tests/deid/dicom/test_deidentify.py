@@ -503,8 +503,11 @@ def test_killed_parallel_run_leaves_no_worker_and_a_marked_folder(tmp_path, key_
     while any(_running(w) for w in workers) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not any(_running(w) for w in workers), "workers (holding the key) outlived their parent"
+    # on SIGTERM the one line names the folder left incomplete (it said "no partial output was left")
     if sig == "SIGTERM":
         assert proc.returncode == 143 and "terminated" in err and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1 and str(out) in err and "incomplete" in err, err
+        assert "no partial output" not in err, err
     written = list(out.rglob("*.dcm"))
     assert 0 < len(written) < 400
     assert (out / ".anonlab-incomplete").exists()
