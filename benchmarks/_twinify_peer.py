@@ -71,8 +71,20 @@ def dpvi(task: dict) -> dict:
     import numpyro.optim
 
     if task.get("lr") is not None:  # twinify hard-codes Adam(1e-3); the same hyperparameters as anonlab's fit
-        real = numpyro.optim.Adam
-        numpyro.optim.Adam = lambda step_size, *a, **k: real(float(task["lr"]), *a, **k)
+        import types
+
+        import twinify.dpvi.dpvi_model as dm
+
+        def adam(step_size, *a, **k):
+            return numpyro.optim.Adam(float(task["lr"]), *a, **k)
+
+        class _Numpyro:  # numpyro as twinify's DPVI module sees it, with Adam's step size replaced
+            optim = types.SimpleNamespace(**{**vars(numpyro.optim), "Adam": adam})
+
+            def __getattr__(self, name):
+                return getattr(numpyro, name)
+
+        dm.numpyro = _Numpyro()
     from twinify.cli.dpvi_loader import _load_cli_dpvi_automodel
 
     df = _read_codes(task)
