@@ -173,5 +173,6 @@ def test_a_second_fit_in_a_new_process_reads_compiled_programs_from_the_cache(tm
     first = run()
     assert first[1] > 0 and any((tmp_path / "c").iterdir())
     second = run()
-    # the programs that took long enough to be cached (>= 0.5 s to compile) now come from disk
-    assert second[0] > 0 and second[1] < first[1]
+    # the programs that took long enough to be cached (>= 0.5 s to compile) now come from disk; those compiled
+    # faster are not written, so they miss again
+    assert second[0] > first[0] and second[0] > 0
