@@ -199,7 +199,8 @@ def run_one(spec: dict, timeout: float) -> dict:
     row.update(
         fit_s=round(fit_s, 1), total_s=round(time.perf_counter() - start, 1), **_scores(real, fake, sizes)
     )
-    row["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    if not method.startswith("stock-"):  # the peer's own memory is not measured (another process)
+        row["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return row
 
 
@@ -237,7 +238,7 @@ def _fmt_row(r: dict) -> str:
     head = f"| {r['method']} | {data} | {eps} | {r['seed']} |"
     if "error" in r:
         return f"{head} failed: {r['error']} | | | | | {load} |"
-    return f"{head} {r['fit_s']} | {r.get('fit_cpu_s', '')} | {r['tv2']:.4f} | {r['tv3']:.4f} | {r['peak_mb']} | {load} |"
+    return f"{head} {r['fit_s']} | {r.get('fit_cpu_s', '')} | {r['tv2']:.4f} | {r['tv3']:.4f} | {'' if r['method'].startswith('stock-') else r.get('peak_mb', '')} | {load} |"
 
 
 def _tv(p, q) -> float:
