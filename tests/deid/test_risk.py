@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pycanon.anonymity as pc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from anonlab.deid.risk import assess, pitman_uniques, zayatz_uniques
@@ -48,7 +48,10 @@ def test_adult_matches_pycanon(adult, quasi):
         got = report.sensitive_for(s)
         l_d, l_e, t = ref[s]
         assert got.l_distinct == l_d
-        assert int(got.l_entropy + 1e-9) == l_e
+        ours = int(got.l_entropy + 1e-9)
+        # pycanon truncates e ** H computed as a power, which lands just under an integer when exp(H) is one
+        # (2.718281828459045 ** ln 2 = 1.9999999999999998 -> 1): accept that truncation, and nothing else
+        assert l_e == ours or (l_e == ours - 1 and abs(got.l_entropy - ours) < 1e-9), (got.l_entropy, l_e)
         assert got.t_closeness == pytest.approx(t, abs=1e-9)
 
 
@@ -82,6 +85,11 @@ def tables(draw):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(tables())
+@example(
+    pd.DataFrame(
+        {"q1": [None] * 4, "q2": pd.array([None] * 4, dtype="Int64"), "s": ["x"] * 4, "v": [0, 0, 1, 1]}
+    )
+)
 def test_random_tables_match_pycanon(df):
     report = assess(df, ["q1", "q2"], ["s", "v"])
     ref = _pycanon(df.astype({"q2": object}), ["q1", "q2"], ["s", "v"])
@@ -90,7 +98,10 @@ def test_random_tables_match_pycanon(df):
         l_d, l_e, t = ref[s]
         got = report.sensitive_for(s)
         assert got.l_distinct == l_d
-        assert int(got.l_entropy + 1e-9) == l_e
+        ours = int(got.l_entropy + 1e-9)
+        # pycanon truncates e ** H computed as a power, which lands just under an integer when exp(H) is one
+        # (2.718281828459045 ** ln 2 = 1.9999999999999998 -> 1): accept that truncation, and nothing else
+        assert l_e == ours or (l_e == ours - 1 and abs(got.l_entropy - ours) < 1e-9), (got.l_entropy, l_e)
         assert got.t_closeness == pytest.approx(t, abs=1e-9)
 
 
