@@ -418,7 +418,8 @@ def _schema(recipe: Recipe, df: pd.DataFrame, notes: list[str]):
             "use them only because the recipe sets trust_domains = true, which voids their guarantee unless the "
             "domains really are public"
             if recipe.trust_domains
-            else "refuse such domains (set a schema)"
+            else "discover such domains with DP, paid from each release's budget (its column types still come "
+            "from the data: set a schema)"
         )
     )
     return schema

@@ -264,3 +264,20 @@ def test_mst_rho_spent_follows_its_dp_plan_and_is_classified_a_dp_output():
             spent.add(m.privacy_.details["rho_spent"])
     assert len(spent) == 2  # the same budget, summed over other measurements
     assert sidecar_allow("mst", True).kind("privacy.details.rho_spent") == DP_OUTPUT
+
+
+def test_a_study_without_a_schema_says_what_its_dp_releases_did_with_data_read_domains(tmp_path):
+    # the study's note claimed DP synthesizers "refuse such domains" while they discover them with DP by default
+    from anonlab.evaluation.study import Recipe, run_study
+
+    path = _adult_subset(tmp_path, 200)
+    recipe = tmp_path / "study.toml"
+    recipe.write_text(
+        '[study]\nname = "t"\nholdout_fraction = 0.5\ntarget = "income-per-year"\nquasi = ["age", "sex"]\n'
+        'frontier = [["mia_auc", "utility_2way"]]\n[evaluate]\nskip = ["anonymeter", "quality", "tstr"]\n'
+        '[[release]]\nmethod = "synth"\nsynthesizer = "mst"\nepsilon = [1.0]\nparams = {iters = 50}\n'
+    )
+    study = run_study(pd.read_csv(path, dtype=str), Recipe.read(recipe), seed=None)
+    assert not study.failures, study.failures
+    note = next(n for n in study.notes if n.startswith("no schema given"))
+    assert "refuse" not in note and "discover" in note
