@@ -389,6 +389,13 @@ def _to_integer(s: pd.Series, name: str, source: str) -> pd.Series:
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
         u = pd.Series(uniq, dtype=object).astype(str).str.strip()
         plain = u.str.fullmatch(r"[-+]?[0-9]+")
+        zeros = u.str.fullmatch(r"[-+]?0[0-9]+").to_numpy()
+        if zeros.any():  # 01234 would become 1234 and merge with a real 1234: a code, not an integer
+            i = int(np.flatnonzero(codes == np.flatnonzero(zeros)[0])[0])
+            raise InputError(
+                f"{where}, row {i + 1}: {s.iloc[i]!r} has a leading zero, which an integer column drops; "
+                'if it holds codes (ZIPs, IDs), declare it type = "code" in the schema to keep them as written'
+            )
         values = np.zeros(len(u), dtype=np.int64)
         try:
             values[plain.to_numpy()] = u[plain].str.lstrip("+").to_numpy(dtype=object).astype(np.int64)

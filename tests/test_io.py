@@ -302,3 +302,21 @@ def test_a_fifo_as_input_is_refused_not_read_as_empty(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(InputError, match=r"t\.csv: not a regular file"):
         read_table(fifo)
+
+
+def test_an_integer_column_of_an_old_schema_never_drops_a_leading_zero(tmp_path):
+    """The landed version's schema infer typed ZIPs as integer (tests/data/schema-v1.toml: zip = integer); read
+    through it, 01234 became 1234 and merged with a real 1234. A leading zero in an integer column is refused,
+    naming column, row and the fix; plain integers (and 0, -5, 1.0) still read."""
+    from pathlib import Path
+
+    from anonlab.schema import Schema
+
+    old = Schema.read(Path(__file__).parent / "data" / "schema-v1.toml")
+    assert old["zip"].type == "integer"
+    src = tmp_path / "t.csv"
+    src.write_text("zip,age\n1234,30\n01234,40\n")
+    with pytest.raises(InputError, match=r"column 'zip', row 2: '01234' has a leading zero.*type = \"code\""):
+        read_table(src, schema=old.subset(["zip", "age"]))
+    src.write_text("zip,age\n1234,30\n0,40\n-5,50\n2.0,60\n")
+    assert read_table(src, schema=old.subset(["zip", "age"]))["zip"].tolist() == [1234, 0, -5, 2]
