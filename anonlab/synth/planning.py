@@ -25,8 +25,8 @@ with ``small_table="fallback"`` (the default), measures less:
   ``sigma(m)`` (found by lowering ``m`` until the eligible pairs at ``sigma(m)`` span a forest of at least ``m``
   edges);
 - ``"1-way"``: when no pair qualifies even alone, the whole budget goes to the one-way marginals (each column
-  independent): the DP 1-way baseline itself, each noisy marginal projected onto the simplex of total ``n``
-  (:func:`one_way_model`).
+  independent): the DP 1-way baseline itself, each noisy marginal projected onto the simplex
+  (:func:`one_way_model`; post-processing).
 
 The plan depends only on the sizes, the budget, the method's parameters and ``n`` (the hint or the DP count), so
 two neighbouring tables with the same ``n`` get the same plan; it is recorded in the release's privacy record
