@@ -182,7 +182,7 @@ def test_constant_all_missing_and_single_row_tables_work_or_fail_clearly(schema)
     ).shape == (5, 6)
     with pytest.raises(InputError, match="no rows"):
         get_method("mst")(seed=1).fit(const.head(0), schema, Budget(1.0, 1e-9))
-    with pytest.raises(InputError, match="column 'age', row 1"):
+    with pytest.raises(InputError, match="column 'age' holds a value that is not a valid integer"):
         get_method("mst")(seed=1).fit(const.assign(age="old"), schema, Budget(1.0, 1e-9))
     with pytest.raises(InputError, match="no column named 'city'"):
         get_method("mst")(seed=1).fit(const.drop(columns="city"), schema, Budget(1.0, 1e-9))
