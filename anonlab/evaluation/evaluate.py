@@ -342,8 +342,8 @@ def evaluate(
         generalised release) the generalised columns.
     sensitive : columns for ``assess``'s l-diversity and t-closeness (default: the schema's, else the target).
     config : sample sizes and parts to skip (:class:`EvaluationConfig`).
-    seed : every sample and split is drawn from it; the same seed gives the same figures (except anonymeter's
-        linkability and inference, which sample without a seed internally). A seed the caller gives is a secret
+    seed : every sample and split is drawn from it, the anonymeter attacks' included; the same seed gives the
+        same figures. A seed the caller gives is a secret
         and never appears in the result's reports (``seed`` is ``null``, ``seed_given`` true); without one, a seed
         is drawn and recorded so the run can be repeated.
     seed_given : whether ``seed`` is the user's (default: whether a seed was passed; a study passes its own).
@@ -770,7 +770,7 @@ def evaluate(
             else "no time cap (not in the main thread)"
         )
         notes.append(
-            f"anonymeter is slow: its attacks targeted a seeded sample of {a.rows} training and {a.rows} "
+            f"{a.method}: its attacks targeted a seeded sample of {a.rows} training and {a.rows} "
             f"holdout records ({a.n_attacks} attacks each, {a.release_rows} released records), so its "
             f"intervals are wide; the singling-out search was bounded to {a.max_attempts:,} query attempts, {cap}"
             + (
