@@ -284,7 +284,7 @@ class Schema:
             return tomli_w.dumps(self.to_dict())
         parts = []
         for c in self.columns:
-            note = f"# {c.name}: {c.reason}\n".replace("\r", " ") if c.reason else ""
+            note = f"# {c.name}: {c.reason}".replace("\r", " ").replace("\n", " ") + "\n" if c.reason else ""
             parts.append(note + tomli_w.dumps({"columns": {c.name: c.to_dict()}}))
         return "\n".join(parts)
 

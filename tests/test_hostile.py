@@ -188,3 +188,19 @@ def test_a_device_or_fifo_as_key_ledger_schema_or_model_is_refused_without_block
             assert run.returncode == 2, (argv, run.stderr)
             assert len(run.stderr.strip().splitlines()) == 1 and special in run.stderr, run.stderr
             assert "not a regular file" in run.stderr, run.stderr
+
+
+def test_a_column_name_with_a_newline_keeps_errors_on_one_line_and_the_schema_valid(tmp_path, cli):
+    """A quoted header `"a<newline>b"` split the error line in two (the message lists the columns), and `schema
+    infer` wrote it into a comment, so the line after it broke the TOML."""
+    from anonlab.schema import Schema
+
+    src = tmp_path / "t.csv"
+    src.write_text('"a\nb",c\n1,2\n3,4\n')
+    code, _, err = cli("assess", src, "--quasi", "zz")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "'zz'" in err, err
+    code, _, err = cli("schema", "infer", src, "-o", tmp_path / "s.toml")
+    assert code == 0, err
+    assert Schema.read(tmp_path / "s.toml").names == ["a\nb", "c"]
+    code, _, err = cli("schema", "check", tmp_path / "s.toml", src)
+    assert code == 0, err
