@@ -28,6 +28,7 @@ import errno
 import os
 import re
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -368,6 +369,8 @@ def _scan_bytes(path: Path) -> None:
         if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
             raise InputError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
         raise InputError(f"{path}: cannot read ({exc})") from None
+    except (EOFError, zlib.error) as exc:  # a gzip stream cut short or damaged (a partial download)
+        raise InputError(f"{path}: cannot read: damaged or truncated gzip file ({exc})") from None
 
 
 def _check_short_rows(path: Path, df: pd.DataFrame, sep: str) -> None:

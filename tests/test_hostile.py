@@ -6,6 +6,7 @@ the output folder, and the input unchanged (hash before and after).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -34,6 +35,9 @@ BAD = {
     "missing": ("t.csv", None),
     "binary-garbage": ("t.csv", bytes(range(256)) * 8),
     "not-parquet": ("t.parquet", b"PAR1 this is not a parquet file at all PAR1"),
+    # a download cut short: the gzip stream ends early (was an EOFError traceback, exit 1)
+    "truncated-gzip": ("t.csv.gz", gzip.compress(GOOD.encode())[:60]),
+    "not-gzip": ("t.csv.gz", b"age,sex,zip\n30,F,02140\n"),
 }
 
 # each command with {bad} the hostile input, {o} the output folder, {good}/{schema}/{key} good companions
@@ -63,6 +67,8 @@ CAUSE = {
     "missing": "no such file",
     "binary-garbage": "",
     "not-parquet": "Parquet",
+    "truncated-gzip": "gzip",
+    "not-gzip": "gzip",
 }
 
 
