@@ -139,6 +139,8 @@ class Column:
                 if isinstance(self.lower, bool | str) or isinstance(self.upper, bool | str):
                     raise SchemaError(f"{where}: bounds must be numbers")
                 lo, hi = self.lower, self.upper
+                if not all(_finite(v) for v in (lo, hi)):  # nan, inf: no public domain, no integer
+                    raise SchemaError(f"{where}: bounds must be finite numbers, got {lo} and {hi}")
                 if self.type == "integer":
                     if int(lo) != lo or int(hi) != hi:
                         raise SchemaError(f"{where}: integer bounds must be whole numbers")
@@ -375,6 +377,13 @@ class Schema:
                 )
             out[col.name] = conv
         return out
+
+
+def _finite(v) -> bool:
+    try:
+        return bool(float(v) - float(v) == 0)  # false for nan and +-inf
+    except (TypeError, ValueError, OverflowError):
+        return False
 
 
 def _to_integer(s: pd.Series, name: str, source: str) -> pd.Series:

@@ -210,3 +210,16 @@ def test_a_column_name_with_a_newline_keeps_errors_on_one_line_and_the_schema_va
     assert Schema.read(tmp_path / "s.toml").names == ["a\nb", "c"]
     code, _, err = cli("schema", "check", tmp_path / "s.toml", src)
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "bounds", ["lower = nan\nupper = inf", "lower = 0\nupper = inf", "lower = -inf\nupper = 1"]
+)
+@pytest.mark.parametrize("kind", ["integer", "float"])
+def test_schema_bounds_that_are_not_finite_numbers_are_one_line(tmp_path, cli, bounds, kind):
+    """`lower = nan` in an integer column was a ValueError traceback (exit 1); an infinite bound is no public domain."""
+    (tmp_path / "s.toml").write_text(f'[columns.age]\ntype = "{kind}"\n{bounds}\n')
+    (tmp_path / "t.csv").write_text(GOOD)
+    code, _, err = cli("schema", "check", tmp_path / "s.toml", tmp_path / "t.csv")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "s.toml" in err and "'age'" in err and "finite" in err, err
