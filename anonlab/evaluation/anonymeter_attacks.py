@@ -35,7 +35,8 @@ Where this implementation deliberately differs from anonymeter 1.1.0 (all docume
 - a missing value is its own value in the distance: two missing numbers are 0 apart, a missing number and a
   present one 1 apart (anonymeter counts two missing numbers as 1 apart and excludes a released record whose
   number is missing where the target's is present); missing categories match each other in both;
-- ties between equally distant released records go to the first (lowest position) record;
+- ties between equally distant released records are broken at random (from the seed; each neighbour search
+  draws its own order), so the release's row order cannot decide them; anonymeter leaves them to its sort;
 - the linkability baseline's success count is drawn from its exact distribution (two random sets of
   ``n_neighbors`` released records intersect with a hypergeometric probability) rather than by drawing the sets;
 - the numeric inference tolerance is relative to the magnitude of the guess, ``|guess - secret| <= tolerance
@@ -600,10 +601,18 @@ def gower_neighbours(
     return (d, idx) if return_distance else idx
 
 
-def _knn(q: np.ndarray, c: np.ndarray, numeric: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _knn(
+    q: np.ndarray, c: np.ndarray, numeric: np.ndarray, k: int, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest candidates of each query; ties go to the first candidate or, with ``rng``, to a random
+    one (the candidates are searched in a random order), so that the release's row order cannot decide them."""
     import numpy as np
 
     k = max(1, min(k, len(c)))
+    if rng is not None:
+        perm = rng.permutation(len(c))
+        d, i = _knn(q, c[perm], numeric, k)
+        return d, perm[i]
     num = np.flatnonzero(numeric)
     cat = np.flatnonzero(~numeric)
     with np.errstate(all="ignore"):
@@ -683,7 +692,7 @@ def linkability_risk(
         hits = []
         for aux in (a0, a1):
             (q, c), numeric = _encode([t[aux], syn[aux]], aux)
-            hits.append(_knn(q, c, numeric, k)[1])
+            hits.append(_knn(q, c, numeric, k, rng)[1])
         return int(np.count_nonzero((hits[0][:, :, None] == hits[1][:, None, :]).any(axis=(1, 2))))
 
     n_o = len(ori) if n_attacks is None else min(n_attacks, len(ori))
@@ -747,7 +756,7 @@ def inference_risk(
     def attack(df: pd.DataFrame, n: int) -> int:
         t = _targets(df, n, rng)
         (q, c), numeric = _encode([t[aux], syn[aux]], aux)
-        nearest = _knn(q, c, numeric, 1)[1][:, 0]
+        nearest = _knn(q, c, numeric, 1, rng)[1][:, 0]
         return right(syn[secret].iloc[nearest].reset_index(drop=True), t[secret].reset_index(drop=True))
 
     n_o = len(ori) if n_attacks is None else min(n_attacks, len(ori))
