@@ -148,6 +148,11 @@ def read_table(
                 na_values=missing,  # the missing-value rule: only these cells (by default the empty one)
                 low_memory=False,
             )
+            # rows with one field more than the header: pandas took the first column as an index and shifted
+            # the others (a trailing delimiter, say)
+            if len(df) and not isinstance(df.index, pd.RangeIndex):
+                line = 2 + sum(str(n).count("\n") for n in names)
+                raise InputError(f"{path}: line {line}: expected {len(names)} fields, saw {len(names) + 1}")
             if df.shape[1] > 1 and len(df):
                 _check_short_rows(path, df, sep)
     except UnicodeDecodeError as exc:  # _scan_bytes reports first; kept for a file that changed meanwhile

@@ -37,6 +37,10 @@ BAD = {
     "not-parquet": ("t.parquet", b"PAR1 this is not a parquet file at all PAR1"),
     # a download cut short: the gzip stream ends early (was an EOFError traceback, exit 1)
     "truncated-gzip": ("t.csv.gz", gzip.compress(GOOD.encode())[:60]),
+    # one field more than the header on every row: pandas took the first column as an index and shifted the
+    # rest (an --id column silently became the next column's values)
+    "every-row-long": ("t.csv", b"age,sex,zip\n30,F,02140,x\n41,M,02141,y\n"),
+    "trailing-delimiter": ("t.csv", b"age,sex,zip\n30,F,02140,\n41,M,02141,\n"),
     "not-gzip": ("t.csv.gz", b"age,sex,zip\n30,F,02140\n"),
 }
 
@@ -68,6 +72,8 @@ CAUSE = {
     "binary-garbage": "",
     "not-parquet": "Parquet",
     "truncated-gzip": "gzip",
+    "every-row-long": "line 2: expected 3 fields, saw 4",
+    "trailing-delimiter": "line 2: expected 3 fields, saw 4",
     "not-gzip": "gzip",
 }
 
