@@ -432,9 +432,17 @@ def _read_parquet(path: Path) -> pd.DataFrame:
     import pandas as pd
 
     try:
-        return pd.read_parquet(path)
+        df = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise InputError(f"{path}: not a readable Parquet file ({type(exc).__name__})") from None
+    if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1:
+        return df
+    # a stored index: named levels (a frame indexed by `id`) are data and become columns; unnamed row numbers
+    # (a filtered frame's) are not
+    named = [n for n in df.index.names if n is not None]
+    if set(map(str, named)) & set(map(str, df.columns)):
+        raise InputError(f"{path}: the stored index {named[0]!r} repeats a column name")
+    return df.reset_index(drop=not named)
 
 
 def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str | os.PathLike = "input") -> None:

@@ -320,3 +320,20 @@ def test_an_integer_column_of_an_old_schema_never_drops_a_leading_zero(tmp_path)
         read_table(src, schema=old.subset(["zip", "age"]))
     src.write_text("zip,age\n1234,30\n0,40\n-5,50\n2.0,60\n")
     assert read_table(src, schema=old.subset(["zip", "age"]))["zip"].tolist() == [1234, 0, -5, 2]
+
+
+def test_a_parquet_index_is_a_column_not_silently_dropped(tmp_path):
+    """A Parquet file written from a frame indexed by `id` came back with `id` as the index: invisible to --quasi
+    and --id, and dropped from every output. Named index levels are columns; a filtered frame's unnamed row
+    numbers are not data."""
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"id": ["001", "002"], "v": ["a", "b"]}).set_index("id").to_parquet(path)
+    df = read_table(path)
+    assert list(df.columns) == ["id", "v"] and df["id"].tolist() == ["001", "002"]
+    assert isinstance(df.index, pd.RangeIndex)
+    pd.DataFrame({"v": ["a", "b", "c"]}).iloc[[0, 2]].to_parquet(path)
+    df = read_table(path)
+    assert list(df.columns) == ["v"] and df.index.tolist() == [0, 1]
+    pd.DataFrame({"id": ["1"], "v": ["a"]}, index=pd.Index(["x"], name="v")).to_parquet(path)
+    with pytest.raises(InputError, match="index 'v' repeats a column name"):
+        read_table(path)
