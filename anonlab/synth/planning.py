@@ -74,6 +74,11 @@ SNR_THRESHOLD = 0.5
 #: since on a small table the dependence it could reveal is unknown and often weaker than that noise. Calibrated
 #: in benchmarks/small_tables.py.
 FALLBACK_SNR = 4.0
+#: The check changes the fit only when more than this share of the column pairs is too fine: a large table with a
+#: few fine pairs (Adult's fnlwgt x native-country) is fitted as designed, since the method simply does not pick
+#: those pairs; measured on Adult (16,000 rows: MST 2-way TV 0.053 as designed against 0.063 with the fallback)
+#: and on the small tables of benchmarks/small_tables.py, where most pairs are too fine.
+FALLBACK_SHARE = 0.5
 #: ``small_table`` parameter values: ``"fallback"`` (check, warn, measure less), ``"warn"`` (check and warn, then
 #: run the method as designed), ``"off"`` (no check: nothing is spent on a row count).
 SMALL_TABLE_MODES = ("fallback", "warn", "off")
@@ -312,7 +317,7 @@ def plan_small_table(
         )  # fmt: skip
 
     too_fine = sorted((p for p in pairs if snr(p, sigma_full) < threshold), key=lambda p: snr(p, 1.0))
-    if not too_fine:
+    if len(too_fine) <= FALLBACK_SHARE * len(pairs):
         return make((), "full", pairs, max(d - 1, 0))
     # the largest m whose eligible pairs (at sigma(m)) span a forest of at least m edges
     m = d - 1
