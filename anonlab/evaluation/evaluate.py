@@ -51,9 +51,9 @@ class EvaluationConfig:
     mia_k : the neighbour whose distance gives the density estimate of the density attack.
     tstr_rows : training rows per TSTR model (real and release).
     quality_rows : rows per table given to SDMetrics.
-    anonymeter_rows, anonymeter_attacks : anonymeter is slow, so its attacks target a sample of this many
-        training records (and as many holdout records as the control), with up to ten times as many released
-        records, and it runs this many attacks of each kind.
+    anonymeter_rows, anonymeter_attacks : anonymeter's attacks (anonlab's implementation) target a sample of
+        this many training records (and as many holdout records as the control), with up to ten times as many
+        released records, and run this many attacks of each kind.
     anonymeter_seconds : wall-clock cap per anonymeter attack; an attack stopped by it is reported as not
         computed (the singling-out search is also bounded to a number of attempts proportional to the table).
     skip : parts of :data:`PARTS` to leave out.
