@@ -79,6 +79,11 @@ FALLBACK_SNR = 4.0
 #: those pairs; measured on Adult (16,000 rows: MST 2-way TV 0.053 as designed against 0.063 with the fallback)
 #: and on the small tables of benchmarks/small_tables.py, where most pairs are too fine.
 FALLBACK_SHARE = 0.5
+#: The check counts at most this many codes per column: real columns put their mass in few of their codes (32
+#: equal-width bins of a skewed number, a country list led by one country), so n / cells over all codes would call
+#: a 13,000-row table of 32-bin numbers "too small" when most of its pairs' occupied cells hold plenty (measured:
+#: the weather table of benchmarks/default_path.py fell back to 2 of 78 pairs and came out as independent columns).
+EFFECTIVE_SIZE = 10
 #: ``small_table`` parameter values: ``"fallback"`` (check, warn, measure less), ``"warn"`` (check and warn, then
 #: run the method as designed), ``"off"`` (no check: nothing is spent on a row count).
 SMALL_TABLE_MODES = ("fallback", "warn", "off")
@@ -297,7 +302,8 @@ def plan_small_table(
     fallback_threshold : the fallback measures only pairs at or above it (at the fallback's own sigma).
     n_sigma : the DP row count's noise (``None`` for a hint); used only to post-process a 1-way model.
     """
-    sizes = tuple(int(s) for s in sizes)
+    # the expected occupied codes per column, not all of them (see EFFECTIVE_SIZE)
+    sizes = tuple(min(int(s), EFFECTIVE_SIZE) for s in sizes)
     names = tuple(str(x) for x in names)
     d = len(sizes)
     sigma_of = {"mst": lambda m: mst_sigma(d, rho, m), "aim": lambda m: aim_sigma(d, rho, m)}[method]
