@@ -28,6 +28,7 @@ import errno
 import os
 import re
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -147,6 +148,11 @@ def read_table(
                 na_values=missing,  # the missing-value rule: only these cells (by default the empty one)
                 low_memory=False,
             )
+            # rows with one field more than the header: pandas took the first column as an index and shifted
+            # the others (a trailing delimiter, say)
+            if len(df) and not isinstance(df.index, pd.RangeIndex):
+                line = 2 + sum(str(n).count("\n") for n in names)
+                raise InputError(f"{path}: line {line}: expected {len(names)} fields, saw {len(names) + 1}")
             if df.shape[1] > 1 and len(df):
                 _check_short_rows(path, df, sep)
     except UnicodeDecodeError as exc:  # _scan_bytes reports first; kept for a file that changed meanwhile
@@ -369,6 +375,8 @@ def _scan_bytes(path: Path) -> None:
         if isinstance(exc, FileNotFoundError | PermissionError | IsADirectoryError):
             raise InputError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
         raise InputError(f"{path}: cannot read ({exc})") from None
+    except (EOFError, zlib.error) as exc:  # a gzip stream cut short or damaged (a partial download)
+        raise InputError(f"{path}: cannot read: damaged or truncated gzip file ({exc})") from None
 
 
 def _check_short_rows(path: Path, df: pd.DataFrame, sep: str) -> None:
@@ -428,9 +436,17 @@ def _read_parquet(path: Path) -> pd.DataFrame:
 
     require_extra("parquet", "pyarrow", "reading Parquet")
     try:
-        return pd.read_parquet(path)
+        df = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         raise InputError(f"{path}: not a readable Parquet file ({type(exc).__name__})") from None
+    if isinstance(df.index, pd.RangeIndex) and df.index.start == 0 and df.index.step == 1:
+        return df
+    # a stored index: named levels (a frame indexed by `id`) are data and become columns; unnamed row numbers
+    # (a filtered frame's) are not
+    named = [n for n in df.index.names if n is not None]
+    if set(map(str, named)) & set(map(str, df.columns)):
+        raise InputError(f"{path}: the stored index {named[0]!r} repeats a column name")
+    return df.reset_index(drop=not named)
 
 
 def require_columns(df: pd.DataFrame, columns: Sequence[str], source: str | os.PathLike = "input") -> None:

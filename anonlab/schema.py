@@ -139,6 +139,8 @@ class Column:
                 if isinstance(self.lower, bool | str) or isinstance(self.upper, bool | str):
                     raise SchemaError(f"{where}: bounds must be numbers")
                 lo, hi = self.lower, self.upper
+                if not all(_finite(v) for v in (lo, hi)):  # nan, inf: no public domain, no integer
+                    raise SchemaError(f"{where}: bounds must be finite numbers, got {lo} and {hi}")
                 if self.type == "integer":
                     if int(lo) != lo or int(hi) != hi:
                         raise SchemaError(f"{where}: integer bounds must be whole numbers")
@@ -284,7 +286,7 @@ class Schema:
             return tomli_w.dumps(self.to_dict())
         parts = []
         for c in self.columns:
-            note = f"# {c.name}: {c.reason}\n".replace("\r", " ") if c.reason else ""
+            note = f"# {c.name}: {c.reason}".replace("\r", " ").replace("\n", " ") + "\n" if c.reason else ""
             parts.append(note + tomli_w.dumps({"columns": {c.name: c.to_dict()}}))
         return "\n".join(parts)
 
@@ -377,6 +379,13 @@ class Schema:
         return out
 
 
+def _finite(v) -> bool:
+    try:
+        return bool(float(v) - float(v) == 0)  # false for nan and +-inf
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _to_integer(s: pd.Series, name: str, source: str) -> pd.Series:
     """A column as exact integers: int64, or ``Int64`` when values are missing; never rounded through float."""
     import numpy as np
@@ -389,6 +398,13 @@ def _to_integer(s: pd.Series, name: str, source: str) -> pd.Series:
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
         u = pd.Series(uniq, dtype=object).astype(str).str.strip()
         plain = u.str.fullmatch(r"[-+]?[0-9]+")
+        zeros = u.str.fullmatch(r"[-+]?0[0-9]+").to_numpy()
+        if zeros.any():  # 01234 would become 1234 and merge with a real 1234: a code, not an integer
+            i = int(np.flatnonzero(codes == np.flatnonzero(zeros)[0])[0])
+            raise InputError(
+                f"{where}, row {i + 1}: {s.iloc[i]!r} has a leading zero, which an integer column drops; "
+                'if it holds codes (ZIPs, IDs), declare it type = "code" in the schema to keep them as written'
+            )
         values = np.zeros(len(u), dtype=np.int64)
         try:
             values[plain.to_numpy()] = u[plain].str.lstrip("+").to_numpy(dtype=object).astype(np.int64)

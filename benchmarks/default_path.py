@@ -477,7 +477,12 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(args.workdir) if args.workdir else Path(tmp)
         for name in tables:
             run["rows"] += run_table(name, methods, args, work)
+            # re-read before writing: another run (another label) may have written meanwhile
+            runs = json.loads(path.read_text())["runs"] if path.exists() else {}
             runs[args.label] = run
+            all_tables = list(
+                dict.fromkeys([*all_tables, *[r["table"] for v in runs.values() for r in v["rows"]]])
+            )
             write_results(runs, all_tables)  # a partial run still leaves its figures
     print((RESULTS / "default_path.md").read_text())
     return 0

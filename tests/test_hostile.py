@@ -6,6 +6,7 @@ the output folder, and the input unchanged (hash before and after).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -34,6 +35,13 @@ BAD = {
     "missing": ("t.csv", None),
     "binary-garbage": ("t.csv", bytes(range(256)) * 8),
     "not-parquet": ("t.parquet", b"PAR1 this is not a parquet file at all PAR1"),
+    # a download cut short: the gzip stream ends early (was an EOFError traceback, exit 1)
+    "truncated-gzip": ("t.csv.gz", gzip.compress(GOOD.encode())[:60]),
+    # one field more than the header on every row: pandas took the first column as an index and shifted the
+    # rest (an --id column silently became the next column's values)
+    "every-row-long": ("t.csv", b"age,sex,zip\n30,F,02140,x\n41,M,02141,y\n"),
+    "trailing-delimiter": ("t.csv", b"age,sex,zip\n30,F,02140,\n41,M,02141,\n"),
+    "not-gzip": ("t.csv.gz", b"age,sex,zip\n30,F,02140\n"),
 }
 
 # each command with {bad} the hostile input, {o} the output folder, {good}/{schema}/{key} good companions
@@ -63,6 +71,10 @@ CAUSE = {
     "missing": "no such file",
     "binary-garbage": "",
     "not-parquet": "Parquet",
+    "truncated-gzip": "gzip",
+    "every-row-long": "line 2: expected 3 fields, saw 4",
+    "trailing-delimiter": "line 2: expected 3 fields, saw 4",
+    "not-gzip": "gzip",
 }
 
 
@@ -188,3 +200,32 @@ def test_a_device_or_fifo_as_key_ledger_schema_or_model_is_refused_without_block
             assert run.returncode == 2, (argv, run.stderr)
             assert len(run.stderr.strip().splitlines()) == 1 and special in run.stderr, run.stderr
             assert "not a regular file" in run.stderr, run.stderr
+
+
+def test_a_column_name_with_a_newline_keeps_errors_on_one_line_and_the_schema_valid(tmp_path, cli):
+    """A quoted header `"a<newline>b"` split the error line in two (the message lists the columns), and `schema
+    infer` wrote it into a comment, so the line after it broke the TOML."""
+    from anonlab.schema import Schema
+
+    src = tmp_path / "t.csv"
+    src.write_text('"a\nb",c\n1,2\n3,4\n')
+    code, _, err = cli("assess", src, "--quasi", "zz")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "'zz'" in err, err
+    code, _, err = cli("schema", "infer", src, "-o", tmp_path / "s.toml")
+    assert code == 0, err
+    assert Schema.read(tmp_path / "s.toml").names == ["a\nb", "c"]
+    code, _, err = cli("schema", "check", tmp_path / "s.toml", src)
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    "bounds", ["lower = nan\nupper = inf", "lower = 0\nupper = inf", "lower = -inf\nupper = 1"]
+)
+@pytest.mark.parametrize("kind", ["integer", "float"])
+def test_schema_bounds_that_are_not_finite_numbers_are_one_line(tmp_path, cli, bounds, kind):
+    """`lower = nan` in an integer column was a ValueError traceback (exit 1); an infinite bound is no public domain."""
+    (tmp_path / "s.toml").write_text(f'[columns.age]\ntype = "{kind}"\n{bounds}\n')
+    (tmp_path / "t.csv").write_text(GOOD)
+    code, _, err = cli("schema", "check", tmp_path / "s.toml", tmp_path / "t.csv")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "s.toml" in err and "'age'" in err and "finite" in err, err

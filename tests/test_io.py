@@ -302,3 +302,38 @@ def test_a_fifo_as_input_is_refused_not_read_as_empty(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(InputError, match=r"t\.csv: not a regular file"):
         read_table(fifo)
+
+
+def test_an_integer_column_of_an_old_schema_never_drops_a_leading_zero(tmp_path):
+    """The landed version's schema infer typed ZIPs as integer (tests/data/schema-v1.toml: zip = integer); read
+    through it, 01234 became 1234 and merged with a real 1234. A leading zero in an integer column is refused,
+    naming column, row and the fix; plain integers (and 0, -5, 1.0) still read."""
+    from pathlib import Path
+
+    from anonlab.schema import Schema
+
+    old = Schema.read(Path(__file__).parent / "data" / "schema-v1.toml")
+    assert old["zip"].type == "integer"
+    src = tmp_path / "t.csv"
+    src.write_text("zip,age\n1234,30\n01234,40\n")
+    with pytest.raises(InputError, match=r"column 'zip', row 2: '01234' has a leading zero.*type = \"code\""):
+        read_table(src, schema=old.subset(["zip", "age"]))
+    src.write_text("zip,age\n1234,30\n0,40\n-5,50\n2.0,60\n")
+    assert read_table(src, schema=old.subset(["zip", "age"]))["zip"].tolist() == [1234, 0, -5, 2]
+
+
+def test_a_parquet_index_is_a_column_not_silently_dropped(tmp_path):
+    """A Parquet file written from a frame indexed by `id` came back with `id` as the index: invisible to --quasi
+    and --id, and dropped from every output. Named index levels are columns; a filtered frame's unnamed row
+    numbers are not data."""
+    path = tmp_path / "t.parquet"
+    pd.DataFrame({"id": ["001", "002"], "v": ["a", "b"]}).set_index("id").to_parquet(path)
+    df = read_table(path)
+    assert list(df.columns) == ["id", "v"] and df["id"].tolist() == ["001", "002"]
+    assert isinstance(df.index, pd.RangeIndex)
+    pd.DataFrame({"v": ["a", "b", "c"]}).iloc[[0, 2]].to_parquet(path)
+    df = read_table(path)
+    assert list(df.columns) == ["v"] and df.index.tolist() == [0, 1]
+    pd.DataFrame({"id": ["1"], "v": ["a"]}, index=pd.Index(["x"], name="v")).to_parquet(path)
+    with pytest.raises(InputError, match="index 'v' repeats a column name"):
+        read_table(path)

@@ -90,6 +90,11 @@ def _os_error(exc: OSError) -> str:
     return f"{where}: {cause}"
 
 
+def _one(message) -> str:
+    """A message on one line: a newline inside a column name or a path (both can hold one) is shown as \\n."""
+    return str(message).replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _left_behind(folders: list[str]) -> str:
     """What an interrupted run left: nothing, or folders filled file by file and marked incomplete."""
     if not folders:
@@ -127,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def _one_line(message, category, filename, lineno, file=None, line=None):
         # library warnings (PrivacyWarning and the like) become one line, never a source excerpt
-        print(f"anonlab {args.command}: warning: {message}", file=sys.stderr)
+        print(f"anonlab {args.command}: warning: {_one(message)}", file=sys.stderr)
 
     old_term = None
     if threading.current_thread() is threading.main_thread():
@@ -143,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("ignore", PendingDeprecationWarning)
             code = func(args)
     except AnonlabError as exc:
-        print(f"anonlab {args.command}: error: {exc}", file=sys.stderr)
+        print(f"anonlab {args.command}: error: {_one(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"anonlab {args.command}: interrupted; {_left_behind(incomplete_outputs())}", file=sys.stderr)
@@ -155,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as exc:
         # unreadable input (mode 000), unwritable folder, read-only file system, full disk
-        print(f"anonlab {args.command}: error: {_os_error(exc)}", file=sys.stderr)
+        print(f"anonlab {args.command}: error: {_one(_os_error(exc))}", file=sys.stderr)
         return 2
     finally:
         if old_term is not None:

@@ -181,7 +181,7 @@ def run_audit(args: argparse.Namespace) -> int:
         print(report.path)
         for f in report.findings:
             code = f" [{f.code}]" if f.code else ""
-            size = f" ({f.length} chars)" if f.rule not in ("burned-in", "unreadable") else ""
+            size = f" ({f.length} chars)" if f.rule not in ("burned-in", "unreadable", "link") else ""
             print(f"  {f.rule:13s} {f.tag:12s} {f.path}{code}{size}")
     counts = ", ".join(f"{k} {v}" for k, v in result.by_rule.items() if v)
     print(

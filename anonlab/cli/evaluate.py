@@ -19,8 +19,8 @@ strangers. Without --holdout those are skipped and TSTR tests on part of REAL (o
 Utility: 1-, 2-, 3-way marginal total variation distance; correlation, Cramer's V and Theil's U differences;
 train-on-release / test-on-real (gradient boosting, logistic regression) against train-on-real; SDMetrics'
 quality score. Risk: distance to closest record, distance and density (DOMIAS-style) membership inference (AUC
-with a 95% interval), anonymeter's singling-out, linkability and inference risk (on a sample: it is slow), and,
-for a generalised release, assess's k and prosecutor risk. Generalised cells (30-39, {a,b}, *) are read by
+with a 95% interval), anonymeter's singling-out, linkability and inference risk (Giomi et al. 2023; anonlab's
+implementation, on a sample), and, for a generalised release, assess's k and prosecutor risk. Generalised cells (30-39, {a,b}, *) are read by
 drawing uniformly within each cell before the utility metrics; the report says so.
 
 Every table is read through the schema's column types (--schema, else the types inferred from REAL), so a value
@@ -117,7 +117,7 @@ def add_parser(sub) -> None:
         type=positive_int,
         default=3_000,
         metavar="N",
-        help="rows of each table given to anonymeter (it is slow); larger gives tighter intervals",
+        help="rows of each table given to anonymeter's attacks; larger gives tighter intervals (and takes longer)",
     )
     p.add_argument(
         "--anonymeter-attacks",

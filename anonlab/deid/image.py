@@ -460,7 +460,11 @@ def strip_path(src: str | os.PathLike, dst: str | os.PathLike, force: bool = Fal
     if not src.is_dir():
         raise InputError(f"{src}: no such file or folder")
     refuse_inside(dst, src, "stripped photos", "the input folder")
-    for p in sorted(q for q in src.rglob("*") if q.is_file() and not q.is_symlink()):
+    for p in sorted(q for q in src.rglob("*") if q.is_symlink() or q.is_file()):
+        if p.is_symlink():  # never read through: it may point out of the input folder
+            kind = "folder" if p.is_dir() else "file"
+            result.skipped.append({"input": str(p), "reason": f"symbolic link (to a {kind}); not followed"})
+            continue
         if _format_of(p) is None:
             result.skipped.append({"input": str(p), "reason": "not a JPEG, PNG, TIFF or WebP image"})
             continue

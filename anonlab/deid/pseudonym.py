@@ -129,6 +129,24 @@ class PseudonymizeResult:
         }
 
 
+def _iso_shapes(s: pd.Series) -> pd.Series:
+    """The strftime format each ISO date of ``s`` was written in (missing stays missing), so a shifted date is
+    written back in its own shape: ``2020-01-02``, ``2020-01-02 10:30``, ``2020-01-02T10:30:00.5`` (fractions come
+    back with six digits)."""
+    import numpy as np
+    import pandas as pd
+
+    text = s.astype("string").str.strip()
+    n = text.str.len().fillna(0).to_numpy()
+    sep = text.str.slice(10, 11).fillna("").to_numpy(dtype=object)
+    date = np.full(len(text), "%Y-%m-%d", dtype=object)
+    time = np.where(n > 10, sep + "%H:%M", "")
+    secs = np.where(n >= 19, ":%S", "")
+    frac = np.where(n > 19, ".%f", "")
+    shapes = pd.Series(date + time + secs + frac, index=s.index, dtype=object)
+    return shapes.where(text.notna().to_numpy(dtype=bool))
+
+
 def pseudonymize_table(
     df: pd.DataFrame,
     pseudonymizer: Pseudonymizer,
@@ -181,9 +199,17 @@ def pseudonymize_table(
             raise InputError(f"{source}: column {by!r}, row {row}: no subject identifier to shift dates by")
         delta = pd.to_timedelta(offsets, unit="D")
         for col, dates in parsed.items():
-            has_time = (dates.dropna().dt.normalize() != dates.dropna()).any()
-            fmt = formats[col] or ("%Y-%m-%dT%H:%M:%S" if has_time else "%Y-%m-%d")
-            out[col] = (dates + delta).dt.strftime(fmt).where(dates.notna())
+            shifted = dates + delta
+            if formats[col]:
+                out[col] = shifted.dt.strftime(formats[col]).where(dates.notna())
+                continue
+            # ISO: each value keeps the shape it was written in (date only, space or T, minutes, seconds)
+            shapes = _iso_shapes(df[col])
+            written = pd.Series(pd.NA, index=df.index, dtype=object)
+            for shape in shapes.dropna().unique():
+                rows = (shapes == shape).to_numpy()
+                written[rows] = shifted[rows].dt.strftime(shape)
+            out[col] = written
     distinct = {}
     for col in id_columns:
         pseudo = pseudonymizer.pseudonymize_series(df[col])

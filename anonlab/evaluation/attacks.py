@@ -12,16 +12,18 @@ release gives away about its own people rather than about the population.
   training record (nearest neighbours in each half)?
 - inference: knowing the other columns, guess a secret column from the closest released record.
 
-Anonymeter is slow on large tables, so the attacks target a seeded sample of ``rows`` training records and as
-many holdout (control) records, with ``n_attacks`` attacks each; the attacker holds the whole release (up to
-``10 * rows`` records). Both sizes are reported. Anonymeter's linkability and inference draw their targets with
-pandas' unseeded sampling, so those two figures vary a little between runs even with the same ``--seed``.
+The attacks run on anonlab's own implementation (:mod:`anonlab.evaluation.anonymeter_attacks`, every draw
+seeded) by default; ``implementation="anonymeter"`` runs the anonymeter package instead (when installed), kept as
+the equivalence oracle. The attacks target a seeded sample of ``rows`` training records and as many holdout
+(control) records, with ``n_attacks`` attacks each; the attacker holds the whole release (up to ``10 * rows``
+records). Both sizes are reported. The anonymeter package draws its linkability and inference targets with pandas'
+unseeded sampling, so with it those two figures vary a little between runs even with the same ``--seed``.
 
 Two bounds keep the attacks from running away, and both are reported, never silent:
 
 - the multivariate singling-out search makes at most :func:`max_attempts` query attempts, proportional to the
-  table (anonymeter's own default, 10 million, did not finish in 7 minutes on a table of 102 distinct rows); when
-  it stops short it says how many predicates it found;
+  table (the anonymeter package's own default, 10 million, did not finish in 7 minutes on a table of 102
+  distinct rows); when it stops short it says how many predicates it found;
 - each attack stops after ``seconds`` of wall-clock time (where the evaluation runs in the main thread of the
   process, which can take a timer signal); an attack stopped this way is reported as not computed, with the cap.
 """
@@ -38,31 +40,16 @@ __all__ = [
     "AnonymeterRisk",
     "AnonymeterResult",
     "anonymeter_risks",
-    "anonymeter_available",
-    "AnonymeterMissing",
-    "ANONYMETER_MISSING",
     "max_attempts",
     "AttackTimeout",
+    "METHODS",
 ]
 
-#: Why the attacks are not computed without the package. anonymeter 1.1.0 (its latest) requires numpy < 1.27 and
-#: pyarrow < 22, so it cannot install beside anonlab's stack; it lives in a peer venv
-#: (benchmarks/peers/anonymeter.txt, ``make bench-peers``).
-ANONYMETER_MISSING = "anonymeter is not installed (a peer)"
-
-
-class AnonymeterMissing(RuntimeError):
-    """anonymeter cannot be imported here (it is a peer, not a dependency of anonlab's stack)."""
-
-    def __init__(self) -> None:
-        super().__init__(ANONYMETER_MISSING)
-
-
-def anonymeter_available() -> bool:
-    """Whether the anonymeter package can be imported in this environment."""
-    import importlib.util
-
-    return importlib.util.find_spec("anonymeter") is not None
+#: how the report names each implementation of the attacks
+METHODS = {
+    "anonlab": "anonymeter's attacks (Giomi et al. 2023), anonlab's implementation",
+    "anonymeter": "anonymeter's attacks (Giomi et al. 2023), the anonymeter package",
+}
 
 
 class AttackTimeout(Exception):
@@ -99,7 +86,8 @@ class AnonymeterRisk:
 class AnonymeterResult:
     """The attacks' risks and the bounds they ran under: ``max_attempts`` singling-out query attempts and a time
     cap of ``seconds`` per attack (``time_capped`` says whether the cap could be enforced); ``repeats`` is the
-    number of seeds the attacks ran over (the risks are then the most pessimistic repetition's)."""
+    number of seeds the attacks ran over (the risks are then the most pessimistic repetition's); ``method``
+    names the attacks and their implementation (:data:`METHODS`)."""
 
     rows: int
     release_rows: int
@@ -109,6 +97,7 @@ class AnonymeterResult:
     seconds: float | None = None
     time_capped: bool = False
     repeats: int = 1
+    method: str = METHODS["anonlab"]
 
     def risk(self, name: str) -> AnonymeterRisk:
         for r in self.risks:
@@ -123,6 +112,7 @@ class AnonymeterResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "method": self.method,
             "rows": self.rows,
             "release_rows": self.release_rows,
             "n_attacks": self.n_attacks,
@@ -168,12 +158,27 @@ class _Deadline:
 
 
 def _run(name: str, make, detail: dict[str, Any], seconds: float | None = None) -> AnonymeterRisk:
+    """Run one attack under the time cap: ``make`` returns an anonlab :class:`AttackRisk` or an evaluated
+    anonymeter evaluator; either becomes an :class:`AnonymeterRisk`, a failure an error."""
     import warnings
 
     try:
         with warnings.catch_warnings(), _Deadline(seconds):
             warnings.simplefilter("ignore")
             ev = make()
+            if hasattr(ev, "interval"):  # anonlab's AttackRisk
+                extra = {
+                    k: ev.detail[k] for k in ("predicates_found", "control_correction") if k in ev.detail
+                }
+                return AnonymeterRisk(
+                    name=name,
+                    value=ev.risk,
+                    ci=ev.interval,
+                    attack_rate=ev.rate,
+                    control_rate=ev.control,
+                    baseline_rate=ev.baseline,
+                    detail={**detail, **extra},
+                )
             risk = ev.risk(confidence_level=0.95)
             res = ev.results(confidence_level=0.95)
         if name.startswith("singling_out"):
@@ -191,9 +196,7 @@ def _run(name: str, make, detail: dict[str, Any], seconds: float | None = None) 
         return AnonymeterRisk(
             name, None, None, None, None, None, detail, error=f"stopped at the time cap of {seconds:g} s"
         )
-    except (
-        Exception
-    ) as exc:  # anonymeter refuses some inputs (too few rows, no valid query); report, don't crash
+    except Exception as exc:  # some inputs are refused (too few rows, no valid query); report, don't crash
         return AnonymeterRisk(
             name, None, None, None, None, None, detail, error=f"{type(exc).__name__}: {exc}"[:200]
         )
@@ -211,24 +214,34 @@ def anonymeter_risks(
     rows: int = 3000,
     n_attacks: int = 300,
     seconds: float | None = 60.0,
+    implementation: str = "anonlab",
 ) -> AnonymeterResult:
     """Run the three anonymeter attacks on seeded samples of ``rows`` records of each table.
 
     ``secret`` is the column the inference attack tries to learn (the target or sensitive column); ``quasi`` are
     the columns the linkability attacker is assumed to know, split in two halves (all columns when not given).
     ``seconds`` caps each attack's wall-clock time (``None``: no cap); the singling-out search is bounded by
-    :func:`max_attempts` in any case. Raises :class:`AnonymeterMissing` where anonymeter is not installed.
+    :func:`max_attempts` in any case. ``implementation`` ``"anonlab"`` (default) runs
+    :mod:`anonlab.evaluation.anonymeter_attacks`, every draw from ``seed``; ``"anonymeter"`` runs the anonymeter
+    package (an optional equivalence oracle; :class:`~anonlab.errors.UsageError` when it is not installed).
     """
     import logging
 
-    try:
-        from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.split(".")[0] == "anonymeter":
-            raise AnonymeterMissing() from None
-        raise
+    from anonlab.errors import UsageError
 
-    logging.getLogger("anonymeter").setLevel(logging.ERROR)
+    if implementation not in METHODS:
+        raise UsageError(
+            f"unknown anonymeter implementation {implementation!r}: use 'anonlab' or 'anonymeter'"
+        )
+    ours = implementation == "anonlab"
+    if ours:
+        from anonlab.evaluation import anonymeter_attacks as A
+    else:
+        try:
+            from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator
+        except ImportError as exc:
+            raise UsageError("the anonymeter package is not installed; use implementation='anonlab'") from exc
+        logging.getLogger("anonymeter").setLevel(logging.ERROR)
     cols = [c for c in train.columns if c in release.columns and c in holdout.columns]
     # the targets (training records) and the control records are sampled to ``rows`` each; the attacker keeps
     # the whole release (up to 10 x rows), since any released record may betray a target
@@ -239,27 +252,23 @@ def anonymeter_risks(
     ori, syn, ctl = (d.reset_index(drop=True) for d in (ori, syn, ctl))
     attacks = max(1, min(n_attacks, len(ori) - 1, len(ctl) - 1))
     attempts = max_attempts(attacks, len(syn))
+    width = min(3, len(cols))
+
+    def singling_out(mode: str, n_cols: int):
+        if ours:
+            return lambda: A.singling_out_risk(
+                ori, syn, ctl, n_attacks=attacks, mode=mode, n_cols=n_cols, max_attempts=attempts, seed=seed
+            )
+        return lambda: SinglingOutEvaluator(
+            ori, syn, n_attacks=attacks, n_cols=n_cols, control=ctl, seed=seed, max_attempts=attempts
+        ).evaluate(mode=mode)
+
     risks = [
-        _run(
-            "singling_out",
-            lambda: SinglingOutEvaluator(
-                ori, syn, n_attacks=attacks, control=ctl, seed=seed, max_attempts=attempts
-            ).evaluate(mode="univariate"),
-            {"mode": "univariate"},
-            seconds,
-        ),
+        _run("singling_out", singling_out("univariate", 3), {"mode": "univariate"}, seconds),
         _run(
             "singling_out_multivariate",
-            lambda: SinglingOutEvaluator(
-                ori,
-                syn,
-                n_attacks=attacks,
-                n_cols=min(3, len(cols)),
-                control=ctl,
-                seed=seed,
-                max_attempts=attempts,
-            ).evaluate(mode="multivariate"),
-            {"mode": "multivariate", "n_cols": min(3, len(cols)), "max_attempts": attempts},
+            singling_out("multivariate", width),
+            {"mode": "multivariate", "n_cols": width, "max_attempts": attempts},
             seconds,
         ),
     ]
@@ -267,34 +276,34 @@ def anonymeter_risks(
     if len(known) >= 2:
         half = len(known) // 2
         aux = (known[:half], known[half:])
-        risks.append(
-            _run(
-                "linkability",
-                lambda: LinkabilityEvaluator(
-                    ori, syn, aux_cols=aux, n_attacks=attacks, control=ctl, n_neighbors=10
-                ).evaluate(n_jobs=1),
-                {"aux_cols": [list(aux[0]), list(aux[1])], "n_neighbors": 10},
-                seconds,
+        if ours:
+            link = lambda: A.linkability_risk(  # noqa: E731
+                ori, syn, aux, ctl, n_attacks=attacks, n_neighbors=10, seed=seed + 3
             )
+        else:
+            link = lambda: LinkabilityEvaluator(  # noqa: E731
+                ori, syn, aux_cols=aux, n_attacks=attacks, control=ctl, n_neighbors=10
+            ).evaluate(n_jobs=1)
+        risks.append(
+            _run("linkability", link, {"aux_cols": [list(aux[0]), list(aux[1])], "n_neighbors": 10}, seconds)
         )
     if secret is not None and secret in cols:
         aux_i = [c for c in cols if c != secret]
-        risks.append(
-            _run(
-                "inference",
-                lambda: InferenceEvaluator(
-                    ori,
-                    syn,
-                    aux_cols=aux_i,
-                    secret=secret,
-                    n_attacks=attacks,
-                    regression=secret_numeric,
-                    control=ctl,
-                ).evaluate(n_jobs=1),
-                {"secret": secret},
-                seconds,
+        if ours:
+            infer = lambda: A.inference_risk(  # noqa: E731
+                ori, syn, aux_i, secret, ctl, regression=secret_numeric, n_attacks=attacks, seed=seed + 4
             )
-        )
+        else:
+            infer = lambda: InferenceEvaluator(  # noqa: E731
+                ori,
+                syn,
+                aux_cols=aux_i,
+                secret=secret,
+                n_attacks=attacks,
+                regression=secret_numeric,
+                control=ctl,
+            ).evaluate(n_jobs=1)
+        risks.append(_run("inference", infer, {"secret": secret}, seconds))
     return AnonymeterResult(
         rows=n,
         release_rows=len(syn),
@@ -303,4 +312,5 @@ def anonymeter_risks(
         max_attempts=attempts,
         seconds=seconds,
         time_capped=_Deadline(seconds).active,
+        method=METHODS[implementation],
     )

@@ -204,7 +204,7 @@ def evaluation_section(ev: Evaluation, level: int = 2) -> str:
         a = ev.anonymeter
         cap = f"each attack was capped at {a.seconds:g} s" if a.time_capped else "no time cap could be set"
         parts.append(
-            f"<p>anonymeter is slow, so its attacks target a seeded sample of {a.rows:,} training records "
+            f"<p>{_e(a.method)}. Its attacks target a seeded sample of {a.rows:,} training records "
             f"and {a.rows:,} holdout records, {a.n_attacks} attacks of each kind, with {a.release_rows:,} "
             "released records in the attacker's hands; risk is the success on training records beyond the "
             f"success on holdout records. The singling-out search was bounded to {a.max_attempts:,} query "

@@ -402,15 +402,13 @@ class StudyResult:
 def _schema(recipe: Recipe, df: pd.DataFrame, notes: list[str]):
     from anonlab.schema import Schema, infer_schema
 
+    # a schema with extra columns serves a table holding a subset of them
     if recipe.schema == "adult":
-        from importlib import resources
+        from anonlab.datasets import adult_schema
 
-        path = resources.files("anonlab.datasets").joinpath("data/adult-schema.toml")
-        if path.is_file():
-            return Schema.from_toml(path.read_text(encoding="utf-8"), "bundled Adult schema")
-        notes.append("the bundled Adult schema is missing; the schema was inferred from the data")
+        return adult_schema().present_in(df)
     elif recipe.schema:
-        return Schema.read(recipe.schema)
+        return Schema.read(recipe.schema).present_in(df)
     schema = infer_schema(df)
     notes.append(
         "no schema given: it was inferred from the data, so its domains were read from the data; DP synthesizers "
@@ -418,7 +416,8 @@ def _schema(recipe: Recipe, df: pd.DataFrame, notes: list[str]):
             "use them only because the recipe sets trust_domains = true, which voids their guarantee unless the "
             "domains really are public"
             if recipe.trust_domains
-            else "refuse such domains (set a schema)"
+            else "discover such domains with DP, paid from each release's budget (its column types still come "
+            "from the data: set a schema)"
         )
     )
     return schema

@@ -194,20 +194,7 @@ class LedgerEntry:
 
     def to_dict(self) -> dict[str, Any]:
         """The entry as shown to the operator (``budget show --json``): without the content fingerprint."""
-        return {
-            "seq": self.seq,
-            "time": self.time,
-            "what": self.what,
-            "mechanism": self.mechanism,
-            "neighbours": self.neighbours,
-            "epsilon": self.epsilon,
-            "delta": self.delta,
-            "rho": self.rho,
-            **({"delta_extra": self.delta_extra} if self.delta_extra else {}),
-            "group": self.group,
-            "charged": self.charged_cost.to_dict(),
-            "details": self.details,
-        }
+        return {k: v for k, v in self._record().items() if k != "dataset"}
 
     def _record(self) -> dict[str, Any]:
         rec = {

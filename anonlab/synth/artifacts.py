@@ -101,7 +101,9 @@ _PRIVACY = {
 #: Method-specific fields of the built-in DP methods: their ``privacy_.details`` and saved ``state``.
 METHOD_FIELDS: dict[str, dict[str, str]] = {
     "mst": {
-        "privacy.details.rho_spent": PUBLIC,  # the fixed schedule adds up to the charged rho
+        # adds up to the charged rho, but over the measurements the small-table plan chose from the DP row count,
+        # so its last bits follow that plan
+        "privacy.details.rho_spent": DP_OUTPUT,
         # from rho and the number of columns; in a small-table fallback also from the plan (see below)
         "privacy.details.sigma_1way": DP_OUTPUT,
         **_tree("privacy.details.measured", DP_OUTPUT),  # the spanning tree is chosen with noise

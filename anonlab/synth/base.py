@@ -658,7 +658,7 @@ class Synthesizer(ABC):
             spent,
             rho=rho,
             epsilon=max(spent.epsilon, zcdp_epsilon(rho, spent.delta)) if spent.delta > 0 else spent.epsilon,
-            noise=spent.noise + "; densities inside bins: discrete Gaussian (OpenDP)",
+            noise=spent.noise + "; densities inside bins: discrete Gaussian from the same noise source",
             details={**spent.details, "budget_parts": parts},
         )
 

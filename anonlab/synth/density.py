@@ -18,7 +18,9 @@ releases per column, fixed by the public range alone: ``rho = columns * levels *
 paid from the fit's budget before any noise is drawn.
 
 The release per column is a list of disjoint cells ``(left, right, mass)`` covering the range (the finest measured
-node around each point, negative noisy counts floored at 0). It is a DP output: it is stored in the model and may be
+node around each point). Masses are allocated top down, consistently with each parent (:func:`_allocate`): a child
+whose noisy count passes the threshold keeps it, the rest of the parent's mass is spread over its other children by
+width, so thin regions keep their mass evenly and an atom's empty siblings do not drain it (post-processing). It is a DP output: it is stored in the model and may be
 published with it.
 """
 
@@ -37,8 +39,6 @@ __all__ = ["DensityPlan", "plan_density", "measure_density", "sample_within"]
 BRANCHING = 16
 #: A node is expanded when its noisy count passes this many noise standard deviations.
 THRESHOLD_SIGMAS = 3.0
-#: A released cell's mass is its noisy count less this many noise deviations (floored at 0).
-SHRINK_SIGMAS = 2.0
 #: Floats are refined down to this fraction of their public range.
 FLOAT_RESOLUTION = 2.0**-20
 
@@ -69,7 +69,6 @@ class DensityPlan:
             "rho": self.rho,
             "branching": BRANCHING,
             "threshold_sigmas": THRESHOLD_SIGMAS,
-            "shrink_sigmas": SHRINK_SIGMAS,
         }
 
 
@@ -134,9 +133,10 @@ def measure_density(values: np.ndarray, plan: DensityPlan, name: str, noise) -> 
         xs = np.sort(x)
         left, right = np.array([lo]), np.array([float(np.nextafter(hi, np.inf))])
     out: list[np.ndarray] = []
+    mass_of = None  # the mass allocated to each expanded node; the root's is the sum of its children's counts
     for level in range(plan.levels[j]):
         # children of disjoint, sorted parents come out sorted: count each by binary search on the sorted values
-        cl, cr, _ = _children(left, right, grid)
+        cl, cr, parent = _children(left, right, grid)
         counts = np.searchsorted(xs, cr, side="left") - np.searchsorted(xs, cl, side="left")
         noisy = np.asarray(
             gaussian(
@@ -148,20 +148,40 @@ def measure_density(values: np.ndarray, plan: DensityPlan, name: str, noise) -> 
             ).value,
             dtype=float,
         ).reshape(-1)
+        noisy = np.maximum(noisy, 0.0)
+        mass = _allocate(noisy, cr - cl, parent, mass_of, THRESHOLD_SIGMAS * plan.sigma)
         leaf = (cr - cl <= 1.0) if grid else (cr - cl <= (hi - lo) * FLOAT_RESOLUTION)
         expand = (noisy > THRESHOLD_SIGMAS * plan.sigma) & ~leaf & (level + 1 < plan.levels[j])
-        # a cell's mass is its noisy count less SHRINK_SIGMAS noise deviations, floored at 0: an empty cell's
-        # expected mass is then 0.0085 sigma instead of 0.4 sigma, so the many empty siblings of an atom's cells do
-        # not drain its mass (post-processing)
-        mass = np.maximum(noisy - SHRINK_SIGMAS * plan.sigma, 0.0)
         out.append(np.column_stack([cl[~expand], cr[~expand], mass[~expand]]))
-        left, right = cl[expand], cr[expand]
+        left, right, mass_of = cl[expand], cr[expand], mass[expand]
         if not len(left):
             break
     cells = np.concatenate(out) if out else np.empty((0, 3))
     if grid:  # back to values: a cell [a, b) in units holds the values lo + a * step ... lo + (b - 1) * step
         cells[:, :2] = lo + cells[:, :2] * step
     return cells[np.argsort(cells[:, 0], kind="stable")]
+
+
+def _allocate(
+    noisy: np.ndarray, width: np.ndarray, parent: np.ndarray, parent_mass: np.ndarray | None, threshold: float
+) -> np.ndarray:
+    """Each child's mass, consistent with its parent's (post-processing of the noisy counts).
+
+    A child whose noisy count passes ``threshold`` keeps it (scaled down if such children add up to more than the
+    parent); what is left of the parent's mass is spread over its other children by width. So a parent's mass is
+    never lost nor invented, an atom's many empty siblings share only the parent's small remainder, and a region of
+    many thin cells (each below the noise) keeps its mass, spread evenly, instead of keeping random noise spikes.
+    """
+    groups = int(parent.max()) + 1 if len(parent) else 0
+    sig = noisy > threshold
+    if parent_mass is None:  # the root: its mass is what its children counted
+        parent_mass = np.array([noisy.sum()])
+    sum_sig = np.bincount(parent, weights=noisy * sig, minlength=groups)
+    scale = np.where(sum_sig > parent_mass, parent_mass / np.maximum(sum_sig, 1e-300), 1.0)
+    rest = np.maximum(parent_mass - sum_sig * scale, 0.0)
+    rest_width = np.bincount(parent, weights=width * ~sig, minlength=groups)
+    spread = rest[parent] * width / np.maximum(rest_width[parent], 1e-300)
+    return np.where(sig, noisy * scale[parent], spread)
 
 
 def sample_within(

@@ -135,3 +135,18 @@ def test_cli_strip(tmp_path, cli):
     assert code == 2 and "exists" in err and "Traceback" not in err
     code, out, err = cli("image", "strip", PHOTOS, tmp_path / "all")
     assert code == 0 and "12 photos stripped" in out and "GPSInfo" in out
+
+
+def test_symbolic_links_in_a_folder_are_listed_as_skipped(tmp_path):
+    """Links inside IN were skipped without a word ("0 files skipped"): each is listed with its reason, and
+    nothing is read through it (a link may point out of IN)."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "mine.jpg").write_bytes((PHOTOS / "piexif_gps.jpg").read_bytes())
+    (src / "file.jpg").symlink_to(PHOTOS / "piexif_gps.jpg")
+    (src / "folder").symlink_to(PHOTOS)
+    result = strip_path(src, tmp_path / "out")
+    assert [Path(s.input).name for s in result.stripped] == ["mine.jpg"]
+    skipped = {Path(s["input"]).name: s["reason"] for s in result.skipped}
+    assert set(skipped) == {"file.jpg", "folder"} and all("symbolic link" in r for r in skipped.values())
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["mine.jpg"]

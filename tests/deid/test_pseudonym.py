@@ -260,3 +260,27 @@ def test_cli_shift_dates_date_format(tmp_path, cli, key_file):
     assert rows[0][0] == "007"  # the subject column is text: written back exactly
     d = [pd.to_datetime(r[1], format="%d/%m/%Y") for r in rows]
     assert (d[1] - d[0]).days == 12
+
+
+def test_iso_dates_are_written_back_in_the_shape_each_was_written():
+    """`2020-01-02 10:30` came back as `2019-12-01T10:30:00` and a plain `2020-02-13` in the same column as
+    `2020-01-12T00:00:00` (a time it never had): each ISO value keeps its own shape (date only, space or T,
+    minutes, seconds), and the interval within a subject survives."""
+    import re
+
+    df = pd.DataFrame(
+        {
+            "who": ["a", "a", "a", "a", "b"],
+            "when": ["2020-01-02 10:30", "2020-02-13", "2020-03-01T08:15:59", "2020-03-02T08:15", None],
+        }
+    )
+    out, _, _ = pseudonymize_table(df, Pseudonymizer(generate_key()), [], shift_dates=["when"], by="who")
+    shapes = [r"\d{4}-\d\d-\d\d \d\d:\d\d", r"\d{4}-\d\d-\d\d", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"]
+    shapes.append(r"\d{4}-\d\d-\d\dT\d\d:\d\d")
+    for value, shape in zip(out["when"].iloc[:4], shapes, strict=True):
+        assert re.fullmatch(shape, value), (value, shape)
+    assert pd.isna(out["when"].iloc[4])
+    assert out["when"].iloc[0][11:] == "10:30" and out["when"].iloc[2][11:] == "08:15:59"
+    new = [pd.Timestamp(v) for v in out["when"].iloc[:4]]
+    old = [pd.Timestamp(v) for v in df["when"].iloc[:4]]
+    assert len({n - o for n, o in zip(new, old, strict=True)}) == 1

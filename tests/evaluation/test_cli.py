@@ -269,3 +269,23 @@ def test_default_study_on_adult_sample(adult):
     assert all(rows[f"mst eps={e}"]["mia_auc"] < 0.6 for e in ("0.3", "1", "4"))
     assert rows["k-anonymity k=25, l=2"]["k"] >= 25
     assert study_html(study).count("data:image/png;base64,") >= 3 + 5 * len(rows)
+
+
+def test_compare_with_the_adult_schema_on_a_subset_of_its_columns(files, tmp_path, capsys):
+    # a schema with extra columns serves a table holding a subset of them, in compare as in synth
+    import pandas as pd
+
+    small = tmp_path / "small.csv"
+    pd.read_csv(files["train"])[["age", "sex", "race", "income-per-year"]].to_csv(small, index=False)
+    recipe = tmp_path / "study.toml"
+    recipe.write_text(
+        '[study]\nname = "subset"\ntarget = "income-per-year"\nquasi = ["age", "sex", "race"]\n'
+        'schema = "adult"\n\n[evaluate]\nskip = ["anonymeter", "quality"]\ntstr_rows = 300\n\n'
+        '[[release]]\nmethod = "kanonymity"\nk = [5]\n'
+    )
+    figures = tmp_path / "f.json"
+    code = main(
+        ["compare", str(small), "--recipe", str(recipe), "--json", str(figures), "--seed", "1", "--quiet"]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert [r["label"] for r in json.loads(figures.read_text())["summary"]] == ["k-anonymity k=5"]

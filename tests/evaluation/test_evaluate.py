@@ -1,6 +1,5 @@
 """Metrics on cases with known answers: a copy of the training data, an independent sample, shuffled columns."""
 
-import importlib.util
 import json
 
 import numpy as np
@@ -96,15 +95,8 @@ def test_no_holdout_skips_membership_and_says_so(splits, fast_config):
     assert "optimistic" in ev.tstr.test_set
 
 
-NEEDS_ANONYMETER = pytest.mark.skipif(
-    importlib.util.find_spec("anonymeter") is None,
-    reason="anonymeter is a peer (benchmarks/peers/anonymeter.txt: it needs numpy<1.27), not installed here",
-)
-
-
-@NEEDS_ANONYMETER
 def test_anonymeter_and_sdmetrics_run_on_a_sample(splits):
-    pytest.importorskip("sdmetrics", reason="sdmetrics comes with the sdv extra")
+    pytest.importorskip("sdmetrics", reason="SDMetrics comes with the sdv extra")
     cfg = EvaluationConfig(
         anonymeter_rows=400,
         anonymeter_attacks=50,
@@ -117,29 +109,8 @@ def test_anonymeter_and_sdmetrics_run_on_a_sample(splits):
     assert names == {"singling_out", "singling_out_multivariate", "linkability", "inference"}
     assert ev.anonymeter.rows == 400
     assert all(r.error is None for r in ev.anonymeter.risks), ev.anonymeter.risks
-    assert any("anonymeter is slow" in n for n in ev.notes)
+    assert any("(Giomi et al. 2023), anonlab's implementation" in n for n in ev.notes)
     assert ev.quality.score == pytest.approx(1.0, abs=0.01)
-
-
-def test_anonymeter_missing_is_reported_not_computed(splits, monkeypatch):
-    # anonymeter lives in a peer venv: without it the attacks are "not computed" with the reason, never a crash
-    import sys
-
-    from anonlab.evaluation import attacks
-
-    monkeypatch.setattr(attacks, "anonymeter_available", lambda: False)
-    cfg = EvaluationConfig(skip=("dcr", "membership", "marginals", "associations", "quality", "tstr"))
-    ev = evaluate(splits["train"], splits["train"], splits["holdout"], config=cfg, seed=2)
-    assert ev.anonymeter is None
-    assert "anonymeter not computed: anonymeter is not installed (a peer)" in ev.notes
-    v = [x for x in ev.verdicts if x.metric == "anonymeter"]
-    assert v and v[0].verdict == "n/a" and v[0].reason == "not computed: anonymeter is not installed (a peer)"
-    # the library function says so too, as its own exception
-    monkeypatch.setitem(sys.modules, "anonymeter", None)
-    with pytest.raises(attacks.AnonymeterMissing, match="not installed"):
-        attacks.anonymeter_risks(
-            splits["train"], splits["train"], splits["holdout"], secret=None, quasi=None, seed=0
-        )
 
 
 def test_numeric_target_is_regression(splits, fast_config):

@@ -243,3 +243,41 @@ def test_an_unlisted_category_in_a_column_without_missing_is_refused_before_the_
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1
     assert "'sex'" in err and "Martian" not in err and not re.search(r"row \d", err)
     assert led.read_text() == before and not (tmp_path / "o.csv").exists()
+
+
+def test_mst_rho_spent_follows_its_dp_plan_and_is_classified_a_dp_output():
+    # the structural rule: a field that can differ between neighbouring tables must be a DP output. MST's
+    # rho_spent adds up the same charged rho, but over the measurements its small-table plan chose from the DP row
+    # count (1-way only, some pairs, or the full tree), so its last bits follow that plan
+    import warnings
+
+    from anonlab.privacy.artifact import DP_OUTPUT
+    from anonlab.synth import Budget, get_method
+    from anonlab.synth.artifacts import sidecar_allow
+
+    df = pd.DataFrame({"age": [str(20 + i % 50) for i in range(60)], "sex": ["Female", "Male"] * 30})
+    spent = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for mode in ("off", "fallback"):
+            m = get_method("mst")(seed=1, iters=20, small_table=mode).fit(df, _schema(), Budget(1.0, 1e-9))
+            spent.add(m.privacy_.details["rho_spent"])
+    assert len(spent) == 2  # the same budget, summed over other measurements
+    assert sidecar_allow("mst", True).kind("privacy.details.rho_spent") == DP_OUTPUT
+
+
+def test_a_study_without_a_schema_says_what_its_dp_releases_did_with_data_read_domains(tmp_path):
+    # the study's note claimed DP synthesizers "refuse such domains" while they discover them with DP by default
+    from anonlab.evaluation.study import Recipe, run_study
+
+    path = _adult_subset(tmp_path, 200)
+    recipe = tmp_path / "study.toml"
+    recipe.write_text(
+        '[study]\nname = "t"\nholdout_fraction = 0.5\ntarget = "income-per-year"\nquasi = ["age", "sex"]\n'
+        'frontier = [["mia_auc", "utility_2way"]]\n[evaluate]\nskip = ["anonymeter", "quality", "tstr"]\n'
+        '[[release]]\nmethod = "synth"\nsynthesizer = "mst"\nepsilon = [1.0]\nparams = {iters = 50}\n'
+    )
+    study = run_study(pd.read_csv(path, dtype=str), Recipe.read(recipe), seed=None)
+    assert not study.failures, study.failures
+    note = next(n for n in study.notes if n.startswith("no schema given"))
+    assert "refuse" not in note and "discover" in note

@@ -13,7 +13,9 @@ For any folder (anonlab's output or another tool's) the audit lists, per file an
 - ``curve`` / ``overlay``: curve data, overlay bitmaps or overlay comments;
 - ``burned-in``: BurnedInAnnotation YES, or (without a NO flag) a SOP class that commonly holds burned-in text, or
   pixel data without any SOP Class UID;
-- ``unreadable``: a DICOM file that cannot be read whole.
+- ``unreadable``: a DICOM file that cannot be read whole;
+- ``link``: a symbolic link (to a file or a folder, inside or outside, broken too): the audit does not follow it,
+  but a copy or an archive of the folder may, so a release folder should hold none.
 
 Options a file declares in DeidentificationMethodCodeSequence are honoured: what such an option keeps or cleans is
 not reported. Values are never printed, only where they are and how long they are, so an audit report can be shared
@@ -39,6 +41,7 @@ CATEGORIES = (
     "overlay",
     "burned-in",
     "unreadable",
+    "link",
 )
 
 
@@ -115,6 +118,15 @@ class AuditResult:
             for f in fa.findings:
                 self.by_rule[f.rule] += 1
             self.reports.append(fa)
+
+    def add_link(self, path: str) -> None:
+        """A symbolic link in the folder: a finding of its own (what it points at is not audited)."""
+        self.files += 1
+        self.files_with_findings += 1
+        self.by_rule["link"] += 1
+        self.reports.append(
+            FileAudit(path, (Finding(tag="", path="symbolic link, not followed", rule="link"),))
+        )
 
     def to_dict(self) -> dict:
         from anonlab import __version__
@@ -307,5 +319,9 @@ def audit_folder(
     finally:
         if bar is not None:
             bar.close()
+    for root, dirs, files in os.walk(folder):  # links are never followed, by the walk above nor here
+        for name in dirs + files:
+            if os.path.islink(os.path.join(root, name)):
+                result.add_link(os.path.join(root, name))
     result.reports.sort(key=lambda r: r.path)
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 from anonlab.deid.dicom.audit import audit_folder
 from anonlab.deid.dicom.deidentify import deidentify_folder
@@ -117,3 +118,19 @@ def test_cli_audit_clean_release_exits_0(planted, tmp_path, key_file, cli):
     assert code == 0 and "0 findings" in stdout
     code, _, err = cli("dicom", "audit", tmp_path / "missing")
     assert code == 2 and "no such folder" in err
+
+
+def test_symbolic_links_in_an_audited_folder_are_findings(planted, tmp_path, cli):
+    """A release folder holding a link to the raw files was audited clean ("0 DICOM files audited ... 0 findings"):
+    the audit did not follow the link, but a copy or an archive of the folder may. Every link (to a file or a
+    folder, inside or outside, broken too) is a finding of its own rule, and the exit code says so."""
+    out = tmp_path / "release"
+    out.mkdir()
+    (out / "raw").symlink_to(planted)  # a folder of identifying files
+    (out / "one.dcm").symlink_to(next(planted.rglob("*.dcm")))
+    (out / "broken.dcm").symlink_to(tmp_path / "nowhere.dcm")
+    result = audit_folder(out, workers=1)
+    assert result.by_rule["link"] == 3 and result.exit_code == 1
+    assert sorted(Path(r.path).name for r in result.reports) == ["broken.dcm", "one.dcm", "raw"]
+    code, stdout, _ = cli("dicom", "audit", out)
+    assert code == 1 and "link" in stdout
