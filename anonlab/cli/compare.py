@@ -98,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
         if args.quiet:
             return
         if error:
-            print(f"[{done[0]}/{n}] {label}: FAILED: {error}", file=sys.stderr)
+            state = error if error.startswith("skipped: ") else f"FAILED: {error}"
+            print(f"[{done[0]}/{n}] {label}: {state}", file=sys.stderr)
         else:
             h = ev.headline()
             fig = ", ".join(

@@ -58,7 +58,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from anonlab.errors import AnonlabError, InputError, UsageError
+from anonlab.errors import AnonlabError, InputError, MissingExtraError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -564,6 +564,8 @@ def run_study(
         except Exception as exc:  # a release that fails, for whatever reason, is listed and the study goes on
             msg = str(exc) if isinstance(exc, AnonlabError) else f"{type(exc).__name__}: {exc}"
             msg = " ".join(msg.split())[:300]
+            if isinstance(exc, MissingExtraError):  # not a failure: an optional part this install left out
+                msg = f"skipped: {msg}"
             failures.append({"label": spec.label, "error": msg})
             if on_release:
                 on_release(spec.label, None, msg)
