@@ -120,8 +120,7 @@ def versions() -> dict[str, str]:
         "networkx",
         "jax",
         "numpyro",
-        "d3p",
-        "twinify",
+        "dp-accounting",
         "sdv",
     ):
         try:
