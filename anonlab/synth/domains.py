@@ -247,7 +247,8 @@ def _placeholder(col: Column) -> Column:
     if col.type == "date":
         return replace(col, lower=DATE_RANGE[0], upper=DATE_RANGE[1], from_data=False, missing=None)
     lim = int(SEARCH_LIMIT) if col.type == "integer" else SEARCH_LIMIT
-    return replace(col, lower=-lim, upper=lim, from_data=False, missing=None)
+    # a float's decimals were read from the data too: never carried into a DP fit
+    return replace(col, lower=-lim, upper=lim, from_data=False, missing=None, decimals=None)
 
 
 def plan_domains(
@@ -425,7 +426,8 @@ def discover_domains(
                     else (max(span[0], -SEARCH_LIMIT), min(span[1], SEARCH_LIMIT))
                 )
                 shown = [lower, upper]
-            new = replace(col, lower=lower, upper=upper, from_data=False, missing=has_missing)
+            # decimals read from the data are dropped: only the DP-discovered bounds and missing key stay
+            new = replace(col, lower=lower, upper=upper, from_data=False, missing=has_missing, decimals=None)
             released[col.name] = {"bounds": shown, "missing": has_missing}
             if not (has_missing and missing_codes):
                 keep &= ~missing

@@ -229,6 +229,13 @@ def test_bounds_cover_the_bulk_of_the_data():
     # clean values: edges of the public 1-2-5 grid
     grid = set(number_grid(True).tolist())
     assert found["income"].lower in grid and found["income"].upper + 1 in grid
+    # a float column's decimals are a fact read from the data: discovery never passes them on
+    two = infer_schema(frame.assign(temp=frame["temp"].round(2)))
+    assert two["temp"].decimals == 2
+    found2, _, _ = discover_domains(
+        two.coerce(frame.assign(temp=frame["temp"].round(2))), two, _plan(two), NoiseSource(3)
+    )
+    assert found2["temp"].decimals is None
 
 
 # -- a fit ------------------------------------------------------------------------------------------------------
