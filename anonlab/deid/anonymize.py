@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from anonlab.errors import InputError, UsageError
+from anonlab.provenance import versions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -297,14 +298,6 @@ class AnonymizeResult:
         }
 
 
-def _versions() -> dict:
-    import pandas as pd
-
-    from anonlab import __version__
-
-    return {"anonlab": __version__, "numpy": np.__version__, "pandas": pd.__version__}
-
-
 def _read_hierarchy_rows(path: str) -> list[list[str]]:
     from anonlab.deid.hierarchy import read_rows
 
@@ -565,7 +558,7 @@ def anonymize(df: pd.DataFrame, config: AnonymizeConfig, schema=None) -> Anonymi
         generalisation=generalisation,
         search=search,
         seconds=time.perf_counter() - t0,
-        versions=_versions(),
+        versions=versions(),
         warnings=tuple(notes),
     )
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any
 
 from anonlab.errors import InputError, UsageError
+from anonlab.provenance import versions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -217,21 +218,6 @@ class Evaluation:
                 "task": self.task,
             }
         )
-
-
-def versions() -> dict[str, str]:
-    """Versions of anonlab and the libraries whose numbers the metrics depend on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    import anonlab
-
-    out = {"anonlab": anonlab.__version__}
-    for pkg in ("numpy", "pandas", "scikit-learn", "scipy", "sdmetrics", "anonymeter", "matplotlib"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
 
 
 def _columns(real, release, holdout, schema, notes: list[str]) -> list[str]:
@@ -847,7 +833,7 @@ def evaluate(
         verdicts=tuple(vs),
         notes=tuple(notes),
         timings=timings,
-        versions=versions(),
+        versions=versions("scikit-learn", "scipy", "sdmetrics", "anonymeter", "matplotlib"),
         baselines=base,
         flags=tuple(flags),
         repeats=repeats,

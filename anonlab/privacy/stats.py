@@ -52,6 +52,7 @@ from anonlab.privacy.accounting import ZCDP, PureDP, check_delta, check_epsilon,
 from anonlab.privacy.artifact import DP_OUTPUT, PUBLIC, AllowList, published
 from anonlab.privacy.mechanisms import exponential, gaussian, laplace
 from anonlab.privacy.noise import NoiseSource
+from anonlab.provenance import versions
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -376,22 +377,8 @@ class StatsResult:
         if self.ledger:
             record["ledger"] = self.ledger
         record["parameters"] = self.parameters
-        record["versions"] = _versions()
+        record["versions"] = versions("opendp")
         return published(record, STATS_ALLOW)
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    from anonlab import __version__
-
-    out = {"anonlab": __version__}
-    for pkg in ("opendp", "numpy", "pandas"):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:  # pragma: no cover
-            out[pkg] = "unknown"
-    return out
 
 
 # -- planning ---------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from anonlab.errors import UsageError
+from anonlab.provenance import versions
 from anonlab.synth.base import NO_GUARANTEE, Budget, Synthesizer, get_method
 
 __all__ = [
@@ -105,29 +106,6 @@ def adult_schema():
     from anonlab.datasets import adult_schema as bundled
 
     return bundled()
-
-
-def versions() -> dict[str, str]:
-    """Versions of anonlab and the packages a synthesis depends on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for pkg in (
-        "anonlab",
-        "numpy",
-        "pandas",
-        "opendp",
-        "networkx",
-        "jax",
-        "numpyro",
-        "dp-accounting",
-        "sdv",
-    ):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
 
 
 def _serving(schema, df):
@@ -317,7 +295,7 @@ def synthesize(
         "schema_source": schema_source,
         "ledger": ledger_text,
         "model": model_path,
-        "versions": versions(),
+        "versions": versions("opendp", "networkx", "jax", "numpyro", "dp-accounting", "sdv"),
         "warnings": warnings,
     }
     if not private:
@@ -405,7 +383,7 @@ def sample_model(
         "sampled_from": str(model),
         "note": "drawn from a saved model: post-processing, no further privacy budget spent",
         **summary,
-        "versions": versions(),
+        "versions": versions("opendp", "networkx", "jax", "numpyro", "dp-accounting", "sdv"),
     }
     if not private:
         car["seconds"] = seconds
