@@ -6,7 +6,8 @@ subcommand touches nothing else. Subcommand modules import only :mod:`argparse` 
 library inside their ``run`` function, so ``anonlab --help`` and light subcommands start fast.
 
 The CLI holds no logic: it parses, calls one library function, prints, and turns :class:`~anonlab.errors.AnonlabError`
-into a one-line message and exit code 2.
+into a one-line message and exit code 2. Library messages name Python parameters (``trust_domains=True``); the
+message a user sees names the flags instead (``--trust-domains``), rewritten from each subcommand's own parser.
 """
 
 from __future__ import annotations
@@ -148,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("ignore", PendingDeprecationWarning)
             code = func(args)
     except AnonlabError as exc:
-        print(f"anonlab {args.command}: error: {_one(exc)}", file=sys.stderr)
+        from anonlab.cli._common import flag_words
+
+        message = flag_words(str(exc), getattr(args, "_parser", None))
+        print(f"anonlab {args.command}: error: {_one(message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"anonlab {args.command}: interrupted; {_left_behind(incomplete_outputs())}", file=sys.stderr)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from typing import Any
 
@@ -92,3 +93,45 @@ def print_json(obj: Any) -> None:
 
 def warn(command: str, message: str) -> None:
     print(f"anonlab {command}: warning: {message}", file=sys.stderr)
+
+
+def _flag_for(action: argparse.Action, value: str | None) -> str:
+    """How a user writes ``dest=value`` on the command line for this action."""
+    longs = [o for o in action.option_strings if o.startswith("--")] or list(action.option_strings)
+    flag = longs[0]
+    if value in (None, "", "True") or isinstance(action, argparse._StoreTrueAction):
+        if value == "False":
+            return f"no {flag}"
+        return flag
+    if value in ("None", "False"):
+        negated = [o for o in action.option_strings if o.startswith("--no-")]
+        return negated[0] if negated else f"no {flag}"
+    return f"{flag} {value}"
+
+
+def flag_words(message: str, parser: argparse.ArgumentParser | None) -> str:
+    """Rewrite the library's parameter names in ``message`` as the command's flags.
+
+    Library errors speak Python (``trust_domains=True``, ``epsilon=0``, ``k=``) because the library is used from
+    notebooks too; on the command line the same message should name the flag the user typed
+    (``--trust-domains``, ``--epsilon 0``, ``--k``). Every optional argument of ``parser`` whose ``dest`` appears as
+    ``dest=`` (optionally followed by a value) is rewritten; anything else is left as written.
+    """
+    if parser is None:
+        return message
+    actions = {}
+    for action in parser._actions:
+        if action.option_strings and action.dest not in (argparse.SUPPRESS, "help"):
+            actions.setdefault(action.dest, action)
+    if not actions:
+        return message
+    names = "|".join(sorted((re.escape(d) for d in actions), key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w.-])({names})=(True|False|None|'[^']*'|\"[^\"]*\"|[^\s,;:)\]]+)?")
+
+    def sub(m: re.Match) -> str:
+        value = m.group(2)
+        if value and value[0] in "'\"" and value[-1] == value[0]:
+            value = value[1:-1]
+        return _flag_for(actions[m.group(1)], value)
+
+    return pattern.sub(sub, message)
