@@ -164,8 +164,8 @@ def read_table(
     except pd.errors.ParserError as exc:
         m = _FIELDS_RE.search(str(exc))
         if m:
-            want, line, saw = m.groups()
-            raise InputError(f"{path}: line {line}: expected {want} fields, saw {saw}") from None
+            want, where, saw = m.groups()
+            raise InputError(f"{path}: line {where}: expected {want} fields, saw {saw}") from None
         raise InputError(f"{path}: cannot parse: {str(exc).strip().splitlines()[0]}") from None
     if df.shape[1] == 0:
         raise InputError(f"{path}: no columns")
@@ -664,6 +664,7 @@ class Temporary:
         if self.fd is not None:
             _link_fd(self.fd, target)
         else:
+            assert self.named is not None  # a temporary has a file descriptor or a name
             os.link(self.named, target)
 
     def replace(self, target: str | os.PathLike, sync: bool = True) -> None:
@@ -681,6 +682,7 @@ class Temporary:
                     os.unlink(named)
                 _LIVE_TEMPS.discard(str(named))
         else:
+            assert self.named is not None  # a temporary has a file descriptor or a name
             os.replace(self.named, target)
 
     def close(self) -> None:

@@ -133,6 +133,8 @@ class Column:
         if (self.lower is None) != (self.upper is None):
             raise SchemaError(f"{where}: give both lower and upper, or neither")
         if self.lower is not None:
+            lo: Any
+            hi: Any
             if self.type == "date":
                 lo, hi = (_as_date(v, where) for v in (self.lower, self.upper))
             else:
