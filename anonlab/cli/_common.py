@@ -9,8 +9,27 @@ import sys
 from typing import Any
 
 
-class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keeps description paragraphs as written and shows defaults."""
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps description paragraphs as written and shows a default where there is one to show.
+
+    ``(default: X)`` is added only when an option has a real default that its help text does not already state:
+    never for required options, switches (``store_true``), ``None`` ("not given") or help that says "default".
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if (
+            "default" in text.lower()
+            or action.required
+            or not action.option_strings
+            or default is None
+            or default is argparse.SUPPRESS
+            or isinstance(default, bool)
+            or default == []
+        ):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
 def add_command(sub, name: str, help: str, description: str, func=None) -> argparse.ArgumentParser:
