@@ -113,10 +113,29 @@ def read_table(
 
     ``columns``, when given, must all exist (else :class:`InputError` naming the missing one).
     """
-    import pandas as pd
-
     path = Path(path)
     fmt = table_format(path)
+    _check_readable(path)
+    df = _parse_table(path, fmt, [*MISSING_VALUES, *na_values])
+    _check_shape(path, df)
+    if columns:
+        require_columns(df, columns, path)
+    text = [c for c in text_columns if c in df.columns]
+    for c in text:
+        df[c] = _as_text(df[c])
+    typed: list[str] = []
+    if schema is not None:
+        typed = [c for c in schema.names if c in df.columns and c not in text]
+        if typed:
+            df = schema.subset(typed).coerce(df, str(path))
+    if infer and fmt != "parquet":
+        rest = [c for c in df.columns if c not in text and c not in typed]
+        df = infer_types(df, columns=rest)
+    return df
+
+
+def _check_readable(path: Path) -> None:
+    """A regular, non-empty file, or an :class:`InputError` saying what it is instead."""
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
@@ -125,36 +144,16 @@ def read_table(
         raise InputError(f"{path}: not a regular file (a FIFO, device or socket); save it to a file first")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: empty file")
-    missing = [*MISSING_VALUES, *na_values]
+
+
+def _parse_table(path: Path, fmt: str, missing: list[str]) -> pd.DataFrame:
+    """The file's cells (text for CSV/TSV), with parse failures turned into one-line :class:`InputError`."""
+    import pandas as pd
+
     try:
         if fmt == "parquet":
-            df = _read_parquet(path)
-        else:
-            sep = "\t" if fmt == "tsv" else ","
-            _scan_bytes(path)
-            header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str, encoding="utf-8")
-            names = [str(v).strip() for v in header.iloc[0].tolist()]
-            dupes = sorted({n for n in names if names.count(n) > 1})
-            if dupes:
-                raise InputError(f"{path}: duplicate column name {dupes[0]!r}")
-            df = pd.read_csv(
-                path,
-                sep=sep,
-                encoding="utf-8",
-                encoding_errors="strict",
-                skipinitialspace=True,
-                dtype=str,
-                keep_default_na=False,
-                na_values=missing,  # the missing-value rule: only these cells (by default the empty one)
-                low_memory=False,
-            )
-            # rows with one field more than the header: pandas took the first column as an index and shifted
-            # the others (a trailing delimiter, say)
-            if len(df) and not isinstance(df.index, pd.RangeIndex):
-                line = 2 + sum(str(n).count("\n") for n in names)
-                raise InputError(f"{path}: line {line}: expected {len(names)} fields, saw {len(names) + 1}")
-            if df.shape[1] > 1 and len(df):
-                _check_short_rows(path, df, sep)
+            return _read_parquet(path)
+        return _read_delimited(path, "\t" if fmt == "tsv" else ",", missing)
     except UnicodeDecodeError as exc:  # _scan_bytes reports first; kept for a file that changed meanwhile
         raise InputError(
             f"{path}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); re-save the file as UTF-8"
@@ -167,6 +166,41 @@ def read_table(
             want, where, saw = m.groups()
             raise InputError(f"{path}: line {where}: expected {want} fields, saw {saw}") from None
         raise InputError(f"{path}: cannot parse: {str(exc).strip().splitlines()[0]}") from None
+
+
+def _read_delimited(path: Path, sep: str, missing: list[str]) -> pd.DataFrame:
+    """A CSV/TSV with every cell as text; only ``missing`` cells are missing; ragged rows refused."""
+    import pandas as pd
+
+    _scan_bytes(path)
+    header = pd.read_csv(path, sep=sep, nrows=1, header=None, dtype=str, encoding="utf-8")
+    names = [str(v).strip() for v in header.iloc[0].tolist()]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"{path}: duplicate column name {dupes[0]!r}")
+    df = pd.read_csv(
+        path,
+        sep=sep,
+        encoding="utf-8",
+        encoding_errors="strict",
+        skipinitialspace=True,
+        dtype=str,
+        keep_default_na=False,
+        na_values=missing,  # the missing-value rule: only these cells (by default the empty one)
+        low_memory=False,
+    )
+    # rows with one field more than the header: pandas took the first column as an index and shifted the others
+    # (a trailing delimiter, say)
+    if len(df) and not isinstance(df.index, pd.RangeIndex):
+        line = 2 + sum(str(n).count("\n") for n in names)
+        raise InputError(f"{path}: line {line}: expected {len(names)} fields, saw {len(names) + 1}")
+    if df.shape[1] > 1 and len(df):
+        _check_short_rows(path, df, sep)
+    return df
+
+
+def _check_shape(path: Path, df: pd.DataFrame) -> None:
+    """At least one named column and one data row; no duplicate or empty header."""
     if df.shape[1] == 0:
         raise InputError(f"{path}: no columns")
     if len(df) == 0:
@@ -177,21 +211,6 @@ def read_table(
     unnamed = [c for c in df.columns if str(c).startswith("Unnamed: ")]
     if unnamed:
         raise InputError(f"{path}: a column has an empty header ({unnamed[0]!r})")
-    if columns:
-        require_columns(df, columns, path)
-    text = [c for c in text_columns if c in df.columns]
-    for c in text:
-        df[c] = _as_text(df[c])
-    if schema is not None:
-        typed = [c for c in schema.names if c in df.columns and c not in text]
-        if typed:
-            df = schema.subset(typed).coerce(df, str(path))
-    else:
-        typed = []
-    if infer and fmt != "parquet":
-        rest = [c for c in df.columns if c not in text and c not in typed]
-        df = infer_types(df, columns=rest)
-    return df
 
 
 def infer_types(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.DataFrame:
