@@ -102,6 +102,18 @@ class Column:
 
     def __post_init__(self) -> None:
         where = f"column {self.name!r}"
+        self._check_kind(where)
+        if self.categories is not None:
+            self._check_categories(where)
+        if (self.lower is not None or self.upper is not None) and self.type not in _BOUNDED:
+            raise SchemaError(f"{where}: bounds given for a {self.type} column")
+        if (self.lower is None) != (self.upper is None):
+            raise SchemaError(f"{where}: give both lower and upper, or neither")
+        if self.lower is not None:
+            self._check_bounds(where)
+
+    def _check_kind(self, where: str) -> None:
+        """Name, role, type, ``missing``, ``decimals`` and ``reason`` of the allowed kinds."""
         if not isinstance(self.name, str) or not self.name:
             raise SchemaError("a column has an empty name")
         if self.role not in ROLES:
@@ -121,38 +133,38 @@ class Column:
                 raise SchemaError(f"{where}: decimals must be a whole number from 0 to 15")
         if self.reason is not None and not isinstance(self.reason, str):
             raise SchemaError(f"{where}: reason must be text")
-        if self.categories is not None:
-            if self.type not in CATEGORICAL_TYPES:
-                raise SchemaError(f"{where}: categories given for a {self.type} column")
-            cats = tuple(str(c) for c in self.categories)
-            if len(set(cats)) != len(cats):
-                raise SchemaError(f"{where}: repeated category")
-            object.__setattr__(self, "categories", cats)
-        if (self.lower is not None or self.upper is not None) and self.type not in _BOUNDED:
-            raise SchemaError(f"{where}: bounds given for a {self.type} column")
-        if (self.lower is None) != (self.upper is None):
-            raise SchemaError(f"{where}: give both lower and upper, or neither")
-        if self.lower is not None:
-            lo: Any
-            hi: Any
-            if self.type == "date":
-                lo, hi = (_as_date(v, where) for v in (self.lower, self.upper))
+
+    def _check_categories(self, where: str) -> None:
+        """Categories only for label types, as distinct strings (stored as a tuple)."""
+        if self.type not in CATEGORICAL_TYPES:
+            raise SchemaError(f"{where}: categories given for a {self.type} column")
+        cats = tuple(str(c) for c in self.categories or ())
+        if len(set(cats)) != len(cats):
+            raise SchemaError(f"{where}: repeated category")
+        object.__setattr__(self, "categories", cats)
+
+    def _check_bounds(self, where: str) -> None:
+        """Bounds as dates, whole numbers or finite floats by type, lower <= upper (stored normalised)."""
+        lo: Any
+        hi: Any
+        if self.type == "date":
+            lo, hi = (_as_date(v, where) for v in (self.lower, self.upper))
+        else:
+            if isinstance(self.lower, bool | str) or isinstance(self.upper, bool | str):
+                raise SchemaError(f"{where}: bounds must be numbers")
+            lo, hi = self.lower, self.upper
+            if not all(_finite(v) for v in (lo, hi)):  # nan, inf: no public domain, no integer
+                raise SchemaError(f"{where}: bounds must be finite numbers, got {lo} and {hi}")
+            if self.type == "integer":
+                if int(lo) != lo or int(hi) != hi:
+                    raise SchemaError(f"{where}: integer bounds must be whole numbers")
+                lo, hi = int(lo), int(hi)
             else:
-                if isinstance(self.lower, bool | str) or isinstance(self.upper, bool | str):
-                    raise SchemaError(f"{where}: bounds must be numbers")
-                lo, hi = self.lower, self.upper
-                if not all(_finite(v) for v in (lo, hi)):  # nan, inf: no public domain, no integer
-                    raise SchemaError(f"{where}: bounds must be finite numbers, got {lo} and {hi}")
-                if self.type == "integer":
-                    if int(lo) != lo or int(hi) != hi:
-                        raise SchemaError(f"{where}: integer bounds must be whole numbers")
-                    lo, hi = int(lo), int(hi)
-                else:
-                    lo, hi = float(lo), float(hi)
-            if lo > hi:
-                raise SchemaError(f"{where}: lower {lo} is above upper {hi}")
-            object.__setattr__(self, "lower", lo)
-            object.__setattr__(self, "upper", hi)
+                lo, hi = float(lo), float(hi)
+        if lo > hi:
+            raise SchemaError(f"{where}: lower {lo} is above upper {hi}")
+        object.__setattr__(self, "lower", lo)
+        object.__setattr__(self, "upper", hi)
 
     @property
     def is_categorical(self) -> bool:
