@@ -350,6 +350,35 @@ class Schema:
         return write_text(path, self.to_toml(reasons=True), force)
 
     # -- data ----------------------------------------------------------------------------------------------
+    def problems(self, df: pd.DataFrame) -> list[str]:
+        """What in ``df`` (already read through this schema, :meth:`coerce`) does not fit the schema's domains.
+
+        One line per column at fault: missing values where ``missing = false``, values outside the categories or
+        outside ``[lower, upper]``. Counts only, never the values themselves (they may be personal data). An
+        empty list means the table fits.
+        """
+        import pandas as pd
+
+        found = []
+        for col in self.columns:
+            s = df[col.name]
+            if not col.allows_missing and s.isna().any():
+                found.append(
+                    f"column {col.name!r}: {int(s.isna().sum())} missing value(s) but missing = false"
+                )
+            if col.categories is not None:
+                extra = set(s.dropna().astype(str)) - set(col.categories)
+                if extra:
+                    found.append(
+                        f"column {col.name!r}: {len(extra)} value(s) outside the schema's categories"
+                    )
+            elif col.lower is not None and col.type in ("integer", "float"):
+                v = pd.to_numeric(s, errors="coerce")
+                out = int(((v < col.lower) | (v > col.upper)).sum())
+                if out:
+                    found.append(f"column {col.name!r}: {out} value(s) outside [{col.lower}, {col.upper}]")
+        return found
+
     def coerce(self, df: pd.DataFrame, source: str = "input") -> pd.DataFrame:
         """Return a copy of ``df`` with each schema column converted to its type.
 

@@ -292,3 +292,24 @@ def test_float_decimals_are_inferred_written_and_checked():
             Column("v", type="float", decimals=bad)
     with pytest.raises(SchemaError, match="decimals given for a integer"):
         Column("v", type="integer", decimals=2)
+
+
+def test_problems_counts_what_does_not_fit_and_never_shows_values():
+    import pandas as pd
+
+    from anonlab.schema import Column, Schema
+
+    schema = Schema(
+        [
+            Column("age", type="integer", lower=0, upper=120, missing=False),
+            Column("sex", type="categorical", categories=("F", "M")),
+        ]
+    )
+    df = pd.DataFrame({"age": pd.array([5, 130, None], dtype="Int64"), "sex": ["F", "X-secret", "M"]})
+    found = schema.problems(df)
+    assert len(found) == 3
+    assert any("1 missing value(s)" in p for p in found)
+    assert any("outside [0, 120]" in p for p in found)
+    assert any("outside the schema's categories" in p for p in found)
+    assert not any("X-secret" in p for p in found)
+    assert schema.problems(df.iloc[[0]].assign(age=pd.array([5], dtype="Int64"))) == []

@@ -100,24 +100,7 @@ def run_check(args) -> int:
 
     schema = Schema.read(args.schema)
     df = read_table(args.input, columns=schema.names, schema=schema)  # every value converted by its type
-    problems = []
-    for col in schema:
-        s = df[col.name]
-        if not col.allows_missing and s.isna().any():
-            problems.append(
-                f"column {col.name!r}: {int(s.isna().sum())} missing value(s) but missing = false"
-            )
-        if col.categories is not None:
-            extra = sorted(set(s.dropna().astype(str)) - set(col.categories))
-            if extra:
-                problems.append(f"column {col.name!r}: {len(extra)} value(s) outside the schema's categories")
-        elif col.lower is not None and col.type in ("integer", "float"):
-            import pandas as pd
-
-            v = pd.to_numeric(s, errors="coerce")
-            out = int(((v < col.lower) | (v > col.upper)).sum())
-            if out:
-                problems.append(f"column {col.name!r}: {out} value(s) outside [{col.lower}, {col.upper}]")
+    problems = schema.problems(df)
     if args.json:
         print_json({"schema": args.schema, "input": args.input, "ok": not problems, "problems": problems})
     else:
