@@ -247,6 +247,31 @@ class Schema:
     def __len__(self) -> int:
         return len(self.columns)
 
+    def __repr__(self) -> str:
+        roles = ", ".join(f"{c.name}: {c.role} {c.type}" for c in self.columns[:6])
+        more = f", ... ({len(self.columns)} columns)" if len(self.columns) > 6 else ""
+        return f"Schema({roles}{more})"
+
+    def _repr_html_(self) -> str:
+        """A table in a notebook: role, type, domain and missing per column; read-from-data domains flagged."""
+        from html import escape
+
+        rows = []
+        for c in self.columns:
+            if c.categories is not None:
+                domain = f"{len(c.categories)} categories"
+            elif c.lower is not None:
+                domain = f"[{c.lower}, {c.upper}]"
+            else:
+                domain = "none"
+            if c.from_data:
+                domain += " <b>(read from the data: not public)</b>"
+            missing = {None: "", True: "yes", False: "no"}[c.missing]
+            cells = (escape(c.name), c.role, c.type, domain, missing, escape(c.reason or ""))
+            rows.append("<tr>" + "".join(f"<td>{v}</td>" for v in cells) + "</tr>")
+        head = "".join(f"<th>{h}</th>" for h in ("column", "role", "type", "domain", "missing", "why"))
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
     def with_role(self, role: str) -> list[str]:
         """Names of the columns that have ``role``."""
         return [c.name for c in self.columns if c.role == role]

@@ -313,3 +313,12 @@ def test_problems_counts_what_does_not_fit_and_never_shows_values():
     assert any("outside the schema's categories" in p for p in found)
     assert not any("X-secret" in p for p in found)
     assert schema.problems(df.iloc[[0]].assign(age=pd.array([5], dtype="Int64"))) == []
+
+
+def test_schema_shows_in_a_notebook():
+    from anonlab.schema import Column, Schema
+
+    schema = Schema([Column("zip", type="code", categories=("02140", "<b>"), from_data=True)])
+    html = schema._repr_html_()
+    assert "read from the data" in html and "&lt;b&gt;" not in html  # counts, not values
+    assert repr(schema) == "Schema(zip: other code)"
