@@ -68,6 +68,7 @@ bench: $(STAMP) bench-peers
 lint: $(STAMP)
 	$(BIN)/ruff check anonlab tests benchmarks
 	$(BIN)/ruff format --check anonlab tests benchmarks
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format anonlab tests benchmarks
