@@ -154,3 +154,23 @@ def flag_words(message: str, parser: argparse.ArgumentParser | None) -> str:
         return _flag_for(actions[m.group(1)], value)
 
     return pattern.sub(sub, message)
+
+
+def add_quiet(p: argparse.ArgumentParser) -> None:
+    """``--quiet``: the one progress switch. Progress bars show on a terminal by default, never when standard error
+    is not a terminal (a pipe, a log file, CI), and never with ``--quiet``."""
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bars or phase lines on standard error (they are shown only on a terminal anyway)",
+    )
+
+
+def show_progress(args: argparse.Namespace) -> bool:
+    """Whether this run shows progress: not ``--quiet``, and standard error is a terminal."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
+def add_json_out(p: argparse.ArgumentParser, what: str = "the figures") -> None:
+    """``--json-out FILE``: write ``what`` as JSON to FILE (``--json`` prints JSON to standard output instead)."""
+    p.add_argument("--json-out", metavar="FILE", default=None, help=f"also write {what} as JSON to FILE")
