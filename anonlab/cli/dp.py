@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anonlab.cli._common import add_command, add_force, add_group, add_json, add_seed, print_json, warn
+from anonlab.cli._common import add_command, add_force, add_group, add_json, add_seed, print_json
 
 
 def add_parser(sub) -> None:
@@ -107,117 +107,32 @@ def add_parser(sub) -> None:
 
 
 def run_stats(args) -> int:
-    from pathlib import Path
+    from anonlab.io import read_table
+    from anonlab.privacy.stats import dp_stats, plan_stats, preview_dp_stats
 
-    from anonlab.errors import UsageError
-    from anonlab.io import check_output, guard_outputs, read_table, write_text
-    from anonlab.privacy.accounting import check_delta, check_epsilon
-    from anonlab.privacy.ledger import Ledger
-    from anonlab.privacy.noise import SEEDED_WARNING, NoiseSource
-    from anonlab.privacy.stats import parse_query, plan_stats
-    from anonlab.privacy.stats import run_stats as _run
-    from anonlab.schema import Schema
-
-    if args.ledger and args.no_ledger:
-        raise UsageError("give either --ledger LEDGER or --no-ledger, not both")
-    if not args.ledger and not args.no_ledger:
-        raise UsageError(
-            "give --ledger LEDGER (the population's budget, from `anonlab budget init`), or --no-ledger to release "
-            'without any accounting (recorded in the output as "no ledger")'
-        )
-    eps = check_epsilon(args.epsilon, "--epsilon")
-    delta = check_delta(args.delta, "--delta")
-    queries = [parse_query(q) for q in args.query]
-    plan_stats(queries, eps, delta)
-    guard_outputs(
-        [args.output],
-        {
-            "input": args.input,
-            "schema": None if args.schema == "adult" else args.schema,
-            "ledger": args.ledger,
-        },
-    )
-    if args.output:
-        suffix = Path(args.output).suffix.lower()
-        if suffix not in (".json", ".csv"):
-            raise UsageError(f"{args.output}: write the answers to a .json or .csv file")
-        check_output(args.output, args.force)
-    ledger = Ledger.open(args.ledger) if args.ledger else None
-    if args.schema == "adult":
-        from anonlab.datasets import adult_schema
-
-        schema = adult_schema()
-    else:
-        schema = Schema.read(args.schema)
+    ledger = _ledger_choice(args)
+    plan_stats(args.query, args.epsilon, args.delta)  # bad queries or budget fail before anything is read
+    _check_output(args)
     df = read_table(args.input)
+    common = dict(
+        epsilon=args.epsilon,
+        delta=args.delta,
+        schema=args.schema,
+        ledger=ledger,
+        trust_domains=args.trust_domains,
+    )
     if args.dry_run:
-        from anonlab.privacy.stats import preview_stats
-
-        preview = preview_stats(
-            df, schema, queries, epsilon=eps, delta=delta, ledger=ledger, trust_domains=args.trust_domains
-        )
+        preview = preview_dp_stats(df, args.query, **common).to_dict()
         if args.json:
             print_json(preview)
         else:
-            pv = preview["privacy"]
-            print(
-                f"dry run: would spend epsilon {pv['epsilon']:g}, delta {pv['delta']:g} ({pv['mode']})"
-                + ("; it fits" if ledger is not None else "; no ledger")
-            )
-            if "ledger" in preview:
-                left = preview["ledger"]["remaining_before"]
-                print(
-                    f"ledger {args.ledger}: epsilon {left['epsilon']:.4g}, delta {left['delta']:.4g} left now"
-                )
-            for n in preview["noise"]:
-                detail = (
-                    f"scale {n['scale']:.4g}"
-                    if "scale" in n
-                    else f"epsilon {n['epsilon_per_level']:.4g} per level"
-                )
-                print(f"  {n['query']}: {n['mechanism']}, {detail}")
+            _print_preview(preview, args.ledger)
         return 0
-    noise = NoiseSource(args.seed)
-    params = {
-        "input": args.input,
-        "schema": args.schema,
-        "ledger": args.ledger,
-        "no_ledger": bool(args.no_ledger),
-        "epsilon": eps,
-        "delta": delta,
-        "queries": list(args.query),
-        "trust_domains": bool(args.trust_domains),
-        "seeded": noise.seeded,
-    }
-    result = _run(
-        df,
-        schema,
-        queries,
-        epsilon=eps,
-        delta=delta,
-        ledger=ledger,
-        trust_domains=args.trust_domains,
-        noise=noise,
-        source=args.input,
-        parameters=params,
-    )
-    out = result.to_dict()  # every artifact below is built from this allow-listed report only
+    params = {"input": args.input, "schema": args.schema, "ledger": args.ledger, "queries": list(args.query)}
+    result = dp_stats(df, args.query, seed=args.seed, source=args.input, parameters=params, **common)
     if args.output:
-        if args.output.lower().endswith(".json"):
-            import json
-
-            write_text(
-                args.output, json.dumps(out, indent=2, allow_nan=False, default=str) + "\n", args.force
-            )
-        else:
-            from anonlab.io import write_table
-
-            write_table(_long_table(out), args.output, args.force)
-    if noise.seeded:
-        warn("dp stats", SEEDED_WARNING)
-    trusted = out["privacy"]["trusted_domains"]
-    if trusted:
-        warn("dp stats", f"domains read from the data were trusted as public: {', '.join(trusted)}")
+        result.write(args.output, force=args.force)
+    out = result.to_dict()  # every artifact below is built from this allow-listed report only
     if args.json:
         print_json(out)
         return 0
@@ -227,39 +142,62 @@ def run_stats(args) -> int:
     return 0
 
 
-def _long_table(out):
-    """One row per released number, from the allow-listed report."""
-    import pandas as pd
+def _ledger_choice(args):
+    """The ledger's path, or ``None`` for an explicit --no-ledger (one of the two is required)."""
+    from anonlab.errors import UsageError
 
-    rows = []
-    for a in out["answers"]:
-        for r in a["rows"]:
-            ci = r.get("ci95")
-            group = r.get("group") or {}
-            rows.append(
-                {
-                    "query": a["query"],
-                    "group": ";".join(f"{k}={v}" for k, v in group.items()),
-                    "level": r.get("level"),
-                    "value": r["value"],
-                    "ci95_low": ci[0] if ci else None,
-                    "ci95_high": ci[1] if ci else None,
-                    "rank_error95": r.get("rank_error95"),
-                    "mechanism": a["mechanism"],
-                    "scale": a["scale"],
-                }
-            )
-    table = pd.DataFrame(rows)
-    table["value"] = table["value"].astype(object)  # keep counts as whole numbers beside float answers
-    return table
+    if args.ledger and args.no_ledger:
+        raise UsageError("give either --ledger LEDGER or --no-ledger, not both")
+    if not args.ledger and not args.no_ledger:
+        raise UsageError(
+            "give --ledger LEDGER (the population's budget, from `anonlab budget init`), or --no-ledger to release "
+            'without any accounting (recorded in the output as "no ledger")'
+        )
+    return args.ledger or None
 
 
-def _num(v) -> str:
-    return f"{v:.6g}" if isinstance(v, float) else str(v)
+def _check_output(args) -> None:
+    """Refuse a bad -o before anything is read or spent: an input, the schema or the ledger as output, a suffix
+    other than .json / .csv, or an existing file without --force."""
+    from pathlib import Path
+
+    from anonlab.errors import UsageError
+    from anonlab.io import check_output, guard_outputs
+
+    guard_outputs(
+        [args.output],
+        {
+            "input": args.input,
+            "schema": None if args.schema == "adult" else args.schema,
+            "ledger": args.ledger,
+        },
+    )
+    if args.output:
+        if Path(args.output).suffix.lower() not in (".json", ".csv"):
+            raise UsageError(f"{args.output}: write the answers to a .json or .csv file")
+        check_output(args.output, args.force)
+
+
+def _print_preview(preview, ledger_path) -> None:
+    pv = preview["privacy"]
+    print(
+        f"dry run: would spend epsilon {pv['epsilon']:g}, delta {pv['delta']:g} ({pv['mode']})"
+        + ("; it fits" if "ledger" in preview else "; no ledger")
+    )
+    if "ledger" in preview:
+        left = preview["ledger"]["remaining_before"]
+        print(f"ledger {ledger_path}: epsilon {left['epsilon']:.4g}, delta {left['delta']:.4g} left now")
+    for n in preview["noise"]:
+        detail = (
+            f"scale {n['scale']:.4g}" if "scale" in n else f"epsilon {n['epsilon_per_level']:.4g} per level"
+        )
+        print(f"  {n['query']}: {n['mechanism']}, {detail}")
 
 
 def _print(out) -> None:
     """The readable summary, from the allow-listed report."""
+    from anonlab.privacy.stats.result import row_cells
+
     p = out["privacy"]
     mode = f"zCDP rho {p['rho']:.4g}" if p["mode"] == "zcdp" else "pure DP"
     what = f"epsilon {p['epsilon']:g}, delta {p['delta']:g} ({mode}, {p['measurements']} measurement(s))"
@@ -274,15 +212,7 @@ def _print(out) -> None:
     for a in out["answers"]:
         print(f"\n{a['query']}  [{a['mechanism']}, scale {a['scale']:.4g}]")
         for r in a["rows"][:200]:
-            label = ""
-            if "group" in r:
-                label = ", ".join(f"{k}={v}" for k, v in r["group"].items()) + ": "
-            elif "level" in r:
-                label = f"q{r['level']:g}: "
-            ci = r.get("ci95")
-            extra = f"  (95% noise interval {_num(ci[0])} .. {_num(ci[1])})" if ci else ""
-            if r.get("rank_error95") is not None:
-                extra = f"  (95%: rank off by at most {r['rank_error95']:.3g} records beyond the best)"
-            print(f"  {label}{_num(r['value'])}{extra}")
+            label, value, extra = row_cells(r)
+            print(f"  {label + ': ' if label else ''}{value}{'  (' + extra + ')' if extra else ''}")
         if len(a["rows"]) > 200:
             print(f"  ... {len(a['rows']) - 200:,} more cells (use -o or --json)")

@@ -7,6 +7,7 @@ import pytest
 
 from anonlab.errors import BudgetExceededError, PrivacyError, SchemaError, UsageError
 from anonlab.privacy import stats as st
+from anonlab.privacy.stats import answers, grid, release
 from anonlab.privacy.audit import audit_outputs, threshold_events
 from anonlab.privacy.ledger import Ledger
 from anonlab.privacy.noise import NoiseSource
@@ -159,7 +160,7 @@ def test_noise_intervals_cover_95_percent(mech, scale):
     f = gaussian if "gaussian" in mech else laplace
     integer = mech.startswith("discrete")
     z = f(np.zeros(4000, dtype=np.int64 if integer else float), scale, integer=integer, noise=ns).value
-    half = st._half_width(mech, scale)
+    half = answers.half_width(mech, scale)
     cover = np.mean(np.abs(z) <= half)
     assert 0.94 <= cover <= 0.97
 
@@ -167,7 +168,7 @@ def test_noise_intervals_cover_95_percent(mech, scale):
 def _count_outputs(n_rows, reps, plan, ns):
     df = pd.DataFrame({"a": np.zeros(n_rows)})
     q = st.parse_query("count")
-    return np.array([st._answer_count(q, len(df), plan, ns, []).rows[0]["value"] for _ in range(reps)]) - 100
+    return np.array([answers.answer(q, len(df), None, plan, ns, []).rows[0]["value"] for _ in range(reps)]) - 100
 
 
 @pytest.mark.parametrize("bug", [False, True])
@@ -443,7 +444,7 @@ def _stream_of(monkeypatch, table, tmp_path, **change):
     }
     args.update(change)
     seen = []
-    real = st._release_noise
+    real = release._release_noise
 
     def spy(noise, params, fingerprint, seq):
         out = real(noise, params, fingerprint, seq)
@@ -451,13 +452,13 @@ def _stream_of(monkeypatch, table, tmp_path, **change):
         seen.append([probe.uniform_int(2**62) for _ in range(4)])
         return out
 
-    monkeypatch.setattr(st, "_release_noise", spy)
+    monkeypatch.setattr(release, "_release_noise", spy)
     df = args.pop("df")
     schema = args.pop("schema")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = st.run_stats(df, schema, ledger=None, noise=NoiseSource(SECRET_SEED), **args)
-    monkeypatch.setattr(st, "_release_noise", real)
+    monkeypatch.setattr(release, "_release_noise", real)
     return seen[0], res
 
 
@@ -514,15 +515,15 @@ def test_float_sums_are_exact_on_the_public_grid():
     from anonlab.schema import Column
 
     col = Column("v", type="float", lower=-3.0, upper=1000.0)
-    k, lo, hi = st._bounds_units(col)
+    k, lo, hi = grid.bounds_units(col)
     assert 2.0 ** (k + st.GRID_BITS) <= 1000.0 < 2.0 ** (k + st.GRID_BITS + 1)
     rng = np.random.default_rng(1)  # test data only
     x = np.clip(rng.normal(500, 400, 20_000) * rng.choice([1.0, 1e-9], 20_000), -3.0, 1000.0)
-    units = st._units(x, k)
+    units = grid.units(x, k)
     assert lo <= units.min() and units.max() <= hi  # rounding keeps every value inside the rounded bounds
-    total = st._exact_sum(units)
+    total = grid.exact_sum(units)
     assert total == sum(int(u) for u in units)  # exact integer arithmetic
-    assert st._exact_sum(st._units(x[::-1], k)) == total  # whatever the order (a float sum is not)
+    assert grid.exact_sum(grid.units(x[::-1], k)) == total  # whatever the order (a float sum is not)
     assert abs(total * 2.0**k - float(np.sum(x, dtype=np.longdouble))) <= x.size * 2.0 ** (k - 1)
 
 
@@ -559,13 +560,13 @@ def test_seeded_stream_is_the_shared_release_stream(table, monkeypatch):
     df, _, schema_path = table
     schema = Schema.read(schema_path)
     seen = {}
-    real = st._release_noise
+    real = release._release_noise
 
     def spy(noise, params, fingerprint, seq):
         seen.update(params=params, fingerprint=fingerprint, seq=seq)
         return real(noise, params, fingerprint, seq)
 
-    monkeypatch.setattr(st, "_release_noise", spy)
+    monkeypatch.setattr(release, "_release_noise", spy)
     with pytest.warns(Warning):
         res = st.run_stats(
             df, schema, ["counts:age"], epsilon=1.0, delta=0.0, ledger=None, noise=NoiseSource(SECRET_SEED)
@@ -575,7 +576,7 @@ def test_seeded_stream_is_the_shared_release_stream(table, monkeypatch):
     assert p["queries"] == ["counts:age"] and p["epsilon"] == 1.0 and p["delta"] == 0.0
     assert p["schema"] == schema.fingerprint() and p["trust_domains"] is False and "missing" in p
     ref = NoiseSource.for_release(SECRET_SEED, "dp stats", p, dataset_fingerprint(df), None)
-    exact = st._table_counts(st.parse_query("counts:age"), schema.subset(["age"]).coerce(df[["age"]]), schema)
+    exact = answers.table_counts(st.parse_query("counts:age"), schema.subset(["age"]).coerce(df[["age"]]), schema)
     plan = st.plan_stats(["counts:age"], 1.0, 0.0)
-    again = st._answer_counts(st.parse_query("counts:age"), exact, schema, plan, ref, [])
+    again = answers.answer(st.parse_query("counts:age"), exact, schema, plan, ref, [])
     assert [r["value"] for r in again.rows] == [r["value"] for r in res.answers[0].rows]
