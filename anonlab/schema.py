@@ -553,6 +553,10 @@ _HETU_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 _DATE_RE = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$"
 _SHARE = 0.8  # the share of sampled values that must fit a pattern for the column to be given its role
 _SAMPLE = 500
+#: A label (categorical or code) column in which at least this share of the values are distinct, with more than
+#: :data:`_KEY_MIN` of them, is a key (a ZIP per row, a record number): it names its row, so it is an identifier.
+_KEY_SHARE = 0.9
+_KEY_MIN = 100
 
 
 def _normalise_name(name: str) -> str:
@@ -752,7 +756,9 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
     Every domain read here comes from the data, so it is marked ``from_data = True``, and so is ``missing`` (whether
     the column has missing values): fine for k-anonymity and risk assessment, not trusted by DP steps.
     Categorical and code columns with more than ``max_categories`` distinct values get no category list
-    (an identifier-like column's values would otherwise be copied into the schema).
+    (an identifier-like column's values would otherwise be copied into the schema). A categorical or code column
+    whose values are nearly all distinct (90% or more, over 100 of them: a ZIP per row, a record number) is a key
+    and is marked ``identifier``: it names its row, so it is never synthesised and never blocks synthesis.
     """
     import pandas as pd
 
@@ -761,6 +767,9 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
         s = df[name]
         role, why = explain_role(str(name), s)
         kind = _guess_type(s, str(name), role)
+        if role != "identifier" and kind in CATEGORICAL_TYPES and _is_key(s):
+            role, why = "identifier", _key_reason(s)
+            kind = _guess_type(s, str(name), role)
         kw: dict[str, Any] = {"missing": bool(s.isna().any()), "from_data": True}
         if role == "identifier" or kind == "text":
             pass  # never copy identifying values into a schema
@@ -785,6 +794,20 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
         reason = f"{role}: {why}; {_type_reason(kind, s, str(name))}"
         cols.append(Column(name=str(name), role=role, type=kind, reason=reason, **kw))
     return Schema(tuple(cols))
+
+
+def _is_key(s: pd.Series) -> bool:
+    """Whether a label column is a key: nearly every value distinct (:data:`_KEY_SHARE`, more than
+    :data:`_KEY_MIN`). A key names its row; no synthesizer can release it, and listing it would copy it."""
+    values = s.dropna()
+    distinct = int(values.nunique())
+    return distinct > _KEY_MIN and distinct >= _KEY_SHARE * len(values)
+
+
+def _key_reason(s: pd.Series) -> str:
+    values = s.dropna()
+    share = values.nunique() / len(values)
+    return f"a key: {share:.0%} of its {len(values):,} values are distinct (each names its row)"
 
 
 def _decimals(values, most: int = 6) -> int | None:

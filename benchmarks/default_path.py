@@ -157,8 +157,12 @@ def measure(
 
     Only the columns the release holds are compared (identifier and free-text columns are not synthesised).
     """
-    from anonlab.evaluation.encoding import Discretiser
-    from anonlab.evaluation.marginals import marginal_tvd
+    try:  # the evaluation's layout before and after its split into anonlab.evaluation.metrics
+        from anonlab.evaluation.encoding import Discretiser
+        from anonlab.evaluation.marginals import marginal_tvd
+    except ImportError:
+        from anonlab.evaluation.metrics.discretise import Discretiser
+        from anonlab.evaluation.metrics.tv import marginal_tvd
 
     cols = [c for c in train.columns if c in release.columns]
     kinds = column_kinds(train[cols], types)

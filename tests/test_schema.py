@@ -322,3 +322,22 @@ def test_schema_shows_in_a_notebook():
     html = schema._repr_html_()
     assert "read from the data" in html and "&lt;b&gt;" not in html  # counts, not values
     assert repr(schema) == "Schema(zip: other code)"
+
+
+def test_a_key_column_is_an_identifier_and_never_blocks_synthesis():
+    # the zipcodes table: one ZIP per row (more ZIPs than max_categories, so no category list): a key, not a
+    # quasi-identifier left without categories that stops synth; a repeated ZIP column stays a quasi-identifier
+    zips = [f"{i:05d}" for i in range(0, 1500 * 7, 7)]
+    df = pd.DataFrame({"zip_code": zips, "state": ["MA", "NY", "CA"] * 500, "size": list(range(1500))})
+    schema = infer_schema(df, max_categories=1000)
+    assert schema["zip_code"].role == "identifier" and schema["zip_code"].categories is None
+    assert "a key" in schema["zip_code"].reason and "00007" not in schema["zip_code"].reason
+    # a repeated label and a column of numbers are no keys
+    assert schema["state"].role != "identifier" and schema["size"].role != "identifier"
+    from anonlab.synth.encoding import Encoding
+
+    assert "zip_code" in Encoding.from_schema(schema, trust_domains=True).skipped
+    repeated = infer_schema(pd.DataFrame({"zip_code": zips[:300] * 5}))
+    assert repeated["zip_code"].role == "quasi" and len(repeated["zip_code"].categories) == 300
+    few = infer_schema(pd.DataFrame({"code": [f"A{i}" for i in range(80)]}))  # 80 distinct: too few for a key
+    assert few["code"].role != "identifier"

@@ -195,7 +195,9 @@ def sample_within(
 ) -> np.ndarray:
     """One value per row inside its bin ``[left, right)`` (the bin that reaches ``top``, the largest value, includes
     it), drawn from the released density restricted to the bin; rows whose bin holds no released mass are drawn
-    uniformly in the bin. With ``step > 0`` values lie on the grid ``origin + k * step`` (integers: step 1).
+    uniformly in the bin. With ``step > 0`` values lie on the grid ``origin + k * step`` (integers: step 1). With
+    ``step == 0`` (a float of any precision) a value drawn within the tree's finest resolution of a bound is that
+    bound, so a point mass at a bound (a share of exactly 0 or 1) comes back exact, not as 1e-06 or 0.999999.
 
     Post-processing of the DP cells: reads no data.
     """
@@ -222,6 +224,9 @@ def sample_within(
         kmin = np.ceil((left - origin) / step - 1e-9)
         kmax = np.ceil((right - origin) / step - 1e-9) - 1
         out = origin + np.clip(k, kmin, np.maximum(kmin, kmax)) * step
+    else:  # a float of any precision: a draw in the finest cell at a bound is that bound (0, 1, a cap)
+        res = (top - origin) * FLOAT_RESOLUTION
+        out = np.where(out - origin < res, origin, np.where(top - out < res, top, out))
     return np.minimum(out, top)
 
 
