@@ -104,26 +104,15 @@ def add_parser(sub) -> None:
 
 
 def run_init(args) -> int:
-    from anonlab.errors import UsageError
     from anonlab.io import guard_outputs, read_table
-    from anonlab.privacy.accounting import check_delta, check_epsilon
     from anonlab.privacy.ledger import Ledger, dataset_fingerprint
 
-    eps = check_epsilon(args.epsilon, "--epsilon")
-    delta = check_delta(args.delta, "--delta")
-    if args.neighbours == "replace-one" and args.population_size is None:
-        raise UsageError("--neighbours replace-one needs --population-size N (the public number of people)")
-    if args.neighbours == "add/remove" and args.population_size is not None:
-        raise UsageError(
-            "--population-size is only for --neighbours replace-one; under add/remove the number of people is "
-            "private"
-        )
     guard_outputs([args.ledger, f"{args.ledger}.head"], {"dataset": args.dataset})
     dataset = dataset_fingerprint(read_table(args.dataset)) if args.dataset else None
     led = Ledger.create(
         args.ledger,
-        epsilon=eps,
-        delta=delta,
+        epsilon=args.epsilon,
+        delta=args.delta,
         population=args.population,
         neighbours=args.neighbours,
         population_size=args.population_size,
@@ -136,8 +125,8 @@ def run_init(args) -> int:
         return 0
     rel = _relation(led.neighbours, led.population_size)
     print(
-        f"created ledger {args.ledger}: population {led.population!r}, neighbours {rel}; total epsilon {eps:g}, "
-        f"delta {delta:g}, {led.accounting} accounting"
+        f"created ledger {args.ledger}: population {led.population!r}, neighbours {rel}; total epsilon "
+        f"{led.total.epsilon:g}, delta {led.total.delta:g}, {led.accounting} accounting"
     )
     if args.dataset:
         print(f"recorded the content of {args.dataset} (a later release from other content warns)")

@@ -77,12 +77,26 @@ def clopper_pearson(k: int, n: int, alpha: float) -> tuple[float, float]:
 
 def threshold_events(thresholds: Sequence[float]) -> list[Event]:
     """Events ``output >= t`` for each threshold (the audit also tries each event's complement)."""
-    return [(f"output >= {t:g}", lambda x, t=t: np.asarray(x) >= t) for t in thresholds]
+    return [(f"output >= {t:g}", _at_least(t)) for t in thresholds]
 
 
 def index_events(n: int) -> list[Event]:
     """Events ``chosen index == i`` for a selection among ``n`` candidates."""
-    return [(f"index == {i}", lambda x, i=i: np.asarray(x) == i) for i in range(n)]
+    return [(f"index == {i}", _equal_to(i)) for i in range(n)]
+
+
+def _at_least(t: float) -> Callable[[np.ndarray], np.ndarray]:
+    def event(x: np.ndarray) -> np.ndarray:
+        return np.asarray(x) >= t
+
+    return event
+
+
+def _equal_to(i: int) -> Callable[[np.ndarray], np.ndarray]:
+    def event(x: np.ndarray) -> np.ndarray:
+        return np.asarray(x) == i
+
+    return event
 
 
 def audit_outputs(

@@ -427,11 +427,78 @@ def _content_warning(path: Path, population: str) -> str:
     )
 
 
+def _check_accounting(accounting: str | None, delta: float) -> str:
+    """The ledger's composition rule: given, or ``zcdp`` when delta > 0 and ``basic`` otherwise."""
+    if accounting is None:
+        return "zcdp" if delta > 0 else "basic"
+    if accounting not in ("zcdp", "basic"):
+        raise UsageError(f"accounting= must be 'zcdp' or 'basic', got {accounting!r}")
+    if accounting == "zcdp" and delta == 0:
+        raise UsageError("accounting='zcdp' needs a total delta= above 0 (or use accounting='basic')")
+    return accounting
+
+
+def _check_population_size(neighbours: str, population_size: int | None) -> None:
+    """A replace-one ledger needs the public number of people; an add/remove ledger must not have one."""
+    if neighbours == "replace-one":
+        if (
+            population_size is None
+            or isinstance(population_size, bool)
+            or not isinstance(population_size, int)
+            or population_size < 1
+        ):
+            raise UsageError(
+                "neighbours='replace-one' needs the public population size n (population_size=, a positive "
+                "integer): replace-one neighbours keep n fixed and public"
+            )
+    elif population_size is not None:
+        raise UsageError(
+            "population_size= is only for neighbours='replace-one' ledgers: under add/remove neighbours the number "
+            "of people is private"
+        )
+
+
+def _replaces(path: Path) -> dict[str, Any] | None:
+    """What a new ledger's header says about a removed ledger whose head anchor is still beside ``path``."""
+    try:
+        stale = _read_head(path)
+    except InputError:
+        stale = {"seq": None, "hash": None}
+    if stale is None:
+        return None
+    return {
+        "removed_ledger_entries": stale.get("seq"),
+        "removed_ledger_head": stale.get("hash"),
+        "note": "a head anchor was found without its ledger: this ledger replaces a removed one, whose "
+        "spending is not carried over",
+    }
+
+
 class Ledger:
-    """A privacy-budget ledger file for one population. Open with :meth:`open`, create with :meth:`create`.
+    """A privacy-budget ledger file for one population: the total (epsilon, delta) its data owner allows, and every
+    release charged against it.
+
+    - :meth:`create` writes a new ledger (never over an existing file); :meth:`open` reads and verifies one.
+    - :meth:`charge` records a release, or refuses it (:class:`~anonlab.errors.BudgetExceededError`, nothing
+      written) when it would pass the total; call it before drawing any noise. :meth:`check` asks the same
+      question without writing.
+    - :meth:`spent` is what the releases have spent together (composed by the ledger's rule: the binding figure);
+      :meth:`remaining` and :meth:`remaining_rho` what is left; :meth:`per_release_sum` the plain sum of the
+      releases' own figures (not binding).
+    - :attr:`entries` lists the releases (:class:`LedgerEntry`); :attr:`total`, :attr:`population`,
+      :attr:`neighbours`, :attr:`accounting` describe the ledger; :meth:`to_dict` is ``budget show --json``, and a
+      notebook shows the ledger as a table.
 
     The object is a snapshot of the file when it was read; :meth:`charge` re-reads under the lock, so two processes
-    charging the same file never lose an entry nor overspend together.
+    charging the same file never lose an entry nor overspend together. Nothing it shows holds a table's content
+    fingerprint.
+
+    Example::
+
+        led = Ledger.create("adult.ledger.jsonl", epsilon=2.0, delta=1e-6, population="Adult 1994")
+        led.remaining()            # ApproxDP(epsilon=2.0, delta=1e-06)
+        dp_stats(df, "count", epsilon=0.5, delta=1e-7, schema="adult", ledger=led)
+        Ledger.open("adult.ledger.jsonl").spent()
     """
 
     def __init__(
@@ -486,36 +553,16 @@ class Ledger:
             release from a table with other content then warns).
         """
         path = Path(path)
-        eps = check_epsilon(epsilon)
-        d = check_delta(delta)
-        if accounting is None:
-            accounting = "zcdp" if d > 0 else "basic"
-        if accounting not in ("zcdp", "basic"):
-            raise UsageError(f"accounting must be 'zcdp' or 'basic', got {accounting!r}")
-        if accounting == "zcdp" and d == 0:
-            raise UsageError("zCDP accounting needs a total delta above 0 (or use basic accounting)")
-        neighbours = _check_neighbours(neighbours)
-        if neighbours == "replace-one":
-            if (
-                population_size is None
-                or isinstance(population_size, bool)
-                or not isinstance(population_size, int)
-                or population_size < 1
-            ):
-                raise UsageError(
-                    "a replace-one ledger needs the public population size n (population_size, a positive "
-                    "integer): replace-one neighbours keep n fixed and public"
-                )
-        elif population_size is not None:
-            raise UsageError(
-                "population_size is only for replace-one ledgers: under add/remove neighbours the number of people "
-                "is private"
-            )
+        eps = check_epsilon(epsilon, "epsilon=")
+        d = check_delta(delta, "delta=")
+        accounting = _check_accounting(accounting, d)
+        neighbours = _check_neighbours(neighbours, "neighbours=")
+        _check_population_size(neighbours, population_size)
         pop = path.stem if population is None else str(population).strip()
         if not pop or "\n" in pop or len(pop) > 200:
-            raise UsageError("population must be a short one-line name (the people this budget protects)")
+            raise UsageError("population= must be a short one-line name (the people this budget protects)")
         if dataset is not None and (not isinstance(dataset, str) or not dataset):
-            raise UsageError("dataset must be a content fingerprint (dataset_fingerprint(df)) or None")
+            raise UsageError("dataset= must be a content fingerprint (dataset_fingerprint(df)) or None")
         if path.exists() or path.is_symlink():
             raise OutputExistsError(_exists_message(path))
         if path.parent != Path("") and not path.parent.is_dir():
@@ -533,17 +580,9 @@ class Ledger:
             "population_size": population_size,
             "dataset": dataset,
         }
-        try:
-            stale = _read_head(path)
-        except InputError:
-            stale = {"seq": None, "hash": None}
-        if stale is not None:
-            header["replaces"] = {
-                "removed_ledger_entries": stale.get("seq"),
-                "removed_ledger_head": stale.get("hash"),
-                "note": "a head anchor was found without its ledger: this ledger replaces a removed one, whose "
-                "spending is not carried over",
-            }
+        replaces = _replaces(path)
+        if replaces is not None:
+            header["replaces"] = replaces
         if note:
             header["note"] = str(note)
         line, header_sum = _sealed_line(header)
@@ -602,85 +641,13 @@ class Ledger:
 
     @classmethod
     def _parse(cls, path: Path, data: bytes, head: dict[str, Any] | None) -> Ledger:
-        if not data:
-            raise InputError(f"{path}: corrupt ledger (empty file)")
-        end = data.rfind(b"\n")
-        if end < 0:
-            raise InputError(f"{path}: corrupt ledger (the header line is incomplete)")
-        tail = len(data) - end - 1
-        try:
-            text = data[:end].decode("utf-8")
-        except UnicodeDecodeError:
-            raise InputError(f"{path}: corrupt ledger (not UTF-8 text)") from None
-        lines = text.split("\n")
-        try:
-            header = json.loads(lines[0])
-        except json.JSONDecodeError:
-            raise InputError(f"{path}: not an anonlab ledger (line 1 is not JSON)") from None
-        if not isinstance(header, dict) or header.get("kind") != _KIND:
-            raise InputError(f"{path}: not an anonlab ledger (line 1 has no ledger header)")
-        version = header.get("version")
-        if version not in _READABLE:
-            newer = isinstance(version, int) and not isinstance(version, bool) and version > _VERSION
-            what = (
-                "written by a newer anonlab: upgrade anonlab to read it"
-                if newer
-                else "not a version this anonlab reads (1 or 2)"
-            )
-            raise InputError(
-                f"{path}: ledger format version {version!r} is {what}; the file is left unchanged"
-            )
-        if not _verify_sum(header):
-            raise InputError(f"{path}: corrupt ledger (line 1 fails its checksum; edited?)")
-        try:
-            ApproxDP(header["epsilon"], header["delta"])
-            if header["epsilon"] <= 0:
-                raise UsageError("epsilon")
-        except (KeyError, UsageError, TypeError):
-            raise InputError(f"{path}: corrupt ledger (line 1: bad total budget)") from None
-        if header.get("accounting") not in ("zcdp", "basic") or (
-            header["accounting"] == "zcdp" and not header["delta"] > 0
-        ):
-            raise InputError(f"{path}: corrupt ledger (line 1: bad accounting)")
-        ds = header.get("dataset")
-        if ds is not None and not isinstance(ds, str):
-            raise InputError(f"{path}: corrupt ledger (line 1: bad dataset)")
-        if version == 1:
-            # the landed format: one relation (add/remove) was implied; the population is the file's stem
-            header = {**header, "neighbours": "add/remove", "population": path.stem, "population_size": None}
-        else:
-            n = header.get("population_size")
-            if (
-                header.get("neighbours") not in NEIGHBOURS
-                or not isinstance(header.get("population"), str)
-                or (header["neighbours"] == "replace-one" and not (isinstance(n, int) and n >= 1))
-                or (header["neighbours"] == "add/remove" and n is not None)
-            ):
-                raise InputError(f"{path}: corrupt ledger (line 1: bad population or neighbour relation)")
-        replace_one = header["neighbours"] == "replace-one"
-        prev = header["sum"]
-        sums = [prev]
-        entries: list[LedgerEntry] = []
-        for i, line in enumerate(lines[1:], start=2):
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
-                raise InputError(f"{path}: corrupt ledger (line {i} is not JSON)") from None
-            if not isinstance(rec, dict) or not _verify_sum(rec):
-                raise InputError(f"{path}: corrupt ledger (line {i} fails its checksum; edited?)")
-            if rec.get("prev") != prev:
-                raise InputError(f"{path}: corrupt ledger (line {i} does not follow line {i - 1}; edited?)")
-            try:
-                entry = _entry_from(rec, replace_one)
-            except (KeyError, TypeError, ValueError, UsageError):
-                raise InputError(f"{path}: corrupt ledger (line {i}: missing or bad field)") from None
-            if entry.seq != i - 1:
-                raise InputError(f"{path}: corrupt ledger (line {i}: out of sequence)")
-            entries.append(entry)
-            prev = rec["sum"]
-            sums.append(prev)
-        _check_head(path, sums, head, version)
-        return cls(path, header, entries, prev, tail)
+        """A ledger from the file's bytes: the header, then every committed entry, each checked (checksums, chain,
+        sequence), then the head anchor. An uncommitted partial last line is left as ``_tail``."""
+        lines, tail = _committed_lines(path, data)
+        header = _parse_header(path, lines[0])
+        entries, sums = _parse_entries(path, lines[1:], header)
+        _check_head(path, sums, head, int(header["version"]))
+        return cls(path, header, entries, sums[-1], tail)
 
     # -- state ---------------------------------------------------------------------------------------------
     @property
@@ -721,6 +688,7 @@ class Ledger:
 
     @property
     def created(self) -> str:
+        """When the ledger was created (UTC, ISO 8601)."""
         return str(self._header.get("created", ""))
 
     @property
@@ -736,10 +704,12 @@ class Ledger:
 
     @property
     def note(self) -> str | None:
+        """The free-text note given at creation, if any."""
         return self._header.get("note")
 
     @property
     def entries(self) -> list[LedgerEntry]:
+        """The releases charged so far, oldest first (a copy: changing it changes nothing in the ledger)."""
         return list(self._entries)
 
     @property
@@ -1061,6 +1031,51 @@ class Ledger:
             "releases": [e.to_dict() for e in self._entries],
         }
 
+    def __repr__(self) -> str:
+        s = self.spent()
+        return (
+            f"Ledger({str(self.path)!r}, population={self.population!r}, total epsilon={_fmt(self.total.epsilon)} "
+            f"delta={_fmt(self.total.delta)}, spent epsilon={_fmt(s.epsilon)}, releases={len(self._entries)})"
+        )
+
+    def _repr_html_(self) -> str:
+        """The notebook view: the population's total, spent (composed) and remaining budget, then each release."""
+        import html
+
+        info = self.to_dict()
+        t, s, r = info["total"], info["spent"], info["remaining"]
+        cell = "<td>{}</td>".format
+        rows = [
+            ("total", t["epsilon"], t["delta"]),
+            ("spent (composed, binding)", s["epsilon"], s["delta"]),
+            ("remaining", r["epsilon"], r["delta"]),
+        ]
+        budget = "".join(
+            f"<tr>{cell(html.escape(name))}{cell(_fmt(e))}{cell(_fmt(d))}</tr>" for name, e, d in rows
+        )
+        releases = "".join(
+            "<tr>"
+            + cell(e["seq"])
+            + cell(html.escape(e["time"]))
+            + cell(html.escape(e["what"]))
+            + cell(_fmt(e["epsilon"]))
+            + cell(_fmt(e["delta"]))
+            + cell(_fmt(e["charged"]["epsilon"]))
+            + "</tr>"
+            for e in info["releases"]
+        )
+        head = (
+            f"<p>ledger {html.escape(info['ledger'])}: population {html.escape(info['population'])}, "
+            f"{html.escape(info['neighbours'])} neighbours, {html.escape(info['accounting'])} accounting</p>"
+        )
+        return (
+            head
+            + "<table><thead><tr><th></th><th>epsilon</th><th>delta</th></tr></thead>"
+            + f"<tbody>{budget}</tbody></table>"
+            + "<table><thead><tr><th>#</th><th>time</th><th>what</th><th>own epsilon</th><th>own delta</th>"
+            + f"<th>charged epsilon</th></tr></thead><tbody>{releases}</tbody></table>"
+        )
+
 
 def _exists_message(path: Path) -> str:
     return (
@@ -1145,3 +1160,105 @@ def _check_head(path: Path, sums: list[str], head: dict[str, Any] | None, versio
             f"{path}: ledger rolled back and rewritten: entry {seq} does not match the head anchor {hp.name}; "
             "refusing it (spending may have been lost)"
         )
+
+
+def _committed_lines(path: Path, data: bytes) -> tuple[list[str], int]:
+    """The ledger's committed lines (each ended by a newline) and the length of an uncommitted partial tail."""
+    if not data:
+        raise InputError(f"{path}: corrupt ledger (empty file)")
+    end = data.rfind(b"\n")
+    if end < 0:
+        raise InputError(f"{path}: corrupt ledger (the header line is incomplete)")
+    try:
+        text = data[:end].decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: corrupt ledger (not UTF-8 text)") from None
+    return text.split("\n"), len(data) - end - 1
+
+
+def _check_version(path: Path, version: Any) -> None:
+    if version in _READABLE:
+        return
+    newer = isinstance(version, int) and not isinstance(version, bool) and version > _VERSION
+    what = (
+        "written by a newer anonlab: upgrade anonlab to read it"
+        if newer
+        else "not a version this anonlab reads (1 or 2)"
+    )
+    raise InputError(f"{path}: ledger format version {version!r} is {what}; the file is left unchanged")
+
+
+def _check_total(path: Path, header: dict[str, Any]) -> None:
+    """The header's total budget and accounting rule."""
+    try:
+        ApproxDP(header["epsilon"], header["delta"])
+        if header["epsilon"] <= 0:
+            raise UsageError("epsilon")
+    except (KeyError, UsageError, TypeError):
+        raise InputError(f"{path}: corrupt ledger (line 1: bad total budget)") from None
+    if header.get("accounting") not in ("zcdp", "basic") or (
+        header["accounting"] == "zcdp" and not header["delta"] > 0
+    ):
+        raise InputError(f"{path}: corrupt ledger (line 1: bad accounting)")
+    ds = header.get("dataset")
+    if ds is not None and not isinstance(ds, str):
+        raise InputError(f"{path}: corrupt ledger (line 1: bad dataset)")
+
+
+def _with_relation(path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    """The header with its population and neighbour relation checked (version 2) or implied (version 1)."""
+    if header["version"] == 1:
+        # the landed format: one relation (add/remove) was implied; the population is the file's stem
+        return {**header, "neighbours": "add/remove", "population": path.stem, "population_size": None}
+    n = header.get("population_size")
+    if (
+        header.get("neighbours") not in NEIGHBOURS
+        or not isinstance(header.get("population"), str)
+        or (header["neighbours"] == "replace-one" and not (isinstance(n, int) and n >= 1))
+        or (header["neighbours"] == "add/remove" and n is not None)
+    ):
+        raise InputError(f"{path}: corrupt ledger (line 1: bad population or neighbour relation)")
+    return header
+
+
+def _parse_header(path: Path, line: str) -> dict[str, Any]:
+    """Line 1: a sealed ledger header of a readable version with a valid total, rule and relation."""
+    try:
+        header = json.loads(line)
+    except json.JSONDecodeError:
+        raise InputError(f"{path}: not an anonlab ledger (line 1 is not JSON)") from None
+    if not isinstance(header, dict) or header.get("kind") != _KIND:
+        raise InputError(f"{path}: not an anonlab ledger (line 1 has no ledger header)")
+    _check_version(path, header.get("version"))
+    if not _verify_sum(header):
+        raise InputError(f"{path}: corrupt ledger (line 1 fails its checksum; edited?)")
+    _check_total(path, header)
+    return _with_relation(path, header)
+
+
+def _parse_entries(
+    path: Path, lines: list[str], header: dict[str, Any]
+) -> tuple[list[LedgerEntry], list[str]]:
+    """The release lines after the header, each sealed, chained to the line before and in sequence. Returns the
+    entries and the checksums (the header's first, then each entry's)."""
+    replace_one = header["neighbours"] == "replace-one"
+    sums = [header["sum"]]
+    entries: list[LedgerEntry] = []
+    for i, line in enumerate(lines, start=2):
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            raise InputError(f"{path}: corrupt ledger (line {i} is not JSON)") from None
+        if not isinstance(rec, dict) or not _verify_sum(rec):
+            raise InputError(f"{path}: corrupt ledger (line {i} fails its checksum; edited?)")
+        if rec.get("prev") != sums[-1]:
+            raise InputError(f"{path}: corrupt ledger (line {i} does not follow line {i - 1}; edited?)")
+        try:
+            entry = _entry_from(rec, replace_one)
+        except (KeyError, TypeError, ValueError, UsageError):
+            raise InputError(f"{path}: corrupt ledger (line {i}: missing or bad field)") from None
+        if entry.seq != i - 1:
+            raise InputError(f"{path}: corrupt ledger (line {i}: out of sequence)")
+        entries.append(entry)
+        sums.append(rec["sum"])
+    return entries, sums

@@ -117,14 +117,15 @@ class NoiseSource:
         share noise, and their difference could cancel it; forking keeps them independent while a re-run of the
         same release still reproduces. A fork of a fork is keyed by the whole path of labels (so
         ``release.fork("cut points")`` differs between releases)."""
-        if not self.seeded:
+        seed = self._seed
+        if seed is None:
             return NoiseSource(None)
         # a fork of a fork is keyed by the whole path of labels, so it differs between parents
         path = label if self._fork_label is None else self._fork_label + "\x00/fork/\x00" + label
         child = NoiseSource.__new__(NoiseSource)
-        child._seed = self._seed
+        child._seed = seed
         child._fork_label = path
-        child._stream = _Keystream(_derive_key(_LABEL + b"/fork/" + path.encode("utf-8"), self._seed))
+        child._stream = _Keystream(_derive_key(_LABEL + b"/fork/" + path.encode("utf-8"), seed))
         return child
 
     @classmethod

@@ -187,7 +187,7 @@ def resolve_schema(
 
         return adult_schema()
     if isinstance(schema, str | os.PathLike):
-        return Schema.read(schema)
+        return Schema.read(os.fspath(schema))
     raise UsageError(f"schema= must be a Schema, a schema file or 'adult', not {type(schema).__name__}")
 
 
