@@ -49,7 +49,7 @@ def table() -> pd.DataFrame:
 
 def hierarchy_levels(df: pd.DataFrame) -> dict:
     """Per quasi-identifier, the label of each distinct value at each level (level 0: the value)."""
-    from anonlab.deid.anonymize import _read_hierarchy_rows
+    from anonlab.deid.hierarchy import read_rows as _read_hierarchy_rows
     from anonlab.deid.quasi import default_hierarchy, encode_quasi
 
     out = {}
@@ -102,7 +102,8 @@ def verify(out: pd.DataFrame, quasi: list[str], sensitive: list[str], l_wanted) 
 
 
 def run_anonlab(df, method, scen, hier_files, strict=False):
-    from anonlab.deid.anonymize import AnonymizeConfig, anonymize
+    from anonlab.deid.recipe import AnonymizeConfig
+    from anonlab.deid.recipe import anonymize_config as anonymize
 
     cfg = AnonymizeConfig(
         quasi=ADULT_QUASI,
@@ -125,7 +126,7 @@ def run_anonlab(df, method, scen, hier_files, strict=False):
 def encoding_floor(df, hier_files) -> float:
     """Seconds (best of 5) anonlab takes only to turn the quasi-identifiers into integer codes: a floor under
     any anonymisation that starts from the table, whatever the algorithm after it."""
-    from anonlab.deid.anonymize import _read_hierarchy_rows
+    from anonlab.deid.hierarchy import read_rows as _read_hierarchy_rows
     from anonlab.deid.quasi import encode_quasi
 
     rows = {c: (_read_hierarchy_rows(f), f) for c, f in hier_files.items()}

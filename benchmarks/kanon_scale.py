@@ -24,7 +24,7 @@ CHILD = r"""
 import json, resource, sys, time
 sys.path.insert(0, {root!r})
 from benchmarks.kanon_data import QUASI, SENSITIVE, synthetic
-from anonlab.deid.anonymize import AnonymizeConfig, anonymize
+from anonlab.deid.recipe import AnonymizeConfig, anonymize_config as anonymize
 n, k, extra = {n}, {k}, {extra!r}
 df = synthetic(n, seed=0)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -41,7 +41,8 @@ print(json.dumps({{"rows": n, "k": k, "extra": extra, "seconds": sec, "peak_rss_
 
 def adult(k: int = 10, repeats: int = 5) -> dict:
     from anonlab.datasets import ADULT_QUASI, ADULT_SENSITIVE, load_adult
-    from anonlab.deid.anonymize import AnonymizeConfig, anonymize
+    from anonlab.deid.recipe import AnonymizeConfig
+    from anonlab.deid.recipe import anonymize_config as anonymize
 
     df = load_adult()
     out = {}

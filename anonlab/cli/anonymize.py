@@ -126,7 +126,9 @@ def add_parser(sub) -> None:
         help="t-closeness: largest Earth Mover's Distance of a class's sensitive distribution from the whole "
         "release's (ordered distance for numbers, equal or --hierarchy distance for categories)",
     )
-    p.add_argument("--method", choices=["mondrian", "global"], default=None, help="[default: mondrian]")
+    from anonlab.deid.registry import method_names
+
+    p.add_argument("--method", choices=method_names(), default=None, help="[default: mondrian]")
     p.add_argument(
         "--strict",
         action="store_true",
@@ -147,6 +149,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--hierarchy",
+        dest="hierarchies",
         type=_hierarchy,
         action="append",
         default=None,
@@ -155,12 +158,13 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--order",
+        dest="orders",
         type=_order,
         action="append",
         default=None,
         metavar="COL=V1,V2,...",
-        help="the order of a categorical quasi-identifier's values: global's built-in hierarchy then groups "
-        "adjacent values; repeatable",
+        help="the order of a categorical quasi-identifier's values: classes then group adjacent values (Mondrian "
+        "cuts between them, global's built-in hierarchy groups them); repeatable",
     )
     p.add_argument(
         "--schema",
@@ -184,7 +188,8 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import json
 
-    from anonlab.deid.anonymize import AnonymizeConfig, anonymize, load_schema, schema_roles
+    from anonlab.deid import anonymize, read_recipe
+    from anonlab.deid.recipe import load_schema
     from anonlab.errors import UsageError
     from anonlab.io import check_output, guard_outputs, read_table, table_format, write_table, write_text
 
@@ -194,7 +199,7 @@ def run(args) -> int:
         {
             "input": args.input,
             "recipe": args.recipe,
-            "hierarchy": [f for _, f in args.hierarchy or ()],
+            "hierarchy": [f for _, f in args.hierarchies or ()],
             "schema": args.schema if args.schema != "adult" else None,
         },
     )
@@ -213,24 +218,24 @@ def run(args) -> int:
         "strict": args.strict,
         "max_suppression": args.max_suppression,
         "suppress_mark": args.suppress_mark,
-        "hierarchies": tuple(args.hierarchy) if args.hierarchy else None,
+        "hierarchies": dict(args.hierarchies) if args.hierarchies else None,
         "loss": args.loss,
-        "orders": tuple(args.order) if args.order else None,
+        "orders": dict(args.orders) if args.orders else None,
+        "progress": args.progress or None,
     }
+    params = (
+        read_recipe(args.recipe, **given)
+        if args.recipe
+        else {k: v for k, v in given.items() if v is not None}
+    )
+    if params.get("k") is None:
+        raise UsageError("give --k (or a --recipe that names it)")
+    if params.get("quasi") is None and not args.schema:
+        raise UsageError("give --quasi (or a --recipe or --schema that names the quasi-identifiers)")
     schema = load_schema(args.schema) if args.schema else None
     df = read_table(args.input)
-    roles = schema_roles(schema, df.columns) if schema is not None else {}
-    if args.recipe:
-        config = AnonymizeConfig.from_recipe(args.recipe, defaults=roles, **given)
-    elif schema is not None:
-        config = AnonymizeConfig.from_schema(schema, df.columns, **given)
-    else:
-        if args.quasi is None or args.k is None:
-            raise UsageError("give --quasi and --k (or a --recipe or --schema that names them)")
-        config = AnonymizeConfig(**{k: v for k, v in given.items() if v is not None})
-    config = _with_progress(config, args.progress)
-    result = anonymize(df, config, schema=schema)
-    write_table(result.data, args.output, force=args.force)
+    released, result = anonymize(df, schema=schema, source=args.input, **params)
+    write_table(released, args.output, force=args.force)
     report = result.to_dict()
     report["input"] = str(args.input)
     report["output"] = str(args.output)
@@ -243,12 +248,6 @@ def run(args) -> int:
     else:
         print(_render(report))
     return 0
-
-
-def _with_progress(config, progress: bool):
-    from dataclasses import replace
-
-    return replace(config, progress=bool(progress))
 
 
 def _render(r: dict) -> str:

@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("input", help="table to assess (.csv, .csv.gz, .tsv, .parquet)")
     p.add_argument("--quasi", type=columns, metavar="COLS", help="comma-separated quasi-identifiers")
     p.add_argument(
-        "--sensitive", type=columns, default=[], metavar="COLS", help="comma-separated sensitive columns"
+        "--sensitive", type=columns, default=None, metavar="COLS", help="comma-separated sensitive columns"
     )
     p.add_argument(
         "--schema",
@@ -51,26 +51,27 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from anonlab.deid.risk import assess
+    from anonlab.deid import assess
     from anonlab.errors import UsageError
     from anonlab.io import read_table
 
-    quasi, sensitive = args.quasi, args.sensitive
+    schema = None
     if args.schema:
         from anonlab.schema import Schema
 
         schema = Schema.read(args.schema)
-        quasi = quasi or schema.with_role("quasi")
-        sensitive = sensitive or schema.with_role("sensitive")
-    if not quasi:
+    if not args.quasi and (schema is None or not schema.with_role("quasi")):
         raise UsageError("give --quasi COLS (or a --schema with quasi-identifier roles)")
-    df = read_table(args.input, columns=[*quasi, *sensitive])
+    # read only the columns assessed, unless the schema's roles are still to be matched with the table's
+    named = args.quasi and (args.sensitive is not None or schema is None)
+    df = read_table(args.input, columns=[*args.quasi, *(args.sensitive or ())] if named else None)
     report = assess(
         df,
-        quasi,
-        sensitive,
+        quasi=args.quasi,
+        sensitive=args.sensitive,
         sampling_fraction=args.sampling_fraction,
         threshold=args.threshold,
+        schema=schema,
         source=args.input,
     )
     if args.json:

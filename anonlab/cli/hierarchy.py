@@ -115,7 +115,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from anonlab.deid.hierarchy import build_hierarchy, write_hierarchy_csv
+    from anonlab.deid import build_hierarchy, write_hierarchy_csv
     from anonlab.errors import UsageError
     from anonlab.io import check_output, guard_outputs
 

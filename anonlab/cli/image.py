@@ -43,7 +43,7 @@ def add_parser(sub) -> None:
 
 
 def run_strip(args: argparse.Namespace) -> int:
-    from anonlab.deid.image import strip_path
+    from anonlab.deid import strip_path
 
     result = strip_path(args.input, args.output, force=args.force)
     if args.json:

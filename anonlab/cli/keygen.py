@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from anonlab.deid.keys import write_key
+    from anonlab.deid import write_key
 
     path = write_key(args.keyfile)
     if args.json:

@@ -37,6 +37,7 @@ def add_parser(sub) -> None:
     p.add_argument("--key-file", required=True, help="secret key from `anonlab keygen`")
     p.add_argument(
         "--id",
+        dest="ids",
         type=columns,
         default=[],
         metavar="COLS",
@@ -46,7 +47,12 @@ def add_parser(sub) -> None:
         "--drop", type=columns, default=[], metavar="COLS", help="comma-separated columns to remove"
     )
     p.add_argument(
-        "--shift-dates", type=columns, default=[], metavar="COLS", help="date columns to shift per subject"
+        "--shift-dates",
+        dest="dates",
+        type=columns,
+        default=[],
+        metavar="COLS",
+        help="date columns to shift per subject",
     )
     p.add_argument("--by", metavar="COL", help="the column that identifies the subject, for --shift-dates")
     p.add_argument(
@@ -73,15 +79,12 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from anonlab.deid.keys import read_key
-    from anonlab.deid.pseudonym import Pseudonymizer, pseudonymize_table
+    from anonlab.deid import pseudonym_mapping, pseudonymize, read_key
     from anonlab.errors import UsageError
     from anonlab.io import check_output, guard_outputs, read_table, refuse_inside, table_format, write_table
 
-    if not (args.id or args.drop or args.shift_dates):
+    if not (args.ids or args.drop or args.dates):
         raise UsageError("nothing to do: give --id, --drop or --shift-dates")
-    if args.max_shift_days < 1:
-        raise UsageError("--max-shift-days must be at least 1")
     guard_outputs([args.output, args.mapping], {"input": args.input, "key file": args.key_file})
     table_format(args.output)
     check_output(args.output, args.force)
@@ -94,21 +97,22 @@ def run(args) -> int:
     key = read_key(args.key_file, strict=args.strict_key)
     # identifiers, dropped columns, the subject and the dates are read as text, exactly as written: 00123 and 123
     # are different people, and an ID gets the same pseudonym whatever else is in the file
-    text = [*args.id, *args.drop, *args.shift_dates, *([args.by] if args.by else [])]
+    text = [*args.ids, *args.drop, *args.dates, *([args.by] if args.by else [])]
     df = read_table(args.input, text_columns=text)
-    out, mapping, result = pseudonymize_table(
+    out, result = pseudonymize(
         df,
-        Pseudonymizer(key, max_shift_days=args.max_shift_days),
-        id_columns=args.id,
+        key=key,
+        ids=args.ids,
         drop=args.drop,
-        shift_dates=args.shift_dates,
+        dates=args.dates,
         by=args.by,
-        source=args.input,
         date_format=args.date_format,
+        max_shift_days=args.max_shift_days,
+        source=args.input,
     )
     write_table(out, args.output, force=args.force)
     if args.mapping:
-        write_table(mapping, args.mapping, force=args.force)
+        write_table(pseudonym_mapping(df, key=key, ids=args.ids), args.mapping, force=args.force)
     for col in result.free_text_warnings:
         warn(
             "pseudonymize", f"column {col!r} looks like free text; it may contain names or other identifiers"

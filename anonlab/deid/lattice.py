@@ -36,15 +36,126 @@ import numpy as np
 
 from anonlab.deid.criteria import Criteria, check_groups, distribution
 from anonlab.deid.hierarchy import Hierarchy
-from anonlab.deid.mondrian import Classes, NotSatisfiable
+from anonlab.deid.methods import Anonymizer, Classes, NotSatisfiable, Partition
 from anonlab.deid.quasi import QuasiColumn, SensitiveColumn
 
-__all__ = ["LatticeResult", "global_search", "level_ncp", "MAX_NODES"]
+__all__ = [
+    "GlobalRecoding",
+    "LatticeResult",
+    "global_search",
+    "level_ncp",
+    "MAX_NODES",
+    "LOSSES",
+    "NotSatisfiable",
+]
 
 MAX_NODES = 1_000_000
 TRIPLE_NODES = (
     20_000  # lattices larger than this, with a suppression budget, are also pruned by column triples
 )
+LOSSES = ("gcp", "discernibility")
+
+
+class GlobalRecoding(Anonymizer):
+    """Optimal full-domain generalisation: one recoding per column, from hierarchies, the lattice of levels
+    searched for the least loss (in the spirit of ARX's Flash). What a release to a registry or a journal
+    usually needs: every record of a column is generalised alike.
+
+    Hierarchies are ARX-format CSVs (``hierarchies=`` of :meth:`apply`) or built in: intervals for numbers
+    (aligned on a schema's bounds), day / month / year for dates, right-to-left masking for codes such as ZIP or
+    ICD codes, adjacent grouping for ordered categories (``orders=``, a schema's ordered list, integer codes),
+    frequency-balanced grouping for other categories (read from the data: not a public fact).
+
+    Parameters (keyword only): ``k``, ``l``, ``l_kind``, ``c``, ``t``, ``suppress_mark`` as in
+    :class:`~anonlab.deid.methods.Anonymizer`, and:
+
+    - ``max_suppression``: fraction of the records whose classes may fail k, l or t and be withheld.
+    - ``loss``: what is minimised: ``"gcp"`` (mean NCP, suppressed records costing 1) or ``"discernibility"``.
+    - ``progress``: a progress bar on stderr.
+
+    >>> released, report = GlobalRecoding(k=10, max_suppression=0.01).apply(df, quasi=q)  # doctest: +SKIP
+    """
+
+    name = "global"
+
+    def __init__(
+        self,
+        *,
+        k: int,
+        l: float | None = None,  # noqa: E741
+        l_kind: str = "distinct",
+        c: float = 2.0,
+        t: float | None = None,
+        max_suppression: float = 0.0,
+        suppress_mark: bool = False,
+        loss: str = "gcp",
+        progress: bool = False,
+    ):
+        self.loss = loss
+        super().__init__(
+            k=k,
+            l=l,
+            l_kind=l_kind,
+            c=c,
+            t=t,
+            max_suppression=max_suppression,
+            suppress_mark=suppress_mark,
+            progress=progress,
+        )
+
+    def _validate(self) -> None:
+        super()._validate()
+        if self.loss not in LOSSES:
+            from anonlab.errors import UsageError
+
+            raise UsageError(f"loss={self.loss!r} is not known (use one of {', '.join(LOSSES)})")
+
+    def _partition(self, table, criteria: Criteria) -> Partition:
+        from anonlab.deid.quasi import default_hierarchy
+
+        quasi = table.quasi
+        hierarchies = [
+            default_hierarchy(q, table.orders.get(q.name), table.bounds.get(q.name)) for q in quasi
+        ]
+        res = global_search(
+            quasi,
+            hierarchies,
+            table.sensitive,
+            criteria,
+            float(self.max_suppression),
+            self.loss,
+            progress=bool(self.progress),
+        )
+        labels, ncp = _global_labels(res.classes, quasi, hierarchies, res.levels)
+        generalisation = {
+            q.name: {
+                "kind": h.kind,
+                "level": lev,
+                "levels": h.height + 1,
+                "distinct_released": int(len(np.unique(np.asarray(h.groups[lev])))),
+                "distinct_original": int(q.n_codes),
+            }
+            for q, h, lev in zip(quasi, hierarchies, res.levels, strict=True)
+        }
+        search = {
+            "lattice_nodes": res.nodes_total,
+            "nodes_evaluated": res.nodes_evaluated,
+            "optimum": list(res.levels),
+            "loss": self.loss,
+            "loss_value": res.loss,
+        }
+        return Partition(res.classes, labels, ncp, generalisation, search)
+
+
+def _global_labels(classes, quasi, hierarchies, levels):
+    """Labels and NCP of each class under a full-domain recoding (one level per column)."""
+    first = classes.order[classes.starts] if classes.n_classes else np.zeros(0, dtype=np.int64)
+    labels, ncp = [], np.zeros((classes.n_classes, len(quasi)))
+    for j, (q, h, lev) in enumerate(zip(quasi, hierarchies, levels, strict=True)):
+        code = q.codes[first]
+        labels.append(np.asarray(h.labels[lev], dtype=object)[code])
+        ncp[:, j] = level_ncp(q, h, lev)[code]
+    return labels, ncp
 
 
 @dataclass(frozen=True)
@@ -91,6 +202,172 @@ def level_ncp(q: QuasiColumn, h: Hierarchy, level: int) -> np.ndarray:
     return np.where(sizes > 1, sizes / n, 0.0)
 
 
+class _Lattice:
+    """The lattice of one search: its nodes (one level per column), each node's lower bound on the loss, the
+    order of visit, and what is known of each node (``bad``: fails, by monotonicity or a suppression bound;
+    ``good``: anonymous). Recoded columns are computed once per (column, level) and cached."""
+
+    def __init__(self, quasi, hierarchies, sensitive, crit: Criteria, max_suppression: float, loss: str):
+        self.quasi, self.hierarchies, self.sensitive, self.crit, self.loss = (
+            quasi, hierarchies, sensitive, crit, loss
+        )  # fmt: skip
+        self.n, self.d = len(quasi[0].codes), len(quasi)
+        self.heights = tuple(h.height for h in hierarchies)
+        self.total = int(np.prod([x + 1 for x in self.heights]))
+        if self.total > MAX_NODES:
+            raise NotSatisfiable(
+                f"the generalisation lattice has {self.total:,} nodes (more than {MAX_NODES:,}); give "
+                "hierarchies with fewer levels or fewer quasi-identifiers"
+            )
+        self.budget = int(np.floor(max_suppression * self.n + 1e-9))
+        self._gen: dict = {}
+        self.ncp_tab = [
+            [level_ncp(q, h, lev) for lev in range(h.height + 1)]
+            for q, h in zip(quasi, hierarchies, strict=True)
+        ]
+        self.nodes = np.array(list(itertools.product(*[range(x + 1) for x in self.heights])), dtype=np.int8)
+        self.bad = np.zeros(
+            len(self.nodes), dtype=bool
+        )  # at or below a node that failed: fails (monotonicity)
+        self.good = np.zeros(len(self.nodes), dtype=bool)
+        self.evaluated = 0
+        self._bounds()
+
+    def gen(self, j: int, lev: int):
+        """Group number of every record in column ``j`` at level ``lev``, and the number of groups."""
+        if (j, lev) not in self._gen:
+            groups = np.asarray(self.hierarchies[j].groups[lev], dtype=np.int64)
+            self._gen[(j, lev)] = (groups[self.quasi[j].codes], int(groups.max()) + 1 if len(groups) else 1)
+        return self._gen[(j, lev)]
+
+    def _bounds(self) -> None:
+        """``lower``: mean NCP of each node's recoding without suppression; ``bound``: the same raised by the
+        records a node must suppress at least (from pairs / triples of columns), whose nodes over the budget are
+        marked bad; ``visit``: the order of the search (by bound under GCP, by height otherwise)."""
+        nodes, d, n = self.nodes, self.d, self.n
+        col_mean = [
+            [float(np.bincount(q.codes, minlength=q.n_codes) @ t) / n for t in tabs]
+            for q, tabs in zip(self.quasi, self.ncp_tab, strict=True)
+        ]
+        self.lower = sum(np.asarray(col_mean[j])[nodes[:, j]] for j in range(d)) / d
+        self.bound = self.lower
+        height = nodes.sum(axis=1)
+        self.visit = (
+            np.lexsort((height, self.lower)) if self.loss == "gcp" else np.argsort(height, kind="stable")
+        )
+        if d < 3:
+            return
+        # records suppressed at least (from pairs of columns): prunes nodes over budget, and raises the GCP bound
+        # of the others, since a suppressed record costs 1 where its recoding cost at most its columns' worst NCP
+        min_supp = _pair_bound(nodes, self.heights, self.gen, n, self.crit.k)
+        if d >= 4 and self.budget > 0 and self.total > TRIPLE_NODES:
+            min_supp = np.maximum(min_supp, _triple_bound(nodes, self.heights, self.gen, n, self.crit.k))
+        self.bad |= min_supp > self.budget
+        if self.loss == "gcp" and self.budget > 0:
+            worst = sum(
+                np.asarray([t.max() if len(t) else 0.0 for t in self.ncp_tab[j]])[nodes[:, j]]
+                for j in range(d)
+            )
+            self.bound = self.lower + min_supp * np.clip(1.0 - worst / d, 0.0, 1.0) / n
+            self.visit = np.lexsort((height, self.bound))
+
+    def anonymous(self, node) -> bool:
+        if self.crit.needs_sensitive:
+            return self.evaluate(node) is not None
+        counts, inv = _counts(_key(node, self.gen, self.n))
+        return int((counts[inv] < self.crit.k).sum()) <= self.budget
+
+    def evaluate(self, node):
+        return _evaluate(node, self.gen, self.quasi, self.sensitive, self.crit, self.budget, self.n)
+
+    def probe(self) -> None:
+        """Probe the anonymity boundary first (as Flash does with its paths): binary search along a few chains
+        from the bottom to the top of the lattice. Every failing probe rules out its whole down-set, which the
+        search by lower bound would otherwise visit node by node."""
+        d, heights, nodes = self.d, self.heights, self.nodes
+        stride = np.cumprod([1] + [x + 1 for x in heights[::-1]])[:-1][::-1]
+        for r in range(2 * d):
+            cols = [(r + t) % d for t in range(d)]
+            chain = _chain(cols[::-1] if r >= d else cols, heights, stride)
+            a, b = 0, len(chain) - 1
+            while a < b:
+                mid = (a + b) // 2
+                i = chain[mid]
+                if self.bad[i]:
+                    a = mid + 1
+                elif self.good[i]:
+                    b = mid
+                else:
+                    self.evaluated += 1
+                    if self.anonymous(nodes[i]):
+                        self.good[(nodes >= nodes[i]).all(axis=1)] = True
+                        b = mid
+                    else:
+                        self.bad[(nodes <= nodes[i]).all(axis=1)] = True
+                        a = mid + 1
+
+    def node_loss(self, i: int) -> float | None:
+        """The loss of node ``i``, or None when it is not anonymous within the budget."""
+        node, d, n = self.nodes[i], self.d, self.n
+        ncp, codes = self.ncp_tab, [q.codes for q in self.quasi]
+        if self.crit.needs_sensitive:
+            res = self.evaluate(node)
+            if res is None:
+                return None  # its down-set was visited already (lower bound and height are monotone)
+            classes, suppressed = res
+            if self.loss == "gcp":
+                row_ncp = sum(ncp[j][node[j]][codes[j][classes.order]] for j in range(d)) / d
+                return (float(row_ncp.sum()) + len(suppressed)) / n
+            return float((classes.sizes.astype(np.float64) ** 2).sum() + len(suppressed) * float(n))
+        # k alone: class sizes from one bincount; the loss follows without building the classes
+        counts, inv = _counts(_key(node, self.gen, n))
+        small = counts[inv] < self.crit.k
+        n_supp = int(small.sum())
+        if n_supp > self.budget:
+            return None
+        if self.loss == "gcp":
+            rows = np.nonzero(small)[0]
+            lost = sum(ncp[j][node[j]][codes[j][rows]] for j in range(d)) / d if n_supp else 0.0
+            return float(self.lower[i]) + (n_supp - float(np.sum(lost))) / n
+        big = counts[counts >= self.crit.k].astype(np.float64)
+        return float((big**2).sum() + n_supp * float(n))
+
+    def best(self, progress: bool = False):
+        """(loss, node) of least loss among the anonymous nodes, or None. Under GCP the visit stops as soon as
+        the lower bound reaches the best loss found."""
+        best = None
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.total, desc="lattice", unit="node", leave=False)
+        for i in self.visit:
+            if bar is not None:
+                bar.update(1)
+            if best is not None and self.loss == "gcp" and self.bound[i] >= best[0] - 1e-15:
+                break
+            if self.bad[i]:
+                continue
+            self.evaluated += 1
+            value = self.node_loss(i)
+            if value is not None and (best is None or value < best[0] - 1e-12):
+                best = (value, tuple(int(x) for x in self.nodes[i]))
+        if bar is not None:
+            bar.close()
+        return best
+
+
+def _chain(cols, heights, stride) -> list[int]:
+    """Node indices of one chain from the bottom to the top of the lattice, raising ``cols`` in turn."""
+    chain, cur = [0], np.zeros(len(heights), dtype=np.int64)
+    while (cur < heights).any():
+        for j in cols:
+            if cur[j] < heights[j]:
+                cur[j] += 1
+                chain.append(int(cur @ stride))
+    return chain
+
+
 def global_search(
     quasi: list[QuasiColumn],
     hierarchies: list[Hierarchy],
@@ -102,148 +379,16 @@ def global_search(
 ) -> LatticeResult:
     """Find the node of least ``loss`` (``"gcp"`` or ``"discernibility"``) that meets ``crit`` within the
     suppression budget (a fraction of the records). Raises :class:`NotSatisfiable` if even the top node fails."""
-    n = len(quasi[0].codes)
-    d = len(quasi)
-    heights = tuple(h.height for h in hierarchies)
-    total = int(np.prod([x + 1 for x in heights]))
-    if total > MAX_NODES:
-        raise NotSatisfiable(
-            f"the generalisation lattice has {total:,} nodes (more than {MAX_NODES:,}); give hierarchies with "
-            "fewer levels or fewer quasi-identifiers"
-        )
-    budget = int(np.floor(max_suppression * n + 1e-9))
-    gen_cache: dict = {}
-
-    def gen(j, lev):
-        """Group number of every record in column ``j`` at level ``lev``, and the number of groups."""
-        if (j, lev) not in gen_cache:
-            groups = np.asarray(hierarchies[j].groups[lev], dtype=np.int64)
-            gen_cache[(j, lev)] = (groups[quasi[j].codes], int(groups.max()) + 1 if len(groups) else 1)
-        return gen_cache[(j, lev)]
-
-    ncp_tab = [
-        [level_ncp(q, h, lev) for lev in range(h.height + 1)] for q, h in zip(quasi, hierarchies, strict=True)
-    ]
-    col_mean = [
-        [float(np.bincount(q.codes, minlength=q.n_codes) @ t) / n for t in tabs]
-        for q, tabs in zip(quasi, ncp_tab, strict=True)
-    ]
-    nodes = np.array(list(itertools.product(*[range(x + 1) for x in heights])), dtype=np.int8)
-    lower = sum(np.asarray(col_mean[j])[nodes[:, j]] for j in range(d)) / d
-    bound = lower
-    if loss == "gcp":
-        visit = np.lexsort((nodes.sum(axis=1), lower))
-    else:
-        visit = np.argsort(nodes.sum(axis=1), kind="stable")
-    known_bad = np.zeros(len(nodes), dtype=bool)  # at or below a node that failed: fails (monotonicity)
-    if d >= 3:
-        # records suppressed at least (from pairs of columns): prunes nodes over budget, and raises the GCP bound
-        # of the others, since a suppressed record costs 1 where its recoding cost at most its columns' worst NCP
-        min_supp = _pair_bound(nodes, heights, gen, n, crit.k)
-        if d >= 4 and budget > 0 and total > TRIPLE_NODES:
-            min_supp = np.maximum(min_supp, _triple_bound(nodes, heights, gen, n, crit.k))
-        known_bad |= min_supp > budget
-        if loss == "gcp" and budget > 0:
-            worst = sum(
-                np.asarray([t.max() if len(t) else 0.0 for t in ncp_tab[j]])[nodes[:, j]] for j in range(d)
-            )
-            bound = lower + min_supp * np.clip(1.0 - worst / d, 0.0, 1.0) / n
-            visit = np.lexsort((nodes.sum(axis=1), bound))
-
-    def fail(node):
-        known_bad[(nodes <= node).all(axis=1)] = True
-
-    evaluated = 0
-
-    def anonymous(node) -> bool:
-        if crit.needs_sensitive:
-            return _evaluate(node, gen, quasi, sensitive, crit, budget, n) is not None
-        counts, inv = _counts(_key(node, gen, n))
-        return int((counts[inv] < crit.k).sum()) <= budget
-
-    # Probe the anonymity boundary first (as Flash does with its paths): binary search along a few chains from
-    # the bottom to the top of the lattice. Every failing probe rules out its whole down-set, which the search by
-    # lower bound below would otherwise visit node by node.
-    stride = np.cumprod([1] + [x + 1 for x in heights[::-1]])[:-1][::-1]
-    good = np.zeros(len(nodes), dtype=bool)
-    for r in range(2 * d):
-        chain, cur = [0], np.zeros(d, dtype=np.int64)
-        cols = [(r + t) % d for t in range(d)]
-        if r >= d:
-            cols = cols[::-1]
-        while (cur < heights).any():
-            for j in cols:
-                if cur[j] < heights[j]:
-                    cur[j] += 1
-                    chain.append(int(cur @ stride))
-        a, b = 0, len(chain) - 1
-        while a < b:
-            mid = (a + b) // 2
-            i = chain[mid]
-            if known_bad[i]:
-                a = mid + 1
-            elif good[i]:
-                b = mid
-            else:
-                evaluated += 1
-                if anonymous(nodes[i]):
-                    good[(nodes >= nodes[i]).all(axis=1)] = True
-                    b = mid
-                else:
-                    fail(nodes[i])
-                    a = mid + 1
-
-    best = None
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, desc="lattice", unit="node", leave=False)
-    for i in visit:
-        node = nodes[i]
-        if bar is not None:
-            bar.update(1)
-        if best is not None and loss == "gcp" and bound[i] >= best[0] - 1e-15:
-            break
-        if known_bad[i]:
-            continue
-        evaluated += 1
-        if crit.needs_sensitive:
-            res = _evaluate(node, gen, quasi, sensitive, crit, budget, n)
-            if res is None:
-                continue  # its down-set was visited already (lower bound and height are monotone)
-            classes, suppressed = res
-            if loss == "gcp":
-                row_ncp = sum(ncp_tab[j][node[j]][quasi[j].codes[classes.order]] for j in range(d)) / d
-                value = (float(row_ncp.sum()) + len(suppressed)) / n
-            else:
-                value = float((classes.sizes.astype(np.float64) ** 2).sum() + len(suppressed) * float(n))
-        else:
-            # k alone: class sizes from one bincount; the loss follows without building the classes
-            key = _key(node, gen, n)
-            counts, inv = _counts(key)
-            small = counts[inv] < crit.k
-            n_supp = int(small.sum())
-            if n_supp > budget:
-                continue
-            if loss == "gcp":
-                rows = np.nonzero(small)[0]
-                lost = sum(ncp_tab[j][node[j]][quasi[j].codes[rows]] for j in range(d)) / d if n_supp else 0.0
-                value = float(lower[i]) + (n_supp - float(np.sum(lost))) / n
-            else:
-                big = counts[counts >= crit.k].astype(np.float64)
-                value = float((big**2).sum() + n_supp * float(n))
-        if best is None or value < best[0] - 1e-12:
-            best = (value, tuple(int(x) for x in node))
-    if bar is not None:
-        bar.close()
+    lat = _Lattice(quasi, hierarchies, sensitive, crit, max_suppression, loss)
+    lat.probe()
+    best = lat.best(progress)
     if best is None:
         raise NotSatisfiable(
             "no full-domain generalisation meets the criteria within the suppression budget "
-            f"({max_suppression:.1%} of {n:,} records)"
+            f"({max_suppression:.1%} of {lat.n:,} records)"
         )
-    classes, suppressed = _evaluate(np.array(best[1]), gen, quasi, sensitive, crit, budget, n)
-    return LatticeResult(best[1], classes, suppressed, best[0], total, evaluated, heights)
+    classes, suppressed = lat.evaluate(np.array(best[1]))
+    return LatticeResult(best[1], classes, suppressed, best[0], lat.total, lat.evaluated, lat.heights)
 
 
 def _triple_bound(nodes, heights, gen, n: int, k: int) -> np.ndarray:
@@ -364,6 +509,3 @@ def _evaluate(node, gen, quasi, sensitive, crit: Criteria, budget: int, n: int):
         return None
     suppressed = np.setdiff1d(np.arange(n), order, assume_unique=True)
     return Classes(order, starts, ends), suppressed
-
-
-__all__ += ["NotSatisfiable"]

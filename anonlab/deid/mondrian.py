@@ -29,39 +29,108 @@ from dataclasses import dataclass
 import numpy as np
 
 from anonlab.deid.criteria import Criteria, _ranges, check_groups, distribution
+from anonlab.deid.methods import Anonymizer, Classes, NotSatisfiable, Partition
 from anonlab.deid.quasi import QuasiColumn, SensitiveColumn
 
-__all__ = ["Classes", "NotSatisfiable", "mondrian", "describe_classes"]
+__all__ = ["Mondrian", "Classes", "NotSatisfiable", "mondrian", "describe_classes"]
 
 _ALL = slice(None)
 _BIG = np.iinfo(np.int64).max
 
 
-class NotSatisfiable(ValueError):
-    """The whole table (after suppression) does not meet the criteria, so no partition can."""
+class Mondrian(Anonymizer):
+    """Mondrian multidimensional partitioning (LeFevre, DeWitt and Ramakrishnan, ICDE 2006): each class gets
+    its own ranges / sets, so it loses least of the methods here.
+
+    Parameters (keyword only): ``k``, ``l``, ``l_kind``, ``c``, ``t``, ``max_suppression``, ``suppress_mark``
+    as in :class:`~anonlab.deid.methods.Anonymizer`, and:
+
+    - ``strict``: equal values of a quasi-identifier never go to both sides of a cut, so the classes' regions
+      never overlap (relaxed cuts, the default, may split ties and give finer classes).
+    - ``max_suppression``: here, the records of the coarsest classes (outliers that widen them) are withheld
+      within this fraction and the rest partitioned again; the budget is a ceiling, used only when it lowers GCP.
+    - ``progress``: a progress bar on stderr.
+
+    >>> released, report = Mondrian(k=10, l=2).apply(df, quasi=q, sensitive=["income"])  # doctest: +SKIP
+    """
+
+    name = "mondrian"
+
+    def __init__(
+        self,
+        *,
+        k: int,
+        l: float | None = None,  # noqa: E741
+        l_kind: str = "distinct",
+        c: float = 2.0,
+        t: float | None = None,
+        strict: bool = False,
+        max_suppression: float = 0.0,
+        suppress_mark: bool = False,
+        progress: bool = False,
+    ):
+        self.strict = strict
+        super().__init__(
+            k=k,
+            l=l,
+            l_kind=l_kind,
+            c=c,
+            t=t,
+            max_suppression=max_suppression,
+            suppress_mark=suppress_mark,
+            progress=progress,
+        )
+
+    def _partition(self, table, criteria: Criteria) -> Partition:
+        quasi, sens = table.quasi, table.sensitive
+        classes = mondrian(quasi, sens, criteria, strict=bool(self.strict), progress=bool(self.progress))
+        if self.max_suppression > 0:
+            classes = _with_suppression(
+                classes, quasi, sens, criteria, self.max_suppression, bool(self.strict)
+            )
+        labels, ncp = describe_classes(classes, quasi)
+        generalisation = {
+            q.name: {
+                "kind": "hierarchy"
+                if q.hierarchy is not None and q.kind == "category"
+                else ("set" if q.kind == "category" else "range"),
+                "distinct_released": len(set(lab.tolist())),
+                "distinct_original": int(q.n_codes),
+            }
+            for q, lab in zip(quasi, labels, strict=True)
+        }
+        return Partition(classes, labels, ncp, generalisation)
 
 
-@dataclass(frozen=True)
-class Classes:
-    """Equivalence classes as runs of an order array: class ``i`` holds rows ``order[starts[i]:ends[i]]``."""
-
-    order: np.ndarray
-    starts: np.ndarray
-    ends: np.ndarray
-
-    @property
-    def sizes(self) -> np.ndarray:
-        return self.ends - self.starts
-
-    @property
-    def n_classes(self) -> int:
-        return len(self.starts)
-
-    def class_of_row(self, n_rows: int) -> np.ndarray:
-        """Class number of each row, -1 for rows in no class (suppressed)."""
-        out = np.full(n_rows, -1, dtype=np.int64)
-        out[self.order] = np.repeat(np.arange(self.n_classes), self.sizes)
-        return out
+def _with_suppression(classes, quasi, sensitive, crit, max_suppression: float, strict: bool) -> Classes:
+    """Withhold the records of the coarsest classes (outliers that widen them) within the budget, then
+    partition the rest again: with the outliers gone the remaining classes come out finer. The budget is a
+    ceiling: the second partition is kept only when its GCP (withheld records costing 1) is lower."""
+    n = len(quasi[0].codes)
+    budget = int(np.floor(max_suppression * n + 1e-9))
+    if budget < 1:
+        return classes
+    _, ncp = describe_classes(classes, quasi, with_labels=False)
+    score = ncp.mean(axis=1)
+    sizes = classes.sizes
+    mean = float((score * sizes).sum() / sizes.sum())
+    rank = np.argsort(-score, kind="stable")
+    cum = np.cumsum(sizes[rank])
+    pick = rank[(cum <= budget) & (score[rank] > mean)]
+    if not len(pick):
+        return classes
+    drop = np.zeros(classes.n_classes, dtype=bool)
+    drop[pick] = True
+    keep_rows = classes.order[~np.repeat(drop, sizes)]
+    try:
+        again = mondrian(quasi, sensitive, crit, strict=strict, rows=np.sort(keep_rows))
+    except NotSatisfiable:
+        return classes
+    # keep the second partition only if it loses less information, withheld records counted at full loss
+    _, ncp2 = describe_classes(again, quasi, with_labels=False)
+    gcp1 = float((ncp.mean(axis=1) * sizes).sum()) / n
+    gcp2 = (float((ncp2.mean(axis=1) * again.sizes).sum()) + (n - int(again.sizes.sum()))) / n
+    return again if gcp2 < gcp1 else classes
 
 
 def _cut_tables(quasi: list[QuasiColumn], M: int):
@@ -95,6 +164,71 @@ def _cut_tables(quasi: list[QuasiColumn], M: int):
     return G, FIRST, NXT, HAS
 
 
+@dataclass
+class _Space:
+    """The records as Mondrian cuts them: ``X`` (rows x columns, as narrow as the codes allow, so one gather per
+    level fetches whole records), ``POS`` (each code's place on [0, 1], one padded row per column), the
+    hierarchy cut tables, and the sensitive columns with their reference distributions (those of the rows to
+    release)."""
+
+    X: np.ndarray
+    POS: np.ndarray
+    M: int
+    tabs: tuple | None
+    refs: list
+    crit: Criteria
+    strict: bool
+
+    @classmethod
+    def build(cls, quasi, sensitive, crit, order, strict) -> _Space:
+        n_all = len(quasi[0].codes)
+        M = int(max(q.n_codes for q in quasi)) + 1
+        X = np.empty((n_all, len(quasi)), dtype=np.int16 if M < 2**15 else np.int32)
+        POS = np.zeros((len(quasi), M))
+        for j, q in enumerate(quasi):
+            X[:, j] = q.codes
+            POS[j, : len(q.pos)] = q.pos
+        refs = (
+            [(s, distribution(s.codes[order], s.n_values)) for s in sensitive] if crit.needs_sensitive else []
+        )
+        return cls(X, POS, M, _cut_tables(quasi, M), refs, crit, strict)
+
+    def sens_at(self, o):
+        return [(s, s.codes[o], p) for s, p in self.refs]
+
+
+class _Leaves:
+    """The finished classes, collected level by level (with an optional progress bar)."""
+
+    def __init__(self, n: int, progress: bool):
+        self.rows: list = []
+        self.sizes: list = []
+        self.bar = None
+        if progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=n, desc="mondrian", unit="rec", leave=False)
+
+    def add(self, order, starts, ends, mask) -> None:
+        self.rows.append(order[_ranges(starts[mask], ends[mask])])
+        self.sizes.append((ends - starts)[mask])
+        if self.bar is not None:
+            self.bar.update(int((ends - starts)[mask].sum()))
+
+    def classes(self) -> Classes:
+        if self.bar is not None:
+            self.bar.close()
+        rows = np.concatenate(self.rows) if self.rows else np.zeros(0, dtype=np.int64)
+        sizes = np.concatenate(self.sizes) if self.sizes else np.zeros(0, dtype=np.int64)
+        ends = np.cumsum(sizes)
+        return Classes(rows, ends - sizes, ends)
+
+
+def _tile(sizes):
+    ends = np.cumsum(sizes)
+    return ends - sizes, ends
+
+
 def mondrian(
     quasi: list[QuasiColumn],
     sensitive: list[SensitiveColumn],
@@ -112,102 +246,63 @@ def mondrian(
     n_all = len(quasi[0].codes)
     order = np.arange(n_all, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64).copy()
     n = len(order)
-    k = crit.k
-    M = int(max(q.n_codes for q in quasi)) + 1
-    # rows x columns, row-major and as narrow as the codes allow: one gather per level fetches whole records
-    X = np.empty((n_all, len(quasi)), dtype=np.int16 if M < 2**15 else np.int32)
-    for j, q in enumerate(quasi):
-        X[:, j] = q.codes
-    d = X.shape[1]
-    POS = np.zeros((d, M))  # each code's place on [0, 1], one padded row per column
-    for j, q in enumerate(quasi):
-        POS[j, : len(q.pos)] = q.pos
-    col = np.arange(d)[:, None]
-    tabs = _cut_tables(quasi, M)
-    refs = [(s, distribution(s.codes[order], s.n_values)) for s in sensitive] if crit.needs_sensitive else []
-
-    def sens_at(o):
-        return [(s, s.codes[o], p) for s, p in refs]
-
-    if n == 0 or not check_groups(np.array([0]), np.array([n]), crit, sens_at(order))[0]:
+    space = _Space.build(quasi, sensitive, crit, order, strict)
+    if n == 0 or not check_groups(np.array([0]), np.array([n]), crit, space.sens_at(order))[0]:
         raise NotSatisfiable(f"the {n:,} records to release do not, all together, meet {_describe(crit)}")
-
     starts, ends = np.array([0], dtype=np.int64), np.array([n], dtype=np.int64)
-    leaf_rows, leaf_sizes = [], []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=n, desc="mondrian", unit="rec", leave=False)
+    leaves = _Leaves(n, progress)
     while len(starts):
-        size = ends - starts
-        small = size < 2 * k
-        if small.any():
-            leaf_rows.append(order[_ranges(starts[small], ends[small])])
-            leaf_sizes.append(size[small])
-            if bar is not None:
-                bar.update(int(size[small].sum()))
-            keep = ~small
-            idx = _ranges(starts[keep], ends[keep])
-            order = order[idx]
-            sizes = size[keep]
-            ends = np.cumsum(sizes)
-            starts = ends - sizes
+        small = (ends - starts) < 2 * crit.k
+        if small.any():  # too small to cut: a class
+            leaves.add(order, starts, ends, small)
+            order = order[_ranges(starts[~small], ends[~small])]
+            starts, ends = _tile((ends - starts)[~small])
             if not len(starts):
                 break
-        nseg = len(starts)
-        Xo = X[order]
-        mins = np.minimum.reduceat(Xo, starts, axis=0).T.astype(np.int64)
-        maxs = np.maximum.reduceat(Xo, starts, axis=0).T.astype(np.int64)
-        del Xo
-        width = POS[col, maxs] - POS[col, mins] + 1e-9 * (maxs > mins)
-        ranked = np.argsort(-width, axis=0, kind="stable")
-        cut = np.full(nseg, -1, dtype=np.int64)
-        undecided = np.ones(nseg, dtype=bool)
-        for r in range(d):
-            dims_all = ranked[r]
-            cand = undecided & (width[dims_all, np.arange(nseg)] > 0)
-            if not cand.any():
-                break
-            segs = np.nonzero(cand)[0]
-            cut[segs] = _try_cut(
-                X,
-                order,
-                len(segs) == nseg,
-                starts[segs],
-                ends[segs],
-                dims_all[segs],
-                mins[:, segs],
-                maxs[:, segs],
-                M,
-                k,
-                strict,
-                tabs,
-                crit,
-                sens_at,
-            )
-            undecided[segs[cut[segs] >= 0]] = False
-        done = undecided
-        if done.any():
-            leaf_rows.append(order[_ranges(starts[done], ends[done])])
-            leaf_sizes.append((ends - starts)[done])
-            if bar is not None:
-                bar.update(int((ends - starts)[done].sum()))
-        go = ~undecided
-        s2, c2, e2 = starts[go], cut[go], ends[go]
-        new_starts = np.column_stack([s2, c2]).ravel()
-        new_ends = np.column_stack([c2, e2]).ravel()
-        if done.any():
-            order = order[_ranges(new_starts, new_ends)]
-        sizes = new_ends - new_starts
-        ends = np.cumsum(sizes)
-        starts = ends - sizes
-    if bar is not None:
-        bar.close()
-    all_rows = np.concatenate(leaf_rows) if leaf_rows else np.zeros(0, dtype=np.int64)
-    sizes = np.concatenate(leaf_sizes) if leaf_sizes else np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(sizes)
-    return Classes(all_rows, ends - sizes, ends)
+        order, starts, ends = _split_level(space, order, starts, ends, leaves)
+    return leaves.classes()
+
+
+def _split_level(space: _Space, order, starts, ends, leaves: _Leaves):
+    """Cut every partition of one depth on the widest column that can be cut (the next when it cannot, as in
+    the paper); partitions no column can cut become classes. Returns the next depth's (order, starts, ends)."""
+    nseg, d = len(starts), space.X.shape[1]
+    Xo = space.X[order]
+    mins = np.minimum.reduceat(Xo, starts, axis=0).T.astype(np.int64)
+    maxs = np.maximum.reduceat(Xo, starts, axis=0).T.astype(np.int64)
+    del Xo
+    col = np.arange(d)[:, None]
+    width = space.POS[col, maxs] - space.POS[col, mins] + 1e-9 * (maxs > mins)
+    ranked = np.argsort(-width, axis=0, kind="stable")
+    cut = np.full(nseg, -1, dtype=np.int64)
+    undecided = np.ones(nseg, dtype=bool)
+    for r in range(d):
+        dims_all = ranked[r]
+        cand = undecided & (width[dims_all, np.arange(nseg)] > 0)
+        if not cand.any():
+            break
+        segs = np.nonzero(cand)[0]
+        cut[segs] = _try_cut(
+            space,
+            order,
+            len(segs) == nseg,
+            starts[segs],
+            ends[segs],
+            dims_all[segs],
+            mins[:, segs],
+            maxs[:, segs],
+        )
+        undecided[segs[cut[segs] >= 0]] = False
+    if undecided.any():
+        leaves.add(order, starts, ends, undecided)
+    go = ~undecided
+    s2, c2, e2 = starts[go], cut[go], ends[go]
+    new_starts = np.column_stack([s2, c2]).ravel()
+    new_ends = np.column_stack([c2, e2]).ravel()
+    if undecided.any():
+        order = order[_ranges(new_starts, new_ends)]
+    starts, ends = _tile(new_ends - new_starts)
+    return order, starts, ends
 
 
 def _pick(a, b, sizes, half, k):
@@ -219,11 +314,12 @@ def _pick(a, b, sizes, half, k):
     return np.where(va | vb, np.where(da <= db, a, b), -1)
 
 
-def _try_cut(X, order, whole, ss, ee, dims, mins, maxs, M, k, strict, tabs, crit, sens_at):
+def _try_cut(space: _Space, order, whole, ss, ee, dims, mins, maxs):
     """Cut each segment ``[ss, ee)`` of ``order`` on its dimension; returns the cut position or -1.
 
     Reorders ``order`` inside these segments by the chosen dimension (harmless: order inside a partition does
     not matter). Every step is one numpy operation over all segments at once, hierarchies included."""
+    X, M, k, crit, tabs = space.X, space.M, space.crit.k, space.crit, space.tabs
     nseg = len(ss)
     sizes = ee - ss
     ar = np.arange(nseg, dtype=np.int64)
@@ -238,7 +334,7 @@ def _try_cut(X, order, whole, ss, ee, dims, mins, maxs, M, k, strict, tabs, crit
     half = sizes // 2
     base = ar * M
     med = key[offs + half] - base
-    if strict:
+    if space.strict:
         left = _pick(
             np.searchsorted(key, base + med) - offs,
             np.searchsorted(key, base + med + 1) - offs,
@@ -269,7 +365,7 @@ def _try_cut(X, order, whole, ss, ee, dims, mins, maxs, M, k, strict, tabs, crit
         o = np.nonzero(ok)[0]
         cs = np.concatenate([ss[o], ss[o] + left[o]])
         ce = np.concatenate([ss[o] + left[o], ee[o]])
-        passed = check_groups(cs, ce, crit, sens_at(order))
+        passed = check_groups(cs, ce, crit, space.sens_at(order))
         ok[o] = passed[: len(o)] & passed[len(o) :]
     return np.where(ok, ss + left, -1)
 

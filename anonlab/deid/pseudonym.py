@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
 __all__ = [
     "PSEUDONYM_LENGTH",
     "Pseudonymizer",
+    "pseudonymize",
+    "pseudonym_mapping",
+    "PseudonymizationReport",
     "pseudonymize_table",
     "PseudonymizeResult",
     "parse_dates",
@@ -50,7 +54,9 @@ class Pseudonymizer:
 
     def __post_init__(self) -> None:
         if self.max_shift_days < 1:
-            raise ValueError("max_shift_days must be at least 1")
+            from anonlab.errors import UsageError
+
+            raise UsageError(f"max_shift_days={self.max_shift_days!r}: must be at least 1")
 
     def pseudonym(self, identifier: str) -> str:
         """The pseudonym of one identifier, exactly as written: ``00123`` and ``123`` are different identifiers.
@@ -105,9 +111,13 @@ def _refuse_float(s: pd.Series) -> None:
         )
 
 
-@dataclass
-class PseudonymizeResult:
-    """What :func:`pseudonymize_table` did (no identifiers, no key)."""
+@dataclass(frozen=True)
+class PseudonymizationReport:
+    """What :func:`pseudonymize` did, by column name and count: never an identifier, a pseudonym or the key.
+
+    ``distinct_ids``: per pseudonymised column, the number of distinct identifiers; ``free_text_warnings`` and
+    ``identifier_warnings``: columns left as they are that look like free text (may hold names) or like a direct
+    identifier."""
 
     rows: int
     pseudonymized: list[str]
@@ -116,6 +126,7 @@ class PseudonymizeResult:
     free_text_warnings: list[str]
     distinct_ids: dict[str, int]
     identifier_warnings: list[str] = field(default_factory=list)
+    by: str | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -123,10 +134,32 @@ class PseudonymizeResult:
             "pseudonymized": self.pseudonymized,
             "dropped": self.dropped,
             "date_shifted": self.shifted,
+            "by": self.by,
             "distinct_ids": self.distinct_ids,
             "free_text_warnings": self.free_text_warnings,
             "identifier_warnings": self.identifier_warnings,
         }
+
+    def _repr_html_(self) -> str:
+        from anonlab.deid.report import html_table
+
+        rows = [("rows", f"{self.rows:,}")]
+        rows += [
+            (f"pseudonymised {c}", f"{self.distinct_ids.get(c, 0):,} distinct identifiers")
+            for c in self.pseudonymized
+        ]
+        rows += [(f"dropped {c}", "") for c in self.dropped]
+        rows += [(f"dates shifted in {c}", f"per subject ({self.by})") for c in self.shifted]
+        notes = [f"column {c!r} looks like free text: review it by hand" for c in self.free_text_warnings]
+        notes += [
+            f"column {c!r} looks like a direct identifier and is kept as it is"
+            for c in self.identifier_warnings
+        ]
+        notes.append("pseudonymised data is still personal data: the key holder can re-identify it")
+        return html_table("Pseudonymisation", rows, notes)
+
+
+PseudonymizeResult = PseudonymizationReport  # the name before the keyword API
 
 
 def _iso_shapes(s: pd.Series) -> pd.Series:
@@ -147,6 +180,162 @@ def _iso_shapes(s: pd.Series) -> pd.Series:
     return shapes.where(text.notna().to_numpy(dtype=bool))
 
 
+def _names(value, what: str) -> list[str]:
+    from anonlab.errors import UsageError
+
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    try:
+        return [str(c) for c in value]
+    except TypeError:
+        raise UsageError(f"{what}= must be a list of column names, not {value!r}") from None
+
+
+def _check(df, ids, drop, dates, by, date_format, source) -> None:
+    from anonlab.deid.encoded_table import require_named
+    from anonlab.errors import UsageError
+
+    if not (ids or drop or dates):
+        raise UsageError("nothing to do: give ids=, drop= or dates=")
+    for what, cols in (("ids", ids), ("drop", drop), ("dates", dates), ("by", [by] if by else [])):
+        require_named(df, cols, what, source)
+    overlap = sorted(set(ids) & set(drop))
+    if overlap:
+        raise UsageError(f"column {overlap[0]!r} is in both ids= and drop=")
+    if dates and not by:
+        raise UsageError("dates= needs by=, the column that identifies the subject")
+    if by and not dates:
+        raise UsageError("by= is only used with dates=")
+    if date_format and not dates:
+        raise UsageError("date_format= is only used with dates=")
+    if set(dates) & (set(ids) | set(drop)):
+        raise UsageError("a column in dates= cannot also be in ids= or drop=")
+
+
+def _as_key(key):
+    from anonlab.deid.keys import SecretKey, read_key
+    from anonlab.errors import UsageError
+
+    if isinstance(key, SecretKey):
+        return key
+    if isinstance(key, str | os.PathLike):
+        return read_key(key)
+    raise UsageError(
+        "key= must be a SecretKey (anonlab.deid.generate_key(), read_key(path)) or a key file's path"
+    )
+
+
+def _shift_dates(df, out, pz: Pseudonymizer, dates, by, date_format, source) -> None:
+    """Write into ``out`` every date column of ``dates`` shifted by its subject's offset, in its own format."""
+    import pandas as pd
+
+    from anonlab.errors import InputError
+
+    parsed = {col: parse_dates(df[col], col, date_format, source) for col in dates}
+    offsets = pz.offsets_for(df[by])
+    if offsets.isna().any():
+        row = int(offsets.isna().to_numpy().nonzero()[0][0]) + 1
+        raise InputError(f"{source}: column {by!r}, row {row}: no subject identifier to shift dates by")
+    delta = pd.to_timedelta(offsets, unit="D")
+    for col, (dates_, fmt) in parsed.items():
+        shifted = dates_ + delta
+        if fmt:
+            out[col] = shifted.dt.strftime(fmt).where(dates_.notna())
+            continue
+        # ISO: each value keeps the shape it was written in (date only, space or T, minutes, seconds)
+        shapes = _iso_shapes(df[col])
+        written = pd.Series(pd.NA, index=df.index, dtype=object)
+        for shape in shapes.dropna().unique():
+            rows = (shapes == shape).to_numpy()
+            written[rows] = shifted[rows].dt.strftime(shape)
+        out[col] = written
+
+
+def pseudonymize(
+    df: pd.DataFrame,
+    *,
+    key,
+    ids=(),
+    drop=(),
+    dates=(),
+    by: str | None = None,
+    date_format: str | None = None,
+    max_shift_days: int = 365,
+    source: str = "input",
+) -> tuple[pd.DataFrame, PseudonymizationReport]:
+    """Replace identifiers by keyed pseudonyms, drop direct identifiers, shift dates per subject.
+
+    Parameters
+    ----------
+    key : the secret key (:class:`~anonlab.deid.keys.SecretKey`, or the path of a key file from
+        ``anonlab keygen`` / :func:`~anonlab.deid.keys.write_key`). It decides every pseudonym and date shift:
+        the same key gives the same pseudonyms in every file and run (linkable), another key unrelated ones.
+        Never stored in the result or the report.
+    ids : identifier columns, each value replaced by HMAC-SHA256 under the key (16 base32 characters). Read
+        them as text (``read_table(path, text_columns=[...])``): ``00123`` and ``123`` are different identifiers.
+    drop : direct identifiers (names, addresses) to remove outright.
+    dates : date columns whose every date of one subject (``by``, the column identifying the subject) moves by
+        the same secret number of days in ``[-max_shift_days, max_shift_days]``, never 0: intervals within a
+        subject survive, calendar dates do not. ``date_format``: their one strftime format (needed for day/month
+        dates such as ``01/02/2020``; default ISO); shifted dates are written back in it.
+
+    Returns the released table (same column order, less ``drop``) and a report. ``df`` is not modified.
+    Pseudonymised data is still personal data: the key holder can re-identify it. The mapping from identifiers
+    to pseudonyms is :func:`pseudonym_mapping`.
+    """
+    from anonlab.errors import UsageError
+    from anonlab.schema import _guess_type, guess_role
+
+    ids, drop, dates = _names(ids, "ids"), _names(drop, "drop"), _names(dates, "dates")
+    _check(df, ids, drop, dates, by, date_format, source)
+    if isinstance(max_shift_days, bool) or not isinstance(max_shift_days, int) or max_shift_days < 1:
+        raise UsageError(f"max_shift_days={max_shift_days!r}: must be a whole number of days, at least 1")
+    pz = Pseudonymizer(_as_key(key), max_shift_days=max_shift_days)
+    out = df.copy()
+    if dates:
+        _shift_dates(df, out, pz, dates, by, date_format, source)
+    for col in ids:
+        out[col] = pz.pseudonymize_series(df[col])
+    out = out.drop(columns=drop)
+    untouched = [c for c in out.columns if c not in ids and c not in dates]
+    free_text = [c for c in untouched if _guess_type(out[c]) == "text"]
+    id_like = [c for c in untouched if c not in free_text and guess_role(str(c), out[c]) == "identifier"]
+    report = PseudonymizationReport(
+        rows=len(df),
+        pseudonymized=ids,
+        dropped=drop,
+        shifted=dates,
+        free_text_warnings=free_text,
+        distinct_ids={c: int(df[c].astype("string").dropna().nunique()) for c in ids},
+        identifier_warnings=id_like,
+        by=by,
+    )
+    return out, report
+
+
+def pseudonym_mapping(df: pd.DataFrame, *, key, ids) -> pd.DataFrame:
+    """The re-identification table of :func:`pseudonymize`: ``column, original, pseudonym``, one row per
+    distinct identifier of each column of ``ids``. As secret as the key: store it only where the key may be."""
+    import pandas as pd
+
+    pz = Pseudonymizer(_as_key(key))
+    parts = []
+    for col in _names(ids, "ids"):
+        pairs = pd.DataFrame(
+            {
+                "column": col,
+                "original": df[col].astype("string"),
+                "pseudonym": pz.pseudonymize_series(df[col]),
+            }
+        )
+        parts.append(pairs.dropna().drop_duplicates())
+    if not parts:
+        return pd.DataFrame(columns=["column", "original", "pseudonym"])
+    return pd.concat(parts, ignore_index=True)
+
+
 def pseudonymize_table(
     df: pd.DataFrame,
     pseudonymizer: Pseudonymizer,
@@ -156,84 +345,18 @@ def pseudonymize_table(
     by: str | None = None,
     source: str = "input",
     date_format: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, PseudonymizeResult]:
-    """Replace identifiers by keyed pseudonyms, drop direct identifiers, shift dates per subject.
-
-    Identifier columns must hold text (or integers); read the table with
-    ``read_table(path, text_columns=[*id_columns, *drop, by])`` so that each identifier is taken exactly as
-    written. Every date column is parsed with one format (:func:`parse_dates`; ``date_format`` says it, and is
-    required for day/month dates such as ``01/02/2020``); shifted dates are written back in that format.
-
-    Returns the released table (same column order, less the dropped ones), a mapping table
-    (``column, original, pseudonym``; write it only where the user asks) and a summary. The input is not modified.
-    """
-    import pandas as pd
-
-    from anonlab.errors import InputError, UsageError
-    from anonlab.io import require_columns
-    from anonlab.schema import _guess_type, guess_role
-
-    require_columns(df, [*id_columns, *drop, *shift_dates, *([by] if by else [])], source)
-    overlap = set(id_columns) & set(drop)
-    if overlap:
-        raise UsageError(f"column {sorted(overlap)[0]!r} is both in --id and --drop")
-    if shift_dates and not by:
-        raise UsageError("--shift-dates needs --by COL, the column that identifies the subject")
-    if by and not shift_dates:
-        raise UsageError("--by is only used with --shift-dates")
-    if date_format and not shift_dates:
-        raise UsageError("--date-format is only used with --shift-dates")
-    if set(shift_dates) & (set(id_columns) | set(drop)):
-        raise UsageError("a date column to shift cannot also be pseudonymised or dropped")
-
-    out = df.copy()
-    mappings = []
-    parsed = {}
-    formats = {}
-    for col in shift_dates:
-        parsed[col], formats[col] = parse_dates(df[col], col, date_format, source)
-    if shift_dates:
-        offsets = pseudonymizer.offsets_for(df[by])
-        if offsets.isna().any():
-            row = int(offsets.isna().to_numpy().nonzero()[0][0]) + 1
-            raise InputError(f"{source}: column {by!r}, row {row}: no subject identifier to shift dates by")
-        delta = pd.to_timedelta(offsets, unit="D")
-        for col, dates in parsed.items():
-            shifted = dates + delta
-            if formats[col]:
-                out[col] = shifted.dt.strftime(formats[col]).where(dates.notna())
-                continue
-            # ISO: each value keeps the shape it was written in (date only, space or T, minutes, seconds)
-            shapes = _iso_shapes(df[col])
-            written = pd.Series(pd.NA, index=df.index, dtype=object)
-            for shape in shapes.dropna().unique():
-                rows = (shapes == shape).to_numpy()
-                written[rows] = shifted[rows].dt.strftime(shape)
-            out[col] = written
-    distinct = {}
-    for col in id_columns:
-        pseudo = pseudonymizer.pseudonymize_series(df[col])
-        out[col] = pseudo
-        pairs = pd.DataFrame({"column": col, "original": df[col].astype("string"), "pseudonym": pseudo})
-        pairs = pairs.dropna().drop_duplicates()
-        distinct[col] = len(pairs)
-        mappings.append(pairs)
-    out = out.drop(columns=list(drop))
-    untouched = [c for c in out.columns if c not in id_columns and c not in shift_dates]
-    warnings = [c for c in untouched if _guess_type(out[c]) == "text"]
-    id_like = [c for c in untouched if c not in warnings and guess_role(str(c), out[c]) == "identifier"]
-    mapping = (
-        pd.concat(mappings, ignore_index=True)
-        if mappings
-        else pd.DataFrame(columns=["column", "original", "pseudonym"])
+) -> tuple[pd.DataFrame, pd.DataFrame, PseudonymizationReport]:
+    """:func:`pseudonymize` and :func:`pseudonym_mapping` under a :class:`Pseudonymizer`: returns (released
+    table, mapping, report); the form before the keyword API."""
+    out, report = pseudonymize(
+        df,
+        key=pseudonymizer.key,
+        ids=id_columns,
+        drop=drop,
+        dates=shift_dates,
+        by=by,
+        date_format=date_format,
+        max_shift_days=pseudonymizer.max_shift_days,
+        source=source,
     )
-    result = PseudonymizeResult(
-        rows=len(df),
-        pseudonymized=list(id_columns),
-        dropped=list(drop),
-        shifted=list(shift_dates),
-        free_text_warnings=warnings,
-        distinct_ids=distinct,
-        identifier_warnings=id_like,
-    )
-    return out, mapping, result
+    return out, pseudonym_mapping(df, key=pseudonymizer.key, ids=id_columns), report

@@ -28,7 +28,14 @@ from anonlab.deid.hierarchy import (
     ordered_hierarchy,
 )
 
-__all__ = ["QuasiColumn", "SensitiveColumn", "encode_quasi", "encode_sensitive", "default_hierarchy"]
+__all__ = [
+    "QuasiColumn",
+    "SensitiveColumn",
+    "encode_quasi",
+    "encode_sensitive",
+    "apply_order",
+    "default_hierarchy",
+]
 
 
 @dataclass(frozen=True)
@@ -154,6 +161,44 @@ def encode_quasi(s: pd.Series, hierarchy_rows=None, hierarchy_source: str = "") 
     assert len(pos) == n_codes
     return QuasiColumn(
         name, kind, values, labels, has_missing, codes.astype(np.int32), pos, integer, hierarchy
+    )
+
+
+def apply_order(q: QuasiColumn, order) -> QuasiColumn:
+    """``q`` (a category without hierarchy) with its codes in the order of ``order``, the values in their order
+    (values of the order absent from the data are skipped; the missing code stays last). Mondrian then cuts
+    between adjacent values of the order, and a built-in hierarchy groups adjacent values.
+
+    Raises :class:`~anonlab.errors.InputError` for a value of the data that ``order`` does not list."""
+    from anonlab.errors import InputError
+
+    rank = {str(v): i for i, v in enumerate(order)}
+    labels = [str(x) for x in q.labels]
+    unknown = [x for x in labels if x not in rank]
+    if unknown:
+        raise InputError(
+            f"column {q.name!r}: value {unknown[0]!r} is not among the categories of its order "
+            f"({len(unknown)} value(s) missing)"
+        )
+    m = len(labels)
+    perm = np.argsort(np.array([rank[x] for x in labels], dtype=np.int64), kind="stable")
+    if q.has_missing:
+        perm = np.append(perm, m)
+    inv = np.empty_like(perm)
+    inv[perm] = np.arange(len(perm))
+    pos = np.arange(m, dtype=float) / max(m - 1, 1)
+    if q.has_missing:
+        pos = np.append(pos, 1.0)
+    return QuasiColumn(
+        q.name,
+        q.kind,
+        q.values[perm[:m]],
+        q.labels[perm[:m]],
+        q.has_missing,
+        inv[q.codes].astype(np.int32),
+        pos,
+        q.integer,
+        None,
     )
 
 

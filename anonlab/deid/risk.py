@@ -109,6 +109,43 @@ class RiskReport:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def __repr__(self) -> str:
+        return (
+            f"RiskReport(rows={self.rows}, quasi={self.quasi!r}, k={self.k}, sample_uniques={self.sample_uniques}, "
+            f"prosecutor_highest={self.prosecutor.highest:.4g})"
+        )
+
+    def _repr_html_(self) -> str:
+        from anonlab.deid.report import html_table
+
+        pct = lambda x: f"{100 * x:.2f}%"  # noqa: E731
+        rows = [
+            ("records", f"{self.rows:,}"),
+            ("quasi-identifiers", ", ".join(self.quasi)),
+            ("equivalence classes", f"{self.classes:,}"),
+            ("k (smallest class)", f"{self.k:,}"),
+            ("sample uniques", f"{self.sample_uniques:,} ({pct(self.sample_uniques_share)})"),
+        ]
+        for name, t in (("prosecutor", self.prosecutor), ("journalist", self.journalist)):
+            rows.append(
+                (f"{name} risk: highest / average / records > {self.threshold:g}",
+                 f"{pct(t.highest)} / {pct(t.average)} / {pct(t.records_at_risk)}")
+            )  # fmt: skip
+        rows.append(("marketer risk", pct(self.marketer)))
+        for s in self.sensitive:
+            rows.append(
+                (f"{s.column}: l (distinct, entropy), t ({s.distance})",
+                 f"{s.l_distinct}, {s.l_entropy:.2f}, {s.t_closeness:.3f}")
+            )  # fmt: skip
+        if self.population is not None:
+            p = self.population
+            rows.append(
+                (f"population uniques, Zayatz (pi={p.sampling_fraction:g})", f"{p.zayatz_uniques:,.0f}")
+            )
+            pit = "not estimable" if p.pitman_uniques is None else f"{p.pitman_uniques:,.0f}"
+            rows.append(("population uniques, Pitman", pit))
+        return html_table("Re-identification risk", rows)
+
     def sensitive_for(self, column: str) -> SensitiveReport:
         for s in self.sensitive:
             if s.column == column:
@@ -404,12 +441,31 @@ def _sensitive(key: np.ndarray, column: str, codes: np.ndarray, m: int, ordered:
     )
 
 
+def _check_assess(df, quasi, sensitive, sampling_fraction, threshold, source: str) -> tuple[list, list]:
+    from anonlab.deid.encoded_table import check_roles, require_named
+
+    quasi, sensitive = check_roles(quasi, sensitive)
+    require_named(df, quasi, "quasi", source)
+    require_named(df, sensitive, "sensitive", source)
+    if len(df) == 0:
+        raise InputError(f"{source}: no rows to assess")
+    if sampling_fraction is not None and not (0 < sampling_fraction <= 1):
+        raise UsageError(
+            f"sampling_fraction={sampling_fraction!r}: must lie in (0, 1] (the table's share of the population)"
+        )
+    if not (0 < threshold <= 1):
+        raise UsageError(f"threshold={threshold!r}: must lie in (0, 1] (a re-identification probability)")
+    return quasi, sensitive
+
+
 def assess(
     df: pd.DataFrame,
-    quasi: list[str],
-    sensitive: list[str] = (),
+    quasi=None,
+    sensitive=None,
+    *,
     sampling_fraction: float | None = None,
     threshold: float = 0.2,
+    schema=None,
     source: str = "input",
 ) -> RiskReport:
     """Measure re-identification and attribute-disclosure risk of ``df``.
@@ -423,24 +479,16 @@ def assess(
         Zayatz and Pitman models. Without it, the table is taken to be the whole population.
     threshold : a record is "at risk" when its re-identification probability exceeds this (ARX's default 0.2
         corresponds to classes smaller than 5).
+    schema : an :class:`~anonlab.schema.Schema` whose roles give ``quasi`` and ``sensitive`` when they are not
+        given (its columns of those roles present in ``df``).
+    source : how messages name the table (a file name).
+
+    Errors name the parameter at fault (``quasi= names column 'x', which input does not have``).
     """
-    from anonlab.io import require_columns
+    from anonlab.deid.encoded_table import schema_roles
 
-    if not quasi:
-        raise UsageError("give at least one quasi-identifier (--quasi)")
-    if len(set(quasi)) != len(quasi):
-        raise UsageError("a quasi-identifier is listed twice")
-    overlap = set(quasi) & set(sensitive)
-    if overlap:
-        raise UsageError(f"column {sorted(overlap)[0]!r} is both quasi-identifier and sensitive")
-    require_columns(df, [*quasi, *sensitive], source)
-    if len(df) == 0:
-        raise InputError(f"{source}: no rows to assess")
-    if sampling_fraction is not None and not (0 < sampling_fraction <= 1):
-        raise UsageError(f"--sampling-fraction must be in (0, 1], got {sampling_fraction}")
-    if not (0 < threshold <= 1):
-        raise UsageError(f"--threshold must be in (0, 1], got {threshold}")
-
+    quasi, sensitive = schema_roles(schema, df.columns, quasi, sensitive)
+    quasi, sensitive = _check_assess(df, quasi, sensitive, sampling_fraction, threshold, source)
     sens_codes = {c: _sensitive_codes(df[c]) for c in sensitive}
     headroom = max([m for _, m, _ in sens_codes.values()], default=1)
     key, _ = class_key(df, list(quasi), headroom=headroom)

@@ -7,7 +7,8 @@ import pycanon.anonymity as pa
 import pytest
 
 from anonlab.datasets import ADULT_QUASI, ADULT_SENSITIVE
-from anonlab.deid.anonymize import AnonymizeConfig, anonymize
+from anonlab.deid.recipe import AnonymizeConfig
+from anonlab.deid.recipe import anonymize_config as anonymize
 
 pytestmark = pytest.mark.slow
 

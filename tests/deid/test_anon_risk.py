@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from anonlab.datasets import ADULT_QUASI, ADULT_SENSITIVE
-from anonlab.deid.anonymize import AnonymizeConfig, anonymize
+from anonlab.deid.recipe import AnonymizeConfig
+from anonlab.deid.recipe import anonymize_config as anonymize
 from anonlab.deid.risk import assess
 
 

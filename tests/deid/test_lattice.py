@@ -9,11 +9,12 @@ import pandas as pd
 import pycanon.anonymity as pa
 import pytest
 
-from anonlab.deid.anonymize import AnonymizeConfig, anonymize
 from anonlab.deid.criteria import Criteria
 from anonlab.deid.hierarchy import read_hierarchy_csv
 from anonlab.deid.lattice import _evaluate, global_search, level_ncp
 from anonlab.deid.quasi import default_hierarchy, encode_quasi
+from anonlab.deid.recipe import AnonymizeConfig
+from anonlab.deid.recipe import anonymize_config as anonymize
 from anonlab.errors import InputError
 
 QUASI = ["age", "sex", "race", "marital-status"]
@@ -214,15 +215,18 @@ def test_global_with_schema_order_and_bounds(adult):
         )
     )
     df = adult.head(3000)
-    cfg = AnonymizeConfig.from_schema(schema, df.columns, k=10, method="global")
-    assert cfg.quasi == ("age", "education", "sex") and cfg.sensitive == ("income-per-year",)
-    r = anonymize(df, cfg, schema=schema)
-    assert r.generalisation["education"]["kind"] == "ordered"
-    labels = set(r.data["education"])
+    from anonlab.deid import anonymize as anonymize_kw
+
+    # quasi= and sensitive= not given: the schema's roles among the table's columns
+    out, rep = anonymize_kw(df, k=10, method="global", schema=schema)
+    assert rep.parameters["quasi"] == ["age", "education", "sex"]
+    assert rep.parameters["sensitive"] == ["income-per-year"]
+    assert rep.generalisation["education"]["kind"] == "ordered"
+    labels = set(out["education"])
     assert labels == {"*"} or all(x in edu or ".." in x for x in labels)
-    ages = set(r.data["age"]) - {"*"}
+    ages = set(out["age"]) - {"*"}
     assert all(int(a.split("-")[0]) % 5 == 0 for a in ages if "-" in a)
-    assert pa.k_anonymity(r.data, list(cfg.quasi)) >= 10
+    assert pa.k_anonymity(out, ["age", "education", "sex"]) >= 10
     bad = Schema((Column("age", "quasi", "integer", lower=20, upper=60),))
     with pytest.raises(InputError, match="outside the schema's bounds"):
         anonymize(df, AnonymizeConfig(quasi=["age"], k=5, method="global"), schema=bad)

@@ -154,9 +154,9 @@ def test_cli_mapping_refused_beside_release(tmp_path, cli, key_file):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--id", "nope"], "no column named 'nope'"),
+        (["--id", "nope"], "--id names column 'nope'"),
         (["--shift-dates", "visit"], "--by"),
-        (["--id", "mrn", "--drop", "mrn"], "both in --id and --drop"),
+        (["--id", "mrn", "--drop", "mrn"], "in both --id and --drop"),
         (["--shift-dates", "note", "--by", "mrn"], "column 'note', row 1: value is not a date"),
         ([], "nothing to do"),
     ],

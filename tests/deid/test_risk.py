@@ -137,12 +137,18 @@ def test_population_estimates_on_a_simulated_population():
 
 def test_bad_arguments():
     df = pd.DataFrame({"a": [1, 2], "b": [3, 4]})
-    with pytest.raises(InputError, match="no column named 'c'"):
+    with pytest.raises(InputError, match="quasi= names column 'c'"):
         assess(df, ["a", "c"])
-    with pytest.raises(UsageError, match="both quasi-identifier and sensitive"):
+    with pytest.raises(InputError, match="sensitive= names column 'c'"):
+        assess(df, quasi=["a"], sensitive=["c"])
+    with pytest.raises(UsageError, match="in both quasi= and sensitive="):
         assess(df, ["a"], ["a"])
-    with pytest.raises(UsageError, match="sampling-fraction"):
+    with pytest.raises(UsageError, match="quasi= names no column"):
+        assess(df, quasi=[])
+    with pytest.raises(UsageError, match=r"sampling_fraction=1\.5"):
         assess(df, ["a"], sampling_fraction=1.5)
+    with pytest.raises(UsageError, match="threshold=0"):
+        assess(df, ["a"], threshold=0)
 
 
 def test_cli_table_and_json(tmp_path, cli, adult):

@@ -53,7 +53,8 @@ def test_unreadable_labels_are_counted_not_invented():
 
 @pytest.fixture(scope="module")
 def kanon(splits):
-    from anonlab.deid.anonymize import AnonymizeConfig, anonymize
+    from anonlab.deid.recipe import AnonymizeConfig
+    from anonlab.deid.recipe import anonymize_config as anonymize
 
     quasi = ["age", "sex", "race", "marital-status", "education"]
     res = anonymize(splits["train"], AnonymizeConfig(quasi=tuple(quasi), k=10))
