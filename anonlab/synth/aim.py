@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from anonlab.synth.base import Budget, PrivacySpent, register, require_privacy_ok
+from anonlab.synth.budget import Budget, PrivacySpent, require_privacy_ok
 from anonlab.synth.estimation import estimate
 from anonlab.synth.graphical import JunctionTree, model_cells
 from anonlab.synth.marginal_method import GraphicalSynthesizer, measure, select
@@ -50,16 +50,34 @@ __all__ = ["AIM"]
 _ALPHA = 0.9  # share of each round's rho spent on measuring (the rest on selecting)
 
 
-@register
 class AIM(GraphicalSynthesizer):
-    """AIM.
+    """AIM (McKenna et al. 2022), anonlab's default DP synthesizer: ``AIM(epsilon=1.0).fit(df, schema)``.
 
-    Parameters: ``workload_k`` (the size of the workload marginals), ``max_cells`` (cap on the model's table
-    cells), ``rounds`` (the planned number of rounds T, also the most rounds a fit runs; default 16 x columns),
-    ``max_time`` (``None``, the default: no wall-clock cap; seconds after which the remaining budget goes to one
-    last round, which makes the release depend on machine speed), ``iters`` (mirror-descent iterations of the
-    final fit), ``round_iters`` (iterations of each warm-started re-fit).
+    Parameters (and those of :class:`~anonlab.synth.base.EncodedSynthesizer` and
+    :class:`~anonlab.synth.base.Synthesizer`: ``epsilon``, ``delta``, ``seed``, ``bins`` ...). None of them
+    changes the privacy guarantee, which is (``epsilon``, ``delta``) whatever they are; they shape how the budget
+    is spent.
+
+    workload_k : the size of the workload marginals (every ``k``-way marginal; default 3).
+    max_cells : cap on the model's table cells (memory and time; default 200,000).
+    max_time : ``None`` (the default): no wall-clock cap; else seconds after which the remaining budget goes to one
+        last round, which makes the release depend on machine speed (not a public parameter: use knowingly).
+    rounds : the planned number of rounds T, also the most rounds a fit runs (default 16 x columns).
+    iters : mirror-descent iterations of the final fit. round_iters : iterations of each warm-started re-fit.
+    rows_hint : a public order of magnitude of the table's row count for the small-table check (recorded; say
+        it only if it is public), instead of a DP row count paid from 5% of rho.
+    small_table : ``"fallback"`` (default: when the table is too small for the budget, warn and measure fewer
+        pairs or only 1-way marginals), ``"warn"`` (only warn) or ``"off"`` (no check, no row count).
     """
+
+    workload_k: int = 3
+    max_cells: int = 200_000
+    max_time: float | None = None
+    rounds: int | None = None
+    iters: int = 1000
+    round_iters: int = 100
+    rows_hint: int | None = None
+    small_table: str = "fallback"
 
     name = "aim"
     private = True
@@ -67,21 +85,8 @@ class AIM(GraphicalSynthesizer):
         "AIM (McKenna et al. 2022): adaptive workload-aware marginal selection; the default DP method"
     )
 
-    @classmethod
-    def default_params(cls) -> dict[str, Any]:
-        return {
-            "workload_k": 3,
-            "max_cells": 200_000,
-            "max_time": None,
-            "rounds": None,
-            "iters": 1000,
-            "round_iters": 100,
-            "rows_hint": None,
-            "small_table": "fallback",
-        }
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def _check_params(self) -> None:
+        super()._check_params()
         from anonlab.synth.planning import check_params
 
         check_params(self.params)  # rows_hint, small_table: refused before anything is read or charged

@@ -32,6 +32,7 @@ from typing import Any
 from anonlab.privacy.artifact import DP_OUTPUT, PUBLIC, AllowList, published
 
 __all__ = [
+    "NO_GUARANTEE",
     "NO_LEDGER",
     "WITHHELD_DETAILS",
     "METHOD_FIELDS",
@@ -44,6 +45,9 @@ __all__ = [
     "result_allow",
     "published",
 ]
+
+#: What a non-DP method's artifacts say instead of a privacy record.
+NO_GUARANTEE = "no formal privacy guarantee"
 
 #: What a DP fit without a ledger says (PrivacyWarning in the Python API, the sidecar's statement).
 NO_LEDGER = (
@@ -188,9 +192,9 @@ def _method_fields(method: type | str) -> dict[str, str]:
     if name in METHOD_FIELDS:
         return METHOD_FIELDS[name]
     if isinstance(method, str):
-        from anonlab.synth.base import get_method
+        from anonlab.synth.registry import get
 
-        method = get_method(method)
+        method = get(method)
     return dict(getattr(method, "artifact_fields", {}) or {})
 
 
@@ -204,8 +208,6 @@ def statement(privacy: Mapping[str, Any] | str, ledger: str | None = None) -> st
     """One sentence on what the release guarantees, from its published privacy record (and the ledger's path,
     where the caller knows it). Says "no ledger" when the fit was charged to none."""
     if not isinstance(privacy, Mapping):
-        from anonlab.synth.base import NO_GUARANTEE
-
         return f"{NO_GUARANTEE}: a non-private baseline, not a release"
     rho = f", rho={privacy['rho']:.4g}" if privacy.get("rho") is not None else ""
     out = (

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from anonlab.synth.base import PrivacySpent, Synthesizer
+from anonlab.synth.base import EncodedSynthesizer
+from anonlab.synth.budget import PrivacySpent
 from anonlab.synth.estimation import Measurement
 from anonlab.synth.graphical import GraphicalModel, JunctionTree
 from anonlab.synth.marginals import marginal
@@ -43,7 +44,7 @@ def select(scores, epsilon: float, sensitivity: float, noise) -> tuple[int, floa
     return int(idx), cost.to_zcdp().rho
 
 
-class GraphicalSynthesizer(Synthesizer):
+class GraphicalSynthesizer(EncodedSynthesizer):
     """Base for methods whose fitted state is a :class:`GraphicalModel` (``model_``).
 
     Their guarantee is for add/remove-one-record neighbours whatever the ledger (n is never needed: the model's

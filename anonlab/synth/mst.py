@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from anonlab.synth.base import Budget, PrivacySpent, register, require_privacy_ok
+from anonlab.synth.budget import Budget, PrivacySpent, require_privacy_ok
 from anonlab.synth.estimation import estimate
 from anonlab.synth.marginal_method import GraphicalSynthesizer, measure, select
 from anonlab.synth.marginals import marginal
@@ -36,9 +36,18 @@ from anonlab.synth.marginals import marginal
 __all__ = ["MST"]
 
 
-@register
 class MST(GraphicalSynthesizer):
-    """MST. Parameters: ``iters`` (mirror-descent iterations of the final fit; more is closer to the best fit)."""
+    """MST (McKenna et al. 2021): ``MST(epsilon=1.0).fit(df, schema)``.
+
+    Parameters (beyond ``epsilon``, ``delta`` and the common ones); none changes the guarantee:
+
+    iters : mirror-descent iterations of the final fit (more is closer to the best fit; default 1000).
+    rows_hint, small_table : the small-table check, as for :class:`~anonlab.synth.aim.AIM`.
+    """
+
+    iters: int = 1000
+    rows_hint: int | None = None
+    small_table: str = "fallback"
 
     name = "mst"
     private = True
@@ -46,12 +55,8 @@ class MST(GraphicalSynthesizer):
         "MST (McKenna et al. 2021): 1-way marginals + a noisy maximum spanning tree of 2-way marginals"
     )
 
-    @classmethod
-    def default_params(cls) -> dict[str, Any]:
-        return {"iters": 1000, "rows_hint": None, "small_table": "fallback"}
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def _check_params(self) -> None:
+        super()._check_params()
         from anonlab.synth.planning import check_params
 
         check_params(self.params)  # rows_hint, small_table: refused before anything is read or charged

@@ -25,11 +25,15 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anonlab.errors import UsageError
 from anonlab.provenance import versions
-from anonlab.synth.base import NO_GUARANTEE, Budget, Synthesizer, get_method
+from anonlab.synth.artifacts import NO_GUARANTEE
+from anonlab.synth.base import Synthesizer, get_method, resolve_schema
+
+if TYPE_CHECKING:
+    from anonlab.schema import Schema
 
 __all__ = [
     "SynthResult",
@@ -108,44 +112,27 @@ def adult_schema():
     return bundled()
 
 
-def _serving(schema, df):
-    """A schema with extra columns serves any subset of them: keep the columns the table has (all when it has
-    none of them, so the missing column is named)."""
-    sub = schema.present_in(df)
-    return sub if len(sub) else schema
-
-
-#: how the sidecar's ``schema_source`` begins when no schema was given and the table is not Adult's
-_INFERRED = "inferred from"
-
-
 def _resolve_schema(df, schema: str | None, source: str):
-    from anonlab.schema import Schema, infer_schema
-
-    if schema == "adult":
-        return _serving(adult_schema(), df), "adult (bundled, public domains)"
-    if schema:
-        return _serving(Schema.read(schema), df), str(schema)
-    bundled = adult_schema()
-    if list(df.columns) == bundled.names:
-        return bundled, "adult (bundled, public domains; matched by column names)"
-    return infer_schema(df), f"{_INFERRED} {source} (domains read from the data)"
+    """(schema, where it came from): :func:`anonlab.synth.base.resolve_schema` without the "inferred" flag."""
+    sch, where, _ = resolve_schema(df, schema, source)
+    return sch, where
 
 
 def synthesize(
     input: str | Path,
     output: str | Path,
+    method: str | Synthesizer = "aim",
     *,
-    method: str = "aim",
-    schema: str | None = None,
-    epsilon: float | None = None,
-    delta: float | None = None,
+    schema: str | Path | Schema | None = None,
     ledger: str | Path | None = None,
     rows: int | None = None,
-    seed: int | None = None,
     save_model: str | Path | None = None,
     force: bool = False,
     trust_domains: bool = False,
+    diagnostics: bool = False,
+    epsilon: float | None = None,
+    delta: float | None = None,
+    seed: int | None = None,
     domains: str | None = None,
     domain_share: float | None = None,
     bins: int | None = None,
@@ -156,114 +143,139 @@ def synthesize(
     params: dict[str, Any] | None = None,
     progress: bool = False,
     jax_cache: str | None = None,
-    diagnostics: bool = False,
     point_masses: bool = True,
     max_memory_gb: float | None = None,
     max_minutes: float | None = None,
 ) -> SynthResult:
     """Fit ``method`` on the table ``input`` and write ``rows`` synthetic rows to ``output`` (+ sidecar).
 
-    schema : a schema TOML path, ``"adult"`` for the bundled public Adult schema, or None (the bundled Adult
-        schema if the columns match it, else a schema inferred from the data). A DP method refuses a schema
-        inferred here (:class:`~anonlab.errors.PrivacyError`, before anything is charged) unless ``domains`` is
-        ``"trust"``: its column types and roles come from this very table, and one record can change them. Give
-        a schema file (draft it with ``anonlab schema infer``, review it); domains it marks as read from the data
-        are then discovered with DP unless ``domains`` says otherwise.
-    domains, trust_domains : for schema domains read from the data (``from_data = true``) in a DP fit:
-        ``"discover"`` (default: DP domain discovery paid from the budget, :mod:`anonlab.synth.domains`),
-        ``"trust"`` (= ``trust_domains=True``: used as public) or ``"refuse"``. ``domain_share``: the share of
-        the budget the discovery spends (default 0.2).
-    epsilon, delta : the budget of a DP method (delta defaults to 1e-9). Refused for non-DP methods.
+    method : a synthesizer, configured (``AIM(epsilon=1.0, seed=...)``), or a method name; with a name the
+        keywords after ``diagnostics`` configure it (``epsilon``, ``delta`` (default 1e-9), ``seed``, ``bins``,
+        ``binning`` ..., as :class:`~anonlab.synth.base.Synthesizer` documents them, and ``params``: the method's
+        own parameters). They are refused with a configured synthesizer, which holds its own.
+    schema : a schema TOML path, ``"adult"`` for the bundled public Adult schema, a Schema, or None (the bundled
+        Adult schema if the columns match it, else a schema inferred from the data). A DP method refuses a schema
+        inferred here (:class:`~anonlab.errors.PrivacyError`, before anything is charged) unless
+        ``trust_domains=True``: its column types and roles come from this very table. Give a schema file (draft
+        it with ``anonlab schema infer``, review it); domains it marks as read from the data are then discovered
+        with DP unless the synthesizer's ``domains`` says otherwise.
+    trust_domains : use schema domains read from the data (``from_data = true``) as public (recorded).
     ledger : a privacy ledger file, charged before any noise is drawn. ``None`` (no ledger) is allowed for
         experiments: the fit emits :class:`~anonlab.errors.PrivacyWarning`, the sidecar records ``"ledger":
         "none"`` and its statement says "no ledger". (The CLI refuses a DP method without ``--ledger`` unless
         ``--no-ledger`` is given.)
     rows : rows to write; default: the fitted model's DP estimate of the input's size.
-    seed : seeds the noise and the sampling; the release is private only while it stays secret. It is never
-        written anywhere: artifacts record ``seeded: true``.
+    save_model : also save the fitted model there (sample more later with :func:`sample_model`).
     diagnostics : print, to standard error only, how many values of each column fell outside the schema's
         public domain (clamped or coded missing), under :data:`DIAGNOSTICS_HEADER`. These are exact counts from
         the real table, NOT private: they never go into a file, the result or the sidecar.
-    point_masses : DP methods in zCDP spend a share of their budget on DP densities inside binned columns so that
-        point masses survive decoding (default on; see :class:`~anonlab.synth.base.Synthesizer`).
-    max_memory_gb, max_minutes : limits on the fit's cost estimated from the public domain; above them the fit is
-        refused before anything is read or charged (defaults 4 GB, 5 minutes).
-    binning, binning_share, binning_columns : ``"quantile"`` spends ``binning_share`` of the budget on DP cut
-        points for wide numeric columns (see :class:`~anonlab.synth.base.Synthesizer`); the total stays
-        (epsilon, delta).
+
+    The seed (the synthesizer's) seeds the noise and the sampling; the release is private only while it stays
+    secret. It is never written anywhere: artifacts record ``seeded: true``.
     """
-    from anonlab.io import check_output, read_table, table_format, write_table, write_text
+    from anonlab.io import read_table, write_table, write_text
 
     started = time.monotonic()
-    klass = get_method(method)
-    table_format(output)
-    outputs = [Path(output), sidecar_path(output)] + ([Path(save_model)] if save_model else [])
-    if len({p.resolve() for p in outputs} | {Path(input).resolve()}) != len(outputs) + 1:
-        raise UsageError("the input, the output, its sidecar and the saved model must be different files")
-    from anonlab.io import guard_outputs
-
-    guard_outputs(
-        outputs, {"input": input, "schema": schema if schema != "adult" else None, "ledger": ledger}
+    options = dict(
+        epsilon=epsilon,
+        delta=delta,
+        seed=seed,
+        domains=domains,
+        domain_share=domain_share,
+        bins=bins,
+        binning=binning,
+        binning_share=binning_share,
+        binning_columns=binning_columns,
+        missing=missing,
+        params=params,
+        progress=progress,
+        jax_cache=jax_cache,
+        point_masses=point_masses,
+        max_memory_gb=max_memory_gb,
+        max_minutes=max_minutes,
     )
-    for p in outputs:
-        check_output(p, force)
-    if klass.private:
-        if epsilon is None:
-            raise UsageError(f"method {method!r} is differentially private: give --epsilon (and --delta)")
-        budget = Budget(epsilon, 1e-9 if delta is None else delta)
-    else:
-        if epsilon is not None or delta is not None or ledger is not None:
-            raise UsageError(
-                f"method {method!r} gives {NO_GUARANTEE}: --epsilon, --delta and --ledger do not apply to it"
-            )
-        budget = None
-    params = dict(params or {})
-    if jax_cache and "jax_cache" in klass.default_params():
-        params["jax_cache"] = jax_cache
-    kwargs: dict[str, Any] = {
-        "seed": seed,
-        "trust_domains": trust_domains,
-        "domains": domains,
-        "domain_share": domain_share,
-        "missing": missing,
-        "progress": progress,
-        "binning": binning,
-        "binning_columns": binning_columns,
-        "point_masses": point_masses,
-        "max_memory_gb": max_memory_gb,
-        "max_minutes": max_minutes,
-        **params,
-    }
-    if binning_share is not None:
-        kwargs["binning_share"] = binning_share
-    if bins is not None:
-        kwargs["bins"] = bins
-    synth: Synthesizer = klass(**kwargs)
+    synth = _configured(method, options)
+    _check_paths(input, output, save_model, schema, ledger, force)
+    if not synth.private and ledger is not None:
+        raise UsageError(f"method {synth.name!r} gives {NO_GUARANTEE}: ledger= does not apply to it")
+    if synth.private and getattr(synth, "epsilon", None) is None:
+        raise UsageError(f"method {synth.name!r} is differentially private: give epsilon= (and delta=)")
     df = read_table(input)
-    sch, schema_source = _resolve_schema(df, schema, str(input))
-    if (
-        klass.private
-        and schema_source.startswith(_INFERRED)
-        and len(df)
-        and not (trust_domains or domains == "trust")
-    ):
-        from anonlab.errors import PrivacyError
-
-        raise PrivacyError(
-            f"{input}: no --schema: a schema inferred from this table takes its column types and roles from the "
-            "data (one record can change them, and the release would show it), so a DP method needs a schema you "
-            f"give: draft one with `anonlab schema infer {input} -o schema.toml`, review it, and pass --schema "
-            "schema.toml (domains it read from the data are then discovered with DP), or pass --trust-domains to "
-            "use the inferred schema as public"
-        )
     led = None
     if ledger is not None:
         from anonlab.privacy.ledger import Ledger
 
         led = Ledger.open(ledger)
-    synth.fit(df, sch, budget, ledger=led, source=str(input))
+    synth.fit(df, schema, ledger=led, trust_domains=trust_domains, source=str(input))
     if diagnostics:
         _print_diagnostics(synth.outside_domain_)
+    out = synth.sample(rows, seed=synth.seed)
+    result, car = _record(synth, out, output, rows, ledger, save_model, started)
+    if save_model:
+        synth.save(save_model, force)  # checks its manifest against its allow-list before writing
+    write_table(out, output, force)
+    write_text(sidecar_path(output), json.dumps(car, indent=2, default=str) + "\n", force)
+    return result
+
+
+#: the options of a method given by name that are not its own parameters, and their "not given" values
+_UNSET: dict[str, Any] = {
+    "epsilon": None,
+    "delta": None,
+    "seed": None,
+    "domains": None,
+    "domain_share": None,
+    "bins": None,
+    "binning": "public",
+    "binning_share": None,
+    "binning_columns": None,
+    "missing": True,
+    "params": None,
+    "progress": False,
+    "jax_cache": None,
+    "point_masses": True,
+    "max_memory_gb": None,
+    "max_minutes": None,
+}
+
+
+def _configured(method: str | Synthesizer, options: dict[str, Any]) -> Synthesizer:
+    """The synthesizer of a release: ``method`` itself, or the method of that name built from ``options``."""
+    given = {k: v for k, v in options.items() if v != _UNSET[k]}
+    if isinstance(method, Synthesizer):
+        if given:
+            raise UsageError(
+                f"{sorted(given)[0]}= configures a method given by name; {type(method).__name__} holds its own "
+                "parameters"
+            )
+        return method
+    klass = get_method(method)
+    kwargs = {k: v for k, v in given.items() if k not in ("params", "jax_cache")}
+    kwargs.update(options["params"] or {})
+    if options["jax_cache"] and "jax_cache" in klass.param_names():
+        kwargs["jax_cache"] = options["jax_cache"]
+    if not klass.private and ("epsilon" in kwargs or "delta" in kwargs):
+        raise UsageError(f"method {method!r} gives {NO_GUARANTEE}: epsilon= and delta= do not apply to it")
+    return klass(**kwargs)
+
+
+def _check_paths(input, output, save_model, schema, ledger, force: bool) -> None:
+    """Outputs are checked before any work: distinct from the inputs and each other, not overwritten without
+    ``force``."""
+    from anonlab.io import check_output, guard_outputs, table_format
+
+    table_format(output)
+    outputs = [Path(output), sidecar_path(output)] + ([Path(save_model)] if save_model else [])
+    if len({p.resolve() for p in outputs} | {Path(input).resolve()}) != len(outputs) + 1:
+        raise UsageError("the input, the output, its sidecar and the saved model must be different files")
+    named_schema = schema if isinstance(schema, str | Path) and schema != "adult" else None
+    guard_outputs(outputs, {"input": input, "schema": named_schema, "ledger": ledger})
+    for p in outputs:
+        check_output(p, force)
+
+
+def _record(synth: Synthesizer, out, output, rows, ledger, save_model, started: float):
+    """The release's result and sidecar, both checked against their allow-lists before anything is written."""
     from anonlab.synth.artifacts import published, sidecar_allow, statement
 
     private = synth.private
@@ -273,14 +285,14 @@ def synthesize(
 
         warnings.append(SEEDED_WARNING)
     if not private:
-        warnings.append(f"{method} gives {NO_GUARANTEE}: use it as a baseline, not as a release")
-    out = synth.sample(rows, seed=seed)
+        warnings.append(f"{synth.name} gives {NO_GUARANTEE}: use it as a baseline, not as a release")
     model_path = str(save_model) if save_model else None
     summary = synth.summary()
     privacy = summary["privacy"]
     ledger_text = str(ledger) if ledger is not None else ("none" if private else None)
     said = statement(privacy, ledger_text) if private else summary["statement"]
     seconds = None if private else round(time.monotonic() - started, 2)
+    budget = synth._own_budget() if private else None
     car: dict[str, Any] = {
         "tool": "anonlab synth",
         "output": str(output),
@@ -292,7 +304,7 @@ def synthesize(
         "epsilon": budget.epsilon if budget else None,
         "delta": budget.delta if budget else None,
         "rho": (synth.privacy_.rho if synth.privacy_ is not None else None) if budget else None,
-        "schema_source": schema_source,
+        "schema_source": synth.schema_source_,
         "ledger": ledger_text,
         "model": model_path,
         "versions": versions("opendp", "networkx", "jax", "numpyro", "dp-accounting", "sdv"),
@@ -306,11 +318,11 @@ def synthesize(
         str(output),
         str(sidecar_path(output)),
         int(len(out)),
-        method,
+        synth.name,
         privacy,
         seconds,
         model_path,
-        schema_source,
+        synth.schema_source_,
         tuple(warnings),
         rows_from=car["rows_from"],
         seeded=car["seeded"],
@@ -319,11 +331,7 @@ def synthesize(
         private=private,
     )
     result.to_dict()
-    if save_model:
-        synth.save(save_model, force)  # checks its manifest against its allow-list before writing
-    write_table(out, output, force)
-    write_text(sidecar_path(output), json.dumps(car, indent=2, default=str) + "\n", force)
-    return result
+    return result, car
 
 
 def _rows_from(rows: int | None, synth: Synthesizer) -> str:

@@ -20,7 +20,14 @@ from anonlab.errors import (
 from anonlab.privacy.ledger import Ledger, dataset_fingerprint
 from anonlab.privacy.noise import NoiseSource, canonical_digest
 from anonlab.schema import Column, Schema, infer_schema
-from anonlab.synth import Budget, Synthesizer, available_methods, get_method, register
+from anonlab.synth import (
+    Budget,
+    EncodedSynthesizer,
+    Synthesizer,
+    available_methods,
+    get_method,
+    registered,
+)
 from anonlab.synth.marginals import tv_distance
 
 # fits without a ledger warn (PrivacyWarning) by design; the warning itself is tested below
@@ -48,8 +55,7 @@ def test_registry_lists_every_method_and_accepts_new_ones():
     with pytest.raises(UsageError, match="unknown synthesis method"):
         get_method("nope")
 
-    @register
-    class Uniform(Synthesizer):
+    class Uniform(EncodedSynthesizer):
         name = "uniform-test"
         private = False
 
@@ -60,7 +66,9 @@ def test_registry_lists_every_method_and_accepts_new_ones():
         def _sample_codes(self, n, rng):
             return np.column_stack([rng.integers(0, s, n) for s in self.sizes_])
 
-    assert get_method("uniform-test") is Uniform
+    with registered("uniform-test", Uniform):
+        assert get_method("uniform-test") is Uniform
+    assert "uniform-test" not in available_methods()
 
 
 @pytest.mark.parametrize("method", ["mst", "aim"])

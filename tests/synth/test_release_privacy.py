@@ -417,10 +417,9 @@ def test_a_non_dp_baseline_keeps_its_run_time_but_never_the_seed(tmp_path, monke
 
 def test_a_registered_research_method_publishes_only_the_fields_it_declares():
     from anonlab.privacy.artifact import PUBLIC
-    from anonlab.synth import register
-    from anonlab.synth.base import PrivacySpent
+    from anonlab.synth import EncodedSynthesizer, PrivacySpent, registered
 
-    class Mine(Synthesizer):
+    class Mine(EncodedSynthesizer):
         name = "declared-test"
         private = True
 
@@ -434,10 +433,9 @@ def test_a_registered_research_method_publishes_only_the_fields_it_declares():
         def _sample_codes(self, n, rng):
             return np.column_stack([rng.integers(0, s, n) for s in self.sizes_])
 
-    register(Mine)
     df, schema = _tables()["D"], _schema()
-    with pytest.warns(PrivacyWarning):
-        m = Mine().fit(df, schema, Budget(1.0, 1e-9))
+    with registered("declared-test", Mine), pytest.warns(PrivacyWarning):
+        m = Mine(epsilon=1.0).fit(df, schema)
     with pytest.raises(ArtifactError, match="sigma"):  # nothing declared: the first field stops it
         m.summary()
     Mine.artifact_fields = {"privacy.details.sigma": PUBLIC}

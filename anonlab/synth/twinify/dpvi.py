@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from anonlab.errors import InputError, UsageError
-from anonlab.synth.base import Budget, PrivacySpent, Synthesizer, register
+from anonlab.synth.base import EncodedSynthesizer
+from anonlab.synth.budget import Budget, PrivacySpent
 from anonlab.synth.twinify._common import N_ESTIMATE_SHARE, jax_setup
 from anonlab.synth.twinify.accountant import calibrate_noise_multiplier
 
@@ -131,8 +132,7 @@ def poisson_batches(stream: KeyedNormals, n: int, q: float, steps: int, chunk: i
     return out
 
 
-@register
-class DPVI(Synthesizer):
+class DPVI(EncodedSynthesizer):
     """DPVI (Jälkö et al. 2021; twinify 2.0's model for categorical data) trained by anonlab's own DP-SGD.
 
     Model: ``k`` mixture components, each a product of one categorical per encoded column (twinify's automatic
@@ -165,24 +165,21 @@ class DPVI(Synthesizer):
     hard-codes 1e-3, too small to move a DP fit of this model in a few thousand steps), ``jax_cache``.
     """
 
+    k: int = 5
+    epochs: float = 50
+    batch_size: int = 200
+    subsample_ratio: float | None = None
+    clipping: float = 1.0
+    learning_rate: float = 0.05
+    jax_cache: str | None = None
+
     name = "dpvi"
     private = True
+    requires = ("synth", "numpyro")
     supports_replace_one = True
     description = (
         "DPVI: DP variational inference of a mixture model (anonlab DP-SGD, Poisson subsampling, PLD)"
     )
-
-    @classmethod
-    def default_params(cls) -> dict[str, Any]:
-        return {
-            "k": 5,
-            "epochs": 50,
-            "batch_size": 200,
-            "subsample_ratio": None,
-            "clipping": 1.0,
-            "learning_rate": 0.05,
-            "jax_cache": None,
-        }
 
     def accounts_in_zcdp(self) -> bool:
         return False

@@ -13,12 +13,14 @@ from __future__ import annotations
 import itertools
 import math
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from anonlab.errors import InputError, UsageError
-from anonlab.synth.base import Budget, PrivacySpent, Synthesizer, register, require_privacy_ok
+from anonlab.synth.base import EncodedSynthesizer
+from anonlab.synth.budget import Budget, PrivacySpent, require_privacy_ok
 from anonlab.synth.twinify._common import N_ESTIMATE_SHARE, jax_setup
 from anonlab.synth.twinify.maxent import JointMaxEnt, canonical_queries
 
@@ -118,8 +120,7 @@ def _laplace_cov(prec: np.ndarray, floor: float) -> np.ndarray:
     return (v / w) @ v.T
 
 
-@register
-class NapsuMQ(Synthesizer):
+class NapsuMQ(EncodedSynthesizer):
     """NAPSU-MQ (Raisa et al. 2023) with anonlab's noise, queries, max-entropy model and a fast posterior.
 
     Privacy: the data is read by at most two releases through :mod:`anonlab.privacy.mechanisms`, both discrete
@@ -149,23 +150,25 @@ class NapsuMQ(Synthesizer):
     :class:`UsageError`: fewer or coarser columns), ``jax_cache`` (compilation cache folder).
     """
 
+    queries: Sequence[Sequence[str]] | None = None
+    posterior: str = "nuts"
+    samples: int = 200
+    warmup: int = 200
+    chains: int = 1
+    max_tree_depth: int = 6
+    max_cells: int = 2_000_000
+    jax_cache: str | None = None
+
     name = "napsu"
     private = True
+    requires = ("synth", "numpyro")
     supports_replace_one = True
     description = "NAPSU-MQ: noise-aware posterior over a max-entropy model of noisy marginals (small tables)"
 
-    @classmethod
-    def default_params(cls) -> dict[str, Any]:
-        return {
-            "queries": None,
-            "posterior": "nuts",
-            "samples": 200,
-            "warmup": 200,
-            "chains": 1,
-            "max_tree_depth": 6,
-            "max_cells": 2_000_000,
-            "jax_cache": None,
-        }
+    def _check_params(self) -> None:
+        super()._check_params()
+        if self.posterior not in ("nuts", "laplace"):
+            raise UsageError(f"posterior={self.posterior!r}: napsu's posterior is 'nuts' or 'laplace'")
 
     def _query_sets(self, names: list[str]) -> list[tuple[str, ...]]:
         q = self.params["queries"]
@@ -191,8 +194,8 @@ class NapsuMQ(Synthesizer):
         cells = float(np.prod(self.encoding_.sizes, dtype=np.float64))
         if cells > float(self.params["max_cells"]):
             raise UsageError(
-                f"napsu: the joint domain has {cells:.3g} cells, more than max_cells {self.params['max_cells']:g}; "
-                "use fewer columns, fewer bins (--bins) or dpvi/aim/mst"
+                f"method='napsu': the joint domain has {cells:.3g} cells, more than max_cells={self.max_cells:g}; "
+                "use fewer columns, fewer bins (bins=) or dpvi/aim/mst"
             )
 
     def _network(self, query_sets) -> JointMaxEnt:
@@ -263,7 +266,7 @@ class NapsuMQ(Synthesizer):
         if not ok and p["posterior"] == "laplace":
             raise InputError(
                 "napsu: the Laplace approximation of the posterior failed (the optimiser did not converge); "
-                "use the NUTS posterior (--posterior nuts; posterior='nuts' in Python)"
+                "use the NUTS posterior (posterior='nuts')"
             )
         if not np.all(np.isfinite(mode)) or not np.all(np.isfinite(prec)):
             raise InputError(
