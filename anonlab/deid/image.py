@@ -163,13 +163,39 @@ def _jpeg_kind(marker: int, payload: bytes) -> str:
     return f"APP{marker - 0xE0}"
 
 
+def _scan_end(data: bytes, i: int) -> int:
+    """Where the entropy-coded data that starts at ``i`` ends: the next real marker (not a stuffed ``FF 00``,
+    a restart marker or fill bytes)."""
+    n = len(data)
+    j = i
+    while True:
+        j = data.find(b"\xff", j)
+        if j < 0 or j + 1 >= n:
+            raise ValueError("scan data runs to the end of the file without an end-of-image marker")
+        nxt = data[j + 1]
+        if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
+            j += 1 if nxt == 0xFF else 2
+            continue
+        return j
+
+
+def _dropped_kind(marker: int, payload: bytes) -> str | None:
+    """The kind of metadata a segment holds when it is to be dropped (comments, APPn other than JFIF / Adobe),
+    else None (kept: image data, tables, colour profiles)."""
+    is_app = 0xE0 <= marker <= 0xEF
+    if marker != 0xFE and not (is_app and marker not in _JPEG_KEEP_APP):
+        return None
+    if marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"):
+        return None
+    return _jpeg_kind(marker, payload)
+
+
 def _strip_jpeg(data: bytes, orientation: int) -> tuple[bytes, list[str]]:
     if data[:2] != b"\xff\xd8":
         raise ValueError("no JPEG start-of-image marker")
     out = [b"\xff\xd8"]
     removed: list[str] = []
-    i = 2
-    n = len(data)
+    i, n = 2, len(data)
     inserted = orientation == 1
     while i < n:
         if data[i] != 0xFF:
@@ -182,46 +208,30 @@ def _strip_jpeg(data: bytes, orientation: int) -> tuple[bytes, list[str]]:
             out.append(b"\xff\xd9")
             if i < n:
                 removed.append("trailer after end of image")
-            break
+            return b"".join(out), removed
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
             out.append(bytes((0xFF, marker)))
             continue
         length = int.from_bytes(data[i : i + 2], "big")
         if length < 2 or i + length > n:
             raise ValueError(f"segment runs past the end at byte {i}")
-        payload = data[i + 2 : i + length]
-        segment = data[i - 2 : i + length]
+        payload, segment = data[i + 2 : i + length], data[i - 2 : i + length]
         i += length
-        is_app = 0xE0 <= marker <= 0xEF
-        if marker == 0xFE or (is_app and marker not in _JPEG_KEEP_APP):
-            if marker == 0xE2 and payload.startswith(b"ICC_PROFILE\x00"):
-                out.append(segment)
-            else:
-                kind = _jpeg_kind(marker, payload)
-                if kind not in removed:
-                    removed.append(kind)
+        kind = _dropped_kind(marker, payload)
+        if kind is not None:
+            if kind not in removed:
+                removed.append(kind)
             continue
-        if not inserted and not (is_app and marker == 0xE0):
+        if not inserted and marker != 0xE0:
             body = b"Exif\x00\x00" + _orientation_tiff(orientation)
             out.append(b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body)
             inserted = True
         out.append(segment)
         if marker == 0xDA:  # start of scan: copy entropy-coded data up to the next real marker
-            j = i
-            while True:
-                j = data.find(b"\xff", j)
-                if j < 0 or j + 1 >= n:
-                    raise ValueError("scan data runs to the end of the file without an end-of-image marker")
-                nxt = data[j + 1]
-                if nxt == 0x00 or 0xD0 <= nxt <= 0xD7 or nxt == 0xFF:
-                    j += 1 if nxt == 0xFF else 2
-                    continue
-                break
+            j = _scan_end(data, i)
             out.append(data[i:j])
             i = j
-    else:
-        raise ValueError("no end-of-image marker")
-    return b"".join(out), removed
+    raise ValueError("no end-of-image marker")
 
 
 # -- PNG -------------------------------------------------------------------------------------------------------------
