@@ -93,7 +93,7 @@ def parallel_headroom(workers: int, n: int = 3_000_000) -> float:
 
 
 def audit(folder: Path, workers: int) -> dict:
-    from anonlab.deid.dicom.audit import audit_folder
+    from anonlab.deid.dicom.auditing import audit_folder
 
     r = audit_folder(folder, workers=workers)
     leftovers = {k: v for k, v in r.by_rule.items() if k not in ("burned-in", "unreadable") and v}
@@ -109,7 +109,7 @@ def audit(folder: Path, workers: int) -> dict:
 
 
 def run_anonlab(corpus: Path, out: Path, key, workers: int, allow_burned_in: bool) -> dict:
-    from anonlab.deid.dicom.deidentify import deidentify_folder
+    from anonlab.deid.dicom.deidentifying import deidentify_folder
 
     t0 = time.perf_counter()
     r = deidentify_folder(corpus, out, key, workers=workers, allow_burned_in=allow_burned_in)

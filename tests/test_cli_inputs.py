@@ -678,7 +678,7 @@ def test_dicom_full_disk_stops_with_one_line_and_the_folder_marked_incomplete(tm
     import pydicom
     from pydicom.uid import generate_uid
 
-    from anonlab.deid.dicom.deidentify import INCOMPLETE_MARKER
+    from anonlab.deid.dicom.deidentifying import INCOMPLETE_MARKER
 
     ns = _mount_namespace()
     src, full, manifest = tmp_path / "dcm", tmp_path / "full", tmp_path / "manifest.csv"

@@ -129,21 +129,19 @@ def add_parser(sub) -> None:
 def run_deidentify(args: argparse.Namespace) -> int:
     import sys
 
-    from anonlab.deid.dicom.deidentify import deidentify_folder
-    from anonlab.deid.keys import read_key
+    from anonlab.deid.dicom import deidentify
 
-    key = read_key(args.key_file, strict=args.strict_key)
-    result = deidentify_folder(
+    result = deidentify(
         args.in_dir,
         args.out_dir,
-        key,
-        args.option,
+        key=args.key_file,
+        profile=args.option,
         workers=args.workers,
         allow_burned_in=args.allow_burned_in,
         manifest=args.manifest,
         force=args.force,
         progress=not args.no_progress and sys.stderr.isatty(),
-        key_file=args.key_file,
+        strict_key=args.strict_key,
     )
     if args.json:
         print_json(result.to_dict())
@@ -169,11 +167,9 @@ def run_deidentify(args: argparse.Namespace) -> int:
 def run_audit(args: argparse.Namespace) -> int:
     import sys
 
-    from anonlab.deid.dicom.audit import audit_folder
+    from anonlab.deid.dicom import audit
 
-    result = audit_folder(
-        args.dir, workers=args.workers, progress=not args.no_progress and sys.stderr.isatty()
-    )
+    result = audit(args.dir, workers=args.workers, progress=not args.no_progress and sys.stderr.isatty())
     if args.json:
         print_json(result.to_dict())
         return result.exit_code

@@ -262,87 +262,127 @@ def _replace_raw(ds, tag: int, action: str, ctx: Context) -> bool:
     return True
 
 
-def _dataset(ds, ctx: Context, mode: str | None) -> None:
-    actions = ctx.profile.actions
-    kept_blocks: set = set()
-    overlay_groups: set = set()
-    creators = []
-    for tag in list(ds._dict):
-        group = tag >> 16
-        if group & 1:
-            if (tag & 0xFFFF) and (tag & 0xFFFF) <= 0x00FF and (tag & 0xFFFF) >= 0x0010:
-                creators.append(tag)
-                continue
-            _private(ds, tag, ctx, kept_blocks)
-            continue
-        if (tag & 0xFFFF) == 0 and group > 0x0002:
-            del ds[tag]  # group lengths would be wrong after changes
-            continue
-        if 0x5000 <= group <= 0x601E and _repeating(ds, tag, group, ctx, overlay_groups):
-            continue
-        action = actions.get(tag)
-        if action is None:
-            vr = _vr(ds, tag)
-            if vr == _SEQ:
-                _sequence(ds[tag], ctx, mode)
-            elif vr == "PN":
-                elem = ds[tag]
-                if elem.value not in (None, ""):
-                    elem.value = ""
-            elif mode is not None and vr in FREE_TEXT_VRS:
-                elem = ds[tag]
-                if elem.value not in (None, ""):
-                    elem.value = PLACEHOLDER if mode == "dummy" else ctx.scrub(str(elem.value))
-            continue
-        if action == "X":
-            del ds[tag]
-            continue
-        if action == "K":
-            if _vr(ds, tag) == _SEQ:
-                _sequence(ds[tag], ctx, mode)
-            continue
-        if action in ("Z", "U", "D") and _replace_raw(ds, tag, action, ctx):
-            continue
+def _untabled(ds, tag: int, ctx: Context, mode: str | None) -> None:
+    """An element Table E.1-1 does not list: sequences are walked, person names emptied, and free text inside a
+    sequence the profile replaces (``mode="dummy"``) or cleans (``mode="clean"``) is replaced or cleaned."""
+    vr = _vr(ds, tag)
+    if vr == _SEQ:
+        _sequence(ds[tag], ctx, mode)
+    elif vr == "PN":
         elem = ds[tag]
-        vr = elem.VR
-        if action == "U":
-            if vr == _SEQ:
-                _sequence(elem, ctx, mode)
-            elif vr == "UI":
-                _map_uids(elem, ctx)
-            else:
-                del ds[tag]
-        elif action == "Z":
-            if vr == _SEQ:
-                elem.value = []
-            else:
-                elem.value = empty_value(vr)
-        elif action == "D":
-            if vr == _SEQ:
-                _sequence(elem, ctx, "dummy" if mode != "clean" else mode)
-            elif tag == PATIENT_ID:
-                original = str(elem.value or "")
-                if original:
-                    new = ctx.pseudonym(original)
-                    if ctx.record is not None:
-                        ctx.record[original] = new
-                    elem.value = new
-            elif vr == "UI":
-                _map_uids(elem, ctx)
-            elif elem.value not in (None, "", b""):
-                elem.value = dummy_value(vr, elem.value)
-        elif action == "C":
-            if vr == _SEQ:
-                _sequence(elem, ctx, "clean")
-            elif not _clean(elem, vr, ctx):
-                del ds[tag]
+        if elem.value not in (None, ""):
+            elem.value = ""
+    elif mode is not None and vr in FREE_TEXT_VRS:
+        elem = ds[tag]
+        if elem.value not in (None, ""):
+            elem.value = PLACEHOLDER if mode == "dummy" else ctx.scrub(str(elem.value))
+
+
+def _replace_uid(ds, tag: int, elem, ctx: Context, mode: str | None) -> None:
+    """``U``: a sequence is walked (its UIDs replaced), a UID replaced by its keyed UID, anything else removed."""
+    if elem.VR == _SEQ:
+        _sequence(elem, ctx, mode)
+    elif elem.VR == "UI":
+        _map_uids(elem, ctx)
+    else:
+        del ds[tag]
+
+
+def _empty(ds, tag: int, elem, ctx: Context, mode: str | None) -> None:
+    """``Z``: the element stays with an empty value (an empty sequence for SQ)."""
+    elem.value = [] if elem.VR == _SEQ else empty_value(elem.VR)
+
+
+def _dummy(ds, tag: int, elem, ctx: Context, mode: str | None) -> None:
+    """``D``: a dummy value; a keyed UID for UI, the keyed pseudonym for Patient ID, and for a sequence its items
+    de-identified with their free text replaced (or cleaned, inside a cleaned sequence)."""
+    vr = elem.VR
+    if vr == _SEQ:
+        _sequence(elem, ctx, "dummy" if mode != "clean" else mode)
+    elif tag == PATIENT_ID:
+        original = str(elem.value or "")
+        if original:
+            new = ctx.pseudonym(original)
+            if ctx.record is not None:
+                ctx.record[original] = new
+            elem.value = new
+    elif vr == "UI":
+        _map_uids(elem, ctx)
+    elif elem.value not in (None, "", b""):
+        elem.value = dummy_value(vr, elem.value)
+
+
+def _cleaned(ds, tag: int, elem, ctx: Context, mode: str | None) -> None:
+    """``C``: a sequence is walked in clean mode; a value is cleaned, or removed when it cannot be."""
+    if elem.VR == _SEQ:
+        _sequence(elem, ctx, "clean")
+    elif not _clean(elem, elem.VR, ctx):
+        del ds[tag]
+
+
+#: The actions that need the decoded element, by code (X and K are applied before decoding).
+_DECODED_ACTIONS = {"U": _replace_uid, "Z": _empty, "D": _dummy, "C": _cleaned}
+
+
+def _apply(ds, tag: int, action: str, ctx: Context, mode: str | None) -> None:
+    """Apply the profile's ``action`` to one element."""
+    if action == "X":
+        del ds[tag]
+        return
+    if action == "K":
+        if _vr(ds, tag) == _SEQ:
+            _sequence(ds[tag], ctx, mode)
+        return
+    if action in ("Z", "U", "D") and _replace_raw(ds, tag, action, ctx):
+        return
+    step = _DECODED_ACTIONS.get(action)
+    if step is not None:
+        step(ds, tag, ds[tag], ctx, mode)
+
+
+def _is_creator(tag: int) -> bool:
+    """A private creator element (gggg,0010-00FF) of an odd group."""
+    return 0x0010 <= (tag & 0xFFFF) <= 0x00FF
+
+
+def _drop_overlays(ds, overlay_groups: set) -> None:
+    """Remove whole overlay planes (60xx groups) whose data was removed."""
     for group in overlay_groups:
         for tag in [t for t in ds._dict if (t >> 16) == group]:
             del ds[tag]
+
+
+def _drop_unused_creators(ds, creators: list[int], kept_blocks: set) -> None:
+    """Remove the private creators whose block kept no element."""
     for tag in creators:
-        block = (tag >> 16, tag & 0xFF)
-        if block not in kept_blocks:
+        if (tag >> 16, tag & 0xFF) not in kept_blocks:
             del ds[tag]
+
+
+def _dataset(ds, ctx: Context, mode: str | None) -> None:
+    """One level of ``ds`` (sequences recurse): private elements, group lengths, curves and overlays, then each
+    element by its action in the profile (or the rules for elements the table does not list)."""
+    actions = ctx.profile.actions
+    kept_blocks: set = set()
+    overlay_groups: set = set()
+    creators: list[int] = []
+    for tag in list(ds._dict):
+        group = tag >> 16
+        if group & 1:
+            if _is_creator(tag):
+                creators.append(tag)
+            else:
+                _private(ds, tag, ctx, kept_blocks)
+        elif (tag & 0xFFFF) == 0 and group > 0x0002:
+            del ds[tag]  # group lengths would be wrong after changes
+        elif 0x5000 <= group <= 0x601E and _repeating(ds, tag, group, ctx, overlay_groups):
+            continue
+        elif (action := actions.get(tag)) is None:
+            _untabled(ds, tag, ctx, mode)
+        else:
+            _apply(ds, tag, action, ctx, mode)
+    _drop_overlays(ds, overlay_groups)
+    _drop_unused_creators(ds, creators, kept_blocks)
 
 
 def deidentify_dataset(ds, ctx: Context) -> None:

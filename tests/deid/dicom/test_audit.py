@@ -6,8 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
-from anonlab.deid.dicom.audit import audit_folder
-from anonlab.deid.dicom.deidentify import deidentify_folder
+from anonlab.deid.dicom.auditing import audit_folder
+from anonlab.deid.dicom.deidentifying import deidentify_folder
 from anonlab.deid.keys import read_key
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from anonlab.deid.dicom.deidentify import deidentify_folder
+from anonlab.deid.dicom.deidentifying import deidentify_folder
 from anonlab.deid.dicom.uids import UID_PURPOSE, keyed_uid
 from anonlab.deid.keys import read_key, write_key
 from anonlab.deid.pseudonym import Pseudonymizer
@@ -316,7 +316,7 @@ class _Square:
 
 
 def test_parallel_map_keeps_a_bounded_number_in_flight():
-    from anonlab.deid.dicom.deidentify import parallel_map
+    from anonlab.deid.dicom.deidentifying import parallel_map
 
     pulled = []
 
@@ -368,7 +368,7 @@ def test_fast_writer_matches_pydicom_byte_for_byte(tmp_path, key_file):
     import warnings
 
     from anonlab.deid.dicom.apply import Context, deidentify_dataset
-    from anonlab.deid.dicom.deidentify import Deidentifier
+    from anonlab.deid.dicom.deidentifying import Deidentifier
     from anonlab.deid.dicom.reading import NotDicom, Unreadable, read_whole
     from anonlab.deid.dicom.writing import _pydicom_write, write_file
 
@@ -532,8 +532,8 @@ def test_killed_parallel_run_leaves_no_worker_and_a_marked_folder(tmp_path, key_
 
 
 def test_a_completed_run_leaves_no_marker_and_audit_refuses_a_marked_folder(planted, tmp_path, key_file, cli):
-    from anonlab.deid.dicom.audit import audit_folder
-    from anonlab.deid.dicom.deidentify import INCOMPLETE_MARKER
+    from anonlab.deid.dicom.auditing import audit_folder
+    from anonlab.deid.dicom.deidentifying import INCOMPLETE_MARKER
     from anonlab.errors import InputError
 
     out = tmp_path / "release"

@@ -13,7 +13,7 @@ passed to workers in memory and never written anywhere. Workers die with their p
 
 A run marks its output folder with :data:`INCOMPLETE_MARKER` before writing anything and removes the mark only
 when every input has been handled: a folder left by a killed or failed run says so, and
-:func:`anonlab.deid.dicom.audit.audit_folder` refuses it. Temporaries (of each output file and of the manifest,
+:func:`anonlab.deid.dicom.auditing.audit` refuses it. Temporaries (of each output file and of the manifest,
 which is secret) are anonymous files that cannot outlive the process.
 """
 
@@ -38,6 +38,7 @@ __all__ = [
     "FileOutcome",
     "DeidentifyResult",
     "Deidentifier",
+    "deidentify",
     "deidentify_folder",
     "parallel_map",
     "MANIFEST_COLUMNS",
@@ -92,9 +93,33 @@ class DeidentifyResult:
 
     @property
     def exit_code(self) -> int:
+        """0 when every DICOM file was written, 1 when any failed or was withheld (the CLI's exit status)."""
         return 1 if self.failed or self.withheld else 0
 
+    def _repr_html_(self) -> str:
+        import html
+
+        d = self.to_dict()
+        head = (
+            f"{d['files']} files: {d['written']} written, {d['skipped']} skipped, {d['failed']} failed, "
+            f"{d['withheld']} withheld; profile PS3.15 Annex E basic, options: {', '.join(d['options']) or 'none'}"
+        )
+        rows = "".join(
+            f"<tr><td>{kind}</td><td>{html.escape(str(item['input']))}</td>"
+            f"<td>{html.escape(str(item['reason']))}</td></tr>"
+            for kind in ("withheld", "failed", "skipped")
+            for item in d[f"{kind}_files"]
+        )
+        table = (
+            f"<table><thead><tr><th></th><th>input</th><th>reason</th></tr></thead><tbody>{rows}</tbody></table>"
+            if rows
+            else ""
+        )
+        return f"<p>{html.escape(head)}</p>{table}"
+
     def to_dict(self) -> dict:
+        """The summary (``--json``): versions, profile and options, folders, counts, speed, and each input that was
+        not written with its reason. Holds no identifier from inside the files and never the key."""
         from anonlab import __version__
 
         return {
@@ -476,12 +501,87 @@ def _check_dirs(in_dir: Path, out_dir: Path, force: bool) -> None:
     if (out_dir / INCOMPLETE_MARKER).exists() and not force:
         raise OutputExistsError(
             f"{out_dir}: holds the output of an incomplete run (killed or failed; {INCOMPLETE_MARKER} is there); "
-            "rerun with --force to complete it, or use a new folder"
+            "rerun with force=True to complete it, or use a new folder"
         )
     if out_dir.is_dir() and any(out_dir.iterdir()) and not force:
         raise OutputExistsError(
-            f"{out_dir}: exists and is not empty; refusing to write into it (use --force)"
+            f"{out_dir}: exists and is not empty; refusing to write into it (use force=True)"
         )
+
+
+def deidentify(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    *,
+    key: SecretKey | str | os.PathLike,
+    profile: Profile | str | Iterable[str] = (),
+    workers: int | None = None,
+    allow_burned_in: bool = False,
+    manifest: str | os.PathLike | None = None,
+    force: bool = False,
+    progress: bool = False,
+    strict_key: bool = False,
+) -> DeidentifyResult:
+    """De-identify every DICOM file under the folder ``src`` into the folder ``dst`` with the DICOM PS3.15 Annex E
+    Basic Application Level Confidentiality Profile (see the module docstring; ``src`` is never modified).
+
+    key : the secret key (:class:`~anonlab.deid.keys.SecretKey`) or its key file (from ``anonlab keygen``) for keyed
+        UIDs, pseudonymous PatientIDs and date shifts. Same key, same outputs; another key, unlinkable outputs.
+        Whoever holds it can link the release back to identifiers; it never appears in any output.
+    profile : the profile's options: a :class:`~anonlab.deid.dicom.profile.Profile`, one option name or a list of
+        them (:data:`anonlab.deid.dicom.profile.OPTIONS`, such as ``"retain-longitudinal-modified-dates"``); each
+        gives something away. Default: the Basic Profile alone.
+    workers : processes (default: one per core).
+    allow_burned_in : also write images that may show identifying text in their pixels (withheld otherwise, and
+        listed for pixel review).
+    manifest : a CSV path for original -> new UIDs, pseudonymous PatientIDs and paths. It re-identifies the release:
+        refused inside ``dst`` or ``src`` and over the key file, written with owner-only permissions.
+    force : write into a non-empty ``dst`` (or complete one an interrupted run left marked incomplete), and replace
+        an existing manifest.
+    progress : show a progress bar on stderr.
+    strict_key : refuse a key file that others can read or write (otherwise a warning).
+
+    Returns a :class:`DeidentifyResult` (counts and every input not written, with the reason; no identifier, no
+    key). Raises :class:`~anonlab.errors.UsageError` for bad folders or options,
+    :class:`~anonlab.errors.OutputExistsError` for an output that exists without ``force=True``.
+    """
+    from anonlab.deid.keys import read_key
+
+    key_file = None
+    if isinstance(key, str | os.PathLike):
+        key_file = key
+        key = read_key(key, strict=strict_key)
+    elif not isinstance(key, SecretKey):
+        raise UsageError(f"key= must be a SecretKey or a key file, not {type(key).__name__}")
+    return _deidentify(
+        src,
+        dst,
+        key,
+        _options(profile),
+        workers=workers,
+        allow_burned_in=allow_burned_in,
+        manifest=manifest,
+        force=force,
+        progress=progress,
+        key_file=key_file,
+    )
+
+
+def _options(profile: Profile | str | Iterable[str]) -> tuple[str, ...]:
+    """The option names of ``profile=`` (checked later by :meth:`Profile.build`)."""
+    if isinstance(profile, Profile):
+        return profile.options
+    if isinstance(profile, str):
+        return (profile,)
+    try:
+        options = tuple(profile)
+    except TypeError:
+        raise UsageError(
+            f"profile= must be a Profile, an option name or a list of them, not {type(profile).__name__}"
+        ) from None
+    if any(not isinstance(o, str) for o in options):
+        raise UsageError("profile= must hold option names (text)")
+    return options
 
 
 def deidentify_folder(
@@ -497,15 +597,36 @@ def deidentify_folder(
     progress: bool = False,
     key_file: str | os.PathLike | None = None,
 ) -> DeidentifyResult:
-    """De-identify every DICOM file under ``in_dir`` into ``out_dir`` (see the module docstring).
+    """The earlier name of :func:`deidentify`, with the key and options positional; ``key_file`` names the key's
+    file so that the manifest may never overwrite it."""
+    return _deidentify(
+        in_dir,
+        out_dir,
+        key,
+        _options(options),
+        workers=workers,
+        allow_burned_in=allow_burned_in,
+        manifest=manifest,
+        force=force,
+        progress=progress,
+        key_file=key_file,
+    )
 
-    key : secret key for UIDs, pseudonyms and date shifts. Same key, same outputs; another key, unlinkable outputs.
-    options : PS3.15 profile option names (:data:`anonlab.deid.dicom.profile.OPTIONS`); each gives something away.
-    workers : processes (default: all cores).
-    allow_burned_in : release images that may show burned-in identifying text (they are withheld otherwise).
-    manifest : CSV path for original -> new UIDs, pseudonymous PatientIDs and paths. It re-identifies the release:
-        refused inside ``out_dir``, written with owner-only permissions.
-    key_file : the key's file, if it came from one: the manifest may never overwrite it.
+
+def _deidentify(
+    in_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    key: SecretKey,
+    options: tuple[str, ...],
+    *,
+    workers: int | None,
+    allow_burned_in: bool,
+    manifest: str | os.PathLike | None,
+    force: bool,
+    progress: bool,
+    key_file: str | os.PathLike | None,
+) -> DeidentifyResult:
+    """The batch: checks, the incomplete marker, the workers, the manifest (see :func:`deidentify`).
 
     Symbolic links under ``in_dir`` are never followed out of it: a link to a file or folder inside ``in_dir``
     is listed as skipped (its target is de-identified once, under its own name), a link that leaves ``in_dir`` or
@@ -538,7 +659,8 @@ def deidentify_folder(
     try:
         marker.write_text(
             "anonlab dicom deidentify is writing this folder, or a run writing it was killed or failed.\n"
-            "Until this file is gone the folder is incomplete: do not release it; rerun with --force.\n",
+            "Until this file is gone the folder is incomplete: do not release it; rerun with force=True\n"
+            "(`anonlab dicom deidentify --force`).\n",
             encoding="utf-8",
         )
     except OSError as exc:
@@ -576,7 +698,7 @@ def deidentify_folder(
                 if outcome.stop is not None:
                     raise OutputError(
                         f"{out_dir}: cannot write: {outcome.stop}; stopped after {result.written} files, the "
-                        f"folder stays marked incomplete ({INCOMPLETE_MARKER}): free space and rerun with --force"
+                        f"folder stays marked incomplete ({INCOMPLETE_MARKER}): free space and rerun with force=True"
                     )
                 result.files += 1
                 if outcome.status == "written":

@@ -29,7 +29,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Finding", "FileAudit", "AuditResult", "Auditor", "audit_folder", "CATEGORIES"]
+__all__ = ["Finding", "FileAudit", "AuditResult", "Auditor", "audit", "audit_folder", "CATEGORIES"]
+
+_HTML_FILES = 50  # files with findings shown in a notebook (to_dict holds them all)
 
 CATEGORIES = (
     "present",
@@ -101,11 +103,36 @@ class AuditResult:
 
     @property
     def findings(self) -> int:
+        """How many findings, over every file and rule."""
         return sum(self.by_rule.values())
 
     @property
     def exit_code(self) -> int:
+        """1 when anything was found, 0 when the folder is clean (the CLI's exit status)."""
         return 1 if self.findings else 0
+
+    def _repr_html_(self) -> str:
+        import html
+
+        counts = ", ".join(f"{k} {v}" for k, v in self.by_rule.items() if v) or "none"
+        head = (
+            f"{self.folder}: {self.dicom_files} DICOM files audited ({self.not_dicom} other files ignored), "
+            f"{self.files_with_findings} with findings; {self.findings} findings ({counts})"
+        )
+        rows = "".join(
+            "<tr>"
+            + "".join(
+                f"<td>{html.escape(str(c))}</td>" for c in (r.path, f.rule, f.tag, f.path, f.code, f.length)
+            )
+            + "</tr>"
+            for r in self.reports[:_HTML_FILES]
+            for f in r.findings
+        )
+        more = len(self.reports) - _HTML_FILES
+        tail = f"<p>... {more:,} more files with findings (to_dict() has them all)</p>" if more > 0 else ""
+        header = "".join(f"<th>{h}</th>" for h in ("file", "rule", "tag", "where", "code", "length"))
+        table = f"<table><thead><tr>{header}</tr></thead><tbody>{rows}</tbody></table>" if rows else ""
+        return f"<p>{html.escape(head)}</p>{table}{tail}"
 
     def add(self, fa: FileAudit) -> None:
         self.files += 1
@@ -184,6 +211,36 @@ def _empty(value) -> bool:
         return False
 
 
+def _person_name(elem, tag: int, tagtext: str, path: str, profile) -> Finding | None:
+    """A person name with a value that is not a recognisable placeholder."""
+    from anonlab.deid.dicom.actions import is_placeholder
+
+    if all(is_placeholder(str(v)) for v in _values(elem.value)):
+        return None
+    return Finding(tagtext, path, "person-name", profile.basic.get(tag, ""), _length(elem.value))
+
+
+def _table_finding(elem, tag: int, tagtext: str, path: str, profile, removed: bool) -> Finding | None:
+    """What the profile's action for the element says about its value: still present (X, Z), an original UID
+    (U, or D on a UID), or not replaced (D, in a file that does not declare PatientIdentityRemoved)."""
+    from anonlab.deid.dicom.actions import is_placeholder
+
+    action = profile.actions.get(tag)
+    value = elem.value
+    if action is None or action in ("K", "C") or _empty(value):
+        return None
+    code = profile.basic.get(tag, "")
+    if action in ("X", "Z"):
+        return Finding(tagtext, path, "present", code, _length(value))
+    if action == "U" or (action == "D" and elem.VR == "UI"):
+        if any(_original_uid(str(v)) for v in _values(value) if str(v).strip(" \x00")):
+            return Finding(tagtext, path, "original-uid", code, _length(value))
+        return None
+    if action == "D" and not removed and not (isinstance(value, str) and is_placeholder(value)):
+        return Finding(tagtext, path, "not-replaced", code, _length(value))
+    return None
+
+
 class Auditor:
     """Audits single files (one per worker process)."""
 
@@ -223,84 +280,85 @@ class Auditor:
         return FileAudit(name, tuple(findings), declared)
 
     def _walk(self, ds, prefix: str, profile, removed: bool, out: list) -> None:
-        from anonlab.deid.dicom.actions import NUMERIC_VRS, is_placeholder
-
+        """Every element of ``ds`` (and, through :meth:`_items`, of its sequences), each checked by the rule for
+        its kind: private, curve or overlay, sequence, person name, or the profile's action for it."""
         for elem in ds:
             tag = int(elem.tag)
             group, el = tag >> 16, tag & 0xFFFF
             tagtext = f"({group:04X},{el:04X})"
-            kw = elem.keyword or tagtext
-            path = f"{prefix}{kw}"
-            vr = elem.VR
-            value = elem.value
+            path = f"{prefix}{elem.keyword or tagtext}"
             if group & 1:
-                if profile.private == "C" and (vr in NUMERIC_VRS or vr == "SQ"):
-                    if vr == "SQ":
-                        self._items(elem, path, profile, removed, out)
-                    continue
-                if profile.private == "C" and 0x0010 <= el <= 0x00FF:
-                    continue
-                out.append(
-                    Finding(tagtext, path, "private", "X", _length(value) if vr != "SQ" else len(value))
-                )
-                continue
-            if 0x5000 <= group <= 0x501E and profile.curve != "C":
-                if not _empty(value):
-                    out.append(Finding(tagtext, path, "curve", "X", _length(value)))
-                continue
-            if 0x6000 <= group <= 0x601E and el in (0x3000, 0x4000):
+                self._private(elem, el, tagtext, path, profile, removed, out)
+            elif 0x5000 <= group <= 0x501E and profile.curve != "C":
+                if not _empty(elem.value):
+                    out.append(Finding(tagtext, path, "curve", "X", _length(elem.value)))
+            elif 0x6000 <= group <= 0x601E and el in (0x3000, 0x4000):
                 code = profile.overlay_data if el == 0x3000 else profile.overlay_comments
-                if code != "C" and not _empty(value):
-                    out.append(Finding(tagtext, path, "overlay", "X", _length(value)))
-                continue
-            action = profile.actions.get(tag)
+                if code != "C" and not _empty(elem.value):
+                    out.append(Finding(tagtext, path, "overlay", "X", _length(elem.value)))
+            elif elem.VR == "SQ":
+                self._sequence(elem, tag, tagtext, path, profile, removed, out)
+            elif elem.VR == "PN" and not _empty(elem.value) and profile.actions.get(tag) not in ("K", "C"):
+                finding = _person_name(elem, tag, tagtext, path, profile)
+                if finding is not None:
+                    out.append(finding)
+            else:
+                finding = _table_finding(elem, tag, tagtext, path, profile, removed)
+                if finding is not None:
+                    out.append(finding)
+
+    def _private(self, elem, el: int, tagtext: str, path: str, profile, removed: bool, out: list) -> None:
+        """A private element: a finding, unless the retain-safe-private option keeps numbers, sequences (walked)
+        and their creators."""
+        from anonlab.deid.dicom.actions import NUMERIC_VRS
+
+        vr, value = elem.VR, elem.value
+        if profile.private == "C" and (vr in NUMERIC_VRS or vr == "SQ"):
             if vr == "SQ":
-                if action in ("X", "Z") and len(value):
-                    out.append(Finding(tagtext, path, "present", profile.basic.get(tag, ""), len(value)))
-                    continue
                 self._items(elem, path, profile, removed, out)
-                continue
-            if vr == "PN" and not _empty(value) and action not in ("K", "C"):
-                if not all(is_placeholder(str(v)) for v in _values(value)):
-                    out.append(
-                        Finding(tagtext, path, "person-name", profile.basic.get(tag, ""), _length(value))
-                    )
-                continue
-            if action is None or action in ("K", "C") or _empty(value):
-                continue
-            code = profile.basic.get(tag, "")
-            if action in ("X", "Z"):
-                out.append(Finding(tagtext, path, "present", code, _length(value)))
-            elif action == "U" or (action == "D" and vr == "UI"):
-                if any(_original_uid(str(v)) for v in _values(value) if str(v).strip(" \x00")):
-                    out.append(Finding(tagtext, path, "original-uid", code, _length(value)))
-            elif action == "D" and not removed:
-                if not (isinstance(value, str) and is_placeholder(value)):
-                    out.append(Finding(tagtext, path, "not-replaced", code, _length(value)))
+            return
+        if profile.private == "C" and 0x0010 <= el <= 0x00FF:
+            return
+        out.append(Finding(tagtext, path, "private", "X", _length(value) if vr != "SQ" else len(value)))
+
+    def _sequence(self, elem, tag: int, tagtext: str, path: str, profile, removed: bool, out: list) -> None:
+        """A sequence the profile removes or empties is a finding when it has items; any other is walked."""
+        if profile.actions.get(tag) in ("X", "Z") and len(elem.value):
+            out.append(Finding(tagtext, path, "present", profile.basic.get(tag, ""), len(elem.value)))
+            return
+        self._items(elem, path, profile, removed, out)
 
     def _items(self, elem, path: str, profile, removed: bool, out: list) -> None:
         for i, item in enumerate(elem.value):
             self._walk(item, f"{path}[{i}].", profile, removed, out)
 
 
-def audit_folder(
-    folder: str | os.PathLike, *, workers: int | None = None, progress: bool = False
-) -> AuditResult:
-    """Audit every file under ``folder`` (see the module docstring). The folder is only read."""
+def audit(path: str | os.PathLike, *, workers: int | None = None, progress: bool = False) -> AuditResult:
+    """Audit every file under the folder ``path`` for what the PS3.15 Basic Profile would not have let through (see
+    the module docstring). The folder is only read; values are never reported, only where they are and their length.
+
+    workers : processes (default: one per core).
+    progress : show a progress bar on stderr.
+
+    Returns an :class:`AuditResult` (counts per rule, and each file's findings). Raises
+    :class:`~anonlab.errors.UsageError` when ``path`` is not a folder, :class:`~anonlab.errors.InputError` when it
+    is the output of an interrupted de-identification (marked incomplete).
+    """
     from anonlab.errors import require_extra
 
     require_extra("dicom", "pydicom", "DICOM auditing")
-    from anonlab.deid.dicom.deidentify import INCOMPLETE_MARKER, _small_batches_in_process, parallel_map
+    from anonlab.deid.dicom.deidentifying import INCOMPLETE_MARKER, _small_batches_in_process, parallel_map
     from anonlab.deid.dicom.reading import walk_files
     from anonlab.errors import InputError, UsageError
 
-    folder = Path(folder)
+    folder = Path(path)
     if not folder.is_dir():
         raise UsageError(f"{folder}: no such folder")
     if (folder / INCOMPLETE_MARKER).exists():
         raise InputError(
-            f"{folder}: incomplete: an `anonlab dicom deidentify` run writing it was killed or failed "
-            f"({INCOMPLETE_MARKER} is there); rerun it with --force before auditing or releasing the folder"
+            f"{folder}: incomplete: a de-identification writing it was killed or failed ({INCOMPLETE_MARKER} is "
+            "there); complete it by rerunning the de-identification with force=True before auditing or releasing "
+            "the folder"
         )
     result = AuditResult(folder=str(folder))
     workers = workers or os.cpu_count() or 1
@@ -325,3 +383,7 @@ def audit_folder(
                 result.add_link(os.path.join(root, name))
     result.reports.sort(key=lambda r: r.path)
     return result
+
+
+#: The earlier name of :func:`audit`.
+audit_folder = audit
