@@ -157,12 +157,11 @@ def measure(
 
     Only the columns the release holds are compared (identifier and free-text columns are not synthesised).
     """
-    try:  # the evaluation's layout before and after its split into anonlab.evaluation.metrics
-        from anonlab.evaluation.encoding import Discretiser
-        from anonlab.evaluation.marginals import marginal_tvd
-    except ImportError:
+    try:  # the evaluation's Discretiser moved as the evaluation was split into anonlab.evaluation.metrics
         from anonlab.evaluation.metrics.discretise import Discretiser
-        from anonlab.evaluation.metrics.tv import marginal_tvd
+    except ImportError:
+        from anonlab.evaluation.metrics.mixed_encoder import Discretiser
+    from anonlab.evaluation.metrics.tv import marginal_tvd
 
     cols = [c for c in train.columns if c in release.columns]
     kinds = column_kinds(train[cols], types)
