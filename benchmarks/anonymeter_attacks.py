@@ -49,7 +49,7 @@ def _tables(quick: bool):
 
 
 def _attacks(ori, syn, ctl, attempts: int):
-    from anonlab.evaluation import anonymeter_attacks as A
+    from anonlab.evaluation.metrics import anonymeter_attacks as A
 
     aux = [c for c in ori.columns if c != SECRET]
     half = len(QUASI) // 2
@@ -86,7 +86,7 @@ def _attacks(ori, syn, ctl, attempts: int):
 
 
 def main(argv: list[str]) -> int:
-    from anonlab.evaluation.attacks import max_attempts
+    from anonlab.evaluation.metrics.attacks import max_attempts
     from benchmarks._report import save
 
     quick = "--quick" in argv

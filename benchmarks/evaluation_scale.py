@@ -46,9 +46,9 @@ def _load() -> float:
 
 
 def main(argv: list[str]) -> int:
-    from anonlab.evaluation.distance import distance_to_closest
-    from anonlab.evaluation.encoding import MixedEncoder, column_kinds
-    from anonlab.evaluation.membership import membership_inference
+    from anonlab.evaluation.metrics.distance import distance_to_closest
+    from anonlab.evaluation.metrics.membership import membership_inference
+    from anonlab.evaluation.metrics.mixed_encoder import MixedEncoder, column_kinds
     from benchmarks._report import save
 
     quick = "--quick" in argv
@@ -91,7 +91,7 @@ def main(argv: list[str]) -> int:
     # peer: SDMetrics' DCR helper on 5,000 x 5,000
     from sdmetrics.single_table.privacy.dcr_utils import calculate_dcr
 
-    from anonlab.evaluation.neighbours import knn_distances
+    from anonlab.evaluation.metrics.neighbours import knn_distances
 
     k = 5_000
     meta = {

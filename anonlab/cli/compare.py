@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from anonlab.cli._common import add_command, add_force, add_seed
+from anonlab.cli._common import add_command, add_force, add_quiet, add_seed
 
 DESCRIPTION = """\
 Run a study: split INPUT into training and holdout records (seeded), release the training records by each method
@@ -60,37 +60,15 @@ def add_parser(sub) -> None:
         help="write every figure as JSON to FILE, or to standard output when no FILE is given "
         "(put it after INPUT)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress lines on standard error")
+    add_quiet(p)
     add_seed(p, "the train / holdout split, every evaluation and (when given) every method's noise")
     add_force(p)
 
 
-def run(args: argparse.Namespace) -> int:
-    import json
+def _progress_printer(args: argparse.Namespace, n: int):
+    """``on_release`` for the study: one line per release on standard error (none with --quiet)."""
     import sys
-    from pathlib import Path
 
-    from anonlab.cli._common import print_json
-    from anonlab.errors import UsageError
-    from anonlab.evaluation.evaluate import seed_text
-    from anonlab.evaluation.report import study_html
-    from anonlab.evaluation.study import Recipe, default_recipe_path, run_study
-    from anonlab.io import check_output, guard_outputs, read_table, write_text
-
-    json_file = None if args.json in (None, "-") else args.json
-    guard_outputs([args.report, json_file], {"input": args.input, "recipe": args.recipe})
-    for o in (args.report, json_file):
-        if o:
-            check_output(o, args.force)
-    if args.report and json_file and Path(args.report).resolve() == Path(json_file).resolve():
-        raise UsageError("--report and --json name the same file")
-    if args.report:
-        from anonlab.evaluation.plots import check_installed
-
-        check_installed()
-    recipe = Recipe.read(args.recipe or default_recipe_path())
-    df = read_table(args.input)
-    n = len(recipe.releases)
     done = [0]
 
     def on_release(label, ev, error):
@@ -100,52 +78,56 @@ def run(args: argparse.Namespace) -> int:
         if error:
             state = error if error.startswith("skipped: ") else f"FAILED: {error}"
             print(f"[{done[0]}/{n}] {label}: {state}", file=sys.stderr)
-        else:
-            h = ev.headline()
-            fig = ", ".join(
-                f"{k} {h[k]:.3f}" for k in ("utility_2way", "tstr_ratio", "mia_auc") if h[k] is not None
-            )
-            print(f"[{done[0]}/{n}] {label}: {fig} ({ev.timings.get('total', 0):.0f} s)", file=sys.stderr)
+            return
+        h = ev.headline()
+        fig = ", ".join(
+            f"{k} {h[k]:.3f}" for k in ("utility_2way", "tstr_ratio", "mia_auc") if h[k] is not None
+        )
+        print(f"[{done[0]}/{n}] {label}: {fig} ({ev.timings.get('total', 0):.0f} s)", file=sys.stderr)
 
+    return on_release
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+
+    from anonlab.cli._common import print_json, show_progress
+    from anonlab.evaluation import Study
+    from anonlab.io import check_output, guard_outputs, read_table, write_text
+
+    json_file = None if args.json in (None, "-") else args.json
+    guard_outputs([args.report, json_file], {"input": args.input, "recipe": args.recipe})
+    for o in (args.report, json_file):
+        if o:
+            check_output(o, args.force)
+    if args.report:
+        from anonlab.evaluation.report.plots import check_installed
+
+        check_installed()
+    study = Study(args.recipe)
+    n = len(study.recipe.releases)
+    df = read_table(args.input)
     if not args.quiet:
-        print(f"anonlab compare: {recipe.name}: {n} releases of {args.input}", file=sys.stderr)
-    study = run_study(
-        df, recipe, seed=args.seed, progress=not args.quiet and sys.stderr.isatty(), on_release=on_release
+        print(f"anonlab compare: {study.recipe.name}: {n} releases of {args.input}", file=sys.stderr)
+    result = study.run(
+        df, seed=args.seed, progress=show_progress(args), on_release=_progress_printer(args, n)
     )
     if args.report:
-        write_text(args.report, study_html(study), args.force)
+        result.to_html(args.report, force=args.force)
     if json_file:
         write_text(
-            json_file, json.dumps(study.to_dict(), indent=2, default=str, allow_nan=False) + "\n", args.force
+            json_file, json.dumps(result.to_dict(), indent=2, default=str, allow_nan=False) + "\n", args.force
         )
     if args.json == "-":
-        print_json(study.to_dict())
-    else:
-        print(
-            f"anonlab compare: {study.name}: {len(study.evaluations)} releases evaluated, "
-            f"{len(study.failures)} failed, {study.seconds:.0f} s; train {study.rows_train:,} / holdout "
-            f"{study.rows_holdout:,} rows; {seed_text(study.seed, study.seed_given)}"
-        )
-        cols = ("utility_2way", "tstr_ratio", "mia_auc", "dcr_train_share", "anonymeter_max_risk", "k")
-        print(f"  {'release':<28} " + " ".join(f"{c:>19}" for c in cols) + "  privacy")
-        for r in study.rows():
-            vals = " ".join(
-                f"{'n/a' if r[c] is None else format(r[c], '.3f') if isinstance(r[c], float) else r[c]:>19}"
-                for c in cols
-            )
-            priv = f"eps={r['epsilon']:g}, delta={r['delta']:g}" if r["epsilon"] is not None else "none"
-            base = " (non-private baseline)" if r["baseline"] else ""
-            print(f"  {r['label'][:28]:<28} {vals}  {priv}{base}")
-        for x, y in study.recipe.frontier:
-            print(f"  frontier ({x} vs {y}): {', '.join(study.frontier(x, y))}")
-        for f in study.failures:
-            print(f"  failed: {f['label']}: {f['error']}")
-        for note in study.notes:
-            print(f"  note: {note}")
-        for ev in study.evaluations:
-            for f in ev.flags:
-                print(f"anonlab compare: warning: {ev.label}: {f}", file=sys.stderr)
-        for o, what in ((args.report, "report"), (json_file, "figures")):
-            if o:
-                print(f"wrote {what} to {o}")
+        print_json(result.to_dict())
+        return 0
+    head, *lines = result.summary_lines()
+    print(f"anonlab compare: {head}", *lines, sep="\n")
+    for ev in result.evaluations:
+        for f in ev.flags:
+            print(f"anonlab compare: warning: {ev.label}: {f}", file=sys.stderr)
+    for o, what in ((args.report, "report"), (json_file, "figures")):
+        if o:
+            print(f"wrote {what} to {o}")
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from anonlab.cli._common import add_command, add_force, add_seed, columns, positive_int
+from anonlab.cli._common import add_command, add_force, add_quiet, add_seed, columns, positive_int
 
 DESCRIPTION = """\
 Measure what a release (synthetic data, or a generalised / k-anonymous table) keeps of the real data and what
@@ -141,71 +141,15 @@ def add_parser(sub) -> None:
         help="comma-separated parts to leave out: marginals, associations, tstr, quality, dcr, "
         "membership, anonymeter, assess",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_quiet(p)
     add_seed(p, "every sample and split of the evaluation")
     add_force(p)
 
 
-def _privacy(path: str | None) -> dict | None:
-    if path is None:
-        return None
-    import json
+def _config(args: argparse.Namespace):
+    from anonlab.evaluation import EvaluationConfig
 
-    from anonlab.errors import InputError
-
-    try:
-        data = json.loads(open(path, encoding="utf-8").read())
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a JSON report ({exc})") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    for key in ("privacy", "privacy_spent", "spent", "budget"):
-        if isinstance(data.get(key), dict):
-            return data[key]
-    if isinstance(data.get("privacy"), str) or "privacy_note" in data:
-        return None  # the maker states that no formal guarantee was spent (a non-DP method)
-    found = {k: data[k] for k in ("epsilon", "delta", "rho", "mechanism", "accountant") if k in data}
-    if not found:
-        raise InputError(f"{path}: no privacy section (privacy / epsilon / delta) found")
-    return found
-
-
-def run(args: argparse.Namespace) -> int:
-    import sys
-    from pathlib import Path
-
-    from anonlab.cli._common import print_json
-    from anonlab.evaluation.evaluate import EvaluationConfig, evaluate, seed_text
-    from anonlab.evaluation.report import evaluation_html
-    from anonlab.io import check_output, guard_outputs, read_table, write_text
-    from anonlab.schema import Schema
-
-    outputs = [o for o in (args.report, None if args.json in (None, "-") else args.json) if o]
-    guard_outputs(
-        outputs,
-        {
-            "input": [args.real, args.release, args.holdout],
-            "schema": args.schema,
-            "privacy report": [args.privacy_report, args.release + ".json"],
-        },
-    )
-    for o in outputs:
-        check_output(o, args.force)
-    if (
-        args.report
-        and args.json not in (None, "-")
-        and Path(args.report).resolve() == Path(args.json).resolve()
-    ):
-        from anonlab.errors import UsageError
-
-        raise UsageError("--report and --json name the same file")
-    if args.report:
-        from anonlab.evaluation.plots import check_installed
-
-        check_installed()
-    config = EvaluationConfig(
+    return EvaluationConfig(
         dcr_rows=args.dcr_rows,
         mia_candidates=args.mia_candidates,
         anonymeter_rows=args.anonymeter_rows,
@@ -213,20 +157,45 @@ def run(args: argparse.Namespace) -> int:
         anonymeter_seconds=args.anonymeter_seconds,
         skip=tuple(args.skip),
     )
-    schema = Schema.read(args.schema) if args.schema else None
+
+
+def _check_outputs(args: argparse.Namespace, json_file: str | None) -> None:
+    from anonlab.io import check_output, guard_outputs
+
+    protected = {"input": [args.real, args.release, args.holdout], "schema": args.schema}
+    protected["privacy report"] = [args.privacy_report, args.release + ".json"]
+    guard_outputs([args.report, json_file], protected)
+    for o in (args.report, json_file):
+        if o:
+            check_output(o, args.force)
+    if args.report:
+        from anonlab.evaluation.report.plots import check_installed
+
+        check_installed()
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+    import sys
+    from pathlib import Path
+
+    from anonlab.cli._common import print_json, show_progress
+    from anonlab.evaluation import evaluate
+    from anonlab.evaluation.privacy_report import read_privacy_report, sidecar
+    from anonlab.io import read_table, write_text
+    from anonlab.schema import Schema
+
+    json_file = None if args.json in (None, "-") else args.json
+    _check_outputs(args, json_file)
     report = args.privacy_report
-    if report is None and Path(args.release + ".json").is_file():
-        report = args.release + ".json"  # the sidecar `anonlab synth` writes beside its output
-        if not args.quiet:
-            print(f"anonlab evaluate: reading the privacy spent from {report}", file=sys.stderr)
-    privacy = _privacy(report)
-    real = read_table(args.real)
-    release = read_table(args.release)
-    holdout = read_table(args.holdout) if args.holdout else None
+    if report is None and (report := sidecar(args.release)) is not None and not args.quiet:
+        print(f"anonlab evaluate: reading the privacy spent from {report}", file=sys.stderr)
+    config, privacy = _config(args), read_privacy_report(report)
+    schema = Schema.read(args.schema) if args.schema else None
     ev = evaluate(
-        real,
-        release,
-        holdout,
+        read_table(args.real),
+        read_table(args.release),
+        read_table(args.holdout) if args.holdout else None,
         schema=schema,
         target=args.target,
         quasi=args.quasi,
@@ -235,35 +204,22 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         label=args.label or Path(args.release).name,
         privacy=privacy,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=show_progress(args),
     )
     for f in ev.flags:
         print(f"anonlab evaluate: warning: {f}", file=sys.stderr)
     if args.report:
-        write_text(args.report, evaluation_html(ev), args.force)
-    if args.json not in (None, "-"):
-        import json
-
+        ev.to_html(args.report, force=args.force)
+    if json_file:
         write_text(
-            args.json, json.dumps(ev.to_dict(), indent=2, default=str, allow_nan=False) + "\n", args.force
+            json_file, json.dumps(ev.to_dict(), indent=2, default=str, allow_nan=False) + "\n", args.force
         )
     if args.json == "-":
         print_json(ev.to_dict())
         return 0
-    print(
-        f"anonlab evaluate: {ev.label}: {ev.rows_release:,} released rows against {ev.rows_real:,} real"
-        + (f" and {ev.rows_holdout:,} holdout" if ev.rows_holdout else " (no holdout)")
-        + f"; {seed_text(ev.seed, ev.seed_given)}"
-    )
-    for v in ev.verdicts:
-        print("  " + v.line())
-    for n in ev.notes:
-        if not n.startswith("warning: "):  # the flags went to standard error above
-            print(f"  note: {n}")
-    print(
-        "  verdicts are relative to baselines computed in this run (docs/evaluation.md, 'The verdict rule')"
-    )
-    for o, what in ((args.report, "report"), (args.json if args.json != "-" else None, "metrics")):
+    head, *lines = ev.summary_lines()
+    print(f"anonlab evaluate: {head}", *lines, sep="\n")
+    for o, what in ((args.report, "report"), (json_file, "metrics")):
         if o:
             print(f"wrote {what} to {o}")
     return 0

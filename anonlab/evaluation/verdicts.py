@@ -5,7 +5,7 @@ that could not be computed gets ``n/a`` with the reason. Every verdict carries i
 judged against, so a reader can disagree with it.
 
 **Utility is judged relative to baselines computed in the same run, on the same binning and the same column sets**
-(:mod:`anonlab.evaluation.baselines`), never against absolute thresholds:
+(:mod:`anonlab.evaluation.metrics.baselines`), never against absolute thresholds:
 
 - *independent columns*: each column resampled independently from the real table. It keeps every 1-way marginal
   and loses every relation between columns: what a release is worth if it learned nothing joint;
@@ -99,7 +99,9 @@ RULE = (
 @dataclass(frozen=True)
 class Verdict:
     """``metric``: what was measured; ``value``: the figure as printed; ``verdict``; ``reason``: why;
-    ``baselines``: the figures it was judged against (name -> value), shown beside it."""
+    ``baselines``: the figures it was judged against (name -> value), shown beside it; ``figure`` and
+    ``interval``: the figure as a number and its 95% interval, where it has them (for tables and notebooks; the
+    JSON report carries them in its per-part sections)."""
 
     metric: str
     value: str
@@ -107,9 +109,12 @@ class Verdict:
     reason: str
     kind: str  # "utility" or "risk"
     baselines: dict[str, float | None] = field(default_factory=dict)
+    figure: float | None = None
+    interval: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
+        del d["figure"], d["interval"]
         d["baselines"] = {k: _finite(v) for k, v in self.baselines.items()}
         return d
 
@@ -161,7 +166,13 @@ def relative_verdict(
     text = value_text or f"{value:.3f}"
     if not (_ok(independent) and _ok(floor)):
         return Verdict(
-            metric, text, "n/a", "not judged: a baseline could not be computed in this run", "utility", base
+            metric,
+            text,
+            "n/a",
+            "not judged: a baseline could not be computed in this run",
+            "utility",
+            base,
+            value,
         )
     c = closure(value, independent, floor, higher_is_better)
     worse = (lambda a, b: a < b) if higher_is_better else (lambda a, b: a > b)
@@ -178,6 +189,7 @@ def relative_verdict(
                 f"worse than independent columns and the floor; {beside}",
                 "utility",
                 base,
+                value,
             )
         return Verdict(
             metric,
@@ -187,6 +199,7 @@ def relative_verdict(
             f"columns nearly independent), so this figure cannot separate a release from them; {beside}",
             "utility",
             base,
+            value,
         )
     if c < 0:
         v, why = "poor", "worse than independent columns"
@@ -196,7 +209,7 @@ def relative_verdict(
         v, why = "good", f"closes {c:.0%} of the gap"
     else:
         v, why = "fair", f"closes {c:.0%} of the gap (good from {GOOD_CLOSURE:.0%})"
-    return Verdict(metric, text, v, f"{why}; {beside}", "utility", base)
+    return Verdict(metric, text, v, f"{why}; {beside}", "utility", base, value)
 
 
 def one_way_verdict(
@@ -216,7 +229,13 @@ def one_way_verdict(
         return Verdict(metric, "n/a", "n/a", "not computed: the figure is undefined here", "utility", base)
     if not _ok(floor):
         return Verdict(
-            metric, f"{value:.3f}", "n/a", "not judged: the floor could not be computed", "utility", base
+            metric,
+            f"{value:.3f}",
+            "n/a",
+            "not judged: the floor could not be computed",
+            "utility",
+            base,
+            value,
         )
     excess = value - floor
     v = "good" if excess <= ONE_WAY_GOOD else "fair" if excess <= ONE_WAY_FAIR else "poor"
@@ -225,7 +244,7 @@ def one_way_verdict(
         + (f"; DP 1-way {dp_1way:.3f}" if _ok(dp_1way) else "")
         + (f"; worst {'|'.join(worst)} {max_tvd:.3f}" if worst and _ok(max_tvd) else "")
     )
-    return Verdict(metric, f"{value:.3f}", v, why, "utility", base)
+    return Verdict(metric, f"{value:.3f}", v, why, "utility", base, value)
 
 
 def _spread(spread: tuple[float, float] | None, n: int | None) -> str:
@@ -258,6 +277,8 @@ def auc_verdict(
         v,
         f"{why}; TPR at 1% FPR {tpr:.3f}{_spread(spread, repeats)}",
         "risk",
+        figure=auc,
+        interval=(ci[0], ci[1]),
     )
 
 
@@ -276,6 +297,8 @@ def share_verdict(share: float, ci: tuple[float, float], expected: float) -> Ver
         v,
         f"{expected:.2f} for a release that never saw its training records; high >= {SHARE_HIGH}",
         "risk",
+        figure=share,
+        interval=(ci[0], ci[1]),
     )
 
 
@@ -289,7 +312,7 @@ def copy_verdict(share: float, holdout_share: float | None, n: int) -> Verdict:
         )
         v = "high" if share > holdout_share + margin else "low"
         why = f"holdout records are hit {holdout_share:.3f} by chance"
-    return Verdict("exact copies of training records", f"{share:.3f}", v, why, "risk")
+    return Verdict("exact copies of training records", f"{share:.3f}", v, why, "risk", figure=share)
 
 
 def anonymeter_verdict(
@@ -316,6 +339,8 @@ def anonymeter_verdict(
         f"beyond the holdout baseline; moderate >= {ANON_MODERATE}, high >= {ANON_HIGH}"
         + _spread(spread, repeats),
         "risk",
+        figure=value,
+        interval=(ci[0], ci[1]),
     )
 
 
@@ -327,4 +352,5 @@ def k_verdict(k: int, prosecutor_highest: float, uniques: int) -> Verdict:
         v,
         f"{uniques} sample uniques; high below k={K_HIGH_RISK}, moderate below {K_MODERATE_RISK}",
         "risk",
+        figure=float(k),
     )

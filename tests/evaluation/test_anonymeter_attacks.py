@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from anonlab.errors import UsageError
-from anonlab.evaluation import anonymeter_attacks as A
+from anonlab.evaluation.metrics import anonymeter_attacks as A
 
 
 def _people(n: int, seed: int) -> pd.DataFrame:
@@ -161,7 +161,7 @@ def test_bad_inputs_are_refused(tables):
 
 
 def test_anonymeter_risks_uses_anonlabs_implementation(tables):
-    from anonlab.evaluation.attacks import METHODS, anonymeter_risks
+    from anonlab.evaluation.metrics.attacks import METHODS, anonymeter_risks
 
     ori, ctl, other = tables
     res = anonymeter_risks(ori, ori, ctl, secret="secret", quasi=["a", "b", "c", "d"], seed=3, n_attacks=100)

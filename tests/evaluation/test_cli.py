@@ -72,7 +72,7 @@ def test_evaluate_json_to_stdout(files, capsys):
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--target", "nope"], "--target 'nope'"),
+        (["--target", "nope"], "--target nope is not a column"),
         (["--skip", "everything"], "unknown evaluation part"),
         (["--privacy-report", "/nonexistent.json"], "/nonexistent.json: no such file"),
     ],

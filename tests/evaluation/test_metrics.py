@@ -5,12 +5,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from anonlab.evaluation.associations import cramers_v_matrix, theils_u_matrix
-from anonlab.evaluation.encoding import Discretiser, MixedEncoder
-from anonlab.evaluation.marginals import marginal_tvd
-from anonlab.evaluation.membership import auc_delong
-from anonlab.evaluation.neighbours import knn_distances
-from anonlab.evaluation.plots import pareto_front
+from anonlab.evaluation.metrics.associations import cramers_v_matrix, theils_u_matrix
+from anonlab.evaluation.metrics.discretise import Discretiser
+from anonlab.evaluation.metrics.membership import auc_delong
+from anonlab.evaluation.metrics.mixed_encoder import MixedEncoder
+from anonlab.evaluation.metrics.neighbours import knn_distances
+from anonlab.evaluation.metrics.tv import marginal_tvd
+from anonlab.evaluation.report.plots import pareto_front
 
 
 def test_delong_auc_matches_sklearn_with_ties():

@@ -162,7 +162,7 @@ def test_tstr_constant_baseline_for_regression_and_classes(splits):
 
 
 def test_class_target_rule():
-    from anonlab.evaluation.tstr import is_class_target
+    from anonlab.evaluation.metrics.tstr import is_class_target
 
     assert is_class_target(pd.Series([0, 1, 1, 0]))
     assert is_class_target(pd.Series([1.0, 2.0, np.nan]))
@@ -209,7 +209,7 @@ def test_quality_nan_is_null_with_a_reason_and_json_is_written(splits, tmp_path,
 
 
 def test_a_metric_that_fails_is_reported_not_raised(splits, monkeypatch):
-    import anonlab.evaluation.tstr as T
+    import anonlab.evaluation.metrics.tstr as T
 
     def boom(*a, **k):
         raise ValueError("window shape cannot be larger than input array shape")
@@ -273,7 +273,7 @@ def test_compare_survives_all_nan_column_and_overflow(splits, tmp_path, capsys):
 
 
 def test_anonymeter_attempts_are_bounded_and_reported(splits):
-    from anonlab.evaluation.attacks import anonymeter_risks, max_attempts
+    from anonlab.evaluation.metrics.attacks import anonymeter_risks, max_attempts
 
     assert max_attempts(300, 30) == 6_000 and max_attempts(10, 5) == 2_000
     assert max_attempts(500, 10**6) == 100_000  # never anonymeter's 10 million
@@ -302,7 +302,7 @@ def test_full_evaluate_on_30_rows_is_bounded(splits):
 
 
 def test_anonymeter_time_cap_is_reported_not_silent(splits):
-    from anonlab.evaluation.attacks import anonymeter_risks
+    from anonlab.evaluation.metrics.attacks import anonymeter_risks
 
     cols = ["age", "sex", "education", "income-per-year"]
     t, r, h = (splits[k][cols].iloc[:200].reset_index(drop=True) for k in ("train", "independent", "holdout"))

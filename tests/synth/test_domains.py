@@ -369,8 +369,8 @@ def test_cli_discovers_by_default_and_says_so(tmp_path, monkeypatch, capsys):
 
 
 def _tv2(real: pd.DataFrame, synth: pd.DataFrame) -> float:
-    from anonlab.evaluation.encoding import Discretiser
-    from anonlab.evaluation.marginals import marginal_tvd
+    from anonlab.evaluation.metrics.discretise import Discretiser
+    from anonlab.evaluation.metrics.tv import marginal_tvd
 
     kinds = {c: "numeric" if pd.api.types.is_numeric_dtype(real[c]) else "categorical" for c in real.columns}
     disc = Discretiser(kinds).fit(real)

@@ -12,7 +12,7 @@ release gives away about its own people rather than about the population.
   training record (nearest neighbours in each half)?
 - inference: knowing the other columns, guess a secret column from the closest released record.
 
-The attacks run on anonlab's own implementation (:mod:`anonlab.evaluation.anonymeter_attacks`, every draw
+The attacks run on anonlab's own implementation (:mod:`anonlab.evaluation.metrics.anonymeter_attacks`, every draw
 seeded) by default; ``implementation="anonymeter"`` runs the anonymeter package instead (when installed), kept as
 the equivalence oracle. The attacks target a seeded sample of ``rows`` training records and as many holdout
 (control) records, with ``n_attacks`` attacks each; the attacker holds the whole release (up to ``10 * rows``
@@ -222,7 +222,7 @@ def anonymeter_risks(
     the columns the linkability attacker is assumed to know, split in two halves (all columns when not given).
     ``seconds`` caps each attack's wall-clock time (``None``: no cap); the singling-out search is bounded by
     :func:`max_attempts` in any case. ``implementation`` ``"anonlab"`` (default) runs
-    :mod:`anonlab.evaluation.anonymeter_attacks`, every draw from ``seed``; ``"anonymeter"`` runs the anonymeter
+    :mod:`anonlab.evaluation.metrics.anonymeter_attacks`, every draw from ``seed``; ``"anonymeter"`` runs the anonymeter
     package (an optional equivalence oracle; :class:`~anonlab.errors.UsageError` when it is not installed).
     """
     import logging
@@ -235,7 +235,7 @@ def anonymeter_risks(
         )
     ours = implementation == "anonlab"
     if ours:
-        from anonlab.evaluation import anonymeter_attacks as A
+        from anonlab.evaluation.metrics import anonymeter_attacks as A
     else:
         try:
             from anonymeter.evaluators import InferenceEvaluator, LinkabilityEvaluator, SinglingOutEvaluator

@@ -8,7 +8,7 @@
   view, as a yardstick and is never released: its bins are the evaluation's (quantiles of the real table), and its
   noise comes from numpy's generator, not from a DP library's secure sampler.
 - for TSTR, independent columns carry no information about the target, so their baseline is the score of a
-  constant prediction on the same test records (:attr:`anonlab.evaluation.tstr.TSTRResult.constant`): what a model
+  constant prediction on the same test records (:attr:`anonlab.evaluation.metrics.tstr.TSTRResult.constant`): what a model
   fitted to them is worth in expectation; a model fitted to one draw scatters widely around it;
 - the *sampling floor* is the holdout itself (real records the release never saw) measured against the real table;
   without a holdout a bootstrap resample of the real table stands in (and the report says so).

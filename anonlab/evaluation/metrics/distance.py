@@ -6,7 +6,7 @@ distance to the closest *holdout* record (real records from the same population 
 release that generalises rather than memorises is as close to one as to the other: the share of released records
 closer to training than to holdout is near 1/2 when both sets have the same size.
 
-Distances are Euclidean in :class:`~anonlab.evaluation.encoding.MixedEncoder` space: per column a Gower-like
+Distances are Euclidean in :class:`~anonlab.evaluation.metrics.mixed_encoder.MixedEncoder` space: per column a Gower-like
 dissimilarity in [0, 1] (range-scaled numeric difference, or 1 for two different categories).
 """
 
@@ -79,7 +79,7 @@ def distance_to_closest(
     """
     import numpy as np
 
-    from anonlab.evaluation.neighbours import knn_distances
+    from anonlab.evaluation.metrics.neighbours import knn_distances
 
     if max_release is not None and len(release) > max_release:
         release = release[rng.choice(len(release), max_release, replace=False)]

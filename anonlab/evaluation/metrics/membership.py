@@ -130,7 +130,7 @@ def membership_inference(
     """
     import numpy as np
 
-    from anonlab.evaluation.neighbours import knn_distances
+    from anonlab.evaluation.metrics.neighbours import knn_distances
 
     order = rng.permutation(len(holdout))
     n_ref = len(holdout) // 2

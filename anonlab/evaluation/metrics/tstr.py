@@ -153,7 +153,7 @@ def train_synthetic_test_real(
     from sklearn.linear_model import LogisticRegression, Ridge
     from threadpoolctl import threadpool_limits
 
-    from anonlab.evaluation.encoding import MixedEncoder
+    from anonlab.evaluation.metrics.mixed_encoder import MixedEncoder
     from anonlab.evaluation.tables import _numeric_labels, canonical_text
 
     features = {c: k for c, k in kinds.items() if c != target}

@@ -95,7 +95,7 @@ def marginal_tvd(
     """TVD of every ``order``-way marginal (or ``max_sets`` of them, :func:`choose_sets`) between two frames of
     codes.
 
-    ``real`` and ``release`` hold int64 codes from the same :class:`~anonlab.evaluation.encoding.Discretiser`;
+    ``real`` and ``release`` hold int64 codes from the same :class:`~anonlab.evaluation.metrics.discretise.Discretiser`;
     ``cardinality`` bounds each column's codes. ``sets`` gives the sets to measure (default: :func:`choose_sets`);
     ``rng`` is not used (kept for callers of the earlier signature).
     """

@@ -1,6 +1,6 @@
 """Matplotlib figures for the reports, returned as PNG bytes (the reports embed them as base64).
 
-Each function draws from an :class:`~anonlab.evaluation.evaluate.Evaluation` (or a study's rows) and never
+Each function draws from an :class:`~anonlab.evaluation.result.Evaluation` (or a study's rows) and never
 recomputes a metric. The Agg backend is used, so no display is needed.
 """
 
@@ -10,7 +10,7 @@ import io
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from anonlab.evaluation.evaluate import Evaluation
+    from anonlab.evaluation.result import Evaluation
 
 __all__ = ["distribution_overlays", "association_heatmaps", "frontier_plot", "marginal_bars"]
 
