@@ -258,3 +258,25 @@ def test_recipe_orders_and_schema_defaults(cli, adult_csv, tmp_path):
         "anonymize", adult_csv, "-o", tmp_path / "x.csv", "--schema", "/no/such.toml", "--k", "5"
     )
     assert code == 2 and "no such schema" in err and err.count("\n") == 1
+
+
+def test_order_with_mondrian_is_applied_and_method_options_checked(cli, adult_csv, tmp_path):
+    order = (
+        "Never-married,Married-civ-spouse,Married-AF-spouse,Married-spouse-absent,Separated,Divorced,Widowed"
+    )
+    out = tmp_path / "o.csv"
+    code, stdout, err = cli(
+        "anonymize", adult_csv, "-o", out, "--quasi", "marital-status", "--k", "200",
+        "--order", f"marital-status={order}", "--json",
+    )  # fmt: skip
+    assert code == 0, err
+    assert json.loads(stdout)["parameters"]["orders"]["marital-status"] == order.split(",")
+    values = order.split(",")
+    for label in set(pd.read_csv(out)["marital-status"]):
+        pos = sorted(values.index(m) for m in label.strip("{}").split(","))
+        assert pos == list(range(pos[0], pos[0] + len(pos))), label
+    code, _, err = cli(
+        "anonymize", adult_csv, "-o", tmp_path / "x.csv", "--quasi", "age", "--k", "5", "--method", "global",
+        "--strict",
+    )  # fmt: skip
+    assert code == 2 and "--strict" in err and "global" in err and err.count("\n") == 1

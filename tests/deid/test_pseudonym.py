@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import stat
 import subprocess
 import sys
@@ -284,3 +285,60 @@ def test_iso_dates_are_written_back_in_the_shape_each_was_written():
     new = [pd.Timestamp(v) for v in out["when"].iloc[:4]]
     old = [pd.Timestamp(v) for v in df["when"].iloc[:4]]
     assert len({n - o for n, o in zip(new, old, strict=True)}) == 1
+
+
+def test_keyword_function_report_and_mapping(tmp_path):
+    from anonlab.deid import PseudonymizationReport, pseudonym_mapping, pseudonymize
+
+    key = generate_key()
+    df = pd.DataFrame(
+        {
+            "mrn": ["00123", "123", "00123", None],
+            "name": ["Ann", "Bo", "Ann", "Cy"],
+            "when": ["2020-01-02"] * 4,
+        }
+    )
+    out, rep = pseudonymize(
+        df, key=key, ids=["mrn"], drop=["name"], dates=["when"], by="name", date_format=None
+    )
+    assert isinstance(rep, PseudonymizationReport)
+    assert (
+        list(out.columns) == ["mrn", "when"]
+        and out["mrn"].iloc[0] == out["mrn"].iloc[2] != out["mrn"].iloc[1]
+    )
+    assert out["mrn"].isna().iloc[3] and out["when"].iloc[0] == out["when"].iloc[2] != "2020-01-02"
+    assert rep.distinct_ids == {"mrn": 2} and rep.dropped == ["name"] and rep.shifted == ["when"]
+    text = json.dumps(rep.to_dict()) + repr(rep) + rep._repr_html_()
+    for secret in ("00123", "Ann", key.material.hex(), out["mrn"].iloc[0]):
+        assert secret not in text  # no identifier, name, key or pseudonym in the report
+    mapping = pseudonym_mapping(df, key=key, ids=["mrn"])
+    assert list(mapping.columns) == ["column", "original", "pseudonym"] and len(mapping) == 2
+    assert dict(zip(mapping["original"], mapping["pseudonym"], strict=True))["00123"] == out["mrn"].iloc[0]
+    path = tmp_path / "k.key"
+    write_key(path, key)
+    out2, _ = pseudonymize(df, key=path, ids="mrn")  # a key file's path works too
+    assert out2["mrn"].iloc[0] == out["mrn"].iloc[0]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({}, "UsageError", "nothing to do: give ids=, drop= or dates="),
+        ({"ids": ["nope"]}, "InputError", "ids= names column 'nope'"),
+        ({"ids": ["mrn"], "drop": ["mrn"]}, "UsageError", "in both ids= and drop="),
+        ({"dates": ["when"]}, "UsageError", "dates= needs by="),
+        ({"ids": ["mrn"], "by": "mrn"}, "UsageError", "by= is only used with dates="),
+        ({"ids": ["mrn"], "date_format": "%d"}, "UsageError", "date_format= is only used with dates="),
+        ({"ids": ["mrn"], "max_shift_days": 0}, "UsageError", "max_shift_days=0"),
+        ({"ids": ["mrn"], "key": "not a key"}, "InputError", "no such key file"),
+        ({"ids": ["mrn"], "key": 42}, "UsageError", "key= must be a SecretKey"),
+    ],
+)
+def test_keyword_function_bad_inputs(kwargs, error, message):
+    import anonlab.errors
+    from anonlab.deid import pseudonymize
+
+    df = pd.DataFrame({"mrn": ["1", "2"], "when": ["2020-01-01", "2020-02-01"]})
+    kwargs.setdefault("key", generate_key())
+    with pytest.raises(getattr(anonlab.errors, error), match=message):
+        pseudonymize(df, **kwargs)

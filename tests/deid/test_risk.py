@@ -197,3 +197,19 @@ def test_cli_bad_inputs(tmp_path, cli, args, message):
     src.write_text("age,sex\n30,F\n")
     code, out, err = cli("assess", src, *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_keyword_call_schema_roles_and_notebook_view(adult):
+    from anonlab.datasets import adult_schema
+    from anonlab.deid import RiskReport
+    from anonlab.deid import assess as assess_kw
+
+    r = assess_kw(adult, quasi=["age", "sex"], sensitive=["income-per-year"], sampling_fraction=0.1)
+    assert isinstance(r, RiskReport) and r.population is not None
+    assert r.to_dict()["k"] == r.k and r.to_dict()["sensitive"][0]["column"] == "income-per-year"
+    page = r._repr_html_()
+    assert "Re-identification risk" in page and "prosecutor" in page and "Zayatz" in page
+    assert repr(r).startswith("RiskReport(rows=32561")
+    by_schema = assess_kw(adult, schema=adult_schema())
+    assert by_schema.quasi == [c for c in adult_schema().with_role("quasi") if c in adult.columns]
+    assert [s.column for s in by_schema.sensitive] == ["income-per-year"]
