@@ -523,7 +523,7 @@ class Ledger:
         path: str | os.PathLike,
         *,
         epsilon: float,
-        delta: float,
+        delta: float = 0.0,
         population: str | None = None,
         neighbours: str = "add/remove",
         population_size: int | None = None,
@@ -538,7 +538,7 @@ class Ledger:
 
         epsilon : the total privacy loss the data owner allows over every release about this population (> 0).
         delta : the total probability of a failure of the epsilon bound (0 <= delta < 1; keep it far below
-            1 / number of people).
+            1 / number of people). Default 0: pure DP, basic accounting.
         population : the name of the population (the people) the budget protects; default: the file's stem.
             Every table about these people, however shuffled or re-serialised, charges this one ledger.
         neighbours : the ledger's one relation: ``"add/remove"`` (default; the row count is private) or

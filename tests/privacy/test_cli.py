@@ -409,3 +409,15 @@ def test_dp_stats_counts_over_a_code_column_keep_leading_zeros(tmp_path, capsys)
     got = {r["group"]["zip"]: r["value"] for r in rows}
     assert got.keys() == {"02140", "10001", "99999"}
     assert abs(got["02140"] - 30) <= 2 and abs(got["10001"] - 10) <= 2 and abs(got["99999"]) <= 2
+
+
+def test_library_messages_reach_the_user_as_flags(table, tmp_path, capsys):
+    # the library says trust_domains=True and epsilon=; the command line shows --trust-domains and --epsilon
+    _, path, schema = table
+    led = _init(tmp_path)
+    assert _stats(path, schema, led, "--epsilon", "1", "-q", "counts:zip") == 2
+    err = capsys.readouterr().err
+    assert "--trust-domains" in err and "trust_domains=" not in err
+    assert _stats(path, schema, led, "--epsilon", "-1", "-q", "count") == 2
+    err = capsys.readouterr().err
+    assert "--epsilon" in err and "epsilon=" not in err and err.count("\n") == 1

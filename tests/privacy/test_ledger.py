@@ -611,3 +611,38 @@ def test_an_unreadable_stale_anchor_is_still_recorded_as_a_removed_ledger(tmp_pa
 def test_create_refuses_a_missing_folder_with_one_line(tmp_path):
     with pytest.raises(InputError, match="no folder"):
         Ledger.create(tmp_path / "nope" / "l.jsonl", epsilon=1.0, delta=0.0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, says",
+    [
+        ({"epsilon": 0}, "epsilon="),
+        ({"epsilon": 1, "delta": 1}, "delta="),
+        ({"epsilon": 1, "accounting": "rdp"}, "accounting="),
+        ({"epsilon": 1, "delta": 0, "accounting": "zcdp"}, "delta="),
+        ({"epsilon": 1, "neighbours": "swap"}, "neighbours="),
+        ({"epsilon": 1, "neighbours": "replace-one"}, "population_size="),
+        ({"epsilon": 1, "population_size": 10}, "population_size="),
+        ({"epsilon": 1, "population": ""}, "population="),
+        ({"epsilon": 1, "dataset": 5}, "dataset="),
+    ],
+)
+def test_create_refuses_bad_arguments_naming_the_parameter(tmp_path, kwargs, says):
+    with pytest.raises(UsageError, match=says):
+        Ledger.create(tmp_path / "l.jsonl", **kwargs)
+    assert not (tmp_path / "l.jsonl").exists()
+
+
+def test_the_notebook_view_shows_the_budget_and_releases_but_no_fingerprint(tmp_path):
+    import pandas as pd
+
+    df = pd.DataFrame({"a": ["x", "y"]})
+    led = Ledger.create(tmp_path / "v.jsonl", epsilon=1.0, delta=1e-6, population="<Adult>")
+    led.charge(
+        what="my <counts>", mechanism="m", epsilon=0.1, delta=1e-8, rho=0.001, dataset=dataset_fingerprint(df)
+    )
+    html = led._repr_html_()
+    assert "&lt;Adult&gt;" in html and "my &lt;counts&gt;" in html and "remaining" in html
+    assert dataset_fingerprint(df) not in html and dataset_fingerprint(df) not in repr(led)
+    assert "population='<Adult>'" in repr(led) and "releases=1" in repr(led)
+    assert [e.seq for e in Ledger.open(led.path).entries] == [1]

@@ -7,10 +7,10 @@ import pytest
 
 from anonlab.errors import BudgetExceededError, PrivacyError, SchemaError, UsageError
 from anonlab.privacy import stats as st
-from anonlab.privacy.stats import answers, grid, release
 from anonlab.privacy.audit import audit_outputs, threshold_events
 from anonlab.privacy.ledger import Ledger
 from anonlab.privacy.noise import NoiseSource
+from anonlab.privacy.stats import answers, grid, release
 from anonlab.schema import Schema
 
 
@@ -168,7 +168,9 @@ def test_noise_intervals_cover_95_percent(mech, scale):
 def _count_outputs(n_rows, reps, plan, ns):
     df = pd.DataFrame({"a": np.zeros(n_rows)})
     q = st.parse_query("count")
-    return np.array([answers.answer(q, len(df), None, plan, ns, []).rows[0]["value"] for _ in range(reps)]) - 100
+    return (
+        np.array([answers.answer(q, len(df), None, plan, ns, []).rows[0]["value"] for _ in range(reps)]) - 100
+    )
 
 
 @pytest.mark.parametrize("bug", [False, True])
@@ -576,7 +578,9 @@ def test_seeded_stream_is_the_shared_release_stream(table, monkeypatch):
     assert p["queries"] == ["counts:age"] and p["epsilon"] == 1.0 and p["delta"] == 0.0
     assert p["schema"] == schema.fingerprint() and p["trust_domains"] is False and "missing" in p
     ref = NoiseSource.for_release(SECRET_SEED, "dp stats", p, dataset_fingerprint(df), None)
-    exact = answers.table_counts(st.parse_query("counts:age"), schema.subset(["age"]).coerce(df[["age"]]), schema)
+    exact = answers.table_counts(
+        st.parse_query("counts:age"), schema.subset(["age"]).coerce(df[["age"]]), schema
+    )
     plan = st.plan_stats(["counts:age"], 1.0, 0.0)
     again = answers.answer(st.parse_query("counts:age"), exact, schema, plan, ref, [])
     assert [r["value"] for r in again.rows] == [r["value"] for r in res.answers[0].rows]
