@@ -14,10 +14,7 @@ from anonlab.cli._common import (
     add_seed,
     positive_float,
     positive_int,
-    print_json,
 )
-
-METHODS = ["aim", "mst", "napsu", "dpvi", "gaussian-copula", "ctgan"]
 
 USAGE = """\
 anonlab synth INPUT -o OUTPUT [--method M] [--schema S] [--epsilon E] [--delta D]
@@ -93,7 +90,13 @@ def add_parser(sub) -> None:
         help="rows to write (default: a DP estimate of INPUT's size; for a saved model, the same)",
     )
     fit = p.add_argument_group("fitting (not for `sample`)")
-    fit.add_argument("--method", choices=METHODS, default=None, help="synthesis method (default: aim)")
+    fit.add_argument(
+        "--method",
+        default=None,
+        metavar="M",
+        help="synthesis method: a built-in one (above) or one registered with anonlab.synth.register "
+        "(default: aim)",
+    )
     fit.add_argument(
         "--schema",
         default=None,
@@ -175,6 +178,7 @@ def add_parser(sub) -> None:
     )
     fit.add_argument(
         "--binning-share",
+        type=float,
         default=None,
         metavar="F",
         help="with --binning quantile: the fraction (0 < F < 1) of the budget spent on the cut points (of rho for "
@@ -203,6 +207,7 @@ def add_parser(sub) -> None:
     )
     fit.add_argument(
         "--max-memory",
+        dest="max_memory_gb",
         type=positive_float,
         default=None,
         metavar="GB",
@@ -228,10 +233,12 @@ def add_parser(sub) -> None:
         "--max-cells",
         type=positive_int,
         default=None,
-        help="aim: cap on the model's table cells (memory and time; default 200000)",
+        help="aim: cap on the model's table cells (memory and time; default 200000); napsu: the largest joint "
+        "domain (default 2000000)",
     )
     fit.add_argument(
         "--workload",
+        dest="workload_k",
         type=positive_int,
         default=None,
         help="aim: size k of the workload marginals it targets (default 3)",
@@ -282,6 +289,7 @@ def add_parser(sub) -> None:
     )
     fit.add_argument(
         "--tree-depth",
+        dest="max_tree_depth",
         type=positive_int,
         default=None,
         help="napsu: NUTS's largest tree depth, at most 2^depth steps per draw (default 6; twinify uses 12)",
@@ -292,6 +300,15 @@ def add_parser(sub) -> None:
         metavar="DIR",
         help="napsu / dpvi: JAX compilation cache folder (default ~/.cache/anonlab/jax or $ANONLAB_JAX_CACHE)",
     )
+    fit.add_argument(
+        "--param",
+        action="append",
+        default=None,
+        metavar="NAME=VALUE",
+        help="any other parameter of the method's class (repeatable; VALUE read as JSON when it parses, else as "
+        "text), e.g. --param rounds=40 for aim, or a registered method's own parameters",
+    )
+    p.set_defaults(_fit_flags=[(a.dest, a.option_strings[0], a.default) for a in fit._group_actions])
     p.add_argument(
         "--no-progress",
         action="store_true",
@@ -308,207 +325,230 @@ def add_parser(sub) -> None:
             action.help += "%(default).0s"
 
 
-_FIT_ONLY = [
-    "method",
-    "schema",
+#: options that configure every method (constructor parameters of the same name)
+_COMMON = (
     "epsilon",
     "delta",
-    "ledger",
-    "save_model",
+    "seed",
     "bins",
     "binning",
     "binning_share",
     "binning_columns",
+    "domains",
+    "domain_share",
+    "max_memory_gb",
+    "max_minutes",
+)
+#: options for some methods only: each is the parameter of the same name (or of the name in ``_RENAMED``), where a
+#: method's class has it
+_METHOD = (
     "max_time",
     "max_cells",
+    "workload_k",
     "rows_hint",
     "small_table",
-    "workload",
     "epochs",
     "batch_size",
     "learning_rate",
     "components",
     "queries",
     "posterior",
-    "tree_depth",
-    "jax_cache",
-]
+    "max_tree_depth",
+)
 
-#: method-specific options: (option, the method's parameter, the methods it applies to)
-_METHOD_OPTIONS = [
-    ("max_time", "max_time", ("aim",)),
-    ("max_cells", "max_cells", ("aim",)),
-    ("workload", "workload_k", ("aim",)),
-    ("rows_hint", "rows_hint", ("aim", "mst")),
-    ("small_table", "small_table", ("aim", "mst")),
-    ("epochs", "epochs", ("dpvi", "ctgan")),
-    ("batch_size", "batch_size", ("dpvi", "ctgan")),
-    ("learning_rate", "learning_rate", ("dpvi",)),
-    ("components", "k", ("dpvi",)),
-    ("queries", "queries", ("napsu",)),
-    ("posterior", "posterior", ("napsu",)),
-    ("tree_depth", "max_tree_depth", ("napsu",)),
-]
+#: option dests that are not the parameter's name (``--components`` is DPVI's ``k``: synth has no ``--k``)
+_RENAMED = {"components": "k"}
 
 
 def run(args) -> int:
+    if args.input == "sample" and args.model is not None:
+        res = _sample(args)
+    else:
+        res = _fit(args)
+    _report(res.to_dict(), args)  # everything printed comes from the published result
+    return 0
+
+
+def _sample(args):
+    from anonlab.errors import UsageError
+    from anonlab.synth.release import sample_model
+
+    for dest, flag, default in args._fit_flags:
+        if getattr(args, dest) != default:
+            raise UsageError(f"{flag} does not apply to `synth sample` (the saved model fixes it)")
+    return sample_model(args.model, args.output, rows=args.rows, seed=args.seed, force=args.force)
+
+
+def _fit(args):
+    from anonlab.errors import UsageError
+    from anonlab.synth.base import get_method
+    from anonlab.synth.release import synthesize
+
+    if args.model is not None:
+        raise UsageError(f"unexpected second argument {args.model!r} (only `synth sample MODEL` takes two)")
+    method = args.method or "aim"
+    klass = get_method(method)
+    params = _parameters(args, klass)
+    if args.ledger is not None and args.no_ledger:
+        raise UsageError("--ledger and --no-ledger exclude each other")
+    if klass.private and args.ledger is None and not args.no_ledger:
+        raise UsageError(
+            f"method {method!r} is differentially private: give --ledger FILE (create one with `anonlab budget "
+            "init`), or --no-ledger to release without one (recorded in the sidecar)"
+        )
+    if args.no_ledger and not klass.private:
+        raise UsageError(f"--no-ledger applies to DP methods, not to --method {method}")
+    return synthesize(
+        args.input,
+        args.output,
+        klass(**params),
+        schema=args.schema,
+        ledger=args.ledger,
+        rows=args.rows,
+        save_model=args.save_model,
+        force=args.force,
+        trust_domains=args.trust_domains,
+        diagnostics=args.diagnostics,
+    )
+
+
+def _parameters(args, klass) -> dict:
+    """The constructor parameters of ``klass`` that the options set (an option the class lacks is refused)."""
     import sys
 
     from anonlab.errors import UsageError
 
-    if args.input == "sample" and args.model is not None:
-        used = [f"--{name.replace('_', '-')}" for name in _FIT_ONLY if getattr(args, name) is not None]
-        if args.trust_domains:
-            used.append("--trust-domains")
-        if args.domains is not None:
-            used.append("--domains")
-        if args.domain_share is not None:
-            used.append("--domain-share")
-        if args.no_missing:
-            used.append("--no-missing")
-        if args.no_ledger:
-            used.append("--no-ledger")
-        if args.diagnostics:
-            used.append("--diagnostics")
-        if args.no_point_masses:
-            used.append("--no-point-masses")
-        for opt in ("max_memory", "max_minutes"):
-            if getattr(args, opt) is not None:
-                used.append(f"--{opt.replace('_', '-')}")
-        if used:
-            raise UsageError(f"{used[0]} does not apply to `synth sample` (the saved model fixes it)")
-        from anonlab.synth.release import sample_model
+    known = set(klass.param_names())
+    values = {_RENAMED.get(name, name): getattr(args, name) for name in (*_COMMON, *_METHOD)}
+    if args.binning != "quantile" and args.binning_share is not None:
+        raise UsageError("--binning-share applies only with --binning quantile")
+    if args.binning_columns is not None:
+        values["binning_columns"] = [c.strip() for c in args.binning_columns.split(",") if c.strip()]
+        if not values["binning_columns"]:
+            raise UsageError("--binning-columns: give at least one column name")
+    if args.queries is not None:
+        values["queries"] = [
+            tuple(c.strip() for c in q.split("+")) for q in args.queries.split(",") if q.strip()
+        ]
+    if (
+        args.jax_cache is not None and "jax_cache" in known
+    ):  # a folder: ignored by methods that compile nothing
+        values["jax_cache"] = args.jax_cache
+    values.update(missing=not args.no_missing, point_masses=not args.no_point_masses)
+    values["progress"] = not args.no_progress and sys.stderr.isatty()
+    values.update(_param_options(args.param or [], known, klass.name))
+    out = {}
+    for name, value in values.items():
+        if (
+            value is None
+            or (name in ("missing", "point_masses") and value)
+            or (name == "progress" and not value)
+        ):
+            continue
+        if name not in known:
+            raise UsageError(_not_a_parameter(name, klass))
+        out[name] = value
+    return out
 
-        res = sample_model(args.model, args.output, rows=args.rows, seed=args.seed, force=args.force)
-    else:
-        if args.model is not None:
-            raise UsageError(
-                f"unexpected second argument {args.model!r} (only `synth sample MODEL` takes two)"
-            )
-        from anonlab.synth.release import synthesize
 
-        method = args.method or "aim"
-        binning = args.binning or "public"
-        if binning != "quantile":
-            for opt in ("binning_share", "binning_columns"):
-                if getattr(args, opt) is not None:
-                    raise UsageError(f"--{opt.replace('_', '-')} applies only with --binning quantile")
-        share = None
-        if args.binning_share is not None:
-            from anonlab.synth.binning import check_share
+def _param_options(items: list[str], known: set[str], method: str) -> dict:
+    """``--param NAME=VALUE`` options: VALUE as JSON when it parses (numbers, true/false, lists), else as text."""
+    import json
 
-            share = check_share(args.binning_share)
-        binning_columns = None
-        if args.binning_columns is not None:
-            binning_columns = [c.strip() for c in args.binning_columns.split(",") if c.strip()]
-            if not binning_columns:
-                raise UsageError("--binning-columns: give at least one column name")
-        params = {}
-        for opt, key, methods in _METHOD_OPTIONS:
-            value = getattr(args, opt)
-            if value is None:
-                continue
-            if method not in methods:
-                raise UsageError(
-                    f"--{opt.replace('_', '-')} applies to {' and '.join(methods)}, not to --method {method}"
-                )
-            if opt == "queries":
-                value = [tuple(c.strip() for c in q.split("+")) for q in value.split(",") if q.strip()]
-            params[key] = value
-        from anonlab.synth.base import get_method
+    from anonlab.errors import UsageError
 
-        if args.ledger is not None and args.no_ledger:
-            raise UsageError("--ledger and --no-ledger exclude each other")
-        if get_method(method).private and args.ledger is None and not args.no_ledger:
-            raise UsageError(
-                f"method {method!r} is differentially private: give --ledger FILE (create one with `anonlab budget "
-                "init`), or --no-ledger to release without one (recorded in the sidecar)"
-            )
-        domains = args.domains
-        if args.trust_domains:
-            if domains not in (None, "trust"):
-                raise UsageError(f"--trust-domains and --domains {domains} exclude each other")
-            domains = "trust"
-        if args.no_ledger and not get_method(method).private:
-            raise UsageError(f"--no-ledger applies to DP methods, not to --method {method}")
-        res = synthesize(
-            args.input,
-            args.output,
-            method=method,
-            schema=args.schema,
-            epsilon=args.epsilon,
-            delta=args.delta,
-            ledger=args.ledger,
-            rows=args.rows,
-            seed=args.seed,
-            save_model=args.save_model,
-            force=args.force,
-            trust_domains=domains == "trust",
-            domains=domains,
-            domain_share=args.domain_share,
-            bins=args.bins,
-            binning=binning,
-            binning_share=share,
-            binning_columns=binning_columns,
-            missing=not args.no_missing,
-            params=params,
-            progress=not args.no_progress and sys.stderr.isatty(),
-            jax_cache=args.jax_cache,
-            diagnostics=args.diagnostics,
-            point_masses=not args.no_point_masses,
-            max_memory_gb=args.max_memory,
-            max_minutes=args.max_minutes,
-        )
-    # everything printed comes from the published result (anonlab.synth.artifacts.result_allow)
-    rec = res.to_dict()
-    _p = rec.get("privacy")
-    if isinstance(_p, dict) and "domains" in ((_p.get("details") or {}).get("budget_parts") or {}):
-        import sys
+    out = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise UsageError(f"--param {item!r}: write NAME=VALUE")
+        if name not in known:
+            raise UsageError(f"--param {name}: method {method!r} has no parameter {name!r}")
+        try:
+            out[name] = json.loads(text)
+        except ValueError:
+            out[name] = text
+    return out
 
-        d = _p["details"]["budget_parts"]["domains"]
-        print(
-            f"anonlab synth: domains read from the data ({len(d['columns'])} column(s)) were discovered with DP, "
-            f"paid from the budget (rho={d['rho']:.3g}, delta={d['delta_keys']:.3g}); --trust-domains uses them "
-            "as public instead",
-            file=sys.stderr,
-        )
-    if args.json:
-        print_json(rec)
-        return 0
+
+def _not_a_parameter(name: str, klass) -> str:
+    """Which methods take option ``name`` (as the library's parameter; the CLI shows its flag)."""
+    from anonlab.synth.artifacts import NO_GUARANTEE
+    from anonlab.synth.registry import get, names
+
+    if name in ("epsilon", "delta") and not klass.private:
+        return f"method {klass.name!r} gives {NO_GUARANTEE}: epsilon= and delta= do not apply to it"
+    takes = []
+    for other in names():
+        try:
+            if name in get(other).param_names():
+                takes.append(other)
+        except Exception:  # a registered method that does not load: not one that takes it
+            continue
+    renamed = {param: dest for dest, param in _RENAMED.items()}
+    what = f"--{renamed[name]}" if name in renamed else f"{name}="
+    return f"{what} applies to {' and '.join(takes) or 'no method'}, not to method={klass.name!r}"
+
+
+def _report(rec: dict, args) -> None:
     import sys
 
+    from anonlab.cli._common import print_json
+
+    _say_discovered_domains(rec)
+    if args.json:
+        print_json(rec)
+        return
     for w in rec["warnings"]:
         print(f"anonlab synth: warning: {w}", file=sys.stderr)
-    if isinstance(rec["privacy"], dict):
-        p = rec["privacy"]
-        rho = f", rho={p['rho']:.4g}" if p.get("rho") is not None else ""
-        spent = f"epsilon={p['epsilon']:g}, delta={p['delta']:g}{rho} ({p['neighbours']})"
-        parts = (p.get("details") or {}).get("budget_parts") or {}
-        if "density" in parts:
-            d = parts["density"]
-            spent += f"; of which densities inside bins ({', '.join(d['columns'])}): rho={d['rho']:.4g}"
-        if "binning" in parts:
-            b, s = parts["binning"], parts["synthesis"]
-            cost = (
-                f"rho={b['rho']:.4g}, synthesis rho={s['rho']:.4g}"
-                if b.get("rho") is not None
-                else f"epsilon={b['epsilon']:g}, synthesis epsilon={s['epsilon']:g}"
-            )
-            spent += f"; of which quantile cut points ({', '.join(b['columns'])}): {cost}"
-        if rec["ledger"] == "none":
-            spent += "; no ledger"
-        elif rec["ledger"]:
-            spent += f"; charged to {rec['ledger']}"
-    else:
-        spent = rec["privacy"]
     print(
         f"wrote {rec['rows']:,} synthetic rows ({rec['method']}) to {rec['output']}; sidecar {rec['sidecar']}"
     )
-    print(f"privacy: {spent}")
+    print(f"privacy: {_spent(rec)}")
     if args.input == "sample" and args.model is not None:
         print(f"drawn from the saved model {rec['model']}: no further privacy budget spent")
     elif rec["model"]:
         print(
             f"model saved to {rec['model']} (sample more with: anonlab synth sample {rec['model']} -o FILE)"
         )
-    return 0
+
+
+def _say_discovered_domains(rec: dict) -> None:
+    import sys
+
+    p = rec.get("privacy")
+    if isinstance(p, dict) and "domains" in ((p.get("details") or {}).get("budget_parts") or {}):
+        d = p["details"]["budget_parts"]["domains"]
+        print(
+            f"anonlab synth: domains read from the data ({len(d['columns'])} column(s)) were discovered with DP, "
+            f"paid from the budget (rho={d['rho']:.3g}, delta={d['delta_keys']:.3g}); --trust-domains uses them "
+            "as public instead",
+            file=sys.stderr,
+        )
+
+
+def _spent(rec: dict) -> str:
+    """The one line on what the release spent, from its published privacy record."""
+    if not isinstance(rec["privacy"], dict):
+        return rec["privacy"]
+    p = rec["privacy"]
+    rho = f", rho={p['rho']:.4g}" if p.get("rho") is not None else ""
+    spent = f"epsilon={p['epsilon']:g}, delta={p['delta']:g}{rho} ({p['neighbours']})"
+    parts = (p.get("details") or {}).get("budget_parts") or {}
+    if "density" in parts:
+        d = parts["density"]
+        spent += f"; of which densities inside bins ({', '.join(d['columns'])}): rho={d['rho']:.4g}"
+    if "binning" in parts:
+        b, s = parts["binning"], parts["synthesis"]
+        cost = (
+            f"rho={b['rho']:.4g}, synthesis rho={s['rho']:.4g}"
+            if b.get("rho") is not None
+            else f"epsilon={b['epsilon']:g}, synthesis epsilon={s['epsilon']:g}"
+        )
+        spent += f"; of which quantile cut points ({', '.join(b['columns'])}): {cost}"
+    if rec["ledger"] == "none":
+        spent += "; no ledger"
+    elif rec["ledger"]:
+        spent += f"; charged to {rec['ledger']}"
+    return spent

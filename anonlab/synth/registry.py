@@ -43,8 +43,8 @@ _ADDED: dict[str, str | type] = {}
 
 
 def names() -> list[str]:
-    """Every method name, built-in and registered, sorted."""
-    return sorted({*BUILTINS, *_ADDED})
+    """Every method name: the built-in ones (default first), then the registered ones in registration order."""
+    return [*BUILTINS, *_ADDED]
 
 
 def get(name: str) -> type:
