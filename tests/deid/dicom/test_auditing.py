@@ -134,3 +134,28 @@ def test_symbolic_links_in_an_audited_folder_are_findings(planted, tmp_path, cli
     assert sorted(Path(r.path).name for r in result.reports) == ["broken.dcm", "one.dcm", "raw"]
     code, stdout, _ = cli("dicom", "audit", out)
     assert code == 1 and "link" in stdout
+
+
+def test_audit_is_the_public_name_and_its_result_shows_in_a_notebook(planted, secrets):
+    from anonlab.deid.dicom import AuditResult, audit
+
+    result = audit(planted, workers=1)
+    assert isinstance(result, AuditResult) and audit_folder is audit
+    html = result._repr_html_()
+    assert "5 DICOM files audited" in html and "person-name" in html and "<table>" in html
+    assert not any(secret in html for secret in secrets if secret not in ("DOE", "JANE", "ROE", "RICHARD"))
+    assert result.to_dict()["findings"] == result.findings > 0
+
+
+def test_an_incomplete_folder_is_refused_naming_force(tmp_path):
+    import pytest
+
+    from anonlab.deid.dicom import audit
+    from anonlab.deid.dicom.deidentifying import INCOMPLETE_MARKER
+    from anonlab.errors import InputError, UsageError
+
+    (tmp_path / INCOMPLETE_MARKER).write_text("")
+    with pytest.raises(InputError, match="force=True"):
+        audit(tmp_path)
+    with pytest.raises(UsageError, match="no such folder"):
+        audit(tmp_path / "missing")

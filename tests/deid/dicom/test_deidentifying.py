@@ -654,3 +654,70 @@ def test_an_unreadable_subfolder_is_listed_as_failed(planted, tmp_path, key_file
         locked.chmod(0o700)
     assert run.returncode == 1, run.stderr
     assert f"failed: {locked}: cannot read folder: Permission denied" in run.stdout
+
+
+# -- the public function -----------------------------------------------------------------------------------------
+
+
+def test_deidentify_takes_the_key_file_and_a_profile_by_name(planted, tmp_path, key_file, secrets):
+    from anonlab.deid.dicom import DeidentifyResult, deidentify
+    from anonlab.deid.dicom.profile import Profile
+
+    out = tmp_path / "release"
+    result = deidentify(planted, out, key=key_file, profile="retain-longitudinal-modified-dates", workers=1)
+    assert isinstance(result, DeidentifyResult) and result.written == 5
+    assert result.options == ["retain-longitudinal-modified-dates"]
+    same = deidentify(
+        planted, tmp_path / "again", key=read_key(key_file), profile=Profile.build(result.options), workers=1
+    )
+    assert tree_digest(out).keys() == tree_digest(tmp_path / "again").keys()  # one key, the same release
+    html = result._repr_html_()
+    assert "5 written" in html and "notes.txt" in html and "not DICOM" in html
+    paths = str(
+        result.to_dict()["skipped_files"]
+    )  # the operator's own input paths (folders may name patients)
+    inside = [s for s in secrets if s not in paths]  # values from inside the files never show
+    assert inside and not any(secret in html for secret in inside)
+    assert key_file.read_text().strip() not in html
+    assert same.to_dict()["written"] == 5
+
+
+@pytest.mark.parametrize(
+    "kwargs, says",
+    [
+        ({"key": 5}, "key="),
+        ({"profile": 5}, "profile="),
+        ({"profile": [5]}, "profile="),
+        ({"profile": ["retain-everything"]}, "unknown option"),
+    ],
+)
+def test_deidentify_refuses_bad_arguments_naming_them(planted, tmp_path, key_file, kwargs, says):
+    from anonlab.deid.dicom import deidentify
+
+    kwargs.setdefault("key", key_file)
+    with pytest.raises(UsageError, match=says):
+        deidentify(planted, tmp_path / "out", workers=1, **kwargs)
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_non_empty_output_names_force(planted, tmp_path, key_file):
+    from anonlab.deid.dicom import deidentify
+
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x").write_text("x")
+    with pytest.raises(OutputExistsError, match="force=True"):
+        deidentify(planted, out, key=key_file, workers=1)
+
+
+def test_the_package_exports_functions_not_modules_and_loads_no_pydicom():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, anonlab.deid.dicom as d; assert 'pydicom' not in sys.modules; "
+        "import anonlab.deid.dicom.auditing, anonlab.deid.dicom.deidentifying; "
+        "from anonlab.deid.dicom import audit, deidentify; "
+        "assert callable(audit) and callable(deidentify) and d.audit_folder is audit"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
