@@ -190,7 +190,7 @@ def test_synthesize_api_refuses_an_inferred_schema_for_a_dp_method(tmp_path):
     from anonlab.synth.release import synthesize
 
     paths = _typed_tables(tmp_path)
-    with pytest.raises(PrivacyError, match="--schema"):
+    with pytest.raises(PrivacyError, match="schema="):
         synthesize(paths["d"], tmp_path / "o.csv", method="mst", epsilon=1.0)
     assert not (tmp_path / "o.csv").exists()
 
