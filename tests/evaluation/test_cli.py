@@ -311,7 +311,10 @@ def test_a_release_needing_a_missing_extra_is_skipped_not_failed(files, tmp_path
         '[[release]]\nmethod = "kanonymity"\nk = [5]\n'
     )
     figures = tmp_path / "f.json"
-    assert main(["compare", str(files["train"]), "--recipe", str(recipe), "--json", str(figures), "--seed", "1"]) == 0
+    assert (
+        main(["compare", str(files["train"]), "--recipe", str(recipe), "--json", str(figures), "--seed", "1"])
+        == 0
+    )
     err = capsys.readouterr().err
     assert "k-anonymity k=5: skipped: " in err and "FAILED" not in err and "anonlab[sdv]" in err
     assert json.loads(figures.read_text())["failures"][0]["error"].startswith("skipped: ")
