@@ -178,7 +178,6 @@ def add_parser(sub) -> None:
     )
     fit.add_argument(
         "--binning-share",
-        type=float,
         default=None,
         metavar="F",
         help="with --binning quantile: the fraction (0 < F < 1) of the budget spent on the cut points (of rho for "
@@ -422,6 +421,10 @@ def _parameters(args, klass) -> dict:
     values = {_RENAMED.get(name, name): getattr(args, name) for name in (*_COMMON, *_METHOD)}
     if args.binning != "quantile" and args.binning_share is not None:
         raise UsageError("--binning-share applies only with --binning quantile")
+    if args.binning_share is not None:
+        from anonlab.synth.binning import check_share
+
+        values["binning_share"] = check_share(args.binning_share)
     if args.binning_columns is not None:
         values["binning_columns"] = [c.strip() for c in args.binning_columns.split(",") if c.strip()]
         if not values["binning_columns"]:

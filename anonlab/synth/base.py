@@ -277,7 +277,9 @@ class Synthesizer(ABC):
                 "release) does not apply to it"
             )
         if self.binning == "public" and self.binning_columns is not None:
-            raise UsageError("binning_columns= applies only with quantile binning (binning='quantile')")
+            raise UsageError(
+                "binning_columns= applies only with binning='quantile' (columns are picked only with quantile binning)"
+            )
         check_share(self.binning_share)
 
     @classmethod
@@ -495,7 +497,7 @@ class Synthesizer(ABC):
         whole = budget if budget is not None else own
         if self.private and whole is None:
             raise UsageError(
-                f"method {self.name!r} is differentially private: give a budget (epsilon=, and delta=)"
+                f"method {self.name!r} is differentially private: give epsilon= (and delta=), the release's budget"
             )
         if not self.private and whole is not None:
             raise UsageError(
