@@ -100,6 +100,18 @@ class Hierarchy:
     def to_dict(self) -> dict:
         return {"column": self.column, "kind": self.kind, "levels": self.height + 1}
 
+    def _repr_html_(self, max_rows: int = 20) -> str:
+        import html
+
+        rows = self.to_rows()
+        head = "".join(f"<th>level {j}</th>" for j in range(self.height + 1))
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows[:max_rows]
+        )
+        more = f"<p>... {len(rows) - max_rows} more values</p>" if len(rows) > max_rows else ""
+        title = html.escape(f"hierarchy of {self.column!r} ({self.kind}, {len(rows)} values)")
+        return f"<div><strong>{title}</strong><table><tr>{head}</tr>{body}</table>{more}</div>"
+
     def to_rows(self) -> list[list[str]]:
         """ARX-format rows: one per code, its label at every level (level 0 first)."""
         table = np.stack([np.asarray(lv, dtype=object).astype(str) for lv in self.labels], axis=1)

@@ -91,6 +91,9 @@ class StripReport:
             "bytes_out": self.bytes_out,
         }
 
+    def _repr_html_(self) -> str:
+        return StripResult([self])._repr_html_()
+
 
 @dataclass
 class StripResult:
@@ -107,6 +110,20 @@ class StripResult:
             "stripped": [r.to_dict() for r in self.stripped],
             "skipped": self.skipped,
         }
+
+    def _repr_html_(self) -> str:
+        from anonlab.deid.report import html_table
+
+        rows = [
+            (f"{r.input} -> {r.output}", f"{r.format}: removed {', '.join(r.removed) or 'nothing'}"
+             + (f" (EXIF held {', '.join(r.exif_tags)})" if r.exif_tags else ""))
+            for r in self.stripped
+        ]  # fmt: skip
+        rows += [(f"skipped {s['input']}", s["reason"]) for s in self.skipped]
+        notes = ["pixels themselves can identify (faces, badges, screens): not examined"]
+        return html_table(
+            f"{len(self.stripped)} photos stripped, {len(self.skipped)} files skipped", rows, notes
+        )
 
 
 # -- EXIF inspection -------------------------------------------------------------------------------------------------

@@ -226,3 +226,11 @@ def test_cli_never_overwrites_its_input(cli, tmp_path):
     )
     assert code == 0, err
     assert (tmp_path / "m.csv").read_text().splitlines()[0] == "02140;0214*;021**;02***;0****;*****"
+
+
+def test_notebook_view_escapes_and_truncates():
+    from anonlab.deid import build_masking
+
+    h = build_masking([f"<{i:03d}>" for i in range(30)], column="zip")
+    page = h._repr_html_()
+    assert "level 0" in page and "&lt;000&gt;" in page and "<000>" not in page and "10 more values" in page

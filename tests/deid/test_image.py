@@ -150,3 +150,14 @@ def test_symbolic_links_in_a_folder_are_listed_as_skipped(tmp_path):
     skipped = {Path(s["input"]).name: s["reason"] for s in result.skipped}
     assert set(skipped) == {"file.jpg", "folder"} and all("symbolic link" in r for r in skipped.values())
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["mine.jpg"]
+
+
+def test_result_notebook_view(tmp_path):
+    from PIL import Image
+
+    src = tmp_path / "a.png"
+    Image.new("RGB", (4, 4)).save(src)
+    result = strip_path(src, tmp_path / "b.png")
+    page = result._repr_html_()
+    assert "1 photos stripped" in page and "a.png" in page
+    assert result.stripped[0]._repr_html_().startswith("<div>")
