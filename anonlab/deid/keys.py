@@ -135,7 +135,7 @@ def read_key(path: str | os.PathLike, *, strict: bool = False) -> SecretKey:
             f"{path}: the key file is readable or writable by others (mode {exposed:04o}); `chmod 600 {path}`"
         )
         if strict:
-            raise InputError(f"{what} (refused by --strict-key)")
+            raise InputError(f"{what} (refused: strict_key=True)")
         warnings.warn(
             f"{what}: anyone who can read it can re-identify the release", PrivacyWarning, stacklevel=2
         )
