@@ -44,9 +44,17 @@ def test_to_dict_is_what_json_prints(ev):
     assert d["seed"] is None and d["seed_given"] is True
 
 
-def test_to_html_writes_the_report_and_refuses_to_overwrite(ev, tmp_path, check_self_contained):
+def test_to_html_writes_the_report_and_refuses_to_overwrite(splits, tmp_path, check_self_contained):
     from anonlab.errors import OutputExistsError
 
+    cols = ["age", "sex", "race", "income-per-year"]  # few columns: quick figures
+    real, release = (splits[k].loc[:299, cols] for k in ("train", "independent"))
+    ev = evaluate(
+        real,
+        release,
+        config={"skip": ["anonymeter", "quality", "tstr", "dcr", "membership"]},
+        label="indep <b>",
+    )
     p = tmp_path / "r.html"
     text = ev.to_html(p)
     assert p.read_text() == text
