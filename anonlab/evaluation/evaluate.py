@@ -166,7 +166,9 @@ def _prepare(real, release, holdout, schema, target, quasi, sensitive, notes: li
     target = _target(target, cols, real, release, schema)
     for q in quasi or []:
         if q not in cols:
-            raise UsageError(f"quasi column {q!r} is not a column shared by the real table and the release")
+            raise UsageError(
+                f"quasi= names {q!r}, which is not a column shared by the real table and the release"
+            )
     real_t = aligned.real
     target_class = kinds[target] == "categorical" or is_class_target(real_t[target])
     if kinds[target] == "numeric" and target_class:

@@ -73,6 +73,7 @@ def test_evaluate_json_to_stdout(files, capsys):
     ("extra", "message"),
     [
         (["--target", "nope"], "--target nope is not a column"),
+        (["--quasi", "age,nope"], "--quasi names 'nope', which is not a column"),
         (["--skip", "everything"], "unknown evaluation part"),
         (["--privacy-report", "/nonexistent.json"], "/nonexistent.json: no such file"),
     ],

@@ -123,7 +123,7 @@ def test_numeric_target_is_regression(splits, fast_config):
 def test_bad_inputs(splits, fast_config):
     with pytest.raises(UsageError, match="target='nope'"):
         evaluate(splits["train"], splits["independent"], target="nope", config=fast_config)
-    with pytest.raises(UsageError, match="quasi column 'nope'"):
+    with pytest.raises(UsageError, match="quasi= names 'nope'"):
         evaluate(splits["train"], splits["independent"], quasi=["nope"], config=fast_config)
     with pytest.raises(InputError, match="shares no column"):
         evaluate(splits["train"], splits["independent"].add_prefix("x_"), config=fast_config)
