@@ -266,7 +266,7 @@ class Synthesizer(ABC):
             check_share(share)
         except UsageError:
             raise UsageError(
-                f"domain_share={self.domain_share!r}: a share must be strictly between 0 and 1"
+                f"domain_share={self.domain_share!r}: the domain share must be strictly between 0 and 1"
             ) from None
         check_share(self.density_share)
         if self.binning not in BINNING_MODES:
@@ -463,7 +463,7 @@ class Synthesizer(ABC):
         if len(df) == 0:
             raise InputError(f"{source}: no rows")
         if trust_domains and self.domains not in (None, "trust"):
-            raise UsageError(f"trust_domains=True and domains={self.domains!r} contradict each other")
+            raise UsageError(f"trust_domains=True and domains={self.domains!r} exclude each other")
         trusted = trust_domains or self.trust_domains
         self.domains_ = "trust" if trusted else (self.domains or "discover")
         sch, self.schema_source_, inferred = resolve_schema(df, schema, source)
