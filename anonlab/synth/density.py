@@ -126,17 +126,18 @@ def measure_density(values: np.ndarray, plan: DensityPlan, name: str, noise) -> 
     _, lo, hi, step = plan.columns[j]
     x = np.clip(values[~np.isnan(values)], lo, hi)
     grid = step > 0
+    units = float(_units(lo, hi, step))
     if grid:  # work in grid units: value lo + k * step is unit k, the range is [0, units)
         xs = np.sort(np.rint((x - lo) / step))
-        left, right = np.array([0.0]), np.array([float(_units(lo, hi, step))])
-    else:
-        xs = np.sort(x)
-        left, right = np.array([lo]), np.array([float(np.nextafter(hi, np.inf))])
+    else:  # a float of any precision: 2**20 units over the range, so node edges are exact (10.0 is an edge of
+        # [0, 20) in units as in the bins; in floats it came out as 10.0000000001 and split an atom from its bin)
+        xs = np.sort(np.minimum(np.floor((x - lo) / (hi - lo) * units), units - 1))
+    left, right = np.array([0.0]), np.array([units])
     out: list[np.ndarray] = []
     mass_of = None  # the mass allocated to each expanded node; the root's is the sum of its children's counts
     for level in range(plan.levels[j]):
         # children of disjoint, sorted parents come out sorted: count each by binary search on the sorted values
-        cl, cr, parent = _children(left, right, grid)
+        cl, cr, parent = _children(left, right, True)
         counts = np.searchsorted(xs, cr, side="left") - np.searchsorted(xs, cl, side="left")
         noisy = np.asarray(
             gaussian(
@@ -150,7 +151,7 @@ def measure_density(values: np.ndarray, plan: DensityPlan, name: str, noise) -> 
         ).reshape(-1)
         noisy = np.maximum(noisy, 0.0)
         mass = _allocate(noisy, cr - cl, parent, mass_of, THRESHOLD_SIGMAS * plan.sigma)
-        leaf = (cr - cl <= 1.0) if grid else (cr - cl <= (hi - lo) * FLOAT_RESOLUTION)
+        leaf = cr - cl <= 1.0
         expand = (noisy > THRESHOLD_SIGMAS * plan.sigma) & ~leaf & (level + 1 < plan.levels[j])
         out.append(np.column_stack([cl[~expand], cr[~expand], mass[~expand]]))
         left, right, mass_of = cl[expand], cr[expand], mass[expand]
@@ -159,6 +160,8 @@ def measure_density(values: np.ndarray, plan: DensityPlan, name: str, noise) -> 
     cells = np.concatenate(out) if out else np.empty((0, 3))
     if grid:  # back to values: a cell [a, b) in units holds the values lo + a * step ... lo + (b - 1) * step
         cells[:, :2] = lo + cells[:, :2] * step
+    else:
+        cells[:, :2] = lo + cells[:, :2] * ((hi - lo) / units)
     return cells[np.argsort(cells[:, 0], kind="stable")]
 
 
@@ -218,6 +221,9 @@ def sample_within(
         else:
             pick = rng.choice(len(w), size=len(rows), p=w / w.sum())
             vals = lo_c[pick] + rng.random(len(rows)) * (hi_c[pick] - lo_c[pick])
+            if step == 0:  # a finest cell of a float of any precision holds an atom: its simplest decimal
+                fine = (cr - cl)[pick] <= (top - origin) * FLOAT_RESOLUTION * (1 + 1e-9)
+                vals = np.where(fine, _simplest(lo_c[pick], hi_c[pick], vals), vals)
         out[rows] = vals
     if step > 0:  # snap to the grid, inside the bin
         k = np.floor((out - origin) / step + 1e-9)
@@ -228,6 +234,19 @@ def sample_within(
         res = (top - origin) * FLOAT_RESOLUTION
         out = np.where(out - origin < res, origin, np.where(top - out < res, top, out))
     return np.minimum(out, top)
+
+
+def _simplest(a: np.ndarray, b: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """The number with the fewest decimals (up to 12) in each ``[a, b)``, else ``fallback``: the finest cell of a
+    float of unknown precision around a point mass (visibility 10.0, precipitation 0.0) decodes to that round
+    value rather than to 10.000013. Post-processing of the public cell edges."""
+    out = np.array(fallback, dtype=float)
+    done = np.zeros(len(out), dtype=bool)
+    for d in range(13):
+        v = np.ceil(a * 10.0**d - 1e-9) / 10.0**d
+        hit = ~done & (v >= a - 1e-12) & (v < b)
+        out[hit], done = v[hit], done | hit
+    return out
 
 
 def density_columns(encoding) -> list[tuple[str, float, float, float]]:
