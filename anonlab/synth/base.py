@@ -1061,13 +1061,13 @@ def resolve_schema(
     df: pd.DataFrame, schema: Schema | str | Path | None, source: str
 ) -> tuple[Schema, str, bool]:
     """The schema a fit reads ``df`` with, where it came from (the sidecar's ``schema_source``), and whether it
-    was inferred from ``df`` itself. A schema named by path (or ``"adult"``) with extra columns serves any subset of
-    them; a Schema object is used as given (a column it lists and the table lacks is an error)."""
+    was inferred from ``df`` itself. A schema with extra columns (a Schema object, a path, or ``"adult"``) serves any
+    subset of them: the table's columns are the ones synthesised."""
     from anonlab.datasets import adult_schema
     from anonlab.schema import Schema, infer_schema
 
     if isinstance(schema, Schema):
-        return schema, "given (Python)", False
+        return _serving(schema, df), "given (Python)", False
     if schema == "adult":
         return _serving(adult_schema(), df), "adult (bundled, public domains)", False
     if schema:
