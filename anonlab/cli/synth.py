@@ -44,10 +44,11 @@ from the budget: --domain-share of rho, default 20%, and 10% of delta; said on s
 trusted as public with --trust-domains (= --domains trust, recorded), or refused with --domains refuse. Without
 --schema, a table with UCI Adult's columns uses the bundled public Adult schema; any other table gets an
 inferred schema.
-Numbers are binned on their public bounds (--bins); missing values are a category of their own; identifier and
-free-text columns are never synthesised. With --binning quantile, a DP method spends --binning-share of the
-budget on placing the cut points of wide numeric columns near their quantiles (DP quantiles inside the public
-bounds), so skewed columns spread over their bins; the total stays (--epsilon, --delta). With --seed the DP
+Wide numeric and date columns are cut into --bins bins; missing values are a category of their own; identifier
+and free-text columns are never synthesised. A DP method spends --binning-share of the budget on placing the
+cut points near each column's quantiles (DP quantiles inside the public bounds: --binning quantile, the
+default), so skewed columns spread over their bins; the total stays (--epsilon, --delta). --binning public
+cuts equal-width bins over the public bounds and spends nothing on them. With --seed the DP
 noise is reproducible, and the release is private only while the seed stays secret: it is never written (the
 sidecar says `seeded: true`).
 
@@ -62,7 +63,7 @@ Examples:
   anonlab budget init adult.ledger --epsilon 3
   anonlab synth adult.csv -o twin.csv --epsilon 1 --ledger adult.ledger --save-model twin.model
   anonlab synth adult.csv -o twin-mst.csv --method mst --epsilon 1 --ledger adult.ledger
-  anonlab synth adult.csv -o twin-q.csv --method mst --epsilon 0.5 --ledger adult.ledger --binning quantile
+  anonlab synth adult.csv -o twin-p.csv --method mst --epsilon 0.5 --ledger adult.ledger --binning public
   anonlab synth adult.csv -o try.csv --method mst --epsilon 1 --no-ledger --seed 7   # an experiment
   anonlab synth sample twin.model -o more.csv --rows 100000"""
 
@@ -172,9 +173,9 @@ def add_parser(sub) -> None:
         "--binning",
         choices=["public", "quantile"],
         default=None,
-        help="how wide numeric/date columns are cut: `public` (default): equal-width bins over the public bounds, "
-        "no budget spent; `quantile` (DP methods): cut points at DP quantiles inside the public bounds, paid from "
-        "the budget (see --binning-share)",
+        help="how wide numeric/date columns are cut: `quantile` (default for DP methods): cut points at DP "
+        "quantiles inside the public bounds, paid from the budget (see --binning-share); `public` (default for the "
+        "non-private baselines): equal-width bins over the public bounds, no budget spent",
     )
     fit.add_argument(
         "--binning-share",
@@ -419,7 +420,7 @@ def _parameters(args, klass) -> dict:
 
     known = set(klass.param_names())
     values = {_RENAMED.get(name, name): getattr(args, name) for name in (*_COMMON, *_METHOD)}
-    if args.binning != "quantile" and args.binning_share is not None:
+    if args.binning == "public" and args.binning_share is not None:
         raise UsageError("--binning-share applies only with --binning quantile")
     if args.binning_share is not None:
         from anonlab.synth.binning import check_share

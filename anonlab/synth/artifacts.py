@@ -273,7 +273,13 @@ def manifest_allow(
         "payload": PUBLIC,
         "statement": PUBLIC,
     }
-    return _base("saved synthesis model", method, private, fields)
+    allow = _base("saved synthesis model", method, private, fields)
+    if edges is DP_OUTPUT:
+        # the codes per column follow from the bin edges and categories: public over a public encoding, a
+        # function of DP outputs (post-processing) over learned cut points or discovered domains
+        sized = {p: DP_OUTPUT for p in allow.fields if p == "state.sizes" or p.startswith("state.sizes.")}
+        allow = AllowList(allow.name, {**allow.fields, **sized})
+    return allow
 
 
 _RELEASE = {

@@ -141,6 +141,12 @@ def _wide(c: ColumnCoding) -> bool:
     return c.type in ("integer", "float", "date") and not c.exact
 
 
+def wide_columns(encoding: Encoding) -> list[str]:
+    """The numeric and date columns whose public range is wider than their bins: the ones quantile binning cuts.
+    A function of the public encoding only."""
+    return [c.name for c in encoding.columns if _wide(c)]
+
+
 def check_columns(schema: Schema, columns) -> list[str]:
     """The named columns, checked against the schema before anything else: each must exist, be numeric or a
     date, and have public bounds (the bounds stay public; only the cut points inside them are learned)."""

@@ -143,12 +143,22 @@ def test_fixed_seed_gives_identical_output(method):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_public_binning_is_unchanged_by_the_option():
+def test_dp_methods_bin_on_quantiles_by_default_and_public_binning_spends_nothing():
     df, schema = planted_frame(800), planted_schema()
-    a = get_method("mst")(seed=5, iters=50).fit(df, schema, Budget(1.0, 1e-9)).sample(100, seed=1)
+    default = get_method("mst")(seed=5, iters=50).fit(df, schema, Budget(1.0, 1e-9))
+    assert default.binning is None and default.binning_mode == "quantile"
+    assert default.encoding_.learned and "binning" in default.privacy_.details["budget_parts"]
     m = get_method("mst")(seed=5, iters=50, binning="public").fit(df, schema, Budget(1.0, 1e-9))
-    pd.testing.assert_frame_equal(a, m.sample(100, seed=1))
     assert m.encoding_.learned == {} and "binning" not in m.privacy_.details.get("budget_parts", {})
+
+
+def test_default_binning_is_public_where_no_column_is_wide():
+    df = pd.DataFrame({"a": ["x", "y"] * 50, "n": [1, 2, 3, 4] * 25})
+    schema = Schema([Column("a", categories=("x", "y")), Column("n", type="integer", lower=0, upper=9)])
+    m = get_method("mst")(seed=5, iters=20).fit(df, schema, Budget(1.0, 1e-9))
+    assert m.binning_mode == "public" and "binning" not in m.privacy_.details.get("budget_parts", {})
+    with pytest.raises(UsageError, match="no numeric or date column has a wide public range"):
+        get_method("mst")(seed=5, binning="quantile").fit(df, schema, Budget(1.0, 1e-9))
 
 
 def test_decoding_draws_inside_the_learned_bins():
@@ -196,7 +206,7 @@ def test_bad_binning_values_are_refused():
     with pytest.raises(UsageError, match="binning must be one of"):
         get_method("mst")(binning="deciles")
     with pytest.raises(UsageError, match="only with quantile"):
-        get_method("mst")(binning_columns=["age"])
+        get_method("mst")(binning="public", binning_columns=["age"])
 
 
 @pytest.fixture
@@ -242,8 +252,11 @@ def test_cli_quantile_binning_records_both_parts(files, capsys):
         (["--binning", "quantile", "--binning-share", "0"], "strictly between 0 and 1"),
         (["--binning", "quantile", "--binning-share", "1"], "strictly between 0 and 1"),
         (["--binning", "quantile", "--binning-share", "lots"], "strictly between 0 and 1"),
-        (["--binning-share", "0.2"], "--binning-share applies only with --binning quantile"),
-        (["--binning-columns", "age"], "--binning-columns applies only with --binning quantile"),
+        (
+            ["--binning", "public", "--binning-share", "0.2"],
+            "--binning-share applies only with --binning quantile",
+        ),
+        (["--binning", "public", "--binning-columns", "age"], "applies only with"),
         (["--binning", "quantile", "--binning-columns", "a"], "'a' is categorical"),
         (["--binning", "quantile", "--binning-columns", "zip"], "no column 'zip'"),
         (["--binning", "quantile", "--binning-columns", "age", "--bins", "100"], "one code per value"),

@@ -32,6 +32,7 @@ def _adult_sizes():
 
 
 def _fit(method, df, eps, ledger=None, **params):
+    params.setdefault("binning", "public")  # the budget arithmetic below is the plan's, without cut points
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         m = get_method(method)(seed=1, iters=50, point_masses=False, **params).fit(
