@@ -75,16 +75,19 @@ def positive_int(text: str) -> int:
     return v
 
 
-def add_seed(p: argparse.ArgumentParser, what: str = "the random choices of this command") -> None:
-    p.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help=(
-            f"seed for {what}; the same seed and inputs give the same output. Keep it secret: it is never "
-            "written to outputs, reports or logs"
-        ),
-    )
+def add_seed(
+    p: argparse.ArgumentParser,
+    what: str,
+    same: str = "the same seed and inputs give the same output",
+    secret: str = "it is never written to outputs, reports or logs",
+) -> None:
+    """``--seed``: only on a command that draws randomness (``what`` says which); ``same`` says what a rerun with
+    the same seed repeats, ``secret`` why it must stay secret."""
+    p.add_argument("--seed", type=int, default=None, help=f"seed for {what}; {same}. Keep it secret: {secret}")
+
+
+#: what a seed of DP noise means: whoever knows it can subtract the noise
+DP_SECRET = "whoever knows or guesses it can recompute the noise and subtract it; it is never written anywhere"
 
 
 def add_force(p: argparse.ArgumentParser) -> None:
@@ -138,7 +141,7 @@ def flag_words(message: str, parser: argparse.ArgumentParser | None) -> str:
     """
     if parser is None:
         return message
-    actions = {}
+    actions: dict[str, argparse.Action] = {}
     for action in parser._actions:
         if action.option_strings and action.dest not in (argparse.SUPPRESS, "help"):
             actions.setdefault(action.dest, action)
@@ -164,6 +167,31 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no progress bars or phase lines on standard error (they are shown only on a terminal anyway)",
     )
+
+
+class _DeprecatedProgress(argparse.Action):
+    """An old progress switch, kept for one release so that scripts do not break: it says so on standard error and
+    means what it meant (``--no-progress`` is ``--quiet``; ``--progress`` asks for what is now the default)."""
+
+    def __init__(self, option_strings, dest, quiet: bool, **kwargs):
+        self.quiet = quiet
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        instead = "use --quiet" if self.quiet else "progress shows on a terminal by default; --quiet hides it"
+        print(
+            f"{parser.prog}: warning: {option_string} is deprecated and will be removed in the next release "
+            f"({instead})",
+            file=sys.stderr,
+        )
+        if self.quiet:
+            namespace.quiet = True
+
+
+def add_deprecated_progress(p: argparse.ArgumentParser, flag: str) -> None:
+    """Accept an old progress switch, hidden from --help: ``--no-progress`` (= ``--quiet``) or ``--progress``
+    (the default now; accepted and ignored). Both print a deprecation warning."""
+    p.add_argument(flag, dest="_deprecated_progress", action=_DeprecatedProgress, quiet=flag == "--no-progress")
 
 
 def show_progress(args: argparse.Namespace) -> bool:
