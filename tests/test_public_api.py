@@ -43,3 +43,30 @@ def test_import_is_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "", f"importing anonlab's packages loads {out}"
+
+
+RESULTS = [
+    "anonlab.deid.risk:RiskReport",
+    "anonlab.deid.report:AnonymizationReport",
+    "anonlab.deid.pseudonym:PseudonymizationReport",
+    "anonlab.evaluation.result:Evaluation",
+    "anonlab.evaluation.study:StudyResult",
+    "anonlab.privacy.stats:StatsResult",
+    "anonlab.privacy.ledger:Ledger",
+    "anonlab.synth.budget:PrivacySpent",
+    "anonlab.deid.dicom:DeidentifyResult",
+    "anonlab.deid.dicom:AuditResult",
+    "anonlab.schema:Schema",
+    "anonlab.deid.hierarchy:Hierarchy",
+    "anonlab.deid.image:StripResult",
+]
+
+
+@pytest.mark.parametrize("target", RESULTS)
+def test_every_result_prints_in_a_notebook_and_has_a_dict(target):
+    import importlib
+
+    module, name = target.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    assert callable(getattr(cls, "_repr_html_", None)), f"{name} has no _repr_html_"
+    assert callable(getattr(cls, "to_dict", None)), f"{name} has no to_dict"
