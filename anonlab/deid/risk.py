@@ -39,6 +39,8 @@ __all__ = [
     "RiskReport",
     "class_key",
     "class_sizes",
+    "report_from_histogram",
+    "sensitive_report",
     "assess",
     "l_diversity",
     "t_closeness",
@@ -334,10 +336,14 @@ def zayatz_uniques(sizes: np.ndarray, sampling_fraction: float) -> float:
     n from a population N = n / pi, that a class of size 1 yields a sample unique, weighed against the same
     probability for classes of every observed size.
     """
-    n = int(sizes.sum())
+    return _zayatz(*_class_size_histogram(sizes), sampling_fraction)
+
+
+def _zayatz(values: np.ndarray, freq: np.ndarray, sampling_fraction: float) -> float:
+    """:func:`zayatz_uniques` from the class-size histogram (sizes that occur, classes of each size)."""
+    n = int(np.dot(values, freq))
     N = max(int(round(n / sampling_fraction)), n)
-    values, freq = _class_size_histogram(sizes)
-    u = len(sizes)
+    u = int(freq.sum())
     uniques = int(freq[values == 1].sum()) if (values == 1).any() else 0
     if uniques == 0:
         return 0.0
@@ -354,13 +360,17 @@ def pitman_uniques(sizes: np.ndarray, sampling_fraction: float) -> float | None:
     the population uniques are then Gamma(theta + 1) / Gamma(theta + alpha) * N**alpha. Returns ``None`` when the
     likelihood has no interior maximum (for example no class larger than 1, or no uniques).
     """
+    return _pitman(*_class_size_histogram(sizes), sampling_fraction)
+
+
+def _pitman(values: np.ndarray, freq: np.ndarray, sampling_fraction: float) -> float | None:
+    """:func:`pitman_uniques` from the class-size histogram (sizes that occur, classes of each size)."""
     from scipy.optimize import minimize
     from scipy.special import gammaln
 
-    n = float(sizes.sum())
-    u = float(len(sizes))
+    n = float(np.dot(values, freq))
+    u = float(freq.sum())
     N = max(n / sampling_fraction, n)
-    values, freq = _class_size_histogram(sizes)
     if u < 2 or not (values == 1).any() or not (values > 1).any():
         return None
 
@@ -397,39 +407,64 @@ def pitman_uniques(sizes: np.ndarray, sampling_fraction: float) -> float | None:
 # -- the whole assessment --------------------------------------------------------------------------------------
 
 
-def _triple(class_risk: np.ndarray, sizes: np.ndarray, threshold: float) -> RiskTriple:
-    """Record-level risk figures from each class's risk, weighted by the records in the class."""
-    n = sizes.sum()
+def _triple(class_risk: np.ndarray, records: np.ndarray, n: int, threshold: float) -> RiskTriple:
+    """Record-level risk figures from the risk of each class size, weighted by the records in classes of that
+    size (``records``)."""
     return RiskTriple(
         highest=float(class_risk.max()),
-        average=float(np.dot(class_risk, sizes) / n),
-        records_at_risk=float(sizes[class_risk > threshold].sum() / n),
+        average=float(np.dot(class_risk, records) / n),
+        records_at_risk=float(records[class_risk > threshold].sum() / n),
     )
 
 
-def _histogram(sizes: np.ndarray) -> list[dict]:
+def _histogram(values: np.ndarray, freq: np.ndarray) -> list[dict]:
     out = []
     for lo, hi in HISTOGRAM_BINS:
-        mask = sizes >= lo if hi is None else (sizes >= lo) & (sizes <= hi)
+        mask = values >= lo if hi is None else (values >= lo) & (values <= hi)
         label = f"{lo}+" if hi is None else (str(lo) if lo == hi else f"{lo}-{hi}")
-        out.append({"size": label, "classes": int(mask.sum()), "records": int(sizes[mask].sum())})
+        out.append(
+            {"size": label, "classes": int(freq[mask].sum()), "records": int((values * freq)[mask].sum())}
+        )
     return out
 
 
+def _sorted_codes(s: pd.Series) -> tuple[np.ndarray, int]:
+    """Codes of a column's values in sorted order (missing last, as a value of its own) and their number.
+
+    Sorted, not first-seen, so that the codes depend only on the set of values: the per-class sums of
+    l-diversity and t-closeness then run in the same order whichever way the rows were split or ordered (the
+    distributed path, :mod:`anonlab.distributed`, gives the same figures to the last bit).
+    """
+    import pandas as pd
+
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    if s.dtype == object or str(s.dtype).startswith("string"):
+        s = s.astype(object).where(s.isna(), s.astype(str))  # mixed objects compare as text, as written
+        s = s.str.replace("\\", "\\\\", regex=False).str.replace("\0", "\\0", regex=False)  # see _codes
+        s = s.astype(object)
+    codes, uniques = pd.factorize(s, sort=True, use_na_sentinel=False)
+    return codes.astype(np.int64, copy=False), max(len(uniques), 1)
+
+
 def _sensitive_codes(s: pd.Series) -> tuple[np.ndarray, int, bool]:
-    """(codes, number of distinct values, ordered) of a sensitive column: ranks for numbers, else categories."""
+    """(codes, number of distinct values, ordered) of a sensitive column: ranks for numbers, else categories
+    (in sorted order)."""
     import pandas as pd
 
     numeric = pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
     if numeric and s.notna().all():
         codes, values = pd.factorize(s, sort=True)  # ranks of the distinct values
         return codes.astype(np.int64), len(values), True
-    codes, m = _codes(s)
+    codes, m = _sorted_codes(s)
     return codes, m, False
 
 
-def _sensitive(key: np.ndarray, column: str, codes: np.ndarray, m: int, ordered: bool) -> SensitiveReport:
-    pairs = _pairs(key, codes, m)
+def sensitive_report(
+    pairs: tuple[np.ndarray, np.ndarray, np.ndarray], column: str, m: int, ordered: bool
+) -> SensitiveReport:
+    """l-diversity and t-closeness of one sensitive column from its (class, value, count) ``pairs``, sorted by
+    class then value code (:func:`_pairs`, or the pair counts of a distributed group-by)."""
     l_dist, l_ent = l_diversity(pairs)
     return SensitiveReport(
         column=column,
@@ -438,6 +473,57 @@ def _sensitive(key: np.ndarray, column: str, codes: np.ndarray, m: int, ordered:
         l_entropy=l_ent,
         t_closeness=t_closeness(pairs, m, ordered=ordered),
         distance="ordered" if ordered else "equal",
+    )
+
+
+def report_from_histogram(
+    values: np.ndarray,
+    freq: np.ndarray,
+    quasi: list[str],
+    *,
+    sampling_fraction: float | None,
+    threshold: float,
+    sensitive: list[SensitiveReport] = (),
+) -> RiskReport:
+    """The risk report from the class-size histogram: ``values`` the class sizes that occur (ascending),
+    ``freq`` the number of classes of each. Every figure of :func:`assess` but l and t (``sensitive``, computed
+    from the (class, value) counts) depends on the table only through this histogram, so any engine that counts
+    the classes (in-process or distributed) gets the same report."""
+    values = np.asarray(values, dtype=np.int64)
+    freq = np.asarray(freq, dtype=np.int64)
+    records = values * freq
+    n = int(records.sum())
+    f = values.astype(float)
+    pi = sampling_fraction or 1.0
+    population_f = np.maximum(f / pi, f)
+    uniques = int(freq[values == 1].sum())
+    population = None
+    if sampling_fraction is not None:
+        N = max(int(round(n / pi)), n)
+        z = _zayatz(values, freq, pi)
+        p = _pitman(values, freq, pi)
+        population = PopulationReport(
+            sampling_fraction=pi,
+            population_size=N,
+            zayatz_uniques=float(z),
+            zayatz_share=float(z / N),
+            pitman_uniques=None if p is None else float(p),
+            pitman_share=None if p is None else float(p / N),
+        )
+    return RiskReport(
+        rows=n,
+        quasi=list(quasi),
+        classes=int(freq.sum()),
+        k=int(values.min()),
+        sample_uniques=uniques,
+        sample_uniques_share=uniques / n,
+        histogram=_histogram(values, freq),
+        threshold=threshold,
+        prosecutor=_triple(1.0 / f, records, n, threshold),
+        journalist=_triple(1.0 / population_f, records, n, threshold),
+        marketer=float(np.dot(f / population_f, freq) / n),
+        sensitive=list(sensitive),
+        population=population,
     )
 
 
@@ -492,37 +578,11 @@ def assess(
     sens_codes = {c: _sensitive_codes(df[c]) for c in sensitive}
     headroom = max([m for _, m, _ in sens_codes.values()], default=1)
     key, _ = class_key(df, list(quasi), headroom=headroom)
-    sizes = class_sizes(key)
-    f = sizes.astype(float)
-    n = len(df)
-    pi = sampling_fraction or 1.0
-    population_f = np.maximum(f / pi, f)
-    uniques = int((sizes == 1).sum())
-    population = None
-    if sampling_fraction is not None:
-        N = max(int(round(n / pi)), n)
-        z = zayatz_uniques(sizes, pi)
-        p = pitman_uniques(sizes, pi)
-        population = PopulationReport(
-            sampling_fraction=pi,
-            population_size=N,
-            zayatz_uniques=float(z),
-            zayatz_share=float(z / N),
-            pitman_uniques=None if p is None else float(p),
-            pitman_share=None if p is None else float(p / N),
-        )
-    return RiskReport(
-        rows=n,
-        quasi=list(quasi),
-        classes=len(sizes),
-        k=int(sizes.min()),
-        sample_uniques=uniques,
-        sample_uniques_share=uniques / n,
-        histogram=_histogram(sizes),
-        threshold=threshold,
-        prosecutor=_triple(1.0 / f, sizes, threshold),
-        journalist=_triple(1.0 / population_f, sizes, threshold),
-        marketer=float(np.sum(f / population_f) / n),
-        sensitive=[_sensitive(key, c, *sens_codes[c]) for c in sensitive],
-        population=population,
+    values, freq = _class_size_histogram(class_sizes(key))
+    reports = [
+        sensitive_report(_pairs(key, codes, m), c, m, ordered)
+        for c, (codes, m, ordered) in sens_codes.items()
+    ]
+    return report_from_histogram(
+        values, freq, list(quasi), sampling_fraction=sampling_fraction, threshold=threshold, sensitive=reports
     )
