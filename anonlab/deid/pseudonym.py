@@ -31,6 +31,9 @@ __all__ = [
     "pseudonym_mapping",
     "PseudonymizationReport",
     "pseudonymize_table",
+    "pseudonymize_rows",
+    "column_warnings",
+    "checked_arguments",
     "PseudonymizeResult",
     "parse_dates",
 ]
@@ -228,12 +231,14 @@ def _as_key(key):
 
 
 def _shift_dates(df, out, pz: Pseudonymizer, dates, by, date_format, source) -> None:
-    """Write into ``out`` every date column of ``dates`` shifted by its subject's offset, in its own format."""
+    """Write into ``out`` every date column of ``dates`` shifted by its subject's offset, in its own format
+    (``date_format``: one format for all, ``None`` for ISO, or a dict of each column's)."""
     import pandas as pd
 
     from anonlab.errors import InputError
 
-    parsed = {col: parse_dates(df[col], col, date_format, source) for col in dates}
+    formats = date_format if isinstance(date_format, dict) else dict.fromkeys(dates, date_format)
+    parsed = {col: parse_dates(df[col], col, formats[col], source) for col in dates}
     offsets = pz.offsets_for(df[by])
     if offsets.isna().any():
         row = int(offsets.isna().to_numpy().nonzero()[0][0]) + 1
@@ -285,23 +290,10 @@ def pseudonymize(
     Pseudonymised data is still personal data: the key holder can re-identify it. The mapping from identifiers
     to pseudonyms is :func:`pseudonym_mapping`.
     """
-    from anonlab.errors import UsageError
-    from anonlab.schema import _guess_type, guess_role
-
-    ids, drop, dates = _names(ids, "ids"), _names(drop, "drop"), _names(dates, "dates")
-    _check(df, ids, drop, dates, by, date_format, source)
-    if isinstance(max_shift_days, bool) or not isinstance(max_shift_days, int) or max_shift_days < 1:
-        raise UsageError(f"max_shift_days={max_shift_days!r}: must be a whole number of days, at least 1")
+    ids, drop, dates = checked_arguments(df, ids, drop, dates, by, date_format, max_shift_days, source)
     pz = Pseudonymizer(_as_key(key), max_shift_days=max_shift_days)
-    out = df.copy()
-    if dates:
-        _shift_dates(df, out, pz, dates, by, date_format, source)
-    for col in ids:
-        out[col] = pz.pseudonymize_series(df[col])
-    out = out.drop(columns=drop)
-    untouched = [c for c in out.columns if c not in ids and c not in dates]
-    free_text = [c for c in untouched if _guess_type(out[c]) == "text"]
-    id_like = [c for c in untouched if c not in free_text and guess_role(str(c), out[c]) == "identifier"]
+    out = pseudonymize_rows(df, pz, ids, drop, dates, by, date_format, source)
+    free_text, id_like = column_warnings(out, ids, dates)
     report = PseudonymizationReport(
         rows=len(df),
         pseudonymized=ids,
@@ -313,6 +305,45 @@ def pseudonymize(
         by=by,
     )
     return out, report
+
+
+def checked_arguments(
+    df, ids, drop, dates, by, date_format, max_shift_days, source
+) -> tuple[list, list, list]:
+    """(ids, drop, dates) as lists of names, checked against ``df``'s columns and each other; a parameter at fault
+    is named (``ids=``, ``max_shift_days=``)."""
+    from anonlab.errors import UsageError
+
+    ids, drop, dates = _names(ids, "ids"), _names(drop, "drop"), _names(dates, "dates")
+    _check(df, ids, drop, dates, by, date_format, source)
+    if isinstance(max_shift_days, bool) or not isinstance(max_shift_days, int) or max_shift_days < 1:
+        raise UsageError(f"max_shift_days={max_shift_days!r}: must be a whole number of days, at least 1")
+    return ids, drop, dates
+
+
+def pseudonymize_rows(
+    df: pd.DataFrame, pz: Pseudonymizer, ids, drop, dates, by, date_format, source: str = "input"
+) -> pd.DataFrame:
+    """The released rows of :func:`pseudonymize` for checked arguments: a row's output depends only on the row
+    and the key (and on the dates' format, ``date_format``, one per column or a dict of them), so any split of
+    the rows into parts gives the same rows (the per-partition kernel of :mod:`anonlab.distributed`)."""
+    out = df.copy()
+    if dates:
+        _shift_dates(df, out, pz, dates, by, date_format, source)
+    for col in ids:
+        out[col] = pz.pseudonymize_series(df[col])
+    return out.drop(columns=drop)
+
+
+def column_warnings(out: pd.DataFrame, ids, dates) -> tuple[list[str], list[str]]:
+    """(columns that look like free text, columns that look like direct identifiers) among those left as they
+    are in the released table ``out``."""
+    from anonlab.schema import _guess_type, guess_role
+
+    untouched = [c for c in out.columns if c not in ids and c not in dates]
+    free_text = [c for c in untouched if _guess_type(out[c]) == "text"]
+    id_like = [c for c in untouched if c not in free_text and guess_role(str(c), out[c]) == "identifier"]
+    return free_text, id_like
 
 
 def pseudonym_mapping(df: pd.DataFrame, *, key, ids) -> pd.DataFrame:
