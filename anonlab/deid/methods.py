@@ -336,7 +336,7 @@ def anonymize(
     df: pd.DataFrame,
     *,
     quasi=None,
-    k: int,
+    k: int | None = None,
     l: float | None = None,  # noqa: E741
     t: float | None = None,
     sensitive=None,
@@ -364,12 +364,16 @@ def anonymize(
 
     cls = get_method(method)
     known = cls._param_names()
+    # k, l and t are passed only when given: a method that takes no k (a perturbative one) refuses k= by name
+    params = {**{n: v for n, v in (("k", k), ("l", l), ("t", t)) if v is not None}, **params}
     unknown = [p for p in params if p not in known]
     if unknown:
         raise UsageError(
             f"method={method!r} takes no parameter {unknown[0]}= (its parameters: {', '.join(known)})"
         )
-    anonymizer = cls(k=k, l=l, t=t, **params)
+    if "k" in known and "k" not in params:
+        raise UsageError(f"method={method!r} needs k= (the smallest class size)")
+    anonymizer = cls(**params)
     return anonymizer.apply(
         df,
         quasi=quasi,

@@ -25,6 +25,8 @@ __all__ = ["METHODS", "method_names", "get_method"]
 METHODS: dict[str, str] = {
     "mondrian": "anonlab.deid.mondrian:Mondrian",
     "global": "anonlab.deid.lattice:GlobalRecoding",
+    "suppression": "anonlab.deid.suppression:LocalSuppression",
+    "mdav": "anonlab.deid.microaggregation:MDAV",
 }
 
 

@@ -257,4 +257,4 @@ def test_registry_is_a_leaf_and_lists_the_cli_choices():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "mondrian,global"
+    assert run.stdout.strip().split(",")[:2] == ["mondrian", "global"]  # then the SDC toolbox's methods
