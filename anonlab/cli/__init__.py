@@ -30,6 +30,8 @@ ORDER = [
     "hierarchy",
     "dicom",
     "image",
+    "text",
+    "geo",
     "budget",
     "dp",
     "synth",
