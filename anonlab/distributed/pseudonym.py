@@ -1,0 +1,177 @@
+"""Keyed pseudonymisation of a partitioned table: :func:`anonlab.deid.pseudonymize` with the rows on a cluster.
+
+Each partition is released by the in-process kernel (:func:`anonlab.deid.pseudonym.pseudonymize_rows`): a row's
+pseudonyms and shifted dates depend only on the row and the key, so the rows equal the in-process release. What
+depends on a whole column is settled first, over all partitions: the format of each date column (ISO, or the one
+format guessed from the column's first value, as :func:`anonlab.io.parse_dates` decides) and the column types
+(:func:`anonlab.distributed.read_table`).
+
+The key travels to the workers inside the task (a :class:`~anonlab.deid.pseudonym.Pseudonymizer`, whose ``repr``
+hides it, so a failing task's log line cannot show it), in memory only: never written to disk, a log or an
+output. Dask spills results, not tasks, to disk. The output is a folder of Parquet parts, written under the
+staging and completion rule (:func:`anonlab.distributed.write_parquet`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+__all__ = ["pseudonymize"]
+
+
+def _rows(part, pz, ids, drop, dates, by, formats, source, partition_info=None):
+    from anonlab.deid.pseudonym import pseudonymize_rows
+
+    where = source if partition_info is None else f"{source} (partition {partition_info['number']})"
+    return pseudonymize_rows(part, pz, ids, drop, dates, by, formats, where)
+
+
+def _date_shapes(part, dates):
+    """Per date column of one partition: all ISO, an ambiguous example (DD/MM...), the first value (stripped)."""
+    import pandas as pd
+
+    from anonlab.io import _ISO_DATE, _NUMERIC_DATE
+
+    rows = []
+    for c in dates:
+        text = part[c].dropna().astype(str).str.strip()
+        numeric = text[text.str.fullmatch(_NUMERIC_DATE)]
+        rows.append(
+            (
+                c,
+                bool(text.str.fullmatch(_ISO_DATE).all()),
+                numeric.iloc[0] if len(numeric) else None,
+                text.iloc[0] if len(text) else None,
+            )
+        )
+    return pd.DataFrame(rows, columns=["column", "iso", "ambiguous", "first"])
+
+
+def _formats(ddf, dates, date_format, source) -> dict[str, str | None]:
+    """Each date column's format over the whole table, decided as :func:`anonlab.io.parse_dates` decides it for
+    the whole column in-process (and refused with its message)."""
+    import pandas as pd
+
+    from anonlab.io import parse_dates
+
+    if date_format or not dates:
+        return dict.fromkeys(dates, date_format)
+    meta = pd.DataFrame(
+        {"column": pd.Series(dtype=object), "iso": pd.Series(dtype=bool)}
+        | {k: pd.Series(dtype=object) for k in ("ambiguous", "first")}
+    )
+    shapes = ddf.map_partitions(_date_shapes, dates, meta=meta).compute()
+    out: dict[str, str | None] = {}
+    for c in dates:
+        g = shapes[shapes["column"] == c]
+        if g["iso"].all():
+            out[c] = None
+            continue
+        ambiguous = g["ambiguous"].dropna()
+        sample = ambiguous.iloc[:1] if len(ambiguous) else g["first"].dropna().iloc[:1]
+        out[c] = parse_dates(pd.Series(list(sample), dtype=object), c, None, source)[
+            1
+        ]  # raises as in-process
+    return out
+
+
+def _mapping_rows(part, pz, ids):
+    from anonlab.deid.pseudonym import pseudonym_mapping
+
+    return pseudonym_mapping(part, key=pz.key, ids=ids)
+
+
+def pseudonymize(
+    table: Any,
+    output: str | os.PathLike,
+    *,
+    key,
+    ids=(),
+    drop=(),
+    dates=(),
+    by: str | None = None,
+    date_format: str | None = None,
+    max_shift_days: int = 365,
+    mapping: str | os.PathLike | None = None,
+    force: bool = False,
+    source: str | None = None,
+    scheduler: Any = None,
+):
+    """:func:`anonlab.deid.pseudonymize` of a table too large for one process, written to ``output``.
+
+    table : a path (CSV/TSV file or glob, Parquet file or folder) read with ``ids``, ``drop``, ``dates`` and
+        ``by`` as text, or a Dask DataFrame.
+    output : the folder of Parquet parts to write (a name ending ``.parquet``); refused if it exists, unless
+        ``force`` (which replaces only a folder of Parquet parts).
+    mapping : also write the original -> pseudonym pairs (one file, any table format, collected on the client:
+        its size is the number of distinct identifiers). As secret as the key.
+    key, ids, drop, dates, by, date_format, max_shift_days : as :func:`anonlab.deid.pseudonymize`.
+    scheduler : where to run (see :mod:`anonlab.distributed`).
+
+    Returns the :class:`~anonlab.deid.pseudonym.PseudonymizationReport`. Its rows, columns and distinct
+    identifier counts are the in-process ones; its free-text and identifier warnings look at the first partition
+    only.
+    """
+    import pandas as pd
+
+    from anonlab.deid.pseudonym import (
+        PseudonymizationReport,
+        Pseudonymizer,
+        _as_key,
+        _names,
+        checked_arguments,
+        column_warnings,
+        pseudonymize_rows,
+    )
+    from anonlab.distributed.scheduler import connect
+    from anonlab.distributed.tables import read_table, write_parquet
+
+    with connect(scheduler):
+        if isinstance(table, str | os.PathLike):
+            text = [
+                *_names(ids, "ids"),
+                *_names(drop, "drop"),
+                *_names(dates, "dates"),
+                *([by] if by else []),
+            ]
+            ddf, source = read_table(table, text_columns=text), source or str(table)
+        else:
+            ddf, source = table, source or "input"
+        ids, drop, dates = checked_arguments(ddf, ids, drop, dates, by, date_format, max_shift_days, source)
+        pz = Pseudonymizer(_as_key(key), max_shift_days=max_shift_days)
+        formats = _formats(ddf, dates, date_format, source)
+        meta = pseudonymize_rows(ddf._meta, pz, ids, drop, [], None, None, source)
+        for c in dates:
+            meta[c] = pd.Series(dtype=object)
+        out = ddf.map_partitions(_rows, pz, ids, drop, dates, by, formats, source, meta=meta)
+        write_parquet(out, output, force=force)
+        import dask
+        import pyarrow.parquet as pq
+
+        parts = sorted(Path(output).glob("part.*.parquet"))
+        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in parts)
+        counts = dask.compute(*(ddf[c].astype("string").dropna().nunique() for c in ids))
+        distinct = {c: int(n) for c, n in zip(ids, counts, strict=True)}
+        free_text, id_like = column_warnings(pd.read_parquet(parts[0]), ids, dates)
+        if mapping is not None and ids:
+            from anonlab.io import write_table
+
+            pairs_meta = pd.DataFrame(
+                {c: pd.Series(dtype=object) for c in ("column", "original", "pseudonym")}
+            )
+            pairs = (
+                ddf[ids].map_partitions(_mapping_rows, pz, ids, meta=pairs_meta).drop_duplicates().compute()
+            )
+            write_table(pairs.sort_values(["column", "original"], ignore_index=True), mapping, force=force)
+    return PseudonymizationReport(
+        rows=rows,
+        pseudonymized=ids,
+        dropped=drop,
+        shifted=dates,
+        free_text_warnings=free_text,
+        distinct_ids=distinct,
+        identifier_warnings=id_like,
+        by=by,
+    )
