@@ -32,6 +32,8 @@ ORDER = [
     "image",
     "text",
     "geo",
+    "nifti",
+    "eeg",
     "budget",
     "dp",
     "synth",
