@@ -27,6 +27,9 @@ METHODS: dict[str, str] = {
     "global": "anonlab.deid.lattice:GlobalRecoding",
     "suppression": "anonlab.deid.suppression:LocalSuppression",
     "mdav": "anonlab.deid.microaggregation:MDAV",
+    "pram": "anonlab.deid.pram:PRAM",
+    "noise": "anonlab.deid.numeric_noise:AdditiveNoise",
+    "rankswap": "anonlab.deid.rank_swap:RankSwap",
 }
 
 
