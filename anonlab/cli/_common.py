@@ -202,3 +202,17 @@ def show_progress(args: argparse.Namespace) -> bool:
 def add_json_out(p: argparse.ArgumentParser, what: str = "the figures") -> None:
     """``--json-out FILE``: write ``what`` as JSON to FILE (``--json`` prints JSON to standard output instead)."""
     p.add_argument("--json-out", metavar="FILE", default=None, help=f"also write {what} as JSON to FILE")
+
+
+def add_scheduler(p: argparse.ArgumentParser) -> None:
+    """``--scheduler``: run the data-heavy steps on Dask (``anonlab[dask]``); default ``ANONLAB_SCHEDULER``."""
+    import os
+
+    p.add_argument(
+        "--scheduler",
+        metavar="WHERE",
+        default=os.environ.get("ANONLAB_SCHEDULER") or None,
+        help="run on a Dask cluster: local:N (N worker processes here), a scheduler address (tcp://host:8786) "
+        "or a scheduler file (.json, as dask-jobqueue writes on Slurm); the input may be a folder of Parquet "
+        "parts or a glob of CSV files. Default: $ANONLAB_SCHEDULER, else in-process (needs anonlab[dask])",
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anonlab.cli._common import add_command, add_json, columns, print_json
+from anonlab.cli._common import add_command, add_json, add_scheduler, columns, print_json
 
 
 def add_parser(sub) -> None:
@@ -48,6 +48,7 @@ def add_parser(sub) -> None:
         help="a record is at risk when its re-identification probability exceeds this",
     )
     add_json(p)
+    add_scheduler(p)
 
 
 def run(args) -> int:
@@ -62,6 +63,8 @@ def run(args) -> int:
         schema = Schema.read(args.schema)
     if not args.quasi and (schema is None or not schema.with_role("quasi")):
         raise UsageError("give --quasi COLS (or a --schema with quasi-identifier roles)")
+    if args.scheduler:
+        return run_on_cluster(args, schema)
     # read only the columns assessed, unless the schema's roles are still to be matched with the table's
     named = args.quasi and (args.sensitive is not None or schema is None)
     df = read_table(args.input, columns=[*args.quasi, *(args.sensitive or ())] if named else None)
@@ -73,6 +76,29 @@ def run(args) -> int:
         threshold=args.threshold,
         schema=schema,
         source=args.input,
+    )
+    if args.json:
+        from anonlab import __version__
+
+        print_json({"input": args.input, "anonlab_version": __version__, **report.to_dict()})
+    else:
+        print(render(report, args.input))
+    return 0
+
+
+def run_on_cluster(args, schema) -> int:
+    """``--scheduler``: the same report, its classes counted on a Dask cluster (anonlab.distributed.assess)."""
+    from anonlab.distributed import assess
+
+    report = assess(
+        args.input,
+        quasi=args.quasi,
+        sensitive=args.sensitive,
+        sampling_fraction=args.sampling_fraction,
+        threshold=args.threshold,
+        schema=schema,
+        source=args.input,
+        scheduler=args.scheduler,
     )
     if args.json:
         from anonlab import __version__

@@ -6,6 +6,7 @@ from anonlab.cli._common import (
     add_command,
     add_force,
     add_json,
+    add_scheduler,
     add_strict_key,
     columns,
     print_json,
@@ -74,6 +75,7 @@ def add_parser(sub) -> None:
     add_strict_key(p)
     add_force(p)
     add_json(p)
+    add_scheduler(p)
 
 
 def run(args) -> int:
@@ -95,6 +97,8 @@ def run(args) -> int:
     if Path(args.output).resolve() == Path(args.input).resolve():
         raise UsageError(f"{args.output}: the output would replace the input; inputs are never modified")
     key = read_key(args.key_file, strict=args.strict_key)
+    if args.scheduler:
+        return run_on_cluster(args, key)
     # identifiers, dropped columns, the subject and the dates are read as text, exactly as written: 00123 and 123
     # are different people, and an ID gets the same pseudonym whatever else is in the file
     text = [*args.ids, *args.drop, *args.dates, *([args.by] if args.by else [])]
@@ -126,6 +130,50 @@ def run(args) -> int:
         print_json({**result.to_dict(), "output": args.output, "mapping_written": bool(args.mapping)})
     else:
         print(f"wrote {result.rows:,} rows to {args.output}")
+        for col in result.pseudonymized:
+            print(f"  pseudonymised {col!r}: {result.distinct_ids[col]:,} distinct identifiers")
+        for col in result.dropped:
+            print(f"  dropped {col!r}")
+        for col in result.shifted:
+            print(f"  shifted dates in {col!r} per subject ({args.by!r})")
+        if args.mapping:
+            print(f"  mapping written to {args.mapping}: keep it as secret as the key")
+    return 0
+
+
+def run_on_cluster(args, key) -> int:
+    """``--scheduler``: the same rows, released partition by partition on a Dask cluster into a folder of Parquet
+    parts (anonlab.distributed.pseudonymize); the key reaches the workers in memory only."""
+    from anonlab.distributed import pseudonymize
+
+    result = pseudonymize(
+        args.input,
+        args.output,
+        key=key,
+        ids=args.ids,
+        drop=args.drop,
+        dates=args.dates,
+        by=args.by,
+        date_format=args.date_format,
+        max_shift_days=args.max_shift_days,
+        mapping=args.mapping,
+        force=args.force,
+        source=args.input,
+        scheduler=args.scheduler,
+    )
+    for col in result.free_text_warnings:
+        warn(
+            "pseudonymize", f"column {col!r} looks like free text; it may contain names or other identifiers"
+        )
+    for col in result.identifier_warnings:
+        warn(
+            "pseudonymize",
+            f"column {col!r} looks like a direct identifier and is kept as it is (--id or --drop?)",
+        )
+    if args.json:
+        print_json({**result.to_dict(), "output": args.output, "mapping_written": bool(args.mapping)})
+    else:
+        print(f"wrote {result.rows:,} rows to {args.output} (a folder of Parquet parts)")
         for col in result.pseudonymized:
             print(f"  pseudonymised {col!r}: {result.distinct_ids[col]:,} distinct identifiers")
         for col in result.dropped:
