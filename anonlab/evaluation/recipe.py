@@ -5,6 +5,9 @@ each ``[[release]]`` table expands into one :class:`ReleaseSpec` per point of it
 
 - ``copy``: the training records themselves, the no-protection reference (a non-private baseline);
 - ``kanonymity``: :func:`anonlab.deid.anonymize.anonymize` at each ``k`` (and ``l``, ``t``) of the grid;
+- a method of :mod:`anonlab.deid.registry` by its name (``mdav``, ``suppression``, ``pram``, ``noise``,
+  ``rankswap`` ...): :func:`anonlab.deid.anonymize` with that ``method=`` and the release's other keys as its
+  parameters, each list (but ``quasi`` / ``sensitive``) a grid axis, ``quasi`` defaulting to the study's;
 - ``synth``: a registered :mod:`anonlab.synth` synthesizer at each ``epsilon`` (differentially private ones), or
   once (the SDV baselines, which give no formal guarantee and are marked as non-private baselines).
 
@@ -274,4 +277,31 @@ def _expand(r: dict[str, Any], where: str) -> list[ReleaseSpec]:
             )
             for e in _list(r["epsilon"])
         ]
-    raise UsageError(f"{where}: unknown method {method!r} (use one of {', '.join(METHODS)})")
+    from anonlab.deid.registry import METHODS as DEID_METHODS
+
+    if method in DEID_METHODS:
+        return _expand_deid(r, method)
+    raise UsageError(
+        f"{where}: unknown method {method!r} (use one of {', '.join(METHODS)}, "
+        f"or a method of anonlab anonymize: {', '.join(DEID_METHODS)})"
+    )
+
+
+#: Keys of a method-named release whose list values are columns, not a grid.
+_COLUMN_KEYS = ("quasi", "sensitive")
+
+
+def _expand_deid(r: dict[str, Any], method: str) -> list[ReleaseSpec]:
+    """A release named by an :mod:`anonlab.deid.registry` method (``method = "mdav"``, ``"pram"`` ...): its
+    parameters as :func:`anonlab.deid.anonymize` takes them, every list value (but ``quasi`` / ``sensitive``) a
+    grid axis. Checked against the method when the release runs."""
+    fixed = {k: v for k, v in r.items() if k not in ("method", "label")}
+    grid = {k: _list(v) for k, v in fixed.items() if isinstance(v, list) and k not in _COLUMN_KEYS}
+    fixed = {k: v for k, v in fixed.items() if k not in grid}
+    out = []
+    for combo in itertools.product(*grid.values()):
+        opts = dict(zip(grid, combo, strict=True))
+        param = ", ".join(f"{k}={_fmt(v)}" for k, v in opts.items()) or "defaults"
+        label = f"{r.get('label', method)} {param}" if grid else str(r.get("label", method))
+        out.append(ReleaseSpec("deid", label, param, {"method": method, **fixed, **opts}))
+    return out

@@ -255,6 +255,8 @@ def _release(
                 "information_loss": rep.get("information_loss"),
             },
         }
+    if spec.method == "deid":
+        return _release_deid(spec, train, recipe)
     from anonlab.synth.base import Budget, get_method
 
     o = spec.options
@@ -289,6 +291,25 @@ def _release(
         "baseline": not klass.private,
         "privacy": priv if isinstance(priv, dict) else None,
         "reported": {"params": summary.get("params"), "privacy": priv},
+    }
+
+
+def _release_deid(spec: ReleaseSpec, train: pd.DataFrame, recipe: Recipe) -> tuple[Any, dict]:
+    """A release by a method of :mod:`anonlab.deid.registry` named in the recipe (``method = "mdav"`` ...)."""
+    from anonlab.deid.methods import anonymize
+
+    opts = dict(spec.options)
+    name = opts.pop("method")
+    opts.setdefault("quasi", list(recipe.quasi))
+    if not opts["quasi"]:
+        raise UsageError(f"{spec.label}: {name} needs the columns it works on (quasi, or [study] quasi)")
+    table, report = anonymize(train, method=name, source=spec.label, **opts)
+    rep = report.to_dict()
+    return table, {
+        "method_name": name,
+        "baseline": False,
+        "privacy": None,
+        "reported": {k: rep.get(k) for k in ("achieved", "measured", "records", "information_loss")},
     }
 
 
