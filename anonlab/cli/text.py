@@ -99,6 +99,9 @@ def run(args) -> int:
     ops = dict(args.operators or [("*", "tag")])
     if len(ops) != len(args.operators or [1]):
         raise UsageError("--operator: a type is given twice")
+    keyed = sorted({op for op in ops.values() if op in ("pseudonym", "shift")})
+    if keyed and not args.key_file:
+        raise UsageError(f"--operator {' and '.join(keyed)} needs --key-file (the key of `anonlab keygen`)")
     key = read_key(args.key_file, strict=args.strict_key) if args.key_file else None
     redactor = TextRedactor(
         entities=tuple(e.upper() for e in args.entities) if args.entities else None,

@@ -71,13 +71,22 @@ class RedactedText:
         return f"RedactedText({len(self.text)} characters, {len(self.detections)} detections)"
 
 
+#: on equal score and length, the more specific type wins (a 15-digit French NIR also passes the Luhn check)
+_SPECIFIC = ("EMAIL_ADDRESS", "NATIONAL_ID", "IBAN_CODE", "CREDIT_CARD", "DATE", "PHONE_NUMBER", "IP_ADDRESS", "URL",
+             "PERSON", "ORGANIZATION", "LOCATION", "RECORD_NUMBER")  # fmt: skip
+
+
 def _resolve(results) -> set[int]:
-    """Indices of the detections kept: no two kept spans overlap; higher score, then longer span, wins."""
-    order = sorted(
-        range(len(results)), key=lambda i: (-results[i].score, -(results[i].end - results[i].start))
-    )
+    """Indices of the detections kept: no two kept spans overlap; higher score, then longer span, then the more
+    specific type (:data:`_SPECIFIC`) wins."""
+
+    def rank(i: int):
+        r = results[i]
+        specific = _SPECIFIC.index(r.entity_type) if r.entity_type in _SPECIFIC else len(_SPECIFIC)
+        return (-r.score, -(r.end - r.start), specific)
+
     kept: list[int] = []
-    for i in order:
+    for i in sorted(range(len(results)), key=rank):
         r = results[i]
         if all(r.end <= results[k].start or results[k].end <= r.start for k in kept):
             kept.append(i)
