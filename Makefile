@@ -21,7 +21,7 @@ demo: $(STAMP)
 	$(BIN)/anonlab datasets adult -o $(DEMO)/adult.csv --force
 	$(BIN)/anonlab assess $(DEMO)/adult.csv --quasi age,sex,race,marital-status,education,native-country \
 		--sensitive income-per-year,occupation --sampling-fraction 0.01
-	$(BIN)/anonlab compare $(DEMO)/adult.csv --report $(DEMO)/frontier.html --json $(DEMO)/frontier.json \
+	$(BIN)/anonlab compare $(DEMO)/adult.csv --report $(DEMO)/frontier.html --json-out $(DEMO)/frontier.json \
 		--seed 0 --force
 	@echo "Open $(DEMO)/frontier.html in a browser: utility against re-identification risk for every release."
 

@@ -22,7 +22,9 @@ half: numbers in 10 quantile bins plus missing, categories as written, the 50 mo
 - formats, read back as text: a column whose real values are all integers must come back as integers (``22``,
   never ``22.0``); a code column (digit strings with leading zeros, or typed ``code`` by ``schema infer``) must
   come back as a set of codes that occur in the real column (``02140`` stays ``02140``);
-- missing values: none may appear in a column whose real data has none.
+- missing values: none may appear in a column whose real data has none;
+- ``(other)`` rows: with DP domain discovery, a category too rare to be released is written as the placeholder
+  ``(other)`` (:data:`anonlab.synth.domains.OTHER`); counted per column on its own, not as a format error.
 
 With ``--no-trust-domains`` the default path leaves the domains to synth's DP domain discovery (its default for
 domains read from the data) instead of trusting the draft's.
@@ -53,6 +55,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_TABLES = "adult,compas,nyc_weather,txhousing,zipcodes,randhie,geonames"
 
 _INT = re.compile(r"^-?\d+$")
+OTHER = "(other)"  # anonlab.synth.domains.OTHER, written where a category was too rare to be released
 _DIGITS = re.compile(r"^\d+$")
 
 __all__ = ["measure", "format_checks", "column_kinds", "run_table", "main"]
@@ -109,11 +112,24 @@ def format_checks(real: pd.DataFrame, release: pd.DataFrame, types: dict[str, st
     listing only the columns that fail (empty dicts when all pass), and which columns were checked.
     """
     types = types or {}
-    out: dict = {"integer": {}, "code": {}, "invented_missing": {}, "checked": {"integer": [], "code": []}}
+    out: dict = {
+        "integer": {},
+        "code": {},
+        "invented_missing": {},
+        "other": {},
+        "checked": {"integer": [], "code": []},
+    }
     for c in release.columns:
         if c not in real.columns:
             continue
         rel = _values(release[c])
+        # DP domain discovery writes a category too rare to be released as the placeholder "(other)": counted
+        # on its own (it is no real value, but no format error either) unless the real column holds that text
+        if OTHER not in set(_values(real[c])):
+            n_other = int((rel == OTHER).sum())
+            if n_other:
+                out["other"][c] = n_other
+                rel = rel[rel != OTHER]
         if is_code(real[c], types.get(c)):
             out["checked"]["code"].append(c)
             valid = set(_values(real[c]))
@@ -247,7 +263,7 @@ def run_table(name: str, methods: list[str], args, work: Path) -> list[dict]:
             out = folder / f"{path}-{method}.csv"
             cmd = [*anonlab, "synth", str(train_csv), "-o", str(out), "--method", method]
             cmd += ["--epsilon", str(args.epsilon), "--no-ledger", "--seed", str(args.seed), "--force"]
-            cmd += ["--no-progress", *extra]
+            cmd += ["--quiet", *extra]
             if method == "aim" and args.aim_max_time:
                 cmd += ["--max-time", str(args.aim_max_time)]
             if args.reuse and out.exists():  # measure an earlier run's release again, keeping its fit time
@@ -313,11 +329,12 @@ def _verdicts(r: dict) -> dict[str, str]:
         if not f.get("invented_missing")
         else ", ".join(f"{c} {n}" for c, n in f["invented_missing"].items())
     )
+    other = ", ".join(f"{c} {n}" for c, n in (f.get("other") or {}).items()) or "none"
     if not f.get("checked", {}).get("integer"):
         ints = "(no integer column)" if ints == "ok" else ints
     if not f.get("checked", {}).get("code"):
         codes = "(no code column)" if codes == "ok" else codes
-    return {"int": ints, "code": codes, "miss": miss}
+    return {"int": ints, "code": codes, "miss": miss, "other": other if "other" in f else "-"}
 
 
 def _targets(rows: list[dict]) -> str:
@@ -376,8 +393,8 @@ def write_results(runs: dict, tables: list[str]) -> None:
             run.get("note", ""),
             "",
             "| table | path | method | fit (s) | cols | 2-way TV release | indep | floor | gap closed | max 1-way TV "
-            "(column) | integers round-trip | codes round-trip | invented missing |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "(column) | integers round-trip | codes round-trip | invented missing | `(other)` rows |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         curated = {
             (r["table"], r["method"]): r.get("tv2_release")
@@ -388,7 +405,7 @@ def write_results(runs: dict, tables: list[str]) -> None:
             if "error" in r:
                 lines.append(
                     f"| {r['table']} | {r['path']} | {r['method']} | {r.get('fit_s', '-')} | | failed: "
-                    f"{r['error']} | | | | | | | |"
+                    f"{r['error']} | | | | | | | | |"
                 )
                 continue
             v = _verdicts(r)
@@ -396,7 +413,8 @@ def write_results(runs: dict, tables: list[str]) -> None:
             lines.append(
                 f"| {r['table']} | {r['path']} | {r['method']} | {r['fit_s'] or '-'} | {r['columns']} | "
                 f"{_fmt(r['tv2_release'])} | {_fmt(r['tv2_indep'])} | {_fmt(r['tv2_floor'])} | {gap} | "
-                f"{_fmt(r['tv1_max'])} ({r['tv1_worst']}) | {v['int']} | {v['code']} | {v['miss']} |"
+                f"{_fmt(r['tv1_max'])} ({r['tv1_worst']}) | {v['int']} | {v['code']} | {v['miss']} | "
+                f"{v['other']} |"
             )
         ratios = []
         for r in run["rows"]:

@@ -74,7 +74,7 @@ def test_cli_sdv_baseline_without_sdv(monkeypatch, capsys, tmp_path):
     out = tmp_path / "twin.csv"
     err = _one_line_exit_2(
         capsys,
-        ["synth", data, "-o", out, "--schema", schema, "--method", "gaussian-copula", "--no-progress"],
+        ["synth", data, "-o", out, "--schema", schema, "--method", "gaussian-copula", "--quiet"],
         "sdv",
     )
     assert "synthesis method 'gaussian-copula'" in err and not out.exists()
@@ -101,7 +101,7 @@ def test_cli_napsu_without_the_synth_extra(monkeypatch, capsys, tmp_path):
         "1",
         "--no-ledger",
     ]
-    _one_line_exit_2(capsys, [*argv, "--no-progress"], "synth")
+    _one_line_exit_2(capsys, [*argv, "--quiet"], "synth")
     assert not out.exists()
 
 
@@ -145,7 +145,7 @@ def test_cli_compare_and_evaluate_without_the_eval_extra_stop_before_any_work(mo
     assert "figures" in err and "releases of" not in err and not report.exists()
     _one_line_exit_2(capsys, ["evaluate", data, data, "--report", report, "--quiet"], "eval")
     hide(monkeypatch, "sklearn")
-    assert main(["compare", str(data), "--json", str(tmp_path / "f.json"), "--seed", "0"]) == 2
+    assert main(["compare", str(data), "--json-out", str(tmp_path / "f.json"), "--seed", "0"]) == 2
     err = capsys.readouterr().err.strip().splitlines()  # the plan's line, then the error, before any release
     assert len(err) == 2 and "anonlab[eval]" in err[1] and "a study" in err[1], err
     assert not (tmp_path / "f.json").exists()

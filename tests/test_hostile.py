@@ -54,8 +54,8 @@ COMMANDS = {
     + ["--query", "count", "-o", "{o}/d.json"],
     "synth": ["synth", "{bad}", "-o", "{o}/y.csv", "--method", "mst", "--epsilon", "1", "--no-ledger"]
     + ["--schema", "{schema}"],
-    "evaluate-real": ["evaluate", "{bad}", "{good}", "--json", "{o}/m.json"],
-    "evaluate-release": ["evaluate", "{good}", "{bad}", "--json", "{o}/m.json"],
+    "evaluate-real": ["evaluate", "{bad}", "{good}", "--json-out", "{o}/m.json"],
+    "evaluate-release": ["evaluate", "{good}", "{bad}", "--json-out", "{o}/m.json"],
     "budget-init": ["budget", "init", "{o}/l.jsonl", "--epsilon", "1", "--dataset", "{bad}"],
 }
 

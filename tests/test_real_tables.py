@@ -44,7 +44,7 @@ def default_path(tmp_path_factory):
             src, draft, out = REAL / f"{name}.csv", folder / "draft.toml", folder / "release.csv"
             assert main(["schema", "infer", str(src), "-o", str(draft)]) == 0
             synth = ["synth", str(src), "-o", str(out), "--schema", str(draft), "--method", "mst"]
-            synth += ["--epsilon", "1", "--trust-domains", "--no-ledger", "--seed", "0", "--no-progress"]
+            synth += ["--epsilon", "1", "--trust-domains", "--no-ledger", "--seed", "0", "--quiet"]
             assert main(synth) == 0
             done[name] = (draft_columns(draft), read_text(src), read_text(out))
         return done[name]

@@ -83,11 +83,15 @@ def add_seed(
 ) -> None:
     """``--seed``: only on a command that draws randomness (``what`` says which); ``same`` says what a rerun with
     the same seed repeats, ``secret`` why it must stay secret."""
-    p.add_argument("--seed", type=int, default=None, help=f"seed for {what}; {same}. Keep it secret: {secret}")
+    p.add_argument(
+        "--seed", type=int, default=None, help=f"seed for {what}; {same}. Keep it secret: {secret}"
+    )
 
 
 #: what a seed of DP noise means: whoever knows it can subtract the noise
-DP_SECRET = "whoever knows or guesses it can recompute the noise and subtract it; it is never written anywhere"
+DP_SECRET = (
+    "whoever knows or guesses it can recompute the noise and subtract it; it is never written anywhere"
+)
 
 
 def add_force(p: argparse.ArgumentParser) -> None:
@@ -191,7 +195,9 @@ class _DeprecatedProgress(argparse.Action):
 def add_deprecated_progress(p: argparse.ArgumentParser, flag: str) -> None:
     """Accept an old progress switch, hidden from --help: ``--no-progress`` (= ``--quiet``) or ``--progress``
     (the default now; accepted and ignored). Both print a deprecation warning."""
-    p.add_argument(flag, dest="_deprecated_progress", action=_DeprecatedProgress, quiet=flag == "--no-progress")
+    p.add_argument(
+        flag, dest="_deprecated_progress", action=_DeprecatedProgress, quiet=flag == "--no-progress"
+    )
 
 
 def show_progress(args: argparse.Namespace) -> bool:

@@ -6,12 +6,15 @@ import argparse
 
 from anonlab.cli._common import (
     add_command,
+    add_deprecated_progress,
     add_force,
     add_json,
+    add_quiet,
     columns,
     positive_float,
     positive_int,
     print_json,
+    show_progress,
 )
 
 DESCRIPTION = """\
@@ -180,7 +183,8 @@ def add_parser(sub) -> None:
         "--recipe", default=None, help="TOML recipe ([anonymize] table); options given here override it"
     )
     p.add_argument("--report", default=None, help="also write the report as JSON to this file")
-    p.add_argument("--progress", action="store_true", help="show progress bars on stderr")
+    add_quiet(p)
+    add_deprecated_progress(p, "--progress")
     add_force(p)
     add_json(p)
 
@@ -221,7 +225,7 @@ def run(args) -> int:
         "hierarchies": dict(args.hierarchies) if args.hierarchies else None,
         "loss": args.loss,
         "orders": dict(args.orders) if args.orders else None,
-        "progress": args.progress or None,
+        "progress": show_progress(args) or None,
     }
     params = (
         read_recipe(args.recipe, **given)

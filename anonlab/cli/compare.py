@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from anonlab.cli._common import add_command, add_force, add_quiet, add_seed
+from anonlab.cli._common import add_command, add_force, add_json, add_json_out, add_quiet, add_seed
 
 DESCRIPTION = """\
 Run a study: split INPUT into training and holdout records (seeded), release the training records by each method
@@ -30,7 +30,7 @@ it safe; only the DP releases carry a guarantee, shown as the privacy they spent
 Examples:
   anonlab datasets adult -o adult.csv
   anonlab compare adult.csv --report frontier.html --seed 0
-  anonlab compare data.csv --recipe study.toml --report frontier.html --json frontier.json"""
+  anonlab compare data.csv --recipe study.toml --report frontier.html --json-out frontier.json"""
 
 
 def add_parser(sub) -> None:
@@ -52,32 +52,35 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--report", metavar="HTML", help="write the self-contained HTML report (frontier, plots, tables)"
     )
-    p.add_argument(
-        "--json",
-        nargs="?",
-        const="-",
-        metavar="FILE",
-        help="write every figure as JSON to FILE, or to standard output when no FILE is given "
-        "(put it after INPUT)",
-    )
+    add_json(p)
+    add_json_out(p, "every figure")
     add_quiet(p)
-    add_seed(p, "the train / holdout split, every evaluation and (when given) every method's noise")
+    add_seed(
+        p,
+        "the train / holdout split, every evaluation and every method's noise",
+        secret="a seeded DP release is private only while its seed is secret; it is never written to outputs, "
+        "reports or logs",
+    )
     add_force(p)
 
 
 def _progress_printer(args: argparse.Namespace, n: int):
-    """``on_release`` for the study: one line per release on standard error (none with --quiet)."""
+    """``on_release`` for the study: one line per release on standard error as it finishes. A release's figures
+    are progress (shown with the bars: on a terminal, without --quiet); a release that failed or was skipped (an
+    optional extra not installed) is always said."""
     import sys
 
-    done = [0]
+    from anonlab.cli._common import show_progress
+
+    done, show = [0], show_progress(args)
 
     def on_release(label, ev, error):
         done[0] += 1
-        if args.quiet:
-            return
         if error:
             state = error if error.startswith("skipped: ") else f"FAILED: {error}"
             print(f"[{done[0]}/{n}] {label}: {state}", file=sys.stderr)
+            return
+        if not show:
             return
         h = ev.headline()
         fig = ", ".join(
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     from anonlab.evaluation import Study
     from anonlab.io import check_output, guard_outputs, read_table, write_text
 
-    json_file = None if args.json in (None, "-") else args.json
+    json_file = args.json_out
     guard_outputs([args.report, json_file], {"input": args.input, "recipe": args.recipe})
     for o in (args.report, json_file):
         if o:
@@ -108,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     study = Study(args.recipe)
     n = len(study.recipe.releases)
     df = read_table(args.input)
-    if not args.quiet:
+    if not args.quiet:  # what is about to run (minutes): said once, whatever standard error is
         print(f"anonlab compare: {study.recipe.name}: {n} releases of {args.input}", file=sys.stderr)
     result = study.run(
         df, seed=args.seed, progress=show_progress(args), on_release=_progress_printer(args, n)
@@ -119,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         write_text(
             json_file, json.dumps(result.to_dict(), indent=2, default=str, allow_nan=False) + "\n", args.force
         )
-    if args.json == "-":
+    if args.json:
         print_json(result.to_dict())
         return 0
     head, *lines = result.summary_lines()

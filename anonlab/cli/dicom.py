@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 
 from anonlab.cli._common import (
+    add_deprecated_progress,
     add_force,
     add_group,
     add_json,
+    add_quiet,
     add_strict_key,
     positive_int,
     print_json,
+    show_progress,
 )
 
 # Kept here (not imported from the library) so that `anonlab dicom --help` stays fast; a test checks they match.
@@ -106,7 +109,8 @@ def add_parser(sub) -> None:
         action="store_true",
         help="also write images that may show identifying text in their pixels (withheld by default)",
     )
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_quiet(p)
+    add_deprecated_progress(p, "--no-progress")
     add_strict_key(p)
     add_force(p)
     add_json(p)
@@ -122,13 +126,12 @@ def add_parser(sub) -> None:
     a.add_argument(
         "--workers", type=positive_int, default=None, help="worker processes; when not given, one per core"
     )
-    a.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    add_quiet(a)
+    add_deprecated_progress(a, "--no-progress")
     add_json(a)
 
 
 def run_deidentify(args: argparse.Namespace) -> int:
-    import sys
-
     from anonlab.deid.dicom import deidentify
 
     result = deidentify(
@@ -140,7 +143,7 @@ def run_deidentify(args: argparse.Namespace) -> int:
         allow_burned_in=args.allow_burned_in,
         manifest=args.manifest,
         force=args.force,
-        progress=not args.no_progress and sys.stderr.isatty(),
+        progress=show_progress(args),
         strict_key=args.strict_key,
     )
     if args.json:
@@ -165,11 +168,9 @@ def run_deidentify(args: argparse.Namespace) -> int:
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    import sys
-
     from anonlab.deid.dicom import audit
 
-    result = audit(args.dir, workers=args.workers, progress=not args.no_progress and sys.stderr.isatty())
+    result = audit(args.dir, workers=args.workers, progress=show_progress(args))
     if args.json:
         print_json(result.to_dict())
         return result.exit_code

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from anonlab.cli._common import add_command, add_force, add_group, add_json, add_seed, print_json
+from anonlab.cli._common import (
+    DP_SECRET,
+    add_command,
+    add_force,
+    add_group,
+    add_json,
+    add_seed,
+    print_json,
+)
 
 
 def add_parser(sub) -> None:
@@ -102,7 +110,13 @@ def add_parser(sub) -> None:
         help="show the noise each query would get and check the ledger; spend nothing, release nothing",
     )
     add_force(p)
-    add_seed(p, "the DP noise (private only while the seed is secret; the seed itself is never recorded)")
+    add_seed(
+        p,
+        "the DP noise",
+        same="each release draws its own stream from the seed, its queries and budget, the table and its ledger "
+        "entry, so only a rerun of the same release (same ledger entry, or --no-ledger) repeats the noise",
+        secret=DP_SECRET,
+    )
     add_json(p)
 
 

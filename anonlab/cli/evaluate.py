@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from anonlab.cli._common import add_command, add_force, add_quiet, add_seed, columns, positive_int
+from anonlab.cli._common import (
+    add_command,
+    add_force,
+    add_json,
+    add_json_out,
+    add_quiet,
+    add_seed,
+    columns,
+    positive_int,
+)
 
 DESCRIPTION = """\
 Measure what a release (synthetic data, or a generalised / k-anonymous table) keeps of the real data and what
@@ -37,8 +46,8 @@ These are empirical attacks: they can show that a release is unsafe, never prove
 differentially private release carries a guarantee, and that guarantee is its maker's (see --privacy-report).
 
 Examples:
-  anonlab evaluate train.csv synth.csv --holdout holdout.csv --report report.html --json metrics.json
-  anonlab evaluate train.csv release.csv --holdout holdout.csv --quasi age,sex,zip --json"""
+  anonlab evaluate train.csv synth.csv --holdout holdout.csv --report report.html --json-out metrics.json
+  anonlab evaluate --json train.csv release.csv --holdout holdout.csv --quasi age,sex,zip > metrics.json"""
 
 
 def add_parser(sub) -> None:
@@ -83,14 +92,8 @@ def add_parser(sub) -> None:
         help="sensitive columns for assess's l-diversity / t-closeness on a generalised release",
     )
     p.add_argument("--report", metavar="HTML", help="write a self-contained HTML report (plots embedded)")
-    p.add_argument(
-        "--json",
-        nargs="?",
-        const="-",
-        metavar="FILE",
-        help="write every metric as JSON to FILE, or to standard output when no FILE is given "
-        "(put it after REAL and RELEASE)",
-    )
+    add_json(p)
+    add_json_out(p, "every metric")
     p.add_argument(
         "--privacy-report",
         metavar="JSON",
@@ -185,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
     from anonlab.io import read_table, write_text
     from anonlab.schema import Schema
 
-    json_file = None if args.json in (None, "-") else args.json
+    json_file = args.json_out
     _check_outputs(args, json_file)
     report = args.privacy_report
     if report is None and (report := sidecar(args.release)) is not None and not args.quiet:
@@ -214,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
         write_text(
             json_file, json.dumps(ev.to_dict(), indent=2, default=str, allow_nan=False) + "\n", args.force
         )
-    if args.json == "-":
+    if args.json:
         print_json(ev.to_dict())
         return 0
     head, *lines = ev.summary_lines()

@@ -8,12 +8,16 @@ Two forms share one parser: `anonlab synth INPUT -o OUTPUT ...` fits and samples
 from __future__ import annotations
 
 from anonlab.cli._common import (
+    DP_SECRET,
     add_command,
+    add_deprecated_progress,
     add_force,
     add_json,
+    add_quiet,
     add_seed,
     positive_float,
     positive_int,
+    show_progress,
 )
 
 USAGE = """\
@@ -173,9 +177,9 @@ def add_parser(sub) -> None:
         "--binning",
         choices=["public", "quantile"],
         default=None,
-        help="how wide numeric/date columns are cut: `quantile` (default for DP methods): cut points at DP "
-        "quantiles inside the public bounds, paid from the budget (see --binning-share); `public` (default for the "
-        "non-private baselines): equal-width bins over the public bounds, no budget spent",
+        help="how wide numeric/date columns are cut: `quantile`: cut points at DP quantiles inside the public "
+        "bounds, paid from the budget (see --binning-share); `public`: equal-width bins over the public bounds, no "
+        "budget spent (default: quantile for DP methods, public for the non-private baselines)",
     )
     fit.add_argument(
         "--binning-share",
@@ -309,14 +313,10 @@ def add_parser(sub) -> None:
         "text), e.g. --param rounds=40 for aim, or a registered method's own parameters",
     )
     p.set_defaults(_fit_flags=[(a.dest, a.option_strings[0], a.default) for a in fit._group_actions])
-    p.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="hide progress bars (shown only on a terminal: their times depend on the data, so a captured "
-        "standard error, a log, never holds them)",
-    )
+    add_quiet(p)
+    add_deprecated_progress(p, "--no-progress")
     add_force(p)
-    add_seed(p, "the DP noise (keep it secret: a known seed undoes the privacy) and the sampling")
+    add_seed(p, "the DP noise and the sampling", secret=DP_SECRET + " (the sidecar says `seeded: true`)")
     add_json(p)
     for (
         action
@@ -414,7 +414,6 @@ def _fit(args):
 
 def _parameters(args, klass) -> dict:
     """The constructor parameters of ``klass`` that the options set (an option the class lacks is refused)."""
-    import sys
 
     from anonlab.errors import UsageError
 
@@ -439,7 +438,7 @@ def _parameters(args, klass) -> dict:
     ):  # a folder: ignored by methods that compile nothing
         values["jax_cache"] = args.jax_cache
     values.update(missing=not args.no_missing, point_masses=not args.no_point_masses)
-    values["progress"] = not args.no_progress and sys.stderr.isatty()
+    values["progress"] = show_progress(args)
     values.update(_param_options(args.param or [], known, klass.name))
     out = {}
     for name, value in values.items():

@@ -338,9 +338,9 @@ class _Lattice:
         best = None
         bar = None
         if progress:
-            from tqdm import tqdm
+            from anonlab.progress import bar as progress_bar
 
-            bar = tqdm(total=self.total, desc="lattice", unit="node", leave=False)
+            bar = progress_bar(self.total, desc="lattice", unit="node")
         for i in self.visit:
             if bar is not None:
                 bar.update(1)

@@ -205,9 +205,9 @@ class _Leaves:
         self.sizes: list = []
         self.bar = None
         if progress:
-            from tqdm import tqdm
+            from anonlab.progress import bar
 
-            self.bar = tqdm(total=n, desc="mondrian", unit="rec", leave=False)
+            self.bar = bar(n, desc="mondrian", unit="record")
 
     def add(self, order, starts, ends, mask) -> None:
         self.rows.append(order[_ranges(starts[mask], ends[mask])])

@@ -205,7 +205,15 @@ def _prepare(real, release, holdout, schema, target, quasi, sensitive, notes: li
 
 
 def _context(
-    prep: _Prepared, todo: list[Part], config, seed, label, privacy, baseline_cache, notes: list[str]
+    prep: _Prepared,
+    todo: list[Part],
+    config,
+    seed,
+    label,
+    privacy,
+    baseline_cache,
+    notes: list[str],
+    progress: bool = False,
 ) -> Context:
     """The shared inputs of the parts: codes, baselines (when a utility part runs), the repeat count."""
     from anonlab.evaluation import verdicts as V
@@ -249,13 +257,8 @@ def _context(
         base=base,
         repeats=V.REPEATS if hold is not None and len(hold) < V.SMALL_HOLDOUT else 1,
         cache=cache,
+        progress=progress,
     )
-
-
-def _progress(total: int, label: str, progress: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=f"evaluate {label}", disable=not progress, leave=False, unit="part")
 
 
 def evaluate(
@@ -301,7 +304,7 @@ def evaluate(
     seed_given : whether ``seed`` is the user's (default: whether a seed was passed; a study passes its own).
     privacy : the privacy the release spent, as its maker reported it; copied into the report. When it states an
         epsilon, the DP 1-way baseline spends that budget.
-    progress : show progress on stderr.
+    progress : show progress on stderr (:mod:`anonlab.progress`); ``False`` (the default) shows nothing at all.
     baseline_cache : a dict shared by evaluations of several releases of the same real table and holdout under
         the same config (:class:`~anonlab.evaluation.study.Study` passes one): the baselines are then computed
         once, by the first evaluation.
@@ -312,6 +315,7 @@ def evaluate(
     import numpy as np
 
     from anonlab.evaluation.parts import TABLE, run_part
+    from anonlab.progress import bar, ticking
 
     config = EvaluationConfig.coerce(config)
     seed_given = (seed is not None) if seed_given is None else bool(seed_given)
@@ -324,16 +328,15 @@ def evaluate(
     )
     timings = {"decode": time.perf_counter() - t0}
     todo = [p for p in TABLE if p.name not in config.skip]
-    ctx = _context(prep, todo, config, seed, label, privacy, baseline_cache, notes)
-    bar = _progress(len(todo), label, progress)
+    ctx = _context(prep, todo, config, seed, label, privacy, baseline_cache, notes, progress)
     parts = {}
-    for p in todo:
-        bar.set_postfix_str(p.name)
-        parts[p.name] = res = run_part(p, ctx)
-        notes += res.notes
-        timings[p.name] = res.seconds
-        bar.update(1)
-    bar.close()
+    with bar(len(todo), desc=f"evaluate {label}", unit="part", enabled=progress) as b, ticking(b):
+        for p in todo:
+            b.set_postfix_str(p.name)
+            parts[p.name] = res = run_part(p, ctx)
+            notes += res.notes
+            timings[p.name] = res.seconds
+            b.update(1)
     timings["total"] = time.perf_counter() - t0
     notes += ["warning: " + f for res in parts.values() for f in res.flags]
     return Evaluation(

@@ -335,6 +335,7 @@ def _run(
     from anonlab.errors import require_extra
     from anonlab.evaluation.config import EvaluationConfig
     from anonlab.evaluation.evaluate import evaluate
+    from anonlab.progress import phase
 
     require_extra("eval", "sklearn", "a study (every release is evaluated)")
     t_start = time.perf_counter()
@@ -364,7 +365,8 @@ def _run(
         t0 = time.perf_counter()
         rseed = seed + 1000 * (i + 1)
         try:
-            table, m = _release(spec, train, recipe, schema, rseed, rseed if seeded else None)
+            with phase(f"release {spec.label}", enabled=progress):  # a fit can take a while and says nothing
+                table, m = _release(spec, train, recipe, schema, rseed, rseed if seeded else None)
             secs = time.perf_counter() - t0
             ev = evaluate(
                 train,

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from anonlab.errors import InputError, UsageError
+from anonlab.progress import phase
 from anonlab.synth.base import FrameSynthesizer
 
 __all__ = ["GaussianCopula", "CTGAN", "global_generators_kept"]
@@ -62,6 +63,9 @@ class _SDVBaseline(FrameSynthesizer):
                     f"{source}: column {name!r} is entirely missing; {self.name} cannot model it"
                 )
 
+    #: whether SDV's model shows its own progress (``verbose``); otherwise the fit is one ticking phase line
+    _reports_progress = False
+
     @abstractmethod
     def _make(self, metadata):
         """The SDV synthesizer of this baseline, on ``metadata``."""
@@ -79,7 +83,12 @@ class _SDVBaseline(FrameSynthesizer):
             elif sdtypes[c.name] == "categorical":  # as text: SDV cannot detect object columns of numbers
                 v = frame[c.name]
                 frame[c.name] = v.astype("Int64").astype(str).where(v.notna(), None)
-        with warnings.catch_warnings(), global_generators_kept(self.seed):
+        quiet_model = self.progress and not self._reports_progress  # SDV shows nothing while it fits
+        with (
+            warnings.catch_warnings(),
+            global_generators_kept(self.seed),
+            phase(f"{self.name}: fitting SDV's model", enabled=quiet_model),
+        ):
             warnings.simplefilter("ignore")
             md = Metadata.detect_from_dataframes({_TABLE: frame})
             for c in self.encoding_.columns:
@@ -164,6 +173,7 @@ class CTGAN(_SDVBaseline):
 
     name = "ctgan"
     description = "SDV CTGAN: non-private GAN baseline, no formal privacy guarantee"
+    _reports_progress = True  # verbose: its epochs
 
     def _check_params(self) -> None:
         super()._check_params()

@@ -34,7 +34,7 @@ def test_evaluate_writes_report_and_json(files, tmp_path, capsys):
             str(files["holdout"]),
             "--report",
             str(report),
-            "--json",
+            "--json-out",
             str(metrics),
             *FAST,
         ]
@@ -154,7 +154,7 @@ epsilon = 1.0
             str(recipe),
             "--report",
             str(report),
-            "--json",
+            "--json-out",
             str(figures),
             "--seed",
             "1",
@@ -286,7 +286,7 @@ def test_compare_with_the_adult_schema_on_a_subset_of_its_columns(files, tmp_pat
     )
     figures = tmp_path / "f.json"
     code = main(
-        ["compare", str(small), "--recipe", str(recipe), "--json", str(figures), "--seed", "1", "--quiet"]
+        ["compare", str(small), "--recipe", str(recipe), "--json-out", str(figures), "--seed", "1", "--quiet"]
     )
     assert code == 0, capsys.readouterr().err
     assert [r["label"] for r in json.loads(figures.read_text())["summary"]] == ["k-anonymity k=5"]
@@ -313,7 +313,7 @@ def test_a_release_needing_a_missing_extra_is_skipped_not_failed(files, tmp_path
     )
     figures = tmp_path / "f.json"
     assert (
-        main(["compare", str(files["train"]), "--recipe", str(recipe), "--json", str(figures), "--seed", "1"])
+        main(["compare", str(files["train"]), "--recipe", str(recipe), "--json-out", str(figures), "--seed", "1"])
         == 0
     )
     err = capsys.readouterr().err

@@ -193,7 +193,7 @@ def test_quality_nan_is_null_with_a_reason_and_json_is_written(splits, tmp_path,
             "--quiet",
             "--seed",
             "1",
-            "--json",
+            "--json-out",
             str(out),
             "--report",
             str(rep),
@@ -263,7 +263,7 @@ def test_compare_survives_all_nan_column_and_overflow(splits, tmp_path, capsys):
         '[[release]]\nmethod = "copy"\n[[release]]\nmethod = "kanonymity"\nk = 5\n'
     )
     out = tmp_path / "f.json"
-    code = main(["compare", str(p), "--recipe", str(recipe), "--json", str(out), "--quiet", "--seed", "0"])
+    code = main(["compare", str(p), "--recipe", str(recipe), "--json-out", str(out), "--quiet", "--seed", "0"])
     assert code == 0, capsys.readouterr().err
     data = json.loads(out.read_text())
     assert not data["failures"], data["failures"]
@@ -520,7 +520,7 @@ def test_default_study_on_a_small_table_is_bounded(adult, tmp_path, capsys):
     p = tmp_path / "small.csv"
     adult.iloc[:300].to_csv(p, index=False)
     t0 = time.monotonic()
-    code = main(["compare", str(p), "--json", str(tmp_path / "f.json"), "--quiet", "--seed", "0"])
+    code = main(["compare", str(p), "--json-out", str(tmp_path / "f.json"), "--quiet", "--seed", "0"])
     assert code == 0, capsys.readouterr().err
     assert time.monotonic() - t0 < 240
     data = json.loads((tmp_path / "f.json").read_text())

@@ -54,7 +54,7 @@ def test_dp_synth_refuses_bad_content_naming_the_column_only(tmp_path, capsys, m
             "--epsilon",
             "1",
             "--no-ledger",
-            "--no-progress",
+            "--quiet",
         ]
     )
     err = capsys.readouterr().err
@@ -107,7 +107,7 @@ def test_compare_never_publishes_a_seed_the_user_gave(tmp_path, capsys):
         '[[release]]\nmethod = "synth"\nsynthesizer = "mst"\nepsilon = [1.0]\nparams = {iters = 50}\n'
     )
     report, js = tmp_path / "r.html", tmp_path / "r.json"
-    args = ["compare", str(path), "--recipe", str(recipe), "--report", str(report), "--json", str(js)]
+    args = ["compare", str(path), "--recipe", str(recipe), "--report", str(report), "--json-out", str(js)]
     assert main([*args, "--quiet", "--seed", str(STUDY_SEED)]) == 0
     out = capsys.readouterr()
     for text in (out.out, out.err, report.read_text(), js.read_text()):
@@ -121,7 +121,7 @@ def test_compare_never_publishes_a_seed_the_user_gave(tmp_path, capsys):
 def test_evaluate_never_publishes_a_seed_the_user_gave(tmp_path, capsys):
     path = _adult_subset(tmp_path, 200)
     report, js = tmp_path / "r.html", tmp_path / "r.json"
-    args = ["evaluate", str(path), str(path), "--report", str(report), "--json", str(js)]
+    args = ["evaluate", str(path), str(path), "--report", str(report), "--json-out", str(js)]
     args += ["--skip", "anonymeter,quality,tstr", "--quiet", "--seed", str(STUDY_SEED)]
     assert main(args) == 0
     out = capsys.readouterr()
@@ -130,7 +130,7 @@ def test_evaluate_never_publishes_a_seed_the_user_gave(tmp_path, capsys):
     data = __import__("json").loads(js.read_text())
     assert data["seed"] is None and data["seed_given"] is True
     # without --seed the run draws its own seed and records it, so the evaluation can be repeated
-    args = ["evaluate", str(path), str(path), "--json", str(tmp_path / "r2.json")]
+    args = ["evaluate", str(path), str(path), "--json-out", str(tmp_path / "r2.json")]
     assert main([*args, "--skip", "anonymeter,quality,tstr", "--quiet"]) == 0
     again = __import__("json").loads((tmp_path / "r2.json").read_text())
     assert isinstance(again["seed"], int) and again["seed_given"] is False
@@ -175,7 +175,7 @@ def test_a_dp_synth_refuses_a_schema_inferred_from_the_table_itself(tmp_path, ca
     before = led.read_text()
     for p in paths.values():
         out = tmp_path / f"o_{p.stem}.csv"
-        args = ["synth", str(p), "-o", str(out), "--method", "mst", "--epsilon", "1", "--no-progress"]
+        args = ["synth", str(p), "-o", str(out), "--method", "mst", "--epsilon", "1", "--quiet"]
         assert main([*args, "--ledger", str(led)]) == 2
         err = capsys.readouterr().err
         assert "--schema" in err and "schema infer" in err and len(err.strip().splitlines()) == 1
@@ -210,7 +210,7 @@ def test_dp_synth_refuses_a_missing_value_declared_absent_naming_the_column_only
     )
     schema.write(tmp_path / "s.toml")
     args = ["synth", str(path), "-o", str(tmp_path / "o.csv"), "--method", "mst", "--schema"]
-    args += [str(tmp_path / "s.toml"), "--epsilon", "1", "--no-ledger", "--no-progress"]
+    args += [str(tmp_path / "s.toml"), "--epsilon", "1", "--no-ledger", "--quiet"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "'age'" in err and "missing" in err and not re.search(r"row \d", err)
@@ -237,7 +237,7 @@ def test_an_unlisted_category_in_a_column_without_missing_is_refused_before_the_
     Ledger.create(led, epsilon=5.0, delta=1e-6)
     before = led.read_text()
     args = ["synth", str(path), "-o", str(tmp_path / "o.csv"), "--method", "mst", "--schema"]
-    args += [str(tmp_path / "s.toml"), "--epsilon", "1", "--ledger", str(led), "--no-progress"]
+    args += [str(tmp_path / "s.toml"), "--epsilon", "1", "--ledger", str(led), "--quiet"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1

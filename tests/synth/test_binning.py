@@ -221,7 +221,7 @@ def files(tmp_path):
     return tmp_path, data
 
 
-FAST = ["--method", "mst", "--epsilon", "1", "--seed", "4", "--no-progress"]
+FAST = ["--method", "mst", "--epsilon", "1", "--seed", "4", "--quiet"]
 
 
 def test_cli_quantile_binning_records_both_parts(files, capsys):
@@ -270,7 +270,7 @@ def test_cli_bad_binning_values_are_one_line_and_exit_2(files, capsys, extra, me
     tmp, data = files
     schema = str(tmp / ("nobounds.toml" if "NB" in extra else "schema.toml"))
     extra = [schema if e == "NB" else e for e in extra]
-    base = ["--no-progress"] if "gaussian-copula" in extra else [*FAST, "--no-ledger"]
+    base = ["--quiet"] if "gaussian-copula" in extra else [*FAST, "--no-ledger"]
     args = ["synth", str(data), "-o", str(tmp / "x.csv"), *base, *extra]
     if "--schema" not in extra:
         args += ["--schema", schema]

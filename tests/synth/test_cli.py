@@ -22,7 +22,7 @@ NEEDS_SDV = pytest.mark.skipif(
 
 
 SEED = "739182645"  # a seed that cannot occur by chance in an artifact
-CHARGED = ["--method", "mst", "--epsilon", "1", "--seed", SEED, "--no-progress"]
+CHARGED = ["--method", "mst", "--epsilon", "1", "--seed", SEED, "--quiet"]
 FAST = [*CHARGED, "--no-ledger"]
 
 
@@ -185,7 +185,7 @@ def test_dpvi_options_reach_the_fit_and_its_sidecar(files):
     tmp, data, schema = files
     out = tmp / "twin.csv"
     args = ["synth", str(data), "-o", str(out), "--schema", str(schema), "--method", "dpvi"]
-    args += ["--epsilon", "1", "--delta", "1e-6", "--seed", "2", "--no-progress", "--no-ledger"]
+    args += ["--epsilon", "1", "--delta", "1e-6", "--seed", "2", "--quiet", "--no-ledger"]
     args += ["--epochs", "1", "--batch-size", "100", "--learning-rate", "0.1", "--components", "2"]
     assert main(args) == 0
     car = json.loads(Path(str(out) + ".json").read_text())

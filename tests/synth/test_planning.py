@@ -201,7 +201,7 @@ def test_cli_rows_hint_reaches_the_fit_and_the_sidecar(adult, tmp_path, capsys):
     rc = main(
         [
             "synth", str(src), "-o", str(out), "--method", "mst", "--schema", "adult", "--epsilon", "0.3",
-            "--no-ledger", "--seed", "1", "--rows-hint", "200", "--no-progress",
+            "--no-ledger", "--seed", "1", "--rows-hint", "200", "--quiet",
         ]
     )  # fmt: skip
     err = capsys.readouterr().err

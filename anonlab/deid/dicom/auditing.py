@@ -366,8 +366,10 @@ def audit(path: str | os.PathLike, *, workers: int | None = None, progress: bool
     if progress:
         from tqdm import tqdm
 
-        tqdm.monitor_interval = 0
-        bar = tqdm(desc="dicom audit", unit="file", leave=False)
+        from anonlab.progress import bar as progress_bar
+
+        tqdm.monitor_interval = 0  # no monitor thread in a process that forks workers
+        bar = progress_bar(desc="dicom audit", unit="file")
     try:
         files, workers = _small_batches_in_process((str(p) for p in walk_files(folder)), workers)
         for fa in parallel_map(Auditor, (), "audit", files, workers):

@@ -681,8 +681,10 @@ def _deidentify(
     if progress:
         from tqdm import tqdm
 
+        from anonlab.progress import bar as progress_bar
+
         tqdm.monitor_interval = 0  # no monitor thread in a process that forks workers
-        bar = tqdm(desc="dicom deidentify", unit="file", leave=False)
+        bar = progress_bar(desc="dicom deidentify", unit="file")
     try:
         with contextlib.ExitStack() as stack:
             writer = None

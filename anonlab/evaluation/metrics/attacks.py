@@ -215,6 +215,7 @@ def anonymeter_risks(
     n_attacks: int = 300,
     seconds: float | None = 60.0,
     implementation: str = "anonlab",
+    progress: bool = False,
 ) -> AnonymeterResult:
     """Run the three anonymeter attacks on seeded samples of ``rows`` records of each table.
 
@@ -224,10 +225,12 @@ def anonymeter_risks(
     :func:`max_attempts` in any case. ``implementation`` ``"anonlab"`` (default) runs
     :mod:`anonlab.evaluation.metrics.anonymeter_attacks`, every draw from ``seed``; ``"anonymeter"`` runs the anonymeter
     package (an optional equivalence oracle; :class:`~anonlab.errors.UsageError` when it is not installed).
+    ``progress``: a bar over the attacks on stderr, its clock ticking while each runs.
     """
     import logging
 
     from anonlab.errors import UsageError
+    from anonlab.progress import bar, ticking
 
     if implementation not in METHODS:
         raise UsageError(
@@ -254,6 +257,17 @@ def anonymeter_risks(
     attempts = max_attempts(attacks, len(syn))
     width = min(3, len(cols))
 
+    known = [c for c in (quasi or cols) if c in cols and c != secret]
+    n_kinds = 2 + (len(known) >= 2) + (secret is not None and secret in cols)
+    attacks_bar = bar(n_kinds, desc="anonymeter", unit="attack", enabled=progress)
+
+    def run_one(name: str, make, detail: dict[str, Any], seconds: float | None) -> AnonymeterRisk:
+        attacks_bar.set_postfix_str(name.replace("_", " "))
+        with ticking(attacks_bar):
+            risk = _run(name, make, detail, seconds)
+        attacks_bar.update()
+        return risk
+
     def singling_out(mode: str, n_cols: int):
         if ours:
             return lambda: A.singling_out_risk(
@@ -264,15 +278,14 @@ def anonymeter_risks(
         ).evaluate(mode=mode)
 
     risks = [
-        _run("singling_out", singling_out("univariate", 3), {"mode": "univariate"}, seconds),
-        _run(
+        run_one("singling_out", singling_out("univariate", 3), {"mode": "univariate"}, seconds),
+        run_one(
             "singling_out_multivariate",
             singling_out("multivariate", width),
             {"mode": "multivariate", "n_cols": width, "max_attempts": attempts},
             seconds,
         ),
     ]
-    known = [c for c in (quasi or cols) if c in cols and c != secret]
     if len(known) >= 2:
         half = len(known) // 2
         aux = (known[:half], known[half:])
@@ -285,7 +298,9 @@ def anonymeter_risks(
                 ori, syn, aux_cols=aux, n_attacks=attacks, control=ctl, n_neighbors=10
             ).evaluate(n_jobs=1)
         risks.append(
-            _run("linkability", link, {"aux_cols": [list(aux[0]), list(aux[1])], "n_neighbors": 10}, seconds)
+            run_one(
+                "linkability", link, {"aux_cols": [list(aux[0]), list(aux[1])], "n_neighbors": 10}, seconds
+            )
         )
     if secret is not None and secret in cols:
         aux_i = [c for c in cols if c != secret]
@@ -303,7 +318,8 @@ def anonymeter_risks(
                 regression=secret_numeric,
                 control=ctl,
             ).evaluate(n_jobs=1)
-        risks.append(_run("inference", infer, {"secret": secret}, seconds))
+        risks.append(run_one("inference", infer, {"secret": secret}, seconds))
+    attacks_bar.close()
     return AnonymeterResult(
         rows=n,
         release_rows=len(syn),

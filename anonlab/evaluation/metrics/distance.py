@@ -70,12 +70,13 @@ def distance_to_closest(
     *,
     rng: np.random.Generator,
     max_release: int | None = None,
+    progress: bool = False,
 ) -> DCRResult:
     """Measure DCR on encoded matrices (see :class:`DCRResult`).
 
     ``max_release`` caps the released records measured (a uniform sample, from ``rng``); the training and
     holdout sets are used whole, except that the larger is subsampled to the size of the smaller for the
-    train-versus-holdout share.
+    train-versus-holdout share. ``progress``: bars on stderr for the large neighbour searches.
     """
     import numpy as np
 
@@ -83,7 +84,7 @@ def distance_to_closest(
 
     if max_release is not None and len(release) > max_release:
         release = release[rng.choice(len(release), max_release, replace=False)]
-    d_tr = knn_distances(release, train, k=2, progress="DCR to train")
+    d_tr = knn_distances(release, train, k=2, desc="DCR to train", progress=progress)
     tol = 1e-6
     nearest = d_tr[:, 0]
     second = d_tr[:, 1] if d_tr.shape[1] > 1 else np.full(len(release), np.inf)
@@ -94,13 +95,16 @@ def distance_to_closest(
         m = min(len(train), len(holdout))
         if len(train) > m:
             d_t = knn_distances(
-                release, train[rng.choice(len(train), m, replace=False)], progress="DCR to train"
+                release,
+                train[rng.choice(len(train), m, replace=False)],
+                desc="DCR to train",
+                progress=progress,
             )
             d_t = d_t[:, 0]
         else:
             d_t = nearest
         hold = holdout[rng.choice(len(holdout), m, replace=False)] if len(holdout) > m else holdout
-        d_h = knn_distances(release, hold, progress="DCR to holdout")[:, 0]
+        d_h = knn_distances(release, hold, desc="DCR to holdout", progress=progress)[:, 0]
         closer = np.where(np.abs(d_t - d_h) <= tol, 0.5, (d_t < d_h).astype(float))
         share = float(closer.mean())
         half = 1.96 * float(np.sqrt(max(share * (1 - share), 1e-12) / len(closer)))

@@ -121,12 +121,14 @@ def membership_inference(
     rng: np.random.Generator,
     k: int = 5,
     max_candidates: int | None = None,
+    progress: bool = False,
 ) -> MembershipResult:
     """Run the distance and density attacks on encoded matrices.
 
     The holdout is split at random in two halves: non-member candidates, and the density reference. As many
     training records as non-members are drawn as member candidates, so the AUC is balanced. ``max_candidates``
-    caps the candidates per class; ``k`` is the neighbour whose distance estimates the densities.
+    caps the candidates per class; ``k`` is the neighbour whose distance estimates the densities. ``progress``:
+    bars on stderr for the large neighbour searches.
     """
     import numpy as np
 
@@ -144,8 +146,8 @@ def membership_inference(
     mem = train[rng.choice(len(train), n, replace=False)]
     cand = np.concatenate([mem, non])
     is_member = np.r_[np.ones(n, bool), np.zeros(n, bool)]
-    d_rel = knn_distances(cand, release, k=k, progress="membership: release")
-    d_ref = knn_distances(cand, ref, k=k, progress="membership: reference")
+    d_rel = knn_distances(cand, release, k=k, desc="membership: release", progress=progress)
+    d_ref = knn_distances(cand, ref, k=k, desc="membership: reference", progress=progress)
     eps = 1e-6
     distance = -d_rel[:, 0]
     density = np.log(d_ref[:, -1] + eps) - np.log(d_rel[:, -1] + eps)

@@ -16,26 +16,35 @@ if TYPE_CHECKING:
 __all__ = ["knn_distances"]
 
 _SLICE = 10_000
+#: a search shows its bar (when asked) from this many query x reference pairs: a few seconds of work
+SHOW_FROM = 5e8
 
 
 def knn_distances(
-    query: np.ndarray, reference: np.ndarray, k: int = 1, progress: str | None = None
+    query: np.ndarray,
+    reference: np.ndarray,
+    k: int = 1,
+    *,
+    desc: str = "nearest neighbours",
+    progress: bool = False,
 ) -> np.ndarray:
     """Euclidean distances from each row of ``query`` to its ``k`` nearest rows of ``reference``.
 
     Returns an array of shape ``(len(query), k)``, each row ascending. ``k`` is cut to ``len(reference)``.
-    ``progress``, when given, labels a progress bar on stderr (shown only for large queries).
+    ``progress``: a progress bar labelled ``desc`` on stderr, for queries large enough to take a while.
     """
     import numpy as np
     from sklearn.neighbors import NearestNeighbors
-    from tqdm.auto import tqdm
+
+    from anonlab.progress import bar
 
     k = max(1, min(k, len(reference)))
     nn = NearestNeighbors(n_neighbors=k, algorithm="brute", metric="euclidean").fit(reference)
     out = np.empty((len(query), k), dtype=np.float64)
-    starts = range(0, len(query), _SLICE)
-    show = progress is not None and len(query) * len(reference) >= 5e8
-    for s in tqdm(starts, desc=progress, disable=not show, leave=False, unit="slice"):
-        d, _ = nn.kneighbors(query[s : s + _SLICE], return_distance=True)
-        out[s : s + _SLICE] = d
+    show = progress and len(query) * len(reference) >= SHOW_FROM
+    with bar(len(query), desc=desc, unit="row", enabled=show) as b:
+        for s in range(0, len(query), _SLICE):
+            d, _ = nn.kneighbors(query[s : s + _SLICE], return_distance=True)
+            out[s : s + _SLICE] = d
+            b.update(len(d))
     return out

@@ -136,6 +136,7 @@ def train_synthetic_test_real(
     seed: int,
     max_rows: int = 20_000,
     baselines: dict[str, pd.DataFrame] | None = None,
+    progress: bool = False,
 ) -> TSTRResult:
     """Fit both learners on ``train`` (real) and on ``release``; score on ``test`` (real).
 
@@ -143,7 +144,7 @@ def train_synthetic_test_real(
     classification, whatever its dtype: its values are compared as canonical text, so ``1`` and ``1.0`` are one
     class); ``max_rows`` caps each training set (a seeded sample) to bound the time. Release rows whose target is
     missing are dropped. ``baselines`` are further tables trained on like the release (the independent-columns
-    baseline); their scores are in ``TSTRResult.baselines``.
+    baseline); their scores are in ``TSTRResult.baselines``. ``progress``: a bar over the model fits on stderr.
     """
     import warnings
 
@@ -155,6 +156,7 @@ def train_synthetic_test_real(
 
     from anonlab.evaluation.metrics.mixed_encoder import MixedEncoder
     from anonlab.evaluation.tables import _numeric_labels, canonical_text
+    from anonlab.progress import bar, ticking
 
     features = {c: k for c, k in kinds.items() if c != target}
     task = "regression" if kinds[target] == "numeric" else "classification"
@@ -218,20 +220,27 @@ def train_synthetic_test_real(
         metric = "roc_auc" if task == "binary" else "macro_f1"
     scores = []
     # one thread: scikit-learn's OpenMP loops slow down many-fold on a shared, oversubscribed machine
-    with warnings.catch_warnings(), threadpool_limits(1):
+    fits = bar(len(learners) * (2 + len(extra)), desc="TSTR fits", unit="fit", enabled=progress)
+    with warnings.catch_warnings(), threadpool_limits(1), fits, ticking(fits):
         warnings.simplefilter("ignore")
         for name, make in learners.items():
             a, ar, at = (xo, xro, xto) if name == "gradient_boosting" else (x, xr, xt)
+            fits.set_postfix_str(f"{name} on real")
             s_real, a_real = _fit_score(make(), a, y, at, yt, task, classes)
+            fits.update()
+            fits.set_postfix_str(f"{name} on release")
             if len(yr):
                 s_rel, a_rel = _fit_score(make(), ar, yr, at, yt, task, classes)
             else:
                 s_rel, a_rel = (0.0, 0.0 if task != "regression" else None)
+            fits.update()
             scores.append(ModelScore(name, metric, s_real, s_rel, a_real, a_rel))
             for bname, (bx, bxo, by) in extra.items():
+                fits.set_postfix_str(f"{name} on {bname}")
                 bb = bxo if name == "gradient_boosting" else bx
                 score = _fit_score(make(), bb, by, at, yt, task, classes)[0] if len(by) else 0.0
                 base_scores.setdefault(bname, {})[name] = score
+                fits.update()
     constant = _constant_score(task, y, yt, classes)
     return TSTRResult(
         target=target,

@@ -126,6 +126,7 @@ class Context:
         runs).
     repeats : how many seeds the attacks are repeated over (more than 1 on a small holdout).
     cache : figures computed once per real table and holdout (shared by a study's releases).
+    progress : whether the parts show progress bars on stderr (``evaluate(progress=...)``).
     """
 
     real: pd.DataFrame
@@ -146,6 +147,7 @@ class Context:
     base: Baselines | None
     repeats: int = 1
     cache: dict = field(default_factory=dict)
+    progress: bool = False
     _encoded: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def cached(self, key, fn, *args, **kwargs):

@@ -27,7 +27,9 @@ def dcr(ctx: Context) -> PartResult:
     from anonlab.evaluation.metrics.distance import distance_to_closest
 
     x_real, x_rel, x_hold = ctx.encoded()
-    d = distance_to_closest(x_real, x_rel, x_hold, rng=ctx.rng, max_release=ctx.config.dcr_rows)
+    d = distance_to_closest(
+        x_real, x_rel, x_hold, rng=ctx.rng, max_release=ctx.config.dcr_rows, progress=ctx.progress
+    )
     vs = [V.copy_verdict(d.exact_copy_share, d.holdout_copy_share, d.n_release)]
     if d.train_share is not None:
         vs.append(V.share_verdict(d.train_share, d.train_share_ci, d.expected_share))
@@ -53,6 +55,7 @@ def membership(ctx: Context) -> PartResult:
             rng=ctx.rng if r == 0 else np.random.default_rng([ctx.seed, 100 + r]),
             k=ctx.config.mia_k,
             max_candidates=ctx.config.mia_candidates,
+            progress=ctx.progress,
         )
         for r in range(n_rep)
     ]
@@ -147,6 +150,7 @@ def anonymeter(ctx: Context) -> PartResult:
             rows=cfg.anonymeter_rows,
             n_attacks=cfg.anonymeter_attacks,
             seconds=float(cfg.anonymeter_seconds),
+            progress=ctx.progress,
         )
         for r in range(n_rep)
     ]

@@ -146,6 +146,7 @@ def tstr(ctx: Context) -> PartResult:
         test_set=where,
         seed=ctx.seed,
         max_rows=ctx.config.tstr_rows,
+        progress=ctx.progress,
     )
     # independent columns carry no information about the target: a learner fitted to them is worth a constant
     # prediction in expectation (its sampled score scatters around that by +-0.1 AUC on 1,000 rows, since AUC

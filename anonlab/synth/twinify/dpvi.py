@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-import sys
 from typing import Any
 
 import numpy as np
 
 from anonlab.errors import InputError, UsageError
+from anonlab.progress import bar, phase, ticking
 from anonlab.synth.base import EncodedSynthesizer
 from anonlab.synth.budget import Budget, PrivacySpent
 from anonlab.synth.twinify._common import N_ESTIMATE_SHARE, jax_setup
@@ -224,9 +224,12 @@ class DPVI(EncodedSynthesizer):
         # the DP-SGD key: the next 256 bits of this release's stream (after the count)
         stream = KeyedNormals(noise.key_bytes(32))
         q, steps = self._plan(n_ref)
-        sigma, eps_spent = calibrate_noise_multiplier(
-            sgd_budget.epsilon, sgd_budget.delta, q, steps, self.neighbours_
-        )
+        with phase(
+            f"dpvi: calibrating the noise for {steps:,} steps (PLD accountant)", enabled=self.progress
+        ):
+            sigma, eps_spent = calibrate_noise_multiplier(
+                sgd_budget.epsilon, sgd_budget.delta, q, steps, self.neighbours_
+            )
         if not (eps_spent <= sgd_budget.epsilon and np.isfinite(sigma)):
             raise InputError(f"dpvi: the accountant found no noise level within epsilon {budget.epsilon:g}")
         layout = MixtureLayout(tuple(int(s) for s in sizes), k)
@@ -263,7 +266,6 @@ class DPVI(EncodedSynthesizer):
         import jax
         import jax.numpy as jnp
         from numpyro.optim import Adam
-        from tqdm import tqdm
 
         n, dim = int(codes.shape[0]), layout.dim
         clip = float(self.params["clipping"])
@@ -312,21 +314,24 @@ class DPVI(EncodedSynthesizer):
             return state
 
         chunk = 100
-        bar = tqdm(total=steps, desc="dpvi steps", disable=not self.progress, file=sys.stderr)
-        for start in range(0, steps, chunk):
-            count = min(chunk, steps - start)
-            rows = chunk  # a fixed chunk length (padded steps do nothing): one compiled program
-            idx = np.zeros((rows, cap), dtype=np.int32)
-            mask = np.zeros((rows, cap), dtype=np.float64)
-            for r, b in enumerate(batches[start : start + count]):
-                idx[r, : len(b)] = b
-                mask[r, : len(b)] = 1.0
-            noise_block = stream.normal("noise", (rows, 2 * dim))  # float64, from the keyed stream
-            eps_block = stream.normal("draws", (rows, dim))  # the variational draws (no privacy role)
-            active = np.arange(rows) < count
-            state = run(state, idx, mask, noise_block, eps_block, active)
-            bar.update(count)
-        bar.close()
+        steps_bar = bar(steps, desc="dpvi steps", unit="step", enabled=self.progress)
+        steps_bar.set_postfix_str("compiling")  # the first chunk compiles the step (seconds; cached after)
+        with steps_bar, ticking(steps_bar):
+            for start in range(0, steps, chunk):
+                count = min(chunk, steps - start)
+                rows = chunk  # a fixed chunk length (padded steps do nothing): one compiled program
+                idx = np.zeros((rows, cap), dtype=np.int32)
+                mask = np.zeros((rows, cap), dtype=np.float64)
+                for r, b in enumerate(batches[start : start + count]):
+                    idx[r, : len(b)] = b
+                    mask[r, : len(b)] = 1.0
+                noise_block = stream.normal("noise", (rows, 2 * dim))  # float64, from the keyed stream
+                eps_block = stream.normal("draws", (rows, dim))  # the variational draws (no privacy role)
+                active = np.arange(rows) < count
+                state = run(state, idx, mask, noise_block, eps_block, active)
+                if start == 0:
+                    steps_bar.set_postfix_str("")
+                steps_bar.update(count)
         loc, raw = opt.get_params(state)
         loc, raw = np.asarray(loc, dtype=np.float64), np.asarray(raw, dtype=np.float64)
         if not (np.all(np.isfinite(loc)) and np.all(np.isfinite(raw))):

@@ -487,7 +487,7 @@ def test_killed_parallel_run_leaves_no_worker_and_a_marked_folder(tmp_path, key_
         str(key_file),
     ]
     proc = subprocess.Popen(
-        [*argv, "--workers", "2", "--manifest", str(manifest), "--no-progress"],
+        [*argv, "--workers", "2", "--manifest", str(manifest), "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
