@@ -10,6 +10,7 @@ nibabel, dcm2niix, MNE and edfio are loaded only when a file is read (the ``neur
 
 - :func:`convert_to_nifti` (:mod:`~anonlab.deid.neuro.converting`) -> :class:`ConvertResult`
 - :func:`audit_nifti` (:mod:`~anonlab.deid.neuro.auditing`) -> :class:`NiftiAuditResult`
+- :func:`anonymize_eeg` (:mod:`~anonlab.deid.neuro.eeg`) -> :class:`EegResult` (FIF, EDF/BDF, BrainVision)
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ _LAZY: dict[str, str] = {
     "ConvertResult": "anonlab.deid.neuro.converting",
     "audit_nifti": "anonlab.deid.neuro.auditing",
     "NiftiAuditResult": "anonlab.deid.neuro.auditing",
+    "anonymize_eeg": "anonlab.deid.neuro.eeg",
+    "EegResult": "anonlab.deid.neuro.eeg",
 }
 
 __all__ = list(_LAZY)
@@ -30,6 +33,7 @@ __all__ = list(_LAZY)
 if TYPE_CHECKING:  # pragma: no cover
     from anonlab.deid.neuro.auditing import NiftiAuditResult, audit_nifti  # noqa: F401
     from anonlab.deid.neuro.converting import ConvertResult, convert_to_nifti  # noqa: F401
+    from anonlab.deid.neuro.eeg import EegResult, anonymize_eeg  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -27,6 +27,7 @@ __all__ = [
     "shift_iso_datetime",
     "text_findings",
     "field_problem",
+    "clean_text",
 ]
 
 #: Acquisition parameters kept in a sidecar (BIDS MRI, PET and common vendor fields dcm2niix writes).
@@ -108,11 +109,16 @@ def shift_iso_datetime(value: str, days: int) -> str | None:
         return None
 
 
-def _clean_text(text: str, terms) -> str:
+def clean_text(text: str, terms=()) -> str:
+    """``text`` without dates, e-mail addresses, digit runs of 5 or more and ``terms`` (names, IDs; any case).
+    Text with none of them comes back exactly as it was (a stimulus code ``S  1`` keeps its spaces)."""
+    original = text
     for kind_rx in _TEXT_PATTERNS:
         text = kind_rx[1].sub("", text)
     for term in sorted({t for t in terms if t and len(t) >= 2}, key=len, reverse=True):
         text = re.sub(re.escape(term), "", text, flags=re.IGNORECASE)
+    if text == original:
+        return original
     return re.sub(r"\s{2,}", " ", text).strip(" _-^")
 
 
@@ -187,7 +193,7 @@ def scrub_sidecar(
         if name in DATE_FIELDS and shifted and isinstance(value, str):
             value = shift_iso_datetime(value, offset_days)
         elif name in DESCRIPTION_FIELDS and keep_descriptions and isinstance(value, str):
-            value = _clean_text(value, terms) or None
+            value = clean_text(value, terms) or None
         if (
             value is not None
             and field_problem(name, value, dates_shifted=shifted, descriptions=keep_descriptions) is None
