@@ -6,7 +6,9 @@ The workload is every ``k``-way marginal (``workload_k``, default 3); the candid
 their subsets, each weighted by how much it overlaps the workload. With rho the zCDP budget and T = 16 d rounds
 planned:
 
-1. every one-way marginal is measured with Gaussian noise, sigma^2 = T / (2 * 0.9 * rho);
+1. every one-way marginal is measured with Gaussian noise, sigma^2 = T / (2 * 0.9 * rho); then each column's rare
+   codes (noisy count under 3 sigma) are merged into one code (``compress``, MST's domain compression,
+   :mod:`anonlab.synth.compression`: post-processing), and the rounds and the model work on the smaller domain;
 2. each round, among the candidates whose junction tree would stay under the model-size cap (which grows with the
    share of budget spent), one is selected with report-noisy-max (epsilon^2 / 2 = 0.1 rho / T of zCDP; score:
    weight x (L1 error of the current model on the real marginal - the expected L1 norm of the noise it would be
@@ -40,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from anonlab.synth.budget import Budget, PrivacySpent, require_privacy_ok
+from anonlab.synth.compression import Compression, compress_codes, compressible, compression_record
 from anonlab.synth.estimation import estimate
 from anonlab.synth.graphical import JunctionTree, model_cells
 from anonlab.synth.marginal_method import GraphicalSynthesizer, measure, select
@@ -68,6 +71,9 @@ class AIM(GraphicalSynthesizer):
         it only if it is public), instead of a DP row count paid from 5% of rho.
     small_table : ``"fallback"`` (default: when the table is too small for the budget, warn and measure fewer
         pairs or only 1-way marginals), ``"warn"`` (only warn) or ``"off"`` (no check, no row count).
+    compress : merge each column's rare codes (noisy one-way count under 3 sigma) into one code after the one-way
+        measurements, so the rounds, the model and its size cap work on the smaller domain (MST's domain
+        compression, :mod:`anonlab.synth.compression`; post-processing, default on).
     """
 
     workload_k: int = 3
@@ -78,6 +84,7 @@ class AIM(GraphicalSynthesizer):
     round_iters: int = 100
     rows_hint: int | None = None
     small_table: str = "fallback"
+    compress: bool = True
 
     name = "aim"
     private = True
@@ -102,6 +109,7 @@ class AIM(GraphicalSynthesizer):
         start = time.monotonic()
         p = self.params
         d = len(sizes)
+        self.compression_ = Compression.none(d)
         plan, rho, record, spent = start_fit("aim", p, codes, sizes, self.encoding_.names, budget.rho, noise)
         mode = plan.mode if plan is not None and plan.changes_fit else "full"
         if mode == "1-way":
@@ -126,6 +134,19 @@ class AIM(GraphicalSynthesizer):
         rounds = int(p["rounds"] or 16 * d)
         if mode == "pairs":
             rounds = d + plan.edges  # AIM's starting sigma is then the plan's reference sigma
+        sigma = math.sqrt(rounds / (2 * _ALPHA * rho))
+        eps = math.sqrt(2 * (1 - _ALPHA) * rho / rounds)
+        spent_n = spent  # the row count's rho (0 with a rows_hint)
+        measurements = []
+        bar = self._bar(None, "aim rounds")
+        for j in range(d):
+            m, cost = measure(codes, sizes, (j,), sigma, noise)
+            measurements.append(m)
+            spent += cost
+        if p["compress"]:  # rare codes merged from the noisy 1-way counts (post-processing)
+            self.compression_, codes, sizes, measurements = compress_codes(
+                codes, sizes, measurements, compressible(self.encoding_)
+            )
         workload = list(itertools.combinations(range(d), k))
         candidates = sorted(
             {
@@ -136,23 +157,18 @@ class AIM(GraphicalSynthesizer):
             },
             key=lambda c: (len(c), c),
         )
-        if mode == "pairs":  # only cliques with enough expected rows per cell at the plan's sigma (public)
-            ref = math.sqrt(rounds / (2 * _ALPHA * rho))
-            candidates = [c for c in candidates if len(c) == 1 or plan.eligible(c, ref)]
-        weights = np.array([sum(len(set(c) & set(w)) for w in workload) for c in candidates], dtype=float)
         cells = np.array([np.prod([sizes[a] for a in c], dtype=float) for c in candidates])
+        if mode == "pairs":  # only cliques with enough expected rows per cell at the plan's sigma (public)
+            ok = [
+                len(c) == 1 or plan.n / (n_cells * sigma) >= plan.fallback_threshold
+                for c, n_cells in zip(candidates, cells, strict=True)
+            ]
+            candidates = [c for c, keep in zip(candidates, ok, strict=True) if keep]
+            cells = cells[np.asarray(ok, dtype=bool)]
+        weights = np.array([sum(len(set(c) & set(w)) for w in workload) for c in candidates], dtype=float)
         max_cells = float(p["max_cells"])
         real = {c: marginal(codes, sizes, c) for c in candidates}
 
-        sigma = math.sqrt(rounds / (2 * _ALPHA * rho))
-        eps = math.sqrt(2 * (1 - _ALPHA) * rho / rounds)
-        spent_n = spent  # the row count's rho (0 with a rows_hint)
-        measurements = []
-        bar = self._bar(None, "aim rounds")
-        for j in range(d):
-            m, cost = measure(codes, sizes, (j,), sigma, noise)
-            measurements.append(m)
-            spent += cost
         model = estimate(sizes, measurements, iters=int(p["round_iters"]))
         self.measured_ = [m.clique for m in measurements]
         size_cache: dict[tuple[int, ...], int] = {}
@@ -209,6 +225,7 @@ class AIM(GraphicalSynthesizer):
                 "rounds": n_rounds,
                 "measured": [list(c) for c in self.measured_],
                 "model_cells": self.model_.tree.cells(),
+                **compression_record(self.compression_, self.encoding_.names),
                 **record,
             },
         )

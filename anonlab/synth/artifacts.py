@@ -158,7 +158,11 @@ for _m in ("mst", "aim"):
             **_tree("privacy.details.row_count", PUBLIC),
             "privacy.details.n_estimate": DP_OUTPUT,
             **_tree("privacy.details.small_table", DP_OUTPUT),
-            **_tree("state.sizes", PUBLIC),
+            # the model's codes per column: after the rare codes are merged from the noisy 1-way counts
+            # (anonlab.synth.compression), a DP output; the merge itself too
+            **_tree("state.sizes", DP_OUTPUT),
+            **_tree("state.compression", DP_OUTPUT),
+            **_tree("privacy.details.compressed", DP_OUTPUT),
             **_tree("state.cliques", DP_OUTPUT),
             **_tree("state.edges", DP_OUTPUT),
             "state.total": DP_OUTPUT,
@@ -265,6 +269,7 @@ def manifest_allow(
         "encoding.columns.*.missing": found,
         "encoding.columns.*.learned": PUBLIC,
         "encoding.columns.*.decimals": found,  # the schema's stated precision of a float column
+        "encoding.columns.*.other": PUBLIC,  # the "other" label of a discovered categorical column (a constant)
         **_tree("encoding.columns.*.density", DP_OUTPUT),  # a DP density inside the bins (synth.density)
         "encoding.columns": PUBLIC,  # when empty
         **_tree("encoding.skipped", PUBLIC),

@@ -752,7 +752,8 @@ class Synthesizer(ABC):
             coerced, dom.provisional, dom, noise, missing_codes=self.missing
         )
         self.discovered_domains_ = released
-        self.encoding_ = Encoding.from_schema(found, bins=self.bins, missing=self.missing)
+        other = {name: r["other"] for name, r in released.items() if "other" in r}
+        self.encoding_ = Encoding.from_schema(found, bins=self.bins, missing=self.missing, other=other)
         if not keep.all():
             coerced = coerced[keep].reset_index(drop=True)
         if dplan is not None:

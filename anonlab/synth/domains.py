@@ -19,8 +19,14 @@ histogram has L2 sensitivity 1 under add/remove neighbours (sqrt(2) under replac
   two neighbouring tables only, and it is released with probability ``P[1 + Z >= tau]`` (``Z`` the discrete
   Gaussian noise), computed exactly here. That probability per column, summed over the columns, is
   ``delta_keys``: the histogram is (rho, delta_keys)-approximate zCDP. The kept values, sorted, are the column's
-  public categories; a value seen in the data but not kept is coded as missing, like any value outside a public
-  domain (or, where the column gets no missing code, its record is left out of the fit).
+  public categories, and one more, :data:`OTHER` (``"(other)"``), stands for every value seen in the data but not
+  kept: the synthesizer learns its share and pairs like any category's, and the release writes it as the text
+  ``(other)``. It is not a real value: it says "one of the rare values this release cannot name". Every discovered
+  categorical column gets it, whether or not some value was dropped (whether one was is not released), so a
+  column where none was can hold a few ``(other)`` rows drawn from noise; ``anonlab evaluate`` sees it as a
+  category the real column lacks, which costs its share in the 1-way TV, as the lost identity of those values
+  should. A schema column that states a public ``other`` label (where the schema carries one) gets that label
+  instead of the placeholder.
 - **Bounds** (``integer``, ``float`` and ``date`` columns): the keys are the cells of a fixed public grid over a
   wide public search range, plus "missing". Numbers use a symmetric 1-2-5 log grid (..., [-2, -1), [-1, 0), [0,
   1), [1, 2), [2, 5), [5, 10), ... up to 1e12; floats go down to 1e-6 around zero) with one open cell beyond
@@ -30,16 +36,14 @@ histogram has L2 sensitivity 1 under add/remove neighbours (sqrt(2) under replac
   The keys are public, so this part needs no extra delta, and its threshold ``tau_cells`` is lower: set so that an
   empty cell is kept with probability at most :data:`SPURIOUS_CELLS` (1e-6) over all cells. (A DP quantile by the exponential mechanism over such a wide grid
   is nearly uniform at the small epsilon a discovery gets; a thresholded histogram on a coarse grid is not.)
-- **Missing values**: the key "missing" is kept like any other. A numeric or date column whose "missing" key is
-  not kept gets no missing code (the synthesizer then never makes missing values up), and a record with a missing
-  value there is left out of the fit (a per-record filter on released information: no cost). A categorical
-  column always keeps its missing code (values not kept are coded missing there, and whether there are any is not
-  released), so its synthetic missing share holds those values too. With ``missing=False`` (the fit's public
-  statement that no value is missing) no column has a missing code, and a record with a missing or unkept value
-  in a discovered column is left out.
+- **Missing values**: the key "missing" is kept like any other. A column whose "missing" key is not kept gets no
+  missing code (the synthesizer then never makes missing values up), and a record with a missing value there is
+  left out of the fit (a per-record filter on released information: no cost). Unkept categories are
+  :data:`OTHER`, never missing. With ``missing=False`` (the fit's public statement that no value is missing) no
+  column has a missing code, and a record with a missing value in a discovered column is left out.
 
-When no key passes the threshold (a tiny table), a categorical column gets the single category ``"*"`` and a
-numeric one the whole search range.
+When no key passes the threshold (a tiny table), a categorical column gets only :data:`OTHER` and a numeric one
+the whole search range.
 
 Accounting
 ----------
@@ -80,6 +84,7 @@ __all__ = [
     "SEARCH_LIMIT",
     "DATE_RANGE",
     "SUPPRESSED",
+    "OTHER",
     "SPURIOUS_CELLS",
     "DomainPlan",
     "check_mode",
@@ -108,8 +113,13 @@ DATE_RANGE = (_dt.date(1800, 1, 1), _dt.date(2200, 12, 31))
 #: The chance, over all columns, that a cell of the public grid holding no record is kept (and so stretches the
 #: bounds): the cells' threshold is set from it (the cells are public, so this is no privacy cost).
 SPURIOUS_CELLS = 1e-6
-#: The category of a categorical column where no value passed the threshold.
+#: The category of a categorical column where no value passed the threshold (schemas and models of before
+#: :data:`OTHER`; a discovery now gives such a column only :data:`OTHER`).
 SUPPRESSED = "*"
+#: The category a discovered categorical column's unkept values become, written as this text in the release: not a
+#: real value, but "one of the values too rare to be released". A schema column's own public ``other`` label
+#: (where the schema states one) replaces it.
+OTHER = "(other)"
 _EPOCH = _dt.date(1970, 1, 1)
 _MISSING_KEY = "\x00missing"  # never a value read from a table's text cell
 _SAFETY = 1.0 + 1e-12
@@ -178,6 +188,13 @@ def threshold_for(sigma: float, delta: float) -> int:
     return lo
 
 
+def other_label(col: Column) -> str:
+    """The category standing for a discovered categorical column's unkept values: the schema column's public
+    ``other`` label where it states one, else :data:`OTHER`."""
+    label = getattr(col, "other", None)
+    return str(label) if label else OTHER
+
+
 def discovered_columns(schema: Schema) -> list[str]:
     """The columns a DP fit would discover: domain (or missingness) read from the data, synthesised (not an
     identifier or free text)."""
@@ -242,8 +259,11 @@ class DomainPlan:
 def _placeholder(col: Column) -> Column:
     """A discovered column with public placeholder bounds (the search range) and missing values allowed."""
     if col.is_categorical:
-        cats = col.categories if col.categories else (SUPPRESSED,)
-        return replace(col, categories=cats, from_data=False, missing=None)
+        label = other_label(col)
+        cats = tuple(col.categories or ())
+        return replace(
+            col, categories=cats + (() if label in cats else (label,)), from_data=False, missing=None
+        )
     if col.type == "date":
         return replace(col, lower=DATE_RANGE[0], upper=DATE_RANGE[1], from_data=False, missing=None)
     lim = int(SEARCH_LIMIT) if col.type == "integer" else SEARCH_LIMIT
@@ -354,10 +374,12 @@ def discover_domains(
     """Release the domains of ``plan.columns`` from ``frame`` (coerced to ``schema``'s types). Call only after the
     ledger was charged for the whole fit; ``noise`` is the fit's stream forked for the discovery.
 
-    Returns the schema with the discovered domains as public ones (``from_data = false``; a numeric or date
-    column gets ``missing = false`` where the "missing" key was not kept), the released domains (a DP output),
-    and a boolean mask of the records to keep: a record is left out where a discovered column without a missing
-    code holds a missing (or unkept) value (a per-record filter that uses only released information).
+    Returns the schema with the discovered domains as public ones (``from_data = false``; a column gets
+    ``missing = false`` where the "missing" key was not kept; a categorical column's last category is its "other"
+    label, ``released[name]["other"]``, which the encoding must use for unlisted values), the released domains (a
+    DP output), and a boolean mask of the records to keep: a record is left out where a discovered column without
+    a missing code holds a missing (or, for a number, unkept) value (a per-record filter that uses only released
+    information).
     ``missing_codes=False`` (the fit's public statement that no value is missing) gives no column a missing
     code."""
     from anonlab.schema import Schema as _Schema
@@ -380,16 +402,16 @@ def discover_domains(
             observed = counts.reindex(keys).to_numpy(dtype=np.int64) if len(keys) else np.zeros(0, np.int64)
             noisy = _histogram(np.append(observed, int(missing.sum())), plan, fork)
             kept = noisy >= plan.tau
+            label = other_label(col)
             cats = tuple(str(k) for k in keys[kept[:-1]])
+            # values not kept are "other" (a category of every discovered column: whether any was dropped is not
+            # released); the missing code follows the released "missing" key, as for numbers
+            cats = cats + (() if label in cats else (label,))
             has_missing = bool(kept[-1])
-            # a categorical column keeps its missing code whatever the "missing" key says: values not kept are
-            # coded missing (whether there are any is not released)
-            new = replace(col, categories=cats or (SUPPRESSED,), from_data=False, missing=None)
-            released[col.name] = {"categories": list(new.categories), "missing": has_missing}
-            if not missing_codes:
-                # no missing code at all (the fit's public statement): a missing value, or a value not kept,
-                # leaves the fit
-                keep &= ~missing & s.astype(str).isin(set(new.categories)).to_numpy()
+            new = replace(col, categories=cats, from_data=False, missing=has_missing)
+            released[col.name] = {"categories": list(cats), "other": label, "missing": has_missing}
+            if not (has_missing and missing_codes):
+                keep &= ~missing
         else:
             date = col.type == "date"
             edges = date_grid() if date else number_grid(col.type == "integer")

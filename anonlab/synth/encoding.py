@@ -13,7 +13,7 @@ bounds but their inner cut points are learned from the data with differential pr
 such a coding is marked ``learned`` and its edges are stored with the model.
 
 Values outside the public domain are clamped to the bounds (numbers, dates) or coded as missing (an unlisted
-category); how many were is reported to the data owner, never released. Decoding draws a value uniformly inside
+category; or as the column's "other" category where it has one, as DP domain discovery gives it); how many were is reported to the data owner, never released. Decoding draws a value uniformly inside
 a bin (post-processing, seeded by the caller's generator) and restores the original dtypes and labels.
 Identifier and free-text columns are never synthesised: they are left out of the encoding.
 """
@@ -21,6 +21,7 @@ Identifier and free-text columns are never synthesised: they are left out of the
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +71,9 @@ class ColumnCoding:
         uniformly over the bin. ``None``: uniform inside the bin.
     decimals : for a float column, the decimal places its values are written with (the schema's public
         ``decimals``); decoded values are rounded to it. ``None``: full precision.
+    other : for a categorical column, the label (one of ``labels``) that stands for every value not listed: such a
+        value is coded as it instead of as missing (DP domain discovery gives each discovered categorical column
+        one, :data:`anonlab.synth.domains.OTHER`). ``None``: an unlisted value is coded missing.
     """
 
     name: str
@@ -81,11 +85,16 @@ class ColumnCoding:
     learned: bool = False
     density: tuple[tuple[float, float, float], ...] | None = None
     decimals: int | None = None
+    other: str | None = None
 
     def __post_init__(self) -> None:
         if self.type == "categorical":
             if not self.labels:
                 raise SchemaError(f"column {self.name!r}: a categorical column needs at least one category")
+            if self.other is not None and self.other not in self.labels:
+                raise SchemaError(f"column {self.name!r}: the 'other' label {self.other!r} is not a category")
+        elif self.other is not None:
+            raise SchemaError(f"column {self.name!r}: only a categorical column has an 'other' label")
         elif self.edges is None or len(self.edges) < 2:
             raise SchemaError(f"column {self.name!r}: a numeric column needs bounds")
         elif self.edges[-1] < self.edges[0] or (
@@ -162,7 +171,10 @@ class ColumnCoding:
             lookup = {label: i for i, label in enumerate(self.labels)}
             mapped = s.map(lookup)
             outside = int((mapped.isna().to_numpy() & ~missing).sum())
-            if outside and not self.missing:
+            if self.other is not None:  # an unlisted value is "other", not missing
+                unlisted = mapped.isna().to_numpy() & ~missing
+                mapped = mapped.where(~unlisted, lookup[self.other])
+            elif outside and not self.missing:
                 from anonlab.errors import InputError
 
                 # an unlisted category is coded missing, and this column has no missing code; the column only
@@ -246,6 +258,7 @@ class ColumnCoding:
             "learned": self.learned,
             "density": None if self.density is None else [list(c) for c in self.density],
             "decimals": self.decimals,
+            **({"other": self.other} if self.other is not None else {}),
         }
 
 
@@ -261,14 +274,21 @@ class Encoding:
 
     @classmethod
     def from_schema(
-        cls, schema: Schema, *, bins: int = DEFAULT_BINS, trust_domains: bool = False, missing: bool = True
+        cls,
+        schema: Schema,
+        *,
+        bins: int = DEFAULT_BINS,
+        trust_domains: bool = False,
+        missing: bool = True,
+        other: Mapping[str, str] | None = None,
     ) -> Encoding:
         """Build the encoding from public domains only.
 
         Raises :class:`PrivacyError` for a domain read from the data (``from_data = true``) unless
         ``trust_domains`` (the user vouches the domain is public; recorded in the sidecar and the ledger).
         ``missing=False`` drops the missing codes (the user states as public that no value is missing); so does a
-        column whose schema says ``missing = false``.
+        column whose schema says ``missing = false``. ``other`` names, per categorical column, the category that
+        holds every unlisted value (:attr:`ColumnCoding.other`; it must be one of the column's categories).
         """
         if bins < 2:
             raise SchemaError(f"bins must be at least 2 (got {bins})")
@@ -284,7 +304,12 @@ class Encoding:
                 )
             # a column the schema says has no missing values never gets a missing code, so none can be sampled
             allows = getattr(col, "missing", True) is not False  # None (not stated) allows missing values
-            codings.append(ColumnCoding.from_column(col, bins, missing and allows))
+            coding = ColumnCoding.from_column(col, bins, missing and allows)
+            if other and col.name in other:
+                from dataclasses import replace
+
+                coding = replace(coding, other=other[col.name])
+            codings.append(coding)
         if not codings:
             raise SchemaError("no column to synthesise (identifier and text columns are never synthesised)")
         return cls(tuple(codings), tuple(skipped))
@@ -344,6 +369,7 @@ class Encoding:
                     if c.get("density") is None
                     else tuple(tuple(float(v) for v in cell) for cell in c["density"]),
                     decimals=c.get("decimals"),
+                    other=c.get("other"),
                 )
             )
         return cls(tuple(cols), tuple(data.get("skipped", ())))

@@ -29,11 +29,14 @@ class Measurement:
     clique : the measured columns (sorted indices).
     y : the noisy counts, shaped like the marginal.
     sigma : the standard deviation of the Gaussian noise added to each count (its privacy cost was paid before).
+    var_scale : per cell, the noise variance as a multiple of ``sigma**2`` (``None``: 1 everywhere); a cell that
+        sums k measured cells (a compressed code, :mod:`anonlab.synth.compression`) has variance k sigma**2.
     """
 
     clique: tuple[int, ...]
     y: np.ndarray
     sigma: float
+    var_scale: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clique", tuple(int(a) for a in self.clique))
@@ -41,13 +44,24 @@ class Measurement:
             raise ValueError(f"measurement clique {self.clique} must be sorted and without repeats")
         if not self.sigma > 0:
             raise ValueError("measurement sigma must be positive")
+        if self.var_scale is not None:
+            scale = np.asarray(self.var_scale, dtype=float).reshape(np.shape(self.y))
+            if not np.all(scale > 0):
+                raise ValueError("measurement var_scale must be positive")
+            object.__setattr__(self, "var_scale", scale)
+
+    @property
+    def variance(self) -> float:
+        """The noise variance of the measurement's total (the sum of its cells)."""
+        cells = self.y.size if self.var_scale is None else float(np.sum(self.var_scale))
+        return self.sigma**2 * cells
 
 
 def estimate_total(measurements: Sequence[Measurement]) -> float:
     """The row count the noisy measurements imply: their sums averaged by inverse variance (at least 1)."""
     num = den = 0.0
     for m in measurements:
-        var = m.sigma**2 * m.y.size
+        var = m.variance
         num += float(m.y.sum()) / var
         den += 1.0 / var
     return max(1.0, num / den) if den else 1.0
@@ -75,7 +89,10 @@ def estimate(
     tree = JunctionTree.build(sizes, [m.clique for m in measurements] + [tuple(c) for c in extra_cliques])
     where = [tree.containing(m.clique) for m in measurements]
     targets = [m.y / total for m in measurements]
-    weights = [(total / m.sigma) ** 2 for m in measurements]
+    weights = [
+        (total / m.sigma) ** 2 if m.var_scale is None else (total / m.sigma) ** 2 / m.var_scale
+        for m in measurements
+    ]
     if warm is not None:
         theta = _warm_potentials(tree, warm)
     else:
@@ -88,13 +105,13 @@ def estimate(
         for m, i, t, w in zip(measurements, where, targets, weights, strict=True):
             mu = project(probs[i], tree.cliques[i], m.clique)
             diff = mu - t
-            loss += 0.5 * w * float(np.vdot(diff, diff))
+            loss += 0.5 * float(np.sum(w * diff * diff))
             grads[i] = grads[i] + expand(w * diff, m.clique, tree.cliques[i])
             margs.append(mu)
         return loss, grads, probs, margs
 
     loss, grads, probs, margs = evaluate(theta)
-    alpha = 1.0 / max(weights)
+    alpha = 1.0 / max(float(np.max(w)) for w in weights)
     for it in range(iters):
         prev = loss
         for _ in range(30):

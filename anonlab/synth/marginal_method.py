@@ -12,7 +12,6 @@ because that mechanism is report-noisy-max with exponential noise, not the expon
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import numpy as np
@@ -52,12 +51,25 @@ class GraphicalSynthesizer(EncodedSynthesizer):
     """
 
     def _bar(self, total: int | None, desc: str):
-        from tqdm import tqdm
+        """A progress bar (:mod:`anonlab.progress`) that names cliques by their columns. Without a ``total``, a
+        method with ``rounds`` (AIM) gets a budget-based one: its rounds are capped by that public count (T, default
+        16 per column), a round at sigma costing (sigma_0 / sigma)^2 / T of the budget, so the bar shows the share
+        of the budget spent and a time left; the last round spends the rest."""
+        from anonlab.progress import bar
 
-        return tqdm(total=total, desc=desc, file=sys.stderr, disable=not self.progress, leave=False)
+        names = list(self.encoding_.names)
+        if total is None and "rounds" in self.params:
+            rounds = int(self.params["rounds"] or 16 * len(names))
+            fmt = "{desc}: {percentage:3.0f}% of the budget |{bar}| {elapsed}<{remaining}{postfix}"
+            return _CliqueBar(
+                bar(rounds, desc=desc, enabled=self.progress, bar_format=fmt), names, budget=True
+            )
+        return _CliqueBar(bar(total, desc=desc, enabled=self.progress), names)
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.model_.sample(n, rng)
+        codes = self.model_.sample(n, rng)
+        comp = getattr(self, "compression_", None)  # rare codes merged after the 1-way measurements
+        return comp.expand(codes, rng) if comp is not None and comp.active else codes
 
     @property
     def n_estimate_(self) -> float:
@@ -87,6 +99,9 @@ class GraphicalSynthesizer(EncodedSynthesizer):
             "total": self.model_.total,
             "measured": getattr(self, "measured_", []),
         }
+        comp = getattr(self, "compression_", None)
+        if comp is not None and comp.active:
+            state["compression"] = comp.to_dict()
         arrays = {f"p{i}": p for i, p in enumerate(self.model_.probs)}
         return state, arrays, None
 
@@ -99,3 +114,54 @@ class GraphicalSynthesizer(EncodedSynthesizer):
         probs = tuple(arrays[f"p{i}"] for i in range(len(tree.cliques)))
         self.model_ = GraphicalModel(tree, probs, float(state["total"]))
         self.measured_ = [tuple(c) for c in state.get("measured", [])]
+        from anonlab.synth.compression import Compression  # models saved before it have none
+
+        self.compression_ = Compression.from_dict(state.get("compression"), len(tree.sizes))
+
+
+class _CliqueBar:
+    """A progress bar whose ``set_postfix(clique="5,7", sigma="53")`` shows column names (``age+sex``), and, with
+    ``budget``, whose ``update()`` advances by the round's share of the budget read from its sigma: a round at
+    sigma costs (sigma_0 / sigma)^2 rounds at the starting sigma_0. Terminal output only (public figures)."""
+
+    def __init__(self, bar, names: list[str], budget: bool = False):
+        self.bar, self.names, self.budget = bar, names, budget
+        self.rounds, self.sigma0, self._pending = 0, None, False
+
+    def update(self, n: int = 1) -> None:
+        if not self.budget:
+            self.bar.update(n)
+            return
+        self.rounds += n
+        self._pending = True  # advanced in set_postfix, which says the round's sigma
+
+    def set_postfix(self, clique: str | None = None, sigma: str | None = None, **kw) -> None:
+        step = 1.0
+        try:
+            s = float(sigma) if sigma is not None else None
+        except ValueError:
+            s = None
+        if s and s > 0:
+            self.sigma0 = self.sigma0 or s
+            step = (self.sigma0 / s) ** 2
+        if self.budget and self._pending:
+            self.bar.update(min(step, max(0.0, self.bar.total - self.bar.n)))
+            self._pending = False
+        text = [f"round {self.rounds}"] if self.budget else []
+        if clique is not None:
+            cols = [
+                self.names[int(i)] if i.strip().isdigit() and int(i) < len(self.names) else i
+                for i in clique.split(",")
+            ]
+            text.append("+".join(cols))
+        if sigma is not None:
+            text.append(f"sigma {sigma}")
+        text += [f"{k} {v}" for k, v in kw.items()]
+        self.bar.set_postfix_str(", ".join(text))
+
+    def close(self) -> None:
+        if self.budget and self._pending:
+            self.bar.update(1)
+        if self.budget and self.bar.total and self.bar.n < self.bar.total:
+            self.bar.update(self.bar.total - self.bar.n)  # the last round spends what is left
+        self.bar.close()

@@ -9,6 +9,10 @@ estimator. The zCDP budget rho is split in three equal parts:
    distance between the real marginal and the model's, sensitivity 1), with epsilon = sqrt(2 (rho/3) / (d - 1));
 3. the d - 1 selected two-way marginals, with Gaussian noise (sigma^2 = 3 (d - 1) / (2 rho)).
 
+After step 1, the rare codes of each column (noisy count below 3 sigma) are merged into one code, as MST's
+``compress_domain`` does (:mod:`anonlab.synth.compression`, post-processing, ``compress=True``): steps 2 and 3 and the
+model work on the smaller domain, and sampling expands the merged code in proportion to the noisy one-way counts.
+
 A graphical model fit to all measurements (:mod:`anonlab.synth.estimation`) generates the rows. Neighbouring
 datasets differ by adding or removing one record.
 
@@ -29,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from anonlab.synth.budget import Budget, PrivacySpent, require_privacy_ok
+from anonlab.synth.compression import Compression, compress_codes, compressible, compression_record
 from anonlab.synth.estimation import estimate
 from anonlab.synth.marginal_method import GraphicalSynthesizer, measure, select
 from anonlab.synth.marginals import marginal
@@ -43,11 +48,14 @@ class MST(GraphicalSynthesizer):
 
     iters : mirror-descent iterations of the final fit (more is closer to the best fit; default 1000).
     rows_hint, small_table : the small-table check, as for :class:`~anonlab.synth.aim.AIM`.
+    compress : merge each column's rare codes (noisy one-way count under 3 sigma) into one code before the pairs
+        are selected and measured (MST's domain compression; post-processing, default on).
     """
 
     iters: int = 1000
     rows_hint: int | None = None
     small_table: str = "fallback"
+    compress: bool = True
 
     name = "mst"
     private = True
@@ -70,6 +78,7 @@ class MST(GraphicalSynthesizer):
         from anonlab.synth.planning import fit_one_way, mst_sigma, one_way_model, start_fit
 
         d = len(sizes)
+        self.compression_ = Compression.none(d)
         plan, rho, record, spent = start_fit(
             "mst", self.params, codes, sizes, self.encoding_.names, budget.rho, noise
         )
@@ -95,6 +104,10 @@ class MST(GraphicalSynthesizer):
                 spent += cost
                 bar.update()
             self.measured_ = [m.clique for m in measurements]
+            if self.params["compress"]:
+                self.compression_, codes, sizes, measurements = compress_codes(
+                    codes, sizes, measurements, compressible(self.encoding_)
+                )
             if d > 1 and m_edges > 0:
                 model = estimate(sizes, measurements, iters=200)
                 eps = math.sqrt(2 * rho_select / m_edges)
@@ -122,6 +135,7 @@ class MST(GraphicalSynthesizer):
                 "rho_spent": spent,
                 "measured": [list(c) for c in self.measured_],
                 "sigma_1way": sigma1,
+                **compression_record(self.compression_, self.encoding_.names),
                 **record,
             },
         )

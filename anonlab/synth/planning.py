@@ -425,7 +425,7 @@ def combined_total(measurements, n: float | None, n_sigma: float | None) -> floa
     if n is not None and n_sigma:
         num, den = n / n_sigma**2, 1.0 / n_sigma**2
     for m in measurements:
-        var = m.sigma**2 * m.y.size
+        var = m.variance
         num += float(m.y.sum()) / var
         den += 1.0 / var
     return max(1.0, num / den)

@@ -125,6 +125,7 @@ def test_legacy_names_still_work(planted, schema):
         "iters": 20,
         "rows_hint": None,
         "small_table": "fallback",
+        "compress": True,
     }
 
 

@@ -30,6 +30,7 @@ from anonlab.synth.artifacts import manifest_allow, summary_allow
 from anonlab.synth.domains import (
     DEFAULT_DELTA_SHARE,
     DEFAULT_DOMAIN_SHARE,
+    OTHER,
     discover_domains,
     discrete_gaussian_tail,
     number_grid,
@@ -192,15 +193,17 @@ def test_missing_key_and_records_left_out():
     plan = _plan(schema)
     found, released, keep = discover_domains(frame, schema, plan, NoiseSource(1))
     assert released["c"]["missing"] is True and found["c"].allows_missing
-    # d's unique "y" is not released; d keeps a missing code, where "y" is coded
-    assert found["d"].categories == ("x",) and released["d"]["missing"] is False and found["d"].allows_missing
+    # d's unique "y" is not released: it becomes the "other" category; d's "missing" key is not kept, so d gets
+    # no missing code (nothing missing can be made up there)
+    assert found["d"].categories == ("x", OTHER) and released["d"]["other"] == OTHER
+    assert released["d"]["missing"] is False and not found["d"].allows_missing
     # n's one missing value is not released: n gets no missing code and that record leaves the fit
     assert found["n"].missing is False and keep.sum() == n - 1 and not keep[-1]
-    assert keep[0]  # the record holding "y" stays (coded missing in d)
-    # with missing=False (public: no value is missing) no column has a missing code: the record holding "y" and
-    # those with a missing c leave the fit too
+    assert keep[0]  # the record holding "y" stays (coded "other" in d)
+    # with missing=False (public: no value is missing) no column has a missing code: the records with a missing c
+    # leave the fit too; the record holding "y" stays ("other" is no missing value)
     _, _, keep = discover_domains(frame, schema, plan, NoiseSource(1), missing_codes=False)
-    assert not keep[0] and keep.sum() == 3000 - 1
+    assert keep[0] and keep.sum() == 3000
 
 
 def test_bounds_cover_the_bulk_of_the_data():
@@ -271,12 +274,12 @@ def test_fit_discovers_by_default_and_charges_the_ledger_once(tmp_path):
     rec = m.privacy_
     assert rec.epsilon == 1.0 and rec.delta == 1e-9 and rec.rho == pytest.approx(e.rho)
     assert rec.details["budget_parts"]["domains"]["rho"] == pytest.approx(DEFAULT_DOMAIN_SHARE * e.rho)
-    assert set(rec.details["discovered_domains"]["job"]["categories"]) == {"clerk", "nurse", "teacher"}
+    assert set(rec.details["discovered_domains"]["job"]["categories"]) == {"clerk", "nurse", "teacher", OTHER}
     assert not rec.trusted_domains
     s = m.summary()
     assert s["domains"] == "discovered (DP)"
     out = m.sample(500, seed=2)
-    assert set(out["job"].dropna()) <= {"clerk", "nurse", "teacher"}
+    assert set(out["job"].dropna()) <= {"clerk", "nurse", "teacher", OTHER}
     lo, hi = rec.details["discovered_domains"]["age"]["bounds"]
     assert out["age"].between(lo, hi).all() and lo <= 20 and hi >= 70
     # the other modes: trust (the alias) and refuse; public schemas are untouched
@@ -296,6 +299,34 @@ def test_fit_discovers_by_default_and_charges_the_ledger_once(tmp_path):
     assert pub.summary()["domains"] == "public" and "domains" not in pub.privacy_.details.get(
         "budget_parts", {}
     )
+
+
+def test_unkept_categories_become_other_never_missing(tmp_path):
+    """A discovered categorical column's rare values are coded "(other)" (not missing): a column without missing
+    values gets none in the release, the rare values' share comes back as "(other)", and the saved model keeps
+    the label."""
+    rng = np.random.default_rng(3)
+    n = 6000
+    common = rng.choice(["a", "b", "c"], n, p=[0.5, 0.3, 0.2]).astype(object)
+    rare = np.array(
+        [f"r{i}" for i in range(600)], dtype=object
+    )  # 600 values of one record each: never released
+    common[:600] = rare
+    df = pd.DataFrame({"cat": common, "x": rng.integers(0, 5, n)})
+    schema = infer_schema(df)
+    m = get_method("mst")(seed=1, iters=100, epsilon=2.0).fit(df, schema)
+    found = m.privacy_.details["discovered_domains"]["cat"]
+    assert found["other"] == OTHER and found["categories"][-1] == OTHER and found["missing"] is False
+    coding = m.encoding_.columns[m.encoding_.names.index("cat")]
+    assert coding.other == OTHER and not coding.missing
+    out = m.sample(6000, seed=2)
+    assert out["cat"].notna().all()
+    assert set(out["cat"]) <= {"a", "b", "c", OTHER}
+    assert 0.05 < (out["cat"] == OTHER).mean() < 0.15  # the rare values' 10%
+    path = m.save(tmp_path / "m.zip")
+    back = get_method("mst").load(path)
+    assert back.encoding_.columns[0].other == OTHER
+    assert set(back.sample(300, seed=1)["cat"]) <= {"a", "b", "c", OTHER}
 
 
 def _agree(a, b, allow, what):
