@@ -70,6 +70,7 @@ class FileOutcome:
     output: str | None = None
     manifest: tuple = ()
     stop: str | None = None
+    pixels: dict | None = None
 
     def to_dict(self) -> dict:
         return {"input": self.input, "status": self.status, "reason": self.reason, "output": self.output}
@@ -90,6 +91,7 @@ class DeidentifyResult:
     withheld: list[dict] = field(default_factory=list)
     seconds: float = 0.0
     manifest: str | None = None
+    pixels_cleaned: list[dict] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -140,6 +142,7 @@ class DeidentifyResult:
             "skipped_files": self.skipped,
             "failed_files": self.failed,
             "withheld_files": self.withheld,
+            "pixels_cleaned": self.pixels_cleaned,
         }
 
 
@@ -154,6 +157,9 @@ class Deidentifier:
     manifest : collect original -> new rows for a manifest.
     started : run start (epoch ns); an existing output older than this is overwritten only with ``force``.
     force : allow replacing outputs of an earlier run.
+    clean_pixels : clean burned-in text from the images that would be withheld
+        (:class:`~anonlab.deid.dicom.pixels.PixelCleaner`); those it cannot clean and check stay withheld.
+    ocr_policy : the cleaner's policy (``"all"`` or ``"identifying"``).
     """
 
     def __init__(
@@ -165,6 +171,8 @@ class Deidentifier:
         manifest: bool = False,
         started: int = 0,
         force: bool = False,
+        clean_pixels: bool = False,
+        ocr_policy: str = "all",
     ) -> None:
         from anonlab.deid.dicom.uids import UID_PURPOSE, UIDMapper
         from anonlab.deid.pseudonym import Pseudonymizer
@@ -177,6 +185,11 @@ class Deidentifier:
         self.manifest = manifest
         self.started = started
         self.force = force
+        self.cleaner = None
+        if clean_pixels:
+            from anonlab.deid.dicom.pixels import PixelCleaner
+
+            self.cleaner = PixelCleaner(ocr_policy=ocr_policy)
 
     def __repr__(self) -> str:
         return f"Deidentifier(options={self.profile.options!r})"
@@ -209,6 +222,13 @@ class Deidentifier:
         if sop_class.strip() == DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
             return FileOutcome(name, "skipped", "DICOMDIR (a media index with original paths); not copied")
         reason = burned_in_reason(ds)
+        pixels = None
+        if reason and self.cleaner is not None:
+            cleaned = self.cleaner.clean(ds, identifying_terms(ds))
+            if cleaned.cleaned:
+                reason, pixels = None, {"input": name, **cleaned.to_dict()}
+            else:
+                reason = f"{reason}; pixels not cleaned: {cleaned.reason}"
         if reason and not self.allow_burned_in:
             return FileOutcome(name, "withheld", reason)
         try:
@@ -234,7 +254,7 @@ class Deidentifier:
                 else {}
             )
             deidentify_dataset(ds, ctx)
-            self._stamp(ds)
+            self._stamp(ds, pixels_cleaned=pixels is not None)
             target = self._target(ds)
             written = self._write(target, ds)
         except OSError as exc:
@@ -257,9 +277,9 @@ class Deidentifier:
             seen = {row[1] for row in found[1:]}
             found += [("UID", o, n) for o, n in ctx.record.items() if o not in seen and o != patient]
             rows = tuple(found)
-        return FileOutcome(name, "written", None, str(written), rows)
+        return FileOutcome(name, "written", None, str(written), rows, pixels=pixels)
 
-    def _stamp(self, ds) -> None:
+    def _stamp(self, ds, pixels_cleaned: bool = False) -> None:
         """Record what was done: PatientIdentityRemoved, DeidentificationMethod(CodeSequence), temporal info."""
         from pydicom.dataset import Dataset, FileMetaDataset
         from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
@@ -271,9 +291,13 @@ class Deidentifier:
             ds.preamble = b"\x00" * 128  # a preamble can hold anything (a TIFF header, a vendor's text)
         ds.add_new(0x00120062, "CS", "YES")  # PatientIdentityRemoved
         method = [f"anonlab {__version__}", "DICOM PS3.15 E.1-1 Basic Profile"] + list(p.options)
+        codes = list(p.codes)
+        if pixels_cleaned:
+            method.append("clean-pixel-data")
+            codes.append(("113101", "Clean Pixel Data Option"))
         ds.add_new(0x00120063, "LO", method)  # DeidentificationMethod
         items = []
-        for code, meaning in p.codes:
+        for code, meaning in codes:
             item = Dataset()
             item.add_new(0x00080100, "SH", code)  # CodeValue
             item.add_new(0x00080102, "SH", "DCM")  # CodingSchemeDesignator
@@ -521,6 +545,8 @@ def deidentify(
     force: bool = False,
     progress: bool = False,
     strict_key: bool = False,
+    clean_pixels: bool = False,
+    ocr_policy: str = "all",
 ) -> DeidentifyResult:
     """De-identify every DICOM file under the folder ``src`` into the folder ``dst`` with the DICOM PS3.15 Annex E
     Basic Application Level Confidentiality Profile (see the module docstring; ``src`` is never modified).
@@ -540,6 +566,10 @@ def deidentify(
         an existing manifest.
     progress : show a progress bar on stderr.
     strict_key : refuse a key file that others can read or write (otherwise a warning).
+    clean_pixels : clean burned-in text from the images that would be withheld: known regions from the deid filter
+        rules, then OCR, then a second OCR pass that must find nothing (:mod:`anonlab.deid.dicom.pixels`; needs the
+        ``media`` extra). Cleaned images get BurnedInAnnotation NO; the others stay withheld with the reason.
+    ocr_policy : ``"all"`` blanks every region with text, ``"identifying"`` only text read as identifying.
 
     Returns a :class:`DeidentifyResult` (counts and every input not written, with the reason; no identifier, no
     key). Raises :class:`~anonlab.errors.UsageError` for bad folders or options,
@@ -564,6 +594,8 @@ def deidentify(
         force=force,
         progress=progress,
         key_file=key_file,
+        clean_pixels=clean_pixels,
+        ocr_policy=ocr_policy,
     )
 
 
@@ -625,6 +657,8 @@ def _deidentify(
     force: bool,
     progress: bool,
     key_file: str | os.PathLike | None,
+    clean_pixels: bool = False,
+    ocr_policy: str = "all",
 ) -> DeidentifyResult:
     """The batch: checks, the incomplete marker, the workers, the manifest (see :func:`deidentify`).
 
@@ -647,6 +681,12 @@ def _deidentify(
 
     in_dir, out_dir = Path(in_dir), Path(out_dir)
     profile = Profile.build(options)  # validates option names before any work
+    if clean_pixels:
+        from anonlab.deid.dicom.pixels import PixelCleaner
+
+        PixelCleaner(ocr_policy=ocr_policy)  # validates the policy
+        require_extra("media", "rapidocr_onnxruntime", "DICOM pixel cleaning (clean_pixels=True)")
+        require_extra("media", "deid", "DICOM pixel cleaning (clean_pixels=True)")
     _check_dirs(in_dir, out_dir, force)
     if manifest is not None:
         guard_outputs([manifest], {"key file": key_file})
@@ -674,6 +714,7 @@ def _deidentify(
     started = time.time_ns()
     t0 = time.perf_counter()
     args = (key, profile.options, str(out_dir), allow_burned_in, manifest is not None, started, force)
+    args += (clean_pixels, ocr_policy)
     links: list[dict] = []
     unreadable: list[dict] = []
     files, workers_used = _small_batches_in_process(_inputs(in_dir, links, unreadable), workers)
@@ -705,6 +746,8 @@ def _deidentify(
                 result.files += 1
                 if outcome.status == "written":
                     result.written += 1
+                    if outcome.pixels is not None:
+                        result.pixels_cleaned.append(outcome.pixels)
                     if writer is not None:
                         for attribute, original, new in outcome.manifest:
                             writer.writerow([outcome.input, outcome.output, attribute, original, new])
