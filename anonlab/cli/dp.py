@@ -88,6 +88,7 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--query",
         "-q",
+        dest="queries",  # the library's parameter: its messages say queries=, shown as --query
         action="append",
         required=True,
         metavar="Q",
@@ -125,7 +126,7 @@ def run_stats(args) -> int:
     from anonlab.privacy.stats import dp_stats, plan_stats, preview_dp_stats
 
     ledger = _ledger_choice(args)
-    plan_stats(args.query, args.epsilon, args.delta)  # bad queries or budget fail before anything is read
+    plan_stats(args.queries, args.epsilon, args.delta)  # bad queries or budget fail before anything is read
     _check_output(args)
     df = read_table(args.input)
     common = dict(
@@ -136,14 +137,19 @@ def run_stats(args) -> int:
         trust_domains=args.trust_domains,
     )
     if args.dry_run:
-        preview = preview_dp_stats(df, args.query, **common).to_dict()
+        preview = preview_dp_stats(df, args.queries, **common).to_dict()
         if args.json:
             print_json(preview)
         else:
             _print_preview(preview, args.ledger)
         return 0
-    params = {"input": args.input, "schema": args.schema, "ledger": args.ledger, "queries": list(args.query)}
-    result = dp_stats(df, args.query, seed=args.seed, source=args.input, parameters=params, **common)
+    params = {
+        "input": args.input,
+        "schema": args.schema,
+        "ledger": args.ledger,
+        "queries": list(args.queries),
+    }
+    result = dp_stats(df, args.queries, seed=args.seed, source=args.input, parameters=params, **common)
     if args.output:
         result.write(args.output, force=args.force)
     out = result.to_dict()  # every artifact below is built from this allow-listed report only
