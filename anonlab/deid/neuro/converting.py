@@ -192,24 +192,25 @@ def _scan(src: Path, result: ConvertResult, allow_burned_in: bool, progress: boo
 
 
 def _dcm2niix(series: dict[str, _Series], work: Path) -> Path:
-    """Link every accepted file under a neutral name and run dcm2niix on them; returns its output folder."""
+    """Run dcm2niix once per series, on its files linked under neutral names into ``stage/<n>/``, writing into
+    ``raw/<n>/``: an output belongs to the series of its folder, whatever dcm2niix merges or names."""
     import subprocess
 
     import dcm2niix
 
-    stage, raw = work / "stage", work / "raw"
-    stage.mkdir()
+    raw = work / "raw"
     raw.mkdir()
-    n = 0
-    for s in series.values():
-        for f in s.files:
+    for i, s in enumerate(series.values()):
+        stage, out = work / "stage" / f"{i}", raw / f"{i}"
+        stage.mkdir(parents=True)
+        out.mkdir()
+        for n, f in enumerate(s.files):
             os.symlink(os.path.abspath(f), stage / f"f{n:07d}.dcm")
-            n += 1
-    cmd = [dcm2niix.bin, "-b", "y", "-ba", "n", "-z", "n", "-f", "%j_%s", "-o", str(raw), str(stage)]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
-    if proc.returncode not in (0, 2):  # 2: no DICOM images found (the result lists every series as failed)
-        # dcm2niix's messages name protocols and may echo header values: only its exit status is reported
-        raise InputError(f"dcm2niix failed (exit status {proc.returncode}) on the series of the input folder")
+        cmd = [dcm2niix.bin, "-b", "y", "-ba", "n", "-z", "n", "-f", "s%s", "-o", str(out), str(stage)]
+        proc = subprocess.run(cmd, capture_output=True, check=False)
+        if proc.returncode < 0:  # killed by a signal; other codes (2 no images, 8 some files): series failed
+            # dcm2niix's messages name protocols and may echo header values: only its status is reported
+            raise InputError(f"dcm2niix stopped (signal {-proc.returncode}) on a series of the input folder")
     return raw
 
 
@@ -309,37 +310,40 @@ def convert_to_nifti(
     return result
 
 
+def _one_plan(js: Path, s: _Series, pz) -> dict | None:
+    nii = js.with_suffix(".nii")
+    if not nii.is_file():
+        return None
+    try:
+        sidecar = json.loads(js.read_text(encoding="utf-8", errors="replace"))
+    except ValueError:
+        sidecar = {}
+    datatype, acq, suffix = _bids_name(sidecar.get("BidsGuess"))
+    number = sidecar.get("SeriesNumber")
+    return {
+        "raw": nii,
+        "sidecar": sidecar,
+        "series": s,
+        "subject": pz.pseudonym(s.patient),
+        "session": pz.pseudonym(s.study)[:SESSION_LENGTH],
+        "offset": pz.offset_days(s.patient),
+        "datatype": datatype,
+        "acq": acq,
+        "suffix": suffix,
+        "order": (number if isinstance(number, int) else 0, js.name),
+    }
+
+
 def _plan(series: dict[str, _Series], raw: Path, pz, result: ConvertResult) -> list[dict]:
     """One plan per dcm2niix output: its series, BIDS entities and final relative path."""
     plans = []
     converted = set()
-    for js in sorted(raw.glob("*.json")):
-        nii = js.with_suffix(".nii")
-        try:
-            sidecar = json.loads(js.read_text(encoding="utf-8", errors="replace"))
-        except ValueError:
-            sidecar = {}
-        uid = str(sidecar.get("SeriesInstanceUID", "")).strip()
-        s = series.get(uid)
-        if s is None or not nii.is_file():
-            continue  # cannot tell whose image it is: never written (the series is listed as failed below)
-        converted.add(uid)
-        datatype, acq, suffix = _bids_name(sidecar.get("BidsGuess"))
-        number = sidecar.get("SeriesNumber")
-        plans.append(
-            {
-                "raw": nii,
-                "sidecar": sidecar,
-                "series": s,
-                "subject": pz.pseudonym(s.patient),
-                "session": pz.pseudonym(s.study)[:SESSION_LENGTH],
-                "offset": pz.offset_days(s.patient),
-                "datatype": datatype,
-                "acq": acq,
-                "suffix": suffix,
-                "order": (number if isinstance(number, int) else 0, js.name),
-            }
-        )
+    for i, (uid, s) in enumerate(series.items()):
+        for js in sorted((raw / f"{i}").glob("*.json")):
+            plan = _one_plan(js, s, pz)
+            if plan is not None:
+                converted.add(uid)
+                plans.append(plan)
     for uid, s in series.items():
         if uid not in converted:
             result.failed.append(
