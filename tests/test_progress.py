@@ -40,3 +40,30 @@ def test_importing_progress_is_light():
     code = "import sys, anonlab.progress; print('tqdm' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_aim_bar_names_columns_and_counts_the_budget(adult, capsys):
+    # the AIM bar had no total and said clique=5,7: it now shows the share of the budget spent (rounds are capped
+    # by a public count) and the columns of each clique
+    import warnings
+
+    from anonlab.synth import AIM
+
+    df = adult[["age", "sex", "race", "income-per-year"]].iloc[:3000]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no ledger: an experiment
+        AIM(epsilon=1.0, seed=1, progress=True, rounds=12).fit(df, "adult")
+    err = capsys.readouterr().err
+    assert "% of the budget" in err and "round 1" in err
+    assert "clique=" not in err and any(f"{a}+{b}" in err for a in df for b in df)
+
+
+def test_aim_without_progress_is_silent(adult, capsys):
+    import warnings
+
+    from anonlab.synth import AIM
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        AIM(epsilon=1.0, seed=1, rounds=12).fit(adult[["age", "sex", "race"]].iloc[:2000], "adult")
+    assert capsys.readouterr().err == ""
