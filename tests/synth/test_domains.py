@@ -374,14 +374,14 @@ def test_cli_discovers_by_default_and_says_so(tmp_path, monkeypatch, capsys):
     assert main(["schema", "infer", "in.csv", "-o", "schema.toml"]) == 0
     capsys.readouterr()
     base = ["synth", "in.csv", "--schema", "schema.toml", "--method", "mst", "--epsilon", "1", "--no-ledger"]
-    assert main([*base, "-o", "a.csv", "--no-progress"]) == 0
+    assert main([*base, "-o", "a.csv", "--quiet"]) == 0
     err = capsys.readouterr().err
     lines = [ln for ln in err.splitlines() if "discovered with DP" in ln]
     assert len(lines) == 1
     car = json.loads(Path("a.csv.json").read_text())
     assert car["domains"] == "discovered (DP)"
     assert "job" in car["privacy"]["details"]["discovered_domains"]
-    assert main([*base, "-o", "b.csv", "--no-progress", "--trust-domains"]) == 0
+    assert main([*base, "-o", "b.csv", "--quiet", "--trust-domains"]) == 0
     assert "discovered with DP" not in capsys.readouterr().err
     assert json.loads(Path("b.csv.json").read_text())["domains"] == "trusted (read from the data)"
     assert main([*base, "-o", "c.csv", "--domains", "refuse"]) == 2
@@ -389,7 +389,7 @@ def test_cli_discovers_by_default_and_says_so(tmp_path, monkeypatch, capsys):
     assert "--trust-domains" in err and err.count("\n") == 1
     assert main([*base, "-o", "c.csv", "--domains", "discover", "--trust-domains"]) == 2
     assert "exclude each other" in capsys.readouterr().err
-    assert main([*base, "-o", "d.csv", "--no-progress", "--domain-share", "0.3"]) == 0
+    assert main([*base, "-o", "d.csv", "--quiet", "--domain-share", "0.3"]) == 0
     capsys.readouterr()
     assert (
         json.loads(Path("d.csv.json").read_text())["privacy"]["details"]["budget_parts"]["domains"]["share"]
@@ -435,7 +435,7 @@ def test_adult_default_path_discovery_is_close_to_trusting(tmp_path, monkeypatch
         tv = []
         for seed in (1, 2):
             out = f"{name}{seed}.csv"
-            assert main([*base, *extra, "-o", out, "--seed", str(seed), "--no-progress"]) == 0
+            assert main([*base, *extra, "-o", out, "--seed", str(seed), "--quiet"]) == 0
             tv.append(_tv2(read_table("adult.csv"), read_table(out)))
         tvs[name] = float(np.mean(tv))
     capsys.readouterr()
