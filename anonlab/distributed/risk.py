@@ -44,7 +44,7 @@ def _has_nul(part, cols) -> bool:
     for c in cols:
         s = part[c]
         if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string":
-            if s.str.contains("\0", regex=False).fillna(False).any():
+            if s.str.contains("\0", regex=False, na=False).any():
                 return True
     return False
 

@@ -94,7 +94,8 @@ def _files(path: str | os.PathLike) -> list[str]:
 def _read_parquet(path, columns):
     import dask.dataframe as dd
 
-    if not os.path.exists(str(path)):
+    p = str(path)
+    if not (glob.glob(p) if any(ch in p for ch in "*?[") else os.path.exists(p)):
         raise InputError(f"{path}: no such file or folder")
     try:
         ddf = dd.read_parquet(str(path), columns=list(columns) if columns else None, index=False)
