@@ -7,7 +7,6 @@ from anonlab.cli._common import (
     add_force,
     add_group,
     add_json,
-    add_quiet,
     add_seed,
     positive_float,
     positive_int,
@@ -63,7 +62,6 @@ def add_parser(sub) -> None:
         secret="whoever knows it can undo the displacement",
     )
     add_force(p)
-    add_quiet(p)
     add_json(p)
 
     r = add_command(
@@ -84,7 +82,6 @@ def add_parser(sub) -> None:
     r.add_argument(
         "--k", type=positive_int, default=5, help="also report the share with fewer than K candidates"
     )
-    add_quiet(r)
     add_json(r)
 
 
