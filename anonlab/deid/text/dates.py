@@ -17,7 +17,7 @@ from datetime import date, timedelta
 
 from presidio_analyzer import EntityRecognizer
 
-__all__ = ["DateSpan", "find_dates", "shift_date", "DateRecognizer", "DATE_ORDERS"]
+__all__ = ["DateSpan", "find_dates", "shift_date", "ShiftableDateRecognizer", "DATE_ORDERS"]
 
 DATE_ORDERS = ("dmy", "mdy")
 _MONTHS = [
@@ -147,14 +147,14 @@ def shift_date(span: DateSpan, days: int, date_order: str = "dmy") -> str:
     return text
 
 
-class DateRecognizer(EntityRecognizer):
+class ShiftableDateRecognizer(EntityRecognizer):
     """Presidio recognizer for the dates :func:`find_dates` reads (entity ``DATE``). Only readable dates are
     reported, so every detection can be shifted; a year alone or "last Tuesday" is not a date here."""
 
     def __init__(self, supported_language: str = "en", date_order: str = "dmy", score: float = 0.85):
         self.date_order, self.score = date_order, score
         super().__init__(
-            supported_entities=["DATE"], supported_language=supported_language, name="DateRecognizer"
+            supported_entities=["DATE"], supported_language=supported_language, name="ShiftableDateRecognizer"
         )
 
     def load(self) -> None:

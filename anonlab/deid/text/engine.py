@@ -33,7 +33,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
-from anonlab.deid.text.dates import DateRecognizer
+from anonlab.deid.text.dates import ShiftableDateRecognizer
 from anonlab.deid.text.names import LocationRecognizer, NameRecognizer, OrganizationRecognizer
 from anonlab.deid.text.national_ids import EU_RECOGNIZERS
 
@@ -180,7 +180,7 @@ def _recognizers(language: str, date_order: str, with_ner: bool) -> list:
         NameRecognizer(language),
         LocationRecognizer(language),
         OrganizationRecognizer(language),
-        DateRecognizer(language, date_order=date_order),
+        ShiftableDateRecognizer(language, date_order=date_order),
         _OfflineEmailRecognizer(supported_language=language),
         _PhoneRecognizer(supported_language=language, supported_regions=PHONE_REGIONS),
         IbanRecognizer(supported_language=language),
