@@ -39,6 +39,7 @@ __all__ = [
     "RiskReport",
     "class_key",
     "class_sizes",
+    "check_parameters",
     "report_from_histogram",
     "sensitive_report",
     "assess",
@@ -535,13 +536,18 @@ def _check_assess(df, quasi, sensitive, sampling_fraction, threshold, source: st
     require_named(df, sensitive, "sensitive", source)
     if len(df) == 0:
         raise InputError(f"{source}: no rows to assess")
+    check_parameters(sampling_fraction, threshold)
+    return quasi, sensitive
+
+
+def check_parameters(sampling_fraction: float | None, threshold: float) -> None:
+    """Refuse a ``sampling_fraction`` outside (0, 1] or a ``threshold`` outside (0, 1], naming the parameter."""
     if sampling_fraction is not None and not (0 < sampling_fraction <= 1):
         raise UsageError(
             f"sampling_fraction={sampling_fraction!r}: must lie in (0, 1] (the table's share of the population)"
         )
     if not (0 < threshold <= 1):
         raise UsageError(f"threshold={threshold!r}: must lie in (0, 1] (a re-identification probability)")
-    return quasi, sensitive
 
 
 def assess(
