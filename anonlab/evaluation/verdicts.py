@@ -37,10 +37,15 @@ A 1-way figure is judged by its excess over the floor: ``good`` within ``ONE_WAY
 TV exceeds ``COLLAPSE_TV`` (and twice that column's sampling floor, so that sampling noise on a tiny table is not
 flagged) is flagged with a warning: a column the method collapsed or smeared.
 
-**Risk figures carry their 95% interval**, and a risk is called ``moderate`` or ``high`` only when its interval
-excludes "no risk". On small holdouts (fewer than ``SMALL_HOLDOUT`` records) the membership and anonymeter
+**Risk figures carry their 95% interval, and a risk verdict is taken at the interval's pessimistic end** (its
+upper end: the largest risk the measurement cannot rule out), never at the point estimate alone. A membership AUC
+is ``moderate`` when its interval reaches ``AUC_MODERATE`` and ``high`` when it reaches ``AUC_HIGH``; the share of
+released records closer to training than to holdout records likewise with ``SHARE_MODERATE`` / ``SHARE_HIGH``; an
+anonymeter risk with ``ANON_MODERATE`` / ``ANON_HIGH``. So "0.000 [0.000, 0.214]" is ``high`` when high starts at
+0.2: the attack measured nothing, but on that sample it cannot exclude a risk of 0.214 (more attacks or records
+narrow the interval). On small holdouts (fewer than ``SMALL_HOLDOUT`` records) the membership and anonymeter
 attacks are repeated over ``REPEATS`` seeds, the spread is reported, and the verdict is taken at the pessimistic
-end of the spread (the repetition with the highest risk).
+end of the spread too (the repetition with the highest risk, and the highest upper end).
 """
 
 from __future__ import annotations
@@ -52,6 +57,8 @@ from typing import Any
 __all__ = [
     "Verdict",
     "RULE",
+    "RISK_RULE",
+    "UTILITY_RULE",
     "MIN_GAP",
     "GOOD_CLOSURE",
     "ONE_WAY_GOOD",
@@ -59,6 +66,12 @@ __all__ = [
     "COLLAPSE_TV",
     "SMALL_HOLDOUT",
     "REPEATS",
+    "AUC_MODERATE",
+    "AUC_HIGH",
+    "SHARE_MODERATE",
+    "SHARE_HIGH",
+    "ANON_MODERATE",
+    "ANON_HIGH",
     "closure",
     "relative_verdict",
     "one_way_verdict",
@@ -76,13 +89,13 @@ ONE_WAY_GOOD, ONE_WAY_FAIR = 0.03, 0.10
 COLLAPSE_TV = 0.2
 SMALL_HOLDOUT = 1000
 REPEATS = 5
-AUC_HIGH = 0.60
-SHARE_HIGH = 0.60
+AUC_MODERATE, AUC_HIGH = 0.55, 0.60
+SHARE_MODERATE, SHARE_HIGH = 0.55, 0.60
 ANON_MODERATE, ANON_HIGH = 0.05, 0.20
 K_HIGH_RISK, K_MODERATE_RISK = 5, 10
 
-#: The rule in a few lines, shown in every report.
-RULE = (
+#: The utility half of the rule in a few sentences, shown in every report.
+UTILITY_RULE = (
     "Utility is judged against baselines computed in the same run on the same binning: independent columns "
     "(each column resampled independently from the real table), for a DP release with a known epsilon a DP "
     "baseline that spends the same budget on 1-way marginals only, and the sampling floor (holdout against the "
@@ -90,10 +103,23 @@ RULE = (
     "and the floor; FAIR: less, but no worse than independent columns; POOR: worse than independent columns (or "
     "than the DP 1-way baseline). 1-way marginals, which independent columns keep, are judged by their excess "
     f"over the floor (GOOD <= {ONE_WAY_GOOD}, FAIR <= {ONE_WAY_FAIR}); a column whose 1-way TV exceeds "
-    f"{COLLAPSE_TV} is flagged. Risk figures carry their 95% interval and are MODERATE or HIGH only when the "
-    f"interval excludes no risk; on holdouts under {SMALL_HOLDOUT:,} records the attacks are repeated over "
-    f"{REPEATS} seeds and the verdict takes the most pessimistic repetition."
+    f"{COLLAPSE_TV} is flagged."
 )
+
+#: The risk half of the rule in a few sentences, shown in every report.
+RISK_RULE = (
+    "Risk figures carry their 95% interval and the verdict is taken at its pessimistic (upper) end: the largest "
+    "risk the measurement cannot rule out, not the point estimate. Membership AUC: MODERATE when the interval "
+    f"reaches {AUC_MODERATE}, HIGH at {AUC_HIGH} (0.5 is guessing); share of released records closer to training "
+    f"than to holdout records: MODERATE at {SHARE_MODERATE}, HIGH at {SHARE_HIGH} (0.5 is none); anonymeter "
+    f"risks: MODERATE at {ANON_MODERATE}, HIGH at {ANON_HIGH}. A wide interval can therefore give MODERATE or "
+    "HIGH to a figure measured near zero: the attack could not rule the risk out on so few records. On holdouts "
+    f"under {SMALL_HOLDOUT:,} records the attacks are repeated over {REPEATS} seeds and the verdict takes the "
+    "pessimistic end of the spread (the repetition with the highest risk)."
+)
+
+#: The rule in a few lines, shown in every report.
+RULE = f"{UTILITY_RULE} {RISK_RULE}"
 
 
 @dataclass(frozen=True)
@@ -250,7 +276,30 @@ def one_way_verdict(
 def _spread(spread: tuple[float, float] | None, n: int | None) -> str:
     if spread is None or not n or n < 2:
         return ""
-    return f"; over {n} seeds {spread[0]:.3f}-{spread[1]:.3f}, verdict at the pessimistic end"
+    return f"; over {n} seeds {spread[0]:.3f}-{spread[1]:.3f}, judged at the pessimistic end"
+
+
+def _pessimistic(
+    value: float,
+    ci: tuple[float, float],
+    spread: tuple[float, float] | None,
+    moderate: float,
+    high: float,
+) -> tuple[str, str]:
+    """The verdict at the pessimistic end (the interval's upper end, or the spread's, whichever is higher) and
+    why, in words."""
+    top = max(ci[1], spread[1] if spread is not None else ci[1])
+    v = "high" if top >= high else "moderate" if top >= moderate else "low"
+    limits = f"moderate from {moderate:g}, high from {high:g}"
+    if v == "low":
+        return v, f"even the interval's upper end {top:.3f} is below {moderate:g} ({limits})"
+    level = high if v == "high" else moderate
+    if value >= level:
+        return v, f"the figure itself reaches {level:g} ({limits})"
+    return v, (
+        f"not ruled out: the figure is {value:.3f} but its interval reaches {top:.3f} ({limits}); more records "
+        "or attacks narrow the interval"
+    )
 
 
 def auc_verdict(
@@ -261,21 +310,17 @@ def auc_verdict(
     spread: tuple[float, float] | None = None,
     repeats: int | None = None,
 ) -> Verdict:
-    """Membership AUC: ``high`` when at least ``AUC_HIGH`` with an interval above 0.5; ``moderate`` when the
-    interval excludes 0.5; ``low`` otherwise. With repeats, ``auc`` and ``ci`` are the most pessimistic run's."""
+    """Membership AUC, judged at the pessimistic end of its interval (and of the spread over ``repeats``):
+    ``high`` when the upper end reaches ``AUC_HIGH``, ``moderate`` when it reaches ``AUC_MODERATE``, ``low``
+    otherwise. With repeats, ``auc`` and ``ci`` are the most pessimistic run's."""
     if not (_ok(auc) and _ok(ci[0]) and _ok(ci[1])):
         return not_computed(f"membership AUC ({name})", "the AUC is undefined here", "risk")
-    if ci[0] > 0.5 and auc >= AUC_HIGH:
-        v, why = "high", f"AUC >= {AUC_HIGH} and its interval excludes 0.5"
-    elif ci[0] > 0.5:
-        v, why = "moderate", "interval excludes 0.5 (guessing)"
-    else:
-        v, why = "low", "no better than guessing within the interval"
+    v, why = _pessimistic(auc, ci, spread if repeats and repeats > 1 else None, AUC_MODERATE, AUC_HIGH)
     return Verdict(
         f"membership AUC ({name})",
         f"{auc:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]",
         v,
-        f"{why}; TPR at 1% FPR {tpr:.3f}{_spread(spread, repeats)}",
+        f"{why}; 0.5 is guessing; TPR at 1% FPR {tpr:.3f}{_spread(spread, repeats)}",
         "risk",
         figure=auc,
         interval=(ci[0], ci[1]),
@@ -283,19 +328,17 @@ def auc_verdict(
 
 
 def share_verdict(share: float, ci: tuple[float, float], expected: float) -> Verdict:
-    if not (_ok(share) and _ok(ci[0])):
+    """The share of released records closer to a training than to a holdout record, at the pessimistic end of
+    its interval: ``high`` from ``SHARE_HIGH``, ``moderate`` from ``SHARE_MODERATE`` (``expected``, 0.5, for a
+    release that never saw its training records)."""
+    if not (_ok(share) and _ok(ci[0]) and _ok(ci[1])):
         return not_computed("DCR share closer to train", "the share is undefined here", "risk")
-    if ci[0] > expected and share >= SHARE_HIGH:
-        v = "high"
-    elif ci[0] > expected:
-        v = "moderate"
-    else:
-        v = "low"
+    v, why = _pessimistic(share, ci, None, SHARE_MODERATE, SHARE_HIGH)
     return Verdict(
         "DCR share closer to train",
         f"{share:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]",
         v,
-        f"{expected:.2f} for a release that never saw its training records; high >= {SHARE_HIGH}",
+        f"{why}; {expected:.2f} for a release that never saw its training records",
         "risk",
         figure=share,
         interval=(ci[0], ci[1]),
@@ -323,21 +366,17 @@ def anonymeter_verdict(
     spread: tuple[float, float] | None = None,
     repeats: int | None = None,
 ) -> Verdict:
+    """An anonymeter risk, judged at the pessimistic end of its interval (and of the spread over ``repeats``):
+    ``high`` when the upper end reaches ``ANON_HIGH``, ``moderate`` when it reaches ``ANON_MODERATE``."""
     label = f"anonymeter {name.replace('_', ' ')} risk"
-    if value is None or ci is None or not _ok(value):
+    if value is None or ci is None or not _ok(value) or not (_ok(ci[0]) and _ok(ci[1])):
         return Verdict(label, "n/a", "n/a", f"not computed: {error or 'not run'}", "risk")
-    if ci[0] <= 0 or value < ANON_MODERATE:
-        v = "low"
-    elif value < ANON_HIGH:
-        v = "moderate"
-    else:
-        v = "high"
+    v, why = _pessimistic(value, ci, spread if repeats and repeats > 1 else None, ANON_MODERATE, ANON_HIGH)
     return Verdict(
         label,
         f"{value:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]",
         v,
-        f"beyond the holdout baseline; moderate >= {ANON_MODERATE}, high >= {ANON_HIGH}"
-        + _spread(spread, repeats),
+        f"{why}; risk beyond the same attack on holdout records" + _spread(spread, repeats),
         "risk",
         figure=value,
         interval=(ci[0], ci[1]),

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from anonlab.evaluation.report.html import esc, img, table
+from anonlab.evaluation.report.html import esc, figure, table
 
 if TYPE_CHECKING:
     from anonlab.evaluation.result import Evaluation
@@ -37,13 +37,30 @@ def _marginals(ev: Evaluation, ms) -> str:
 def _marginal_figures(ev: Evaluation) -> list[str]:
     from anonlab.evaluation.report import plots
 
-    return [img(plots.marginal_bars(ev), "worst 2-way marginals")]
+    return [
+        figure(
+            plots.marginal_bars(ev),
+            "worst 2-way marginals",
+            "The pairs of columns whose joint distribution the release gets most wrong (total variation "
+            "distance, 0 identical to 1 disjoint).",
+        )
+    ]
 
 
 def _association_figures(ev: Evaluation) -> list[str]:
     from anonlab.evaluation.report import plots
 
-    return [img(png, f"{name} difference heat map") for name, png in plots.association_heatmaps(ev)]
+    maps = [
+        figure(png, f"{name} difference heat map", f"{name}: release minus real.")
+        for name, png in plots.association_heatmaps(ev)
+    ]
+    if not maps:
+        return []
+    return [
+        f"<div class='figrow'>{''.join(maps)}</div>",
+        "<p class='small'>Each cell: the association of a pair of columns in the release minus in the real data "
+        "(red: stronger in the release, blue: weaker, white: kept).</p>",
+    ]
 
 
 def _tstr(ev: Evaluation, t) -> str:
@@ -81,7 +98,7 @@ def _quality(ev: Evaluation, q) -> str:
 
 
 def _interval(ci) -> str | None:
-    return None if ci is None else f"{ci[0]:.3f} - {ci[1]:.3f}"
+    return None if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
 def _dcr(ev: Evaluation, d) -> str:
