@@ -10,7 +10,8 @@ The names most work needs are here, imported on first use so that ``import anonl
     twin = anonlab.synth.MST(epsilon=1.0).fit(adult, schema=anonlab.adult_schema()).sample(1000)
     anonlab.evaluate(adult, twin)
 
-The subpackages hold the rest: :mod:`anonlab.deid` (pseudonyms, risk, k-anonymity, DICOM, images),
+The subpackages hold the rest: :mod:`anonlab.deid` (pseudonyms, risk, k-anonymity and the SDC methods, DICOM,
+photos and videos, text, locations, NIfTI and EEG), :mod:`anonlab.distributed` (the same steps on a Dask cluster),
 :mod:`anonlab.privacy` (DP statistics, accounting, the ledger), :mod:`anonlab.synth` (synthesizers),
 :mod:`anonlab.evaluation` (utility and risk of a release). docs/python.md is the tutorial.
 """
@@ -38,6 +39,14 @@ _LAZY: dict[str, str] = {
     "audit_dicom": "anonlab.deid.dicom:audit",
     "strip_image": "anonlab.deid.image:strip_image",
     "strip_images": "anonlab.deid.image:strip_path",
+    "redact_faces": "anonlab.deid.faces:redact_faces",
+    "redact_video": "anonlab.deid.video:redact_video",
+    "redact_text": "anonlab.deid.text:redact_text",
+    "mask_locations": "anonlab.deid.geo:mask_table",
+    "location_risk": "anonlab.deid.geo:location_risk",
+    "convert_to_nifti": "anonlab.deid.neuro:convert_to_nifti",
+    "audit_nifti": "anonlab.deid.neuro:audit_nifti",
+    "anonymize_eeg": "anonlab.deid.neuro:anonymize_eeg",
     # differential privacy
     "Ledger": "anonlab.privacy:Ledger",
     "dp_stats": "anonlab.privacy:dp_stats",
@@ -46,7 +55,7 @@ _LAZY: dict[str, str] = {
     "Study": "anonlab.evaluation:Study",
 }
 
-_SUBPACKAGES = ("datasets", "deid", "evaluation", "privacy", "synth")
+_SUBPACKAGES = ("datasets", "deid", "distributed", "evaluation", "privacy", "synth")
 
 __all__ = ["__version__", *_LAZY, *_SUBPACKAGES]
 

@@ -12,7 +12,12 @@ import anonlab
 
 @pytest.mark.parametrize("name", sorted(anonlab._LAZY))
 def test_every_public_name_resolves(name):
-    value = getattr(anonlab, name)
+    from anonlab.errors import MissingExtraError
+
+    try:
+        value = getattr(anonlab, name)
+    except MissingExtraError as exc:  # an optional part whose extra is not installed here
+        pytest.skip(str(exc))
     assert callable(value), f"anonlab.{name} is {type(value).__name__}, not a function or class"
     assert value.__doc__, f"anonlab.{name} has no docstring"
 
