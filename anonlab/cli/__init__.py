@@ -30,6 +30,7 @@ ORDER = [
     "hierarchy",
     "dicom",
     "image",
+    "video",
     "text",
     "geo",
     "nifti",
@@ -44,15 +45,18 @@ ORDER = [
 DESCRIPTION = """\
 anonlab prepares sensitive data for release and measures what a release gives away.
 
-  de-identify   keygen, pseudonymize (keyed HMAC pseudonyms), dicom, image
-  measure risk  assess (k-anonymity, re-identification risk, l-diversity, t-closeness)
-  generalise    anonymize (k-anonymity with l-diversity / t-closeness), hierarchy (build ARX hierarchies)
+  de-identify   keygen, pseudonymize (keyed HMAC pseudonyms), dicom (headers, burned-in text), image and video
+                (metadata, faces), text (names, IDs, dates in free text), geo (coordinates), nifti and eeg
+  measure risk  assess (k-anonymity, re-identification risk, l-diversity, t-closeness), geo risk
+  generalise    anonymize (k-anonymity with l-diversity / t-closeness; suppression, MDAV, PRAM, noise,
+                rank swapping), hierarchy (build ARX hierarchies)
   DP            budget, dp (differentially private statistics), synth (DP synthetic twins)
   evaluate      evaluate, compare (utility against re-identification risk)
 
 Privacy in brief: pseudonymised or k-anonymous data is still personal data under most laws; only the DP paths
 carry a formal guarantee, and only over domains that are public (see `anonlab schema --help`).
-Commands that draw randomness take --seed (never written anywhere); outputs are never overwritten without --force."""
+Commands that draw randomness take --seed (never written anywhere); outputs are never overwritten without --force.
+Progress shows on a terminal (--quiet hides it); --json prints results as JSON for scripts."""
 
 
 def _modules() -> list[str]:
