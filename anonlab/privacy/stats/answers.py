@@ -45,6 +45,7 @@ __all__ = [
     "QUANTILE_GRID",
     "Answer",
     "exact",
+    "combine",
     "answer",
     "measured",
     "half_width",
@@ -160,7 +161,15 @@ def measured(spent: list, plan: Plan) -> dict[str, Any]:
 
 
 def exact(q: Query, df: pd.DataFrame, schema: Schema):
-    """The exact (un-noised) input each query's mechanism needs: never released as is."""
+    """The exact (un-noised) input each query's mechanism needs: never released as is.
+
+    It is additive over the rows: the input of a table is :func:`combine` of the inputs of its parts, exactly
+    (integer counts and integer sums on the public grid), so a partitioned table gets the same input from its
+    partitions (:mod:`anonlab.distributed`). Per kind: ``count`` an int; ``counts`` the cell counts (int64, C order
+    over the public category product); ``sum`` the exact sum of the clamped values in grid units (an int);
+    ``mean`` (number of values, exact centred sum in half grid units); ``quantile`` (#{x < c}, #{x > c}) for each
+    public candidate c (int64 arrays).
+    """
     if q.kind == "count":
         return int(len(df))
     if q.kind == "counts":
@@ -168,7 +177,29 @@ def exact(q: Query, df: pd.DataFrame, schema: Schema):
     col = schema[q.columns[0]]
     if q.kind == "sum" and max(abs(b) for b in numeric_bounds(col)) == 0:
         raise UsageError(f"query {q.text!r}: column {col.name!r} has bounds [0, 0]; its sum is always 0")
-    return numeric(df, col)
+    x = numeric(df, col)
+    k, lo_u, hi_u = bounds_units(col)
+    if q.kind == "sum":
+        return exact_sum(units(x, k))
+    if q.kind == "mean":
+        # centred on the grid's midpoint, in half grid units: 2 u - (L + U) lies in [-(U - L), U - L], exactly
+        return int(x.size), exact_sum(2 * units(x, k) - (lo_u + hi_u))
+    x = np.sort(x)
+    cand = _candidates(col)
+    below = np.searchsorted(x, cand, side="left").astype(np.int64)  # #{x < c}
+    above = (x.size - np.searchsorted(x, cand, side="right")).astype(np.int64)  # #{x > c}
+    return below, above
+
+
+def combine(q: Query, a, b):
+    """The exact input of two disjoint parts of a table together (:func:`exact` is additive): exact integers."""
+    if q.kind in ("count", "sum"):
+        return int(a) + int(b)
+    if q.kind == "counts":
+        return np.asarray(a, dtype=np.int64) + np.asarray(b, dtype=np.int64)
+    if q.kind == "mean":
+        return int(a[0]) + int(b[0]), int(a[1]) + int(b[1])
+    return a[0] + b[0], a[1] + b[1]
 
 
 def _codes(s: pd.Series, col: Column, values: list) -> np.ndarray:
@@ -263,16 +294,13 @@ def _answer_counts(
     return Answer(q.text, "counts", r.mechanism, r.scale, r.cost.to_dict(), rows, notes)
 
 
-def _answer_sum(
-    q: Query, x: np.ndarray, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
-) -> Answer:
+def _answer_sum(q: Query, total: int, schema: Schema, plan: Plan, noise: NoiseSource, spent: list) -> Answer:
     col = schema[q.columns[0]]
     k, lo_u, hi_u = bounds_units(col)
     sens = max(abs(lo_u), abs(hi_u))
     if sens == 0:
         raise UsageError(f"query {q.text!r}: column {col.name!r} has bounds [0, 0]; its sum is always 0")
-    total = exact_sum(units(x, k))
-    r = _noisy(total, float(sens), True, plan, noise, spent)
+    r = _noisy(int(total), float(sens), True, plan, noise, spent)
     g = math.ldexp(1.0, k)
     half = half_width(r.mechanism, r.scale) * g
     noisy = int(r.value)
@@ -302,20 +330,19 @@ def _mean_interval(
 
 
 def _answer_mean(
-    q: Query, x: np.ndarray, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
+    q: Query, moments: tuple[int, int], schema: Schema, plan: Plan, noise: NoiseSource, spent: list
 ) -> Answer:
     col = schema[q.columns[0]]
     lo, hi = numeric_bounds(col)
-    c = _noisy(int(x.size), 1.0, True, plan, noise, spent)
+    n, centred = moments
+    c = _noisy(int(n), 1.0, True, plan, noise, spent)
     k, lo_u, hi_u = bounds_units(col)
     if hi_u == lo_u:
         return Answer(
             q.text, "mean", c.mechanism, c.scale, c.cost.to_dict(), [{"value": lo, "ci95": [lo, lo]}]
         )
-    # Centred on the grid's midpoint, in half grid units: 2 u - (L + U) lies in [-(U - L), U - L], exactly.
     half_unit = math.ldexp(1.0, k - 1)
-    centred = 2 * units(x, k) - (lo_u + hi_u)
-    s = _noisy(exact_sum(centred), float(hi_u - lo_u), True, plan, noise, spent)
+    s = _noisy(int(centred), float(hi_u - lo_u), True, plan, noise, spent)
     mid = (lo_u + hi_u) * half_unit
     s_value = int(s.value) * half_unit
     n_hat = int(c.value)
@@ -342,13 +369,16 @@ def _candidates(col: Column) -> np.ndarray:
 
 
 def _answer_quantile(
-    q: Query, x: np.ndarray, schema: Schema, plan: Plan, noise: NoiseSource, spent: list
+    q: Query,
+    ranks: tuple[np.ndarray, np.ndarray],
+    schema: Schema,
+    plan: Plan,
+    noise: NoiseSource,
+    spent: list,
 ) -> Answer:
     col = schema[q.columns[0]]
-    x = np.sort(x)
     cand = _candidates(col)
-    below = np.searchsorted(x, cand, side="left").astype(np.int64)  # #{x < c}
-    above = (x.size - np.searchsorted(x, cand, side="right")).astype(np.int64)  # #{x > c}
+    below, above = ranks  # #{x < c} and #{x > c} for each candidate c
     eps = measurement_epsilon(plan)
     rows = []
     cost = None
