@@ -78,6 +78,7 @@ SEEDED = {
     "evaluate": "every sample and split of the evaluation (DCR, membership candidates, TSTR, anonymeter)",
     "compare": "the train / holdout split, every evaluation and every release's noise",
     "geo mask": "the random displacement of each point (random, donut, laplace)",
+    "anonymize": "pram, noise and rankswap's random draws",
 }
 
 #: every command that shows progress (bars or ticking phase lines on stderr), and what progresses

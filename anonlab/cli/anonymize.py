@@ -1,4 +1,5 @@
-"""`anonlab anonymize`: k-anonymise a table (Mondrian or optimal global generalisation) with l / t and suppression."""
+"""`anonlab anonymize`: k-anonymise a table (Mondrian, global recoding, local suppression, MDAV) with l / t and
+suppression, or perturb it (PRAM, noise, rank swapping)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from anonlab.cli._common import (
     add_force,
     add_json,
     add_quiet,
+    add_seed,
     columns,
     positive_float,
     positive_int,
@@ -32,6 +34,15 @@ Methods:
             right-to-left masking for codes such as ZIP or ICD codes, adjacent grouping for ordered
             categories (--order, a schema's ordered list, integer codes), frequency-balanced grouping for
             other categories); the lattice of levels is searched for the optimum
+  suppression  blanks (*) the fewest importance-weighted quasi-identifier cells to reach k (sdcMicro's
+            localSuppression); --param importance='{"age": 3}'
+  mdav      replaces numeric quasi-identifiers by the means of groups of k similar records (MDAV)
+Perturbative methods (no k; they change the --quasi columns at random; no guarantee, not DP):
+  pram      re-draws categorical values from an invariant transition matrix, released in the report so
+            analysts can correct their estimates; --param pd=0.8 --param alpha=0.5
+  noise     adds noise to numeric columns; --param kind=additive|correlated|correlated2 --param noise=150
+            (additive, correlated: noise sd as a percentage) --param delta=0.1 (correlated2)
+  rankswap  exchanges numeric values between records within p% of ranks; --param p=15
 
 With --schema FILE (or `adult` for the bundled Adult schema), the schema's roles give the quasi-identifiers and
 sensitive columns when --quasi / --sensitive are not given, and its domains shape the built-in hierarchies
@@ -49,7 +60,9 @@ Examples:
   anonlab anonymize adult.csv -o adult-k10.csv --quasi age,sex,race,native-country --k 10
   anonlab anonymize adult.csv -o adult-g.csv --schema adult --k 10 --method global
   anonlab anonymize adult.csv -o out.csv --quasi age,education --sensitive income-per-year --k 5 --l 2 --t 0.2
-  anonlab anonymize in.csv -o out.csv --recipe study.toml --report report.json"""
+  anonlab anonymize in.csv -o out.csv --recipe study.toml --report report.json
+  anonlab anonymize adult.csv -o adult-pram.csv --method pram --quasi race,marital-status --param pd=0.7
+  anonlab anonymize adult.csv -o adult-ns.csv --method noise --quasi age,hours-per-week --param kind=correlated2"""
 
 
 def _hierarchy(text: str) -> tuple[str, str]:
@@ -100,7 +113,10 @@ def add_parser(sub) -> None:
         help="sensitive columns, comma-separated, whose disclosure --l and --t protect",
     )
     p.add_argument(
-        "--k", type=positive_int, default=None, help="minimum class size (re-identification <= 1/k)"
+        "--k",
+        type=positive_int,
+        default=None,
+        help="minimum class size (re-identification <= 1/k); not taken by pram, noise, rankswap",
     )
     p.add_argument(
         "--l",
@@ -182,7 +198,20 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--recipe", default=None, help="TOML recipe ([anonymize] table); options given here override it"
     )
+    p.add_argument(
+        "--param",
+        action="append",
+        default=None,
+        metavar="NAME=VALUE",
+        help="any other parameter of the method's class (repeatable; VALUE read as JSON when it parses, else as "
+        "text), e.g. --param pd=0.7 for pram, --param kind=correlated for noise, --param p=10 for rankswap",
+    )
     p.add_argument("--report", default=None, help="also write the report as JSON to this file")
+    add_seed(
+        p,
+        "pram, noise and rankswap's random draws",
+        secret="with it and the input the perturbation is undone",
+    )
     add_quiet(p)
     add_deprecated_progress(p, "--progress")
     add_force(p)
@@ -194,6 +223,7 @@ def run(args) -> int:
 
     from anonlab.deid import anonymize, read_recipe
     from anonlab.deid.recipe import load_schema
+    from anonlab.deid.registry import get_method
     from anonlab.errors import UsageError
     from anonlab.io import check_output, guard_outputs, read_table, table_format, write_table, write_text
 
@@ -226,13 +256,18 @@ def run(args) -> int:
         "loss": args.loss,
         "orders": dict(args.orders) if args.orders else None,
         "progress": show_progress(args) or None,
+        "seed": args.seed,
+        **_param_options(args.param or []),
     }
     params = (
         read_recipe(args.recipe, **given)
         if args.recipe
         else {k: v for k, v in given.items() if v is not None}
     )
-    if params.get("k") is None:
+    takes = get_method(params.get("method") or "mondrian")._param_names()
+    if "progress" in params and "progress" not in takes:
+        params.pop("progress")
+    if params.get("k") is None and "k" in takes:
         raise UsageError("give --k (or a --recipe that names it)")
     if params.get("quasi") is None and not args.schema:
         raise UsageError("give --quasi (or a --recipe or --schema that names the quasi-identifiers)")
@@ -250,8 +285,52 @@ def run(args) -> int:
     if args.json:
         print_json(report)
     else:
-        print(_render(report))
+        print(_render_perturbed(report) if "perturbed" in report else _render(report))
     return 0
+
+
+def _param_options(items: list[str]) -> dict:
+    """``--param NAME=VALUE`` options: VALUE as JSON when it parses (numbers, true/false, lists, tables), else as
+    text. Whether the method takes NAME is the library's check (its message names the parameter)."""
+    import json
+
+    from anonlab.errors import UsageError
+
+    out = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise UsageError(f"--param {item!r}: write NAME=VALUE")
+        if name in {"k", "l", "t", "c", "quasi", "sensitive", "method", "seed", "progress"}:
+            raise UsageError(f"--param {name}: give it as --{name.replace('_', '-')}")
+        try:
+            out[name] = json.loads(text)
+        except ValueError:
+            out[name] = text
+    return out
+
+
+def _render_perturbed(r: dict) -> str:
+    """The summary of a perturbative release (PRAM, noise, rank swapping): no k is promised."""
+    rec, loss = r["records"], r["information_loss"]
+    lines = [
+        f"perturbed {rec['input']:,} records with {r['method']} -> {r['output']}",
+        "  column              cells changed",
+    ]
+    for col, c in r["perturbed"].items():
+        lines.append(f"    {col:<18} {c['cells_changed']:>8,} ({100 * c['share_changed']:.1f}%)")
+    for name, v in loss.items():
+        lines.append(f"  {name:<19} {'-' if v is None else format(v, '.4g')}")
+    for col in r["released_for_analysts"].get("pram_transition_matrices", {}):
+        lines.append(f"  transition matrix of {col} released in the report (--json / --report) for analysts")
+    lines += [
+        f"  measured k          {r['measured']['k']} (on the release; not a guarantee)",
+        f"  time                {r['seconds']:.2f} s",
+        f"  note: {r['privacy_note']}",
+    ]
+    lines += [f"  warning: {w}" for w in r["warnings"]]
+    return "\n".join(lines)
 
 
 def _render(r: dict) -> str:
