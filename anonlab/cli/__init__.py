@@ -40,6 +40,7 @@ ORDER = [
     "synth",
     "evaluate",
     "compare",
+    "serve",
 ]
 
 DESCRIPTION = """\

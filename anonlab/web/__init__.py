@@ -1,0 +1,20 @@
+"""``anonlab serve``: a local web app over the public Python API, for people who do not code.
+
+One page per step (load, schema, risk, release, report, download) and a budget gauge per ledger; every release is
+a call to :func:`anonlab.anonymize` or :class:`anonlab.synth.MST`/:class:`~anonlab.synth.AIM`, evaluated by
+:func:`anonlab.evaluate`, saved with a recipe whose command line reproduces it. Needs ``anonlab[web]``.
+"""
+
+__all__ = ["create_app", "serve"]
+
+
+def __getattr__(name):
+    if name == "create_app":
+        from anonlab.web.app import create_app
+
+        return create_app
+    if name == "serve":
+        from anonlab.web.server import serve
+
+        return serve
+    raise AttributeError(f"module 'anonlab.web' has no attribute {name!r}")

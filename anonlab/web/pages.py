@@ -1,0 +1,387 @@
+"""The handlers of ``anonlab serve``'s pages: each reads the request, calls the public API, renders a template.
+
+Errors become readable pages (anonlab's own message, or a one-line reason), never a traceback.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from anonlab.errors import AnonlabError, UsageError
+from anonlab.web.app import HTTPRefusal, refusal_status
+from anonlab.web.security import COOKIE, FILE_CSP, PAGE_CSP
+
+# -- guard and errors -----------------------------------------------------------------------------------------
+
+
+class GuardMiddleware(BaseHTTPMiddleware):
+    """Host check (loopback binds), access token (other binds), same-origin POSTs, security headers."""
+
+    async def dispatch(self, request: Request, call_next):
+        guard = request.app.state.guard
+        if not guard.host_allowed(request.headers.get("host", "")):
+            return _plain(400, "this server answers only to a loopback address (http://127.0.0.1:PORT/)")
+        given = request.query_params.get("token")
+        if guard.token is not None and given is not None and guard.token_ok(given):
+            # keep the token in a cookie and take it out of the address bar (and of any history)
+            clean = request.url.remove_query_params("token")
+            response = RedirectResponse(str(clean.replace(scheme=request.url.scheme)), status_code=303)
+            response.set_cookie(COOKIE, guard.token, httponly=True, samesite="strict")
+            return _headers(response)
+        if not guard.token_ok(request.cookies.get(COOKIE)):
+            return _plain(403, "this server needs its access token: open the address printed when it started")
+        if request.method == "POST" and not _same_origin(request):
+            return _plain(403, "a form from another site was refused (cross-site request)")
+        response = await call_next(request)
+        return _headers(response)
+
+
+def _same_origin(request: Request) -> bool:
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        return origin is None
+    return origin.split("://", 1)[-1] == request.headers.get("host", "")
+
+
+def _headers(response: Response) -> Response:
+    response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _plain(status: int, message: str) -> Response:
+    from html import escape
+
+    body = f"<!doctype html><title>anonlab</title><h1>Refused</h1><p>{escape(message)}</p>"
+    return _headers(Response(body, status_code=status, media_type="text/html"))
+
+
+async def error_page(request: Request, exc: Exception):
+    from starlette.exceptions import HTTPException
+
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        message = "no such page" if status == 404 else (exc.detail or "refused")
+    else:
+        status = refusal_status(exc)
+        if isinstance(exc, AnonlabError | HTTPRefusal):
+            message = str(exc)
+        else:
+            message = f"an unexpected error ({type(exc).__name__}); nothing was changed in the workspace"
+    return _render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+# -- helpers ----------------------------------------------------------------------------------------------------
+
+
+def _render(request: Request, name: str, context: dict[str, Any], status: int = 200):
+    state = request.app.state
+    base = {"csrf": state.guard.csrf, "request": request}
+    return state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
+
+
+async def _form(request: Request, limit: int = 1024 * 1024):
+    """The posted form, read at most ``limit`` bytes (413 past it, nothing kept), its CSRF token checked."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPRefusal(413, f"the upload is larger than the limit of {limit:,} bytes; nothing was stored")
+    chunks, total = [], 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > limit:
+            raise HTTPRefusal(413, f"the upload is larger than the limit of {limit:,} bytes; nothing was stored")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+
+    async def receive():
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    form = await Request(request.scope, receive).form(max_files=1, max_fields=100, max_part_size=limit)
+    if not request.app.state.guard.csrf_ok(form.get("csrf")):
+        raise HTTPRefusal(403, "the form's security token is missing or wrong: reload the page and try again")
+    return form
+
+
+def _table(request: Request) -> tuple[str, Any]:
+    from anonlab.io import read_table
+
+    name = request.query_params.get("table", "")
+    return name, read_table(request.app.state.workspace.table(name))
+
+
+def _inferred(request: Request, name: str, df):
+    """:meth:`Schema.infer` of a workspace table, kept while the file is unchanged."""
+    import anonlab
+
+    st = request.app.state.workspace.table(name).stat()
+    key = (name, st.st_mtime_ns, st.st_size)
+    cache = request.app.state.schemas
+    if key not in cache:
+        cache[key] = anonlab.Schema.infer(df)
+    return cache[key]
+
+
+def _columns(request: Request, field: str, df) -> list[str]:
+    chosen = request.query_params.getlist(field)
+    unknown = [c for c in chosen if c not in df.columns]
+    if unknown:
+        raise UsageError(f"{field}= names column {unknown[0]!r}, which the table does not have")
+    return chosen
+
+
+def _query(**params) -> str:
+    return urlencode([(k, v) for k, vs in params.items() for v in (vs if isinstance(vs, list) else [vs])])
+
+
+# -- load ---------------------------------------------------------------------------------------------------------
+
+
+async def home(request: Request):
+    state = request.app.state
+    ws = state.workspace
+    context = {
+        "tables": ws.tables(),
+        "releases": ws.releases()[:20],
+        "jobs": state.jobs.all()[:10],
+        "max_upload": state.max_upload,
+        "workspace": str(ws.root),
+    }
+    return _render(request, "home.html", context)
+
+
+async def upload(request: Request):
+    from anonlab.io import read_table
+    from starlette.datastructures import UploadFile
+
+    ws = request.app.state.workspace
+    form = await _form(request, request.app.state.max_upload)
+    item = form.get("table")
+    if not isinstance(item, UploadFile) or not item.filename:
+        raise UsageError("choose a table file to upload")
+    name = ws.save_upload(item.filename, await item.read())
+    try:
+        read_table(ws.table(name))
+    except AnonlabError:
+        ws.remove(name)
+        raise
+    return RedirectResponse(f"/schema?{_query(table=name)}", status_code=303)
+
+
+# -- schema and risk ------------------------------------------------------------------------------------------
+
+
+async def schema(request: Request):
+    from markupsafe import Markup
+
+    name, df = _table(request)
+    draft = _inferred(request, name, df)
+    from_data = [c.name for c in draft if c.from_data]
+    context = {
+        "table": name,
+        "rows": len(df),
+        "schema_html": Markup(draft._repr_html_()),
+        "from_data": from_data,
+        "assess_query": _query(table=name, quasi=draft.with_role("quasi"), sensitive=draft.with_role("sensitive")),
+    }
+    return _render(request, "schema.html", context)
+
+
+def _histogram(report) -> list[dict[str, Any]]:
+    most = max((b["records"] for b in report.histogram), default=0) or 1
+    return [{**b, "height": round(160 * b["records"] / most)} for b in report.histogram]
+
+
+async def assess(request: Request):
+    import anonlab
+    from markupsafe import Markup
+
+    name, df = _table(request)
+    draft = _inferred(request, name, df)
+    quasi = _columns(request, "quasi", df)
+    sensitive = _columns(request, "sensitive", df)
+    context: dict[str, Any] = {"table": name, "columns": list(df.columns), "quasi": quasi, "sensitive": sensitive}
+    context["roles"] = {c.name: c.role for c in draft}
+    if quasi:
+        report = anonlab.assess(df, quasi=quasi, sensitive=sensitive or None, source=name)
+        context["report_html"] = Markup(report._repr_html_())
+        context["histogram"] = _histogram(report)
+        context["k"] = report.k
+        context["release_query"] = _query(table=name, quasi=quasi, sensitive=sensitive)
+    return _render(request, "assess.html", context)
+
+
+# -- releases -------------------------------------------------------------------------------------------------
+
+
+async def release_form(request: Request):
+    name, df = _table(request)
+    quasi = _columns(request, "quasi", df)
+    sensitive = _columns(request, "sensitive", df)
+    context = {
+        "table": name,
+        "columns": list(df.columns),
+        "quasi": quasi,
+        "sensitive": sensitive,
+        "target": sensitive[0] if sensitive else df.columns[-1],
+        "ledgers": request.app.state.workspace.ledgers(),
+    }
+    return _render(request, "release.html", context)
+
+
+def _number(form, field: str, kind=float, default=None):
+    text = (form.get(field) or "").strip()
+    if not text:
+        if default is None:
+            raise UsageError(f"{field}= is required")
+        return default
+    try:
+        return kind(text)
+    except ValueError:
+        raise UsageError(f"{field}={text!r} is not a number") from None
+
+
+def _request_from(form, state):
+    from anonlab.web.releases import KAnonymityRequest, SynthRequest
+
+    table = form.get("table", "")
+    state.workspace.table(table)
+    quasi = form.getlist("quasi")
+    target = form.get("target") or None
+    if form.get("kind") == "kanonymity":
+        if not quasi:
+            raise UsageError("choose the quasi-identifiers (quasi=) on the risk page first")
+        l_value = _number(form, "l", float, 0.0) or None
+        return KAnonymityRequest(
+            table=table,
+            quasi=quasi,
+            k=_number(form, "k", int),
+            sensitive=form.getlist("sensitive"),
+            l=l_value,
+            algorithm=form.get("algorithm") or "mondrian",
+            target=target,
+        )
+    if form.get("kind") == "synth":
+        rows = _number(form, "rows", int, 0) or None
+        return SynthRequest(
+            table=table,
+            synthesizer=form.get("synthesizer") or "mst",
+            epsilon=_number(form, "epsilon"),
+            delta=_number(form, "delta", float, 1e-9),
+            ledger=form.get("ledger") or "",
+            rows=rows,
+            domains=form.get("domains") or "discover",
+            target=target,
+            quasi=quasi,
+            options=state.synth_options,
+        )
+    raise UsageError("kind= must be kanonymity or synth")
+
+
+async def release_submit(request: Request):
+    from anonlab.web.releases import run_release
+
+    state = request.app.state
+    form = await _form(request)
+    req = _request_from(form, state)
+    if req.kind == "synth":
+        import anonlab
+
+        # refused before it runs: the ledger says whether this release still fits (nothing is written)
+        ledger = anonlab.Ledger.open(state.workspace.ledger_path(req.ledger))
+        ledger.check(epsilon=req.epsilon, delta=req.delta)
+    evaluation = state.evaluation
+    job = state.jobs.submit(req.label(), lambda j: run_release(state.workspace, req, j, evaluation))
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+async def job(request: Request):
+    job = request.app.state.jobs.get(request.path_params["job_id"])
+    if job is None:
+        raise HTTPRefusal(404, "no such job (jobs are forgotten when the server stops)")
+    if job.state == "done":
+        return RedirectResponse(f"/releases/{job.release}", status_code=303)
+    return _render(request, "job.html", {"job": job})
+
+
+async def job_cancel(request: Request):
+    await _form(request)
+    job = request.app.state.jobs.cancel(request.path_params["job_id"])
+    if job is None:
+        raise HTTPRefusal(404, "no such job")
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+async def release_page(request: Request):
+    ws = request.app.state.workspace
+    rid = request.path_params["rid"]
+    recipe = ws.release_file(rid, "recipe.toml").read_text(encoding="utf-8")
+    return _render(request, "result.html", {"rid": rid, "recipe": recipe})
+
+
+async def release_file(request: Request):
+    ws = request.app.state.workspace
+    rid, name = request.path_params["rid"], request.path_params["name"]
+    path = ws.release_file(rid, name)
+    from anonlab.web.workspace import RELEASE_FILES
+
+    download = request.query_params.get("download") == "1" or name != "report.html"
+    filename = f"{rid}-{name}"
+    response = FileResponse(
+        path,
+        media_type=RELEASE_FILES[name],
+        filename=filename if download else None,
+        content_disposition_type="attachment" if download else "inline",
+    )
+    response.headers["Content-Security-Policy"] = FILE_CSP
+    return response
+
+
+# -- budgets --------------------------------------------------------------------------------------------------
+
+
+def _gauge(ws, name: str) -> dict[str, Any]:
+    import anonlab
+
+    try:
+        led = anonlab.Ledger.open(ws.ledger_path(name))
+    except AnonlabError as exc:
+        return {"name": name, "error": str(exc)}
+    total, spent = led.total, led.spent()
+    share = spent.epsilon / total.epsilon if total.epsilon else 1.0
+    return {
+        "name": name,
+        "population": led.population,
+        "total": total,
+        "spent": spent,
+        "remaining": led.remaining(),
+        "releases": len(led.entries),
+        "share": min(max(share, 0.0), 1.0),
+    }
+
+
+async def budget(request: Request):
+    ws = request.app.state.workspace
+    return _render(request, "budget.html", {"gauges": [_gauge(ws, n) for n in ws.ledgers()]})
+
+
+async def budget_create(request: Request):
+    import anonlab
+
+    ws = request.app.state.workspace
+    form = await _form(request)
+    path = ws.ledger_path(form.get("name") or "", exists=False)
+    anonlab.Ledger.create(
+        path,
+        epsilon=_number(form, "epsilon"),
+        delta=_number(form, "delta", float, 0.0),
+        population=(form.get("population") or "").strip() or None,
+    )
+    return RedirectResponse("/budget", status_code=303)

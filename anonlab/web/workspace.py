@@ -1,0 +1,149 @@
+"""The workspace: the one folder ``anonlab serve`` reads from and writes to.
+
+Layout: ``tables/`` (uploads, mode 0600), ``ledgers/NAME.ledger`` (privacy budgets), ``releases/ID/`` (a release,
+its evaluation report and its recipe). Tables the user put at the top of the folder can be picked too. Every path
+the browser names is looked up in what this module lists, never joined onto the folder as given, so no name can
+reach outside the workspace (no ``..``, no absolute path, no link out of it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from anonlab.errors import InputError, UsageError
+from anonlab.io import TABLE_SUFFIXES
+
+__all__ = ["Workspace", "RELEASE_FILES"]
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_LEDGER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,79}$")
+# the files of a release that may be downloaded, and how they are served
+RELEASE_FILES = {
+    "release.csv": "text/csv",
+    "report.html": "text/html",
+    "recipe.toml": "application/toml",
+    "release.json": "application/json",
+}
+
+
+def _is_table(name: str) -> bool:
+    low = name.lower()
+    return any(low.endswith(s) for s in TABLE_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A folder the app may use. ``root`` is created (mode 0700) when missing."""
+
+    root: Path
+
+    @classmethod
+    def open(cls, root: str | os.PathLike) -> Workspace:
+        path = Path(root).expanduser().resolve()
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for sub in ("tables", "ledgers", "releases"):
+            (path / sub).mkdir(mode=0o700, exist_ok=True)
+        return cls(path)
+
+    def _inside(self, path: Path) -> bool:
+        try:
+            path.resolve().relative_to(self.root)
+        except ValueError:
+            return False
+        return True
+
+    # -- tables ---------------------------------------------------------------------------------------------
+    def tables(self) -> list[str]:
+        """Tables that may be picked, as paths relative to the workspace (``tables/adult.csv``, ``mine.csv``)."""
+        found = []
+        for folder in (self.root, self.root / "tables"):
+            for p in sorted(folder.iterdir()):
+                if p.is_file() and _is_table(p.name) and self._inside(p):
+                    found.append(p.relative_to(self.root).as_posix())
+        return found
+
+    def table(self, name: str) -> Path:
+        """The file of a listed table; anything else (``../x.csv``, ``/etc/passwd``) is refused."""
+        if name not in self.tables():
+            raise InputError(f"{name!r} is not a table in the workspace (pick one from the list)")
+        return self.root / name
+
+    def save_upload(self, filename: str, data: bytes) -> str:
+        """Store uploaded bytes under ``tables/`` with mode 0600, never over an existing file (a suffix is added).
+        The client's file name is reduced to its last part and checked; returns the workspace-relative name."""
+        base = os.path.basename(filename.replace("\\", "/")).strip()
+        if not _NAME.match(base) or not _is_table(base):
+            raise UsageError(
+                f"{filename!r}: upload a table named like data.csv, data.tsv, data.csv.gz or data.parquet "
+                "(letters, digits, . _ - only)"
+            )
+        folder = self.root / "tables"
+        suffix = next(s for s in sorted(TABLE_SUFFIXES, key=len, reverse=True) if base.lower().endswith(s))
+        stem = base[: -len(suffix)]
+        for i in range(1000):
+            name = base if i == 0 else f"{stem}-{i}{suffix}"
+            path = folder / name
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            except FileExistsError:
+                continue
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            return path.relative_to(self.root).as_posix()
+        raise UsageError(f"{base!r}: too many uploads of that name; rename the file")
+
+    def remove(self, name: str) -> None:
+        (self.root / name).unlink(missing_ok=True)
+
+    # -- ledgers --------------------------------------------------------------------------------------------
+    def ledgers(self) -> list[str]:
+        return sorted(p.name[: -len(".ledger")] for p in (self.root / "ledgers").glob("*.ledger") if p.is_file())
+
+    def ledger_path(self, name: str, *, exists: bool = True) -> Path:
+        if not _LEDGER.match(name or ""):
+            raise UsageError(f"ledger name {name!r}: letters, digits, _ and - only (at most 64)")
+        path = self.root / "ledgers" / f"{name}.ledger"
+        if exists and name not in self.ledgers():
+            raise InputError(f"no ledger named {name!r} in the workspace (create one on the budget page)")
+        return path
+
+    # -- releases -------------------------------------------------------------------------------------------
+    def new_release(self, label: str) -> tuple[str, Path]:
+        """A fresh release id (time, label, a random part) and a hidden folder (mode 0700) to fill; the release
+        appears, whole, when :meth:`publish` renames it."""
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        label = re.sub(r"[^A-Za-z0-9-]+", "-", label).strip("-")[:30] or "release"
+        rid = f"{stamp}-{label}-{secrets.token_hex(3)}"
+        path = self.root / "releases" / f".partial-{rid}"
+        path.mkdir(mode=0o700)
+        return rid, path
+
+    def publish(self, rid: str, partial: Path) -> Path:
+        final = self.root / "releases" / rid
+        os.rename(partial, final)
+        return final
+
+    def discard(self, partial: Path) -> None:
+        import shutil
+
+        if partial.name.startswith(".partial-") and partial.parent == self.root / "releases":
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def releases(self) -> list[str]:
+        folder = self.root / "releases"
+        return sorted((p.name for p in folder.iterdir() if p.is_dir() and _RELEASE.match(p.name)), reverse=True)
+
+    def release_file(self, rid: str, name: str) -> Path:
+        """A downloadable file of a release; other names, and ids not listed, are refused."""
+        if name not in RELEASE_FILES or not _RELEASE.match(rid or "") or rid not in self.releases():
+            raise InputError(f"no file {name!r} in release {rid!r}")
+        path = self.root / "releases" / rid / name
+        if not path.is_file() or not self._inside(path):
+            raise InputError(f"no file {name!r} in release {rid!r}")
+        return path
