@@ -97,7 +97,9 @@ async def _form(request: Request, limit: int = 1024 * 1024):
     async for chunk in request.stream():
         total += len(chunk)
         if total > limit:
-            raise HTTPRefusal(413, f"the upload is larger than the limit of {limit:,} bytes; nothing was stored")
+            raise HTTPRefusal(
+                413, f"the upload is larger than the limit of {limit:,} bytes; nothing was stored"
+            )
         chunks.append(chunk)
     body = b"".join(chunks)
 
@@ -158,8 +160,9 @@ async def home(request: Request):
 
 
 async def upload(request: Request):
-    from anonlab.io import read_table
     from starlette.datastructures import UploadFile
+
+    from anonlab.io import read_table
 
     ws = request.app.state.workspace
     form = await _form(request, request.app.state.max_upload)
@@ -189,7 +192,9 @@ async def schema(request: Request):
         "rows": len(df),
         "schema_html": Markup(draft._repr_html_()),
         "from_data": from_data,
-        "assess_query": _query(table=name, quasi=draft.with_role("quasi"), sensitive=draft.with_role("sensitive")),
+        "assess_query": _query(
+            table=name, quasi=draft.with_role("quasi"), sensitive=draft.with_role("sensitive")
+        ),
     }
     return _render(request, "schema.html", context)
 
@@ -200,14 +205,20 @@ def _histogram(report) -> list[dict[str, Any]]:
 
 
 async def assess(request: Request):
-    import anonlab
     from markupsafe import Markup
+
+    import anonlab
 
     name, df = _table(request)
     draft = _inferred(request, name, df)
     quasi = _columns(request, "quasi", df)
     sensitive = _columns(request, "sensitive", df)
-    context: dict[str, Any] = {"table": name, "columns": list(df.columns), "quasi": quasi, "sensitive": sensitive}
+    context: dict[str, Any] = {
+        "table": name,
+        "columns": list(df.columns),
+        "quasi": quasi,
+        "sensitive": sensitive,
+    }
     context["roles"] = {c.name: c.role for c in draft}
     if quasi:
         report = anonlab.assess(df, quasi=quasi, sensitive=sensitive or None, source=name)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shlex
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from anonlab.errors import UsageError
@@ -126,7 +126,7 @@ def recipe_toml(request, rid: str) -> str:
             "kind": request.kind,
             "input": request.table,
             "output": output,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
         },
         "parameters": request.parameters(),
         "reproduce": {

@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from anonlab.errors import InputError, UsageError
@@ -103,7 +103,9 @@ class Workspace:
 
     # -- ledgers --------------------------------------------------------------------------------------------
     def ledgers(self) -> list[str]:
-        return sorted(p.name[: -len(".ledger")] for p in (self.root / "ledgers").glob("*.ledger") if p.is_file())
+        return sorted(
+            p.name[: -len(".ledger")] for p in (self.root / "ledgers").glob("*.ledger") if p.is_file()
+        )
 
     def ledger_path(self, name: str, *, exists: bool = True) -> Path:
         if not _LEDGER.match(name or ""):
@@ -117,7 +119,7 @@ class Workspace:
     def new_release(self, label: str) -> tuple[str, Path]:
         """A fresh release id (time, label, a random part) and a hidden folder (mode 0700) to fill; the release
         appears, whole, when :meth:`publish` renames it."""
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         label = re.sub(r"[^A-Za-z0-9-]+", "-", label).strip("-")[:30] or "release"
         rid = f"{stamp}-{label}-{secrets.token_hex(3)}"
         path = self.root / "releases" / f".partial-{rid}"
@@ -137,7 +139,9 @@ class Workspace:
 
     def releases(self) -> list[str]:
         folder = self.root / "releases"
-        return sorted((p.name for p in folder.iterdir() if p.is_dir() and _RELEASE.match(p.name)), reverse=True)
+        return sorted(
+            (p.name for p in folder.iterdir() if p.is_dir() and _RELEASE.match(p.name)), reverse=True
+        )
 
     def release_file(self, rid: str, name: str) -> Path:
         """A downloadable file of a release; other names, and ids not listed, are refused."""
