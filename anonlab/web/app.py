@@ -48,7 +48,7 @@ def create_app(
     """
     require_extra("web", "starlette", "anonlab serve")
     require_extra("web", "jinja2", "anonlab serve")
-    require_extra("web", "multipart", "anonlab serve (uploads)")
+    require_extra("web", "python_multipart", "anonlab serve (uploads)")
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.routing import Mount, Route

@@ -351,6 +351,8 @@ async def release_file(request: Request):
         filename=filename if download else None,
         content_disposition_type="attachment" if download else "inline",
     )
+    if not download:
+        response.headers["Content-Disposition"] = "inline"
     response.headers["Content-Security-Policy"] = FILE_CSP
     return response
 
