@@ -20,6 +20,7 @@ __all__ = [
     "assess",
     "pseudonymize",
     "dp_stats",
+    "preview_dp_stats",
 ]
 
 _WHERE = {
@@ -31,6 +32,7 @@ _WHERE = {
     "assess": "anonlab.distributed.risk",
     "pseudonymize": "anonlab.distributed.pseudonym",
     "dp_stats": "anonlab.distributed.stats",
+    "preview_dp_stats": "anonlab.distributed.stats",
 }
 
 

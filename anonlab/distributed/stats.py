@@ -1,0 +1,299 @@
+"""Differentially private statistics of a partitioned table: :func:`anonlab.privacy.stats.dp_stats` with its
+exact aggregates computed on a cluster.
+
+Every query's exact input (:func:`anonlab.privacy.stats.answers.exact`: a count, the cells of a contingency
+table, an integer sum on the public fixed-point grid, a mean's count and centred sum, a quantile's rank counts
+at each public candidate) is additive over the rows, so each partition computes its own with the in-process
+kernel and the parts are added exactly (integers) in a tree: the client receives aggregates whose size is set by
+the public domains (at most :data:`~anonlab.privacy.stats.MAX_CELLS` cells), never rows. The rest is the
+in-process release, on the client: the same checks in the same order, the ledger charged once before any noise
+is drawn, the noise drawn once from the same stream, the same allow-listed result.
+
+The table's content fingerprint (kept in the ledger and, for a seeded release, in the noise derivation; never
+published) is the in-process one, :func:`anonlab.privacy.ledger.dataset_fingerprint`: the partitions' CSV text
+is hashed in row order as it streams to the client (one partition at a time; it is skipped when there is
+neither a ledger nor a seed, as nothing then uses it). So a release here and in-process of the same rows with
+the same seed and ledger state gives the same answers.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any
+
+from anonlab.errors import InputError, PrivacyWarning, UsageError
+
+__all__ = ["dp_stats", "preview_dp_stats", "exact_inputs", "fingerprint"]
+
+_WINDOW = 4  # partitions of CSV text in flight to the client while fingerprinting
+
+
+def _as_dask(table: Any):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    from anonlab.distributed.tables import read_table
+
+    if isinstance(table, str | os.PathLike):
+        return read_table(table), str(table)
+    if isinstance(table, pd.DataFrame):
+        return dd.from_pandas(
+            table, npartitions=max(1, min(8, len(table) // 100_000 + 1)), sort=False
+        ), "input"
+    return table, "input"
+
+
+def _kernel(part, sub, queries, schema, source):
+    """One partition's exact inputs, or the names of the columns holding a value that does not fit the schema
+    (never the value or its row: they are private)."""
+    from anonlab.privacy.stats.answers import exact
+    from anonlab.schema import Schema
+
+    if sub is None:  # no column queried (count only): the rows as they are, as in-process
+        return (), [exact(q, part, schema) for q in queries]
+    try:
+        data = sub.coerce(part, source)
+    except InputError:
+        bad = []
+        for col in sub.columns:
+            try:
+                Schema((col,)).coerce(part[[col.name]], source)
+            except InputError:
+                bad.append(col.name)
+        return tuple(bad), None
+    return (), [exact(q, data, schema) for q in queries]
+
+
+def _merge(a, b, queries):
+    from anonlab.privacy.stats.answers import combine
+
+    bad = tuple(dict.fromkeys((*a[0], *b[0])))
+    if bad:
+        return bad, None
+    return (), [combine(q, x, y) for q, x, y in zip(queries, a[1], b[1], strict=True)]
+
+
+def _compute(client, *objs):
+    import dask
+
+    return dask.compute(*objs, scheduler=client) if client is not None else dask.compute(*objs)
+
+
+def _exact(ddf, sub, queries, schema, source: str, client) -> list:
+    """The queries' exact inputs over every partition, added in a tree; raises as :func:`coerce_private` would
+    (the first schema column, in schema order, that holds a value not of its type; the column only)."""
+    import dask
+
+    if sub is not None:
+        sub.check_frame(ddf._meta, source)
+        ddf = ddf[list(sub.names)]
+    # the empty table's inputs: checks the queries against the schema here, and is the sum's identity
+    empty = _kernel(ddf._meta.iloc[:0], sub, queries, schema, source)
+    parts = [dask.delayed(_kernel, pure=True)(p, sub, queries, schema, source) for p in ddf.to_delayed()]
+    merge = dask.delayed(_merge, pure=True)
+    while len(parts) > 1:
+        parts = [merge(parts[i], parts[i + 1], queries) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), 2)]  # fmt: skip
+    bad, inputs = _compute(client, parts[0])[0] if parts else empty
+    if bad:
+        first = next(c.name for c in sub.columns if c.name in bad)
+        col = sub[first]
+        raise InputError(
+            f"{source}: column {first!r} holds a value that is not a valid {col.type} (the schema's type); the "
+            "values and their rows are not shown, as they are private"
+        )
+    return inputs
+
+
+def _csv_text(part, cols, header: bool) -> bytes:
+    frame = part.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    return frame[cols].to_csv(index=False, header=header, lineterminator="\n").encode("utf-8")
+
+
+def fingerprint(table: Any, scheduler: Any = None) -> str:
+    """:func:`anonlab.privacy.ledger.dataset_fingerprint` of a partitioned table, equal to the in-process one of
+    the same rows in the same order: each partition's CSV text (the header with the first) is hashed on the
+    client in row order, a few partitions in flight at a time. Secret to the operator: never publish it."""
+    from anonlab.distributed.scheduler import connect
+
+    with connect(scheduler) as client:
+        ddf, _ = _as_dask(table)
+        return _fingerprint(ddf, client)
+
+
+def _fingerprint(ddf, client) -> str:
+    import hashlib
+
+    import dask
+
+    cols = sorted(map(str, ddf.columns))
+    ddf = ddf.rename(columns={c: str(c) for c in ddf.columns})
+    texts = [dask.delayed(_csv_text, pure=True)(p, cols, i == 0) for i, p in enumerate(ddf.to_delayed())]
+    h = hashlib.sha256(b"anonlab-dataset-v1\n")
+    if client is None:
+        for i in range(0, len(texts), _WINDOW):
+            for t in dask.compute(*texts[i : i + _WINDOW]):
+                h.update(t)
+        return h.hexdigest()
+    pending = client.compute(texts[:_WINDOW])
+    nxt = _WINDOW
+    while pending:
+        h.update(pending.pop(0).result())
+        if nxt < len(texts):
+            pending.append(client.compute(texts[nxt]))
+            nxt += 1
+    return h.hexdigest()
+
+
+def _schema(schema, trust_domains: bool):
+    """The schema as :func:`anonlab.privacy.stats.release.resolve_schema` resolves it; an inferred one (no
+    ``schema=``) would read every value of the table on the client, so here it must be given."""
+    from anonlab.privacy.stats.release import resolve_schema
+
+    if schema is None and trust_domains:
+        raise UsageError(
+            "schema=: a distributed dp stats run needs a schema stating each queried column's type and domain "
+            "(a file, a Schema or 'adult'); inferring one would read the whole table on the client"
+        )
+    return resolve_schema(schema, None, trust_domains)  # schema=None without trust: the in-process refusal
+
+
+def exact_inputs(table: Any, queries, *, schema, source: str | None = None, scheduler: Any = None) -> list:
+    """The exact, un-noised inputs of ``queries`` on a partitioned table, as
+    :func:`anonlab.privacy.stats.answers.exact` computes them in-process on the coerced table (one per query).
+    For checking only: they are exact statistics of private data, never to be released as they are."""
+    from anonlab.distributed.scheduler import connect
+    from anonlab.privacy.stats.queries import as_queries
+    from anonlab.schema import Schema
+
+    qs = as_queries(queries)
+    sch = _schema(schema, False)
+    with connect(scheduler) as client:
+        ddf, where = _as_dask(table)
+        used = sorted({c for q in qs for c in q.columns})
+        sub = Schema(tuple(sch[c] for c in used)) if used else None
+        return _exact(ddf, sub, qs, sch, source or where, client)
+
+
+def dp_stats(
+    table: Any,
+    queries,
+    *,
+    epsilon: float,
+    delta: float = 0.0,
+    schema=None,
+    ledger=None,
+    trust_domains: bool = False,
+    seed: int | None = None,
+    source: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    scheduler: Any = None,
+):
+    """:func:`anonlab.privacy.stats.dp_stats` of a table too large for one process: the same parameters, checks,
+    ledger charge and :class:`~anonlab.privacy.stats.StatsResult`.
+
+    table : a path (CSV/TSV file or glob, Parquet file or folder; read as :func:`anonlab.io.read_table` reads),
+        a Dask DataFrame, or a pandas DataFrame (split into partitions).
+    schema : as in-process, except that ``None`` (a schema inferred from the data, with ``trust_domains=True``)
+        is refused: give the schema file (``anonlab schema infer`` on a sample drafts one).
+    scheduler : where the aggregates are computed: ``"local:N"``, a scheduler address or file, a
+        ``distributed.Client``, or ``None`` for the session's current client (else Dask's threads).
+
+    The exact aggregates equal the in-process ones; the ledger is charged once, on the client, before any noise
+    is drawn; the noise is drawn once, on the client. With the same seed, ledger state and rows in the same order,
+    the answers equal the in-process answers.
+    """
+    from anonlab.distributed.scheduler import connect
+    from anonlab.privacy.noise import SEEDED_WARNING, NoiseSource
+    from anonlab.privacy.stats.plan import plan_stats
+    from anonlab.privacy.stats.queries import as_queries
+    from anonlab.privacy.stats.release import _check_seed, _parameters, resolve_ledger
+
+    qs = as_queries(queries)
+    plan = plan_stats(qs, epsilon, delta)
+    sch = _schema(schema, trust_domains)
+    led = resolve_ledger(ledger)
+    noise = NoiseSource(_check_seed(seed))
+    params = _parameters(qs, plan.epsilon, plan.delta, schema, ledger, trust_domains, noise.seeded)
+    params.update(parameters or {})
+    with connect(scheduler) as client:
+        ddf, where = _as_dask(table)
+        result = _run(ddf, sch, qs, plan, led, trust_domains, noise, source or where, params, client)
+    if noise.seeded:
+        warnings.warn(SEEDED_WARNING, PrivacyWarning, stacklevel=2)
+    if result.trusted_domains:
+        warnings.warn(
+            f"domains read from the data were trusted as public: {', '.join(result.trusted_domains)}",
+            PrivacyWarning,
+            stacklevel=2,
+        )
+    return result
+
+
+def _run(ddf, schema, qs, plan, ledger, trust_domains, noise, source, params, client):
+    """:func:`anonlab.privacy.stats.release.run_stats`, step for step, with the exact inputs and the fingerprint
+    computed on the cluster."""
+    from anonlab.privacy.stats import release
+    from anonlab.privacy.stats.answers import answer, measured
+    from anonlab.privacy.stats.plan import check_columns
+    from anonlab.privacy.stats.result import StatsResult
+    from anonlab.schema import Schema
+
+    trusted = check_columns(qs, schema, trust_domains)
+    params = release._check_parameters(params)
+    if ledger is None:
+        release._no_ledger_warning()
+    used = sorted({c for q in qs for c in q.columns})
+    sub = Schema(tuple(schema[c] for c in used)) if used else None
+    # Every exact statistic is computed before the charge (a bad value fails without spending budget).
+    inputs = _exact(ddf, sub, qs, schema, source, client)
+    # The fingerprint goes into the ledger and a seeded release's noise stream; an unseeded release without a
+    # ledger uses neither, so it is not computed then.
+    fp = _fingerprint(ddf, client) if (ledger is not None or noise.seeded) else ""
+    rel = release._release_params(qs, plan, schema, trust_domains, trusted)
+    seq, ledger_info = (
+        release._charge(ledger, qs, plan, noise, trusted, schema, fp) if ledger is not None else (None, None)
+    )
+    noise = release._release_noise(noise, rel, fp, seq)
+    spent: list = []
+    answers = [answer(q, ex, schema, plan, noise, spent) for q, ex in zip(qs, inputs, strict=True)]
+    return StatsResult(answers, plan, noise.describe(), trusted, ledger_info, params, measured(spent, plan))
+
+
+def preview_dp_stats(
+    table: Any,
+    queries,
+    *,
+    epsilon: float,
+    delta: float = 0.0,
+    schema=None,
+    ledger=None,
+    trust_domains: bool = False,
+    scheduler: Any = None,
+):
+    """:func:`anonlab.privacy.stats.preview_dp_stats` of a partitioned table: what :func:`dp_stats` would spend
+    and with what noise, checked against the ledger; spends and draws nothing. Reads the table only to
+    fingerprint it for the ledger's check (and not at all without a ledger)."""
+    from anonlab.distributed.scheduler import connect
+    from anonlab.privacy.stats.plan import check_columns, plan_stats
+    from anonlab.privacy.stats.queries import as_queries
+    from anonlab.privacy.stats.release import preview_stats, resolve_ledger
+    from anonlab.privacy.stats.result import StatsPreview
+
+    qs = as_queries(queries)
+    plan_stats(qs, epsilon, delta)
+    sch = _schema(schema, trust_domains)
+    led = resolve_ledger(ledger)
+    check_columns(qs, sch, trust_domains)  # what preview_stats refuses, refused before the table is read
+    fp = "unused"
+    if led is not None:
+        with connect(scheduler) as client:
+            ddf, _ = _as_dask(table)
+            fp = _fingerprint(ddf, client)
+    return StatsPreview(
+        preview_stats(
+            None, sch, qs, epsilon=epsilon, delta=delta, ledger=led, dataset=fp, trust_domains=trust_domains
+        )
+    )
