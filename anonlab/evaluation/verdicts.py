@@ -231,6 +231,11 @@ def relative_verdict(
         v, why = "poor", "worse than independent columns"
     elif _ok(dp_1way) and worse(value, dp_1way):
         v, why = "poor", "worse than the DP 1-way baseline at the same budget"
+    elif c >= 1:
+        v, why = (
+            "good",
+            f"at or beyond the sampling floor, as close as a second real sample (closes {c:.0%} of the gap)",
+        )
     elif c >= GOOD_CLOSURE:
         v, why = "good", f"closes {c:.0%} of the gap"
     else:
@@ -295,7 +300,7 @@ def _pessimistic(
         return v, f"even the interval's upper end {top:.3f} is below {moderate:g} ({limits})"
     level = high if v == "high" else moderate
     if value >= level:
-        return v, f"the figure itself reaches {level:g} ({limits})"
+        return v, f"the figure {value:.3f} is itself at or above {level:g} ({limits})"
     return v, (
         f"not ruled out: the figure is {value:.3f} but its interval reaches {top:.3f} ({limits}); more records "
         "or attacks narrow the interval"

@@ -56,7 +56,7 @@ nav.toc{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:.5
 nav.toc h2{border:0;margin:.3em 0;font-size:1.1em}nav.toc ol{margin:.1em 0;padding-left:1.5em}
 nav.toc ol ol{font-size:.93em}nav.toc a{color:#0550ae;text-decoration:none}nav.toc a:hover{text-decoration:underline}
 figure{margin:1em 0 1.5em}figure.hero img{width:100%}figcaption{color:#57606a;font-size:.9em;max-width:62em}
-.figrow{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:0 1.2em;align-items:end}
+.figrow{display:grid;grid-template-columns:repeat(auto-fit,minmax(460px,1fr));gap:0 1.2em;align-items:start}
 img{max-width:100%;height:auto;display:block;margin:.4em 0}
 details.part{border:1px solid #d0d7de;border-radius:6px;margin:.9em 0;padding:0 1em}
 details.part>summary{cursor:pointer;padding:.6em 0;font-weight:600;font-size:1.08em}

@@ -38,6 +38,7 @@ from anonlab.evaluation.report.words import (
     param_words,
     privacy_details,
     privacy_statement,
+    short,
 )
 
 if TYPE_CHECKING:
@@ -59,12 +60,31 @@ def _baselines_text(b: dict[str, float | None]) -> str:
 
 
 def _verdict_table(ev: Evaluation) -> str:
-    vs = sorted(ev.verdicts, key=lambda v: v.kind != "utility")
-    rows = [[v.kind, v.metric, v.value, _baselines_text(v.baselines), v.verdict, v.reason] for v in vs]
-    classes = [["", "", "", "", f"v {v.verdict}" if v.verdict != "n/a" else "v", ""] for v in vs]
-    return table(
-        ["kind", "metric", "value [95% interval]", "baselines (same run)", "verdict", "why"], rows, classes
-    )
+    """Two tables: utility verdicts beside their baselines, risk verdicts with their 95% interval."""
+    util = [v for v in ev.verdicts if v.kind == "utility"]
+    risk = [v for v in ev.verdicts if v.kind != "utility"]
+
+    def cls(v):
+        return f"v {v.verdict}" if v.verdict != "n/a" else "v"
+
+    out = []
+    if util:
+        out.append(
+            table(
+                ["utility figure", "value", "baselines (same run)", "verdict", "why"],
+                [[v.metric, v.value, _baselines_text(v.baselines), v.verdict, v.reason] for v in util],
+                [["", "", "", cls(v), ""] for v in util],
+            )
+        )
+    if risk:
+        out.append(
+            table(
+                ["risk figure", "value [95% interval]", "verdict", "why"],
+                [[v.metric, v.value, v.verdict, v.reason] for v in risk],
+                [["", "", cls(v), ""] for v in risk],
+            )
+        )
+    return "".join(out)
 
 
 def _counts(ev: Evaluation, kind: str) -> dict[str, int]:
@@ -72,20 +92,23 @@ def _counts(ev: Evaluation, kind: str) -> dict[str, int]:
 
 
 def _glance(ev: Evaluation) -> str:
-    """The verdicts counted, one line each for utility and risk, and how many risk verdicts only their
-    interval's width made moderate or high."""
-    wide = sum(1 for v in ev.verdicts if v.kind == "risk" and v.reason.startswith("not ruled out"))
-    out = (
+    """The verdicts counted, one line for utility and risk together."""
+    return (
         f"<p><b>Utility</b> {chips(_counts(ev, 'utility')) or 'none judged'} &nbsp; "
         f"<b>Risk</b> {chips(_counts(ev, 'risk')) or 'none judged'}</p>"
     )
-    if wide:
-        out += (
-            f"<p class='small'>{wide} of the risk verdicts are moderate or high only because the figure's 95% "
-            "interval is wide (the figure itself is lower): the attack could not rule the risk out on this "
-            "sample. More records or attacks narrow the interval.</p>"
-        )
-    return out
+
+
+def _wide(ev: Evaluation) -> str:
+    """How many risk verdicts only their interval's width made moderate or high."""
+    wide = sum(1 for v in ev.verdicts if v.kind == "risk" and v.reason.startswith("not ruled out"))
+    if not wide:
+        return ""
+    return (
+        f"<p class='small'>{wide} of the risk verdicts {'is' if wide == 1 else 'are'} moderate or high only "
+        "because the figure's 95% interval is wide (the figure itself is lower): the attack could not rule the "
+        "risk out on this sample. More records or attacks narrow the interval.</p>"
+    )
 
 
 def _budget_split(p: dict[str, Any]) -> str:
@@ -98,6 +121,10 @@ def _budget_split(p: dict[str, Any]) -> str:
     ]
     if not rows:
         return ""
+    rows = [
+        [n, short(e, 3) if e is not None else "n/a", short(r, 3) if r is not None else "n/a"]
+        for n, e, r in rows
+    ]
     return "<p>How the budget was split, as the method reported it:</p>" + table(
         ["part of the release", "epsilon", "rho (zCDP)"], rows
     )
@@ -110,7 +137,11 @@ def _privacy(ev: Evaluation) -> str:
         out.append(_budget_split(p))
         if p.get("noise"):
             out.append(f"<p class='small'>Noise: {esc(p['noise'])}</p>")
-        rows = [[k, v] for k, v in privacy_details(p) if not k.startswith("details / budget parts")]
+        rows = [
+            [k, v]
+            for k, v in privacy_details(p)
+            if not k.startswith("details / budget parts") and k != "noise"
+        ]
         if rows:
             out.append(
                 "<details class='more'><summary>The full privacy record, as the method reported it</summary>"
@@ -212,13 +243,16 @@ def evaluation_section(
     outline = outline or Outline()
     toc = not in_study
     pre = ev.label if in_study else ""
-    out = _header(ev, in_study)
+    out = _header(ev, in_study) if in_study else []
     out.append(outline.heading(level, "Verdicts", key=f"{pre} verdicts", toc=toc))
-    out += [_glance(ev), explain(explain_verdicts()), _verdict_table(ev)]
-    if not in_study:
+    out += [explain(explain_verdicts()), _wide(ev), _verdict_table(ev)]
+    if in_study:
         out.append(
-            f"<details class='more'><summary>The rule that produced these verdicts</summary>{guide()}</details>"
+            "<p class='small'>The verdicts follow the rule stated under <a href='#how-to-read-this-report'>How "
+            "to read this report</a>.</p>"
         )
+    else:
+        out.append(f"<div class='small'>{guide()}</div>")
     out.append(outline.heading(level, "Privacy", key=f"{pre} privacy", toc=toc))
     out.append(_privacy(ev))
     out.append(outline.heading(level, "Utility", key=f"{pre} utility", toc=toc))
@@ -240,7 +274,7 @@ def evaluation_section(
 def evaluation_html(ev: Evaluation, title: str | None = None) -> str:
     """A complete HTML page for one evaluation, with a table of contents."""
     outline = Outline()
-    top = [*_header(ev), _glance(ev), f"<p>{esc(privacy_statement(ev.privacy))}</p>"]
+    top = [*_header(ev), _glance(ev), f"<p><b>Privacy.</b> {esc(privacy_statement(ev.privacy))}</p>"]
     body = evaluation_section(ev, outline=outline)
     return page(
         title or f"anonlab evaluation: {ev.label}", body, ev.versions, outline.toc(), intro="\n".join(top)
@@ -319,8 +353,6 @@ def intervals(study: StudyResult) -> dict[str, dict[str, tuple[float, float]]]:
 def _privacy_short(p: dict[str, Any] | None) -> str:
     if not p or p.get("epsilon") is None:
         return "no formal guarantee"
-    from anonlab.evaluation.report.words import short
-
     return f"\u03b5 {short(p['epsilon'])}, \u03b4 {short(p.get('delta', 0.0))}"
 
 
@@ -393,6 +425,7 @@ def study_html(study: StudyResult) -> str:
 
     rows = study.rows()
     outline = Outline()
+    read_id = outline.id("how to read this report")  # the releases' sections link to it
     anchors = {ev.label: outline.id(f"release {ev.label}") for ev in study.evaluations}
     intro = f"<div class='note warn'><b>A study, not a release.</b> {esc(STUDY_PRIVACY)}</div>"
     body = [outline.heading(2, "Overview")]
@@ -465,7 +498,8 @@ def study_html(study: StudyResult) -> str:
             + evaluation_section(ev, level=3, outline=outline, in_study=True)
             + "</details>"
         )
-    body.append(outline.heading(2, "How to read this report"))
+    outline.add(2, read_id, "How to read this report")
+    body.append(f"<h2 id='{read_id}'>How to read this report</h2>")
     body.append(guide())
     versions = study.evaluations[0].versions if study.evaluations else {}
     return page(f"anonlab study: {study.name}", "\n".join(body), versions, outline.toc(), intro=intro)

@@ -1,7 +1,7 @@
 """Matplotlib figures for the reports, returned as PNG bytes (the reports embed them as base64).
 
 Each function draws from an :class:`~anonlab.evaluation.result.Evaluation` (or a study's rows) and never
-recomputes a metric. The Agg backend is used, so no display is needed. PNGs are reduced to a 256-colour palette
+recomputes a metric. The Agg backend is used, so no display is needed. PNGs are reduced to a 64-colour palette
 (plots have few colours), which keeps a study's report small.
 
 The frontier (:func:`frontier_plot`) is the study report's main figure: axes fitted to the releases (a point far
@@ -44,20 +44,26 @@ def _png(fig, dpi: int = 96) -> bytes:
     import matplotlib.pyplot as plt
 
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    fig.savefig(buf, format="png", dpi=dpi, facecolor="white")
     plt.close(fig)
     return _small_png(buf.getvalue())
 
 
 def _small_png(png: bytes) -> bytes:
-    """``png`` reduced to a 256-colour palette and optimised (Pillow, which matplotlib depends on); the original
+    """``png`` reduced to a 64-colour palette and optimised (Pillow, which matplotlib depends on); the original
     where that is not smaller."""
     try:
         from PIL import Image
     except ImportError:  # pragma: no cover - matplotlib requires Pillow
         return png
     im = Image.open(io.BytesIO(png)).convert("RGB")
-    pal = im.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    pal = im.quantize(colors=64, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    # the octree averages the white background with its neighbours: keep it the page's white
+    background = max(pal.getcolors(), key=lambda c: c[0])[1]
+    colours = pal.getpalette()
+    if min(colours[3 * background : 3 * background + 3]) > 235:
+        colours[3 * background : 3 * background + 3] = [255, 255, 255]
+        pal.putpalette(colours)
     out = io.BytesIO()
     pal.save(out, format="PNG", optimize=True)
     small = out.getvalue()
@@ -94,7 +100,7 @@ def distribution_overlays(ev: Evaluation, max_columns: int = 24, max_bars: int =
     ncol = min(3, n)
     nrow = (n + ncol - 1) // ncol
     with plt.rc_context(FONT):
-        fig, axes = plt.subplots(nrow, ncol, figsize=(3.9 * ncol, 3.1 * nrow), squeeze=False)
+        fig, axes = plt.subplots(nrow, ncol, figsize=(4.6 * ncol, 3.2 * nrow), squeeze=False)
         for ax, c in zip(axes.ravel(), cols, strict=False):
             d = ev.distributions[c]
             labels, p, q = d["labels"], np.array(d["real"]), np.array(d["release"])
@@ -141,21 +147,24 @@ def association_heatmaps(ev: Evaluation) -> list[tuple[str, bytes]]:
         diff = np.array(a.release, dtype=float) - np.array(a.real, dtype=float)
         k = len(a.columns)
         with plt.rc_context(FONT):
-            fig, ax = plt.subplots(figsize=(1.6 + 0.42 * k, 1.2 + 0.42 * k))
+            side = max(3.4, 1.6 + 0.45 * k)
+            fig, ax = plt.subplots(figsize=(side + 0.6, side))
             im = ax.imshow(diff, cmap="RdBu_r", vmin=-1, vmax=1)
             ax.set_xticks(range(k))
             ax.set_yticks(range(k))
-            ax.set_xticklabels([_tick(c, 14) for c in a.columns], rotation=55, ha="right", fontsize=9)
-            ax.set_yticklabels([_tick(c, 14) for c in a.columns], fontsize=9)
+            ax.set_xticklabels(
+                [_tick(c, 14) for c in a.columns], rotation=55, ha="right", rotation_mode="anchor", fontsize=10
+            )
+            ax.set_yticklabels([_tick(c, 14) for c in a.columns], fontsize=10)
             if k <= 10:
                 for i in range(k):
                     for j in range(k):
                         if np.isfinite(diff[i, j]) and i != j:
-                            ax.text(j, i, f"{diff[i, j]:.2f}", ha="center", va="center", fontsize=7)
+                            ax.text(j, i, f"{diff[i, j]:.2f}", ha="center", va="center", fontsize=8)
             fig.colorbar(im, ax=ax, fraction=0.046)
             ax.set_title(f"{names[a.kind]}", fontsize=12)
             fig.tight_layout()
-            out.append((names[a.kind], _png(fig, dpi=80)))
+            out.append((names[a.kind], _png(fig, dpi=105)))
     return out
 
 
@@ -289,6 +298,7 @@ def place_labels(ax, points, texts, fontsize: float = 11, lines=()) -> list[tupl
                     out
                     + sum(overlap(b, o) for o in placed)
                     + sum(overlap(b, o) for j, o in enumerate(blocked) if j != i)
+                    + 0.5 * sum(overlap(b, o) for o in strokes)
                 )
                 if cost < best_cost - 1e-9:
                     best, best_cost = (dx, dy, r, b), cost

@@ -131,22 +131,8 @@ def _membership(ev: Evaluation, m) -> str:
 
 
 def _anonymeter(ev: Evaluation, a) -> str:
-    cap = f"each attack was capped at {a.seconds:g} s" if a.time_capped else "no time cap could be set"
-    text = (
-        f"<p>{esc(a.method)}. Its attacks target a seeded sample of {a.rows:,} training records "
-        f"and {a.rows:,} holdout records, {a.n_attacks} attacks of each kind, with {a.release_rows:,} "
-        "released records in the attacker's hands; risk is the success on training records beyond the "
-        f"success on holdout records. The singling-out search was bounded to {a.max_attempts:,} query "
-        f"attempts and {cap}; an attack stopped by a bound is reported as such."
-        + (
-            f" The attacks were repeated over {a.repeats} seeds (small holdout); each row is the most "
-            "pessimistic repetition."
-            if a.repeats > 1
-            else ""
-        )
-        + "</p>\n"
-    )
-    return text + table(
+    # the part's note already states the samples, the bounds and the repetitions: the table only
+    return table(
         ["attack", "risk", "95% interval", "success on train", "on holdout", "random guess", "error"],
         [
             [r.name, r.value, _interval(r.ci), r.attack_rate, r.control_rate, r.baseline_rate, r.error or ""]

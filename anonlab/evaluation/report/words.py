@@ -247,17 +247,23 @@ def _dcr(ev: Evaluation, d) -> str:
 
 
 def _membership(ev: Evaluation, m) -> str:
-    auc = getattr(m, "max_auc", None)
-    if auc is not None and math.isfinite(auc):
-        fig = f" Here the best attack's AUC is {number(auc)}: " + (
-            "about as good as a coin flip, so these attacks could not tell members from non-members."
-            if auc < 0.55
-            else "better than a coin flip: the release gives away some of who was in the data."
-            if auc < 0.8
-            else "the attacker tells members from non-members most of the time."
+    attacks = [a for a in getattr(m, "attacks", ()) if a.auc is not None and math.isfinite(a.auc)]
+    fig = ""
+    if attacks:
+        best = max(attacks, key=lambda a: a.auc)
+        top = best.auc_ci[1] if best.auc_ci is not None else best.auc
+        fig = (
+            f" Here the best attack's AUC is {number(best.auc)}, and its 95% interval reaches {number(top)}: "
+            + (
+                "these attacks could not tell members from non-members better than a coin flip."
+                if top < 0.55
+                else "about a coin flip, but a small advantage cannot be ruled out on this sample."
+                if best.auc < 0.55
+                else "better than a coin flip: the release gives away some of who was in the data."
+                if best.auc < 0.8
+                else "the attacker tells members from non-members most of the time."
+            )
         )
-    else:
-        fig = ""
     return (
         "Membership inference asks whether an attacker holding the release can tell if a given person's record "
         "was used to make it (being in a dataset can itself be sensitive, for a clinic's patients say). The AUC "
