@@ -153,7 +153,11 @@ def association_heatmaps(ev: Evaluation) -> list[tuple[str, bytes]]:
             ax.set_xticks(range(k))
             ax.set_yticks(range(k))
             ax.set_xticklabels(
-                [_tick(c, 14) for c in a.columns], rotation=55, ha="right", rotation_mode="anchor", fontsize=10
+                [_tick(c, 14) for c in a.columns],
+                rotation=55,
+                ha="right",
+                rotation_mode="anchor",
+                fontsize=10,
             )
             ax.set_yticklabels([_tick(c, 14) for c in a.columns], fontsize=10)
             if k <= 10:
