@@ -1,4 +1,4 @@
-"""`assess` and `pseudonymize` in-process against `--scheduler local:2` on a large Adult-shaped table.
+"""`assess`, `pseudonymize` and `dp stats` in-process against `--scheduler local:2` on a large Adult-shaped table.
 
 The table is UCI Adult resampled with replacement to ROWS rows (default 10 million), with a subject identifier
 (8 digits, leading zeros: text) and a visit date per row, written once as one Parquet file of 500,000-row row
@@ -17,6 +17,7 @@ import argparse
 import resource
 import shutil
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,14 @@ from benchmarks._report import save
 
 QUASI = ["age", "sex", "race", "marital-status", "education", "native-country", "workclass", "relationship"]
 SENSITIVE = ["income-per-year", "occupation"]
+DP_QUERIES = [
+    "count",
+    "counts:sex,race",
+    "counts:age",
+    "mean:age",
+    "sum:hours-per-week",
+    "median:hours-per-week",
+]
 DATA = Path(__file__).resolve().parent.parent / "out" / "bench-data"  # ignored by git
 
 
@@ -84,8 +93,10 @@ def main(argv: list[str] | None = None) -> None:
     from anonlab.deid.risk import assess
     from anonlab.distributed import assess as assess_on_cluster
     from anonlab.distributed import connect
+    from anonlab.distributed import dp_stats as dp_stats_on_cluster
     from anonlab.distributed import pseudonymize as pseudonymize_on_cluster
     from anonlab.io import read_table, write_table
+    from anonlab.privacy.stats import dp_stats
 
     src = table(args.rows)
     out = DATA / "dask_scale_out"
@@ -113,6 +124,14 @@ def main(argv: list[str] | None = None) -> None:
     write_table(released, out / "in_process.parquet")
     row("pseudonymize", "in-process", time.perf_counter() - t, client_peak_mb=round(_peak_mb()))
     del df, released
+    # dp stats, seeded (so the table's fingerprint is computed on both paths) and without a ledger
+    t = time.perf_counter()
+    df = read_table(src)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        dp_want = dp_stats(df, DP_QUERIES, epsilon=1.0, delta=1e-6, schema="adult", seed=1)
+    row("dp stats", "in-process", time.perf_counter() - t, client_peak_mb=round(_peak_mb()))
+    del df
 
     t = time.perf_counter()
     with connect(f"local:{args.workers}") as client:
@@ -133,6 +152,14 @@ def main(argv: list[str] | None = None) -> None:
         )
         seconds = time.perf_counter() - t
         peaks = _worker_peaks(client)
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dp_got = dp_stats_on_cluster(
+                str(src), DP_QUERIES, epsilon=1.0, delta=1e-6, schema="adult", seed=1, scheduler=client
+            )
+        row("dp stats", f"local:{args.workers}", time.perf_counter() - t,
+            equal=dp_got.to_dict() == dp_want.to_dict(), worker_peak_mb=_worker_peaks(client))  # fmt: skip
     a = pd.read_parquet(out / "in_process.parquet")
     b = pd.read_parquet(out / "cluster.parquet")
     if args.rows > 2_000_000:
@@ -145,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
         results,
         f"Adult resampled to {args.rows:,} rows (Parquet, 500k-row row groups); assess on 8 quasi-identifiers and "
         "2 sensitive columns (sampling fraction 0.1); pseudonymize of an 8-digit subject id with per-subject "
-        "date shifts. In-process = read_table + the library call; local:N = anonlab.distributed on a "
+        "date shifts; dp stats (seeded, no ledger) of 6 queries. In-process = read_table + the library call; local:N = anonlab.distributed on a "
         "LocalCluster of N single-threaded worker processes (cluster start reported apart).",
     )
 
