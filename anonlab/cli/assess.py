@@ -21,6 +21,11 @@ def add_parser(sub) -> None:
             "  l-diversity       fewest distinct (and entropy-effective) sensitive values in a class\n"
             "  t-closeness       largest distance (EMD) between a class's sensitive values and the table's\n"
             "With --sampling-fraction, population uniqueness is estimated (Zayatz 1991; Pitman, Hoshino 2001).\n"
+            "sdcMicro's measures (in an `sdc` section):\n"
+            "  --suda            SUDA2: minimal sample uniques (records singled out by few values), SUDA and\n"
+            "                    DIS-SUDA scores, each quasi-identifier's share of the score\n"
+            "  --weights COL     individual risk from sampling weights (indivRisk, Benedetti-Franconi) and global\n"
+            "                    risk (expected re-identifications); also shown with --suda\n"
             "Missing values count as a value of their own."
         ),
         func=run,
@@ -47,6 +52,24 @@ def add_parser(sub) -> None:
         default=0.2,
         help="a record is at risk when its re-identification probability exceeds this",
     )
+    p.add_argument(
+        "--suda",
+        action="store_true",
+        help="SUDA2 special uniques and scores (sdcMicro's suda2); with --suda-max-size, MSUs of at most N columns",
+    )
+    p.add_argument(
+        "--suda-max-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="largest MSU SUDA2 looks for (implies --suda) [default: all the quasi-identifiers]",
+    )
+    p.add_argument(
+        "--weights",
+        default=None,
+        metavar="COL",
+        help="column of sampling weights (people each record stands for): individual and global risk",
+    )
     add_json(p)
     add_scheduler(p)
 
@@ -64,10 +87,13 @@ def run(args) -> int:
     if not args.quasi and (schema is None or not schema.with_role("quasi")):
         raise UsageError("give --quasi COLS (or a --schema with quasi-identifier roles)")
     if args.scheduler:
+        if args.suda or args.suda_max_size is not None or args.weights:
+            raise UsageError("--suda and --weights run in-process only: leave out --scheduler")
         return run_on_cluster(args, schema)
     # read only the columns assessed, unless the schema's roles are still to be matched with the table's
     named = args.quasi and (args.sensitive is not None or schema is None)
-    df = read_table(args.input, columns=[*args.quasi, *(args.sensitive or ())] if named else None)
+    weights = [args.weights] if args.weights and args.weights not in (args.quasi or ()) else []
+    df = read_table(args.input, columns=[*args.quasi, *(args.sensitive or ()), *weights] if named else None)
     report = assess(
         df,
         quasi=args.quasi,
@@ -76,6 +102,9 @@ def run(args) -> int:
         threshold=args.threshold,
         schema=schema,
         source=args.input,
+        suda=args.suda,
+        suda_max_size=args.suda_max_size,
+        weights=args.weights,
     )
     if args.json:
         from anonlab import __version__
@@ -150,4 +179,10 @@ def render(report, source: str) -> str:
             )
         else:
             lines.append("    population uniques, Pitman   not estimable for these class sizes")
+    if getattr(report, "sdc", None) is not None:
+        lines += ["", "  sdcMicro measures"]
+        lines += [f"    {label:<52} {value}" for label, value in report.sdc.rows()]
+        if report.sdc.suda:
+            shares = ", ".join(f"{c} {v:.1f}%" for c, v in report.sdc.suda["contributions"].items())
+            lines.append(f"    {'SUDA2 contribution of each quasi-identifier':<52} {shares}")
     return "\n".join(lines)

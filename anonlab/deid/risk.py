@@ -22,7 +22,7 @@ other value an attacker can observe).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +31,8 @@ from anonlab.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from anonlab.deid.sdc_risk import SdcRisk
 
 __all__ = [
     "RiskTriple",
@@ -108,9 +110,15 @@ class RiskReport:
     marketer: float
     sensitive: list[SensitiveReport] = field(default_factory=list)
     population: PopulationReport | None = None
+    #: sdcMicro's measures (SUDA2, individual and global risk; :mod:`anonlab.deid.sdc_risk`), when asked for
+    sdc: SdcRisk | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(replace(self, sdc=None))
+        out.pop("sdc")
+        if self.sdc is not None:
+            out["sdc"] = self.sdc.to_dict()
+        return out
 
     def __repr__(self) -> str:
         return (
@@ -147,6 +155,8 @@ class RiskReport:
             )
             pit = "not estimable" if p.pitman_uniques is None else f"{p.pitman_uniques:,.0f}"
             rows.append(("population uniques, Pitman", pit))
+        if self.sdc is not None:
+            rows += self.sdc.rows()
         return html_table("Re-identification risk", rows)
 
     def sensitive_for(self, column: str) -> SensitiveReport:
@@ -559,6 +569,9 @@ def assess(
     threshold: float = 0.2,
     schema=None,
     source: str = "input",
+    suda: bool = False,
+    suda_max_size: int | None = None,
+    weights=None,
 ) -> RiskReport:
     """Measure re-identification and attribute-disclosure risk of ``df``.
 
@@ -574,6 +587,11 @@ def assess(
     schema : an :class:`~anonlab.schema.Schema` whose roles give ``quasi`` and ``sensitive`` when they are not
         given (its columns of those roles present in ``df``).
     source : how messages name the table (a file name).
+    suda, suda_max_size : SUDA2's special uniques (minimal sample uniques of at most ``suda_max_size``
+        quasi-identifiers, all by default) and scores, in ``report.sdc`` (:func:`anonlab.deid.sdc_risk.suda2`).
+    weights : a column of sampling weights (each record stands for that many people): sdcMicro's individual risk
+        and global risk (expected re-identifications) in ``report.sdc``; also computed, from
+        ``sampling_fraction`` or with the table as the population, when ``suda`` is asked for.
 
     Errors name the parameter at fault (``quasi= names column 'x', which input does not have``).
     """
@@ -589,6 +607,21 @@ def assess(
         sensitive_report(_pairs(key, codes, m), c, m, ordered)
         for c, (codes, m, ordered) in sens_codes.items()
     ]
-    return report_from_histogram(
+    report = report_from_histogram(
         values, freq, list(quasi), sampling_fraction=sampling_fraction, threshold=threshold, sensitive=reports
     )
+    if suda or suda_max_size is not None or weights is not None:
+        from anonlab.deid.sdc_risk import sdc_risk
+
+        section = sdc_risk(
+            df,
+            list(quasi),
+            suda=suda,
+            suda_max_size=suda_max_size,
+            weights=weights,
+            sampling_fraction=None if weights is not None else sampling_fraction,
+            threshold=threshold,
+            source=source,
+        )
+        report = replace(report, sdc=section)
+    return report
