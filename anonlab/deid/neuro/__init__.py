@@ -11,7 +11,7 @@ nibabel, dcm2niix, MNE and edfio are loaded only when a file is read (the ``neur
 - :func:`convert_to_nifti` (:mod:`~anonlab.deid.neuro.converting`) -> :class:`ConvertResult`
 - :func:`audit_nifti` (:mod:`~anonlab.deid.neuro.auditing`) -> :class:`NiftiAuditResult`
 - :func:`anonymize_eeg` (:mod:`~anonlab.deid.neuro.eeg`) -> :class:`EegResult` (FIF, EDF/BDF, BrainVision)
-- :func:`deface` (:mod:`~anonlab.deid.neuro.deface`) -> :class:`DefaceResult` (T1/T2 head images)
+- :func:`deface` (:mod:`~anonlab.deid.neuro.defacing`) -> :class:`DefaceResult` (T1/T2 head images)
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ _LAZY: dict[str, str] = {
     "NiftiAuditResult": "anonlab.deid.neuro.auditing",
     "anonymize_eeg": "anonlab.deid.neuro.eeg",
     "EegResult": "anonlab.deid.neuro.eeg",
-    "deface": "anonlab.deid.neuro.deface",
-    "DefaceResult": "anonlab.deid.neuro.deface",
+    "deface": "anonlab.deid.neuro.defacing",
+    "DefaceResult": "anonlab.deid.neuro.defacing",
 }
 
 __all__ = list(_LAZY)
@@ -36,7 +36,7 @@ __all__ = list(_LAZY)
 if TYPE_CHECKING:  # pragma: no cover
     from anonlab.deid.neuro.auditing import NiftiAuditResult, audit_nifti  # noqa: F401
     from anonlab.deid.neuro.converting import ConvertResult, convert_to_nifti  # noqa: F401
-    from anonlab.deid.neuro.deface import DefaceResult, deface  # noqa: F401
+    from anonlab.deid.neuro.defacing import DefaceResult, deface  # noqa: F401
     from anonlab.deid.neuro.eeg import EegResult, anonymize_eeg  # noqa: F401
 
 
