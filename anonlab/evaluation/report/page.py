@@ -466,7 +466,7 @@ def study_html(study: StudyResult) -> str:
     body.append(
         explain(
             "One row per release; colours are each figure's verdict (green good / low, yellow fair / moderate, "
-            "red poor / high). Utility columns: higher is more useful. Risk columns: 0.5 is guessing for the "
+            "red poor / high; for several attacks, the worst of their verdicts). Utility columns: higher is more useful. Risk columns: 0.5 is guessing for the "
             "membership AUC and the DCR share, 0 is no risk for anonymeter; intervals are 95%."
         )
     )
