@@ -168,7 +168,7 @@ def deface(
     affine, similarity = _register(data, img.affine, tpl, resolution_mm)
     steps.next("applying the face mask")
     face = _warp(_Volume.load(mask_path, face=True), img, affine, threshold)
-    brain = _warp(_brain_region(tpl.coarse(resolution_mm)), img, affine, 0.5)
+    brain = _warp(_brain_region(tpl.coarse(3.0)), img, affine, 0.5)
     out_raw = raw.copy()
     out_raw[face] = _zero_value(img)
     _write(src, dst, img, out_raw, force)
