@@ -42,16 +42,20 @@ class GuardMiddleware(BaseHTTPMiddleware):
 
 
 def _same_origin(request: Request) -> bool:
+    """False for a POST a browser says comes from another site (the CSRF token is the defence that always holds;
+    this refuses early). ``Origin: null`` (sent by privacy settings) is left to the token."""
+    if request.headers.get("sec-fetch-site") in ("cross-site", "same-site"):
+        return False
     origin = request.headers.get("origin")
     if origin is None or origin == "null":
-        return origin is None
+        return True
     return origin.split("://", 1)[-1] == request.headers.get("host", "")
 
 
 def _headers(response: Response) -> Response:
     response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -243,8 +247,16 @@ async def release_form(request: Request):
         "sensitive": sensitive,
         "target": sensitive[0] if sensitive else df.columns[-1],
         "ledgers": request.app.state.workspace.ledgers(),
+        "adult_like": _adult_like(df),
     }
     return _render(request, "release.html", context)
+
+
+def _adult_like(df) -> bool:
+    """Whether the bundled public Adult schema covers every column (it serves any subset of its columns)."""
+    import anonlab
+
+    return set(df.columns) <= set(anonlab.adult_schema().names)
 
 
 def _number(form, field: str, kind=float, default=None):
@@ -289,6 +301,7 @@ def _request_from(form, state):
             ledger=form.get("ledger") or "",
             rows=rows,
             domains=form.get("domains") or "discover",
+            schema=form.get("schema") or None,
             target=target,
             quasi=quasi,
             options=state.synth_options,

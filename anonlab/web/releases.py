@@ -71,6 +71,7 @@ class SynthRequest:
     delta: float = 1e-9
     rows: int | None = None
     domains: str = "discover"
+    schema: str | None = None  # "adult": the bundled public Adult schema; None: the library's default
     target: str | None = None
     quasi: list[str] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)  # extra keywords (tests: fewer iterations)
@@ -80,6 +81,8 @@ class SynthRequest:
     def __post_init__(self) -> None:
         if self.synthesizer not in SYNTHESIZERS:
             raise UsageError(f"synthesizer={self.synthesizer!r}: one of {', '.join(SYNTHESIZERS)}")
+        if self.schema not in (None, "adult"):
+            raise UsageError(f"schema={self.schema!r}: 'adult' (the bundled public schema) or none")
         if self.domains not in DOMAINS:
             raise UsageError(f"domains={self.domains!r}: one of {', '.join(DOMAINS)}")
 
@@ -94,6 +97,8 @@ class SynthRequest:
             "ledger": f"ledgers/{self.ledger}.ledger",
             "domains": self.domains,
         }
+        if self.schema:
+            out["schema"] = self.schema
         if self.rows is not None:
             out["rows"] = self.rows
         return out
@@ -102,6 +107,8 @@ class SynthRequest:
         cmd = ["anonlab", "synth", self.table, "-o", output, "--method", self.synthesizer]
         cmd += ["--epsilon", f"{self.epsilon:g}", "--delta", f"{self.delta:g}"]
         cmd += ["--ledger", f"ledgers/{self.ledger}.ledger", "--domains", self.domains]
+        if self.schema:
+            cmd += ["--schema", self.schema]
         if self.rows is not None:
             cmd += ["--rows", str(self.rows)]
         return cmd
@@ -161,7 +168,7 @@ def _release_table(request, df, job: Job, ledger_file=None):
     cls = {"mst": MST, "aim": AIM}[request.synthesizer]
     model = cls(epsilon=request.epsilon, delta=request.delta, domains=request.domains, **request.options)
     job.step(f"fitting {request.synthesizer.upper()} (the ledger is charged first)", 0.2)
-    model.fit(df, ledger=ledger_file, source=request.table)
+    model.fit(df, schema=request.schema, ledger=ledger_file, source=request.table)
     job.step("sampling the synthetic twin", 0.5)
     twin = model.sample(request.rows)
     spent = model.privacy_spent

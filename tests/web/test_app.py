@@ -3,6 +3,7 @@ access token off loopback, host check, overspend refused before it runs, no trac
 
 from __future__ import annotations
 
+import re
 import stat
 import tomllib
 
@@ -33,7 +34,7 @@ def test_pages_of_the_flow_render(client):
     home = client.get("/")
     assert home.status_code == 200 and "adult.csv" in home.text
     assert "default-src 'none'" in home.headers["content-security-policy"]
-    assert home.headers["referrer-policy"] == "no-referrer"
+    assert home.headers["referrer-policy"] == "same-origin"
     schema = client.get("/schema", params={"table": "adult.csv"})
     assert schema.status_code == 200
     assert 'id="from-data"' in schema.text and "read from the data: not public" in schema.text
@@ -120,6 +121,10 @@ def test_forms_without_the_csrf_token_are_refused(client, csrf, workspace):
         "/budget", data={"csrf": csrf, "name": "x", "epsilon": "1"}, headers={"origin": "http://evil.example"}
     )
     assert r.status_code == 403 and "another site" in r.text
+    r = client.post(
+        "/budget", data={"csrf": csrf, "name": "x", "epsilon": "1"}, headers={"sec-fetch-site": "cross-site"}
+    )
+    assert r.status_code == 403 and list((workspace / "ledgers").iterdir()) == []
 
 
 @pytest.mark.parametrize("table", ["../adult.csv", "/etc/passwd", "tables/../../x.csv", "adult.csv/..", ""])
@@ -253,17 +258,19 @@ def test_an_mst_release_charges_its_ledger_and_the_gauge_shows_it(client, csrf, 
         "delta": "1e-9",
         "ledger": "adult",
         "domains": "discover",
+        "schema": "adult",
         "target": "income-per-year",
     }
     r = client.post("/release", data=form, follow_redirects=False)
     job = client.app.state.jobs.wait(r.headers["location"].rsplit("/", 1)[1], timeout=600)
     assert job.state == "done", job.error
     recipe = tomllib.loads(client.get(f"/releases/{job.release}/files/recipe.toml").text)
-    assert (
-        recipe["reproduce"]["exact"] is False
-        and "--ledger ledgers/adult.ledger" in recipe["reproduce"]["command"]
-    )
-    assert "epsilon spent 1 of 2" in client.get("/budget").text
+    command = recipe["reproduce"]["command"]
+    assert recipe["reproduce"]["exact"] is False and "--ledger ledgers/adult.ledger" in command
+    assert "--schema adult" in command and "seed" not in command
+    gauge = " ".join(client.get("/budget").text.split())
+    spent = float(re.search(r"epsilon spent ([0-9.]+) of 2 ", gauge).group(1))
+    assert 0 < spent <= 1 and "1 release." in gauge  # zCDP composition states it at the ledger's delta
 
 
 def test_errors_are_pages_not_tracebacks(client, csrf):
