@@ -259,17 +259,25 @@ class Evaluation:
 
         return evaluation_summary_html(self)
 
+    def seed_words(self) -> str:
+        """How a report or summary line names this run's seed: a seed the user gave is a secret; a differentially
+        private release's report shows none at all."""
+        if self.privacy:
+            return "seed not shown (a differentially private release's report shows none)"
+        return seed_text(self.seed, self.seed_given)
+
     def summary_lines(self) -> list[str]:
         """What ``anonlab evaluate`` prints: the sizes, one line per verdict, the notes (warnings aside)."""
         head = (
             f"{self.label}: {self.rows_release:,} released rows against {self.rows_real:,} real"
             + (f" and {self.rows_holdout:,} holdout" if self.rows_holdout else " (no holdout)")
-            + f"; {seed_text(self.seed, self.seed_given)}"
+            + f"; {self.seed_words()}"
         )
         lines = [head, *("  " + v.line() for v in self.verdicts)]
         lines += [f"  note: {n}" for n in self.notes if not n.startswith("warning: ")]
         lines.append(
-            "  verdicts are relative to baselines computed in this run (docs/evaluation.md, 'The verdict rule')"
+            "  utility verdicts are relative to baselines computed in this run; risk verdicts are read at the "
+            "pessimistic end of their 95% interval (docs/evaluation.md, 'The verdict rule')"
         )
         return lines
 

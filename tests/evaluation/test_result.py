@@ -72,3 +72,19 @@ def test_repr_html_is_short_escaped_and_keeps_the_seed_secret(ev):
     assert "seed given (secret, not shown)" in h
     lines = ev.summary_lines()
     assert lines[0].startswith("indep <b>: 400 released rows") and "seed given" in lines[0]
+
+
+def test_a_dp_release_shows_no_seed_in_its_summary_or_report(splits):
+    from dataclasses import replace
+
+    cols = ["age", "sex", "race", "income-per-year"]
+    real, release = (splits[k].loc[:199, cols] for k in ("train", "independent"))
+    ev = evaluate(
+        real, release, config={"skip": ["anonymeter", "quality", "tstr", "dcr", "membership"]}, seed=None
+    )
+    assert f"seed {ev.seed}" in ev.summary_lines()[0]  # a drawn seed is shown for a non-DP release
+    dp = replace(ev, privacy={"epsilon": 1.0, "delta": 1e-9, "neighbours": "add/remove one record"})
+    for text in (dp.summary_lines()[0], dp._repr_html_(), dp.to_html()):
+        assert f"seed {ev.seed}" not in text and "seed not shown" in text
+    assert "epsilon 1, delta 1e-9, add/remove one record" in dp.to_html()
+    assert "pessimistic end" in ev.summary_lines()[-1]

@@ -151,21 +151,13 @@ def _privacy(ev: Evaluation) -> str:
     return "".join(out)
 
 
-def _seed(ev: Evaluation) -> str:
-    from anonlab.evaluation.result import seed_text
-
-    if ev.privacy:
-        return "seed not shown (a differentially private release's report shows none)"
-    return seed_text(ev.seed, ev.seed_given)
-
-
 def _part_notes(ev: Evaluation) -> set[str]:
     return {n for p in ev.parts.values() for n in p.notes}
 
 
 def _header(ev: Evaluation, in_study: bool = False) -> list[str]:
     """The release's sizes, warnings and the notes that belong to no part."""
-    seed = "" if in_study else f"; {_seed(ev)}"
+    seed = "" if in_study else f"; {ev.seed_words()}"
     out = [
         f"<p class='small'>Rows: real {ev.rows_real:,}, release {ev.rows_release:,}, holdout "
         f"{fmt(ev.rows_holdout)}; target <code>{esc(ev.target or 'none')}</code>; quasi-identifiers "
