@@ -93,6 +93,7 @@ PROGRESS = {
     "video faces": "frames processed",
     "text redact": "documents redacted",
     "nifti convert": "DICOM files read",
+    "nifti deface": "its steps (registering, masking, checking, rendering)",
     "eeg anonymize": "recordings written",
 }
 
