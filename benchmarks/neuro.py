@@ -6,6 +6,10 @@ and after, whether samples survive, and how long it takes.
   run on both; planted identifiers searched for in every output byte.
 - eeg: 32-channel, 60-second recordings at 512 Hz written here in each format with identifiers planted in the
   header and annotations (MNE's wheel ships no raw recordings); `eeg anonymize` on each.
+- deface: the only whole head image in a wheel here, pydeface's template (1 mm, 176x256x256; DIPY's and nilearn's
+  wheels hold no T1 head: their fetchers download), moved by random affine transforms (rotation up to 15 degrees,
+  scaling 0.93-1.07, shift up to 10 mm) onto a new grid; the face mask and brain region carried by the same known
+  transform are the truth `nifti deface` is scored against.
 
 Run: `python -m benchmarks neuro`.
 """
@@ -195,6 +199,67 @@ def eeg_rows(work: Path) -> list[dict]:
     return rows
 
 
+def _moved_template(seed: int, factor: int = 1):
+    """pydeface's template (block means over ``factor``) under a random affine; with the true face and brain."""
+    import nibabel as nib
+    import numpy as np
+    from dipy.align.imaffine import AffineMap
+
+    from anonlab.deid.neuro.defacing import _brain_region, _Volume, template_files
+
+    tpl_path, mask_path = template_files()
+    tpl = _Volume.load(tpl_path).coarse(factor)
+    face = _Volume.load(mask_path, face=True).coarse(factor)
+    brain = _brain_region(_Volume.load(tpl_path).coarse(3))
+    rng = np.random.default_rng(seed)
+    c, s = np.cos(np.deg2rad(rng.uniform(-15, 15, 3))), np.sin(np.deg2rad(rng.uniform(-15, 15, 3)))
+    rot = (np.array([[1, 0, 0], [0, c[0], -s[0]], [0, s[0], c[0]]])
+           @ np.array([[c[1], 0, s[1]], [0, 1, 0], [-s[1], 0, c[1]]])
+           @ np.array([[c[2], -s[2], 0], [s[2], c[2], 0], [0, 0, 1]]))  # fmt: skip
+    w = np.eye(4)
+    w[:3, :3] = rot @ np.diag(rng.uniform(0.93, 1.07, 3))
+    w[:3, 3] = rng.uniform(-10, 10, 3)
+    shape = tuple(int(n * 1.1) for n in tpl.data.shape)
+    grid = tpl.affine.copy()
+    grid[:3, 3] -= 5
+
+    def carry(vol, interp="linear"):
+        return AffineMap(w, domain_grid_shape=shape, domain_grid2world=grid, codomain_grid_shape=vol.data.shape,
+                         codomain_grid2world=vol.affine).transform(vol.data, interpolation=interp)  # fmt: skip
+
+    image = np.clip(carry(tpl), 0, None).astype(np.int16)
+    return nib.Nifti1Image(image, grid), carry(face) >= 0.5, carry(brain, "nearest") > 0.5
+
+
+def deface_rows(work: Path, seeds=(1, 2, 3, 4, 5)) -> list[dict]:
+    import nibabel as nib
+    import numpy as np
+
+    from anonlab.deid.neuro import deface
+
+    rows = []
+    for seed in seeds:
+        img, face, brain = _moved_template(seed)
+        src, dst = work / f"head{seed}.nii.gz", work / f"head{seed}_defaced.nii.gz"
+        nib.save(img, src)
+        t0 = time.perf_counter()
+        r = deface(src, dst, png=work / f"head{seed}.png" if seed == seeds[0] else None)
+        secs = time.perf_counter() - t0
+        a, b = np.asanyarray(img.dataobj), np.asanyarray(nib.load(dst).dataobj)
+        truth = face & (a > 0)
+        removed = a != b
+        rows.append({
+            "image": f"template moved, seed {seed}", "shape": "x".join(map(str, a.shape)), "seconds": round(secs, 1),
+            "face_removed_share": round(float((removed & truth).sum() / truth.sum()), 4),
+            "removed_outside_true_face": int((removed & ~face).sum()), "brain_changed": int((removed & brain).sum()),
+            "brain_voxels": int(brain.sum()), "reported_brain_changed": r.brain_changed,
+            "similarity": round(r.similarity, 4), "ok": r.ok,
+        })  # fmt: skip
+        if seed == seeds[0] and r.png:
+            shutil.copyfile(r.png, Path(__file__).parent / "results" / "neuro_deface.png")
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     from benchmarks._report import save
 
@@ -205,12 +270,18 @@ def main(argv: list[str] | None = None) -> None:
         (work / "e" / "out").mkdir()
         rows = [{"part": "nifti", **r} for r in nifti_rows(work / "n")]
         rows += [{"part": "eeg", **r} for r in eeg_rows(work / "e")]
+        (work / "d").mkdir()
+        rows += [{"part": "deface", **r} for r in deface_rows(work / "d")]
     notes = (
         "nifti: real MR series from pydicom (DICOMDIR test patient Doe^Peter, 3 series) and pydicom-data (enhanced "
         "MR in 5 transfer syntaxes, identifiers planted); planted_left counts planted identifiers found anywhere "
         "in the output (paths, sidecars, decompressed NIfTI). eeg: 32 channels x 60 s x 512 Hz written here per "
         "format with 9 planted identifiers; signals_identical = MNE reads the output and its samples equal the "
-        "input's exactly; BrainVision (no name field) is given the name with terms=. 2 shared CPU cores."
+        "input's exactly; BrainVision (no name field) is given the name with terms=. deface: pydeface's template (the only "
+        "head image in a wheel here) under 5 random affines at 1 mm; face_removed_share = share of the true face "
+        "mask's non-zero voxels set to 0; brain_changed = voxels of the true brain region (template interior >= 25 "
+        "mm deep, carried by the known transform) that differ; neuro_deface.png is the first image's rendering. "
+        "2 shared CPU cores."
     )
     print(save("neuro", rows, notes).read_text())
 
