@@ -368,6 +368,18 @@ class Schema:
             raise InputError(f"{path}: not valid UTF-8") from None
         return cls.from_toml(text, str(path))
 
+    @classmethod
+    def load(cls, spec: Schema | str | Path) -> Schema:
+        """A schema from what a user names: a :class:`Schema` (as is), ``"adult"`` (the bundled UCI Adult schema,
+        public domains only) or the path of a TOML file. Every command that takes ``--schema`` reads it so."""
+        if isinstance(spec, Schema):
+            return spec
+        if str(spec) == "adult":
+            from anonlab.datasets import adult_schema
+
+            return adult_schema()
+        return cls.read(spec)
+
     def write(self, path: str | Path, force: bool = False) -> Path:
         """Write the schema as TOML (with the inference reasons as comments, where known)."""
         from anonlab.io import write_text

@@ -341,3 +341,37 @@ def test_a_key_column_is_an_identifier_and_never_blocks_synthesis():
     assert repeated["zip_code"].role == "quasi" and len(repeated["zip_code"].categories) == 300
     few = infer_schema(pd.DataFrame({"code": [f"A{i}" for i in range(80)]}))  # 80 distinct: too few for a key
     assert few["code"].role != "identifier"
+
+
+def test_load_takes_a_schema_the_bundled_name_or_a_path(tmp_path):
+    from anonlab.datasets import adult_schema
+    from anonlab.errors import InputError
+    from anonlab.schema import Schema
+
+    adult = Schema.load("adult")
+    assert adult == adult_schema() and Schema.load(adult) is adult
+    path = tmp_path / "s.toml"
+    path.write_text(adult.subset(["age", "sex"]).to_toml())
+    assert Schema.load(path).names == ["age", "sex"]
+    with pytest.raises(InputError, match="no such schema file"):
+        Schema.load(tmp_path / "nope.toml")
+
+
+def test_evaluate_takes_the_bundled_schema_by_name(tmp_path, capsys):
+    from anonlab.cli import main
+    from anonlab.datasets import load_adult
+
+    df = load_adult().sample(600, random_state=1)
+    real, release = tmp_path / "real.csv", tmp_path / "release.csv"
+    df.iloc[:300].to_csv(real, index=False)
+    df.iloc[300:].to_csv(release, index=False)
+    args = [
+        "evaluate",
+        str(real),
+        str(release),
+        "--schema",
+        "adult",
+        "--skip",
+        "anonymeter,quality,tstr,dcr,membership",
+    ]
+    assert main([*args, "--quiet", "--json"]) == 0, capsys.readouterr().err

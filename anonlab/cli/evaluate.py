@@ -69,7 +69,8 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--schema",
         metavar="TOML",
-        help="schema: column types, and roles (identifier columns are left out; quasi and sensitive "
+        help="schema (a TOML file, or `adult` for the bundled one): column types, and roles (identifier columns "
+        "are left out; quasi and sensitive "
         "roles give the defaults of --quasi and --target)",
     )
     p.add_argument(
@@ -194,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
     if report is None and (report := sidecar(args.release)) is not None and not args.quiet:
         print(f"anonlab evaluate: reading the privacy spent from {report}", file=sys.stderr)
     config, privacy = _config(args), read_privacy_report(report)
-    schema = Schema.read(args.schema) if args.schema else None
+    schema = Schema.load(args.schema) if args.schema else None
     ev = evaluate(
         read_table(args.real),
         read_table(args.release),

@@ -88,13 +88,9 @@ def read_recipe(path: str | os.PathLike, **overrides: Any) -> dict:
 
 def load_schema(spec: str | os.PathLike):
     """A schema from a TOML file, or ``"adult"`` for the bundled UCI Adult schema (public domains)."""
-    if str(spec) == "adult":
-        from anonlab.datasets import adult_schema
-
-        return adult_schema()
     from anonlab.schema import Schema
 
-    return Schema.read(spec)
+    return Schema.load(spec)
 
 
 @dataclass(frozen=True)
