@@ -22,6 +22,7 @@ other value an attacker can observe).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -494,7 +495,7 @@ def report_from_histogram(
     *,
     sampling_fraction: float | None,
     threshold: float,
-    sensitive: list[SensitiveReport] = (),
+    sensitive: Sequence[SensitiveReport] = (),
 ) -> RiskReport:
     """The risk report from the class-size histogram: ``values`` the class sizes that occur (ascending),
     ``freq`` the number of classes of each. Every figure of :func:`assess` but l and t (``sensitive``, computed
