@@ -15,8 +15,15 @@ byte for byte, everywhere else. After writing, the output is read back and compa
 - ``brain_changed``: voxels of the brain region that differ from the input (must be 0). The brain region is the
   template's head interior at least ``BRAIN_DEPTH_MM`` inside its outer surface, carried by the same registration
   (no voxel of it lies within 15 mm of the face mask in template space).
+- ``brain_coverage``: the brain region's volume inside the image over its volume under the registration (the
+  template's, scaled); below :data:`MIN_COVERAGE` the image does not hold a whole head (a slab, a few slices) or
+  the template landed beside it; above :data:`MAX_COVERAGE` its voxels are too coarse (thick slices) to measure.
 - ``similarity``: correlation of the image with the registered template on the registration grid; a low value
-  means the template did not land on the head, and the result says so in ``warnings``.
+  means the template did not land on the head.
+
+:attr:`DefaceResult.ok` needs all of them, and a face region that held signal (``face_mean_before`` at least
+:data:`MIN_FACE_SIGNAL`: a skull-stripped or already defaced image has none, so there is nothing to confirm);
+each failed one is said in ``warnings``.
 
 These checks follow the registration; they cannot see a registration that is wrong in a way the correlation
 misses. Look at the rendering (``png=``): maximum-intensity projections and surface renderings, before and
@@ -33,12 +40,27 @@ from pathlib import Path
 
 from anonlab.errors import InputError, UsageError
 
-__all__ = ["DefaceResult", "deface", "template_files", "BRAIN_DEPTH_MM", "MIN_SIMILARITY"]
+__all__ = [
+    "DefaceResult",
+    "deface",
+    "template_files",
+    "BRAIN_DEPTH_MM",
+    "MIN_SIMILARITY",
+    "MIN_COVERAGE",
+    "MAX_COVERAGE",
+    "MIN_FACE_SIGNAL",
+]
 
 #: Depth below the template head's outer surface where its brain region starts (mm).
 BRAIN_DEPTH_MM = 25.0
 #: Below this correlation between image and registered template the result warns that registration failed.
 MIN_SIMILARITY = 0.5
+#: Below this share of the registered brain region inside the image, the image is not a whole head.
+MIN_COVERAGE = 0.8
+#: Above this, the image's voxels are too coarse for the brain region's volume to mean anything.
+MAX_COVERAGE = 1.25
+#: Below this mean (relative to the head's) the face region held no face: nothing to confirm removed.
+MIN_FACE_SIGNAL = 0.05
 #: Share of the registration grid's voxels that mutual information samples (None: all; sparse sampling lost 10% of the face).
 SAMPLING = None
 _SUFFIXES = (".nii", ".nii.gz")
@@ -59,6 +81,7 @@ class DefaceResult:
     brain_changed: int = 0
     changed_outside_face: int = 0
     similarity: float = 0.0
+    brain_coverage: float = 0.0
     template_to_image: list[list[float]] = field(default_factory=list)
     png: str | None = None
     seconds: float = 0.0
@@ -66,13 +89,15 @@ class DefaceResult:
 
     @property
     def ok(self) -> bool:
-        """Face voxels were removed, none left with signal, no brain voxel and nothing outside the mask changed,
-        and the registration's similarity is above :data:`MIN_SIMILARITY`."""
+        """Face voxels that held signal were removed, none left with signal, no brain voxel and nothing outside the
+        mask changed, the image holds the registered brain region and the registration's similarity is high."""
         return (
             self.face_voxels > 0
+            and self.face_mean_before >= MIN_FACE_SIGNAL
             and self.face_max_after == 0
             and self.brain_changed == 0
             and self.changed_outside_face == 0
+            and MIN_COVERAGE <= self.brain_coverage <= MAX_COVERAGE
             and self.similarity >= MIN_SIMILARITY
         )
 
@@ -94,6 +119,7 @@ class DefaceResult:
             "brain_voxels": self.brain_voxels,
             "brain_changed": self.brain_changed,
             "changed_outside_face": self.changed_outside_face,
+            "brain_coverage": round(self.brain_coverage, 4),
             "similarity": round(self.similarity, 4),
             "template_to_image": [[round(v, 5) for v in row] for row in self.template_to_image],
             "png": self.png,
@@ -106,7 +132,10 @@ class DefaceResult:
 
         d = self.to_dict()
         keys = ("ok", "face_voxels", "face_mean_before", "face_max_after", "brain_voxels", "brain_changed")
-        rows = [(k, str(d[k])) for k in (*keys, "changed_outside_face", "similarity", "seconds", "png")]
+        rows = [
+            (k, str(d[k]))
+            for k in (*keys, "changed_outside_face", "brain_coverage", "similarity", "seconds", "png")
+        ]
         return html_table("Defacing", rows, d["warnings"])
 
 
@@ -168,7 +197,8 @@ def deface(
     affine, similarity = _register(data, img.affine, tpl, resolution_mm)
     steps.next("applying the face mask")
     face = _warp(_Volume.load(mask_path, face=True), img, affine, threshold)
-    brain = _warp(_brain_region(tpl.coarse(3.0)), img, affine, 0.5)
+    region = _brain_region(tpl.coarse(3.0))
+    brain = _warp(region, img, affine, 0.5)
     out_raw = raw.copy()
     out_raw[face] = _zero_value(img)
     _write(src, dst, img, out_raw, force)
@@ -176,11 +206,8 @@ def deface(
     result = _check(src, dst, img, raw, data, face, brain)
     result.similarity = similarity
     result.template_to_image = affine.tolist()
-    if similarity < MIN_SIMILARITY:
-        result.warnings.append(
-            f"the template correlates {similarity:.2f} with the image after registration (< {MIN_SIMILARITY}): "
-            "it may not lie on the head; review the rendering"
-        )
+    result.brain_coverage = _coverage(region, brain, img, affine)
+    _warn(result)
     if png is not None:
         steps.next("rendering")
         from anonlab.deid.neuro.rendering import render
@@ -190,6 +217,40 @@ def deface(
     steps.close()
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _coverage(region: _Volume, brain, img, affine) -> float:
+    """Volume of the brain region inside the image over its whole volume carried by ``affine``."""
+    import numpy as np
+
+    det = abs(np.linalg.det(np.asarray(affine)[:3, :3]))
+    whole = float(region.data.sum()) * abs(np.linalg.det(region.affine[:3, :3])) * det
+    inside = float(brain.sum()) * abs(np.linalg.det(img.affine[:3, :3]))
+    return inside / whole if whole > 0 else 0.0
+
+
+def _warn(r: DefaceResult) -> None:
+    """A warning for each check that the figures fail (the earlier ones come from :func:`_check`)."""
+    if r.face_voxels and r.face_mean_before < MIN_FACE_SIGNAL:
+        r.warnings.append(
+            f"the face region held almost no signal (mean {r.face_mean_before:.2f} of the head's): the image may "
+            "have no face (skull-stripped, already defaced, cut) or the template missed it; review the rendering"
+        )
+    if r.brain_coverage < MIN_COVERAGE:
+        r.warnings.append(
+            f"only {r.brain_coverage:.0%} of the template's brain region lies in the image: not a whole head, or "
+            "the template landed beside it; review the rendering"
+        )
+    if r.brain_coverage > MAX_COVERAGE:
+        r.warnings.append(
+            f"the brain region measures {r.brain_coverage:.1f} times its volume in the image: voxels too coarse "
+            "(thick slices) or an unusual affine; review the rendering"
+        )
+    if r.similarity < MIN_SIMILARITY:
+        r.warnings.append(
+            f"the template correlates {r.similarity:.2f} with the image after registration (< {MIN_SIMILARITY}): "
+            "it may not lie on the head; review the rendering"
+        )
 
 
 def _check_args(src: Path, dst: Path, png, resolution_mm: float, threshold: float) -> None:
