@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -80,7 +81,7 @@ def test_face_removed_brain_untouched(defaced):
     assert changed.sum() > 0 and (b[changed] == 0).all()  # only zeroes written
     assert r.brain_changed == 0 and r.changed_outside_face == 0 and r.face_max_after == 0
     assert r.brain_voxels > 1000 and r.face_voxels >= changed.sum()
-    assert r.similarity > 0.9 and not r.warnings
+    assert r.similarity > 0.9 and 0.8 <= r.brain_coverage <= 1.25 and not r.warnings
 
 
 def test_header_and_bytes_outside_face_kept(defaced):
@@ -117,6 +118,29 @@ def test_cli_json_and_refusals(defaced, tmp_path, capsys):
     assert main(["nifti", "deface", str(tmp_path / "none.nii"), str(tmp_path / "y.nii")]) == 2
     assert main(["nifti", "deface", str(src), str(tmp_path / "z.nii"), "--resolution-mm", "0.1"]) == 2
     assert "--resolution-mm" in capsys.readouterr().err
+
+
+def test_already_defaced_image_is_not_confirmed(defaced, tmp_path):
+    # the face region holds no signal any more: nothing is left to remove, and nothing to confirm (exit 1)
+    _, dst, *_ = defaced
+    r = deface(dst, tmp_path / "twice.nii.gz", resolution_mm=6.0)
+    assert r.brain_changed == 0 and r.face_mean_before < 0.05
+    assert not r.ok and r.exit_code == 1 and any("no face" in w for w in r.warnings)
+
+
+def test_not_a_whole_head_is_not_confirmed(tmp_path):
+    # DIPY's wheel: a 10-slice diffusion S0 with 53 mm slices, no whole head in it
+    import dipy
+
+    from anonlab.deid.neuro.defacing import MAX_COVERAGE
+
+    src = Path(dipy.__file__).parent / "data" / "files" / "S0_10slices.nii.gz"
+    assert (
+        main(["nifti", "deface", str(src), str(tmp_path / "s0.nii.gz"), "--resolution-mm", "6", "--quiet"])
+        == 1
+    )
+    r = deface(src, tmp_path / "s0b.nii.gz", resolution_mm=6.0)
+    assert not r.ok and (r.brain_coverage > MAX_COVERAGE or r.brain_coverage < 0.8) and r.warnings
 
 
 def test_bad_inputs(tmp_path):
