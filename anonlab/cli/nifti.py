@@ -48,9 +48,11 @@ facial mask (from the pydeface package's data, MIT) are registered to the image 
 
 - Only the masked voxels change: the header, its extensions and every other stored value are kept byte for byte
   (header text is `nifti convert`'s job; run `nifti audit` on the folder).
-- Checks, from the output read back: voxels removed and the largest value left there (0), voxels changed in the
-  template's brain region carried onto the image (must be 0) and outside the mask (0), and the correlation of the
-  registered template with the image (below 0.5: the registration probably failed).
+- Checks, from the output read back: voxels removed and the largest value left there (0), signal in the face
+  region before (none: skull-stripped or already defaced, nothing to confirm), voxels changed in the template's
+  brain region carried onto the image (must be 0) and outside the mask (0), the share of that brain region inside
+  the image (not a whole head, or thick slices), and the correlation of the registered template with the image
+  (below 0.5: the registration probably failed). Each failed check is a warning line.
 - --png FILE: maximum-intensity projection and surface renderings, before and after, for a person to review
   (needs matplotlib, the eval extra). Look at it: the checks follow the registration.
 
