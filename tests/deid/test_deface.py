@@ -95,7 +95,8 @@ def test_header_and_bytes_outside_face_kept(defaced):
 def test_rendering_and_result_views(defaced):
     *_, r, _, _ = defaced
     d = r.to_dict()
-    json.dumps(d)
+    json.dumps(d)  # plain json: no numpy scalars
+    assert type(d["ok"]) is bool and type(d["brain_coverage"]) is float
     assert d["brain_changed"] == 0 and len(d["template_to_image"]) == 4
     assert "Defacing" in r._repr_html_()
     if r.png is not None:

@@ -91,7 +91,7 @@ class DefaceResult:
     def ok(self) -> bool:
         """Face voxels that held signal were removed, none left with signal, no brain voxel and nothing outside the
         mask changed, the image holds the registered brain region and the registration's similarity is high."""
-        return (
+        return bool(
             self.face_voxels > 0
             and self.face_mean_before >= MIN_FACE_SIGNAL
             and self.face_max_after == 0
@@ -226,7 +226,7 @@ def _coverage(region: _Volume, brain, img, affine) -> float:
     det = abs(np.linalg.det(np.asarray(affine)[:3, :3]))
     whole = float(region.data.sum()) * abs(np.linalg.det(region.affine[:3, :3])) * det
     inside = float(brain.sum()) * abs(np.linalg.det(img.affine[:3, :3]))
-    return inside / whole if whole > 0 else 0.0
+    return float(inside / whole) if whole > 0 else 0.0
 
 
 def _warn(r: DefaceResult) -> None:
