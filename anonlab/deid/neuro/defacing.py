@@ -220,11 +220,12 @@ def deface(
 
 
 def _coverage(region: _Volume, brain, img, affine) -> float:
-    """Volume of the brain region inside the image over its whole volume carried by ``affine``."""
+    """Volume of the brain region inside the image over its whole volume carried by ``affine`` (which maps image
+    world points to template world points, so volumes in the image are the template's divided by its determinant)."""
     import numpy as np
 
     det = abs(np.linalg.det(np.asarray(affine)[:3, :3]))
-    whole = float(region.data.sum()) * abs(np.linalg.det(region.affine[:3, :3])) * det
+    whole = float(region.data.sum()) * abs(np.linalg.det(region.affine[:3, :3])) / det
     inside = float(brain.sum()) * abs(np.linalg.det(img.affine[:3, :3]))
     return float(inside / whole) if whole > 0 else 0.0
 
