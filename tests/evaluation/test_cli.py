@@ -313,7 +313,18 @@ def test_a_release_needing_a_missing_extra_is_skipped_not_failed(files, tmp_path
     )
     figures = tmp_path / "f.json"
     assert (
-        main(["compare", str(files["train"]), "--recipe", str(recipe), "--json-out", str(figures), "--seed", "1"])
+        main(
+            [
+                "compare",
+                str(files["train"]),
+                "--recipe",
+                str(recipe),
+                "--json-out",
+                str(figures),
+                "--seed",
+                "1",
+            ]
+        )
         == 0
     )
     err = capsys.readouterr().err

@@ -263,7 +263,9 @@ def test_compare_survives_all_nan_column_and_overflow(splits, tmp_path, capsys):
         '[[release]]\nmethod = "copy"\n[[release]]\nmethod = "kanonymity"\nk = 5\n'
     )
     out = tmp_path / "f.json"
-    code = main(["compare", str(p), "--recipe", str(recipe), "--json-out", str(out), "--quiet", "--seed", "0"])
+    code = main(
+        ["compare", str(p), "--recipe", str(recipe), "--json-out", str(out), "--quiet", "--seed", "0"]
+    )
     assert code == 0, capsys.readouterr().err
     data = json.loads(out.read_text())
     assert not data["failures"], data["failures"]
