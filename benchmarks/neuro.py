@@ -252,7 +252,7 @@ def deface_rows(work: Path, seeds=(1, 2, 3, 4, 5)) -> list[dict]:
             "image": f"template moved, seed {seed}", "shape": "x".join(map(str, a.shape)), "seconds": round(secs, 1),
             "face_removed_share": round(float((removed & truth).sum() / truth.sum()), 4),
             "removed_outside_true_face": int((removed & ~face).sum()), "brain_changed": int((removed & brain).sum()),
-            "brain_voxels": int(brain.sum()), "reported_brain_changed": r.brain_changed,
+            "brain_voxels": int(brain.sum()), "reported_brain_changed": r.brain_changed, "brain_coverage": round(r.brain_coverage, 3),
             "similarity": round(r.similarity, 4), "ok": r.ok,
         })  # fmt: skip
         if seed == seeds[0] and r.png:
