@@ -46,6 +46,7 @@ _LAZY: dict[str, str] = {
     "location_risk": "anonlab.deid.geo:location_risk",
     "convert_to_nifti": "anonlab.deid.neuro:convert_to_nifti",
     "audit_nifti": "anonlab.deid.neuro:audit_nifti",
+    "deface_nifti": "anonlab.deid.neuro:deface",
     "anonymize_eeg": "anonlab.deid.neuro:anonymize_eeg",
     # differential privacy
     "Ledger": "anonlab.privacy:Ledger",
