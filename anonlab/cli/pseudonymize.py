@@ -117,28 +117,7 @@ def run(args) -> int:
     write_table(out, args.output, force=args.force)
     if args.mapping:
         write_table(pseudonym_mapping(df, key=key, ids=args.ids), args.mapping, force=args.force)
-    for col in result.free_text_warnings:
-        warn(
-            "pseudonymize", f"column {col!r} looks like free text; it may contain names or other identifiers"
-        )
-    for col in result.identifier_warnings:
-        warn(
-            "pseudonymize",
-            f"column {col!r} looks like a direct identifier and is kept as it is (--id or --drop?)",
-        )
-    if args.json:
-        print_json({**result.to_dict(), "output": args.output, "mapping_written": bool(args.mapping)})
-    else:
-        print(f"wrote {result.rows:,} rows to {args.output}")
-        for col in result.pseudonymized:
-            print(f"  pseudonymised {col!r}: {result.distinct_ids[col]:,} distinct identifiers")
-        for col in result.dropped:
-            print(f"  dropped {col!r}")
-        for col in result.shifted:
-            print(f"  shifted dates in {col!r} per subject ({args.by!r})")
-        if args.mapping:
-            print(f"  mapping written to {args.mapping}: keep it as secret as the key")
-    return 0
+    return _report(args, result, "")
 
 
 def run_on_cluster(args, key) -> int:
@@ -161,6 +140,11 @@ def run_on_cluster(args, key) -> int:
         source=args.input,
         scheduler=args.scheduler,
     )
+    return _report(args, result, " (a folder of Parquet parts)")
+
+
+def _report(args, result, written_as: str) -> int:
+    """Warnings, then the summary (or ``--json``): the same for the in-process and the cluster run."""
     for col in result.free_text_warnings:
         warn(
             "pseudonymize", f"column {col!r} looks like free text; it may contain names or other identifiers"
@@ -172,14 +156,14 @@ def run_on_cluster(args, key) -> int:
         )
     if args.json:
         print_json({**result.to_dict(), "output": args.output, "mapping_written": bool(args.mapping)})
-    else:
-        print(f"wrote {result.rows:,} rows to {args.output} (a folder of Parquet parts)")
-        for col in result.pseudonymized:
-            print(f"  pseudonymised {col!r}: {result.distinct_ids[col]:,} distinct identifiers")
-        for col in result.dropped:
-            print(f"  dropped {col!r}")
-        for col in result.shifted:
-            print(f"  shifted dates in {col!r} per subject ({args.by!r})")
-        if args.mapping:
-            print(f"  mapping written to {args.mapping}: keep it as secret as the key")
+        return 0
+    print(f"wrote {result.rows:,} rows to {args.output}{written_as}")
+    for col in result.pseudonymized:
+        print(f"  pseudonymised {col!r}: {result.distinct_ids[col]:,} distinct identifiers")
+    for col in result.dropped:
+        print(f"  dropped {col!r}")
+    for col in result.shifted:
+        print(f"  shifted dates in {col!r} per subject ({args.by!r})")
+    if args.mapping:
+        print(f"  mapping written to {args.mapping}: keep it as secret as the key")
     return 0
