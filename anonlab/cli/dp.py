@@ -124,24 +124,32 @@ def add_parser(sub) -> None:
 
 
 def run_stats(args) -> int:
-    from anonlab.io import read_table
-    from anonlab.privacy.stats import dp_stats, plan_stats, preview_dp_stats
+    from anonlab.privacy.stats import plan_stats
 
     ledger = _ledger_choice(args)
     plan_stats(args.queries, args.epsilon, args.delta)  # bad queries or budget fail before anything is read
     _check_output(args)
-    if args.scheduler:  # the aggregates on a Dask cluster; the ledger and the noise here
-        return run_on_cluster(args, ledger)
-    df = read_table(args.input)
+    if args.scheduler:
+        # the exact aggregates on a Dask cluster (anonlab.distributed.dp_stats); the ledger is charged and the noise
+        # drawn here, once
+        from anonlab.distributed.stats import dp_stats, preview_dp_stats
+
+        table, where = args.input, {"scheduler": args.scheduler}
+    else:
+        from anonlab.io import read_table
+        from anonlab.privacy.stats import dp_stats, preview_dp_stats
+
+        table, where = read_table(args.input), {}
     common = dict(
         epsilon=args.epsilon,
         delta=args.delta,
         schema=args.schema,
         ledger=ledger,
         trust_domains=args.trust_domains,
+        **where,
     )
     if args.dry_run:
-        preview = preview_dp_stats(df, args.queries, **common).to_dict()
+        preview = preview_dp_stats(table, args.queries, **common).to_dict()
         if args.json:
             print_json(preview)
         else:
@@ -153,48 +161,7 @@ def run_stats(args) -> int:
         "ledger": args.ledger,
         "queries": list(args.queries),
     }
-    result = dp_stats(df, args.queries, seed=args.seed, source=args.input, parameters=params, **common)
-    if args.output:
-        result.write(args.output, force=args.force)
-    out = result.to_dict()  # every artifact below is built from this allow-listed report only
-    if args.json:
-        print_json(out)
-        return 0
-    _print(out)
-    if args.output:
-        print(f"wrote the answers to {args.output}")
-    return 0
-
-
-def run_on_cluster(args, ledger) -> int:
-    """``--scheduler``: the same release, its exact aggregates computed on a Dask cluster
-    (anonlab.distributed.dp_stats); the ledger is charged and the noise drawn here, once."""
-    from anonlab.distributed.stats import dp_stats, preview_dp_stats
-
-    common = dict(
-        epsilon=args.epsilon,
-        delta=args.delta,
-        schema=args.schema,
-        ledger=ledger,
-        trust_domains=args.trust_domains,
-        scheduler=args.scheduler,
-    )
-    if args.dry_run:
-        preview = preview_dp_stats(args.input, args.queries, **common).to_dict()
-        if args.json:
-            print_json(preview)
-        else:
-            _print_preview(preview, args.ledger)
-        return 0
-    params = {
-        "input": args.input,
-        "schema": args.schema,
-        "ledger": args.ledger,
-        "queries": list(args.queries),
-    }
-    result = dp_stats(
-        args.input, args.queries, seed=args.seed, source=args.input, parameters=params, **common
-    )
+    result = dp_stats(table, args.queries, seed=args.seed, source=args.input, parameters=params, **common)
     if args.output:
         result.write(args.output, force=args.force)
     out = result.to_dict()  # every artifact below is built from this allow-listed report only
