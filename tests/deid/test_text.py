@@ -111,7 +111,7 @@ def test_date_shift_agrees_with_the_tabular_shift(keyed):
     offset = Pseudonymizer(KEY).offset_days("P1")
     expect = date(2021, 3, 12) + timedelta(days=offset)
     text = keyed.redact("Seen 12.3.2021 and on March 12th, 2021.", subject="P1").text
-    assert f"{expect.day}.{expect.month}.{expect.year}" in text
+    assert f"{expect.day:02d}.{expect.month}.{expect.year}" in text  # numbers keep their width
     assert f"{expect:%B} {expect.day}" in text
 
 
@@ -216,3 +216,18 @@ def test_cli_never_prints_what_it_found(tmp_path, cli, key_file):
         "text", "redact", src, tmp_path / "o3.txt", "--operator", "PERSON=shift", "--key-file", key_file
     )
     assert code == 2 and "DATE only" in err
+
+
+@pytest.mark.parametrize(
+    "text, days, expect",
+    [
+        ("on 12.3.2021 ok", -4, "08.3.2021"),  # all-numeric dates keep each number's width
+        ("on 9.3.2021 ok", 4, "13.3.2021"),
+        ("on March 12th, 2021 ok", -4, "March 8th, 2021"),
+        ("on March 05th, 2021 ok", 3, "March 08th, 2021"),
+        ("on 2021-03-12 ok", -4, "2021-03-08"),
+    ],
+)
+def test_a_shifted_date_keeps_its_padding_and_no_more(text, days, expect):
+    (span,) = find_dates(text)
+    assert shift_date(span, days) == expect

@@ -94,9 +94,20 @@ def find_dates(text: str, date_order: str = "dmy") -> list[DateSpan]:
     return sorted(found, key=lambda s: s.start)
 
 
-def _like(old: str, new: int) -> str:
-    """``new`` written with the width of ``old`` (``03`` stays two digits, ``3`` stays one where it can)."""
-    return str(new).zfill(len(old))
+def _like(old: str, new: int, padded: bool) -> str:
+    """``new`` written as ``old`` was: zero-padded to its width when ``padded`` (``03``), else plainly. All-numeric
+    dates keep their width; a day beside a month name is padded only when it was (``March 12th`` -> ``June 8th``,
+    ``March 05th`` -> ``March 08th``)."""
+    return str(new).zfill(len(old)) if padded else str(new)
+
+
+def _padded(m: re.Match) -> bool:
+    """Whether the date zero-pads its day and month: one of them is written with a leading zero."""
+    return any(
+        (v := m.group(g)) is not None and len(v) > 1 and v.startswith("0")
+        for g in ("a", "b", "d")
+        if g in m.re.groupindex
+    )
 
 
 def _month_like(old: str, month: int) -> str:
@@ -133,11 +144,12 @@ def shift_date(span: DateSpan, days: int, date_order: str = "dmy") -> str:
         first, second = (
             (new.day, new.month) if (m["sep"] == "." or date_order == "dmy") else (new.month, new.day)
         )
-        values |= {"a": _like(m["a"], first), "b": _like(m["b"], second)}
+        # numbers keep their width (12.3.2021 -> 08.6.2020): a form's column width is part of its shape
+        values |= {"a": _like(m["a"], first, True), "b": _like(m["b"], second, True)}
     else:
         values["mon"] = _month_like(m["mon"], new.month)
         if span.shape != "month-year":
-            values |= {"d": _like(m["d"], new.day), "suf": _suffix(new.day, m["suf"] or "")}
+            values |= {"d": _like(m["d"], new.day, _padded(m)), "suf": _suffix(new.day, m["suf"] or "")}
     text, base = m.group(0), m.start()
     for name in sorted(values, key=lambda g: m.start(g), reverse=True):
         if m.start(name) < 0:
