@@ -106,13 +106,7 @@ def run(args) -> int:
         suda_max_size=args.suda_max_size,
         weights=args.weights,
     )
-    if args.json:
-        from anonlab import __version__
-
-        print_json({"input": args.input, "anonlab_version": __version__, **report.to_dict()})
-    else:
-        print(render(report, args.input))
-    return 0
+    return _show(args, report)
 
 
 def run_on_cluster(args, schema) -> int:
@@ -129,6 +123,11 @@ def run_on_cluster(args, schema) -> int:
         source=args.input,
         scheduler=args.scheduler,
     )
+    return _show(args, report)
+
+
+def _show(args, report) -> int:
+    """The report as JSON or as a table: the same for the in-process and the cluster run."""
     if args.json:
         from anonlab import __version__
 
