@@ -122,7 +122,7 @@ def main(argv: list[str]) -> int:
 
     # full evaluate on Adult
     from anonlab.datasets import load_adult
-    from anonlab.evaluation.evaluate import evaluate
+    from anonlab.evaluation.evaluating import evaluate
 
     adult = load_adult()
     order = np.random.default_rng(0).permutation(len(adult))

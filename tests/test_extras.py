@@ -121,7 +121,7 @@ def test_cli_dicom_without_pydicom(monkeypatch, capsys, tmp_path):
 
 def test_evaluation_without_scikit_learn(monkeypatch, capsys):
     from anonlab.datasets import load_adult
-    from anonlab.evaluation.evaluate import EvaluationConfig, evaluate
+    from anonlab.evaluation.evaluating import EvaluationConfig, evaluate
 
     df = load_adult().head(200)
     hide(monkeypatch, "sklearn")
@@ -153,7 +153,7 @@ def test_cli_compare_and_evaluate_without_the_eval_extra_stop_before_any_work(mo
 
 def test_quality_without_sdmetrics_is_not_computed_with_the_extra_named(monkeypatch):
     from anonlab.datasets import load_adult
-    from anonlab.evaluation.evaluate import EvaluationConfig, evaluate
+    from anonlab.evaluation.evaluating import EvaluationConfig, evaluate
 
     df = load_adult().head(200)
     hide(monkeypatch, "sdmetrics")

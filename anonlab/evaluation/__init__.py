@@ -5,7 +5,7 @@ never saw) and returns an :class:`Evaluation` (``to_frame()``, ``to_dict()``, ``
 notebook). :class:`Study` releases one table by several methods, evaluates every release the same way and draws
 the privacy-utility frontier (:class:`StudyResult`).
 
-Layout: orchestration here (:mod:`.evaluate`, :mod:`.parts`, :mod:`.study`, :mod:`.recipe`, with :mod:`.tables`
+Layout: orchestration here (:mod:`.evaluating`, :mod:`.parts`, :mod:`.study`, :mod:`.recipe`, with :mod:`.tables`
 and :mod:`.generalised` reading the inputs and :mod:`.verdicts` the rule), the measures in :mod:`.metrics`, and
 the reports in :mod:`.report`. Importing this package pulls in neither scikit-learn, matplotlib, SDMetrics nor
 anonymeter: they are imported when a part or a figure needs them.
@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-# ``evaluate`` is bound eagerly: it names both the function and its module, and the function must win
-from anonlab.evaluation.evaluate import evaluate
+from anonlab.evaluation.evaluating import evaluate
 
 if TYPE_CHECKING:
     from anonlab.evaluation.config import EvaluationConfig

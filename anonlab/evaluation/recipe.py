@@ -174,7 +174,7 @@ class Recipe:
         if schema is not None and schema != "adult" and base is not None and not Path(schema).is_absolute():
             schema = str(base / schema)
         evaluate = dict(data.get("evaluate", {}))
-        from anonlab.evaluation.evaluate import EvaluationConfig
+        from anonlab.evaluation.evaluating import EvaluationConfig
 
         EvaluationConfig.from_dict(evaluate, source)  # validate now, not after the first release
         rels = data.get("release", [])

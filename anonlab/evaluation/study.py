@@ -334,7 +334,7 @@ def _run(
 
     from anonlab.errors import require_extra
     from anonlab.evaluation.config import EvaluationConfig
-    from anonlab.evaluation.evaluate import evaluate
+    from anonlab.evaluation.evaluating import evaluate
     from anonlab.progress import phase
 
     require_extra("eval", "sklearn", "a study (every release is evaluated)")

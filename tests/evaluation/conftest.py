@@ -25,7 +25,7 @@ def splits(adult):
 
 @pytest.fixture(scope="session")
 def fast_config():
-    from anonlab.evaluation.evaluate import EvaluationConfig
+    from anonlab.evaluation.evaluating import EvaluationConfig
 
     return EvaluationConfig(skip=("anonymeter", "quality"), tstr_rows=2000)
 

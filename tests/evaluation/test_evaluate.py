@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from anonlab.errors import InputError, UsageError
-from anonlab.evaluation.evaluate import EvaluationConfig, evaluate
+from anonlab.evaluation.evaluating import EvaluationConfig, evaluate
 
 
 @pytest.fixture(scope="module")

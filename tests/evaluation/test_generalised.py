@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anonlab.evaluation.evaluate import EvaluationConfig, evaluate
+from anonlab.evaluation.evaluating import EvaluationConfig, evaluate
 from anonlab.evaluation.generalised import decode_generalised, looks_generalised
 
 

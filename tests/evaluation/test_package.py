@@ -7,12 +7,19 @@ import sys
 def test_public_names():
     import anonlab.evaluation as E
 
-    assert callable(E.evaluate) and E.evaluate.__module__ == "anonlab.evaluation.evaluate"
+    assert callable(E.evaluate) and E.evaluate.__module__ == "anonlab.evaluation.evaluating"
     for name in E.__all__:
         assert getattr(E, name) is not None
-    from anonlab.evaluation.evaluate import EvaluationConfig, evaluate  # the old import path still works
+    from anonlab.evaluation.evaluating import EvaluationConfig, evaluate
 
     assert evaluate is E.evaluate and EvaluationConfig is E.EvaluationConfig
+
+
+def test_the_function_and_its_module_have_different_names():
+    """``anonlab.evaluation.evaluate`` is the function; no module of that name hides behind it."""
+    import importlib.util
+
+    assert importlib.util.find_spec("anonlab.evaluation.evaluate") is None
 
 
 def test_import_pulls_in_no_heavy_library():

@@ -11,7 +11,7 @@ import pytest
 
 from anonlab.cli import main
 from anonlab.evaluation import verdicts as V
-from anonlab.evaluation.evaluate import EvaluationConfig, evaluate
+from anonlab.evaluation.evaluating import EvaluationConfig, evaluate
 from anonlab.evaluation.tables import align_tables
 from anonlab.io import read_table
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from anonlab.evaluation.evaluate import EvaluationConfig, evaluate
+from anonlab.evaluation.evaluating import EvaluationConfig, evaluate
 from anonlab.evaluation.report import evaluation_html
 
 PRIVACY = {
