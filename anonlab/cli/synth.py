@@ -257,11 +257,12 @@ def add_parser(sub) -> None:
     )
     fit.add_argument(
         "--small-table",
-        choices=["fallback", "warn", "off"],
+        choices=["fallback", "warn", "off", "1-way"],
         default=None,
         help="aim / mst: when the table is too small for the budget (expected rows per 2-way cell below the "
         "noise), `fallback` (default) warns and measures fewer pairs or only 1-way marginals; `warn` only warns; "
-        "`off` skips the check and spends nothing on a row count",
+        "`off` skips the check and spends nothing on a row count; `1-way` measures only the 1-way marginals "
+        "(the DP 1-way baseline, each column independent)",
     )
     fit.add_argument(
         "--epochs", type=positive_int, default=None, help="dpvi / ctgan: passes over the data (50 / 300)"
@@ -317,6 +318,13 @@ def add_parser(sub) -> None:
     add_deprecated_progress(p, "--no-progress")
     add_force(p)
     add_seed(p, "the DP noise and the sampling", secret=DP_SECRET + " (the sidecar says `seeded: true`)")
+    p.add_argument(
+        "--seed-file",
+        default=None,
+        metavar="FILE",
+        help="read the seed from FILE (one whole number; see anonlab.seedfile) instead of the command line, where "
+        "it would show in the shell history and process list; the file is never copied into an output",
+    )
     add_json(p)
     for (
         action
@@ -361,6 +369,13 @@ _RENAMED = {"components": "k"}
 
 
 def run(args) -> int:
+    if args.seed_file is not None:
+        from anonlab.errors import UsageError
+        from anonlab.seedfile import read_seed_file
+
+        if args.seed is not None:
+            raise UsageError("--seed and --seed-file exclude each other")
+        args.seed = read_seed_file(args.seed_file)
     if args.input == "sample" and args.model is not None:
         res = _sample(args)
     else:
