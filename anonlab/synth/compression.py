@@ -186,11 +186,16 @@ def compress(
 
 
 def compress_codes(codes: np.ndarray, sizes: Sequence[int], measurements, eligible: Sequence[bool]):
-    """:func:`compress` and its application to the table's codes: returns (compression, compressed codes,
-    compressed sizes, measurements on the compressed domain)."""
+    """:func:`compress` and its application to the table's codes (an array, or a
+    :class:`~anonlab.synth.marginals.MarginalSource`): returns (compression, compressed codes, compressed sizes,
+    measurements on the compressed domain)."""
+    from anonlab.synth.marginals import MarginalSource
+
     comp, measurements = compress(measurements, sizes, eligible)
     if not comp.active:
         return comp, codes, tuple(sizes), measurements
+    if isinstance(codes, MarginalSource):  # rows not in memory: the source applies it to its marginals
+        return comp, codes.compressed(comp), comp.sizes(sizes), measurements
     return comp, comp.apply(codes), comp.sizes(sizes), measurements
 
 
