@@ -64,6 +64,7 @@ __all__ = [
     "check_columns",
     "check_share",
     "plan_quantile_binning",
+    "quantile_ranks",
     "readable_edges",
     "release_quantile_edges",
     "tree_depth",
@@ -251,11 +252,27 @@ class _Node:
     levels: tuple[Fraction, ...] = field(default_factory=tuple)
 
 
-def _column_edges(x: np.ndarray, cand: np.ndarray, bins: int, eps: float, noise) -> tuple[list[float], list]:
-    """Cut points for sorted values ``x``; and per tree level the largest selection cost (PureDP)."""
+def quantile_ranks(values: np.ndarray, coding: ColumnCoding) -> np.ndarray:
+    """The exact statistic quantile binning reads from a column: ``[n, #{x < e_1}, #{x < e_2}, ...]`` over its
+    public candidate cut points ``e_j``, for ``values`` (floats, NaN missing; missing values left out, the others
+    clamped to the public bounds). Additive over rows: the ranks of a table are the sum of its parts' ranks."""
+    lo, hi = float(coding.edges[0]), float(coding.edges[-1])
+    top = hi - (1.0 if coding.type in ("integer", "date") else 0.0)
+    x = np.sort(np.clip(values[~np.isnan(values)], lo, top))
+    below = np.searchsorted(x, _candidates(coding), side="left").astype(np.int64)
+    return np.concatenate([np.array([len(x)], dtype=np.int64), below])
+
+
+def _column_edges(
+    ranks: np.ndarray, cand: np.ndarray, bins: int, eps: float, noise
+) -> tuple[list[float], list]:
+    """Cut points from a column's :func:`quantile_ranks`; and per tree level the largest selection cost (PureDP).
+
+    A node holds the values between its neighbouring released cut points, so its own count below a candidate is
+    the column's count below it less the count below the node (``d0``)."""
     from anonlab.privacy.mechanisms import exponential
 
-    nodes = [_Node(0, len(cand), 0, len(x), tuple(Fraction(j, bins) for j in range(1, bins)))]
+    nodes = [_Node(0, len(cand), 0, int(ranks[0]), tuple(Fraction(j, bins) for j in range(1, bins)))]
     cuts: list[float] = []
     level_costs = []
     while nodes:
@@ -268,7 +285,7 @@ def _column_edges(x: np.ndarray, cand: np.ndarray, bins: int, eps: float, noise)
             p = node.levels[i]
             a, b = p.numerator, p.denominator
             cands = cand[node.c0 : node.c1]
-            below = np.searchsorted(x[node.d0 : node.d1], cands, side="left").astype(np.int64)  # #{x < e}
+            below = ranks[1 + node.c0 : 1 + node.c1] - node.d0  # #{x < e} among the node's values
             at_or_above = (node.d1 - node.d0) - below
             scores = -np.abs((b - a) * below - a * at_or_above)
             idx, cost = exponential(scores.astype(float), eps, sensitivity=float(max(a, b - a)), noise=noise)
@@ -301,12 +318,17 @@ def readable_edges(type_: str, edges) -> list:
 
 
 def release_quantile_edges(
-    frame: pd.DataFrame, encoding: Encoding, plan: BinningPlan, noise
+    frame: pd.DataFrame | None,
+    encoding: Encoding,
+    plan: BinningPlan,
+    noise,
+    ranks: dict[str, np.ndarray] | None = None,
 ) -> tuple[Encoding, dict[str, Any]]:
     """Release the cut points of ``plan.columns`` from ``frame`` (coerced to the schema) with DP noise from
     ``noise`` (a :class:`~anonlab.privacy.noise.NoiseSource` forked for this release). Call only after the ledger
     was charged for the whole fit. Returns the encoding with the learned edges and what was spent (the mechanisms'
-    own costs composed, checked against the plan)."""
+    own costs composed, checked against the plan). ``ranks``: each column's :func:`quantile_ranks`, computed
+    elsewhere (on a cluster), in place of ``frame``."""
     from anonlab.privacy.accounting import PureDP
 
     new_cols = []
@@ -316,11 +338,9 @@ def release_quantile_edges(
         if c.name not in plan.columns:
             new_cols.append(c)
             continue
-        values = c.values(frame[c.name])
         lo, hi = float(c.edges[0]), float(c.edges[-1])
-        top = hi - (1.0 if c.type in ("integer", "date") else 0.0)
-        x = np.sort(np.clip(values[~np.isnan(values)], lo, top))
-        cuts, levels = _column_edges(x, _candidates(c), plan.bins, plan.selection_epsilon, noise)
+        r = ranks[c.name] if ranks is not None else quantile_ranks(c.values(frame[c.name]), c)
+        cuts, levels = _column_edges(r, _candidates(c), plan.bins, plan.selection_epsilon, noise)
         if len(levels) > tree_depth(plan.bins):
             raise PrivacyError(f"internal error: column {c.name!r} used more tree levels than planned")
         all_levels.extend(levels)
