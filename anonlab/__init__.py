@@ -54,6 +54,9 @@ _LAZY: dict[str, str] = {
     # evaluation
     "evaluate": "anonlab.evaluation:evaluate",
     "Study": "anonlab.evaluation:Study",
+    # release recipes (anonlab run)
+    "run_recipe": "anonlab.release_recipe:run_recipe",
+    "ReleaseRecipe": "anonlab.release_recipe:ReleaseRecipe",
 }
 
 _SUBPACKAGES = ("datasets", "deid", "distributed", "evaluation", "privacy", "synth")

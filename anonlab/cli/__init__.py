@@ -40,6 +40,7 @@ ORDER = [
     "synth",
     "evaluate",
     "compare",
+    "run",
     "serve",
 ]
 
@@ -53,6 +54,7 @@ anonlab prepares sensitive data for release and measures what a release gives aw
                 rank swapping), hierarchy (build ARX hierarchies)
   DP            budget, dp (differentially private statistics), synth (DP synthetic twins)
   evaluate      evaluate, compare (utility against re-identification risk)
+  reproduce     run (a release again from its recipe), serve (a local web app)
 
 Privacy in brief: pseudonymised or k-anonymous data is still personal data under most laws; only the DP paths
 carry a formal guarantee, and only over domains that are public (see `anonlab schema --help`).

@@ -1,0 +1,53 @@
+"""`anonlab run RECIPE -o OUTPUT`: make again the release a TOML release recipe describes (anonlab.run_recipe)."""
+
+from __future__ import annotations
+
+from anonlab.cli._common import add_command, add_force, add_json
+
+DESCRIPTION = """\
+Make the release that RECIPE (a TOML release recipe, as `anonlab serve` writes beside each release) describes,
+and write its table to OUTPUT. Relative paths in the recipe are read from --root (default: the current folder;
+for a recipe of `anonlab serve`, its workspace folder).
+
+A recipe never holds a seed or a key: it names the files that hold them ([secrets] seed_file, key_file), which
+stay beside the data. Exactly the same bytes come back for a k-anonymous or pseudonymised release, and for a DP
+release whose recipe names its seed file and its ledger entry ([synth] ledger_entry): that entry is replayed on a
+scratch copy of the ledger, the real one is not charged again, and a table or parameters other than what the entry
+paid for are refused with nothing written. A DP recipe without ledger_entry makes a new release, charged to its
+ledger.
+
+Examples:
+  cd anonlab-workspace && anonlab run releases/ID/recipe.toml -o reproduced.csv
+  anonlab run ~/Downloads/ID-recipe.toml -o again.csv --root anonlab-workspace
+  cmp again.csv anonlab-workspace/releases/ID/release.csv     # the same bytes"""
+
+
+def add_parser(sub) -> None:
+    p = add_command(
+        sub,
+        "run",
+        help="make a release again from its TOML recipe (as `anonlab serve` writes them)",
+        description=DESCRIPTION,
+        func=run,
+    )
+    p.add_argument("recipe", metavar="RECIPE", help="the release recipe (TOML)")
+    p.add_argument("-o", "--output", required=True, help="where to write the release (.csv, .parquet)")
+    p.add_argument("--root", default=None, help="the folder the recipe's paths are relative to [default: .]")
+    add_force(p)
+    add_json(p)
+
+
+def run(args) -> int:
+    from anonlab.cli._common import print_json
+    from anonlab.release_recipe import run_recipe
+
+    result = run_recipe(args.recipe, args.output, root=args.root, force=args.force)
+    if args.json:
+        print_json(result.to_dict())
+        return 0
+    how = "replayed ledger entry" if result.replayed else "charged as ledger entry"
+    entry = f"; {how} {result.ledger_entry}" if result.ledger_entry is not None else ""
+    print(f"wrote {len(result.data):,} rows ({result.recipe.kind}) to {result.output}{entry}")
+    if not result.recipe.exact:
+        print("not reproducible byte for byte: the recipe names no seed file or no ledger entry")
+    return 0

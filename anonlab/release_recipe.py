@@ -1,0 +1,380 @@
+"""Release recipes: one release written down as TOML, so that :func:`run_recipe` (``anonlab run``) makes it again.
+
+A recipe says which table was released, by which method, with which parameters. It never holds a seed or a key:
+it *names* the secret files that hold them (``[secrets]``), which stay beside the data and out of every download.
+``anonlab serve`` writes one beside each release; a person can write one by hand. Relative paths are read from
+``root`` (default: the current folder; for a recipe of ``anonlab serve``, its workspace folder)::
+
+    [release]
+    kind = "synth"                      # "kanonymity", "synth" or "pseudonymize"
+    input = "tables/adult.csv"
+
+    [synth]                             # kind = "synth": a DP synthetic twin
+    method = "mst"                      # a name of anonlab.synth's registry
+    epsilon = 1.0
+    delta = 1e-9
+    domains = "discover"                # domains read from the data: discover (with DP), trust or refuse
+    schema = "adult"                    # the bundled public Adult schema, or a schema TOML path
+    ledger = "ledgers/adult.ledger"     # charged before any noise is drawn
+    ledger_entry = 3                    # optional: the release's entry in that ledger (see below)
+    rows = 2000                         # optional: default, a DP estimate of the input's size
+    params = { iters = 50 }             # optional: the method's own parameters
+
+    [secrets]
+    seed_file = "secrets/adult.seed"    # the seed of the DP noise (anonlab.seedfile); never in the recipe
+
+    [anonymize]                         # kind = "kanonymity": anonlab.anonymize's keywords
+    quasi = ["age", "sex", "race"]
+    k = 5
+    method = "mondrian"
+
+    [pseudonymize]                      # kind = "pseudonymize": anonlab.pseudonymize's keywords
+    ids = ["patient_id"]                # with [secrets] key_file = "secrets/pseudonym.key"
+
+**Exactly the same bytes.** k-anonymisation is deterministic, and pseudonymisation is, given the same key file. A DP
+release is reproducible given the same seed file, the same table and the same ledger entry: its noise is keyed by
+the seed, every public parameter, the table's content and the ledger entry's sequence number. With
+``ledger_entry``, :func:`run_recipe` *replays* that entry: it fits against a scratch copy of the ledger as it was
+before the entry (the real ledger is neither charged nor changed), then compares the entry the fit made with the
+recorded one. The same table, parameters and seed give the same entry and the same noise, so the output is the
+recorded release again and reveals nothing new. Anything else (an edited table, another epsilon) would be a new
+release that no ledger paid for: it is refused and nothing is written. Without ``ledger_entry`` a DP recipe is run as
+a new release, charged to its ledger like ``anonlab synth``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from anonlab.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["ReleaseRecipe", "RecipeRun", "run_recipe", "KINDS"]
+
+#: the kinds of release a recipe describes, and the table holding each one's parameters
+KINDS = {"kanonymity": "anonymize", "synth": "synth", "pseudonymize": "pseudonymize"}
+_SYNTH_KEYS = (
+    "method",
+    "epsilon",
+    "delta",
+    "domains",
+    "schema",
+    "ledger",
+    "ledger_entry",
+    "rows",
+    "trust_domains",
+    "params",
+)
+_PSEUDONYMIZE_KEYS = ("ids", "drop", "dates", "by", "date_format", "max_shift_days")
+_SECRET_KEYS = ("seed_file", "key_file")
+DEFAULT_DELTA = 1e-9  # as anonlab synth
+
+Step = Callable[[str, float], None]
+
+
+def _no_step(phase: str, fraction: float) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ReleaseRecipe:
+    """One release as a value: ``kind``, the ``input`` table, the method's ``params`` (the recipe's ``[anonymize]``,
+    ``[synth]`` or ``[pseudonymize]`` table) and the secret files it names. ``release`` and ``evaluation`` carry
+    what else the recipe says (an id, where the release was written, the evaluation's target); running ignores
+    them. Checked on construction: errors name the recipe's key."""
+
+    kind: str
+    input: str
+    params: dict[str, Any]
+    seed_file: str | None = None
+    key_file: str | None = None
+    release: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise UsageError(f"kind={self.kind!r}: one of {', '.join(KINDS)}")
+        if not isinstance(self.input, str) or not self.input:
+            raise UsageError("input= must name the table to release (a path)")
+        known = {"synth": _SYNTH_KEYS, "pseudonymize": _PSEUDONYMIZE_KEYS}.get(self.kind)
+        if known is not None:
+            extra = sorted(set(self.params) - set(known))
+            if extra:
+                raise UsageError(
+                    f"[{KINDS[self.kind]}] {extra[0]}= is not a key of a {self.kind} recipe "
+                    f"(known: {', '.join(known)})"
+                )
+        if self.kind == "synth" and "epsilon" not in self.params:
+            raise UsageError("[synth] epsilon= is required (a DP synthesis spends a stated budget)")
+        if self.kind == "kanonymity" and not {"quasi", "k"} <= set(self.params):
+            raise UsageError("[anonymize] quasi= and k= are required")
+        if self.kind == "pseudonymize" and not self.key_file:
+            raise UsageError(
+                "[secrets] key_file= is required: pseudonyms are keyed (anonlab keygen makes a key)"
+            )
+        if self.kind != "synth" and self.seed_file:
+            raise UsageError(f"[secrets] seed_file= applies to synth recipes, not to kind={self.kind!r}")
+
+    # -- reading and writing ----------------------------------------------------------------------------------
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> ReleaseRecipe:
+        """The recipe in the TOML file ``path``; a missing or malformed file is an :class:`InputError` naming it."""
+        path = Path(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise InputError(f"{path}: no such recipe file") from None
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not a valid TOML recipe ({exc})") from None
+        try:
+            return cls.from_dict(data)
+        except UsageError as exc:
+            raise InputError(f"{path}: {exc}") from None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ReleaseRecipe:
+        """The recipe of parsed TOML (``[release]``, the kind's table, ``[secrets]``, ``[evaluation]``)."""
+        release = dict(data.get("release") or {})
+        kind = release.pop("kind", None)
+        if kind not in KINDS:
+            raise UsageError(f"[release] kind= must be one of {', '.join(KINDS)} (got {kind!r})")
+        table = KINDS[kind]
+        extra = sorted(set(data) - {"release", table, "secrets", "evaluation"})
+        if extra:
+            raise UsageError(f"[{extra[0]}] is not a table of a {kind} recipe")
+        secrets = dict(data.get("secrets") or {})
+        unknown = sorted(set(secrets) - set(_SECRET_KEYS))
+        if unknown:
+            raise UsageError(
+                f"[secrets] {unknown[0]}= is not known (a recipe names files: {', '.join(_SECRET_KEYS)}); a "
+                "seed or key itself never belongs in a recipe"
+            )
+        return cls(
+            kind=kind,
+            input=release.pop("input", ""),
+            params=dict(data.get(table) or {}),
+            seed_file=secrets.get("seed_file"),
+            key_file=secrets.get("key_file"),
+            release=release,
+            evaluation=dict(data.get("evaluation") or {}),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The recipe as TOML-able tables (what :meth:`to_toml` writes)."""
+        out: dict[str, Any] = {
+            "release": {"kind": self.kind, "input": self.input, **self.release},
+            KINDS[self.kind]: dict(self.params),
+        }
+        secrets = {k: v for k, v in (("seed_file", self.seed_file), ("key_file", self.key_file)) if v}
+        if secrets:
+            out["secrets"] = secrets
+        if self.evaluation:
+            out["evaluation"] = dict(self.evaluation)
+        return out
+
+    def to_toml(self, header: str = "") -> str:
+        """The recipe as TOML text, after ``header`` (comment lines)."""
+        import tomli_w
+
+        return header + tomli_w.dumps(self.to_dict())
+
+    def with_entry(self, seq: int) -> ReleaseRecipe:
+        """The same DP recipe naming its ledger entry: running it replays that entry (see the module docstring)."""
+        return replace(self, params={**self.params, "ledger_entry": int(seq)})
+
+    @property
+    def exact(self) -> bool:
+        """Whether running the recipe again gives the same bytes (a DP one: only when it names its seed file and
+        its ledger entry)."""
+        if self.kind != "synth":
+            return True
+        return bool(self.seed_file) and self.params.get("ledger_entry") is not None
+
+    # -- running --------------------------------------------------------------------------------------------
+    def run(self, root: str | os.PathLike | None = None, *, step: Step | None = None) -> RecipeRun:
+        """Make the release (nothing is written; :func:`run_recipe` writes it). ``root``: the folder relative paths
+        are read from (default: the current folder). ``step(phase, fraction)`` hears the progress."""
+        from anonlab.io import read_table
+
+        base = Path(root) if root is not None else Path.cwd()
+        step = step or _no_step
+        step("reading the table", 0.05)
+        df = read_table(_path(base, self.input))
+        if self.kind == "kanonymity":
+            return self._kanonymity(df, base, step)
+        if self.kind == "pseudonymize":
+            return self._pseudonymize(df, base, step)
+        return self._synth(df, base, step)
+
+    def _kanonymity(self, df: pd.DataFrame, base: Path, step: Step) -> RecipeRun:
+        import anonlab
+
+        params = dict(self.params)
+        if isinstance(params.get("hierarchies"), dict):
+            params["hierarchies"] = {c: str(_path(base, p)) for c, p in params["hierarchies"].items()}
+        method = params.pop("method", "mondrian")
+        step("generalising the quasi-identifiers", 0.2)
+        released, report = anonlab.anonymize(df, method=method, source=self.input, **params)
+        return RecipeRun(self, released, report.to_dict())
+
+    def _pseudonymize(self, df: pd.DataFrame, base: Path, step: Step) -> RecipeRun:
+        import anonlab
+
+        step("replacing identifiers by keyed pseudonyms", 0.2)
+        released, report = anonlab.pseudonymize(
+            df, key=_path(base, self.key_file or ""), source=self.input, **self.params
+        )
+        return RecipeRun(self, released, report.to_dict())
+
+    def _synth(self, df: pd.DataFrame, base: Path, step: Step) -> RecipeRun:
+        from anonlab.seedfile import read_seed_file
+        from anonlab.synth.base import get_method
+
+        p = dict(self.params)
+        seed = read_seed_file(_path(base, self.seed_file)) if self.seed_file else None
+        klass = get_method(p.get("method", "mst"))
+        options = {"epsilon": p["epsilon"], "delta": p.get("delta", DEFAULT_DELTA), "seed": seed}
+        if p.get("domains") is not None:
+            options["domains"] = p["domains"]
+        model = klass(**options, **(p.get("params") or {}))
+        schema = p.get("schema")
+        if schema is not None and schema != "adult":
+            schema = str(_path(base, schema))
+        ledger = _path(base, p["ledger"]) if p.get("ledger") else None
+        entry = p.get("ledger_entry")
+        fit = {"schema": schema, "trust_domains": bool(p.get("trust_domains", False)), "source": self.input}
+        step(f"fitting {model.name} (the ledger is charged before any noise)", 0.2)
+        if entry is None:
+            model.fit(df, ledger=ledger, **fit)
+            charged = _last_entry(ledger)
+        else:
+            if ledger is None:
+                raise UsageError("[synth] ledger_entry= needs ledger= (the ledger that holds the entry)")
+            _replay(model, df, ledger, int(entry), fit)
+            charged = int(entry)
+        step("sampling the synthetic table", 0.5)
+        twin = model.sample(p.get("rows"), seed=seed)
+        spent = model.privacy_spent
+        report = {"method": model.name, "privacy": spent.to_dict() if spent is not None else None}
+        return RecipeRun(self, twin, report, ledger_entry=charged, replayed=entry is not None)
+
+
+@dataclass(frozen=True)
+class RecipeRun:
+    """A recipe's release: ``data`` (the table), ``report`` (the library's own report of it, JSON-able), the
+    ``ledger_entry`` a DP release was charged as (or replayed), and where it was written (``output``)."""
+
+    recipe: ReleaseRecipe
+    data: pd.DataFrame = field(repr=False)
+    report: dict[str, Any]
+    ledger_entry: int | None = None
+    replayed: bool = False
+    output: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.recipe.kind,
+            "input": self.recipe.input,
+            "output": str(self.output) if self.output is not None else None,
+            "rows": int(len(self.data)),
+            "exact": self.recipe.exact,
+            "ledger_entry": self.ledger_entry,
+            "replayed": self.replayed,
+            "report": self.report,
+        }
+
+
+def run_recipe(
+    recipe: ReleaseRecipe | str | os.PathLike,
+    output: str | os.PathLike | None = None,
+    *,
+    root: str | os.PathLike | None = None,
+    force: bool = False,
+    step: Step | None = None,
+) -> RecipeRun:
+    """Make the release a recipe describes and, given ``output``, write its table there (atomically; an existing
+    file only with ``force``). ``recipe``: a :class:`ReleaseRecipe` or the path of its TOML file. ``root``: the
+    folder the recipe's relative paths are read from (default: the current folder).
+
+    The same recipe, table and secret files give the same bytes: k-anonymisation and pseudonymisation always, a DP
+    release when the recipe names its seed file and ledger entry (replayed without charging again; refused, with
+    nothing written, when the table or parameters differ from what that entry paid for). A DP recipe without
+    ``ledger_entry`` is a new release, charged to its ledger. Returns a :class:`RecipeRun`.
+    """
+    from anonlab.io import check_output, table_format, write_table
+
+    if not isinstance(recipe, ReleaseRecipe):
+        recipe = ReleaseRecipe.read(recipe)
+    if output is not None:
+        table_format(output)
+        check_output(Path(output), force)
+        base = Path(root) if root is not None else Path.cwd()
+        named = [recipe.input, recipe.seed_file, recipe.key_file, recipe.params.get("ledger")]
+        if any(n and _path(base, n).resolve() == Path(output).resolve() for n in named):
+            raise UsageError(f"{output}: the output must not be the recipe's input, ledger or a secret file")
+    result = recipe.run(root, step=step)
+    if output is not None:
+        write_table(result.data, output, force)
+        result = replace(result, output=Path(output))
+    return result
+
+
+# -- helpers --------------------------------------------------------------------------------------------------
+
+
+def _path(base: Path, name: str | os.PathLike) -> Path:
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else base / path
+
+
+def _last_entry(ledger: Path | None) -> int | None:
+    if ledger is None:
+        return None
+    from anonlab.privacy.ledger import Ledger
+
+    entries = Ledger.open(ledger).entries
+    return entries[-1].seq if entries else None
+
+
+def _comparable(entry) -> tuple[str | None, dict[str, Any]]:
+    rec = entry.to_dict()
+    rec.pop("time", None)
+    rec.pop("seq", None)
+    return entry.dataset, rec
+
+
+def _replay(model, df: pd.DataFrame, ledger: Path, seq: int, fit: dict[str, Any]) -> None:
+    """Fit ``model`` as ledger entry ``seq`` again: against a scratch copy of the ledger holding the entries before
+    it (so the noise is keyed by the same sequence number), never charging the real ledger; refused when the entry
+    this fit makes differs from the recorded one (another table or other parameters: a new release)."""
+    import tempfile
+
+    from anonlab.privacy.ledger import Ledger
+
+    recorded = [e for e in Ledger.open(ledger).entries if e.seq == seq]
+    if not recorded:
+        raise InputError(f"{ledger}: no entry {seq} (ledger_entry=) to replay; nothing was released")
+    lines = ledger.read_bytes().splitlines(keepends=True)[:seq]  # the header and entries 1 .. seq-1
+    with tempfile.TemporaryDirectory(prefix="anonlab-replay-") as tmp:
+        scratch = Path(tmp) / ledger.name
+        fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(b"".join(lines))
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*head anchor.*")  # the scratch copy has none
+            model.fit(df, ledger=scratch, **fit)
+            made = Ledger.open(scratch).entries[-1]
+    if _comparable(made) != _comparable(recorded[0]):
+        raise InputError(
+            f"{ledger}: entry {seq} was paid for another table or other parameters than this recipe gives; "
+            "running it would be a new release that no ledger paid for, so nothing was released (remove "
+            "ledger_entry= to make and charge a new release)"
+        )
