@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DensityPlan", "plan_density", "measure_density", "sample_within"]
+__all__ = ["DensityPlan", "plan_density", "density_units", "measure_density", "sample_within"]
 
 #: Children per expanded node: 16 keeps the tree shallow (6 levels cover 1.5 million integers).
 BRANCHING = 16
@@ -113,32 +113,56 @@ def _children(
     return lefts[keep], rights[keep], parent[keep]
 
 
-def measure_density(values: np.ndarray, plan: DensityPlan, name: str, noise) -> np.ndarray:
+def density_units(values: np.ndarray, plan: DensityPlan, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The exact statistic the density of column ``name`` reads: its values on the grid of units (sorted distinct
+    units, and how many values each holds). Additive over rows: the units of a table are its parts' units merged.
+
+    values : the column's values as floats (dates in days), NaN for missing (not counted); values outside the
+        public bounds are clamped to them, as the encoding does.
+    """
+    j = [c[0] for c in plan.columns].index(name)
+    _, lo, hi, step = plan.columns[j]
+    x = np.clip(values[~np.isnan(values)], lo, hi)
+    units = float(_units(lo, hi, step))
+    if step > 0:  # work in grid units: value lo + k * step is unit k, the range is [0, units)
+        xs = np.rint((x - lo) / step)
+    else:  # a float of any precision: 2**20 units over the range, so node edges are exact (10.0 is an edge of
+        # [0, 20) in units as in the bins; in floats it came out as 10.0000000001 and split an atom from its bin)
+        xs = np.minimum(np.floor((x - lo) / (hi - lo) * units), units - 1)
+    u, k = np.unique(xs, return_counts=True)
+    return u, k.astype(np.int64)
+
+
+def measure_density(
+    values: np.ndarray | None,
+    plan: DensityPlan,
+    name: str,
+    noise,
+    units: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """The released cells ``(left, right, mass)`` of column ``name`` (an ``(k, 3)`` float array).
 
     values : the column's values as floats (dates in days), NaN for missing (not counted); values outside the
         public bounds are clamped to them, as the encoding does.
     noise : the fit's :class:`~anonlab.privacy.noise.NoiseSource` (its fork for this column).
+    units : the column's :func:`density_units`, computed elsewhere (a cluster), in place of ``values``.
     """
     from anonlab.privacy.mechanisms import gaussian
 
     j = [c[0] for c in plan.columns].index(name)
     _, lo, hi, step = plan.columns[j]
-    x = np.clip(values[~np.isnan(values)], lo, hi)
     grid = step > 0
-    units = float(_units(lo, hi, step))
-    if grid:  # work in grid units: value lo + k * step is unit k, the range is [0, units)
-        xs = np.sort(np.rint((x - lo) / step))
-    else:  # a float of any precision: 2**20 units over the range, so node edges are exact (10.0 is an edge of
-        # [0, 20) in units as in the bins; in floats it came out as 10.0000000001 and split an atom from its bin)
-        xs = np.sort(np.minimum(np.floor((x - lo) / (hi - lo) * units), units - 1))
-    left, right = np.array([0.0]), np.array([units])
+    units_n = float(_units(lo, hi, step))
+    u, k = units if units is not None else density_units(values, plan, name)
+    # below[i]: how many values lie under the i-th distinct unit (so under any edge, by binary search)
+    below = np.concatenate([[0], np.cumsum(k)]).astype(np.int64)
+    left, right = np.array([0.0]), np.array([units_n])
     out: list[np.ndarray] = []
     mass_of = None  # the mass allocated to each expanded node; the root's is the sum of its children's counts
     for level in range(plan.levels[j]):
         # children of disjoint, sorted parents come out sorted: count each by binary search on the sorted values
         cl, cr, parent = _children(left, right, True)
-        counts = np.searchsorted(xs, cr, side="left") - np.searchsorted(xs, cl, side="left")
+        counts = below[np.searchsorted(u, cr, side="left")] - below[np.searchsorted(u, cl, side="left")]
         noisy = np.asarray(
             gaussian(
                 counts.astype(np.int64),
@@ -161,7 +185,7 @@ def measure_density(values: np.ndarray, plan: DensityPlan, name: str, noise) -> 
     if grid:  # back to values: a cell [a, b) in units holds the values lo + a * step ... lo + (b - 1) * step
         cells[:, :2] = lo + cells[:, :2] * step
     else:
-        cells[:, :2] = lo + cells[:, :2] * ((hi - lo) / units)
+        cells[:, :2] = lo + cells[:, :2] * ((hi - lo) / units_n)
     return cells[np.argsort(cells[:, 0], kind="stable")]
 
 
@@ -274,16 +298,21 @@ def value_grid(coding) -> tuple[float, float, float]:
     return lo, hi, 0.0
 
 
-def attach_densities(encoding, frame, plan: DensityPlan, noise):
+def attach_densities(encoding, frame, plan: DensityPlan, noise, units=None):
     """``encoding`` with the DP density of every planned column attached (each measured from its own fork of
-    ``noise``); ``frame`` is the table coerced to the schema's types."""
+    ``noise``); ``frame`` is the table coerced to the schema's types. ``units``: each planned column's
+    :func:`density_units`, computed elsewhere (a cluster), in place of ``frame``."""
     from dataclasses import replace
 
     planned = {c[0] for c in plan.columns}
     cols = []
     for c in encoding.columns:
         if c.name in planned:
-            cells = measure_density(c.values(frame[c.name]), plan, c.name, noise.fork(f"density {c.name}"))
+            fork = noise.fork(f"density {c.name}")
+            if units is not None:
+                cells = measure_density(None, plan, c.name, fork, units=units[c.name])
+            else:
+                cells = measure_density(c.values(frame[c.name]), plan, c.name, fork)
             c = replace(c, density=tuple(tuple(float(v) for v in row) for row in cells))
         cols.append(c)
     return replace(encoding, columns=tuple(cols))
