@@ -2,8 +2,10 @@
 
 load a table -> review its schema (:meth:`anonlab.Schema.infer`) -> assess its risk (:func:`anonlab.assess`) ->
 choose and run a release (:func:`anonlab.anonymize`, :class:`anonlab.synth.MST` / :class:`~anonlab.synth.AIM`
-charged to a :class:`anonlab.Ledger`) as a background job -> its evaluation report (:func:`anonlab.evaluate`) and
-downloads. The budget page shows each ledger as a gauge. Nothing here imports the command line.
+charged to a :class:`anonlab.Ledger`, or :func:`anonlab.pseudonymize`), each a :class:`anonlab.ReleaseRecipe`, as
+a background job -> its evaluation report (:func:`anonlab.evaluate`) and downloads, the recipe among them. Folders
+of DICOM files or photos: :func:`anonlab.deidentify_dicom` and :func:`anonlab.audit_dicom`, or
+:func:`anonlab.strip_images`. The budget page shows each ledger as a gauge. Nothing here imports the command line.
 """
 
 from __future__ import annotations
@@ -71,6 +73,11 @@ def create_app(
         Route("/jobs/{job_id}/cancel", pages.job_cancel, methods=["POST"]),
         Route("/releases/{rid}", pages.release_page),
         Route("/releases/{rid}/files/{name}", pages.release_file),
+        Route("/pseudonymize", pages.pseudonymize_form),
+        Route("/pseudonymize", pages.pseudonymize_submit, methods=["POST"]),
+        Route("/folders", pages.folders),
+        Route("/folders/upload", pages.folder_upload, methods=["POST"]),
+        Route("/folders/run", pages.folder_submit, methods=["POST"]),
         Route("/budget", pages.budget),
         Route("/budget", pages.budget_create, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static"),

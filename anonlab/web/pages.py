@@ -92,7 +92,7 @@ def _render(request: Request, name: str, context: dict[str, Any], status: int = 
     return state.templates.TemplateResponse(request, name, {**base, **context}, status_code=status)
 
 
-async def _form(request: Request, limit: int = 1024 * 1024):
+async def _form(request: Request, limit: int = 1024 * 1024, max_files: int = 1):
     """The posted form, read at most ``limit`` bytes (413 past it, nothing kept), its CSRF token checked."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -110,7 +110,9 @@ async def _form(request: Request, limit: int = 1024 * 1024):
     async def receive():
         return {"type": "http.request", "body": body, "more_body": False}
 
-    form = await Request(request.scope, receive).form(max_files=1, max_fields=100, max_part_size=limit)
+    form = await Request(request.scope, receive).form(
+        max_files=max_files, max_fields=100, max_part_size=limit
+    )
     if not request.app.state.guard.csrf_ok(form.get("csrf")):
         raise HTTPRefusal(403, "the form's security token is missing or wrong: reload the page and try again")
     return form
@@ -310,8 +312,6 @@ def _request_from(form, state):
 
 
 async def release_submit(request: Request):
-    from anonlab.web.releases import run_release
-
     state = request.app.state
     form = await _form(request)
     req = _request_from(form, state)
@@ -321,8 +321,27 @@ async def release_submit(request: Request):
         # refused before it runs: the ledger says whether this release still fits (nothing is written)
         ledger = anonlab.Ledger.open(state.workspace.ledger_path(req.ledger))
         ledger.check(epsilon=req.epsilon, delta=req.delta)
-    evaluation = state.evaluation
-    job = state.jobs.submit(req.label(), lambda j: run_release(state.workspace, req, j, evaluation))
+    return _start_table_job(state, req)
+
+
+def _start_table_job(state, req):
+    """Submit a table release: its hidden folder, its secret seed file (DP) or the workspace key (pseudonyms) are
+    made here; a job that ends without a release removes them again."""
+    from anonlab.web.releases import run_release
+
+    ws = state.workspace
+    rid, partial = ws.new_release(req.label())
+    secret = ws.new_seed(rid) if req.kind == "synth" else None
+    if req.kind == "pseudonymize":
+        ws.key_path()
+    recipe = req.recipe(rid, secret)
+
+    def cleanup():
+        ws.discard(partial)
+        ws.remove_secret(secret)
+
+    args = (str(ws.root), recipe, rid, str(partial), state.evaluation)
+    job = state.jobs.submit(req.label(), run_release, args, cleanup)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 
@@ -346,8 +365,20 @@ async def job_cancel(request: Request):
 async def release_page(request: Request):
     ws = request.app.state.workspace
     rid = request.path_params["rid"]
-    recipe = ws.release_file(rid, "recipe.toml").read_text(encoding="utf-8")
-    return _render(request, "result.html", {"rid": rid, "recipe": recipe})
+    ws.release_file(rid, "release.json")  # the release exists (every kind has its report)
+    present = ws.release_files(rid)
+    context: dict[str, Any] = {"rid": rid, "files": present}
+    if "recipe.toml" in present:
+        context["recipe"] = ws.release_file(rid, "recipe.toml").read_text(encoding="utf-8")
+    if "audit.json" in present:
+        import json
+
+        context["audit"] = json.loads(ws.release_file(rid, "audit.json").read_text(encoding="utf-8"))
+    if "release.zip" in present:
+        import json
+
+        context["summary"] = json.loads(ws.release_file(rid, "release.json").read_text(encoding="utf-8"))
+    return _render(request, "result.html", context)
 
 
 async def release_file(request: Request):
@@ -368,6 +399,93 @@ async def release_file(request: Request):
         response.headers["Content-Disposition"] = "inline"
     response.headers["Content-Security-Policy"] = FILE_CSP
     return response
+
+
+# -- pseudonyms ---------------------------------------------------------------------------------------------
+
+
+async def pseudonymize_form(request: Request):
+    name, df = _table(request)
+    draft = _inferred(request, name, df)
+    context = {
+        "table": name,
+        "columns": list(df.columns),
+        "roles": {c.name: c.role for c in draft},
+        "key_exists": (request.app.state.workspace.root / "secrets" / "pseudonym.key").exists(),
+    }
+    return _render(request, "pseudonymize.html", context)
+
+
+async def pseudonymize_submit(request: Request):
+    from anonlab.web.releases import PseudonymRequest
+
+    state = request.app.state
+    form = await _form(request)
+    table = form.get("table", "")
+    columns = list(read_columns(state.workspace.table(table)))
+    chosen = {f: form.getlist(f) for f in ("ids", "drop", "dates")}
+    for f, names in chosen.items():
+        unknown = [c for c in names if c not in columns]
+        if unknown:
+            raise UsageError(f"{f}= names column {unknown[0]!r}, which the table does not have")
+    if not chosen["ids"] and not chosen["drop"]:
+        raise UsageError("choose at least one identifier to pseudonymise (ids=) or to drop (drop=)")
+    by = form.get("by") or None
+    if by is not None and by not in chosen["ids"]:
+        raise UsageError("by= must be one of the pseudonymised identifiers (ids=): dates shift per subject")
+    req = PseudonymRequest(table=table, by=by, **chosen)
+    return _start_table_job(state, req)
+
+
+def read_columns(path):
+    from anonlab.io import read_table
+
+    return read_table(path).columns
+
+
+# -- folders: DICOM and photos ----------------------------------------------------------------------------------
+
+
+async def folders(request: Request):
+    state = request.app.state
+    context = {"folders": state.workspace.folders(), "max_upload": state.max_upload}
+    return _render(request, "folders.html", context)
+
+
+async def folder_upload(request: Request):
+    from starlette.datastructures import UploadFile
+
+    ws = request.app.state.workspace
+    form = await _form(request, request.app.state.max_upload, max_files=MAX_FOLDER_FILES)
+    items = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    if not items:
+        raise UsageError("choose the files to upload (DICOM files or photos)")
+    name = (form.get("name") or "").strip() or "upload"
+    files = [(f.filename, await f.read()) for f in items]
+    ws.save_folder(name, files)
+    return RedirectResponse("/folders", status_code=303)
+
+
+async def folder_submit(request: Request):
+    from anonlab.web.releases import FOLDER_KINDS, run_folder
+
+    state = request.app.state
+    ws = state.workspace
+    form = await _form(request)
+    kind, source = form.get("kind") or "", form.get("folder") or ""
+    if kind not in FOLDER_KINDS:
+        raise UsageError(f"kind={kind!r}: one of {', '.join(FOLDER_KINDS)}")
+    ws.folder(source)
+    if kind == "dicom":
+        ws.key_path()
+    label = f"{kind}-{source}"
+    rid, partial = ws.new_release(label)
+    args = (str(ws.root), kind, source, rid, str(partial))
+    job = state.jobs.submit(label, run_folder, args, lambda: ws.discard(partial))
+    return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+
+MAX_FOLDER_FILES = 2000
 
 
 # -- budgets --------------------------------------------------------------------------------------------------

@@ -1,28 +1,45 @@
-"""The releases the app makes, each a call to the public API, and the recipe that reproduces it.
+"""The releases the app makes, each a release recipe (:class:`anonlab.ReleaseRecipe`) run by the public API.
 
-A release folder holds ``release.csv`` (the table), ``release.json`` (the library's own report of it, as
-``anonlab anonymize --report`` or the synth sidecar would give), ``report.html`` (:func:`anonlab.evaluate`'s
-report) and ``recipe.toml``. ``anonlab run RECIPE`` does not exist yet, so the recipe carries the equivalent
-``anonlab anonymize ...`` / ``anonlab synth ...`` command line, to run from the workspace folder. It never holds a
-seed or a key: the app draws DP noise from the operating system and keeps no seed.
+A table release folder holds ``release.csv`` (the table), ``release.json`` (the library's own report of it),
+``report.html`` (:func:`anonlab.evaluate`'s report; not for pseudonymisation) and ``recipe.toml``: the recipe that
+``anonlab run`` runs again to the same bytes. It never holds a seed or a key: a DP release's seed is drawn into a
+secret file of its own (``secrets/ID.seed``, mode 0600) and pseudonyms come from the workspace's key file
+(``secrets/pseudonym.key``); the recipe names those files, which are never served. A folder release (DICOM,
+photos) holds ``release.zip`` (the de-identified files), ``release.json`` and, for DICOM, ``audit.json``.
+
+The ``run_*`` functions run inside a job's process (:mod:`anonlab.web.jobs`): each fills the release's hidden
+folder and publishes it by one rename.
 """
 
 from __future__ import annotations
 
 import json
-import shlex
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from anonlab.errors import UsageError
-from anonlab.web.jobs import Job
-from anonlab.web.workspace import Workspace
+from anonlab.release_recipe import ReleaseRecipe
+from anonlab.web.workspace import KEY_FILE, Workspace
 
-__all__ = ["KAnonymityRequest", "SynthRequest", "run_release", "recipe_toml"]
+__all__ = [
+    "KAnonymityRequest",
+    "SynthRequest",
+    "PseudonymRequest",
+    "run_release",
+    "run_folder",
+    "HEADER",
+]
 
 SYNTHESIZERS = ("mst", "aim")
 DOMAINS = ("discover", "trust", "refuse")
+FOLDER_KINDS = ("dicom", "photos")
+HEADER = (
+    "# anonlab release recipe, written by `anonlab serve`. Make this release again, to the same bytes, from the\n"
+    "# workspace folder: anonlab run THIS-FILE -o reproduced.csv  (or --root WORKSPACE from elsewhere).\n"
+    "# It holds no seed and no key: [secrets] names the files that hold them, which stay in the workspace.\n"
+)
 
 
 @dataclass(frozen=True)
@@ -42,27 +59,21 @@ class KAnonymityRequest:
     def label(self) -> str:
         return f"k{self.k}-{self.algorithm}"
 
-    def parameters(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"algorithm": self.algorithm, "k": self.k, "quasi": self.quasi}
+    def recipe(self, rid: str, secret: str | None = None) -> ReleaseRecipe:
+        params: dict[str, Any] = {"method": self.algorithm, "k": self.k, "quasi": list(self.quasi)}
         if self.sensitive:
-            out["sensitive"] = self.sensitive
+            params["sensitive"] = list(self.sensitive)
         if self.l is not None:
-            out["l"] = self.l
-        return out
-
-    def command(self, output: str) -> list[str]:
-        cmd = ["anonlab", "anonymize", self.table, "-o", output, "--quasi", ",".join(self.quasi)]
-        cmd += ["--k", str(self.k), "--method", self.algorithm]
-        if self.sensitive:
-            cmd += ["--sensitive", ",".join(self.sensitive)]
-        if self.l is not None:
-            cmd += ["--l", f"{self.l:g}"]
-        return cmd
+            params["l"] = self.l
+        return ReleaseRecipe(
+            "kanonymity", self.table, params, release=_about(rid), evaluation=_evaluation(self)
+        )
 
 
 @dataclass(frozen=True)
 class SynthRequest:
-    """A DP synthetic twin by :class:`anonlab.synth.MST` or :class:`anonlab.synth.AIM`, charged to a ledger."""
+    """A DP synthetic twin by :class:`anonlab.synth.MST` or :class:`anonlab.synth.AIM`, charged to a ledger, its
+    noise seeded from a secret seed file made for this release (so ``anonlab run`` reproduces it)."""
 
     table: str
     synthesizer: str
@@ -74,7 +85,9 @@ class SynthRequest:
     schema: str | None = None  # "adult": the bundled public Adult schema; None: the library's default
     target: str | None = None
     quasi: list[str] = field(default_factory=list)
-    options: dict[str, Any] = field(default_factory=dict)  # extra keywords (tests: fewer iterations)
+    options: dict[str, Any] = field(
+        default_factory=dict
+    )  # the method's own parameters (tests: fewer iterations)
 
     kind = "synth"
 
@@ -89,116 +102,137 @@ class SynthRequest:
     def label(self) -> str:
         return f"{self.synthesizer}-eps{self.epsilon:g}".replace(".", "p")
 
-    def parameters(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "synthesizer": self.synthesizer,
+    def recipe(self, rid: str, secret: str | None = None) -> ReleaseRecipe:
+        params: dict[str, Any] = {
+            "method": self.synthesizer,
             "epsilon": self.epsilon,
             "delta": self.delta,
-            "ledger": f"ledgers/{self.ledger}.ledger",
             "domains": self.domains,
+            "ledger": f"ledgers/{self.ledger}.ledger",
         }
         if self.schema:
-            out["schema"] = self.schema
+            params["schema"] = self.schema
         if self.rows is not None:
-            out["rows"] = self.rows
-        return out
-
-    def command(self, output: str) -> list[str]:
-        cmd = ["anonlab", "synth", self.table, "-o", output, "--method", self.synthesizer]
-        cmd += ["--epsilon", f"{self.epsilon:g}", "--delta", f"{self.delta:g}"]
-        cmd += ["--ledger", f"ledgers/{self.ledger}.ledger", "--domains", self.domains]
-        if self.schema:
-            cmd += ["--schema", self.schema]
-        if self.rows is not None:
-            cmd += ["--rows", str(self.rows)]
-        return cmd
+            params["rows"] = self.rows
+        if self.options:
+            params["params"] = dict(self.options)
+        return ReleaseRecipe(
+            "synth", self.table, params, seed_file=secret, release=_about(rid), evaluation=_evaluation(self)
+        )
 
 
-def recipe_toml(request, rid: str) -> str:
-    """The recipe of one release: what was asked, and the command line that makes it again."""
-    import tomli_w
+@dataclass(frozen=True)
+class PseudonymRequest:
+    """Keyed pseudonyms by :func:`anonlab.pseudonymize`, under the workspace's key file."""
 
-    output = f"releases/{rid}/release.csv"
-    exact = request.kind == "kanonymity"
-    note = (
-        "k-anonymisation is deterministic: run from the workspace folder, the command writes the same bytes as "
-        f"{output}"
-        if exact
-        else "the DP noise comes from the operating system and no seed is kept, so the command makes a new "
-        "release of the same method and budget (not the same bytes) and charges the ledger again"
-    )
-    data = {
-        "release": {
-            "id": rid,
-            "kind": request.kind,
-            "input": request.table,
-            "output": output,
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        },
-        "parameters": request.parameters(),
-        "reproduce": {
-            "command": shlex.join(request.command("reproduced.csv")),
-            "exact": exact,
-            "note": note,
-            "secret_files": [],  # none: no seed and no key is used, so none is named
-        },
+    table: str
+    ids: list[str]
+    drop: list[str] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)
+    by: str | None = None
+
+    kind = "pseudonymize"
+    target = None
+    quasi: list[str] = field(default_factory=list)
+
+    def label(self) -> str:
+        return "pseudonyms"
+
+    def recipe(self, rid: str, secret: str | None = None) -> ReleaseRecipe:
+        params: dict[str, Any] = {"ids": list(self.ids)}
+        if self.drop:
+            params["drop"] = list(self.drop)
+        if self.dates:
+            params["dates"] = list(self.dates)
+        if self.by:
+            params["by"] = self.by
+        return ReleaseRecipe("pseudonymize", self.table, params, key_file=KEY_FILE, release=_about(rid))
+
+
+def _about(rid: str) -> dict[str, Any]:
+    return {
+        "id": rid,
+        "output": f"releases/{rid}/release.csv",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _evaluation(request) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     if request.target:
-        data["evaluation"] = {"target": request.target}
-    head = (
-        "# anonlab release recipe, written by `anonlab serve`.\n"
-        "# `anonlab run RECIPE` does not exist yet: [reproduce].command is the command line that makes this\n"
-        "# release again, run from the workspace folder. This file holds no seed and no key.\n"
-    )
-    return head + tomli_w.dumps(data)
+        out["target"] = request.target
+    if request.quasi:
+        out["quasi"] = list(request.quasi)
+    return out
 
 
-def _release_table(request, df, job: Job, ledger_file=None):
-    """The released table and the library's report of it (a JSON-able dict)."""
-    import anonlab
+def run_release(
+    root: str, recipe: ReleaseRecipe, rid: str, partial: str, evaluation: dict[str, Any] | None, *, step
+) -> str:
+    """Make a table release from its recipe, evaluate it, fill its folder and publish it; returns the release id.
 
-    if request.kind == "kanonymity":
-        job.step("generalising the quasi-identifiers", 0.2)
-        params = request.parameters()
-        algorithm = params.pop("algorithm")
-        released, report = anonlab.anonymize(df, method=algorithm, source=request.table, **params)
-        return released, report.to_dict()
-    from anonlab.synth import AIM, MST
-
-    cls = {"mst": MST, "aim": AIM}[request.synthesizer]
-    model = cls(epsilon=request.epsilon, delta=request.delta, domains=request.domains, **request.options)
-    job.step(f"fitting {request.synthesizer.upper()} (the ledger is charged first)", 0.2)
-    model.fit(df, schema=request.schema, ledger=ledger_file, source=request.table)
-    job.step("sampling the synthetic twin", 0.5)
-    twin = model.sample(request.rows)
-    spent = model.privacy_spent
-    return twin, {"method": request.synthesizer, "privacy": spent.to_dict() if spent is not None else None}
-
-
-def run_release(ws: Workspace, request, job: Job, evaluation: dict[str, Any] | None = None) -> str:
-    """Make the release, evaluate it, write its folder; returns the release id. Runs inside a job."""
+    The recipe written beside it is the one run, with the DP release's ledger entry added: ``anonlab run`` of it
+    replays that entry to the same bytes."""
     import anonlab
     from anonlab.io import read_table, write_table, write_text
 
-    job.step("reading the table", 0.05)
-    df = read_table(ws.table(request.table))
-    ledger_file = ws.ledger_path(request.ledger) if request.kind == "synth" else None
-    rid, partial = ws.new_release(request.label())
-    try:
-        released, report = _release_table(request, df, job, ledger_file)
-        job.step("evaluating utility and risk", 0.6)
-        quasi = request.quasi or None
+    ws, folder = Workspace(Path(root)), Path(partial)
+    result = recipe.run(ws.root, step=step)
+    if recipe.kind == "synth" and result.ledger_entry is not None:
+        recipe = recipe.with_entry(result.ledger_entry)
+    if recipe.kind != "pseudonymize":
+        step("evaluating utility and risk", 0.6)
+        original = read_table(ws.table(recipe.input))
+        label = rid.split("-", 2)[-1]
         ev = anonlab.evaluate(
-            df, released, target=request.target, quasi=quasi, config=evaluation, label=request.label()
+            original,
+            result.data,
+            target=recipe.evaluation.get("target"),
+            quasi=recipe.evaluation.get("quasi") or None,
+            config=evaluation,
+            label=label,
         )
-        job.step("writing the release", 0.95)
-        write_table(released, partial / "release.csv")
-        write_text(partial / "release.json", json.dumps(report, indent=2, default=str) + "\n")
-        ev.to_html(partial / "report.html", title=f"anonlab release {rid}")
-        write_text(partial / "recipe.toml", recipe_toml(request, rid))
-        job.step("publishing", 0.99)
-        ws.publish(rid, partial)
-    except BaseException:
-        ws.discard(partial)
-        raise
+        ev.to_html(folder / "report.html", title=f"anonlab release {rid}")
+    step("writing the release", 0.95)
+    write_table(result.data, folder / "release.csv")
+    write_text(folder / "release.json", json.dumps(result.report, indent=2, default=str) + "\n")
+    write_text(folder / "recipe.toml", recipe.to_toml(HEADER))
+    step("publishing", 0.99)
+    ws.publish(rid, folder)
+    return rid
+
+
+def run_folder(root: str, kind: str, source: str, rid: str, partial: str, *, step) -> str:
+    """De-identify a folder of DICOM files (:func:`anonlab.deidentify_dicom` under the workspace key, then
+    :func:`anonlab.audit_dicom` of the result) or of photos (:func:`anonlab.strip_images`); the files are zipped
+    into ``release.zip``. Returns the release id."""
+    import shutil
+
+    import anonlab
+    from anonlab.io import write_text
+
+    ws, folder = Workspace(Path(root)), Path(partial)
+    src, out = ws.folder(source), folder / "files"
+    if kind == "dicom":
+        step("de-identifying the DICOM files (PS3.15 basic profile)", 0.1)
+        done = anonlab.deidentify_dicom(src, out, key=ws.key_path())
+        step("auditing the de-identified files", 0.7)
+        audit = anonlab.audit_dicom(out, workers=1)
+        write_text(folder / "audit.json", json.dumps(audit.to_dict(), indent=2, default=str) + "\n")
+    elif kind == "photos":
+        step("stripping the photos' metadata", 0.1)
+        out.mkdir(mode=0o700)
+        done = anonlab.strip_images(src, out)
+    else:
+        raise UsageError(f"kind={kind!r}: one of {', '.join(FOLDER_KINDS)}")
+    report = done.to_dict()
+    for key in ("in_dir", "out_dir"):  # the server's own paths: the workspace-relative names say as much
+        report.pop(key, None)
+    report["source"] = source
+    write_text(folder / "release.json", json.dumps(report, indent=2, default=str) + "\n")
+    step("zipping the files", 0.9)
+    shutil.make_archive(str(folder / "release"), "zip", root_dir=out)
+    shutil.rmtree(out)
+    step("publishing", 0.99)
+    ws.publish(rid, folder)
     return rid

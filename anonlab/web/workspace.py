@@ -1,7 +1,9 @@
 """The workspace: the one folder ``anonlab serve`` reads from and writes to.
 
-Layout: ``tables/`` (uploads, mode 0600), ``ledgers/NAME.ledger`` (privacy budgets), ``releases/ID/`` (a release,
-its evaluation report and its recipe). Tables the user put at the top of the folder can be picked too. Every path
+Layout: ``tables/`` (uploads, mode 0600), ``folders/NAME/`` (folders of DICOM files or photos), ``ledgers/NAME.ledger``
+(privacy budgets), ``releases/ID/`` (a release, its evaluation report and its recipe) and ``secrets/`` (mode 0700:
+the pseudonym key and each DP release's seed file, every one mode 0600; never listed, shown or served). Tables the
+user put at the top of the folder can be picked too. Every path
 the browser names is looked up in what this module lists, never joined onto the folder as given, so no name can
 reach outside the workspace (no ``..``, no absolute path, no link out of it).
 """
@@ -18,7 +20,10 @@ from pathlib import Path
 from anonlab.errors import InputError, UsageError
 from anonlab.io import TABLE_SUFFIXES
 
-__all__ = ["Workspace", "RELEASE_FILES"]
+__all__ = ["Workspace", "RELEASE_FILES", "KEY_FILE"]
+
+#: the workspace's pseudonym key, relative to it: made (mode 0600) on first use, never read by a page
+KEY_FILE = "secrets/pseudonym.key"
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _LEDGER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
@@ -29,6 +34,8 @@ RELEASE_FILES = {
     "report.html": "text/html",
     "recipe.toml": "application/toml",
     "release.json": "application/json",
+    "release.zip": "application/zip",
+    "audit.json": "application/json",
 }
 
 
@@ -47,7 +54,7 @@ class Workspace:
     def open(cls, root: str | os.PathLike) -> Workspace:
         path = Path(root).expanduser().resolve()
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for sub in ("tables", "ledgers", "releases"):
+        for sub in ("tables", "folders", "ledgers", "releases", "secrets"):
             (path / sub).mkdir(mode=0o700, exist_ok=True)
         return cls(path)
 
@@ -101,6 +108,74 @@ class Workspace:
     def remove(self, name: str) -> None:
         (self.root / name).unlink(missing_ok=True)
 
+    # -- folders (DICOM, photos) ---------------------------------------------------------------------------
+    def folders(self) -> list[str]:
+        """Folders under ``folders/`` that may be picked (DICOM files or photos), by name."""
+        base = self.root / "folders"
+        return sorted(
+            p.name for p in base.iterdir() if p.is_dir() and _NAME.match(p.name) and self._inside(p)
+        )
+
+    def folder(self, name: str) -> Path:
+        """The listed folder ``name``; anything else is refused."""
+        if name not in self.folders():
+            raise InputError(f"{name!r} is not a folder in the workspace (pick one from the list)")
+        return self.root / "folders" / name
+
+    def save_folder(self, name: str, files: list[tuple[str, bytes]]) -> str:
+        """Store uploaded files (each mode 0600, names reduced to their last part) in a new folder
+        ``folders/NAME`` (``NAME-1`` when it exists); returns the folder's name."""
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", os.path.basename(name.replace("\\", "/"))).strip(".-")[:60]
+        base = base or "upload"
+        if not _NAME.match(base):
+            base = f"upload-{base}"[:60]
+        for i in range(1000):
+            folder_name = base if i == 0 else f"{base}-{i}"
+            folder = self.root / "folders" / folder_name
+            try:
+                folder.mkdir(mode=0o700)
+            except FileExistsError:
+                continue
+            break
+        else:
+            raise UsageError(f"{base!r}: too many folders of that name")
+        used: set[str] = set()
+        for filename, data in files:
+            leaf = os.path.basename(filename.replace("\\", "/")).strip()
+            leaf = re.sub(r"[^A-Za-z0-9._-]+", "_", leaf).lstrip(".") or "file"
+            while leaf in used:
+                leaf = f"_{leaf}"
+            used.add(leaf)
+            fd = os.open(
+                folder / leaf, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600
+            )
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+        return folder_name
+
+    # -- secrets --------------------------------------------------------------------------------------------
+    def key_path(self) -> Path:
+        """The workspace's pseudonym key file, made with mode 0600 when missing. Its content is never read here."""
+        from anonlab.deid.keys import write_key
+
+        path = self.root / KEY_FILE
+        if not path.exists():
+            write_key(path)
+        return path
+
+    def new_seed(self, rid: str) -> str:
+        """A fresh secret seed file for release ``rid`` (mode 0600); its workspace-relative name."""
+        from anonlab.seedfile import write_seed_file
+
+        name = f"secrets/{rid}.seed"
+        write_seed_file(self.root / name)
+        return name
+
+    def remove_secret(self, name: str | None) -> None:
+        """Remove a seed file of a release that did not happen."""
+        if name and re.fullmatch(r"secrets/[A-Za-z0-9-]+\.seed", name):
+            (self.root / name).unlink(missing_ok=True)
+
     # -- ledgers --------------------------------------------------------------------------------------------
     def ledgers(self) -> list[str]:
         return sorted(
@@ -142,6 +217,12 @@ class Workspace:
         return sorted(
             (p.name for p in folder.iterdir() if p.is_dir() and _RELEASE.match(p.name)), reverse=True
         )
+
+    def release_files(self, rid: str) -> list[str]:
+        """The downloadable files a listed release holds."""
+        if not _RELEASE.match(rid or "") or rid not in self.releases():
+            return []
+        return [n for n in RELEASE_FILES if (self.root / "releases" / rid / n).is_file()]
 
     def release_file(self, rid: str, name: str) -> Path:
         """A downloadable file of a release; other names, and ids not listed, are refused."""
