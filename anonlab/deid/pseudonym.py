@@ -88,7 +88,8 @@ class Pseudonymizer:
 
         _refuse_float(s)
         codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
-        tokens = np.array([self.pseudonym(str(u)) for u in uniques] + [None], dtype=object)
+        digests = _digests(self.key.derive("pseudonym"), uniques, PSEUDONYM_LENGTH * 5 // 8)
+        tokens = np.append(_base32(digests), None)
         return pd.Series(tokens[codes], index=s.index, name=s.name)
 
     def offsets_for(self, subjects: pd.Series) -> pd.Series:
@@ -98,8 +99,38 @@ class Pseudonymizer:
 
         _refuse_float(subjects)
         codes, uniques = pd.factorize(subjects.astype("string"), use_na_sentinel=True)
-        offs = np.array([self.offset_days(str(u)) for u in uniques] + [np.nan], dtype=float)
+        digests = _digests(self.key.derive("date-shift"), uniques, 8)
+        span = self.max_shift_days
+        k = (digests.view(">u8").ravel() % np.uint64(2 * span)).astype(np.int64)  # as offset_days, per value
+        offs = np.append(np.where(k < span, k - span, k - span + 1).astype(float), np.nan)
         return pd.Series(offs[codes], index=subjects.index)
+
+
+_B32 = b"abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base32, lowercase
+
+
+def _digests(subkey: bytes, values, width: int):
+    """The first ``width`` bytes of HMAC-SHA256(subkey, value) for each value (as text), one row each (uint8);
+    the one-shot C ``hmac.digest``, the sub-key derived once by the caller (the same bytes as
+    :meth:`Pseudonymizer.pseudonym` and :meth:`Pseudonymizer.offset_days` compute one by one)."""
+    import numpy as np
+
+    digest = hmac.digest
+    raw = b"".join([digest(subkey, str(v).encode("utf-8"), "sha256")[:width] for v in values])
+    return np.frombuffer(raw, dtype=np.uint8).reshape(len(values), width)
+
+
+def _base32(digests):
+    """Lowercase base32 of each row of ``digests`` (a multiple of 5 bytes, so no padding), as Python strings."""
+    import numpy as np
+
+    n, width = digests.shape
+    if n == 0:
+        return np.zeros(0, dtype=object)
+    groups = np.unpackbits(digests, axis=1).reshape(n, width * 8 // 5, 5)
+    idx = groups @ np.array([16, 8, 4, 2, 1], dtype=np.uint8)
+    chars = np.frombuffer(_B32, dtype=np.uint8)[idx]
+    return np.ascontiguousarray(chars).view(f"S{width * 8 // 5}").ravel().astype(str).astype(object)
 
 
 def _refuse_float(s: pd.Series) -> None:
