@@ -32,6 +32,7 @@ ORDER = [
     "image",
     "video",
     "text",
+    "audio",
     "geo",
     "nifti",
     "eeg",
@@ -48,7 +49,8 @@ DESCRIPTION = """\
 anonlab prepares sensitive data for release and measures what a release gives away.
 
   de-identify   keygen, pseudonymize (keyed HMAC pseudonyms), dicom (headers, burned-in text), image and video
-                (metadata, faces), text (names, IDs, dates in free text), geo (coordinates), nifti and eeg
+                (metadata, faces), text (names, IDs, dates in free text), audio (voices), geo (coordinates),
+                nifti and eeg
   measure risk  assess (k-anonymity, re-identification risk, l-diversity, t-closeness), geo risk
   generalise    anonymize (k-anonymity with l-diversity / t-closeness; suppression, MDAV, PRAM, noise,
                 rank swapping), hierarchy (build ARX hierarchies)
