@@ -573,12 +573,12 @@ class Synthesizer(ABC):
         """Charge the ledger for the whole fit (or warn that there is none), then key the release's noise stream.
 
         Nothing has been drawn yet: a refused charge leaves no noise behind."""
-        from anonlab.privacy.ledger import dataset_fingerprint
         from anonlab.privacy.noise import NoiseSource
 
         if self.private and run.relation == "replace-one":
             self._check_public_size(ledger, len(df), run.source)
-        fp = dataset_fingerprint(df)  # keys the noise and names the table in the ledger; never published
+        # keys the noise and names the table in the ledger; never published
+        fp = self._fingerprint(df, ledger)
         release = self.release_parameters(budget, run.relation)
         seq = None
         if ledger is not None:
@@ -596,6 +596,13 @@ class Synthesizer(ABC):
             )
         # one stream per release: two seeded releases that differ in any parameter never share noise
         return NoiseSource.for_release(self.seed, f"synth {self.name}", release, fp, seq)
+
+    def _fingerprint(self, df: pd.DataFrame, ledger: Ledger | None) -> str:
+        """The table's content fingerprint (:func:`anonlab.privacy.ledger.dataset_fingerprint`; a fit on a cluster
+        computes the same one there, :mod:`anonlab.distributed.marginals`)."""
+        from anonlab.privacy.ledger import dataset_fingerprint
+
+        return dataset_fingerprint(df)
 
     @staticmethod
     def _check_public_size(ledger: Ledger | None, rows: int, source: str) -> None:
