@@ -11,7 +11,7 @@ The names most work needs are here, imported on first use so that ``import anonl
     anonlab.evaluate(adult, twin)
 
 The subpackages hold the rest: :mod:`anonlab.deid` (pseudonyms, risk, k-anonymity and the SDC methods, DICOM,
-photos and videos, text, locations, NIfTI and EEG), :mod:`anonlab.distributed` (the same steps on a Dask cluster),
+photos and videos, text, voices, locations, NIfTI and EEG), :mod:`anonlab.distributed` (the same steps on a Dask cluster),
 :mod:`anonlab.privacy` (DP statistics, accounting, the ledger), :mod:`anonlab.synth` (synthesizers),
 :mod:`anonlab.evaluation` (utility and risk of a release). docs/python.md is the tutorial.
 """
@@ -42,6 +42,7 @@ _LAZY: dict[str, str] = {
     "redact_faces": "anonlab.deid.faces:redact_faces",
     "redact_video": "anonlab.deid.video:redact_video",
     "redact_text": "anonlab.deid.text:redact_text",
+    "anonymize_voice": "anonlab.deid.audio:anonymize_voice",
     "mask_locations": "anonlab.deid.geo:mask_table",
     "location_risk": "anonlab.deid.geo:location_risk",
     "convert_to_nifti": "anonlab.deid.neuro:convert_to_nifti",

@@ -78,6 +78,7 @@ SEEDED = {
     "evaluate": "every sample and split of the evaluation (DCR, membership candidates, TSTR, anonymeter)",
     "compare": "the train / holdout split, every evaluation and every release's noise",
     "geo mask": "the random displacement of each point (random, donut, laplace)",
+    "audio voice": "each speaker's voice settings when no key is given",
     "anonymize": "pram, noise and rankswap's random draws",
 }
 
@@ -92,6 +93,7 @@ PROGRESS = {
     "image faces": "photos blurred",
     "video faces": "frames processed",
     "text redact": "documents redacted",
+    "audio voice": "recordings written",
     "nifti convert": "DICOM files read",
     "nifti deface": "its steps (registering, masking, checking, rendering)",
     "eeg anonymize": "recordings written",

@@ -64,6 +64,7 @@ RESULTS = [
     "anonlab.schema:Schema",
     "anonlab.deid.hierarchy:Hierarchy",
     "anonlab.deid.image:StripResult",
+    "anonlab.deid.audio:VoiceResult",
 ]
 
 
