@@ -30,6 +30,11 @@ METHODS: dict[str, str] = {
     "pram": "anonlab.deid.pram:PRAM",
     "noise": "anonlab.deid.numeric_noise:AdditiveNoise",
     "rankswap": "anonlab.deid.rank_swap:RankSwap",
+    "presence": "anonlab.deid.presence:DeltaPresence",
+    "kmap": "anonlab.deid.kmap:KMap",
+    "likeness": "anonlab.deid.likeness:BetaLikeness",
+    "safepub": "anonlab.deid.safepub:SafePub",
+    "km": "anonlab.deid.transactions:KmAnonymity",
 }
 
 

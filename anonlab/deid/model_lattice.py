@@ -1,0 +1,250 @@
+"""Full-domain generalisation under ARX's other privacy models: the lattice searched with a per-class test.
+
+delta-presence (:mod:`anonlab.deid.presence`), k-map (:mod:`anonlab.deid.kmap`) and beta-likeness
+(:mod:`anonlab.deid.likeness`) are, like k-anonymity, properties of the equivalence classes of a generalised table;
+each is a :class:`LatticeModel` that writes one test, :meth:`LatticeModel._class_ok`, telling which classes of a
+node meet the model. The search is the one of :mod:`anonlab.deid.lattice` in its plain form:
+
+- a *node* is one hierarchy level per quasi-identifier; its classes are the records sharing their recoded values;
+- the records of the classes that fail are suppressed (at most ``max_suppression`` of the records, else the node
+  fails); a class that holds population records but no sample record cannot be suppressed (it is not released),
+  so when it fails the node fails;
+- nodes are visited by increasing lower bound on the loss (GCP, the mean NCP of the recoding with no suppression,
+  suppressed records costing 1) and the search stops when the bound reaches the best loss found: the result is
+  the exact optimum of the lattice.
+- When the model is monotone (a node fails whenever a more general one does), every node below a failing node is
+  skipped. Each model says when it is (:meth:`LatticeModel._monotone`).
+
+Rows: the sample's rows come first; a model with a population table (delta-presence, k-map) appends the population's
+rows, encoded together with the sample (:mod:`anonlab.deid.population`), so both are recoded alike and a class's
+population count is a ``bincount`` over the same class key.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from anonlab.deid.lattice import MAX_NODES, _counts, _global_labels, level_ncp
+from anonlab.deid.methods import Anonymizer, Classes, NotSatisfiable, Partition
+from anonlab.errors import UsageError
+
+__all__ = ["LatticeModel", "NodeClasses", "model_search"]
+
+
+@dataclass(frozen=True)
+class NodeClasses:
+    """The classes of one node: ``inv`` the class of every row (sample rows first), ``n_sample`` the number of
+    sample rows, ``sample`` / ``population`` the class sizes among the sample rows and among the appended
+    population rows (None without a population)."""
+
+    inv: np.ndarray
+    n_sample: int
+    sample: np.ndarray
+    population: np.ndarray | None
+
+
+class LatticeModel(Anonymizer):
+    """Base of the full-domain models searched by :func:`model_search`. A subclass implements
+    :meth:`_class_ok` (and :meth:`_monotone`, :meth:`_population_codes` when it has a population)."""
+
+    def _validate(self) -> None:
+        check_k_at_least_one(self.k)
+        k = self.k
+        self.k = max(int(k), 2)  # the contract's other checks; k=1 (no k-anonymity) is allowed here
+        try:
+            super()._validate()
+        finally:
+            self.k = k
+
+    def apply(
+        self,
+        df,
+        *,
+        quasi=None,
+        sensitive=None,
+        schema=None,
+        hierarchies=None,
+        orders=None,
+        source: str = "input",
+    ):
+        """As :meth:`~anonlab.deid.methods.Anonymizer.apply`; a model with a ``population`` table encodes it with
+        the sample (:func:`anonlab.deid.population.apply_model`)."""
+        from anonlab.deid.population import apply_model
+
+        return apply_model(
+            self,
+            df,
+            quasi=quasi,
+            sensitive=sensitive,
+            schema=schema,
+            hierarchies=hierarchies,
+            orders=orders,
+            source=source,
+        )
+
+    def _class_ok(self, classes: NodeClasses, table) -> np.ndarray:
+        """True for each class (index of ``classes.sample``) that meets the model."""
+        raise NotImplementedError
+
+    def _monotone(self) -> bool:
+        """Whether a node fails whenever a more general one does (the search then prunes down-sets)."""
+        return float(self.max_suppression) == 0.0
+
+    def _population_codes(self, table) -> list[np.ndarray] | None:
+        """Codes of the population's rows per quasi-identifier (aligned with ``table.quasi``), or None."""
+        return getattr(table, "population_codes", None) or None
+
+    def _search_extra(self, table, classes: Classes, node_classes: NodeClasses) -> dict:
+        """Figures of the chosen node the model adds to the report's ``search``."""
+        return {}
+
+    def _partition(self, table, criteria) -> Partition:
+        from anonlab.deid.quasi import default_hierarchy
+
+        quasi = table.quasi
+        hierarchies = [
+            default_hierarchy(q, table.orders.get(q.name), table.bounds.get(q.name)) for q in quasi
+        ]
+        pop = self._population_codes(table)
+        res = model_search(
+            quasi,
+            hierarchies,
+            pop,
+            lambda nc: self._class_ok(nc, table) & (nc.sample >= int(criteria.k)),
+            float(self.max_suppression),
+            self._monotone(),
+        )
+        levels, classes, node_classes, loss, evaluated, total = res
+        labels, ncp = _global_labels(classes, quasi, hierarchies, levels)
+        generalisation = {
+            q.name: {
+                "kind": h.kind,
+                "level": lev,
+                "levels": h.height + 1,
+                "distinct_released": int(len(np.unique(np.asarray(h.groups[lev])))),
+                "distinct_original": int(q.n_codes),
+            }
+            for q, h, lev in zip(quasi, hierarchies, levels, strict=True)
+        }
+        search = {
+            "lattice_nodes": total,
+            "nodes_evaluated": evaluated,
+            "optimum": list(levels),
+            "loss": "gcp",
+            "loss_value": loss,
+            **self._search_extra(table, classes, node_classes),
+        }
+        return Partition(classes, labels, ncp, generalisation, search)
+
+
+def _node_key(node, gens, n_rows: int) -> np.ndarray:
+    key = np.zeros(n_rows, dtype=np.int64)
+    radix = 1
+    for j, lev in enumerate(node):
+        g, ng = gens[j][int(lev)]
+        if ng == 1:
+            continue
+        if radix * ng >= 2**62:
+            import pandas as pd
+
+            key = pd.factorize(key)[0].astype(np.int64)
+            radix = int(key.max()) + 1
+        key = key * ng + g
+        radix *= ng
+    return key
+
+
+def _node_classes(node, gens, n: int, n_rows: int) -> NodeClasses:
+    counts, inv = _counts(_node_key(node, gens, n_rows))
+    m = len(counts)
+    sample = np.bincount(inv[:n], minlength=m)
+    population = np.bincount(inv[n:], minlength=m) if n_rows > n else None
+    return NodeClasses(inv, n, sample, population)
+
+
+def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression: float, monotone: bool):
+    """The node of least GCP whose failing classes (``class_ok`` False) hold at most ``max_suppression`` of the
+    sample's records, none of them a class without sample records. Returns ``(levels, classes, node_classes,
+    loss, nodes_evaluated, lattice_nodes)``; raises :class:`NotSatisfiable` when no node qualifies."""
+    n = len(quasi[0].codes)
+    codes = [
+        q.codes.astype(np.int64)
+        if population_codes is None
+        else np.concatenate([q.codes.astype(np.int64), population_codes[j].astype(np.int64)])
+        for j, q in enumerate(quasi)
+    ]
+    n_rows = len(codes[0])
+    heights = [h.height for h in hierarchies]
+    total = int(np.prod([x + 1 for x in heights]))
+    if total > MAX_NODES:
+        raise NotSatisfiable(
+            f"the generalisation lattice has {total:,} nodes (more than {MAX_NODES:,}); give hierarchies with fewer "
+            "levels or fewer quasi-identifiers"
+        )
+    gens = []
+    for j, h in enumerate(hierarchies):
+        per = []
+        for lev in range(h.height + 1):
+            g = np.asarray(h.groups[lev], dtype=np.int64)
+            per.append((g[codes[j]], int(g.max()) + 1 if len(g) else 1))
+        gens.append(per)
+    ncp = [
+        [level_ncp(q, h, lev) for lev in range(h.height + 1)] for q, h in zip(quasi, hierarchies, strict=True)
+    ]
+    d = len(quasi)
+    nodes = np.array(list(itertools.product(*[range(x + 1) for x in heights])), dtype=np.int16)
+    col_mean = [
+        [float(np.bincount(q.codes, minlength=q.n_codes) @ t) / n for t in tabs]
+        for q, tabs in zip(quasi, ncp, strict=True)
+    ]
+    lower = sum(np.asarray(col_mean[j])[nodes[:, j]] for j in range(d)) / d
+    visit = np.lexsort((nodes.sum(axis=1), lower))
+    bad = np.zeros(len(nodes), dtype=bool)
+    budget = int(np.floor(max_suppression * n + 1e-9))
+    best, evaluated = None, 0
+    for i in visit:
+        if best is not None and lower[i] >= best[0] - 1e-15:
+            break
+        if bad[i]:
+            continue
+        evaluated += 1
+        node = nodes[i]
+        nc = _node_classes(node, gens, n, n_rows)
+        ok = np.asarray(class_ok(nc), dtype=bool)
+        failed_rows = int(nc.sample[~ok].sum())
+        if failed_rows > budget or bool((~ok & (nc.sample == 0)).any()):
+            if monotone:
+                bad |= (nodes <= node).all(axis=1)
+            continue
+        rows_failed = ~ok[nc.inv[:n]]
+        lost = sum(ncp[j][node[j]][quasi[j].codes[rows_failed]] for j in range(d)) / d if failed_rows else 0.0
+        loss = float(lower[i]) + (failed_rows - float(np.sum(lost))) / n
+        if best is None or loss < best[0] - 1e-12:
+            best = (loss, tuple(int(x) for x in node), nc, ok)
+    if best is None:
+        raise NotSatisfiable(
+            "no full-domain generalisation meets the model within the suppression budget "
+            f"({max_suppression:.1%} of {n:,} records)"
+        )
+    loss, levels, nc, ok = best
+    kept = ok[nc.inv[:n]]
+    rows = np.nonzero(kept)[0]
+    ids = nc.inv[rows]
+    perm = np.argsort(ids, kind="stable")
+    order, ks = rows[perm], ids[perm]
+    if not len(order):
+        raise NotSatisfiable("every record would be suppressed")
+    b = np.r_[0, np.nonzero(ks[1:] != ks[:-1])[0] + 1]
+    classes = Classes(order, b.astype(np.int64), np.r_[b[1:], len(order)].astype(np.int64))
+    return levels, classes, nc, loss, evaluated, total
+
+
+def check_k_at_least_one(k) -> None:
+    """The models here take ``k=1`` (no k-anonymity beside the model) as well as ``k >= 2``."""
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+        raise UsageError(
+            f"k={k!r}: must be a whole number of at least 1 (1: no k-anonymity beside the model)"
+        )

@@ -1,0 +1,385 @@
+"""SafePub (Bild, Kuhn and Prasser, PoPETs 2018): (epsilon, delta)-differentially private generalisation by random
+sampling, then k-anonymisation with suppression under a generalisation chosen by the exponential mechanism.
+
+The algorithm, as the paper gives it and ARX implements it (``DataDependentEDDPAlgorithm``, ``EDDifferentialPrivacy``,
+``ParameterCalculation``):
+
+1. ``epsilon = epsilon_anon + epsilon_search``. Every record is kept with probability
+   ``beta = 1 - exp(-epsilon_anon)`` (a Bernoulli sample).
+2. ``k`` is the smallest whole number with ``d(k, beta, epsilon_anon) < delta``, where (Li, Qardaji and Su 2012)
+   ``d(k, beta, e) = max over n >= n_m of sum_{j > gamma n}^{n} Binomial(j; n, beta)``,
+   ``gamma = (exp(e) - 1 + beta) / exp(e)``, ``n_m = ceil(k / gamma - 1)``; the maximum is taken until the
+   Chernoff bound ``c_n = exp(-n (gamma ln(gamma / beta) - (gamma - beta)))`` of the later terms falls below it
+   (:func:`safepub_k`).
+3. Search over the generalisation lattice: the pivot starts at the top node; at each of ``steps`` steps the
+   pivot's direct specialisations join the candidates, the pivot leaves them, and the next pivot is drawn from
+   the candidates by the exponential mechanism with ``epsilon_search / steps`` on the discernibility score of the
+   sample anonymised at each candidate (ARX's ``MetricSDNMDiscernability.getScore``: classes of at least k cost
+   ``|E|^2``, smaller (suppressed) classes and unsampled records ``n`` per record, all divided by
+   ``n (k^2 / (k - 1) + 1)``, a score of sensitivity 1). The pivot of the best score is kept.
+4. The sample is recoded at that node; the records of classes smaller than k are suppressed (removed).
+
+Guarantee, as the paper proves it: the output satisfies (epsilon, delta)-differential privacy with
+``epsilon = epsilon_anon + epsilon_search`` and the ``delta`` given, for tables that differ in one record (added or
+removed), *provided the generalisation hierarchies do not depend on the data* (they are given: ``hierarchies=``
+for every quasi-identifier; the built-in ones read the data and are refused here). The selection uses OpenDP's
+report-noisy-max with exponential noise (``make_noisy_max`` under ``max_divergence``: permute-and-flip, an
+``epsilon_step``-DP selection for a score of sensitivity 1, never less accurate than the exponential mechanism).
+
+What is released: the sampled, generalised records of the quasi-identifier columns only (every other column is
+left out: the guarantee covers generalised tuples whose classes hold k records), and a report built from the
+release and the parameters alone (no input size, no scores, no timing, no seed). With a ``ledger`` (an
+:class:`anonlab.privacy.ledger.Ledger`), the release is charged (epsilon, delta) before any randomness is drawn.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from anonlab.deid.methods import Anonymizer
+from anonlab.errors import UsageError
+
+__all__ = ["SafePub", "SafePubReport", "safepub_k", "safepub_beta", "delta_of_k", "SCORE_NOTE"]
+
+SCORE_NOTE = "discernibility (ARX's MetricSDNMDiscernability score, sensitivity 1)"
+_BETA_MARGIN = (
+    1e-12  # beta a hair below 1 - exp(-epsilon_anon): a smaller beta only strengthens the guarantee
+)
+
+
+def safepub_beta(epsilon_anon: float) -> float:
+    """The sampling probability: (a hair below) ``1 - exp(-epsilon_anon)``, the largest Li et al. allow."""
+    return -math.expm1(-epsilon_anon) * (1 - _BETA_MARGIN)
+
+
+def delta_of_k(k: int, beta: float, epsilon: float) -> float:
+    """``d(k, beta, epsilon)`` of Li, Qardaji and Su (2012): the delta of sampling with ``beta`` then k-anonymising
+    with suppression (a safe, data-independent generalisation), computed as ARX's ``ParameterCalculation`` does
+    (in floating point here, with floors taken low)."""
+    from scipy.stats import binom
+
+    gamma = (math.exp(epsilon) - 1 + beta) / math.exp(epsilon)
+    n_m = max(1, math.ceil(k / gamma - 1))
+    rate = gamma * math.log(gamma / beta) - (gamma - beta)
+    best = -math.inf
+    start = n_m
+    while True:
+        ns = np.arange(start, start + 2048)
+        a = binom.sf(np.floor(ns * gamma * (1 - 1e-12)), ns, beta)
+        c = np.exp(-ns * rate)
+        run = np.maximum.accumulate(np.maximum(a, best))
+        stop = np.nonzero(run >= c)[0]
+        if len(stop):
+            return float(run[stop[0]])
+        best = float(run[-1])
+        start += 2048
+        if start > 10_000_000:  # pragma: no cover - c_n falls geometrically
+            raise UsageError("delta_of_k did not converge")
+
+
+def safepub_k(epsilon_anon: float, delta: float) -> int:
+    """The smallest k with ``d(k, beta, epsilon_anon) < delta`` at ``beta = safepub_beta(epsilon_anon)``."""
+    beta = safepub_beta(epsilon_anon)
+    k = 1
+    while delta_of_k(k, beta, epsilon_anon) >= delta:
+        k += 1
+        if k > 100_000:  # pragma: no cover
+            raise UsageError(f"no k reaches delta={delta:g} at epsilon_anon={epsilon_anon:g}")
+    return k
+
+
+@dataclass(frozen=True)
+class SafePubReport:
+    """What a SafePub release reports: the parameters, the DP guarantee and its derived ``k`` and ``beta``, and
+    figures of the *release* only (records, classes, smallest class, the node chosen, readable from the release
+    anyway). Nothing about the input (its size, the scores, the time taken) and never the seed."""
+
+    method: str
+    parameters: dict
+    dp: dict
+    n_released: int
+    n_classes: int
+    k: int
+    generalisation: dict
+    versions: dict
+    guarantee: str
+
+    def to_dict(self) -> dict:
+        return {
+            "method": self.method,
+            "parameters": self.parameters,
+            "privacy": self.dp,
+            "guarantee": self.guarantee,
+            "records": {"released": self.n_released},
+            "classes": self.n_classes,
+            "achieved": {"k": self.k, "per_sensitive": {}},
+            "generalisation": self.generalisation,
+            "versions": self.versions,
+            "warnings": [],
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"SafePubReport(epsilon={self.dp['epsilon']:g}, delta={self.dp['delta']:g}, k={self.dp['k']}, "
+            f"beta={self.dp['beta']:.4f}, records={self.n_released})"
+        )
+
+
+class SafePub(Anonymizer):
+    """SafePub: (epsilon, delta)-DP truthful generalisation (sampling, then k-anonymity with suppression under a
+    generalisation chosen by the exponential mechanism). See the module's text for the algorithm and guarantee.
+
+    Parameters (keyword only):
+
+    - ``epsilon``: the total privacy loss, ``epsilon_anon + epsilon_search`` (each record's influence on the
+      release is bounded by ``e^epsilon``, up to ``delta``).
+    - ``delta``: the probability the bound may fail (the paper: well below 1 / number of records).
+    - ``epsilon_search``: the part of ``epsilon`` spent choosing the generalisation (ARX's default: a tenth).
+    - ``steps``: search steps (each costs ``epsilon_search / steps``; the paper's experiments and ARX use 100s).
+    - ``seed``: fixes the Bernoulli sample (tests); the selection always draws from OpenDP's CSPRNG. A seeded
+      release is private only while the seed is secret; the seed is written nowhere.
+    - ``ledger``: an :class:`anonlab.privacy.ledger.Ledger` charged (epsilon, delta) before anything is drawn.
+
+    ``hierarchies=`` must give a public hierarchy (ARX CSV) for every quasi-identifier; only those columns are
+    released. ``k``, ``l`` and ``t`` are not parameters (k follows from epsilon and delta).
+    """
+
+    name = "safepub"
+
+    def __init__(
+        self,
+        *,
+        epsilon: float,
+        delta: float,
+        epsilon_search: float | None = None,
+        steps: int = 100,
+        seed: int | None = None,
+        ledger=None,
+        progress: bool = False,
+    ):
+        self.epsilon = epsilon
+        self.delta = delta
+        self.epsilon_search = epsilon_search
+        self.steps = steps
+        self.seed = seed
+        self.ledger = ledger
+        super().__init__(k=2, progress=progress)
+
+    def _validate(self) -> None:
+        super()._validate()
+        e = self.epsilon
+        if isinstance(e, bool) or not isinstance(e, int | float | np.number) or not 0 < e < 50:
+            raise UsageError(f"epsilon={e!r}: must be a number in (0, 50)")
+        d = self.delta
+        if isinstance(d, bool) or not isinstance(d, int | float | np.number) or not 0 < d < 1:
+            raise UsageError(f"delta={d!r}: must lie in (0, 1)")
+        s = self.epsilon_search
+        if s is not None and (
+            isinstance(s, bool) or not isinstance(s, int | float | np.number) or not 0 < s < e
+        ):
+            raise UsageError(f"epsilon_search={s!r}: must lie in (0, epsilon) (epsilon={e!r} is the total)")
+        st = self.steps
+        if isinstance(st, bool) or not isinstance(st, int | np.integer) or st < 1:
+            raise UsageError(f"steps={st!r}: must be a whole number of at least 1")
+        if self.seed is not None and (
+            isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer)
+        ):
+            raise UsageError(f"seed={self.seed!r}: must be a whole number or None")
+        if self.ledger is not None and not callable(getattr(self.ledger, "charge", None)):
+            raise UsageError("ledger= must be an anonlab.privacy.ledger.Ledger (Ledger.open(path))")
+
+    @property
+    def eps_search(self) -> float:
+        return float(self.epsilon_search) if self.epsilon_search is not None else 0.1 * float(self.epsilon)
+
+    @property
+    def eps_anon(self) -> float:
+        return float(self.epsilon) - self.eps_search
+
+    def privacy(self) -> dict:
+        """The guarantee's parameters (data-independent): epsilon, delta, their split, beta and k."""
+        ea = self.eps_anon
+        return {
+            "definition": "(epsilon, delta)-differential privacy",
+            "neighbours": "add/remove",
+            "epsilon": float(self.epsilon),
+            "delta": float(self.delta),
+            "epsilon_anon": ea,
+            "epsilon_search": self.eps_search,
+            "steps": int(self.steps),
+            "epsilon_per_step": self.eps_search / int(self.steps),
+            "beta": safepub_beta(ea),
+            "k": safepub_k(ea, float(self.delta)),
+            "score": SCORE_NOTE,
+            "selection": "OpenDP make_noisy_max (exponential noise, max_divergence)",
+            "seeded_sample": self.seed is not None,
+        }
+
+    def _partition(self, table, criteria):  # pragma: no cover - SafePub has its own apply
+        raise NotImplementedError
+
+    def apply(
+        self,
+        df,
+        *,
+        quasi=None,
+        sensitive=None,
+        schema=None,
+        hierarchies=None,
+        orders=None,
+        source: str = "input",
+    ):
+        """Release ``df``'s quasi-identifiers under SafePub; returns ``(released table, SafePubReport)``.
+        ``hierarchies`` must cover every quasi-identifier; ``sensitive`` and ``orders`` are refused."""
+        from anonlab.deid.encoded_table import as_pairs, encode_table, schema_roles
+        from anonlab.provenance import versions
+
+        for name, value in (("sensitive", sensitive), ("orders", orders)):
+            if value:
+                raise UsageError(
+                    f"{name}= does not apply to method='safepub' (it releases the quasi= columns)"
+                )
+        quasi, _ = schema_roles(schema, df.columns, quasi, None)
+        names = [quasi] if isinstance(quasi, str) else [str(c) for c in quasi or ()]
+        if not names:
+            raise UsageError("method='safepub' needs the columns to release (quasi=)")
+        given = dict(as_pairs(hierarchies, "hierarchies"))
+        lacking = [c for c in names if c not in given]
+        if lacking:
+            raise UsageError(
+                f"method='safepub' needs a public hierarchy for every quasi-identifier (hierarchies=); none for "
+                f"{lacking[0]!r}: the built-in hierarchies are read from the data, which the DP guarantee forbids"
+            )
+        priv = self.privacy()
+        table = encode_table(df, quasi=names, schema=schema, hierarchies=hierarchies, k=1, source=source)
+        if self.ledger is not None:
+            self.ledger.charge(
+                what=f"safepub release of {source}",
+                mechanism="SafePub: Bernoulli sampling, k-anonymity with suppression, exponential-mechanism search",
+                epsilon=priv["epsilon"],
+                delta=priv["delta"],
+                neighbours="add/remove",
+                details={key: priv[key] for key in ("epsilon_anon", "epsilon_search", "steps", "beta", "k")},
+            )
+        rng = np.random.default_rng(None if self.seed is None else int(self.seed))
+        sampled = np.nonzero(rng.random(table.n) < priv["beta"])[0]
+        hier = [q.hierarchy for q in table.quasi]
+        levels = _search(table, hier, sampled, priv)
+        out, classes_sizes = _release(table, hier, sampled, levels, priv["k"])
+        params = {"method": self.name, "quasi": names, **self.get_params()}
+        for key in ("seed", "ledger", "progress"):
+            params.pop(key, None)
+        params["hierarchies"] = {c: str(p) for c, p in given.items()}
+        generalisation = {
+            q.name: {"kind": h.kind, "level": int(lev), "levels": h.height + 1}
+            for q, h, lev in zip(table.quasi, hier, levels, strict=True)
+        }
+        report = SafePubReport(
+            method=self.name,
+            parameters=params,
+            dp=priv,
+            n_released=len(out),
+            n_classes=len(classes_sizes),
+            k=int(min(classes_sizes)) if len(classes_sizes) else 0,
+            generalisation=generalisation,
+            versions=versions(),
+            guarantee=guarantee_text(priv),
+        )
+        return out, report
+
+
+def guarantee_text(priv: dict) -> str:
+    return (
+        f"({priv['epsilon']:g}, {priv['delta']:g})-differential privacy for tables differing in one record (added or "
+        f"removed): Bernoulli sampling with beta = {priv['beta']:.6f} = 1 - exp(-{priv['epsilon_anon']:g}), "
+        f"k-anonymity with suppression at k = {priv['k']} (d(k, beta, epsilon_anon) < delta, Li, Qardaji and Su "
+        f"2012), the generalisation chosen by {priv['steps']} exponential-mechanism steps of "
+        f"{priv['epsilon_per_step']:.4g} each (epsilon_search = {priv['epsilon_search']:g}); Bild, Kuhn and "
+        "Prasser, SafePub, PoPETs 2018. Holds only while the hierarchies are public (not derived from the data) "
+        "and a seed, if one was given, is secret."
+    )
+
+
+def _gens(table, hier, rows):
+    return [
+        [
+            (np.asarray(h.groups[lev], dtype=np.int64)[q.codes[rows]], int(np.max(h.groups[lev])) + 1)
+            for lev in range(h.height + 1)
+        ]
+        for q, h in zip(table.quasi, hier, strict=True)
+    ]
+
+
+def _sizes(node, gens, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    from anonlab.deid.lattice import _counts
+    from anonlab.deid.model_lattice import _node_key
+
+    counts, inv = _counts(_node_key(node, gens, n_rows))
+    return counts, inv
+
+
+def _score(node, gens, n_sample: int, n: int, k: int) -> float:
+    """The discernibility score of ARX's ``MetricSDNMDiscernability.getScore`` (sensitivity 1)."""
+    counts, _ = _sizes(node, gens, n_sample)
+    counts = counts[counts > 0].astype(np.float64)
+    penalty = float(np.where(counts >= k, counts * counts, counts * n).sum()) + float(n - n_sample) * n
+    return -penalty / (n * (5.0 if k == 1 else k * k / (k - 1.0) + 1.0))
+
+
+def _search(table, hier, sampled, priv) -> tuple:
+    """SafePub's search: from the top, ``steps`` exponential-mechanism draws among the specialisations seen."""
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    n, k, steps = table.n, int(priv["k"]), int(priv["steps"])
+    gens = _gens(table, hier, sampled)
+    heights = tuple(h.height for h in hier)
+    eps_step = priv["epsilon_per_step"]
+    meas = dp.m.make_noisy_max(
+        dp.vector_domain(dp.atom_domain(T=float, nan=False)),
+        dp.linf_distance(T=float, monotonic=False),
+        dp.max_divergence(),
+        scale=2.0 / eps_step,
+    )
+    if meas.map(1.0) > eps_step * (1 + 1e-9):  # pragma: no cover - OpenDP's map is the closed form
+        raise UsageError("the selection would cost more than epsilon_search / steps")
+    pivot = heights
+    scores = {pivot: _score(pivot, gens, len(sampled), n, k)}
+    best, best_score = pivot, scores[pivot]
+    for _ in range(steps):
+        for j in range(len(heights)):
+            if pivot[j] > 0:
+                pred = pivot[:j] + (pivot[j] - 1,) + pivot[j + 1 :]
+                if pred not in scores:
+                    scores[pred] = _score(pred, gens, len(sampled), n, k)
+        scores.pop(pivot, None)
+        if not scores:
+            break
+        cands = list(scores)
+        idx = int(meas([scores[c] for c in cands]))
+        pivot = cands[idx]
+        if scores[pivot] > best_score:
+            best, best_score = pivot, scores[pivot]
+    return best
+
+
+def _release(table, hier, sampled, levels, k: int):
+    """The sample recoded at ``levels``, classes smaller than k removed; only the quasi-identifier columns."""
+    import pandas as pd
+
+    gens = _gens(table, hier, sampled)
+    counts, inv = _sizes(levels, gens, len(sampled))
+    keep = counts[inv] >= k
+    rows = sampled[keep]
+    cols = {}
+    for q, h, lev in zip(table.quasi, hier, levels, strict=True):
+        labels = np.asarray(h.labels[lev], dtype=object)
+        cols[q.name] = labels[q.codes[rows]] if len(rows) else np.zeros(0, dtype=object)
+    out = pd.DataFrame(cols, columns=[q.name for q in table.quasi])
+    order = np.random.default_rng().permutation(len(out))  # the input's row order is not released
+    out = out.iloc[order].reset_index(drop=True)
+    sizes = counts[counts >= k]
+    return out, sizes
