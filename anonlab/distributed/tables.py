@@ -52,7 +52,7 @@ def read_table(
     the others are typed by the in-process rules when ``infer``. ``blocksize``: bytes of CSV per partition
     (a ``.csv.gz`` is one partition per file; Parquet keeps its row groups/files). Bad input raises
     :class:`InputError` naming the file: missing, not UTF-8, a NUL byte, a duplicate or empty header, a row with
-    too many fields. (A CSV row with too few fields is padded as pandas pads it; in-process reading refuses it.)
+    too many or too few fields (with its line, as in-process).
     """
     from anonlab.distributed.scheduler import dask_modules
 
@@ -134,6 +134,7 @@ def _read_delimited(path, columns, blocksize):
         if header is not None and names != header:
             raise InputError(f"{f}: its header differs from {files[0]}'s")
         header = names
+        _check_short_rows(Path(f), len(names), sep)
     if columns:
         _require(files[0], header, columns)
     gz = any(f.lower().endswith(".gz") for f in files)
@@ -154,6 +155,71 @@ def _read_delimited(path, columns, blocksize):
         raise InputError(f"{files[0]}: empty file (no header row)") from None
     ddf.columns = [str(c).strip() for c in ddf.columns]
     return ddf
+
+
+_SHORT_CHUNK = 1 << 24
+
+
+def _check_short_rows(path: Path, want: int, sep: str) -> None:
+    """Refuse a row with fewer fields than the header, naming its line, as :func:`anonlab.io.read_table` does
+    (Dask's reader pads it silently). Streams the file in 16 MiB pieces: without a quote character each row is a
+    non-blank physical line and its delimiters are counted in numpy; a file with quotes (fields may span lines)
+    goes through the csv module, line by line."""
+    import numpy as np
+
+    from anonlab.io import _open_raw
+
+    if want < 2:
+        return
+    lines_before = 0  # physical lines ended before the current piece
+    header_seen = False
+    with _open_raw(path) as fh:
+        rest = b""
+        while True:
+            chunk = fh.read(_SHORT_CHUNK)
+            data = rest + chunk
+            if b'"' in data:
+                return _check_short_rows_quoted(path, want, sep)
+            cut = len(data) if not chunk else data.rfind(b"\n") + 1
+            piece, rest = data[:cut], data[cut:]
+            if piece:
+                buf = np.frombuffer(piece, dtype=np.uint8)
+                nl = np.flatnonzero(buf == ord("\n"))
+                starts = np.concatenate(([0], nl + 1))
+                ends = np.concatenate((nl, [len(buf)]))
+                if ends[-1] == starts[-1]:  # the piece ends with a newline: no line after it
+                    starts, ends = starts[:-1], ends[:-1]
+                lens = ends - starts
+                head = buf[np.minimum(starts, len(buf) - 1)]
+                lines = np.flatnonzero(
+                    (lens > 1) | ((lens == 1) & (head != ord("\r")))
+                )  # pandas skips blanks
+                if not header_seen and len(lines):
+                    header_seen, lines = True, lines[1:]
+                if len(lines):
+                    is_sep = np.r_[0, np.cumsum(buf == ord(sep))]
+                    per_line = is_sep[ends[lines]] - is_sep[starts[lines]]
+                    short = np.flatnonzero(per_line < want - 1)
+                    if len(short):
+                        line, saw = lines_before + int(lines[short[0]]) + 1, int(per_line[short[0]]) + 1
+                        raise InputError(f"{path}: line {line}: expected {want} fields, saw {saw}")
+                lines_before += len(nl)
+            if not chunk:
+                return None
+
+
+def _check_short_rows_quoted(path: Path, want: int, sep: str) -> None:
+    import csv
+    import io as _io
+
+    from anonlab.io import _open_raw
+
+    with _open_raw(path) as raw, _io.TextIOWrapper(raw, encoding="utf-8", newline="") as text:
+        reader = csv.reader(text, delimiter=sep, skipinitialspace=True)
+        next(reader, None)
+        for record in reader:
+            if len(record) < want and any(f.strip() for f in record):  # pandas skips blank lines
+                raise InputError(f"{path}: line {reader.line_num}: expected {want} fields, saw {len(record)}")
 
 
 # -- typing the columns as the in-process reader does ----------------------------------------------------------
