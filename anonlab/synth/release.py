@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -146,6 +147,7 @@ def synthesize(
     point_masses: bool = True,
     max_memory_gb: float | None = None,
     max_minutes: float | None = None,
+    fitter: Callable[..., Any] | None = None,
 ) -> SynthResult:
     """Fit ``method`` on the table ``input`` and write ``rows`` synthetic rows to ``output`` (+ sidecar).
 
@@ -172,6 +174,10 @@ def synthesize(
 
     The seed (the synthesizer's) seeds the noise and the sampling; the release is private only while it stays
     secret. It is never written anywhere: artifacts record ``seeded: true``.
+
+    fitter : how the synthesizer is fitted, called as ``fitter(synth, input, schema, ledger=, trust_domains=,
+        source=)`` in place of reading ``input`` and ``synth.fit`` (:func:`anonlab.distributed.marginals.synthesize`
+        fits on a cluster this way); ``None``: in this process.
     """
     from anonlab.io import read_table, write_table, write_text
 
@@ -200,13 +206,16 @@ def synthesize(
         raise UsageError(f"method {synth.name!r} gives {NO_GUARANTEE}: ledger= does not apply to it")
     if synth.private and getattr(synth, "epsilon", None) is None:
         raise UsageError(f"method {synth.name!r} is differentially private: give epsilon= (and delta=)")
-    df = read_table(input)
+    df = read_table(input) if fitter is None else None
     led = None
     if ledger is not None:
         from anonlab.privacy.ledger import Ledger
 
         led = Ledger.open(ledger)
-    synth.fit(df, schema, ledger=led, trust_domains=trust_domains, source=str(input))
+    if fitter is None:
+        synth.fit(df, schema, ledger=led, trust_domains=trust_domains, source=str(input))
+    else:
+        fitter(synth, input, schema, ledger=led, trust_domains=trust_domains, source=str(input))
     if diagnostics:
         _print_diagnostics(synth.outside_domain_)
     out = synth.sample(rows, seed=synth.seed)
