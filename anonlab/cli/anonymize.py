@@ -43,6 +43,18 @@ Perturbative methods (no k; they change the --quasi columns at random; no guaran
   noise     adds noise to numeric columns; --param kind=additive|correlated|correlated2 --param noise=150
             (additive, correlated: noise sd as a percentage) --param delta=0.1 (correlated2)
   rankswap  exchanges numeric values between records within p% of ranks; --param p=15
+ARX's other models (full-domain generalisation, the lattice searched for the least loss; --k 1: the model alone):
+  presence  delta-presence against a public --population table the sample was drawn from;
+            --param delta_min=0.05 --param delta_max=0.5
+  kmap      k-map: every class matches >= k population individuals: --population FILE (exact), or an estimate:
+            --param estimator=poisson|zero-truncated-poisson --param sampling_fraction=0.01
+  likeness  beta-likeness of the --sensitive columns: --param beta=1 [--param enhanced=true]
+  safepub   (epsilon, delta)-DP: random sampling, k-anonymity, exponential-mechanism search (SafePub);
+            --param epsilon=1 --param delta=1e-6, a --hierarchy for every --quasi column (only those columns
+            are released), --ledger FILE or --no-ledger
+Set-valued data:
+  km        km-anonymity of one column of item sets (--quasi COLUMN, items ';'-separated): an attacker knowing
+            up to m items finds >= k records; --param m=2, --hierarchy COLUMN=items.csv (item;parent;...;*)
 
 With --schema FILE (or `adult` for the bundled Adult schema), the schema's roles give the quasi-identifiers and
 sensitive columns when --quasi / --sensitive are not given, and its domains shape the built-in hierarchies
@@ -62,7 +74,11 @@ Examples:
   anonlab anonymize adult.csv -o out.csv --quasi age,education --sensitive income-per-year --k 5 --l 2 --t 0.2
   anonlab anonymize in.csv -o out.csv --recipe study.toml --report report.json
   anonlab anonymize adult.csv -o adult-pram.csv --method pram --quasi race,marital-status --param pd=0.7
-  anonlab anonymize adult.csv -o adult-ns.csv --method noise --quasi age,hours-per-week --param kind=correlated2"""
+  anonlab anonymize adult.csv -o adult-ns.csv --method noise --quasi age,hours-per-week --param kind=correlated2
+  anonlab anonymize sample.csv -o out.csv --method presence --population census.csv --quasi age,sex,zip --k 1 \
+      --param delta_min=0.05 --param delta_max=0.5
+  anonlab anonymize claims.csv -o out.csv --method km --quasi diagnoses --k 5 --param m=2 \
+      --hierarchy diagnoses=icd.csv"""
 
 
 def _hierarchy(text: str) -> tuple[str, str]:
@@ -206,6 +222,24 @@ def add_parser(sub) -> None:
         help="any other parameter of the method's class (repeatable; VALUE read as JSON when it parses, else as "
         "text), e.g. --param pd=0.7 for pram, --param kind=correlated for noise, --param p=10 for rankswap",
     )
+    p.add_argument(
+        "--population",
+        default=None,
+        metavar="FILE",
+        help="presence, kmap: the public population table the input was drawn from (it holds every input "
+        "record's quasi-identifiers)",
+    )
+    p.add_argument(
+        "--ledger",
+        default=None,
+        metavar="FILE",
+        help="safepub: privacy ledger to charge (epsilon, delta) before anything is drawn (`anonlab budget init`)",
+    )
+    p.add_argument(
+        "--no-ledger",
+        action="store_true",
+        help="safepub: release without charging a ledger (an experiment; nothing then limits what releases add up to)",
+    )
     p.add_argument("--report", default=None, help="also write the report as JSON to this file")
     add_seed(
         p,
@@ -235,6 +269,8 @@ def run(args) -> int:
             "recipe": args.recipe,
             "hierarchy": [f for _, f in args.hierarchies or ()],
             "schema": args.schema if args.schema != "adult" else None,
+            "population": args.population,
+            "ledger": args.ledger,
         },
     )
     check_output(args.output, args.force)
@@ -257,6 +293,7 @@ def run(args) -> int:
         "orders": dict(args.orders) if args.orders else None,
         "progress": show_progress(args) or None,
         "seed": args.seed,
+        "population": args.population,
         **_param_options(args.param or []),
     }
     params = (
@@ -271,6 +308,20 @@ def run(args) -> int:
         raise UsageError("give --k (or a --recipe that names it)")
     if params.get("quasi") is None and not args.schema:
         raise UsageError("give --quasi (or a --recipe or --schema that names the quasi-identifiers)")
+    if params.get("method") == "safepub":
+        if args.ledger and args.no_ledger:
+            raise UsageError("--ledger and --no-ledger exclude each other")
+        if not args.ledger and not args.no_ledger:
+            raise UsageError(
+                "safepub is differentially private: give --ledger FILE (create one with `anonlab budget init`), or "
+                "--no-ledger to release without one"
+            )
+        if args.ledger:
+            from anonlab.privacy.ledger import Ledger
+
+            params["ledger"] = Ledger.open(args.ledger)
+    elif args.ledger or args.no_ledger:
+        raise UsageError("--ledger / --no-ledger apply to --method safepub only")
     schema = load_schema(args.schema) if args.schema else None
     df = read_table(args.input)
     released, result = anonymize(df, schema=schema, source=args.input, **params)
@@ -285,8 +336,49 @@ def run(args) -> int:
     if args.json:
         print_json(report)
     else:
-        print(_render_perturbed(report) if "perturbed" in report else _render(report))
+        print(_render_any(report))
     return 0
+
+
+def _render_any(report: dict) -> str:
+    if "perturbed" in report:
+        return _render_perturbed(report)
+    if "guarantee" in report:
+        return _render_safepub(report)
+    if report.get("method") == "km":
+        return _render_km(report)
+    return _render(report)
+
+
+def _render_safepub(r: dict) -> str:
+    """SafePub's summary: the guarantee and figures of the release only."""
+    p = r["privacy"]
+    lines = [
+        f"released {r['records']['released']:,} sampled records with safepub -> {r['output']}",
+        f"  epsilon, delta      {p['epsilon']:g}, {p['delta']:g} (anon {p['epsilon_anon']:g}, search "
+        f"{p['epsilon_search']:g} over {p['steps']} steps)",
+        f"  beta (sampling)     {p['beta']:.6f}",
+        f"  k (derived)         {p['k']}",
+        f"  classes             {r['classes']:,} (smallest {r['achieved']['k']})",
+        "  generalisation:",
+    ]
+    for col, g in r["generalisation"].items():
+        lines.append(f"    {col:<18} level {g['level']}/{g['levels'] - 1}")
+    lines.append(f"  guarantee: {r['guarantee']}")
+    return "\n".join(lines)
+
+
+def _render_km(r: dict) -> str:
+    a = r["achieved"]
+    lines = [
+        f"km-anonymised column {r['column']} of {r['records']['input']:,} records -> {r['output']}",
+        f"  m (items known)     {a['m']}",
+        f"  achieved k          {a['k']} (smallest support of an itemset of at most m items)",
+        f"  items               {r['items']['original']:,} -> {r['items']['released']:,}",
+        f"  NCP (per item)      {r['information_loss']['ncp']:.4f}",
+        f"  time                {r['seconds']:.2f} s",
+    ]
+    return "\n".join(lines)
 
 
 def _param_options(items: list[str]) -> dict:

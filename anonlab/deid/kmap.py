@@ -22,6 +22,7 @@ Full-domain generalisation, the lattice searched for the least GCP (:mod:`anonla
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -41,21 +42,23 @@ def derived_k(k: int, sampling_fraction: float, significance: float, estimator: 
     ``poisson``: the smallest ``c`` with ``P(X <= c) >= 1 - significance``, ``X ~ Poisson(sampling_fraction * k)``,
     plus 2 (ARX's ``calculateKPoisson``); ``zero-truncated-poisson``: the same sum over the zero-truncated
     distribution from 1, plus 1 (ARX's ``calculateKZeroPoisson``). Not capped here (see :class:`KMap`)."""
-    from scipy.stats import poisson
-
     lam = sampling_fraction * k
     threshold = 1.0 - significance
-    dist = poisson(lam)
+
+    def pmf(c: int) -> float:
+        return math.exp(-lam + c * math.log(lam) - math.lgamma(c + 1)) if lam > 0 else float(c == 0)
+
     if estimator == "poisson":
-        counter, value = 0, 0.0
+        counter, value, cdf = 0, 0.0, 0.0
         while value < threshold:
-            value = float(dist.cdf(counter))
+            cdf += pmf(counter)
+            value = min(cdf, 1.0)
             counter += 1
         return counter + 1, 1.0 - value
-    v2 = 1.0 - float(dist.pmf(0))
+    v2 = 1.0 - pmf(0)
     counter, value = 1, 0.0
     while value < threshold:
-        value += float(dist.pmf(counter)) / v2
+        value += pmf(counter) / v2
         counter += 1
     return counter, 1.0 - value
 

@@ -59,7 +59,7 @@ def delta_of_k(k: int, beta: float, epsilon: float) -> float:
     """``d(k, beta, epsilon)`` of Li, Qardaji and Su (2012): the delta of sampling with ``beta`` then k-anonymising
     with suppression (a safe, data-independent generalisation), computed as ARX's ``ParameterCalculation`` does
     (in floating point here, with floors taken low)."""
-    from scipy.stats import binom
+    from scipy.special import bdtrc
 
     gamma = (math.exp(epsilon) - 1 + beta) / math.exp(epsilon)
     n_m = max(1, math.ceil(k / gamma - 1))
@@ -68,7 +68,7 @@ def delta_of_k(k: int, beta: float, epsilon: float) -> float:
     start = n_m
     while True:
         ns = np.arange(start, start + 2048)
-        a = binom.sf(np.floor(ns * gamma * (1 - 1e-12)), ns, beta)
+        a = bdtrc(np.floor(ns * gamma * (1 - 1e-12)), ns, beta)  # P(X > floor(gamma n))
         c = np.exp(-ns * rate)
         run = np.maximum.accumulate(np.maximum(a, best))
         stop = np.nonzero(run >= c)[0]
