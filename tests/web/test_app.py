@@ -179,7 +179,9 @@ def test_a_non_loopback_bind_requires_the_token(workspace):
     app.state.jobs.shutdown()
 
 
-def test_a_kanonymous_release_end_to_end_and_its_recipe_reproduces_it(client, csrf, workspace, monkeypatch):
+def test_a_kanonymous_release_end_to_end_and_its_recipe_reproduces_it(
+    client, csrf, workspace, monkeypatch, tmp_path
+):
     r = client.post("/release", data=_kanon_form(csrf), follow_redirects=False)
     assert r.status_code == 303
     job_id = r.headers["location"].rsplit("/", 1)[1]
@@ -194,17 +196,17 @@ def test_a_kanonymous_release_end_to_end_and_its_recipe_reproduces_it(client, cs
     assert report.status_code == 200 and "inline" in report.headers["content-disposition"]
     recipe_text = client.get(f"/releases/{rid}/files/recipe.toml").text
     recipe = tomllib.loads(recipe_text)
-    assert recipe["parameters"] == {"algorithm": "mondrian", "k": 5, "quasi": QUASI}
-    assert recipe["reproduce"]["exact"] is True and recipe["reproduce"]["secret_files"] == []
-    assert not any(key in ("seed", "key") for table in recipe.values() for key in table)
-    # the command line in the recipe, run from the workspace, writes the same bytes
+    assert recipe["release"]["kind"] == "kanonymity" and recipe["release"]["input"] == "adult.csv"
+    assert recipe["anonymize"] == {"method": "mondrian", "k": 5, "quasi": QUASI}
+    assert "secrets" not in recipe
+    # the downloaded recipe, run by `anonlab run` from elsewhere with --root, writes the same bytes
     from anonlab.cli import main
 
-    monkeypatch.chdir(workspace)
-    argv = recipe["reproduce"]["command"].split()
-    assert argv[:2] == ["anonlab", "anonymize"]
-    assert main(argv[1:]) == 0
-    assert (workspace / "reproduced.csv").read_bytes() == release.content
+    downloaded = tmp_path / "recipe.toml"
+    downloaded.write_text(recipe_text)
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(downloaded), "-o", "reproduced.csv", "--root", str(workspace)]) == 0
+    assert (tmp_path / "reproduced.csv").read_bytes() == release.content
     assert (workspace / "releases" / rid / "release.csv").read_bytes() == release.content
     assert not [p for p in (workspace / "releases").iterdir() if p.name.startswith(".partial")]
 
@@ -246,8 +248,7 @@ def test_budget_page_and_an_overspend_refused_before_it_runs(client, csrf, works
     assert r.status_code == 400 and "letters, digits" in r.text
 
 
-@pytest.mark.slow
-def test_an_mst_release_charges_its_ledger_and_the_gauge_shows_it(client, csrf, workspace):
+def test_an_mst_release_is_reproduced_byte_for_byte_by_anonlab_run(client, csrf, workspace, tmp_path):
     _ledger(client, csrf, epsilon="2")
     form = {
         "csrf": csrf,
@@ -264,13 +265,39 @@ def test_an_mst_release_charges_its_ledger_and_the_gauge_shows_it(client, csrf, 
     r = client.post("/release", data=form, follow_redirects=False)
     job = client.app.state.jobs.wait(r.headers["location"].rsplit("/", 1)[1], timeout=600)
     assert job.state == "done", job.error
-    recipe = tomllib.loads(client.get(f"/releases/{job.release}/files/recipe.toml").text)
-    command = recipe["reproduce"]["command"]
-    assert recipe["reproduce"]["exact"] is False and "--ledger ledgers/adult.ledger" in command
-    assert "--schema adult" in command and "seed" not in command
+    rid = job.release
+    recipe_text = client.get(f"/releases/{rid}/files/recipe.toml").text
+    recipe = tomllib.loads(recipe_text)
+    assert recipe["synth"]["ledger"] == "ledgers/adult.ledger" and recipe["synth"]["ledger_entry"] == 1
+    seed_file = workspace / recipe["secrets"]["seed_file"]
+    assert recipe["secrets"]["seed_file"] == f"secrets/{rid}.seed"
+    assert stat.S_IMODE(seed_file.stat().st_mode) == 0o600
+    seed = seed_file.read_text().split()[-1]
+    assert not any(key in ("seed", "key") for table in recipe.values() for key in table)
+    served = [client.get(f"/releases/{rid}/files/{n}").content for n in ("release.json", "report.html")]
+    assert all(
+        seed.encode() not in body
+        for body in [*served, recipe_text.encode(), client.get(f"/releases/{rid}").content]
+    )
+    assert client.get(f"/releases/{rid}/files/{rid}.seed").status_code == 400  # never served
     gauge = " ".join(client.get("/budget").text.split())
     spent = float(re.search(r"epsilon spent ([0-9.]+) of 2 ", gauge).group(1))
     assert 0 < spent <= 1 and "1 release." in gauge  # zCDP composition states it at the ledger's delta
+    ledger_before = (workspace / "ledgers" / "adult.ledger").read_bytes()
+
+    # the downloaded recipe, run from the command line, replays the ledger entry: the same bytes, no new charge
+    from anonlab.cli import main
+
+    downloaded = tmp_path / "mst-recipe.toml"
+    downloaded.write_text(recipe_text)
+    out = tmp_path / "again.csv"
+    assert main(["run", str(downloaded), "-o", str(out), "--root", str(workspace)]) == 0
+    assert out.read_bytes() == (workspace / "releases" / rid / "release.csv").read_bytes()
+    assert (workspace / "ledgers" / "adult.ledger").read_bytes() == ledger_before
+    # an edited recipe (another epsilon) would be a release no ledger paid for: refused, nothing written
+    downloaded.write_text(recipe_text.replace("epsilon = 1.0", "epsilon = 0.9"))
+    assert main(["run", str(downloaded), "-o", str(tmp_path / "edited.csv"), "--root", str(workspace)]) == 2
+    assert not (tmp_path / "edited.csv").exists()
 
 
 def test_errors_are_pages_not_tracebacks(client, csrf):
@@ -282,19 +309,110 @@ def test_errors_are_pages_not_tracebacks(client, csrf):
     assert r.status_code == 400 and "nope" in r.text and "Traceback" not in r.text
 
 
-def test_cancel_a_queued_job():
-    import threading
+def _slow_fit(csrf):
+    return {
+        "csrf": csrf,
+        "kind": "synth",
+        "table": "adult.csv",
+        "synthesizer": "aim",
+        "epsilon": "1",
+        "ledger": "adult",
+        "schema": "adult",
+    }
 
-    from anonlab.web.jobs import Jobs
 
-    jobs, gate = Jobs(), threading.Event()
-    first = jobs.submit("first", lambda job: gate.wait(10) and "r1")
-    second = jobs.submit("second", lambda job: "r2")
-    assert jobs.cancel(second.id).state == "cancelled"
-    gate.set()
-    assert jobs.wait(first.id, 10).state == "done" and jobs.wait(second.id, 10).state == "cancelled"
-    assert second.release is None
+def test_cancel_stops_a_running_job_and_keeps_nothing(workspace, tmp_path):
+    """A long AIM fit is stopped in the middle of the library call: its process ends, no release folder (hidden
+    or not) and no seed file are left, and a queued job behind it never starts."""
+    import time
+
+    from starlette.testclient import TestClient
+
+    from anonlab.web import create_app
+
+    app = create_app(workspace, evaluation={"skip": ["anonymeter"]}, synth_options={"rounds": 10_000})
+    with TestClient(app, base_url=BASE) as c:
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/").text).group(1)
+        _ledger(c, token, epsilon="5")
+        first = c.post("/release", data=_slow_fit(token), follow_redirects=False).headers["location"]
+        second = c.post("/release", data=_kanon_form(token), follow_redirects=False).headers["location"]
+        jobs = app.state.jobs
+        running = jobs.get(first.rsplit("/", 1)[1])
+        queued = jobs.get(second.rsplit("/", 1)[1])
+        deadline = time.monotonic() + 60
+        while "fitting" not in running.phase and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "fitting" in running.phase, running.phase
+        for job in (queued, running):
+            r = c.post(f"/jobs/{job.id}/cancel", data={"csrf": token}, follow_redirects=False)
+            assert r.status_code == 303
+        started = time.monotonic()
+        assert jobs.wait(running.id, 30).state == "cancelled"
+        assert time.monotonic() - started < 15  # stopped, not left to finish its thousands of rounds
+        assert jobs.wait(queued.id, 30).state == "cancelled" and queued.release is None
+        assert "cancelled" in c.get(f"/jobs/{running.id}").text
+    assert list((workspace / "releases").iterdir()) == []
+    assert list((workspace / "secrets").iterdir()) == []
     jobs.shutdown()
+
+
+def test_pseudonymisation_page_keeps_the_key_in_the_workspace(client, csrf, workspace, tmp_path):
+    (workspace / "patients.csv").write_text(
+        "patient_id,name,visit,diagnosis\nP001,Ann Lee,2020-01-05,flu\nP002,Bo Chan,2021-03-09,cold\n"
+        "P001,Ann Lee,2020-02-11,flu\n",
+        encoding="utf-8",
+    )
+    page = client.get("/pseudonymize", params={"table": "patients.csv"})
+    assert page.status_code == 200 and 'id="pseudonym-form"' in page.text
+    form = {
+        "csrf": csrf,
+        "table": "patients.csv",
+        "ids": ["patient_id"],
+        "drop": ["name"],
+        "dates": ["visit"],
+        "by": "patient_id",
+    }
+    r = client.post("/pseudonymize", data=form, follow_redirects=False)
+    job = client.app.state.jobs.wait(r.headers["location"].rsplit("/", 1)[1], timeout=120)
+    assert job.state == "done", job.error
+    key = workspace / "secrets" / "pseudonym.key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    material = key.read_text().strip()
+    rid = job.release
+    bodies = [client.get(f"/releases/{rid}").text, client.get("/pseudonymize?table=patients.csv").text]
+    bodies += [
+        client.get(f"/releases/{rid}/files/{n}").text for n in ("release.csv", "release.json", "recipe.toml")
+    ]
+    assert all(material not in b and material[:16] not in b for b in bodies)
+    released = client.get(f"/releases/{rid}/files/release.csv").text
+    assert "P001" not in released and "Ann Lee" not in released and "name" not in released.splitlines()[0]
+    recipe = tomllib.loads(bodies[-1])
+    assert recipe["secrets"] == {"key_file": "secrets/pseudonym.key"}
+    # the recipe reproduces the same pseudonyms under the same key file
+    from anonlab.release_recipe import run_recipe
+
+    again = run_recipe(tomllib_path(tmp_path, bodies[-1]), tmp_path / "again.csv", root=workspace)
+    assert again.output.read_text() == released
+    # a second pseudonymisation uses the same key (linkable), never a new one
+    r = client.post("/pseudonymize", data=form, follow_redirects=False)
+    second = client.app.state.jobs.wait(r.headers["location"].rsplit("/", 1)[1], 120)
+    assert second.state == "done", second.error
+    assert key.read_text().strip() == material
+    r = client.post("/pseudonymize", data={**form, "ids": ["nope"]})
+    assert r.status_code == 400 and "nope" in r.text
+
+
+def tomllib_path(folder, text):
+    path = folder / "recipe.toml"
+    path.write_text(text)
+    return path
+
+
+def test_drag_and_drop_script_is_served_from_the_package(client):
+    page = client.get("/")
+    assert '<script src="/static/upload.js" defer></script>' in page.text and 'class="dropzone"' in page.text
+    js = client.get("/static/upload.js")
+    assert js.status_code == 200 and "dataTransfer" in js.text and "http" not in js.text
 
 
 def test_without_the_web_extra(monkeypatch, workspace, capsys):
