@@ -33,6 +33,7 @@ from anonlab.errors import InputError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from anonlab.deid.geo import LocationRisk
     from anonlab.deid.sdc_risk import SdcRisk
 
 __all__ = [
@@ -113,12 +114,17 @@ class RiskReport:
     population: PopulationReport | None = None
     #: sdcMicro's measures (SUDA2, individual and global risk; :mod:`anonlab.deid.sdc_risk`), when asked for
     sdc: SdcRisk | None = None
+    #: location risk of masked coordinates against the real ones (:func:`anonlab.deid.geo.location_risk`)
+    location: LocationRisk | None = None
 
     def to_dict(self) -> dict:
-        out = asdict(replace(self, sdc=None))
+        out = asdict(replace(self, sdc=None, location=None))
         out.pop("sdc")
+        out.pop("location")
         if self.sdc is not None:
             out["sdc"] = self.sdc.to_dict()
+        if self.location is not None:
+            out["location"] = self.location.to_dict()
         return out
 
     def __repr__(self) -> str:
@@ -158,6 +164,12 @@ class RiskReport:
             rows.append(("population uniques, Pitman", pit))
         if self.sdc is not None:
             rows += self.sdc.rows()
+        if self.location is not None:
+            loc = self.location
+            rows.append(
+                ("locations re-identified by nearest-neighbour matching", pct(loc.reidentified_share))
+            )
+            rows.append(("real points nearer than the true one, median", f"{loc.median_candidates:g}"))
         return html_table("Re-identification risk", rows)
 
     def sensitive_for(self, column: str) -> SensitiveReport:
@@ -573,6 +585,9 @@ def assess(
     suda: bool = False,
     suda_max_size: int | None = None,
     weights=None,
+    lat: str | None = None,
+    lon: str | None = None,
+    original: pd.DataFrame | None = None,
 ) -> RiskReport:
     """Measure re-identification and attribute-disclosure risk of ``df``.
 
@@ -593,12 +608,23 @@ def assess(
     weights : a column of sampling weights (each record stands for that many people): sdcMicro's individual risk
         and global risk (expected re-identifications) in ``report.sdc``; also computed, from
         ``sampling_fraction`` or with the table as the population, when ``suda`` is asked for.
+    lat, lon, original : location risk, in ``report.location`` (:func:`anonlab.deid.geo.location_risk`): the
+        ``lat``/``lon`` columns of ``df`` are masked coordinates (``anonlab geo mask``) of ``original``'s same
+        columns, row for row. For each masked point, the real points nearer to it than its own (an attacker's
+        candidates), the share re-identified by nearest-neighbour matching and the share with fewer than
+        ``1 / threshold`` candidates. Without ``quasi`` (and no schema roles), the published coordinates are the
+        quasi-identifiers: k is then the fewest records that share one published location.
 
     Errors name the parameter at fault (``quasi= names column 'x', which input does not have``).
     """
     from anonlab.deid.encoded_table import schema_roles
 
+    located = [v is not None for v in (lat, lon, original)]
+    if any(located) and not all(located):
+        raise UsageError("lat=, lon= and original= go together (the masked and the real coordinates)")
     quasi, sensitive = schema_roles(schema, df.columns, quasi, sensitive)
+    if lat is not None and not quasi:
+        quasi = [lat, lon]
     quasi, sensitive = _check_assess(df, quasi, sensitive, sampling_fraction, threshold, source)
     sens_codes = {c: _sensitive_codes(df[c]) for c in sensitive}
     headroom = max([m for _, m, _ in sens_codes.values()], default=1)
@@ -625,4 +651,19 @@ def assess(
             source=source,
         )
         report = replace(report, sdc=section)
+    if lat is not None:
+        report = replace(report, location=_location_risk(df, original, lat, lon, threshold, source))
     return report
+
+
+def _location_risk(df, original, lat: str, lon: str, threshold: float, source: str) -> LocationRisk:
+    """:func:`anonlab.deid.geo.location_risk` of ``df``'s coordinates against ``original``'s, row for row."""
+    from anonlab.deid.geo import _coords, location_risk
+
+    if len(original) != len(df):
+        raise InputError(
+            f"{source}: {len(df):,} rows, but original= has {len(original):,}; give them row for row"
+        )
+    mla, mlo = _coords(df, lat, lon, source)
+    la, lo = _coords(original, lat, lon, "original=")
+    return location_risk(la, lo, mla, mlo, k=max(1, round(1 / threshold)))
