@@ -14,6 +14,7 @@ from anonlab.cli._common import (
     add_force,
     add_json,
     add_quiet,
+    add_scheduler,
     add_seed,
     positive_float,
     positive_int,
@@ -313,6 +314,11 @@ def add_parser(sub) -> None:
         help="any other parameter of the method's class (repeatable; VALUE read as JSON when it parses, else as "
         "text), e.g. --param rounds=40 for aim, or a registered method's own parameters",
     )
+    add_scheduler(fit)
+    fit._group_actions[-1].help += (
+        "; for --method mst and aim only: their marginals are counted on the cluster, the noise, the ledger and "
+        "the model stay here"
+    )
     p.set_defaults(_fit_flags=[(a.dest, a.option_strings[0], a.default) for a in fit._group_actions])
     add_quiet(p)
     add_deprecated_progress(p, "--no-progress")
@@ -395,6 +401,8 @@ def _sample(args):
 
 
 def _fit(args):
+    import functools
+
     from anonlab.errors import UsageError
     from anonlab.synth.base import get_method
     from anonlab.synth.release import synthesize
@@ -413,6 +421,13 @@ def _fit(args):
         )
     if args.no_ledger and not klass.private:
         raise UsageError(f"--no-ledger applies to DP methods, not to --method {method}")
+    if args.scheduler:  # the marginals counted on a Dask cluster (anonlab.distributed.marginals)
+        from anonlab.distributed.marginals import CLUSTER_METHODS
+        from anonlab.distributed.marginals import synthesize as on_cluster
+
+        if klass.name not in CLUSTER_METHODS:
+            raise UsageError(f"--scheduler: only --method mst and aim fit on a cluster, not {method}")
+        synthesize = functools.partial(on_cluster, scheduler=args.scheduler)
     return synthesize(
         args.input,
         args.output,

@@ -6,7 +6,8 @@
 ``distributed.Client`` is used as it is. Tables are partitioned Parquet or CSV, read by the same rules as
 :func:`anonlab.io.read_table`. The per-partition work is the in-process code itself (its kernels), so results are
 the in-process results: equal for :func:`assess` and :func:`pseudonymize`, and for the exact aggregates of
-:func:`dp_stats` before their noise, which is drawn once, on the client. Needs ``anonlab[dask]``.
+:func:`dp_stats` before their noise, which is drawn once, on the client; MST and AIM (:func:`synthesize`,
+:func:`fit_synthesizer`) fit on the marginals counted on the cluster. Needs ``anonlab[dask]``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ __all__ = [
     "pseudonymize",
     "dp_stats",
     "preview_dp_stats",
+    "fit_synthesizer",
+    "synthesize",
 ]
 
 _WHERE = {
@@ -33,6 +36,8 @@ _WHERE = {
     "pseudonymize": "anonlab.distributed.pseudonym",
     "dp_stats": "anonlab.distributed.stats",
     "preview_dp_stats": "anonlab.distributed.stats",
+    "fit_synthesizer": "anonlab.distributed.marginals",
+    "synthesize": "anonlab.distributed.marginals",
 }
 
 
