@@ -180,7 +180,7 @@ class _Space:
     strict: bool
 
     @classmethod
-    def build(cls, quasi, sensitive, crit, order, strict) -> _Space:
+    def build(cls, quasi, sensitive, crit, order, strict, reference=None) -> _Space:
         n_all = len(quasi[0].codes)
         M = int(max(q.n_codes for q in quasi)) + 1
         X = np.empty((n_all, len(quasi)), dtype=np.int16 if M < 2**15 else np.int32)
@@ -188,9 +188,14 @@ class _Space:
         for j, q in enumerate(quasi):
             X[:, j] = q.codes
             POS[j, : len(q.pos)] = q.pos
-        refs = (
-            [(s, distribution(s.codes[order], s.n_values)) for s in sensitive] if crit.needs_sensitive else []
-        )
+        if reference is not None:
+            refs = list(zip(sensitive, reference, strict=True)) if crit.needs_sensitive else []
+        else:
+            refs = (
+                [(s, distribution(s.codes[order], s.n_values)) for s in sensitive]
+                if crit.needs_sensitive
+                else []
+            )
         return cls(X, POS, M, _cut_tables(quasi, M), refs, crit, strict)
 
     def sens_at(self, o):
@@ -237,16 +242,19 @@ def mondrian(
     strict: bool = False,
     rows: np.ndarray | None = None,
     progress: bool = False,
+    reference: list[np.ndarray] | None = None,
 ) -> Classes:
     """Partition ``rows`` (default: all) into classes that each meet ``crit``.
 
-    The t-closeness reference distribution is that of ``rows`` (the records to be released). Raises
-    :class:`NotSatisfiable` when ``rows`` as a whole do not meet ``crit``.
+    The t-closeness reference distribution is that of ``rows`` (the records to be released), or ``reference``
+    (one distribution per sensitive column: the whole table's, when ``rows`` are one part of a larger release, as
+    in :mod:`anonlab.distributed`'s per-partition Mondrian). Raises :class:`NotSatisfiable` when ``rows`` as a
+    whole do not meet ``crit``.
     """
     n_all = len(quasi[0].codes)
     order = np.arange(n_all, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64).copy()
     n = len(order)
-    space = _Space.build(quasi, sensitive, crit, order, strict)
+    space = _Space.build(quasi, sensitive, crit, order, strict, reference)
     if n == 0 or not check_groups(np.array([0]), np.array([n]), crit, space.sens_at(order))[0]:
         raise NotSatisfiable(f"the {n:,} records to release do not, all together, meet {_describe(crit)}")
     starts, ends = np.array([0], dtype=np.int64), np.array([n], dtype=np.int64)
