@@ -44,6 +44,8 @@ from anonlab.errors import UsageError
 
 __all__ = ["SafePub", "SafePubReport", "safepub_k", "safepub_beta", "delta_of_k", "SCORE_NOTE"]
 
+#: ARX's default privacy budget of the search (``ARXConfiguration.dpSearchBudget``), an absolute epsilon.
+DEFAULT_SEARCH = 0.1
 SCORE_NOTE = "discernibility (ARX's MetricSDNMDiscernability score, sensitivity 1)"
 _BETA_MARGIN = (
     1e-12  # beta a hair below 1 - exp(-epsilon_anon): a smaller beta only strengthens the guarantee
@@ -137,7 +139,8 @@ class SafePub(Anonymizer):
     - ``epsilon``: the total privacy loss, ``epsilon_anon + epsilon_search`` (each record's influence on the
       release is bounded by ``e^epsilon``, up to ``delta``).
     - ``delta``: the probability the bound may fail (the paper: well below 1 / number of records).
-    - ``epsilon_search``: the part of ``epsilon`` spent choosing the generalisation (ARX's default: a tenth).
+    - ``epsilon_search``: the part of ``epsilon`` spent choosing the generalisation (default 0.1, ARX's
+      default search budget; below ``epsilon``).
     - ``steps``: search steps (each costs ``epsilon_search / steps``; the paper's experiments and ARX use 100s).
     - ``seed``: fixes the Bernoulli sample (tests); the selection always draws from OpenDP's CSPRNG. A seeded
       release is private only while the seed is secret; the seed is written nowhere.
@@ -177,6 +180,11 @@ class SafePub(Anonymizer):
         if isinstance(d, bool) or not isinstance(d, int | float | np.number) or not 0 < d < 1:
             raise UsageError(f"delta={d!r}: must lie in (0, 1)")
         s = self.epsilon_search
+        if s is None and not e > DEFAULT_SEARCH:
+            raise UsageError(
+                f"epsilon={e!r} is not above the default epsilon_search={DEFAULT_SEARCH}: give epsilon_search= "
+                "(the part of epsilon spent on the search)"
+            )
         if s is not None and (
             isinstance(s, bool) or not isinstance(s, int | float | np.number) or not 0 < s < e
         ):
@@ -193,7 +201,7 @@ class SafePub(Anonymizer):
 
     @property
     def eps_search(self) -> float:
-        return float(self.epsilon_search) if self.epsilon_search is not None else 0.1 * float(self.epsilon)
+        return float(self.epsilon_search) if self.epsilon_search is not None else DEFAULT_SEARCH
 
     @property
     def eps_anon(self) -> float:
@@ -262,7 +270,14 @@ class SafePub(Anonymizer):
                 epsilon=priv["epsilon"],
                 delta=priv["delta"],
                 neighbours="add/remove",
-                details={key: priv[key] for key in ("epsilon_anon", "epsilon_search", "steps", "beta", "k")},
+                details={
+                    **{
+                        key: priv[key]
+                        for key in ("epsilon_anon", "epsilon_search", "steps", "beta", "k", "score")
+                    },
+                    "seeded": self.seed is not None,
+                    "paper": "Bild, Kuhn and Prasser, SafePub, PoPETs 2018",
+                },
             )
         rng = np.random.default_rng(None if self.seed is None else int(self.seed))
         sampled = np.nonzero(rng.random(table.n) < priv["beta"])[0]
