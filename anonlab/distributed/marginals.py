@@ -266,7 +266,7 @@ class _OnCluster:
 
         if run.dom is not None:
             raise UsageError(
-                f"{run.source}: the schema has domains read from the data ({', '.join(run.dom.columns)}); DP "
+                f"{run.source}: the schema has domains read from the data ({', '.join(n for n, _ in run.dom.columns)}); DP "
                 "domain discovery does not run on a cluster yet: state them in the schema, or trust them as "
                 "public (trust_domains=True, --trust-domains)"
             )
