@@ -24,7 +24,7 @@ from typing import Any
 
 from anonlab.errors import InputError, OutputError, OutputExistsError, UsageError
 
-__all__ = ["read_table", "write_parquet", "is_parquet"]
+__all__ = ["read_table", "write_parquet", "staged_folder", "is_parquet"]
 
 _INT, _FLOAT, _TEXT = "int", "float", "text"
 _PARQUET_META = {"_metadata", "_common_metadata", "_SUCCESS"}
@@ -347,6 +347,18 @@ def write_parquet(ddf, path: str | os.PathLike, force: bool = False) -> Path:
     An existing ``path`` is refused unless ``force``; with ``force`` only a folder of Parquet parts (or a file) is
     replaced, never a folder holding anything else. Raises :class:`OutputExistsError` / :class:`OutputError`.
     """
+    with staged_folder(path, force) as staging:
+        ddf.to_parquet(
+            str(staging), write_index=False, name_function=lambda i: f"part.{i:05d}.parquet", overwrite=False
+        )
+    return Path(path)
+
+
+@contextlib.contextmanager
+def staged_folder(path: str | os.PathLike, force: bool = False):
+    """A hidden staging folder beside ``path`` (a name ending ``.parquet``) to write Parquet parts into; on a
+    clean exit it takes ``path``'s name in one rename (replacing, with ``force``, only a folder of Parquet parts or
+    a file), on an error it is removed. The checks of :func:`write_parquet` run on entry."""
     import secrets
 
     from anonlab.io import ensure_folder, table_format
@@ -356,21 +368,15 @@ def write_parquet(ddf, path: str | os.PathLike, force: bool = False) -> Path:
         raise UsageError(
             f"{path}: a distributed output is a folder of Parquet files: give a name ending .parquet"
         )
-    if path.exists() or path.is_symlink():
-        if not force:
-            raise OutputExistsError(f"{path}: exists; refusing to overwrite it (use --force)")
-        if path.is_symlink() or not (path.is_file() or (path.is_dir() and _replaceable(path))):
-            raise OutputError(
-                f"{path}: exists and is not a folder of Parquet parts; not replaced, even with force"
-            )
+    _check_replaceable(path, force)
     parent = path.absolute().parent
     ensure_folder(parent)
     _remove_stale_staging(parent, path.name)
     staging = parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
-        ddf.to_parquet(
-            str(staging), write_index=False, name_function=lambda i: f"part.{i:05d}.parquet", overwrite=False
-        )
+        staging.mkdir()
+        yield staging
+        _check_replaceable(path, force)  # something may have appeared meanwhile
         if path.exists():
             old = parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.old"
             os.rename(path, old)
@@ -386,4 +392,13 @@ def write_parquet(ddf, path: str | os.PathLike, force: bool = False) -> Path:
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    return path
+
+
+def _check_replaceable(path: Path, force: bool) -> None:
+    if path.exists() or path.is_symlink():
+        if not force:
+            raise OutputExistsError(f"{path}: exists; refusing to overwrite it (use --force)")
+        if path.is_symlink() or not (path.is_file() or (path.is_dir() and _replaceable(path))):
+            raise OutputError(
+                f"{path}: exists and is not a folder of Parquet parts; not replaced, even with force"
+            )

@@ -1,0 +1,648 @@
+"""Mondrian k-anonymity of a partitioned table: top cuts on the cluster, then Mondrian per region.
+
+The published distributed Mondrian scheme (top-down: cut the data space on global medians until each region fits
+one worker, then partition each region locally; e.g. Zhang et al., "A scalable two-phase top-down specialization
+approach", and the MapReduce/Spark Mondrian implementations that follow it):
+
+1. **Encoding.** The distinct values of every quasi-identifier and sensitive column are collected (small: their
+   number is bounded by the domains, not the rows) and encoded by the in-process encoder
+   (:func:`anonlab.deid.encoded_table.encode_table`: the same codes, orders, hierarchies, schema checks), so each
+   partition maps its values to the same codes.
+2. **Top cuts** (on the cluster). Each round counts, per current region, every quasi-identifier's codes (and,
+   with l or t, the sensitive values beside each code) on the workers; only these histograms reach the client.
+   A region larger than ``partition_rows`` is cut on its widest quasi-identifier (normalised range, as Mondrian
+   ranks them; the next when a cut is not allowed) at the median, with equal values kept together (a strict cut),
+   at a subtree boundary for a column with a hierarchy; a cut is allowed when both halves hold at least k records
+   and meet l and t as a whole. The cuts form a tree that every partition applies to its own rows.
+3. **Local Mondrian.** The rows are shuffled so that each region is one partition, and each region is partitioned
+   by :func:`anonlab.deid.mondrian.mondrian` (relaxed or strict as asked), with the t-closeness reference the whole
+   table's sensitive distribution (not the region's), and released with the in-process labels
+   (:func:`anonlab.deid.mondrian.describe_classes`). Each part is written as it is released.
+
+Every class is a class of the in-process Mondrian run on one region, so it holds at least k records and meets l
+and t against the whole table's distribution: the guarantees hold on the whole output. They are then checked on
+the written output by the distributed :func:`anonlab.distributed.assess` (classes as an attacker sees them: equal
+released labels, so classes of different regions with the same labels count together, which never lowers k or
+distinct l).
+
+The output differs from the in-process Mondrian (its top cuts are strict and stop at the region size; its rows
+come grouped by region, not in input order), and suppression (``max_suppression``) is not offered here.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from anonlab.errors import InputError, UsageError
+
+__all__ = ["anonymize", "DEFAULT_PARTITION_ROWS"]
+
+#: the largest region (rows) that is partitioned on one worker
+DEFAULT_PARTITION_ROWS = 1_000_000
+_MAX_ROUNDS = 64
+
+
+@dataclass
+class _Encoder:
+    """Maps a partition's values to the codes of the encoded domains (picklable: it travels to the workers)."""
+
+    quasi: list  # QuasiColumn of the domains (codes empty)
+    sensitive: list  # SensitiveColumn of the domains (codes empty)
+    sens_values: list  # each sensitive column's values in code order
+    schema: Any
+    source: str
+
+    def codes(self, part):
+        """(n x quasi codes, n x sensitive codes), both int32."""
+        from anonlab.deid.encoded_table import _schema_domains
+
+        names = [q.name for q in self.quasi] + [s.name for s in self.sensitive]
+        typed = part[names]
+        if self.schema is not None:
+            typed = _schema_domains(
+                typed, [q.name for q in self.quasi], [s.name for s in self.sensitive], {}, self.schema
+            )[0]
+        X = np.empty((len(part), len(self.quasi)), dtype=np.int32)
+        for j, q in enumerate(self.quasi):
+            X[:, j] = _lookup(typed[q.name], q.values, q.n_codes - 1 if q.has_missing else -1, self)
+        S = np.empty((len(part), len(self.sensitive)), dtype=np.int32)
+        for j, (s, values) in enumerate(zip(self.sensitive, self.sens_values, strict=True)):
+            missing = s.n_values - 1 if len(values) < s.n_values else -1
+            S[:, j] = _lookup(typed[s.name], values, missing, self)
+        return X, S
+
+
+def _lookup(col, values, missing_code: int, enc: _Encoder):
+    """Each value's code: its place in ``values`` (the domain in code order), ``missing_code`` when missing."""
+    import pandas as pd
+
+    from anonlab.deid.quasi import _as_text, _kind
+
+    values = np.asarray(values)
+    if values.dtype == object:  # a category: compared as text, as the encoder compares it
+        text = col if pd.api.types.infer_dtype(col, skipna=True) == "string" else _as_text(col)
+        idx = pd.Index(values).get_indexer(text.to_numpy(dtype=object))
+        isna = text.isna().to_numpy()
+    elif _kind(col) == "numeric":
+        arr = col.to_numpy(dtype=float, na_value=np.nan)
+        idx = pd.Index(values.astype(float)).get_indexer(arr)
+        isna = np.isnan(arr)
+    else:
+        arr = col.to_numpy()
+        idx = pd.Index(values).get_indexer(arr)
+        isna = pd.isna(arr)
+    bad = (idx < 0) & ~isna
+    if bad.any() or (isna.any() and missing_code < 0):
+        raise InputError(f"{enc.source}: column {col.name!r}: a value outside the domain collected first")
+    return np.where(isna, missing_code, idx)
+
+
+def _domains(ddf, cols, compute):
+    """The distinct values of each column (missing kept), as one small frame (shorter columns repeat their first
+    value), so the in-process encoder gives the codes the whole table would."""
+    import pandas as pd
+
+    uniq = compute(*(ddf[c].drop_duplicates(split_out=1) for c in cols), ddf.map_partitions(len).sum())
+    n_rows = int(uniq[-1])
+    series = [u.reset_index(drop=True) for u in uniq[:-1]]
+    length = max(2, *(len(s) for s in series))  # 2: the encoder refuses k=2 on one row
+    frame = pd.DataFrame(
+        {
+            c: s.iloc[np.resize(np.arange(max(len(s), 1)), length)].reset_index(drop=True)
+            for c, s in zip(cols, series, strict=True)
+        }
+    )
+    return frame, n_rows
+
+
+def _sensitive_values(col):
+    import pandas as pd
+
+    from anonlab.deid.quasi import _as_text, _kind
+
+    if _kind(col) == "category":
+        col = _as_text(col)
+    _, uniques = pd.factorize(col, sort=True)
+    return np.asarray(uniques)
+
+
+# -- the cut tree ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Round:
+    """One round of cuts over the regions numbered 0..R-1: a cut region r goes to ``first[r]`` (codes below
+    ``thr[r]`` on column ``dim[r]``) and ``first[r] + 1``; an uncut one (``thr[r] < 0``) to ``first[r]``."""
+
+    dim: np.ndarray
+    thr: np.ndarray
+    first: np.ndarray
+
+
+def _regions(X, rounds: list[_Round]):
+    region = np.zeros(len(X), dtype=np.int64)
+    rows = np.arange(len(X))
+    for rd in rounds:
+        thr = rd.thr[region]
+        right = (thr >= 0) & (X[rows, rd.dim[region]] >= thr)
+        region = rd.first[region] + right
+    return region
+
+
+def _histograms(part, enc: _Encoder, rounds, n_regions: int, with_sensitive: bool):
+    """Per quasi-identifier j, its code counts per region (regions x codes of j), then, with l/t, per sensitive
+    column i and quasi-identifier j, the counts of i's values beside j's codes (regions x codes of j x values)."""
+    X, S = enc.codes(part)
+    region = _regions(X, rounds)
+    out = []
+    for j, q in enumerate(enc.quasi):
+        m = q.n_codes
+        out.append(np.bincount(region * m + X[:, j], minlength=n_regions * m).reshape(n_regions, m))
+    if with_sensitive:
+        for i, s in enumerate(enc.sensitive):
+            v = s.n_values
+            for j, q in enumerate(enc.quasi):
+                m = q.n_codes
+                key = (region * m + X[:, j]) * v + S[:, i]
+                out.append(np.bincount(key, minlength=n_regions * m * v).reshape(n_regions, m, v))
+    return out
+
+
+def _add(a, b):
+    return [x + y for x, y in zip(a, b, strict=True)]
+
+
+def _tree_sum(parts):
+    from dask import delayed
+
+    while len(parts) > 1:
+        parts = [delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), 2)]  # fmt: skip
+    return parts[0]
+
+
+def _choose_cut(r, hist, sens, enc, crit, refs, tabs, POS, min_side: int):
+    """(column, threshold) of the cut of region ``r``, or None: the widest column first, as Mondrian ranks."""
+    from anonlab.deid.criteria import _check_counts
+
+    M = POS.shape[1]
+    h = np.zeros((len(hist), M), dtype=np.int64)  # columns x codes
+    for j, hj in enumerate(hist):
+        h[j, : hj.shape[1]] = hj[r]
+    size = int(h[0].sum())
+    present = h > 0
+    lo = np.argmax(present, axis=1)
+    hi = h.shape[1] - 1 - np.argmax(present[:, ::-1], axis=1)
+    cols = np.arange(h.shape[0])
+    width = POS[cols, hi] - POS[cols, lo] + 1e-9 * (hi > lo)
+    for j in np.argsort(-width, kind="stable"):
+        if width[j] <= 0:
+            break
+        cum = np.cumsum(h[j])
+        half = size // 2
+        med = int(np.searchsorted(cum, half, side="right"))  # the code holding the median record
+        cands = [med, med + 1]  # cut before or after the median's value (equal values kept together)
+        if tabs is not None and tabs[3][j]:
+            G, FIRST, NXT, _ = tabs
+            differ = G[j, :, lo[j]] != G[j, :, hi[j]]
+            lev = len(differ) - 1 - int(np.argmax(differ[::-1]))
+            cands = [int(FIRST[j, lev, med]), int(min(NXT[j, lev, med], hi[j] + 1))]
+        best = None
+        for thr in cands:
+            if not lo[j] < thr <= hi[j]:
+                continue
+            left = int(cum[thr - 1])
+            if left < min_side or size - left < min_side:
+                continue
+            if best is None or abs(left - half) < abs(best[1] - half):
+                best = (thr, left)
+        if best is None:
+            continue
+        thr = best[0]
+        if crit.needs_sensitive:
+            ok = True
+            for i, (s, p) in enumerate(refs):
+                hs = sens[i * len(hist) + j][r]
+                counts = np.stack([hs[:thr].sum(axis=0), hs[thr:].sum(axis=0)])
+                ok &= bool(_check_counts(counts, crit, s, p).all())
+            if not ok:
+                continue
+        return int(j), int(thr)
+    return None
+
+
+def _top_cuts(parts_in, enc, crit, refs, partition_rows: int, compute):
+    """The rounds of top cuts, the number of regions and each region's rows."""
+    from dask import delayed
+
+    from anonlab.deid.mondrian import _cut_tables
+
+    M = int(max(q.n_codes for q in enc.quasi)) + 1
+    POS = np.zeros((len(enc.quasi), M))
+    for j, q in enumerate(enc.quasi):
+        POS[j, : len(q.pos)] = q.pos
+    tabs = _cut_tables(enc.quasi, M)
+    rounds: list[_Round] = []
+    n_regions = 1
+    need_split = np.array([True])
+    for _ in range(_MAX_ROUNDS):
+        parts = [delayed(_histograms)(p, enc, list(rounds), n_regions, crit.needs_sensitive)
+                 for p in parts_in]  # fmt: skip
+        arrays = compute(_tree_sum(parts))[0]
+        d = len(enc.quasi)
+        hist, sens = arrays[:d], arrays[d:]
+        sizes = hist[0].sum(axis=1)
+        dim = np.zeros(n_regions, dtype=np.int64)
+        thr = np.full(n_regions, -1, dtype=np.int64)
+        for r in np.flatnonzero(need_split & (sizes > partition_rows)):
+            cut = _choose_cut(r, hist, sens, enc, crit, refs, tabs, POS, max(crit.k, 1))
+            if cut is not None:
+                dim[r], thr[r] = cut
+        if not (thr >= 0).any():
+            return rounds, n_regions, sizes
+        width = np.where(thr >= 0, 2, 1)
+        first = np.cumsum(width) - width
+        rounds.append(_Round(dim, thr, first))
+        need_split = np.repeat(thr >= 0, width)
+        n_regions = int(width.sum())
+    raise UsageError(f"the top cuts did not settle in {_MAX_ROUNDS} rounds (partition_rows too small?)")
+
+
+# -- local Mondrian per region -----------------------------------------------------------------------------------
+
+
+def _release(part, number, staging, enc, crit, strict, refs, columns, schema_pa):
+    """Partition one region's rows by Mondrian, write the release as one Parquet part, return its figures."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from anonlab.deid.criteria import measure_groups
+    from anonlab.deid.methods import NotSatisfiable, _recursive_ratio
+    from anonlab.deid.mondrian import describe_classes, mondrian
+
+    part = part.reset_index(drop=True)
+    if "__region" in part.columns:
+        part = part.drop(columns="__region")
+    if len(part) == 0:
+        return None
+    X, S = enc.codes(part)
+    quasi = [replace(q, codes=X[:, j].copy()) for j, q in enumerate(enc.quasi)]
+    sens = [replace(s, codes=S[:, j].astype(np.int64)) for j, s in enumerate(enc.sensitive)]
+    try:
+        classes = mondrian(quasi, sens, crit, strict=strict, reference=[p for _, p in refs])
+    except NotSatisfiable as exc:  # the top cuts checked each region as a whole: not expected
+        raise UsageError(f"cannot anonymise region {number}: {exc}") from None
+    labels, ncp = describe_classes(classes, quasi)
+    cls_row = classes.class_of_row(len(part))
+    out = part.copy()
+    for q, lab in zip(quasi, labels, strict=True):
+        out[q.name] = lab[cls_row]
+    out = out[columns]
+    table = pa.Table.from_pandas(out, schema=schema_pa, preserve_index=False)
+    pq.write_table(table, os.path.join(staging, f"part.{number:05d}.parquet"))
+    sizes = classes.sizes.astype(np.float64)
+    measured = []
+    for s, (_, p) in zip(sens, refs, strict=True):
+        codes = s.codes[classes.order]
+        m = measure_groups(classes.starts, classes.ends, s, codes, p)
+        if crit.l_kind == "recursive" and crit.l is not None:
+            m["recursive_c_needed"] = _recursive_ratio(classes, codes, s.n_values, int(np.ceil(crit.l)))
+        measured.append(m)
+    return {
+        "rows": len(part),
+        "classes": classes.n_classes,
+        "k": int(sizes.min()),
+        "sum_sq": float((sizes**2).sum()),
+        "ncp_rows": (sizes[:, None] * ncp).sum(axis=0),
+        "labels": [set(np.unique(lab).tolist()) for lab in labels],
+        "sensitive": measured,
+    }
+
+
+def _combine_measures(ms: list[dict]) -> dict:
+    ms = [m for m in ms if m.get("l_distinct") is not None]
+    if not ms:
+        return {"l_distinct": None, "l_entropy": None, "t": None}
+    out = {
+        "l_distinct": min(m["l_distinct"] for m in ms),
+        "l_entropy": min(m["l_entropy"] for m in ms),
+        "t": max(m["t"] for m in ms),
+    }
+    if "recursive_c_needed" in ms[0]:
+        vals = [m["recursive_c_needed"] for m in ms]
+        out["recursive_c_needed"] = None if any(v is None for v in vals) else max(vals)
+    return out
+
+
+def _arrow_schema(meta, quasi):
+    import pyarrow as pa
+
+    fields = []
+    for c in meta.columns:
+        if c in quasi or meta[c].dtype == object:
+            fields.append(pa.field(str(c), pa.string()))
+        else:
+            fields.append(pa.Schema.from_pandas(meta[[c]], preserve_index=False).field(0))
+    return pa.schema(fields)
+
+
+def anonymize(
+    table: Any,
+    output: str | os.PathLike,
+    *,
+    quasi=None,
+    k: int | None = None,
+    l: float | None = None,  # noqa: E741
+    t: float | None = None,
+    sensitive=None,
+    method: str = "mondrian",
+    schema=None,
+    hierarchies=None,
+    orders=None,
+    partition_rows: int = DEFAULT_PARTITION_ROWS,
+    force: bool = False,
+    check: bool = True,
+    source: str | None = None,
+    scheduler: Any = None,
+    **params,
+):
+    """:func:`anonlab.deid.anonymize` with Mondrian for a table too large for one process, written to ``output``.
+
+    table : a path (CSV/TSV file or glob, Parquet file or folder; read as :func:`anonlab.io.read_table` reads) or
+        a Dask DataFrame.
+    output : the folder of Parquet parts to write (a name ending ``.parquet``), under the staging and completion
+        rule; refused if it exists, unless ``force``.
+    quasi, k, l, t, sensitive, schema, hierarchies, orders : as :func:`anonlab.deid.anonymize`; ``params``: the
+        other parameters of :class:`~anonlab.deid.mondrian.Mondrian` (``strict``, ``l_kind``, ``c``).
+        ``max_suppression`` (other than 0) and ``suppress_mark`` are refused: no suppression here.
+    method : only ``"mondrian"`` runs on a cluster (any other is refused naming it).
+    partition_rows : the largest region partitioned on one worker (rows); the top cuts go on until every region
+        is this small or cannot be cut. A worker holds about one region's rows at a time.
+    check : measure the written output with :func:`anonlab.distributed.assess` (a second pass) and raise if its
+        k, l or t misses the asked one; the figures are in the report's ``search["checked"]``.
+    scheduler : where to run (see :mod:`anonlab.distributed`).
+
+    Returns the :class:`~anonlab.deid.report.AnonymizationReport`: k, l, t and the information loss measured over
+    the released classes, as in-process. Its ``search`` holds the top cuts (rounds, regions, largest region).
+    """
+    from anonlab.distributed.scheduler import connect
+    from anonlab.distributed.tables import read_table, staged_folder
+
+    t0 = time.perf_counter()
+    method_ = _method(method, k, l, t, partition_rows, params)
+    crit = method_.criteria()
+    if isinstance(schema, str | os.PathLike):
+        from anonlab.deid.recipe import load_schema
+
+        schema = load_schema(schema)
+    with connect(scheduler) as client:
+        compute = _computer(client)
+        if isinstance(table, str | os.PathLike):
+            ddf, source = read_table(table), source or str(table)
+        else:
+            ddf, source = table, source or "input"
+        quasi, sensitive, n, enc_table, enc = _encode(
+            ddf, quasi, sensitive, crit, schema, hierarchies, orders, source, compute
+        )
+        refs = _reference(ddf, enc, crit, compute)
+        rounds, n_regions, sizes = _top_cuts(
+            ddf.to_delayed(), enc, crit, refs if crit.needs_sensitive else [], partition_rows, compute
+        )
+        regions = _by_region(ddf, enc, rounds, n_regions)
+        columns = list(ddf.columns)
+        schema_pa = _arrow_schema(ddf._meta, set(quasi))
+        from dask import delayed
+
+        with staged_folder(output, force) as staging:
+            tasks = [
+                delayed(_release)(
+                    p, i, str(staging), enc, crit, bool(method_.strict), refs, columns, schema_pa
+                )
+                for i, p in enumerate(regions.to_delayed())
+            ]
+            figures = [f for f in compute(delayed(list)(tasks))[0] if f is not None]
+        checked = _check(output, quasi, sensitive, crit, enc_table, client) if check else None
+    return _report(method_, enc_table, quasi, sensitive, figures, n, hierarchies, orders, rounds, n_regions,
+                   sizes, partition_rows, checked, time.perf_counter() - t0)  # fmt: skip
+
+
+def _method(method, k, l, t, partition_rows, params):  # noqa: E741
+    """The :class:`~anonlab.deid.mondrian.Mondrian` the parameters describe; what a cluster run does not offer is
+    refused, naming the parameter."""
+    from anonlab.deid.mondrian import Mondrian
+
+    if method != "mondrian":
+        raise UsageError(
+            f"method={method!r} does not run on a cluster: scheduler= supports method='mondrian' only "
+            "(leave out scheduler= to run it in-process)"
+        )
+    params = dict(params)
+    params.pop("progress", None)
+    for name in ("max_suppression", "suppress_mark"):
+        if params.pop(name, None):
+            raise UsageError(f"{name}= is not offered on a cluster (no suppression there): leave it out")
+    known = [p for p in Mondrian._param_names() if p not in ("k", "l", "t", "progress")]
+    unknown = [p for p in params if p not in known]
+    if unknown:
+        raise UsageError(
+            f"method='mondrian' takes no parameter {unknown[0]}= (its parameters: {', '.join(known)})"
+        )
+    if k is None:
+        raise UsageError("method='mondrian' needs k= (the smallest class size)")
+    if isinstance(partition_rows, bool) or not isinstance(partition_rows, int) or partition_rows < 2:
+        raise UsageError(f"partition_rows={partition_rows!r}: must be a whole number of rows, at least 2")
+    return Mondrian(k=k, l=l, t=t, **params)
+
+
+def _computer(client):
+    """``compute(*collections)`` on ``client`` (or, without one, Dask's default scheduler)."""
+    import dask
+
+    def compute(*xs):
+        return tuple(client.gather(client.compute(list(xs)))) if client is not None else dask.compute(*xs)
+
+    return compute
+
+
+def _encode(ddf, quasi, sensitive, crit, schema, hierarchies, orders, source, compute):
+    """Roles checked, the domains collected and encoded by the in-process encoder: (quasi, sensitive, rows,
+    the encoded domains, the partitions' encoder)."""
+    from anonlab.deid.encoded_table import (
+        _schema_domains,
+        check_roles,
+        encode_table,
+        require_named,
+        schema_roles,
+    )
+
+    quasi, sensitive = schema_roles(schema, ddf.columns, quasi, sensitive)
+    if (crit.l is not None or crit.t is not None) and not sensitive:
+        raise UsageError("l= and t= need at least one sensitive column (sensitive=)")
+    check_roles(quasi, sensitive)
+    require_named(ddf, quasi, "quasi", source)
+    require_named(ddf, sensitive, "sensitive", source)
+    dom, n = _domains(ddf, [*quasi, *sensitive], compute)
+    if n == 0:
+        raise InputError(f"{source}: the table has no rows")
+    if crit.k > n:
+        raise UsageError(
+            f"k={crit.k} is larger than the table ({n:,} records): no class of k records can exist"
+        )
+    enc_table = encode_table(
+        dom, quasi=quasi, sensitive=sensitive, schema=schema, hierarchies=hierarchies, orders=orders, k=2,
+        source=source,
+    )  # fmt: skip
+    typed = _schema_domains(dom, quasi, sensitive, {}, schema)[0] if schema is not None else dom
+    enc = _Encoder(
+        [replace(q, codes=np.zeros(0, dtype=np.int32)) for q in enc_table.quasi],
+        [replace(s, codes=np.zeros(0, dtype=np.int64)) for s in enc_table.sensitive],
+        [_sensitive_values(typed[s]) for s in sensitive],
+        schema,
+        source,
+    )
+    return list(quasi), list(sensitive), n, enc_table, enc
+
+
+def _reference(ddf, enc, crit, compute):
+    """Per sensitive column (column, the whole table's distribution): the t-closeness reference and what t is
+    measured against (every row is released). Refuses a table that as a whole misses l or t."""
+    from dask import delayed
+
+    from anonlab.deid.criteria import _check_counts
+
+    if not enc.sensitive:
+        return []
+    parts = [delayed(_sens_counts)(p, enc) for p in ddf.to_delayed()]
+    counts = compute(_tree_sum(parts))[0]
+    refs = [(s, c / max(c.sum(), 1)) for s, c in zip(enc.sensitive, counts, strict=True)]
+    if crit.needs_sensitive and not all(
+        _check_counts(np.asarray(c)[None, :], crit, s, p).all()
+        for c, (s, p) in zip(counts, refs, strict=True)
+    ):
+        from anonlab.deid.mondrian import _describe
+
+        raise UsageError(
+            f"cannot anonymise: the records to release do not, all together, meet {_describe(crit)}"
+        )
+    return refs
+
+
+def _by_region(ddf, enc, rounds, n_regions: int):
+    """The table shuffled so that partition i holds region i's rows (the index: the region number)."""
+    import pandas as pd
+
+    meta = ddf._meta.assign(__region=pd.Series(dtype="int64"))
+    labelled = ddf.map_partitions(_with_region, enc, rounds, meta=meta)
+    if n_regions == 1:
+        return labelled.repartition(npartitions=1)
+    return labelled.set_index("__region", divisions=list(range(n_regions + 1)), shuffle_method="tasks")
+
+
+def _sens_counts(part, enc):
+    _, S = enc.codes(part)
+    return [np.bincount(S[:, j], minlength=s.n_values).astype(np.int64) for j, s in enumerate(enc.sensitive)]
+
+
+def _with_region(part, enc, rounds):
+    X, _ = enc.codes(part)
+    return part.assign(__region=_regions(X, rounds))
+
+
+def _check(output, quasi, sensitive, crit, enc_table, client) -> dict:
+    """k, l and t of the written output, measured by the distributed assess; raises if one misses the asked."""
+    from anonlab.distributed.risk import assess
+
+    report = assess(str(output), quasi, sensitive, scheduler=client)
+    out = {"k": report.k, "classes": report.classes, "rows": report.rows, "sensitive": {}}
+    problems = []
+    if report.k < crit.k:
+        problems.append(f"k={report.k}")
+    hier = {s.name for s in enc_table.sensitive if s.hierarchy is not None}
+    for s in report.sensitive:
+        out["sensitive"][s.column] = {
+            "l_distinct": s.l_distinct,
+            "l_entropy": s.l_entropy,
+            "t": s.t_closeness,
+        }
+        if crit.l is not None and crit.l_kind == "distinct" and s.l_distinct < crit.l:
+            problems.append(f"{s.column}: distinct l={s.l_distinct}")
+        if crit.l is not None and crit.l_kind == "entropy" and s.l_entropy < crit.l * (1 - 1e-9):
+            problems.append(f"{s.column}: entropy l={s.l_entropy}")
+        if crit.t is not None and s.column not in hier and s.t_closeness > crit.t + 1e-9:
+            problems.append(f"{s.column}: t={s.t_closeness}")
+    if problems:
+        from anonlab.errors import AnonlabError
+
+        raise AnonlabError(
+            f"{output}: the written release misses the criteria ({', '.join(problems)}); report this"
+        )
+    return out
+
+
+def _report(method_, enc_table, quasi, sensitive, figures, n, hierarchies, orders, rounds, n_regions, sizes,
+            partition_rows, checked, seconds):  # fmt: skip
+    from anonlab.deid.encoded_table import as_pairs
+    from anonlab.deid.information_loss import InformationLoss
+    from anonlab.deid.report import AnonymizationReport
+    from anonlab.provenance import versions
+
+    n_classes = sum(f["classes"] for f in figures)
+    released = sum(f["rows"] for f in figures)
+    per_col = np.sum([f["ncp_rows"] for f in figures], axis=0) / max(released, 1)
+    loss = InformationLoss(
+        float(per_col.mean()) if len(quasi) else 0.0,
+        {c: float(v) for c, v in zip(quasi, per_col, strict=True)},
+        float(sum(f["sum_sq"] for f in figures)),
+        float(released / n_classes / int(method_.k)) if n_classes else None,
+    )
+    generalisation = {}
+    for j, q in enumerate(enc_table.quasi):
+        labels = set().union(*(f["labels"][j] for f in figures))
+        generalisation[q.name] = {
+            "kind": "hierarchy" if q.hierarchy is not None and q.kind == "category"
+            else ("set" if q.kind == "category" else "range"),
+            "distinct_released": len(labels),
+            "distinct_original": int(q.n_codes),
+        }  # fmt: skip
+    params = {
+        "method": "mondrian",
+        "quasi": list(quasi),
+        "sensitive": list(sensitive),
+        **method_.get_params(),
+        "hierarchies": {c: str(p) for c, p in as_pairs(hierarchies, "hierarchies")},
+        "orders": {c: [str(v) for v in vs] for c, vs in as_pairs(orders, "orders")},
+    }
+    params.pop("progress", None)
+    search = {
+        "distributed": True,
+        "top_cut_rounds": len(rounds),
+        "regions": int(n_regions),
+        "largest_region": int(sizes.max()) if len(sizes) else 0,
+        "partition_rows": int(partition_rows),
+    }
+    if checked is not None:
+        search["checked"] = checked
+    return AnonymizationReport(
+        method="mondrian",
+        parameters=params,
+        n_input=int(n),
+        n_released=int(released),
+        n_suppressed=int(n) - int(released),
+        suppressed_marked=False,
+        n_classes=int(n_classes),
+        k=int(min(f["k"] for f in figures)),
+        sensitive={
+            s: _combine_measures([f["sensitive"][i] for f in figures]) for i, s in enumerate(sensitive)
+        },
+        loss=loss,
+        generalisation=generalisation,
+        search=search,
+        seconds=seconds,
+        versions=versions(),
+        warnings=(),
+    )
