@@ -113,7 +113,7 @@ class LatticeModel(Anonymizer):
             quasi,
             hierarchies,
             pop,
-            lambda nc: self._class_ok(nc, table) & (nc.sample >= int(criteria.k)),
+            lambda nc: self._class_ok(nc, table) & ((nc.sample >= int(criteria.k)) | (nc.sample == 0)),
             float(self.max_suppression),
             self._monotone(),
         )
