@@ -8,7 +8,8 @@ planned:
 
 1. every one-way marginal is measured with Gaussian noise, sigma^2 = T / (2 * 0.9 * rho); then each column's rare
    codes (noisy count under 3 sigma) are merged into one code (``compress``, MST's domain compression,
-   :mod:`anonlab.synth.compression`: post-processing), and the rounds and the model work on the smaller domain;
+   :mod:`anonlab.synth.compression`: post-processing) when their summed noisy count is below the expected L1 norm
+   of their noise (so no column with real mass in its rare codes is frozen at this first, large noise), and the rounds and the model work on the smaller domain;
 2. each round, among the candidates whose junction tree would stay under the model-size cap (which grows with the
    share of budget spent), one is selected with report-noisy-max (epsilon^2 / 2 = 0.1 rho / T of zCDP; score:
    weight x (L1 error of the current model on the real marginal - the expected L1 norm of the noise it would be
@@ -145,7 +146,7 @@ class AIM(GraphicalSynthesizer):
             spent += cost
         if p["compress"]:  # rare codes merged from the noisy 1-way counts (post-processing)
             self.compression_, codes, sizes, measurements = compress_codes(
-                codes, sizes, measurements, compressible(self.encoding_)
+                codes, sizes, measurements, compressible(self.encoding_), limit_groups=True
             )
         workload = list(itertools.combinations(range(d), k))
         candidates = sorted(

@@ -44,12 +44,33 @@ def test_no_merge_of_one_code_nor_of_an_ineligible_column():
 
 
 def test_all_rare_weights_uniform_and_bad_compressions_refused():
-    comp, _ = compress([_m(0, [-3, -1, 2 - 10])], (3,), [True])
+    comp, _ = compress([_m(0, [500, -3, -1, 2 - 10])], (4,), [True])
     assert comp.columns[0].weights == pytest.approx((1 / 3,) * 3)
     with pytest.raises(ValueError):
         ColumnCompression(3, (0,), (1,), (1.0,))  # code 2 neither kept nor merged
     with pytest.raises(ValueError):
         Measurement((0,), np.ones(2), 1.0, var_scale=np.array([1.0, 0.0]))
+
+
+def test_a_column_whose_codes_are_all_rare_is_left_whole():
+    # merged, it would be one code that no later measurement could split again
+    comp, out = compress([_m(0, [5, 20, -3, 12]), _m(1, [500, 3, 4])], (4, 3), [True, True])
+    assert comp.columns[0] is None and out[0].var_scale is None
+    assert comp.columns[1] is not None and comp.columns[1].merged == (1, 2)
+
+
+def test_limit_groups_merges_only_codes_whose_mass_is_within_their_noise():
+    # AIM (limit_groups): 46 codes of about 93 rows at sigma 78 (Texas housing's cities at AIM's first-round
+    # noise) hold far more than the noise's expected L1 norm (46 x 78 x 0.8): left whole; 300 codes of about 6
+    # rows (COMPAS's rare charge descriptions) hold less: merged
+    rng = np.random.default_rng(0)
+    cities = np.r_[[400.0], 93 + rng.normal(0, 78, 46)]
+    assert compress([_m(0, cities, 78.0)], (47,), [True])[0].active  # MST's rule alone merges them
+    comp, _ = compress([_m(0, cities, 78.0)], (47,), [True], limit_groups=True)
+    assert not comp.active
+    charges = np.r_[[900.0, 600.0], 6 + rng.normal(0, 28, 300)]
+    comp, _ = compress([_m(0, charges, 28.0)], (302,), [True], limit_groups=True)
+    assert comp.active and comp.columns[0].kept[:2] == (0, 1) and len(comp.columns[0].merged) > 290
 
 
 def test_estimation_weighs_a_merged_cell_by_its_variance():
@@ -62,8 +83,9 @@ def test_estimation_weighs_a_merged_cell_by_its_variance():
 
 
 def _table(n=8000, seed=0):
+    # 57 rare cities of about 14 rows each: under 3 sigma (MST) and, together, under their noise's L1 (AIM)
     rng = np.random.default_rng(seed)
-    city = rng.choice([f"c{i:02d}" for i in range(60)], n, p=np.r_[[0.3, 0.2, 0.1], np.full(57, 0.4 / 57)])
+    city = rng.choice([f"c{i:02d}" for i in range(60)], n, p=np.r_[[0.4, 0.3, 0.2], np.full(57, 0.1 / 57)])
     size = np.where(np.isin(city, ["c00", "c01"]), rng.integers(5, 10, n), rng.integers(0, 5, n))
     return pd.DataFrame({"city": city, "size": size, "kind": rng.choice(["a", "b"], n)})
 
