@@ -4,8 +4,9 @@ using the McAdams coefficient", Interspeech 2021).
 Every frame's formants move by raising the angle ``phi`` (radians, 0..pi) of each complex pole of its linear
 prediction filter to the power ``alpha``: ``phi -> phi ** alpha``. ``alpha < 1`` moves every formant below 1 rad
 (2.5 kHz at 16 kHz) up and compresses the higher ones; the pitch (the residual) is kept. The Challenge's B2 used
-``alpha = 0.8`` for every speaker (2020) and then a random ``alpha`` per speaker (2022); anonlab draws it per speaker
-from a keyed range (:mod:`anonlab.deid.audio.settings`). Signal processing only: no model, no training data.
+``alpha = 0.8`` for every speaker in 2020; anonlab draws it per speaker from a keyed range
+(:mod:`anonlab.deid.audio.settings`), so that a lazy-informed attacker who anonymises with their own key gets other
+voices. Signal processing only: no model, no training data.
 """
 
 from __future__ import annotations
