@@ -11,6 +11,7 @@ from anonlab.cli._common import (
     add_force,
     add_json,
     add_quiet,
+    add_scheduler,
     add_seed,
     columns,
     positive_float,
@@ -250,6 +251,7 @@ def add_parser(sub) -> None:
     add_deprecated_progress(p, "--progress")
     add_force(p)
     add_json(p)
+    add_scheduler(p)
 
 
 def run(args) -> int:
@@ -308,6 +310,10 @@ def run(args) -> int:
         raise UsageError("give --k (or a --recipe that names it)")
     if params.get("quasi") is None and not args.schema:
         raise UsageError("give --quasi (or a --recipe or --schema that names the quasi-identifiers)")
+    if args.scheduler and (params.get("method") or "mondrian") != "mondrian":
+        raise UsageError(
+            f"--method {params['method']} runs in-process only: --scheduler supports --method mondrian"
+        )
     if params.get("method") == "safepub":
         if args.ledger and args.no_ledger:
             raise UsageError("--ledger and --no-ledger exclude each other")
@@ -323,9 +329,17 @@ def run(args) -> int:
     elif args.ledger or args.no_ledger:
         raise UsageError("--ledger / --no-ledger apply to --method safepub only")
     schema = load_schema(args.schema) if args.schema else None
-    df = read_table(args.input)
-    released, result = anonymize(df, schema=schema, source=args.input, **params)
-    write_table(released, args.output, force=args.force)
+    if args.scheduler:  # a folder of Parquet parts, released region by region on a Dask cluster
+        from anonlab.distributed import anonymize as anonymize_on_cluster
+
+        result = anonymize_on_cluster(
+            args.input, args.output, schema=schema, source=args.input, force=args.force,
+            scheduler=args.scheduler, **params,
+        )  # fmt: skip
+    else:
+        df = read_table(args.input)
+        released, result = anonymize(df, schema=schema, source=args.input, **params)
+        write_table(released, args.output, force=args.force)
     report = result.to_dict()
     report["input"] = str(args.input)
     report["output"] = str(args.output)
