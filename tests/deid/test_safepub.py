@@ -1,0 +1,195 @@
+"""SafePub (issue 22): k from (epsilon, delta) checked against a plain-loop d(k, beta, epsilon); the release checked
+for k-anonymity and truthfulness by loops; the privacy budget split over OpenDP selections; the report and the
+ledger hold nothing data-dependent beyond the release."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from anonlab.deid import anonymize
+from anonlab.deid.safepub import DEFAULT_SEARCH, delta_of_k, safepub_beta, safepub_k
+from anonlab.errors import UsageError
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "kanon_hierarchies"
+Q = ["age", "sex", "race", "marital-status", "education"]
+
+
+@pytest.fixture(scope="module")
+def hier(tmp_path_factory):
+    d = tmp_path_factory.mktemp("h")
+    age = d / "age.csv"
+    age.write_text(
+        "".join(
+            f"{a};{a // 5 * 5}-{a // 5 * 5 + 4};{a // 10 * 10}-{a // 10 * 10 + 9};*\n" for a in range(121)
+        )
+    )
+    return {"age": str(age), **{c: str(BENCH / f"{c}.csv") for c in Q[1:]}}
+
+
+# -- k from epsilon and delta ---------------------------------------------------------------------------------------
+
+
+def d_plain(k: int, beta: float, eps: float, n_max: int) -> tuple[float, int]:
+    """max_{n_m <= n <= n_max} sum_{j > gamma n} Binom(j; n, beta), by loops (log-space terms)."""
+    gamma = (math.exp(eps) - 1 + beta) / math.exp(eps)
+    n_m = max(1, math.ceil(k / gamma - 1))
+    best, at = 0.0, n_m
+    for n in range(n_m, n_max + 1):
+        total = 0.0
+        for j in range(math.floor(gamma * n) + 1, n + 1):
+            log_term = math.lgamma(n + 1) - math.lgamma(j + 1) - math.lgamma(n - j + 1)
+            total += math.exp(log_term + j * math.log(beta) + (n - j) * math.log(1 - beta))
+        if total > best:
+            best, at = total, n
+    return best, at
+
+
+@pytest.mark.parametrize(("eps_anon", "delta"), [(0.9, 1e-3), (0.5, 1e-4), (1.9, 1e-4)])
+def test_k_is_the_smallest_meeting_delta(eps_anon, delta):
+    beta = safepub_beta(eps_anon)
+    assert beta == pytest.approx(1 - math.exp(-eps_anon)) and beta < 1 - math.exp(-eps_anon)
+    k = safepub_k(eps_anon, delta)
+    d_k, at = d_plain(k, beta, eps_anon, 600)
+    d_before, _ = d_plain(k - 1, beta, eps_anon, 600)
+    assert d_k < delta <= d_before
+    assert at < 400  # the maximum lies well inside the range looped over
+    assert delta_of_k(k, beta, eps_anon) == pytest.approx(d_k, rel=1e-6)
+
+
+def test_k_grows_as_delta_shrinks_and_epsilon_grows():
+    ks = [safepub_k(0.9, d) for d in (1e-3, 1e-4, 1e-5, 1e-6)]
+    assert ks == sorted(ks) and len(set(ks)) == 4
+    assert safepub_k(0.9, 1e-6) == 73  # ARX's ParameterCalculation gives 74 (it returns one past the first k)
+    assert safepub_k(0.5, 1e-6) < safepub_k(1.9, 1e-6)
+
+
+# -- the release ----------------------------------------------------------------------------------------------------
+
+
+def read_hierarchy(path: str) -> dict:
+    with open(path, newline="") as f:
+        return {row[0]: row for row in csv.reader(f, delimiter=";")}
+
+
+def test_release_is_k_anonymous_truthful_and_reports_only_the_release(adult, hier, monkeypatch):
+    import opendp.prelude as dp
+
+    calls = []
+    real = dp.m.make_noisy_max
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs["scale"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dp.m, "make_noisy_max", spy)
+    out, rep = anonymize(
+        adult, method="safepub", quasi=Q, hierarchies=hier, epsilon=1.0, delta=1e-6, seed=424242
+    )
+    priv = rep.dp
+    assert (
+        priv["k"] == 73
+        and priv["epsilon_search"] == DEFAULT_SEARCH
+        and priv["epsilon_anon"] == pytest.approx(0.9)
+    )
+    # the search budget: one OpenDP selection measure, scale 2 / (epsilon_search / steps), i.e. epsilon per step
+    assert calls == [pytest.approx(2 * priv["steps"] / priv["epsilon_search"])]
+    # only the generalised quasi-identifiers are released, every class holds at least k records
+    assert list(out.columns) == Q
+    assert min(Counter(map(tuple, out.to_numpy())).values()) >= priv["k"]
+    # truthful: the released rows are input rows generalised at the reported levels (a sub-multiset)
+    levels = [rep.generalisation[c]["level"] for c in Q]
+    tabs = [read_hierarchy(hier[c]) for c in Q]
+    gen = Counter(
+        tuple(t[str(v)][lev] for t, v, lev in zip(tabs, row, levels, strict=True))
+        for row in adult[Q].to_numpy()
+    )
+    released = Counter(map(tuple, out.to_numpy()))
+    assert all(released[key] <= gen[key] for key in released)
+    # about beta n records are drawn; some classes may be suppressed
+    assert len(out) <= 1.05 * priv["beta"] * len(adult)
+    d = rep.to_dict()
+    text = json.dumps(d)
+    assert "424242" not in text and "seed" not in d["parameters"] and "seconds" not in d
+    assert set(d["records"]) == {"released"} and d["records"]["released"] == len(out)
+    assert "(1, 1e-06)-differential privacy" in d["guarantee"] and "Bild, Kuhn and" in d["guarantee"]
+    assert d["achieved"]["k"] >= priv["k"]
+
+
+def test_ledger_charged_before_release_with_the_papers_parameters(adult, hier, tmp_path):
+    from anonlab.errors import BudgetExceededError
+    from anonlab.privacy.ledger import Ledger
+
+    led = Ledger.create(tmp_path / "l.ledger", epsilon=1.5, delta=1e-5, accounting="basic")
+    q = ["age", "sex"]
+    h = {c: hier[c] for c in q}
+    anonymize(adult.head(2000), method="safepub", quasi=q, hierarchies=h, epsilon=1.0, delta=1e-6, ledger=led)
+    entry = Ledger.open(tmp_path / "l.ledger").entries[-1]
+    assert (entry.epsilon, entry.delta, entry.neighbours) == (1.0, 1e-6, "add/remove")
+    assert entry.details["k"] == 73 and entry.details["beta"] == pytest.approx(1 - math.exp(-0.9))
+    assert entry.details["epsilon_search"] == 0.1 and entry.details["seeded"] is False
+    # a second release does not fit: refused before anything is drawn
+    with pytest.raises(BudgetExceededError):
+        anonymize(
+            adult.head(2000), method="safepub", quasi=q, hierarchies=h, epsilon=1.0, delta=1e-6, ledger=led
+        )
+
+
+def test_refusals(adult, hier):
+    small = adult.head(500)
+    with pytest.raises(UsageError, match="needs a public hierarchy for every quasi-identifier .* 'sex'"):
+        anonymize(
+            small,
+            method="safepub",
+            quasi=["age", "sex"],
+            hierarchies={"age": hier["age"]},
+            epsilon=1,
+            delta=1e-6,
+        )
+    with pytest.raises(UsageError, match="takes no parameter k="):
+        anonymize(small, method="safepub", quasi=["age"], k=5, hierarchies=hier, epsilon=1, delta=1e-6)
+    with pytest.raises(UsageError, match="sensitive= does not apply"):
+        anonymize(
+            small, method="safepub", quasi=["age"], sensitive=["sex"], hierarchies={"age": hier["age"]}, epsilon=1,
+            delta=1e-6,
+        )  # fmt: skip
+    with pytest.raises(UsageError, match="give epsilon_search="):
+        anonymize(
+            small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=0.1, delta=1e-6
+        )
+    with pytest.raises(UsageError, match="delta=1"):
+        anonymize(
+            small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=1, delta=1
+        )
+    with pytest.raises(UsageError, match="ledger="):
+        anonymize(
+            small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=1, delta=1e-6,
+            ledger="x.ledger",
+        )  # fmt: skip
+
+
+def test_cli_needs_ledger_choice_and_prints_the_guarantee(cli, adult, hier, tmp_path):
+    src = tmp_path / "a.csv"
+    adult.head(3000).to_csv(src, index=False)
+    out = tmp_path / "o.csv"
+    args = ["anonymize", src, "-o", out, "--method", "safepub", "--quasi", "age,sex", "--param", "epsilon=1"]
+    args += [
+        "--param",
+        "delta=1e-6",
+        "--hierarchy",
+        f"age={hier['age']}",
+        "--hierarchy",
+        f"sex={hier['sex']}",
+    ]
+    code, _, err = cli(*args)
+    assert code == 2 and "--ledger FILE" in err and not out.exists()
+    code, stdout, err = cli(*args, "--no-ledger", "--seed", "99")
+    assert code == 0, err
+    assert "k (derived)         73" in stdout and "differential privacy" in stdout and "99" not in stdout
+    code, _, err = cli(*args, "--no-ledger", "--ledger", tmp_path / "x.ledger", "--force")
+    assert code == 2 and "exclude each other" in err
