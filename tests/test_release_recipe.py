@@ -1,0 +1,143 @@
+"""Release recipes (anonlab.run_recipe, `anonlab run`) and secret seed files (anonlab.seedfile)."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+import anonlab
+from anonlab.cli import main
+from anonlab.errors import InputError, OutputExistsError, UsageError
+from anonlab.release_recipe import ReleaseRecipe, run_recipe
+from anonlab.seedfile import read_seed_file, write_seed_file
+
+KANON = """\
+[release]
+kind = "kanonymity"
+input = "adult.csv"
+
+[anonymize]
+quasi = ["age", "sex", "race"]
+k = 5
+method = "mondrian"
+"""
+
+
+@pytest.fixture
+def folder(tmp_path):
+    anonlab.load_adult().head(600).to_csv(tmp_path / "adult.csv", index=False)
+    (tmp_path / "recipe.toml").write_text(KANON)
+    return tmp_path
+
+
+def test_a_kanonymity_recipe_gives_the_same_bytes_as_anonymize(folder, monkeypatch):
+    monkeypatch.chdir(folder)
+    assert main(["run", "recipe.toml", "-o", "again.csv"]) == 0
+    assert main(["anonymize", "adult.csv", "-o", "cli.csv", "--quasi", "age,sex,race", "--k", "5"]) == 0
+    assert (folder / "again.csv").read_bytes() == (folder / "cli.csv").read_bytes()
+    assert main(["run", "recipe.toml", "-o", "again.csv"]) == 2  # never over an output without --force
+    result = run_recipe(folder / "recipe.toml", root=folder)
+    assert result.output is None and result.recipe.exact and result.to_dict()["rows"] == 600
+
+
+def test_the_recipe_round_trips_through_toml():
+    recipe = ReleaseRecipe(
+        "synth",
+        "t.csv",
+        {"method": "mst", "epsilon": 1.0, "ledger": "l.ledger", "params": {"iters": 5}},
+        seed_file="s.seed",
+        release={"id": "x"},
+    )
+    import tomllib
+
+    again = ReleaseRecipe.from_dict(tomllib.loads(recipe.to_toml("# head\n")))
+    assert again == recipe and not again.exact and again.with_entry(3).exact
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('[release]\nkind = "magic"\ninput = "a.csv"\n', "kind= must be one of"),
+        (
+            '[release]\nkind = "synth"\ninput = "a.csv"\n[synth]\nepsilon = 1\nseed = 7\n',
+            "seed= is not a key",
+        ),
+        (
+            '[release]\nkind = "synth"\ninput = "a.csv"\n[synth]\nepsilon = 1\n[secrets]\nseed = 7\n',
+            "never belongs",
+        ),
+        ('[release]\nkind = "synth"\ninput = "a.csv"\n[synth]\nmethod = "mst"\n', "epsilon= is required"),
+        (
+            '[release]\nkind = "pseudonymize"\ninput = "a.csv"\n[pseudonymize]\nids = ["x"]\n',
+            "key_file= is required",
+        ),
+        (
+            '[release]\nkind = "kanonymity"\ninput = "a.csv"\n[anonymize]\nk = 5\n',
+            "quasi= and k= are required",
+        ),
+        ("not = [toml", "not a valid TOML recipe"),
+    ],
+)
+def test_bad_recipes_are_one_line_errors(tmp_path, text, words, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(InputError, match="bad.toml"):
+        ReleaseRecipe.read(path)
+    assert main(["run", str(path), "-o", str(tmp_path / "out.csv")]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err and not (tmp_path / "out.csv").exists()
+
+
+def test_a_replay_needs_the_ledger_entry(folder):
+    anonlab.Ledger.create(folder / "a.ledger", epsilon=1, delta=1e-6)
+    write_seed_file(folder / "s.seed")
+    recipe = ReleaseRecipe(
+        "synth",
+        "adult.csv",
+        {"method": "mst", "epsilon": 0.5, "ledger": "a.ledger", "ledger_entry": 4, "schema": "adult"},
+        seed_file="s.seed",
+    )
+    with pytest.raises(InputError, match="no entry 4"):
+        run_recipe(recipe, folder / "out.csv", root=folder)
+    assert not (folder / "out.csv").exists()
+    with pytest.raises(UsageError, match="must not be"):
+        run_recipe(recipe, folder / "adult.csv", root=folder, force=True)
+
+
+def test_seed_files_are_secret_and_never_overwritten(tmp_path):
+    path = write_seed_file(tmp_path / "s.seed")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    seed = read_seed_file(path)
+    assert seed >= 0 and seed.bit_length() > 64
+    with pytest.raises(OutputExistsError):
+        write_seed_file(path, 5)
+    assert read_seed_file(path) == seed
+    (tmp_path / "bad.seed").write_text("# a comment\nnot a number\n")
+    with pytest.raises(InputError, match="not a seed file") as info:
+        read_seed_file(tmp_path / "bad.seed")
+    assert "not a number" not in str(info.value)  # the content is never shown
+    with pytest.raises(InputError, match="no such seed file"):
+        read_seed_file(tmp_path / "none.seed")
+
+
+def test_synth_takes_the_seed_from_a_file(tmp_path, capsys):
+    write_seed_file(tmp_path / "s.seed", 7)
+    args = ["synth", str(tmp_path / "t.csv"), "-o", str(tmp_path / "o.csv"), "--method", "mst"]
+    args += ["--epsilon", "1", "--no-ledger", "--seed", "7", "--seed-file", str(tmp_path / "s.seed")]
+    assert main(args) == 2
+    assert "--seed and --seed-file exclude each other" in capsys.readouterr().err
+    assert main([*args[:-4], "--seed-file", str(tmp_path / "missing.seed")]) == 2
+    assert "no such seed file" in capsys.readouterr().err
+
+
+def test_synth_with_a_seed_file_reproduces_and_never_writes_the_seed(folder):
+    seed = read_seed_file(write_seed_file(folder / "s.seed"))
+    outs = []
+    for name in ("one.csv", "two.csv"):
+        args = ["synth", str(folder / "adult.csv"), "-o", str(folder / name), "--method", "mst", "--quiet"]
+        args += ["--epsilon", "1", "--no-ledger", "--schema", "adult", "--seed-file", str(folder / "s.seed")]
+        assert main([*args, "--param", "iters=10"]) == 0
+        outs.append((folder / name).read_bytes())
+        assert str(seed).encode() not in (folder / f"{name}.json").read_bytes()
+    assert outs[0] == outs[1]
