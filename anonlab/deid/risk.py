@@ -651,7 +651,7 @@ def assess(
             source=source,
         )
         report = replace(report, sdc=section)
-    if lat is not None:
+    if lat is not None and lon is not None:
         report = replace(report, location=_location_risk(df, original, lat, lon, threshold, source))
     return report
 
