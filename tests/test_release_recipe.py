@@ -141,3 +141,34 @@ def test_synth_with_a_seed_file_reproduces_and_never_writes_the_seed(folder):
         outs.append((folder / name).read_bytes())
         assert str(seed).encode() not in (folder / f"{name}.json").read_bytes()
     assert outs[0] == outs[1]
+
+
+def test_a_dp_recipe_replays_its_ledger_entry_and_refuses_an_edit(folder):
+    """Run as a new release (charged), then replayed from its entry: the same bytes, the ledger unchanged; an
+    edited recipe (another epsilon) or table would be a release no ledger paid for: refused, nothing written."""
+    anonlab.Ledger.create(folder / "a.ledger", epsilon=3, delta=1e-6)
+    write_seed_file(folder / "s.seed")
+    params = {
+        "method": "mst",
+        "epsilon": 1.0,
+        "ledger": "a.ledger",
+        "schema": "adult",
+        "params": {"iters": 10},
+    }
+    recipe = ReleaseRecipe("synth", "adult.csv", params, seed_file="s.seed")
+    first = run_recipe(recipe, folder / "one.csv", root=folder)
+    assert first.ledger_entry == 1 and not first.replayed
+    ledger = (folder / "a.ledger").read_bytes()
+    again = run_recipe(recipe.with_entry(1), folder / "two.csv", root=folder)
+    assert again.replayed and (folder / "two.csv").read_bytes() == (folder / "one.csv").read_bytes()
+    assert (folder / "a.ledger").read_bytes() == ledger
+    edited = ReleaseRecipe(
+        "synth", "adult.csv", {**params, "epsilon": 0.9, "ledger_entry": 1}, seed_file="s.seed"
+    )
+    with pytest.raises(InputError, match="entry 1 was paid for another table or other parameters"):
+        run_recipe(edited, folder / "three.csv", root=folder)
+    anonlab.load_adult().head(599).to_csv(folder / "adult.csv", index=False)  # one person fewer
+    with pytest.raises(InputError, match="entry 1 was paid for another table"):
+        run_recipe(recipe.with_entry(1), folder / "four.csv", root=folder)
+    assert not (folder / "three.csv").exists() and not (folder / "four.csv").exists()
+    assert (folder / "a.ledger").read_bytes() == ledger

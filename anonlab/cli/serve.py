@@ -5,13 +5,16 @@ from __future__ import annotations
 from anonlab.cli._common import add_command
 
 DESCRIPTION = """\
-Serve a small web app for people who do not code: load a table, review its schema, assess its risk, run
-k-anonymous or DP synthetic releases, read their evaluation reports and download each release with a recipe
-whose command line reproduces it. Everything is kept in the --workspace folder (uploads mode 0600).
+Serve a small web app for people who do not code: load a table (drag and drop), review its schema, assess its
+risk, run k-anonymous, DP synthetic or pseudonymised releases, read their evaluation reports and download each
+release with its recipe, which `anonlab run` makes again to the same bytes; de-identify folders of DICOM files
+or photos. Everything is kept in the --workspace folder (uploads mode 0600; the pseudonym key and DP seed files in
+its secrets/ folder, never shown or sent to the browser).
 
 Safe by default: it listens on 127.0.0.1 only (this machine). With --host another address, other machines can
 connect and a random access token is required (in the address printed at start). Every form carries a CSRF
 token, uploads are size-limited, keys and seeds are never shown or sent, and the server makes no network request.
+Each release runs in a process of its own: Cancel stops it at once and keeps nothing of it.
 
 Needs the web extra: pip install 'anonlab[web]'.
 

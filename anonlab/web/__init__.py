@@ -1,8 +1,9 @@
 """``anonlab serve``: a local web app over the public Python API, for people who do not code.
 
 One page per step (load, schema, risk, release, report, download) and a budget gauge per ledger; every release is
-a call to :func:`anonlab.anonymize` or :class:`anonlab.synth.MST`/:class:`~anonlab.synth.AIM`, evaluated by
-:func:`anonlab.evaluate`, saved with a recipe whose command line reproduces it. Needs ``anonlab[web]``.
+a :class:`anonlab.ReleaseRecipe` (:func:`anonlab.anonymize`, :class:`anonlab.synth.MST`/:class:`~anonlab.synth.AIM`
+or :func:`anonlab.pseudonymize`) run in a job process, evaluated by :func:`anonlab.evaluate` and saved with that
+recipe, which ``anonlab run`` reproduces to the same bytes. DICOM and photo folders too. Needs ``anonlab[web]``.
 """
 
 __all__ = ["create_app", "serve"]

@@ -17,7 +17,6 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 __all__ = ["Job", "Jobs"]
 
@@ -63,8 +62,9 @@ def _child(conn, target: Callable[..., str], args: tuple) -> None:
 
 class Jobs:
     """The jobs of one app. ``submit(label, target, args, cleanup)`` runs ``target(*args, step=...)`` (a module-level
-    function returning the release id) in a child process; ``cleanup()`` runs in the server when the job ends
-    without a release (failed or cancelled)."""
+    function returning the release id) in a child process. ``cleanup()`` runs in the server when the job ends
+    without its result (failed or cancelled): it removes what the job began, or returns the release id when the
+    release was published after all (a cancel that came between the publishing rename and the reply)."""
 
     def __init__(self) -> None:
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anonlab-job")
@@ -78,7 +78,7 @@ class Jobs:
         label: str,
         target: Callable[..., str],
         args: tuple = (),
-        cleanup: Callable[[], Any] | None = None,
+        cleanup: Callable[[], str | None] | None = None,
     ) -> Job:
         job = Job(id=secrets.token_hex(8), label=label)
         with self._lock:
@@ -86,7 +86,7 @@ class Jobs:
         job.future = self._pool.submit(self._run, job, target, args, cleanup or (lambda: None))
         return job
 
-    def _run(self, job: Job, target, args: tuple, cleanup: Callable[[], Any]) -> None:
+    def _run(self, job: Job, target, args: tuple, cleanup: Callable[[], str | None]) -> None:
         if job.cancel_requested:
             job.state, job.phase = "cancelled", "cancelled before it started"
             cleanup()
@@ -96,11 +96,13 @@ class Jobs:
         if end[0] == "done":
             job.release, job.state, job.phase, job.fraction = end[1], "done", "done", 1.0
             return
-        if end[0] == "cancelled":
+        kept = cleanup()
+        if kept:  # the release was published just before the stop: it is whole, so the job is done
+            job.release, job.state, job.phase, job.fraction = kept, "done", "done (before the cancel)", 1.0
+        elif end[0] == "cancelled":
             job.state, job.phase = "cancelled", "cancelled: the work was stopped and nothing was kept"
         else:
             job.state, job.error = "failed", end[1]
-        cleanup()
 
     def _watch(self, job: Job, target, args: tuple) -> tuple:
         """Start the job's process and follow it until it ends or is cancelled; its end as a message."""
@@ -113,7 +115,7 @@ class Jobs:
             while True:
                 if job.cancel_requested:
                     _stop(proc)
-                    return ("cancelled",)
+                    return _late_result(receiver) or ("cancelled",)
                 if receiver.poll(0.1):
                     try:
                         message = receiver.recv()
@@ -163,6 +165,19 @@ class Jobs:
         for job in self.all():
             job.cancel_requested = True
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _late_result(receiver) -> tuple | None:
+    """A result the job sent just before it was stopped (it still counts: the release is whole)."""
+    while True:
+        try:
+            if not receiver.poll(0):
+                return None
+            message = receiver.recv()
+        except (EOFError, OSError):
+            return None
+        if message[0] == "done":
+            return message
 
 
 def _stop(proc) -> None:

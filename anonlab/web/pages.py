@@ -338,7 +338,10 @@ def _start_table_job(state, req):
 
     def cleanup():
         ws.discard(partial)
+        if ws.published(rid):
+            return rid
         ws.remove_secret(secret)
+        return None
 
     args = (str(ws.root), recipe, rid, str(partial), state.evaluation)
     job = state.jobs.submit(req.label(), run_release, args, cleanup)
@@ -481,7 +484,12 @@ async def folder_submit(request: Request):
     label = f"{kind}-{source}"
     rid, partial = ws.new_release(label)
     args = (str(ws.root), kind, source, rid, str(partial))
-    job = state.jobs.submit(label, run_folder, args, lambda: ws.discard(partial))
+
+    def cleanup():
+        ws.discard(partial)
+        return rid if ws.published(rid) else None
+
+    job = state.jobs.submit(label, run_folder, args, cleanup)
     return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
 

@@ -212,6 +212,10 @@ class Workspace:
         if partial.name.startswith(".partial-") and partial.parent == self.root / "releases":
             shutil.rmtree(partial, ignore_errors=True)
 
+    def published(self, rid: str) -> bool:
+        """Whether release ``rid`` has appeared (whole)."""
+        return bool(_RELEASE.match(rid or "")) and (self.root / "releases" / rid).is_dir()
+
     def releases(self) -> list[str]:
         folder = self.root / "releases"
         return sorted(
