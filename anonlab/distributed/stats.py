@@ -19,12 +19,11 @@ the same seed and ledger state gives the same answers.
 from __future__ import annotations
 
 import os
-import warnings
 from typing import Any
 
-from anonlab.errors import InputError, PrivacyWarning, UsageError
+from anonlab.errors import InputError, UsageError
 
-__all__ = ["dp_stats", "preview_dp_stats", "exact_inputs", "fingerprint"]
+__all__ = ["dp_stats", "preview_dp_stats", "exact_inputs", "fingerprint", "ClusterAggregates"]
 
 _WINDOW = 4  # partitions of CSV text in flight to the client while fingerprinting
 
@@ -177,6 +176,25 @@ def exact_inputs(table: Any, queries, *, schema, source: str | None = None, sche
         return _exact(ddf, sub, qs, sch, source or where, client)
 
 
+class ClusterAggregates:
+    """A partitioned table's exact aggregates on a cluster, as
+    :class:`anonlab.privacy.stats.release.StatsAggregates`: the in-process release asks for them where it
+    would compute them from the table."""
+
+    def __init__(self, ddf, client):
+        self.ddf, self.client = ddf, client
+
+    def exact_inputs(self, queries, schema, source: str) -> list:
+        from anonlab.schema import Schema
+
+        used = sorted({c for q in queries for c in q.columns})
+        sub = Schema(tuple(schema[c] for c in used)) if used else None
+        return _exact(self.ddf, sub, queries, schema, source, self.client)
+
+    def fingerprint(self) -> str:
+        return _fingerprint(self.ddf, self.client)
+
+
 def dp_stats(
     table: Any,
     queries,
@@ -201,65 +219,33 @@ def dp_stats(
     scheduler : where the aggregates are computed: ``"local:N"``, a scheduler address or file, a
         ``distributed.Client``, or ``None`` for the session's current client (else Dask's threads).
 
-    The exact aggregates equal the in-process ones; the ledger is charged once, on the client, before any noise
-    is drawn; the noise is drawn once, on the client. With the same seed, ledger state and rows in the same order,
-    the answers equal the in-process answers.
+    The run is the in-process one (:func:`anonlab.privacy.stats.release.dp_stats`) given the table's
+    :class:`ClusterAggregates`: the exact aggregates equal the in-process ones; the ledger is charged once, on
+    the client, before any noise is drawn; the noise is drawn once, on the client. With the same seed, ledger
+    state and rows in the same order, the answers equal the in-process answers.
     """
     from anonlab.distributed.scheduler import connect
-    from anonlab.privacy.noise import SEEDED_WARNING, NoiseSource
     from anonlab.privacy.stats.plan import plan_stats
     from anonlab.privacy.stats.queries import as_queries
-    from anonlab.privacy.stats.release import _check_seed, _parameters, resolve_ledger
+    from anonlab.privacy.stats.release import dp_stats as run_here
 
-    qs = as_queries(queries)
-    plan = plan_stats(qs, epsilon, delta)
-    sch = _schema(schema, trust_domains)
-    led = resolve_ledger(ledger)
-    noise = NoiseSource(_check_seed(seed))
-    params = _parameters(qs, plan.epsilon, plan.delta, schema, ledger, trust_domains, noise.seeded)
-    params.update(parameters or {})
+    plan_stats(as_queries(queries), epsilon, delta)  # refused before a cluster is started or the table read
+    _schema(schema, trust_domains)
     with connect(scheduler) as client:
         ddf, where = _as_dask(table)
-        result = _run(ddf, sch, qs, plan, led, trust_domains, noise, source or where, params, client)
-    if noise.seeded:
-        warnings.warn(SEEDED_WARNING, PrivacyWarning, stacklevel=2)
-    if result.trusted_domains:
-        warnings.warn(
-            f"domains read from the data were trusted as public: {', '.join(result.trusted_domains)}",
-            PrivacyWarning,
-            stacklevel=2,
+        return run_here(
+            None,
+            queries,
+            epsilon=epsilon,
+            delta=delta,
+            schema=schema,
+            ledger=ledger,
+            trust_domains=trust_domains,
+            seed=seed,
+            source=source or where,
+            parameters=parameters,
+            aggregates=ClusterAggregates(ddf, client),
         )
-    return result
-
-
-def _run(ddf, schema, qs, plan, ledger, trust_domains, noise, source, params, client):
-    """:func:`anonlab.privacy.stats.release.run_stats`, step for step, with the exact inputs and the fingerprint
-    computed on the cluster."""
-    from anonlab.privacy.stats import release
-    from anonlab.privacy.stats.answers import answer, measured
-    from anonlab.privacy.stats.plan import check_columns
-    from anonlab.privacy.stats.result import StatsResult
-    from anonlab.schema import Schema
-
-    trusted = check_columns(qs, schema, trust_domains)
-    params = release._check_parameters(params)
-    if ledger is None:
-        release._no_ledger_warning()
-    used = sorted({c for q in qs for c in q.columns})
-    sub = Schema(tuple(schema[c] for c in used)) if used else None
-    # Every exact statistic is computed before the charge (a bad value fails without spending budget).
-    inputs = _exact(ddf, sub, qs, schema, source, client)
-    # The fingerprint goes into the ledger and a seeded release's noise stream; an unseeded release without a
-    # ledger uses neither, so it is not computed then.
-    fp = _fingerprint(ddf, client) if (ledger is not None or noise.seeded) else ""
-    rel = release._release_params(qs, plan, schema, trust_domains, trusted)
-    seq, ledger_info = (
-        release._charge(ledger, qs, plan, noise, trusted, schema, fp) if ledger is not None else (None, None)
-    )
-    noise = release._release_noise(noise, rel, fp, seq)
-    spent: list = []
-    answers = [answer(q, ex, schema, plan, noise, spent) for q, ex in zip(qs, inputs, strict=True)]
-    return StatsResult(answers, plan, noise.describe(), trusted, ledger_info, params, measured(spent, plan))
 
 
 def preview_dp_stats(

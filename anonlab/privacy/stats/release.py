@@ -4,7 +4,9 @@
 total (epsilon, delta) and optionally a schema, a ledger and a seed, and returns a
 :class:`~anonlab.privacy.stats.result.StatsResult`. :func:`preview_dp_stats` says what such a run would spend and
 with what noise, spending nothing. :func:`run_stats` and :func:`preview_stats` are the engines under them, with
-every input explicit.
+every input explicit. Where the table is not in this process, ``aggregates=`` (a :class:`StatsAggregates`) gives
+the run its exact inputs and the table's fingerprint computed elsewhere (:mod:`anonlab.distributed.stats` on a
+Dask cluster); everything else (checks, charge, noise, answers) is this module's, in the same order.
 
 Order of a run: the queries, plan and columns are checked from public information; the queried columns are coerced
 to their schema types (a value that does not fit is refused naming the column only); every exact statistic is
@@ -22,7 +24,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from anonlab.errors import InputError, PrivacyError, PrivacyWarning, UsageError
 from anonlab.privacy.artifact import published
@@ -54,6 +56,7 @@ __all__ = [
     "run_stats",
     "preview_stats",
     "coerce_private",
+    "StatsAggregates",
 ]
 
 #: dp stats releases are add/remove releases (the number of rows is private); on a replace-one ledger the ledger
@@ -63,6 +66,21 @@ NEIGHBOURS = "add/remove"
 RELEASE_KIND = "dp stats"
 
 Queries = Query | str | Iterable[Query | str]
+
+
+class StatsAggregates(Protocol):
+    """A table's exact aggregates computed outside this process (a cluster), in place of the table itself.
+
+    Both are exact statistics of private data: a run releases the inputs only with noise and keeps the
+    fingerprint in the ledger and the noise derivation, never in its result."""
+
+    def exact_inputs(self, queries: list[Query], schema: Schema, source: str) -> list[Any]:
+        """One exact input per query, equal to :func:`anonlab.privacy.stats.answers.exact` of the query on the
+        table coerced to ``schema``'s queried columns; raises :class:`~anonlab.errors.InputError` naming the first
+        queried column (schema order) that holds a value not of its type, as :func:`coerce_private` does."""
+
+    def fingerprint(self) -> str:
+        """:func:`anonlab.privacy.ledger.dataset_fingerprint` of the table."""
 
 
 # -- the public functions -----------------------------------------------------------------------------------------
@@ -80,6 +98,7 @@ def dp_stats(
     seed: int | None = None,
     source: str = "input",
     parameters: dict[str, Any] | None = None,
+    aggregates: StatsAggregates | None = None,
 ) -> StatsResult:
     """Answer ``queries`` on ``df`` with (epsilon, delta)-differential privacy in total.
 
@@ -107,6 +126,8 @@ def dp_stats(
     parameters : further public parameters to record (keys from
         :data:`~anonlab.privacy.stats.result.PARAMETERS`, such as ``input``); epsilon, delta, the queries,
         trust_domains, whether seeded and the ledger are recorded anyway.
+    aggregates : the table's exact inputs and fingerprint computed elsewhere (:class:`StatsAggregates`; a
+        cluster's); ``df`` is then not read (``None``), and ``schema=None`` is refused (inferring one reads it).
 
     Raises :class:`~anonlab.errors.UsageError` (bad queries or parameters), :class:`~anonlab.errors.PrivacyError`
     (data-read domains not trusted), :class:`~anonlab.errors.BudgetExceededError` (the ledger has too little left),
@@ -115,6 +136,11 @@ def dp_stats(
     """
     qs = as_queries(queries)
     plan = plan_stats(qs, epsilon, delta)  # checks epsilon, delta and the queries before anything is read
+    if aggregates is not None and schema is None and trust_domains:
+        raise UsageError(
+            "schema=: a run on aggregates computed elsewhere needs a schema stating each queried column's type and "
+            "domain (a file, a Schema or 'adult'); inferring one would read the whole table"
+        )
     sch = resolve_schema(schema, df, trust_domains)
     led = resolve_ledger(ledger)
     noise = NoiseSource(_check_seed(seed))
@@ -131,6 +157,7 @@ def dp_stats(
         noise=noise,
         source=source,
         parameters=params,
+        aggregates=aggregates,
     )
     if noise.seeded:
         warnings.warn(SEEDED_WARNING, PrivacyWarning, stacklevel=2)
@@ -403,6 +430,7 @@ def run_stats(
     noise: NoiseSource | None = None,
     source: str = "input",
     parameters: dict[str, Any] | None = None,
+    aggregates: StatsAggregates | None = None,
 ) -> StatsResult:
     """Answer ``queries`` on ``df`` with (epsilon, delta)-DP in total (add/remove-one-record neighbours), charging
     ``ledger`` first (``neighbours="add/remove"``; a replace-one ledger charges the run as a group of two). The
@@ -419,6 +447,9 @@ def run_stats(
         the noise derivation, never into the result.
     parameters : the run's public parameters as the caller records them (keys from
         :data:`~anonlab.privacy.stats.result.PARAMETERS` only).
+    aggregates : the exact inputs and the fingerprint computed elsewhere (:class:`StatsAggregates`), at the
+        point where they are computed from ``df`` otherwise (``df`` is not read). The fingerprint is asked for
+        only when something uses it: a ledger or a seeded source (or ``dataset`` gives it).
 
     Everything that can fail on the data fails before the charge, and names columns only, never values or rows.
     """
@@ -432,13 +463,18 @@ def run_stats(
     params = _check_parameters(parameters)
     if ledger is None:
         _no_ledger_warning()
-    used = sorted({c for q in qs for c in q.columns})
-    data = coerce_private(df, _Schema(tuple(schema[c] for c in used)), source) if used else df
-    fp = dataset or dataset_fingerprint(df)
     release = _release_params(qs, plan, schema, trust_domains, trusted)
     # Every exact statistic is computed before the charge (so a bad value fails without spending budget) and no
     # noise is drawn before it.
-    exact_inputs = [exact(q, data, schema) for q in qs]
+    if aggregates is not None:
+        exact_inputs = aggregates.exact_inputs(qs, schema, source)
+        used_fp = ledger is not None or noise.seeded  # an unseeded run without a ledger uses no fingerprint
+        fp = dataset or (aggregates.fingerprint() if used_fp else "")
+    else:
+        used = sorted({c for q in qs for c in q.columns})
+        data = coerce_private(df, _Schema(tuple(schema[c] for c in used)), source) if used else df
+        fp = dataset or dataset_fingerprint(df)
+        exact_inputs = [exact(q, data, schema) for q in qs]
     seq, ledger_info = (
         _charge(ledger, qs, plan, noise, trusted, schema, fp) if ledger is not None else (None, None)
     )
