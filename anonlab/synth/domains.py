@@ -36,6 +36,12 @@ histogram has L2 sensitivity 1 under add/remove neighbours (sqrt(2) under replac
   The keys are public, so this part needs no extra delta, and its threshold ``tau_cells`` is lower: set so that an
   empty cell is kept with probability at most :data:`SPURIOUS_CELLS` (1e-6) over all cells. (A DP quantile by the exponential mechanism over such a wide grid
   is nearly uniform at the small epsilon a discovery gets; a thresholded histogram on a coarse grid is not.)
+- **Decimals** (``float`` columns): a second histogram per float column, over the public keys 0, 1, ..., 6 and
+  "more": each value counts in the key of the fewest decimal places that write it exactly (the precision
+  ``schema infer`` reads as ``decimals``). The column's ``decimals`` is the largest kept key (none when "more" is
+  kept, or no key is): synthetic values are rounded to it, so an atom written 3.258096 comes back as 3.258096 and
+  not as 3.258095 from a cell of 2**-20 of the range. The keys are public (threshold ``tau_cells``, no delta);
+  each record counts in one key of each of the column's two histograms, which the accounting counts as two.
 - **Missing values**: the key "missing" is kept like any other. A column whose "missing" key is not kept gets no
   missing code (the synthesizer then never makes missing values up), and a record with a missing value there is
   left out of the fit (a per-record filter on released information: no cost). Unkept categories are
@@ -95,6 +101,8 @@ __all__ = [
     "threshold_for",
     "number_grid",
     "date_grid",
+    "decimal_places",
+    "MAX_DECIMALS",
 ]
 
 #: ``domains=`` of a DP fit on a schema with ``from_data`` domains: discover them with DP (default), trust them
@@ -106,6 +114,9 @@ DOMAIN_MODES = ("discover", "trust", "refuse")
 DEFAULT_DOMAIN_SHARE = 0.2
 #: Share of the fit's delta spent on ``delta_keys`` (the chance that a category held by one record is released).
 DEFAULT_DELTA_SHARE = 0.1
+#: The public keys of a float column's precision histogram: 0 .. MAX_DECIMALS decimal places, then "more" (as
+#: :func:`anonlab.schema.infer_schema`, which writes ``decimals`` up to 6).
+MAX_DECIMALS = 6
 #: The public search range of numeric bounds: [-SEARCH_LIMIT, SEARCH_LIMIT].
 SEARCH_LIMIT = 1e12
 #: The public search range of date bounds.
@@ -236,6 +247,7 @@ class DomainPlan:
     remainder: Any
     provisional: Any
     public: Any
+    decimals_of: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -243,6 +255,7 @@ class DomainPlan:
             "columns": [c for c, _ in self.columns],
             "categories_of": [c for c, k in self.columns if k == "keys"],
             "bounds_of": [c for c, k in self.columns if k == "cells"],
+            "decimals_of": list(self.decimals_of),
             "mechanism": "thresholded noisy histogram (discrete Gaussian; stable keys for categories, a public "
             "1-2-5 grid for bounds)",
             "share": self.share,
@@ -312,13 +325,15 @@ def plan_domains(
         remainder = Budget(budget.epsilon - eps_d, budget.delta - del_d)
         if zcdp_epsilon(rho_d, del_d - dk) > eps_d * (1 + 1e-9):
             raise PrivacyError("internal error: the domain discovery does not fit in its share")
-    # one Gaussian histogram per column, each of L2 sensitivity `sens`: sum of sens**2 / (2 sigma**2) = rho_d
-    sigma = math.sqrt(len(cols) * sens**2 / (2 * rho_d)) * _SAFETY
+    # one Gaussian histogram per column, and a second (its precision) per float column, each of L2 sensitivity
+    # `sens`: sum of sens**2 / (2 sigma**2) = rho_d
+    n_floats = sum(1 for c, k in cols if k == "cells" and schema[c].type == "float")
+    sigma = math.sqrt((len(cols) + n_floats) * sens**2 / (2 * rho_d)) * _SAFETY
     per_col = dk / n_keys if n_keys else 0.5
     tau = threshold_for(sigma, per_col if n_keys else 1e-9)
     n_cells = sum(
         len(date_grid() if schema[c].type == "date" else number_grid(True)) for c, k in cols if k == "cells"
-    )
+    ) + n_floats * (MAX_DECIMALS + 2)
     # an empty cell is kept when its noise alone passes: 0 + Z >= tau_cells (threshold_for counts 1 + Z)
     tau_cells = threshold_for(sigma, SPURIOUS_CELLS / max(n_cells, 1)) - 1
     if n_keys:
@@ -349,6 +364,7 @@ def plan_domains(
         remainder,
         provisional,
         public,
+        tuple(c for c, k in cols if k == "cells" and schema[c].type == "float"),
     )
 
 
@@ -366,6 +382,27 @@ def _histogram(counts: np.ndarray, plan: DomainPlan, noise) -> np.ndarray:
         counts.astype(np.int64), plan.sigma, l2_sensitivity=plan.sensitivity, integer=True, noise=noise
     )
     return np.asarray(rel.value, dtype=np.int64).reshape(-1)
+
+
+def decimal_places(x: np.ndarray) -> np.ndarray:
+    """Per value, the fewest decimal places (0 .. :data:`MAX_DECIMALS`) that write it exactly (as
+    :func:`anonlab.schema.infer_schema` reads ``decimals``), or ``MAX_DECIMALS + 1`` ("more")."""
+    x = np.asarray(x, dtype=float)
+    out = np.full(len(x), MAX_DECIMALS + 1, dtype=np.int64)
+    scale = np.maximum(np.abs(x), 1.0)
+    for d in range(MAX_DECIMALS, -1, -1):
+        out[np.abs(np.round(x, d) - x) <= 1e-9 * scale] = d
+    return out
+
+
+def _discover_decimals(x: np.ndarray, plan: DomainPlan, noise) -> int | None:
+    """The precision histogram of a float column's values (public keys 0 .. MAX_DECIMALS, "more"), released with
+    the plan's noise; the largest kept key, ``None`` ("any precision") when "more" or no key is kept."""
+    counts = np.bincount(decimal_places(x), minlength=MAX_DECIMALS + 2)
+    kept = np.flatnonzero(_histogram(counts, plan, noise) >= plan.tau_cells)
+    if not len(kept) or kept[-1] > MAX_DECIMALS:
+        return None
+    return int(kept[-1])
 
 
 def discover_domains(
@@ -448,9 +485,16 @@ def discover_domains(
                     else (max(span[0], -SEARCH_LIMIT), min(span[1], SEARCH_LIMIT))
                 )
                 shown = [lower, upper]
-            # decimals read from the data are dropped: only the DP-discovered bounds and missing key stay
-            new = replace(col, lower=lower, upper=upper, from_data=False, missing=has_missing, decimals=None)
+            # decimals read from the data are dropped: a float's precision is discovered (its own histogram)
+            decimals = None
+            if col.name in plan.decimals_of:
+                decimals = _discover_decimals(x[~missing], plan, noise.fork(f"decimals {col.name}"))
+            new = replace(
+                col, lower=lower, upper=upper, from_data=False, missing=has_missing, decimals=decimals
+            )
             released[col.name] = {"bounds": shown, "missing": has_missing}
+            if col.name in plan.decimals_of:
+                released[col.name]["decimals"] = decimals
             if not (has_missing and missing_codes):
                 keep &= ~missing
         new_cols.append(new)

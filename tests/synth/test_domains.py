@@ -7,6 +7,7 @@ histogram on a public grid. The whole fit is then (rho, delta_keys)-approximate 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import warnings
@@ -232,13 +233,34 @@ def test_bounds_cover_the_bulk_of_the_data():
     # clean values: edges of the public 1-2-5 grid
     grid = set(number_grid(True).tolist())
     assert found["income"].lower in grid and found["income"].upper + 1 in grid
-    # a float column's decimals are a fact read from the data: discovery never passes them on
+    # a float column's decimals are a fact read from the data: the draft's are never passed on, they are
+    # discovered with DP (their own histogram over the public keys 0..6 and "more")
+    assert found["temp"].decimals is None and released["temp"]["decimals"] is None  # full precision: "more"
     two = infer_schema(frame.assign(temp=frame["temp"].round(2)))
     assert two["temp"].decimals == 2
-    found2, _, _ = discover_domains(
-        two.coerce(frame.assign(temp=frame["temp"].round(2))), two, _plan(two), NoiseSource(3)
+    plan2 = _plan(two)
+    assert plan2.decimals_of == ("temp",) and plan2.to_dict()["decimals_of"] == ["temp"]
+    found2, released2, _ = discover_domains(
+        two.coerce(frame.assign(temp=frame["temp"].round(2))), two, plan2, NoiseSource(3)
     )
-    assert found2["temp"].decimals is None
+    assert found2["temp"].decimals == 2 and released2["temp"]["decimals"] == 2
+    # the draft's own decimals play no part: a draft claiming 5 still discovers 2
+    five = two.replace_column(dataclasses.replace(two["temp"], decimals=5))
+    rounded = five.coerce(frame.assign(temp=frame["temp"].round(2)))
+    assert discover_domains(rounded, five, _plan(five), NoiseSource(3))[0]["temp"].decimals == 2
+
+
+def test_decimal_places_per_value_and_the_precision_histogram_costs_a_histogram():
+    from anonlab.synth.domains import MAX_DECIMALS, decimal_places
+
+    x = np.array([0.0, 3.0, 3.5, 3.258096, 4.61512, 1 / 3, -2.25, 1e6 + 0.5])
+    assert decimal_places(x).tolist() == [0, 0, 1, 6, 5, MAX_DECIMALS + 1, 2, 1]
+    frame = pd.DataFrame({"a": np.arange(5000) % 7 + 0.5, "b": np.arange(5000) % 5})
+    schema = infer_schema(frame)
+    plan = _plan(schema)
+    # two histograms (bounds, precision) for the float column, one for the integer: sigma as for three columns
+    assert plan.decimals_of == ("a",)
+    assert plan.sigma == pytest.approx(math.sqrt(3 / (2 * plan.rho)), rel=1e-9)
 
 
 # -- a fit ------------------------------------------------------------------------------------------------------
