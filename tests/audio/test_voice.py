@@ -184,6 +184,31 @@ def test_metadata_is_gone_and_never_echoed(speech, tmp_path):
     assert (info.samplerate, info.channels, info.subtype) == (sr, 1, "PCM_16")
 
 
+def _with_chunks(path: Path, chunks: dict[bytes, bytes]) -> None:
+    """Append RIFF chunks (Broadcast Wave bext, iXML) to a WAV file, fixing the RIFF size, as field recorders do."""
+    data = bytearray(path.read_bytes())
+    for cid, body in chunks.items():
+        data += cid + len(body).to_bytes(4, "little") + body + (b"\0" if len(body) % 2 else b"")
+    data[4:8] = (len(data) - 8).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+
+
+def test_broadcast_wave_and_ixml_chunks_are_gone(speech, tmp_path):
+    x, sr = speech
+    src = tmp_path / "field.wav"
+    sf.write(src, x, sr, subtype="PCM_16")
+    bext = (
+        b"Jane Roe interview".ljust(256, b"\0") + b"ZOOM H5 SN 0042".ljust(32, b"\0") + b"2024-03-0114:05:00"
+    )
+    _with_chunks(src, {b"bext": bext, b"iXML": b"<BWFXML><PROJECT>Clinic 4</PROJECT></BWFXML>"})
+    assert sf.read(src)[0].shape == x.shape  # still a readable WAV
+    assert metadata_found(src) == ["WAV chunk bext", "WAV chunk iXML"]
+    r = anonymize_voice(src, tmp_path / "out.wav", seed=1)
+    assert r.written[0].metadata_removed == ("WAV chunk bext", "WAV chunk iXML")
+    out = (tmp_path / "out.wav").read_bytes()
+    assert metadata_found(tmp_path / "out.wav") == [] and b"ZOOM" not in out and b"Clinic" not in out
+
+
 def test_one_speaker_one_voice_across_files(speech, tmp_path):
     x, sr = speech
     (tmp_path / "in" / "visit2").mkdir(parents=True)
