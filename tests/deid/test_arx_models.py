@@ -354,3 +354,39 @@ def test_registry_params_and_repr(hand):
         get_method("kmap")(k=5, estimator="poisson", sampling_fraction=0.1).get_params()["sampling_fraction"]
         == 0.1
     )
+
+
+def test_cli_population_and_its_errors(cli, hand, tmp_path):
+    pop, sample, paths = hand
+    pop_csv, src, out = tmp_path / "pop.csv", tmp_path / "s.csv", tmp_path / "o.csv"
+    pop.to_csv(pop_csv, index=False)
+    sample.to_csv(src, index=False)
+    base = ["anonymize", src, "-o", out, "--quasi", "zip,age", "--hierarchy", f"zip={paths['zip']}"]
+    base += ["--hierarchy", f"age={paths['age']}"]
+    code, stdout, err = cli(
+        *base, "--method", "presence", "--k", "1", "--population", pop_csv, "--param", "delta_min=0.25",
+        "--param", "delta_max=0.5",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "anonymised 3 records with presence" in stdout
+    released = pd.read_csv(out, dtype=str)
+    assert presence_holds(POP, SAMPLE, cols(), paths, _levels_from(released), 0.25, 0.5)
+    code, _, err = cli(*base, "--method", "kmap", "--k", "3", "--population", pop_csv, "--force")
+    assert code == 0, err
+    code, _, err = cli(*base, "--method", "mondrian", "--k", "2", "--population", pop_csv, "--force")
+    assert code == 2 and "--population" in err
+    code, _, err = cli(*base, "--method", "presence", "--k", "1", "--population", src, "--force")
+    assert code == 0  # the sample is its own population: every probability is 1
+    wrong = tmp_path / "wrong.csv"
+    pd.DataFrame({"zip": ["1301"], "age": [21]}).to_csv(wrong, index=False)
+    code, _, err = cli(*base, "--method", "presence", "--k", "1", "--population", wrong, "--force")
+    assert code == 2 and "not a subset of the population" in err and "Traceback" not in err
+
+
+def _levels_from(released) -> tuple:
+    """The hierarchy levels of a released table, read back from its labels."""
+    out = []
+    for c in cols():
+        labels = set(released[c])
+        out.append(next(lev for lev in range(3) if labels <= {row[lev] for row in HIER[c]}))
+    return tuple(out)
