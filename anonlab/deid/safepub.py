@@ -16,7 +16,9 @@ The algorithm, as the paper gives it and ARX implements it (``DataDependentEDDPA
    the candidates by the exponential mechanism with ``epsilon_search / steps`` on the discernibility score of the
    sample anonymised at each candidate (ARX's ``MetricSDNMDiscernability.getScore``: classes of at least k cost
    ``|E|^2``, smaller (suppressed) classes and unsampled records ``n`` per record, all divided by
-   ``n (k^2 / (k - 1) + 1)``, a score of sensitivity 1). The pivot of the best score is kept.
+   ``n (k^2 / (k - 1) + 1)``, a score of sensitivity 1). The last pivot is released (``final="last"``, the
+   default: a function of the draws alone), or the best-scored pivot as ARX keeps it (``final="best"``, whose
+   noiseless choice among the pivots was not checked against the paper's proof here).
 4. The sample is recoded at that node; the records of classes smaller than k are suppressed (removed).
 
 Guarantee, as the paper proves it: the output satisfies (epsilon, delta)-differential privacy with
@@ -44,6 +46,9 @@ from anonlab.errors import UsageError
 
 __all__ = ["SafePub", "SafePubReport", "safepub_k", "safepub_beta", "delta_of_k", "SCORE_NOTE"]
 
+#: Which pivot the search returns: ``last`` (the last one drawn: a function of the DP draws alone) or ``best``
+#: (the best-scored one, as ARX's ``DataDependentEDDPAlgorithm`` keeps it; see :class:`SafePub`).
+FINALS = ("last", "best")
 #: ARX's default privacy budget of the search (``ARXConfiguration.dpSearchBudget``), an absolute epsilon.
 DEFAULT_SEARCH = 0.1
 SCORE_NOTE = "discernibility (ARX's MetricSDNMDiscernability score, sensitivity 1)"
@@ -142,6 +147,11 @@ class SafePub(Anonymizer):
     - ``epsilon_search``: the part of ``epsilon`` spent choosing the generalisation (default 0.1, ARX's
       default search budget; below ``epsilon``).
     - ``steps``: search steps (each costs ``epsilon_search / steps``; the paper's experiments and ARX use 100s).
+    - ``final``: the node released: ``"last"`` (default), the last pivot drawn, a function of the
+      exponential-mechanism draws alone, so covered by their composition; ``"best"``, the pivot of the best
+      score, as ARX (the authors' implementation) keeps it: that choice reads the scores without noise, and
+      whether the paper's proof covers it was not checked here (the text was not at hand), so it is not the
+      default.
     - ``seed``: fixes the Bernoulli sample (tests); the selection always draws from OpenDP's CSPRNG. A seeded
       release is private only while the seed is secret; the seed is written nowhere.
     - ``ledger``: an :class:`anonlab.privacy.ledger.Ledger` charged (epsilon, delta) before anything is drawn.
@@ -159,6 +169,7 @@ class SafePub(Anonymizer):
         delta: float,
         epsilon_search: float | None = None,
         steps: int = 100,
+        final: str = "last",
         seed: int | None = None,
         ledger=None,
         progress: bool = False,
@@ -167,6 +178,7 @@ class SafePub(Anonymizer):
         self.delta = delta
         self.epsilon_search = epsilon_search
         self.steps = steps
+        self.final = final
         self.seed = seed
         self.ledger = ledger
         super().__init__(k=2, progress=progress)
@@ -192,6 +204,8 @@ class SafePub(Anonymizer):
         st = self.steps
         if isinstance(st, bool) or not isinstance(st, int | np.integer) or st < 1:
             raise UsageError(f"steps={st!r}: must be a whole number of at least 1")
+        if self.final not in FINALS:
+            raise UsageError(f"final={self.final!r} is not known (use one of {', '.join(FINALS)})")
         if self.seed is not None and (
             isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer)
         ):
@@ -222,6 +236,7 @@ class SafePub(Anonymizer):
             "beta": safepub_beta(ea),
             "k": safepub_k(ea, float(self.delta)),
             "score": SCORE_NOTE,
+            "final": self.final,
             "selection": "OpenDP make_noisy_max (exponential noise, max_divergence)",
             "seeded_sample": self.seed is not None,
         }
@@ -273,7 +288,7 @@ class SafePub(Anonymizer):
                 details={
                     **{
                         key: priv[key]
-                        for key in ("epsilon_anon", "epsilon_search", "steps", "beta", "k", "score")
+                        for key in ("epsilon_anon", "epsilon_search", "steps", "beta", "k", "score", "final")
                     },
                     "seeded": self.seed is not None,
                     "paper": "Bild, Kuhn and Prasser, SafePub, PoPETs 2018",
@@ -378,7 +393,7 @@ def _search(table, hier, sampled, priv) -> tuple:
         pivot = cands[idx]
         if scores[pivot] > best_score:
             best, best_score = pivot, scores[pivot]
-    return best
+    return best if priv["final"] == "best" else pivot
 
 
 def _release(table, hier, sampled, levels, k: int):

@@ -133,6 +133,7 @@ def test_ledger_charged_before_release_with_the_papers_parameters(adult, hier, t
     assert (entry.epsilon, entry.delta, entry.neighbours) == (1.0, 1e-6, "add/remove")
     assert entry.details["k"] == 73 and entry.details["beta"] == pytest.approx(1 - math.exp(-0.9))
     assert entry.details["epsilon_search"] == 0.1 and entry.details["seeded"] is False
+    assert entry.details["final"] == "last"
     # a second release does not fit: refused before anything is drawn
     with pytest.raises(BudgetExceededError):
         anonymize(
@@ -162,6 +163,9 @@ def test_refusals(adult, hier):
         anonymize(
             small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=0.1, delta=1e-6
         )
+    with pytest.raises(UsageError, match="final='first' is not known"):
+        anonymize(small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=1, delta=1e-6,
+                  final="first")  # fmt: skip
     with pytest.raises(UsageError, match="delta=1"):
         anonymize(
             small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=1, delta=1
@@ -171,6 +175,19 @@ def test_refusals(adult, hier):
             small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=1, delta=1e-6,
             ledger="x.ledger",
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("final", ["last", "best"])
+def test_final_node_is_a_pivot_of_the_search(adult, hier, final):
+    q = ["age", "sex"]
+    out, rep = anonymize(
+        adult.head(3000), method="safepub", quasi=q, hierarchies={c: hier[c] for c in q}, epsilon=1.0,
+        delta=1e-6, final=final, steps=3,
+    )  # fmt: skip
+    levels = tuple(rep.generalisation[c]["level"] for c in q)
+    # three steps down from the top (4, 1): a pivot is at most three levels below it in all
+    assert sum((4, 1)) - sum(levels) <= 3 and rep.dp["final"] == final
+    assert min(Counter(map(tuple, out.to_numpy())).values()) >= rep.dp["k"]
 
 
 def test_cli_needs_ledger_choice_and_prints_the_guarantee(cli, adult, hier, tmp_path):
