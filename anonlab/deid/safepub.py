@@ -152,8 +152,9 @@ class SafePub(Anonymizer):
       score, as ARX (the authors' implementation) keeps it: that choice reads the scores without noise, and
       whether the paper's proof covers it was not checked here (the text was not at hand), so it is not the
       default.
-    - ``seed``: fixes the Bernoulli sample (tests); the selection always draws from OpenDP's CSPRNG. A seeded
-      release is private only while the seed is secret; the seed is written nowhere.
+    - ``seed``: fixes the Bernoulli sample (tests); without it the sample is drawn from the operating system's
+      CSPRNG (:func:`bernoulli_uniforms`). The selection always draws from OpenDP's CSPRNG. A seeded release is
+      private only while the seed is secret; the seed is written nowhere.
     - ``ledger``: an :class:`anonlab.privacy.ledger.Ledger` charged (epsilon, delta) before anything is drawn.
 
     ``hierarchies=`` must give a public hierarchy (ARX CSV) for every quasi-identifier; only those columns are
@@ -294,8 +295,7 @@ class SafePub(Anonymizer):
                     "paper": "Bild, Kuhn and Prasser, SafePub, PoPETs 2018",
                 },
             )
-        rng = np.random.default_rng(None if self.seed is None else int(self.seed))
-        sampled = np.nonzero(rng.random(table.n) < priv["beta"])[0]
+        sampled = np.nonzero(bernoulli_uniforms(table.n, self.seed) < priv["beta"])[0]
         hier = [q.hierarchy for q in table.quasi]
         levels = _search(table, hier, sampled, priv)
         out, classes_sizes = _release(table, hier, sampled, levels, priv["k"])
@@ -319,6 +319,19 @@ class SafePub(Anonymizer):
             guarantee=guarantee_text(priv),
         )
         return out, report
+
+
+def bernoulli_uniforms(n: int, seed: int | None) -> np.ndarray:
+    """``n`` uniforms on [0, 1) in steps of 2**-53: from the operating system's CSPRNG (``os.urandom``) when
+    ``seed`` is None, else from numpy's generator seeded with it (reproducible; private only while the seed is
+    secret). ``u < beta`` then holds with probability at most ``beta + 2**-53``, below the ``1 - exp(-epsilon_anon)``
+    the guarantee allows (beta is taken 1e-12 below it)."""
+    import os
+
+    if seed is not None:
+        return np.random.default_rng(int(seed)).random(n)
+    raw = np.frombuffer(os.urandom(8 * n), dtype=np.uint64) if n else np.zeros(0, dtype=np.uint64)
+    return (raw >> np.uint64(11)).astype(np.float64) / float(2**53)
 
 
 def guarantee_text(priv: dict) -> str:
@@ -409,7 +422,9 @@ def _release(table, hier, sampled, levels, k: int):
         labels = np.asarray(h.labels[lev], dtype=object)
         cols[q.name] = labels[q.codes[rows]] if len(rows) else np.zeros(0, dtype=object)
     out = pd.DataFrame(cols, columns=[q.name for q in table.quasi])
-    order = np.random.default_rng().permutation(len(out))  # the input's row order is not released
+    order = np.argsort(
+        bernoulli_uniforms(len(out), None), kind="stable"
+    )  # the input's row order is not released
     out = out.iloc[order].reset_index(drop=True)
     sizes = counts[counts >= k]
     return out, sizes
