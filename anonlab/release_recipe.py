@@ -250,7 +250,11 @@ class ReleaseRecipe:
             schema = str(_path(base, schema))
         ledger = _path(base, p["ledger"]) if p.get("ledger") else None
         entry = p.get("ledger_entry")
-        fit = {"schema": schema, "trust_domains": bool(p.get("trust_domains", False)), "source": self.input}
+        fit: dict[str, Any] = {
+            "schema": schema,
+            "trust_domains": bool(p.get("trust_domains", False)),
+            "source": self.input,
+        }
         step(f"fitting {model.name} (the ledger is charged before any noise)", 0.2)
         if entry is None:
             model.fit(df, ledger=ledger, **fit)
