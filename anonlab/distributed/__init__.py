@@ -7,7 +7,8 @@
 :func:`anonlab.io.read_table`. The per-partition work is the in-process code itself (its kernels), so results are
 the in-process results: equal for :func:`assess` and :func:`pseudonymize`, and for the exact aggregates of
 :func:`dp_stats` before their noise, which is drawn once, on the client; MST and AIM (:func:`synthesize`,
-:func:`fit_synthesizer`) fit on the marginals counted on the cluster. Needs ``anonlab[dask]``.
+:func:`fit_synthesizer`) fit on the marginals counted on the cluster, and :func:`marginal_distances` gives
+evaluation's marginal TVD of a large release. Needs ``anonlab[dask]``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ __all__ = [
     "preview_dp_stats",
     "fit_synthesizer",
     "synthesize",
+    "marginal_distances",
 ]
 
 _WHERE = {
@@ -40,6 +42,7 @@ _WHERE = {
     "preview_dp_stats": "anonlab.distributed.stats",
     "fit_synthesizer": "anonlab.distributed.marginals",
     "synthesize": "anonlab.distributed.marginals",
+    "marginal_distances": "anonlab.distributed.evaluation",
 }
 
 

@@ -112,11 +112,16 @@ def _count_part(part, schema, encoding, cliques, source):
         return {"bad": bad}
     codes, _ = encoding.encode(data)
     sizes = encoding.sizes
+    cols = np.ascontiguousarray(codes.T)  # a column at a time, not strided through the rows
     out = []
     for clique in cliques:
-        shape = tuple(int(sizes[c]) for c in clique)
-        flat = np.ravel_multi_index(tuple(codes[:, c] for c in clique), shape)
-        out.append(np.bincount(flat, minlength=math.prod(shape)).astype(np.int64))
+        cells = math.prod(int(sizes[c]) for c in clique)
+        dtype = np.int32 if cells < 2**31 else np.int64  # the flat index, as ravel_multi_index gives it
+        flat = cols[clique[0]].astype(dtype) if clique else np.zeros(len(data), dtype=dtype)
+        for c in clique[1:]:
+            flat *= int(sizes[c])
+            flat += cols[c].astype(dtype)
+        out.append(np.bincount(flat, minlength=cells).astype(np.int64))
     return {"bad": (), "counts": out}
 
 
