@@ -218,7 +218,8 @@ def run_folder(root: str, kind: str, source: str, rid: str, partial: str, *, ste
         done = anonlab.deidentify_dicom(src, out, key=ws.key_path())
         step("auditing the de-identified files", 0.7)
         audit = anonlab.audit_dicom(out, workers=1)
-        write_text(folder / "audit.json", json.dumps(audit.to_dict(), indent=2, default=str) + "\n")
+        found = _relative(audit.to_dict(), {str(out): "release.zip"})
+        write_text(folder / "audit.json", json.dumps(found, indent=2, default=str) + "\n")
     elif kind == "photos":
         step("stripping the photos' metadata", 0.1)
         out.mkdir(mode=0o700)
@@ -228,6 +229,7 @@ def run_folder(root: str, kind: str, source: str, rid: str, partial: str, *, ste
     report = done.to_dict()
     for key in ("in_dir", "out_dir"):  # the server's own paths: the workspace-relative names say as much
         report.pop(key, None)
+    report = _relative(report, {str(src): f"folders/{source}", str(out): "release.zip"})
     report["source"] = source
     write_text(folder / "release.json", json.dumps(report, indent=2, default=str) + "\n")
     step("zipping the files", 0.9)
@@ -236,3 +238,17 @@ def run_folder(root: str, kind: str, source: str, rid: str, partial: str, *, ste
     step("publishing", 0.99)
     ws.publish(rid, folder)
     return rid
+
+
+def _relative(value: Any, prefixes: dict[str, str]) -> Any:
+    """``value`` with the server's folder paths in its strings replaced by workspace-relative names (a report to
+    download says ``folders/scans/a.dcm``, not where the workspace lives)."""
+    if isinstance(value, dict):
+        return {k: _relative(v, prefixes) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative(v, prefixes) for v in value]
+    if isinstance(value, str):
+        for prefix, name in prefixes.items():
+            if value == prefix or value.startswith(prefix + "/"):
+                return name + value[len(prefix) :]
+    return value
