@@ -8,13 +8,16 @@ de-identified (the rules read Manufacturer and model, which the profile removes)
    (CTP's, as shipped in pydicom's ``deid`` package, MIT) say where devices burn names and dates: each rule that
    matches the file's attributes blanks its rectangles. Each rule applied is recorded.
 2. **OCR.** The text detector of ``rapidocr-onnxruntime`` (PP-OCRv3, ONNX models inside the wheel) finds the
-   remaining text in every frame; with ``ocr_policy="all"`` every region with text is blanked, with
-   ``"identifying"`` only those whose text the recogniser reads as identifying (see :data:`IDENTIFYING`) or cannot
-   read with confidence.
-3. **Check.** A second OCR pass over every cleaned frame must find nothing to blank; otherwise the regions it
-   finds are blanked and it runs once more. Only an image that passes is written, with ``BurnedInAnnotation NO``;
-   one that fails, or cannot be decoded or re-encoded, or has more than ``max_frames`` frames, is withheld with
-   the reason.
+   remaining text in every frame (:data:`CLEAN_VIEWS`: the frame as shown, at lower thresholds than rapidocr's
+   defaults);
+   with ``ocr_policy="all"`` every region with text is blanked, with ``"identifying"`` only those whose text the
+   recogniser reads as identifying (see :data:`IDENTIFYING`) or cannot read with confidence.
+3. **Check.** Detectors that see differently from the cleaning pass look at every cleaned frame: the OCR
+   detector on a view the cleaning pass does not use (:data:`CHECK_VIEWS`) and a classical text-line detector
+   that is no OCR at all (:func:`text_lines`: rows of small, dense, stroke-like edge clusters). The check blanks
+   nothing: if it finds anything (for ``"identifying"``: anything read as identifying or unreadable), the image
+   is withheld. Only an image that passes is written, with ``BurnedInAnnotation NO``; one that fails, or cannot
+   be decoded or re-encoded, or has more than ``max_frames`` frames, is withheld with the reason.
 
 Blanked pixels take the darkest value the image can show (the minimum stored value for MONOCHROME2, the maximum
 for MONOCHROME1, black for colour). Nothing else changes: an image with nothing to blank keeps its pixel data
@@ -28,7 +31,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["OCR_POLICIES", "IDENTIFYING", "PixelCleaner", "PixelOutcome"]
+__all__ = [
+    "OCR_POLICIES",
+    "IDENTIFYING",
+    "CLEAN_VIEWS",
+    "CHECK_VIEWS",
+    "PixelCleaner",
+    "PixelOutcome",
+    "text_lines",
+]
 
 OCR_POLICIES = ("all", "identifying")
 
@@ -44,6 +55,18 @@ IDENTIFYING = (
     r"\b(name|patient|pat|dob|birth|mrn|id|acc)\b",  # labels of identifying fields
 )
 
+#: The views of a frame the cleaning pass's OCR detector looks at: (name, picture, resizing rule, pixel threshold,
+#: box threshold). ``shown``: the frame as displayed, its shorter side enlarged to 736 (rapidocr's rule), at
+#: thresholds below rapidocr's defaults (0.3, 0.5): for privacy a miss costs more than a blanked label.
+CLEAN_VIEWS = (("shown", "shown", ("min", 736), 0.2, 0.3),)
+#: The check's OCR view, one the cleaning pass does not use: ``inverted`` (contrast-stretched between the 1st and
+#: 99.5th percentiles, inverted: dark text on light), at the frame's own resolution (never enlarged; reduced to
+#: 1280 at most).
+CHECK_VIEWS = (("inverted", "inverted", ("max", 1280), 0.2, 0.3),)
+
+_CHECK_TALLEST = (
+    0.12  # the check's OCR ignores boxes taller than this share of the frame (at least 48 pixels)
+)
 _FEATURE = "DICOM pixel cleaning"
 _DETECT_SIDE = (
     1280  # larger frames are scaled down for text detection (burned-in text stays legible at this size)
@@ -56,6 +79,7 @@ class PixelOutcome:
 
     cleaned : the image passed the check and ``BurnedInAnnotation`` is now ``NO``.
     reason : why not (the image must stay withheld).
+    check_found : what the check pass found, ``(frame, detector, x0, y0, x1, y1)``: empty when cleaned.
     rules : the filter rules applied (their group and conditions, never the file's values).
     regions : rectangles blanked ``(frame, x0, y0, x1, y1)``, by rules and by OCR.
     transfer_syntax : a note when the transfer syntax changed.
@@ -68,6 +92,7 @@ class PixelOutcome:
     ocr_regions: int = 0
     frames: int = 0
     transfer_syntax: str | None = None
+    check_found: list[tuple[int, str, int, int, int, int]] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -78,6 +103,7 @@ class PixelOutcome:
             "ocr_regions": self.ocr_regions,
             "frames": self.frames,
             "transfer_syntax": self.transfer_syntax,
+            "check_found": len(self.check_found),
         }
 
 
@@ -100,6 +126,7 @@ class PixelCleaner:
             raise UsageError(f"max_frames={max_frames} must be at least 1")
         self.ocr_policy, self.max_frames, self.use_rules = ocr_policy, max_frames, rules
         self._ocr = None
+        self._detectors: dict = {}
         self._recipe = None
 
     def __repr__(self) -> str:
@@ -120,6 +147,39 @@ class PixelCleaner:
             with contextlib.redirect_stdout(io.StringIO()):
                 self._ocr = RapidOCR()
         return self._ocr
+
+    def _detector(self, view):
+        """rapidocr's text detector (its ONNX session shared) with the view's resizing rule and thresholds."""
+        name, _, (limit_type, side), thresh, box_thresh = view
+        if view not in self._detectors:
+            import copy
+
+            from rapidocr_onnxruntime.ch_ppocr_v3_det.utils import DBPostProcess, create_operators
+
+            det = copy.copy(self._engine().text_detector)
+            det.preprocess_op = create_operators(
+                {
+                    "DetResizeForTest": {"limit_side_len": side, "limit_type": limit_type},
+                    "NormalizeImage": {
+                        "std": [0.229, 0.224, 0.225],
+                        "mean": [0.485, 0.456, 0.406],
+                        "scale": "1./255.",
+                        "order": "hwc",
+                    },
+                    "ToCHWImage": None,
+                    "KeepKeys": {"keep_keys": ["image", "shape"]},
+                }
+            )
+            det.postprocess_op = DBPostProcess(
+                thresh=thresh,
+                box_thresh=box_thresh,
+                max_candidates=1000,
+                unclip_ratio=1.6,
+                use_dilation=True,
+                score_mode="fast",
+            )
+            self._detectors[view] = det
+        return self._detectors[view]
 
     def _rules(self, ds) -> tuple[list[str], list[tuple[int, list]]]:
         """The deid filter rules that match ``ds``: descriptions, and (mask value, rectangle) pairs in order."""
@@ -188,27 +248,27 @@ class PixelCleaner:
                 ys, xs = np.nonzero(~mask)
                 out.regions.append((-1, int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
         pattern = _identifying(terms) if self.ocr_policy == "identifying" else None
-        every = range(frames)
-        sample = sorted({0, frames // 2, frames - 1})
-        for attempt in range(3):  # clean, then check (and clean what the check finds, once)
-            # static overlays: a cine's first pass reads three frames and blanks what they show in every frame;
-            # the check passes read every frame
-            scan = sample if attempt == 0 and frames > 3 else every
-            found = [(f, box) for f in scan for box in self._text_boxes(stack[f], photometric, pattern)]
-            if not found:
-                if attempt == 0 and scan is sample:
-                    continue
-                break
-            if attempt == 2:
-                out.reason = f"text still found after cleaning ({len(found)} regions in the check pass)"
-                return out
-            for f, (x0, y0, x1, y1) in found:
-                if scan is sample:
-                    stack[:, y0:y1, x0:x1] = dark
-                else:
-                    stack[f, y0:y1, x0:x1] = dark
-                out.regions.append((-1 if scan is sample else f, x0, y0, x1, y1))
-            out.ocr_regions += len(found)
+        # static overlays: a cine is first read on three frames and what they show is blanked in every frame;
+        # then every frame is read
+        passes = ([sorted({0, frames // 2, frames - 1})] if frames > 3 else []) + [range(frames)]
+        for scan in passes:
+            static = len(scan) < frames
+            for f in scan:
+                for x0, y0, x1, y1 in self._text_boxes(stack[f], photometric, pattern, CLEAN_VIEWS):
+                    if static:
+                        stack[:, y0:y1, x0:x1] = dark
+                    else:
+                        stack[f, y0:y1, x0:x1] = dark
+                    out.regions.append((-1 if static else f, x0, y0, x1, y1))
+                    out.ocr_regions += 1
+        for f in range(frames):  # the check: other eyes; it blanks nothing
+            out.check_found += [(f, *hit) for hit in self._check(stack[f], photometric, pattern)]
+        if out.check_found:
+            kinds = sorted({hit[1] for hit in out.check_found})
+            out.reason = (
+                f"the check pass still found text: {len(out.check_found)} regions ({', '.join(kinds)})"
+            )
+            return out
         if out.regions:
             try:
                 out.transfer_syntax = _store(ds, stack if frames > 1 else stack[0], samples)
@@ -219,38 +279,177 @@ class PixelCleaner:
         out.cleaned = True
         return out
 
-    def _text_boxes(self, frame, photometric: str, pattern) -> list[tuple[int, int, int, int]]:
-        """Rectangles (x0, y0, x1, y1) around the text OCR finds in one frame (all of it, or the identifying)."""
+    def _text_boxes(self, frame, photometric: str, pattern, views) -> list[tuple[int, int, int, int]]:
+        """Rectangles (x0, y0, x1, y1) around the text the OCR detector finds in one frame, in any of ``views``
+        (all of it, or the identifying)."""
+        import cv2
+
+        img = _display(frame, photometric)
+        rects = []
+        for view in views:
+            rects += self._detect(img, view)
+        rects = self._read(img, rects, pattern)
+        if not rects:
+            return rects
+        gray = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+        return [_complete(gray, r) for r in rects]
+
+    def _detect(self, img, view) -> list[tuple[int, int, int, int]]:
         import cv2
         import numpy as np
 
-        engine = self._engine()
-        img = _display(frame, photometric)
-        h, w = frame.shape[:2]
+        h, w = img.shape[:2]
         scale = min(1.0, _DETECT_SIDE / max(h, w))  # large radiographs: detect on a smaller picture
         small = (
             img
             if scale == 1.0
             else cv2.resize(img, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
         )
-        boxes, _ = engine.text_detector(small)
+        boxes, _ = self._detector(view)(_view(small, view[1]))
         if boxes is None or len(boxes) == 0:
             return []
         rects = []
         for quad in boxes:
             q = np.asarray(quad, dtype=float) / scale
-            pad = max(2.0, 0.2 * (q[:, 1].max() - q[:, 1].min()))  # the detector's box hugs the glyphs
-            x0, y0 = int(max(0, np.floor(q[:, 0].min() - pad))), int(max(0, np.floor(q[:, 1].min() - pad)))
-            x1, y1 = int(min(w, np.ceil(q[:, 0].max() + pad))), int(min(h, np.ceil(q[:, 1].max() + pad)))
+            # the detector's box hugs the glyphs and may stop short of the last one: grow it by 0.3 of its
+            # height above and below, 0.6 left and right
+            tall = q[:, 1].max() - q[:, 1].min()
+            py, px = max(2.0, 0.3 * tall), max(2.0, 0.6 * tall)
+            x0, y0 = int(max(0, np.floor(q[:, 0].min() - px))), int(max(0, np.floor(q[:, 1].min() - py)))
+            x1, y1 = int(min(w, np.ceil(q[:, 0].max() + px))), int(min(h, np.ceil(q[:, 1].max() + py)))
             if x1 > x0 and y1 > y0:
                 rects.append((x0, y0, x1, y1))
-        if pattern is None:
+        return rects
+
+    def _read(self, img, rects, pattern):
+        """All ``rects`` (policy ``all``), or those whose text reads as identifying or cannot be read."""
+        if pattern is None or not rects:
             return rects
         crops = [img[y0:y1, x0:x1] for x0, y0, x1, y1 in rects]
-        read, _ = engine.text_recognizer(crops)
+        read, _ = self._engine().text_recognizer(crops)
         return [
             r for r, (text, score) in zip(rects, read, strict=True) if score < 0.5 or pattern.search(text)
         ]
+
+    def _check(self, frame, photometric: str, pattern) -> list[tuple[str, int, int, int, int]]:
+        """What the check's detectors find in one cleaned frame: ``(detector, x0, y0, x1, y1)``."""
+        import cv2
+
+        img = _display(frame, photometric)
+        tallest = max(48, _CHECK_TALLEST * img.shape[0])  # burned-in text is small; a drawing is not text
+        found = [
+            ("ocr-" + v[0], *r)
+            for v in CHECK_VIEWS
+            for r in self._read(img, [b for b in self._detect(img, v) if _wordlike(b, tallest)], pattern)
+        ]
+        lines = text_lines(cv2.cvtColor(img, cv2.COLOR_BGR2GRAY))
+        found += [("text-lines", *r) for r in self._read(img, lines, pattern)]
+        return found
+
+
+def _complete(gray, rect) -> tuple[int, int, int, int]:
+    """``rect`` grown over the glyph strokes it cuts: strong-edge clusters (as in :func:`text_lines`) that cross
+    its border and are no taller than 1.5 times the rectangle, looked for within one rectangle height around it
+    (the detector's box may stop inside the last letter or above a descender)."""
+    import cv2
+    import numpy as np
+
+    x0, y0, x1, y1 = rect
+    h, w = gray.shape
+    reach = y1 - y0
+    wx0, wy0, wx1, wy1 = max(0, x0 - reach), max(0, y0 - reach), min(w, x1 + reach), min(h, y1 + reach)
+    win = gray[wy0:wy1, wx0:wx1]
+    grad = cv2.morphologyEx(win, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    t, _ = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    edges = (grad >= max(t, 60)).astype(np.uint8)
+    inside = np.zeros_like(edges, bool)
+    inside[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0] = True
+    n, lab, st, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    nx0, ny0, nx1, ny1 = x0, y0, x1, y1
+    for i in range(1, n):
+        cx, cy, cw, ch, _ = st[i]
+        if ch > 1.5 * reach or cw > 3 * reach:
+            continue
+        part = lab[cy : cy + ch, cx : cx + cw] == i
+        within = inside[cy : cy + ch, cx : cx + cw][part]
+        if within.any() and not within.all():  # crosses the border
+            nx0, ny0 = min(nx0, wx0 + cx - 1), min(ny0, wy0 + cy - 1)
+            nx1, ny1 = max(nx1, wx0 + cx + cw + 1), max(ny1, wy0 + cy + ch + 1)
+    return max(0, nx0), max(0, ny0), min(w, nx1), min(h, ny1)
+
+
+def _wordlike(box, tallest: float) -> bool:
+    """A box that can hold a word: at most ``tallest`` high and at least twice as wide as high (two
+    characters or more; single marks, ticks and icons are not words)."""
+    x0, y0, x1, y1 = box
+    return y1 - y0 <= tallest and x1 - x0 >= 2.0 * (y1 - y0)
+
+
+def text_lines(gray) -> list[tuple[int, int, int, int]]:
+    """Rows of text in an 8-bit grey picture, found without OCR: a classical edge-density detector.
+
+    Strong edges (morphological gradient above Otsu's threshold and at least 60 grey levels) are kept where they
+    form small clusters (1-70 pixels tall: glyph outlines; long anatomical contours are dropped), joined along
+    rows, and a joined run counts as a line of text when it is 7-70 pixels tall, at least 2.5 times as wide as
+    tall, 20-75 % edge pixels, and crossed by at least 1.2 rising edges per character width along its middle
+    (the vertical strokes of letters). Small pictures (longer side under 300) are enlarged 3 times, large ones
+    reduced to 1024. Returns rectangles ``(x0, y0, x1, y1)`` in the picture's pixels.
+    """
+    import cv2
+    import numpy as np
+
+    h, w = gray.shape[:2]
+    f = 3.0 if max(h, w) < 300 else min(1.0, 1024 / max(h, w))
+    g = gray
+    if f != 1.0:
+        interp = cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA
+        g = cv2.resize(gray, (round(w * f), round(h * f)), interpolation=interp)
+    grad = cv2.morphologyEx(g, cv2.MORPH_GRADIENT, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3)))
+    t, _ = cv2.threshold(grad, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    edges = (grad >= max(t, 60)).astype(np.uint8)
+    n, lab, st, _ = cv2.connectedComponentsWithStats(edges, connectivity=8)
+    drop = np.zeros(n, bool)
+    drop[1:] = (st[1:, 3] > 70) | (st[1:, 3] < 4)
+    edges[drop[lab]] = 0
+    found = set()
+    for width in (7, 13, 21):
+        joined = cv2.morphologyEx(
+            edges, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (width, 1))
+        )
+        n, _, st, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
+        for x, y, ww, hh, _ in st[1:]:
+            if not 7 <= hh <= 70 or ww < 2.5 * hh:
+                continue
+            box = edges[y : y + hh, x : x + ww]
+            if not 0.2 <= box.mean() <= 0.75:
+                continue
+            middle = box[hh // 4 : hh - hh // 4].astype(np.int8)
+            rising = (np.diff(middle, axis=1) == 1).sum(axis=1)
+            if np.median(rising) < 1.2 * ww / hh:
+                continue
+            found.add(
+                (
+                    max(0, int(x / f) - 1),
+                    max(0, int(y / f) - 1),
+                    min(w, int(np.ceil((x + ww) / f)) + 1),
+                    min(h, int(np.ceil((y + hh) / f)) + 1),
+                )
+            )
+    return sorted(found)
+
+
+def _view(img, kind: str):
+    """One BGR uint8 picture as a detector sees it: ``shown``, or ``inverted`` (stretched between its 1st and
+    99.5th percentiles, then inverted)."""
+    import cv2
+    import numpy as np
+
+    if kind == "shown":
+        return img
+    g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
+    lo, hi = np.percentile(g, [1, 99.5])
+    g = 255 - np.clip((g.astype(np.float32) - lo) * (255.0 / max(1.0, hi - lo)), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(cv2.cvtColor(g, cv2.COLOR_GRAY2BGR))
 
 
 def _identifying(terms) -> re.Pattern:
