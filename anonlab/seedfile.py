@@ -27,20 +27,34 @@ _HEAD = "# anonlab seed file: whoever knows this number can subtract the DP nois
 
 def write_seed_file(path: str | os.PathLike, seed: int | None = None) -> Path:
     """Write ``seed`` (default: 128 random bits from the operating system) to a new file ``path``, mode 0600 from
-    its first byte. Never overwrites (:class:`~anonlab.errors.OutputExistsError`): an old seed may be the only way
+    its first byte, whole or not at all. Never overwrites (:class:`~anonlab.errors.OutputExistsError`): an old seed may be the only way
     to reproduce a release."""
     path = Path(path)
     value = secrets.randbits(128) if seed is None else seed
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InputError(f"seed must be a whole number >= 0, got {value!r}")
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    from anonlab.errors import OutputError
+    from anonlab.io import Temporary, ensure_folder
+
+    if path.exists() or path.is_symlink():
+        raise OutputExistsError(f"{path}: exists; a seed file is never overwritten")
+    ensure_folder(path.parent)
+    tmp = None
+    try:  # written whole to an anonymous temporary, then linked into place: never a partial seed file
+        tmp = Temporary(path.parent, path.name, 0o600)
+        with open(tmp.path, "w", encoding="ascii") as fh:
+            fh.write(f"{_HEAD}{value}\n")
+        tmp.chmod(0o600)
+        tmp.link(path)
     except FileExistsError:
         raise OutputExistsError(f"{path}: exists; a seed file is never overwritten") from None
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(f"{_HEAD}{value}\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    except OSError as exc:
+        raise OutputError(
+            f"{path}: cannot write the seed file: {exc.strerror or type(exc).__name__}"
+        ) from None
+    finally:
+        if tmp is not None:
+            tmp.close()
     return path
 
 
