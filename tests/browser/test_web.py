@@ -232,3 +232,15 @@ def test_a_non_loopback_bind_needs_its_token_in_a_browser(browser, tmp_path):
         srv.should_exit = True
         thread.join(10)
         app.state.jobs.shutdown()
+
+
+def test_the_plain_upload_form_works_without_javascript(browser, server):
+    base, ws, upload = server
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 700})
+    page = context.new_page()
+    page.goto(base + "/")
+    page.set_input_files("#table-file", str(upload))
+    page.click("#upload")
+    page.wait_for_url("**/schema?**")
+    assert (ws / "tables" / upload.name).read_bytes() == upload.read_bytes()
+    context.close()
