@@ -150,3 +150,40 @@ def test_multiframe_colour_cine(cleaner):
     out = cleaner.clean(ds)
     assert out.cleaned, out.reason
     assert ds.pixel_array.shape == before.shape
+
+
+def test_check_sees_differently_from_the_cleaning():
+    """The check's OCR view is not one the cleaning pass uses, and the check has a detector that is no OCR."""
+    from anonlab.deid.dicom.pixels import CHECK_VIEWS, CLEAN_VIEWS
+
+    cleaning = {(v[1], v[2]) for v in CLEAN_VIEWS}
+    assert CHECK_VIEWS and all((v[1], v[2]) not in cleaning for v in CHECK_VIEWS)
+
+
+def test_check_withholds_what_the_cleaning_missed(monkeypatch):
+    """With every OCR detector blind (a cleaning pass that misses the text, and the check's own OCR view too),
+    the classical text-line detector still sees the drawn record number and the image is withheld, not marked
+    clean. Fails if the check only repeats the cleaning's detector."""
+    ds = pydicom.dcmread(pyd("CT_small.dcm"))
+    _draw(ds, "MRN 4471902", (6, 60), scale=0.45)
+    monkeypatch.setattr(PixelCleaner, "_detect", lambda self, img, view: [])
+    out = PixelCleaner().clean(ds)
+    assert not out.cleaned and "text-lines" in out.reason
+    assert {hit[1] for hit in out.check_found} == {"text-lines"}
+    assert "BurnedInAnnotation" not in ds or ds.BurnedInAnnotation != "NO"
+
+
+def test_text_lines_finds_drawn_text_not_anatomy():
+    import cv2
+
+    from anonlab.deid.dicom.pixels import _display, text_lines
+
+    ds = pydicom.dcmread(DEID_DATA / "humans" / "ctbrain1.dcm")
+    gray = cv2.cvtColor(_display(ds.pixel_array, "RGB"), cv2.COLOR_BGR2GRAY)
+    assert text_lines(gray) == []  # a drawing without text
+    ds = pydicom.dcmread(pyd("CT_small.dcm"))
+    plain = cv2.cvtColor(_display(ds.pixel_array, "MONOCHROME2"), cv2.COLOR_BGR2GRAY)
+    assert text_lines(plain) == []  # a real CT slice
+    x0, y0, x1, y1 = _draw(ds, "DOE 1961", (10, 30), scale=0.5)
+    found = text_lines(cv2.cvtColor(_display(ds.pixel_array, "MONOCHROME2"), cv2.COLOR_BGR2GRAY))
+    assert any(a <= x0 + 5 and b <= y0 + 5 and c >= x1 - 5 and d >= y1 - 5 for a, b, c, d in found)
