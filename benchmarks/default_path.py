@@ -26,6 +26,10 @@ half: numbers in 10 quantile bins plus missing, categories as written, the 50 mo
 - ``(other)`` rows: with DP domain discovery, a category too rare to be released is written as the placeholder
   ``(other)`` (:data:`anonlab.synth.domains.OTHER`); counted per column on its own, not as a format error.
 
+- ``dp-1way``: the DP 1-way baseline of the same default path (``--small-table 1-way``: every column's noisy
+  1-way marginal with the whole budget, columns independent), fitted once per table (MST's code path); issue 13
+  asks that the default path never release something worse than it (``vs DP 1-way`` below 1 is better).
+
 With ``--no-trust-domains`` the default path leaves the domains to synth's DP domain discovery (its default for
 domains read from the data) instead of trusting the draft's.
 
@@ -52,13 +56,44 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-DEFAULT_TABLES = "adult,compas,nyc_weather,txhousing,zipcodes,randhie,geonames"
+DEFAULT_TABLES = "adult,compas,nyc_weather,txhousing,zipcodes,randhie,geonames,fair"
 
 _INT = re.compile(r"^-?\d+$")
 OTHER = "(other)"  # anonlab.synth.domains.OTHER, written where a category was too rare to be released
 _DIGITS = re.compile(r"^\d+$")
 
-__all__ = ["measure", "format_checks", "column_kinds", "run_table", "main"]
+__all__ = ["measure", "format_checks", "column_kinds", "run_table", "main", "EXTRA_TABLES", "load_table"]
+
+
+def _extra_tables() -> dict:
+    """Real tables this benchmark reads beside benchmarks/tables.py's (same package files, same reader)."""
+    from benchmarks.tables import RealTable, _csv
+
+    return {
+        "fair": RealTable(
+            "fair",
+            "statsmodels==0.15.0",
+            "statsmodels/datasets/fair/fair.csv",
+            "Fair (1978), 'A Theory of Extramarital Affairs' (Redbook survey, 1974), as bundled in statsmodels",
+            "statsmodels: 'Included with permission of the author': used here in benchmarks only, never bundled",
+            "6,366 x 9: ordinal ratings 1-5, age and years married (17.5, 22), children, education 9-20, "
+            "occupation codes, affairs (a skewed float, 0 in 68% of rows)",
+            _csv,
+        )
+    }
+
+
+EXTRA_TABLES = _extra_tables()
+
+
+def load_table(name: str):
+    """A table of benchmarks/tables.py or of :data:`EXTRA_TABLES`, as text."""
+    from benchmarks.tables import _member, archive_path, load
+
+    if name in EXTRA_TABLES:
+        t = EXTRA_TABLES[name]
+        return t.read(_member(archive_path(t), t.member))
+    return load(name)
 
 
 def _text(df: pd.DataFrame) -> pd.DataFrame:
@@ -230,9 +265,7 @@ def run_table(name: str, methods: list[str], args, work: Path) -> list[dict]:
     """The default path (and, on Adult, the curated path) on one table; one row per method and path."""
     import numpy as np
 
-    from benchmarks.tables import load
-
-    df = load(name)
+    df = load_table(name)
     order = np.random.default_rng(args.seed).permutation(len(df))
     half = len(df) // 2
     train = df.iloc[order[:half]].reset_index(drop=True)
@@ -254,43 +287,46 @@ def run_table(name: str, methods: list[str], args, work: Path) -> list[dict]:
     base["typed"] = {t: sorted(c for c, k in types.items() if k == t) for t in sorted(set(types.values()))}
     base["identifiers"] = sorted(c for c, r in roles.items() if r == "identifier")
     trust = [] if args.no_trust_domains else ["--trust-domains"]
-    paths = [("default", ["--schema", str(draft), *trust, *shlex.split(args.synth_args)])]
+    default = ["--schema", str(draft), *trust, *shlex.split(args.synth_args)]
+    paths = [("default", default)]
     if name == "adult":
         paths.append(("curated", ["--schema", "adult"]))
+    runs = [(m, path, extra) for m in methods for path, extra in paths]
+    if not args.no_baseline:  # the DP 1-way baseline of the same path, once per table
+        runs.append(("mst", "dp-1way", [*default, "--small-table", "1-way"]))
     rows = []
-    for method in methods:
-        for path, extra in paths:
-            out = folder / f"{path}-{method}.csv"
-            cmd = [*anonlab, "synth", str(train_csv), "-o", str(out), "--method", method]
-            cmd += ["--epsilon", str(args.epsilon), "--no-ledger", "--seed", str(args.seed), "--force"]
-            cmd += ["--quiet", *extra]
-            if method == "aim" and args.aim_max_time:
-                cmd += ["--max-time", str(args.aim_max_time)]
-            if args.reuse and out.exists():  # measure an earlier run's release again, keeping its fit time
-                rc, err, secs = 0, "", args.previous.get((name, path, method)) or float("nan")
-            elif args.reuse and (name, path, method) in args.failed:  # an earlier failure stays what it was
-                rows.append(args.failed[(name, path, method)])
-                continue
-            else:
-                rc, err, secs = _run(cmd, args.timeout)
-            row = {
-                **base,
-                "path": path,
-                "method": method,
-                "epsilon": args.epsilon,
-                "fit_s": round(secs, 1) if secs == secs else None,
-            }
-            print(f"{name} {path} {method}: exit {rc} in {secs:.0f} s", file=sys.stderr, flush=True)
-            if rc != 0:
-                row["error"] = (err.splitlines() or ["(no message)"])[-1][:300]
-                rows.append(row)
-                continue
-            release = read_text(out)
-            t = types if path == "default" else {}
-            row["release_rows"] = len(release)
-            row.update(measure(train, holdout, release, t, seed=args.seed))
-            row["formats"] = format_checks(train, release, types)
+    for method, path, extra in runs:
+        out = folder / f"{path}-{method}.csv"
+        cmd = [*anonlab, "synth", str(train_csv), "-o", str(out), "--method", method]
+        cmd += ["--epsilon", str(args.epsilon), "--no-ledger", "--seed", str(args.seed), "--force"]
+        cmd += ["--quiet", *extra]
+        if method == "aim" and args.aim_max_time:
+            cmd += ["--max-time", str(args.aim_max_time)]
+        if args.reuse and out.exists():  # measure an earlier run's release again, keeping its fit time
+            rc, err, secs = 0, "", args.previous.get((name, path, method)) or float("nan")
+        elif args.reuse and (name, path, method) in args.failed:  # an earlier failure stays what it was
+            rows.append(args.failed[(name, path, method)])
+            continue
+        else:
+            rc, err, secs = _run(cmd, args.timeout)
+        row = {
+            **base,
+            "path": path,
+            "method": method,
+            "epsilon": args.epsilon,
+            "fit_s": round(secs, 1) if secs == secs else None,
+        }
+        print(f"{name} {path} {method}: exit {rc} in {secs:.0f} s", file=sys.stderr, flush=True)
+        if rc != 0:
+            row["error"] = (err.splitlines() or ["(no message)"])[-1][:300]
             rows.append(row)
+            continue
+        release = read_text(out)
+        t = types if path != "curated" else {}
+        row["release_rows"] = len(release)
+        row.update(measure(train, holdout, release, t, seed=args.seed))
+        row["formats"] = format_checks(train, release, types)
+        rows.append(row)
     return rows
 
 
@@ -337,8 +373,10 @@ def _verdicts(r: dict) -> dict[str, str]:
     return {"int": ints, "code": codes, "miss": miss, "other": other if "other" in f else "-"}
 
 
-def _targets(rows: list[dict]) -> str:
-    """Per method, the tables on which the default path meets each target."""
+def _targets(rows: list[dict], baseline: dict[str, float] | None = None) -> str:
+    """Per method, the tables on which the default path meets each target (and, where the DP 1-way baseline ran,
+    those on which the release is worse than it)."""
+    baseline = baseline or {}
     out = []
     for method in dict.fromkeys(r["method"] for r in rows if r.get("path") == "default"):
         mine = [r for r in rows if r.get("path") == "default" and r["method"] == method]
@@ -351,10 +389,16 @@ def _targets(rows: list[dict]) -> str:
             if not any(r["formats"][k] for k in ("integer", "code", "invented_missing"))
         ]
         failed = [r["table"] for r in mine if "error" in r]
+        worse = [
+            f"{r['table']} ({r['tv2_release'] / baseline[r['table']]:.2f}x)"
+            for r in ok
+            if baseline.get(r["table"]) and r["tv2_release"] > baseline[r["table"]]
+        ]
         out.append(
             f"{method}: gap closed >= 0.5 on {len(gap)}/{len(mine)} ({', '.join(gap) or 'none'}); every 1-way TV "
             f"< 0.05 on {len(one)}/{len(mine)} ({', '.join(one) or 'none'}); formats and missing values right on "
-            f"{len(fmt)}/{len(mine)}; failed to run on {', '.join(failed) or 'none'}"
+            f"{len(fmt)}/{len(mine)}; worse than the DP 1-way baseline on {', '.join(worse) or 'none'}; failed to "
+            f"run on {', '.join(failed) or 'none'}"
         )
     return "; ".join(out)
 
@@ -363,6 +407,7 @@ def write_results(runs: dict, tables: list[str]) -> None:
     """Rewrite default_path.json and .md from every label's figures."""
     from benchmarks.tables import TABLES
 
+    TABLES = {**TABLES, **EXTRA_TABLES}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "default_path.json").write_text(json.dumps({"runs": runs}, indent=1) + "\n")
     lines = [
@@ -386,15 +431,20 @@ def write_results(runs: dict, tables: list[str]) -> None:
             f"{t.licence} | {t.description.split(':', 1)[-1].strip()} |"
         )
     for label, run in runs.items():
+        baseline = {
+            r["table"]: r.get("tv2_release")
+            for r in run["rows"]
+            if r.get("path") == "dp-1way" and "error" not in r
+        }
         lines += [
             "",
             f"## {label}: commit {run['commit']}, {run['date']}",
             "",
             run.get("note", ""),
             "",
-            "| table | path | method | fit (s) | cols | 2-way TV release | indep | floor | gap closed | max 1-way TV "
-            "(column) | integers round-trip | codes round-trip | invented missing | `(other)` rows |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "| table | path | method | fit (s) | cols | 2-way TV release | indep | floor | gap closed | vs DP 1-way "
+            "| max 1-way TV (column) | integers round-trip | codes round-trip | invented missing | `(other)` rows |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         curated = {
             (r["table"], r["method"]): r.get("tv2_release")
@@ -405,14 +455,16 @@ def write_results(runs: dict, tables: list[str]) -> None:
             if "error" in r:
                 lines.append(
                     f"| {r['table']} | {r['path']} | {r['method']} | {r.get('fit_s', '-')} | | failed: "
-                    f"{r['error']} | | | | | | | | |"
+                    f"{r['error']} | | | | | | | | | |"
                 )
                 continue
             v = _verdicts(r)
             gap = _fmt(r.get("gap_closed"), 2)
+            base = baseline.get(r["table"])
+            vs = f"{r['tv2_release'] / base:.2f}" if base and r["path"] != "dp-1way" else "-"
             lines.append(
                 f"| {r['table']} | {r['path']} | {r['method']} | {r['fit_s'] or '-'} | {r['columns']} | "
-                f"{_fmt(r['tv2_release'])} | {_fmt(r['tv2_indep'])} | {_fmt(r['tv2_floor'])} | {gap} | "
+                f"{_fmt(r['tv2_release'])} | {_fmt(r['tv2_indep'])} | {_fmt(r['tv2_floor'])} | {gap} | {vs} | "
                 f"{_fmt(r['tv1_max'])} ({r['tv1_worst']}) | {v['int']} | {v['code']} | {v['miss']} | "
                 f"{v['other']} |"
             )
@@ -436,7 +488,7 @@ def write_results(runs: dict, tables: list[str]) -> None:
         )
         if over:
             lines += ["", "Columns with 1-way TV >= 0.05: " + "; ".join(over) + "."]
-        lines += ["", "Targets met (default path): " + _targets(run["rows"]) + "."]
+        lines += ["", "Targets met (default path): " + _targets(run["rows"], baseline) + "."]
         drops = sorted({f"{r['table']}: {', '.join(r['dropped'])}" for r in run["rows"] if r.get("dropped")})
         if drops:
             lines += [
@@ -466,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         "--reuse", action="store_true", help="with --workdir: measure releases already there again"
     )
     p.add_argument("--render", action="store_true", help="only rewrite the .md from the .json")
+    p.add_argument("--no-baseline", action="store_true", help="skip the DP 1-way baseline (dp-1way) runs")
     args = p.parse_args(argv)
     tables = args.tables.split(",")
     methods = args.methods.split(",")

@@ -15,6 +15,7 @@ from anonlab.privacy.ledger import Ledger
 from anonlab.synth.base import Budget, get_method
 from anonlab.synth.encoding import Encoding
 from anonlab.synth.planning import (
+    AIM_SNR_THRESHOLD,
     ROW_COUNT_SHARE,
     SmallTableWarning,
     plan_small_table,
@@ -263,6 +264,8 @@ def test_one_way_mode_is_the_dp_one_way_baseline_whatever_the_check_says(adult, 
     m, small = _fit(method, adult.sample(3000, random_state=5), 1.0, small_table="1-way")
     assert small == []  # asked for: no warning
     assert m.privacy_.details["small_table"]["mode"] == "1-way"
+    # AIM checks pairs at a higher threshold than MST (its first one-way measurements are noisier)
+    assert m.privacy_.details["small_table"]["threshold"] == (AIM_SNR_THRESHOLD if method == "aim" else 1.0)
     assert all(len(c) == 1 for c in m.measured_) and len(m.measured_) == 15
     assert "compressed" not in m.privacy_.details
     assert m.privacy_.details["rho_spent"] == pytest.approx(Budget(1.0, 1e-9).rho)
