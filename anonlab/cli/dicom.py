@@ -113,8 +113,9 @@ def add_parser(sub) -> None:
         "--clean-pixels",
         action="store_true",
         help="clean burned-in text from the images that would be withheld: known regions from the deid filter "
-        "rules per manufacturer and model, then OCR; written only when a second OCR pass finds nothing (then "
-        "BurnedInAnnotation NO), else withheld with the reason. Needs the media extra; about 1-10 s per image",
+        "rules per manufacturer and model, then OCR; written only when a check that sees differently (OCR on "
+        "another view and a text-line detector that is no OCR) finds nothing (then BurnedInAnnotation NO), else "
+        "withheld with the reason. Needs the media extra; about 1-10 s per image",
     )
     p.add_argument(
         "--ocr-policy",
