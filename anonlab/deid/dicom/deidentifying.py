@@ -568,7 +568,8 @@ def deidentify(
     strict_key : refuse a key file that others can read or write (otherwise a warning).
     clean_pixels : clean burned-in text from the images that would be withheld: known regions from the deid filter
         rules, then OCR, then a check by other detectors that must find nothing
-        (:mod:`anonlab.deid.dicom.pixels`; needs the ``media`` extra). Cleaned images get BurnedInAnnotation NO; the others stay withheld with the reason.
+        (:mod:`anonlab.deid.dicom.pixels`; needs the ``media`` extra). Cleaned images get BurnedInAnnotation NO;
+        the others stay withheld with the reason.
     ocr_policy : ``"all"`` blanks every region with text, ``"identifying"`` only text read as identifying.
 
     Returns a :class:`DeidentifyResult` (counts and every input not written, with the reason; no identifier, no
