@@ -147,6 +147,10 @@ class ReleaseRecipe:
         if kind not in KINDS:
             raise UsageError(f"[release] kind= must be one of {', '.join(KINDS)} (got {kind!r})")
         table = KINDS[kind]
+        if "reproduce" in data and table not in data:
+            raise UsageError(
+                "an older recipe of anonlab serve, before anonlab run: run its [reproduce] command line instead"
+            )
         extra = sorted(set(data) - {"release", table, "secrets", "evaluation"})
         if extra:
             raise UsageError(f"[{extra[0]}] is not a table of a {kind} recipe")

@@ -77,6 +77,10 @@ def test_the_recipe_round_trips_through_toml():
             "quasi= and k= are required",
         ),
         ("not = [toml", "not a valid TOML recipe"),
+        (
+            '[release]\nkind = "kanonymity"\ninput = "a.csv"\n[parameters]\nk = 5\n[reproduce]\ncommand = "x"\n',
+            "run its [reproduce] command line instead",
+        ),
     ],
 )
 def test_bad_recipes_are_one_line_errors(tmp_path, text, words, capsys):
