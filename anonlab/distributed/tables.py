@@ -27,6 +27,8 @@ from anonlab.errors import InputError, OutputError, OutputExistsError, UsageErro
 __all__ = ["read_table", "write_parquet", "staged_folder", "is_parquet"]
 
 _INT, _FLOAT, _TEXT = "int", "float", "text"
+#: the most Parquet data (as Parquet counts it) gathered into one partition from small row groups
+PARQUET_BLOCKSIZE = "16MiB"
 _PARQUET_META = {"_metadata", "_common_metadata", "_SUCCESS"}
 
 
@@ -98,7 +100,16 @@ def _read_parquet(path, columns):
     if not (glob.glob(p) if any(ch in p for ch in "*?[") else os.path.exists(p)):
         raise InputError(f"{path}: no such file or folder")
     try:
-        ddf = dd.read_parquet(str(path), columns=list(columns) if columns else None, index=False)
+        # row groups are the unit: small ones are gathered up to PARQUET_BLOCKSIZE (as Parquet measures them,
+        # several times smaller than the pandas frame they become), a large one is a partition of its own (Dask's
+        # default would read a file of a few hundred MiB as one partition: one worker holding the whole table)
+        ddf = dd.read_parquet(
+            str(path),
+            columns=list(columns) if columns else None,
+            index=False,
+            split_row_groups="adaptive",
+            blocksize=PARQUET_BLOCKSIZE,
+        )
     except Exception as exc:  # pyarrow raises several unrelated types for a bad file
         if columns and isinstance(exc, (KeyError, ValueError)) and "column" in str(exc).lower():
             _require(path, dd.read_parquet(str(path), index=False).columns, columns)
