@@ -203,7 +203,7 @@ class VoiceAnonymizer:
         import soundfile as sf
 
         sf.write(buf, y, sr, format=fmt, subtype="PCM_16")
-        write_bytes(dst, buf.getvalue(), force=force, mode=0o644)
+        write_bytes(dst, buf.getvalue(), force=force)
         return VoiceReport(
             input=str(src),
             output=str(dst),
