@@ -85,6 +85,10 @@ class Column:
         hours of 0.25 miles: 2); synthesizers round what they draw to it, so a point mass such as 10.00 is written
         as 10.0, not 9.9999. ``None``: any precision. Read from the data by :func:`infer_schema` (then covered by
         ``from_data`` like the bounds).
+    other : for a categorical or code column, the public label (one of ``categories``) that stands for every value
+        not listed: a synthesizer codes such values as this category and writes the label, instead of refusing the
+        column or coding them missing. :func:`infer_schema` gives a column with more distinct values than it lists
+        ``other = "(other)"`` beside its most frequent values.
     reason : why :func:`infer_schema` guessed the role and type (written as a comment in the draft TOML; not part
         of the contract: ignored by equality and fingerprints).
     """
@@ -98,6 +102,7 @@ class Column:
     from_data: bool = False
     missing: bool | None = None
     decimals: int | None = None
+    other: str | None = None
     reason: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -105,6 +110,13 @@ class Column:
         self._check_kind(where)
         if self.categories is not None:
             self._check_categories(where)
+        if self.other is not None:
+            if self.type not in CATEGORICAL_TYPES:
+                raise SchemaError(f"{where}: an 'other' label given for a {self.type} column")
+            if not isinstance(self.other, str) or (
+                self.categories is not None and self.other not in self.categories
+            ):
+                raise SchemaError(f"{where}: the 'other' label must be one of the column's categories")
         if (self.lower is not None or self.upper is not None) and self.type not in _BOUNDED:
             raise SchemaError(f"{where}: bounds given for a {self.type} column")
         if (self.lower is None) != (self.upper is None):
@@ -196,6 +208,8 @@ class Column:
             out["missing"] = self.missing
         if self.decimals is not None:
             out["decimals"] = self.decimals
+        if self.other is not None:
+            out["other"] = self.other
         if self.has_domain or (self.missing is not None and self.from_data):
             out["from_data"] = self.from_data
         return out
@@ -212,7 +226,18 @@ def _as_date(value: Any, where: str) -> _dt.date:
         raise SchemaError(f"{where}: {value!r} is not a date (YYYY-MM-DD)") from None
 
 
-_KEYS = {"role", "type", "categories", "lower", "upper", "from_data", "missing", "decimals", "reason"}
+_KEYS = {
+    "role",
+    "type",
+    "categories",
+    "lower",
+    "upper",
+    "from_data",
+    "missing",
+    "decimals",
+    "other",
+    "reason",
+}
 
 
 @dataclass(frozen=True)
@@ -403,7 +428,7 @@ class Schema:
                 found.append(
                     f"column {col.name!r}: {int(s.isna().sum())} missing value(s) but missing = false"
                 )
-            if col.categories is not None:
+            if col.categories is not None and col.other is None:  # with an "other" label any value fits
                 extra = set(s.dropna().astype(str)) - set(col.categories)
                 if extra:
                     found.append(
@@ -758,6 +783,12 @@ def _type_reason(kind: str, s: pd.Series, name: str) -> str:
     return f"type {kind}"
 
 
+#: The label :func:`infer_schema` gives the values it does not list in a column of many values.
+OTHER_LABEL = "(other)"
+#: The fewest rows a value must hold to be listed beside an ``other`` label.
+OTHER_MIN_COUNT = 2
+
+
 def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
     """Draft a schema from a table (read with :func:`anonlab.io.read_table`, so codes are text).
 
@@ -767,8 +798,10 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
 
     Every domain read here comes from the data, so it is marked ``from_data = True``, and so is ``missing`` (whether
     the column has missing values): fine for k-anonymity and risk assessment, not trusted by DP steps.
-    Categorical and code columns with more than ``max_categories`` distinct values get no category list
-    (an identifier-like column's values would otherwise be copied into the schema). A categorical or code column
+    Categorical and code columns with more than ``max_categories`` distinct values get their
+    ``max_categories - 1`` most frequent values held by at least :data:`OTHER_MIN_COUNT` rows each (never a value
+    of one row) and the label ``other = "(other)"`` standing for the rest, so that they can be synthesised (the
+    ZIP code table's 11,000 cities); a key column is an identifier (below). A categorical or code column
     whose values are nearly all distinct (90% or more, over 100 of them: a ZIP per row, a record number) is a key
     and is marked ``identifier``: it names its row, so it is never synthesised and never blocks synthesis.
     """
@@ -789,6 +822,12 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
             cats = s.dropna().astype(str).unique()
             if 0 < len(cats) <= max_categories:
                 kw["categories"] = tuple(sorted(cats))
+            elif len(cats) > max_categories:  # the frequent values, and a label for the rest
+                counts = s.dropna().astype(str).value_counts()
+                counts = counts[counts >= OTHER_MIN_COUNT]
+                top = sorted(counts.index, key=lambda v: (-counts[v], v))[: max(max_categories - 1, 0)]
+                label = OTHER_LABEL if OTHER_LABEL not in top else f"{OTHER_LABEL} "
+                kw.update(categories=tuple(sorted(top)) + (label,), other=label)
         elif kind in ("integer", "float"):
             nonnull = pd.to_numeric(s, errors="coerce").dropna()
             if len(nonnull):

@@ -117,7 +117,13 @@ class ColumnCoding:
         """The coding of one schema column, from its public domain only."""
         from dataclasses import replace
 
-        return replace(cls._from_column(col, bins), missing=missing, decimals=getattr(col, "decimals", None))
+        # a schema's public "other" label holds every unlisted value (instead of coding it missing)
+        return replace(
+            cls._from_column(col, bins),
+            missing=missing,
+            decimals=getattr(col, "decimals", None),
+            other=getattr(col, "other", None) if col.is_categorical else None,
+        )
 
     @classmethod
     def _from_column(cls, col: Column, bins: int) -> ColumnCoding:
