@@ -328,3 +328,15 @@ def test_speakers_move_apart_from_their_originals(tmp_path):
     same = np.mean([cos(embs[v, 0, "orig"], embs[v, 1, "orig"]) for v in voices])
     anon = np.mean([cos(embs[v, 0, "orig"], embs[v, 1, "anon"]) for v in voices])
     assert anon < same
+
+
+def test_without_the_audio_extra(monkeypatch, tmp_path, capsys):
+    import sys
+
+    for m in [k for k in sys.modules if k == "soundfile" or k.startswith("soundfile.")]:
+        monkeypatch.delitem(sys.modules, m)
+    monkeypatch.setitem(sys.modules, "soundfile", None)
+    assert main(["audio", "voice", str(ARCTIC), str(tmp_path / "o.wav"), "--seed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "'audio'" in err and "soundfile" in err and err.count("\n") == 1
+    assert not (tmp_path / "o.wav").exists()
