@@ -203,13 +203,13 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
     lower = sum(np.asarray(col_mean[j])[nodes[:, j]] for j in range(d)) / d
     visit = np.lexsort((nodes.sum(axis=1), lower))
     bad = np.zeros(len(nodes), dtype=bool)
+    good = np.zeros(len(nodes), dtype=bool)  # passes with nothing suppressed: its loss is its lower bound
     budget = int(np.floor(max_suppression * n + 1e-9))
-    best, evaluated = None, 0
-    for i in visit:
-        if best is not None and lower[i] >= best[0] - 1e-15:
-            break
-        if bad[i]:
-            continue
+    evaluated = 0
+
+    def evaluate(i):
+        """(loss, node classes, ok) of node ``i``, or None when it fails; marks what monotonicity implies."""
+        nonlocal evaluated, bad, good
         evaluated += 1
         node = nodes[i]
         nc = _node_classes(node, gens, n, n_rows)
@@ -218,28 +218,72 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
         if failed_rows > budget or bool((~ok & (nc.sample == 0)).any()):
             if monotone:
                 bad |= (nodes <= node).all(axis=1)
-            continue
+            return None
+        if monotone and failed_rows == 0 and budget == 0:
+            good |= (nodes >= node).all(axis=1)
         rows_failed = ~ok[nc.inv[:n]]
         lost = sum(ncp[j][node[j]][quasi[j].codes[rows_failed]] for j in range(d)) / d if failed_rows else 0.0
-        loss = float(lower[i]) + (failed_rows - float(np.sum(lost))) / n
-        if best is None or loss < best[0] - 1e-12:
-            best = (loss, tuple(int(x) for x in node), nc, ok)
+        return float(lower[i]) + (failed_rows - float(np.sum(lost))) / n, nc, ok
+
+    if monotone:
+        _probe(nodes, heights, bad, good, evaluate)
+    best = None
+    for i in visit:
+        if best is not None and lower[i] >= best[0] - 1e-15:
+            break
+        if bad[i]:
+            continue
+        if good[i]:  # nothing suppressed (budget 0): the loss is the bound, the least of those left
+            best = (float(lower[i]), int(i))
+            break
+        res = evaluate(i)
+        if res is not None and (best is None or res[0] < best[0] - 1e-12):
+            best = (res[0], int(i))
     if best is None:
         raise NotSatisfiable(
             "no full-domain generalisation meets the model within the suppression budget "
             f"({max_suppression:.1%} of {n:,} records)"
         )
-    loss, levels, nc, ok = best
-    kept = ok[nc.inv[:n]]
-    rows = np.nonzero(kept)[0]
+    loss, i = best
+    levels = tuple(int(x) for x in nodes[i])
+    _, nc, ok = evaluate(i)
+    classes = _released_classes(nc, ok, n)
+    return levels, classes, nc, loss, evaluated, total
+
+
+def _released_classes(nc: NodeClasses, ok: np.ndarray, n: int) -> Classes:
+    """The classes of the sample's rows whose class passes (the others are suppressed)."""
+    rows = np.nonzero(ok[nc.inv[:n]])[0]
     ids = nc.inv[rows]
     perm = np.argsort(ids, kind="stable")
     order, ks = rows[perm], ids[perm]
     if not len(order):
         raise NotSatisfiable("every record would be suppressed")
     b = np.r_[0, np.nonzero(ks[1:] != ks[:-1])[0] + 1]
-    classes = Classes(order, b.astype(np.int64), np.r_[b[1:], len(order)].astype(np.int64))
-    return levels, classes, nc, loss, evaluated, total
+    return Classes(order, b.astype(np.int64), np.r_[b[1:], len(order)].astype(np.int64))
+
+
+def _probe(nodes, heights, bad, good, evaluate) -> None:
+    """Probe the boundary first (as :meth:`anonlab.deid.lattice._Lattice.probe` does): binary search along 2d
+    chains from the bottom to the top; a failing probe rules out its down-set, a passing one (with nothing
+    suppressed) rules in its up-set, which the search by lower bound would otherwise visit node by node."""
+    from anonlab.deid.lattice import _chain
+
+    d = len(heights)
+    stride = np.cumprod([1] + [x + 1 for x in heights[::-1]])[:-1][::-1]
+    for r in range(2 * d):
+        cols = [(r + t) % d for t in range(d)]
+        chain = _chain(cols[::-1] if r >= d else cols, heights, stride)
+        a, b = 0, len(chain) - 1
+        while a < b:
+            mid = (a + b) // 2
+            i = chain[mid]
+            if bad[i]:
+                a = mid + 1
+            elif good[i] or evaluate(i) is not None:
+                b = mid
+            else:
+                a = mid + 1
 
 
 def check_k_at_least_one(k) -> None:
