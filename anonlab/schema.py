@@ -787,6 +787,10 @@ def _type_reason(kind: str, s: pd.Series, name: str) -> str:
 OTHER_LABEL = "(other)"
 #: The fewest rows a value must hold to be listed beside an ``other`` label.
 OTHER_MIN_COUNT = 2
+#: The most values listed beside an ``other`` label: a DP synthesizer's pairs grow with the product of two
+#: columns' sizes (the ZIP code table's city x county at 1,000 values each was refused by MST's time estimate),
+#: and at epsilon 1 a value needs about a hundred rows to stand out of the noise anyway.
+OTHER_MAX_LISTED = 199
 
 
 def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
@@ -798,9 +802,9 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
 
     Every domain read here comes from the data, so it is marked ``from_data = True``, and so is ``missing`` (whether
     the column has missing values): fine for k-anonymity and risk assessment, not trusted by DP steps.
-    Categorical and code columns with more than ``max_categories`` distinct values get their
-    ``max_categories - 1`` most frequent values held by at least :data:`OTHER_MIN_COUNT` rows each (never a value
-    of one row) and the label ``other = "(other)"`` standing for the rest, so that they can be synthesised (the
+    Categorical and code columns with more than ``max_categories`` distinct values get their most frequent values
+    (at most :data:`OTHER_MAX_LISTED`, each held by at least :data:`OTHER_MIN_COUNT` rows: never a value of one
+    row) and the label ``other = "(other)"`` standing for the rest, so that they can be synthesised (the
     ZIP code table's 11,000 cities); a key column is an identifier (below). A categorical or code column
     whose values are nearly all distinct (90% or more, over 100 of them: a ZIP per row, a record number) is a key
     and is marked ``identifier``: it names its row, so it is never synthesised and never blocks synthesis.
@@ -825,7 +829,8 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
             elif len(cats) > max_categories:  # the frequent values, and a label for the rest
                 counts = s.dropna().astype(str).value_counts()
                 counts = counts[counts >= OTHER_MIN_COUNT]
-                top = sorted(counts.index, key=lambda v: (-counts[v], v))[: max(max_categories - 1, 0)]
+                most = max(min(max_categories - 1, OTHER_MAX_LISTED), 0)
+                top = sorted(counts.index, key=lambda v: (-counts[v], v))[:most]
                 label = OTHER_LABEL if OTHER_LABEL not in top else f"{OTHER_LABEL} "
                 kw.update(categories=tuple(sorted(top)) + (label,), other=label)
         elif kind in ("integer", "float"):

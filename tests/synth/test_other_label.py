@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from anonlab.errors import SchemaError
-from anonlab.schema import OTHER_LABEL, Column, Schema, infer_schema
+from anonlab.schema import OTHER_LABEL, OTHER_MAX_LISTED, Column, Schema, infer_schema
 from anonlab.synth import MST
 
 
@@ -30,6 +30,7 @@ def test_infer_lists_the_frequent_values_and_an_other_label_and_round_trips():
     assert counts[listed].min() >= counts.drop(listed).max()
     assert all(counts[c] >= 2 for c in col.categories[:-1])
     assert col.from_data and schema["kind"].other is None
+    assert len(infer_schema(df, max_categories=300)["city"].categories) == OTHER_MAX_LISTED + 1  # of 332
     back = Schema.from_toml(schema.to_toml(reasons=True))
     assert back == schema and back["city"].other == OTHER_LABEL
     assert schema.problems(schema.coerce(df)) == []  # unlisted values fit: they are "other"
