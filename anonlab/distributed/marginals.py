@@ -62,22 +62,21 @@ def _coerce(part, schema, source):
 
 
 def _scan_part(part, schema, encoding, wide, dplan, source):
-    """What a fit reads before its charge: row count, values outside the public domain, quantile ranks of the
-    wide columns, density units of the binned ones."""
+    """What a fit reads before its charge: the coercion's checks, the row count, the quantile ranks of the wide
+    columns and the density units of the binned ones."""
     from anonlab.synth.binning import quantile_ranks
     from anonlab.synth.density import density_units
 
     bad, data = _coerce(part, schema, source)
     if bad:
         return {"bad": bad}
-    _, outside = encoding.encode(data)
     by_name = {c.name: c for c in encoding.columns}
     ranks = {n: quantile_ranks(by_name[n].values(data[n]), by_name[n]) for n in wide}
     units = {}
     if dplan is not None:
         for n, *_ in dplan.columns:
             units[n] = density_units(by_name[n].values(data[n]), dplan, n)
-    return {"bad": (), "n": len(data), "outside": outside, "ranks": ranks, "units": units}
+    return {"bad": (), "n": len(data), "ranks": ranks, "units": units}
 
 
 def _merge_units(a, b):
@@ -93,24 +92,21 @@ def _merge_scan(a, b):
     bad = tuple(dict.fromkeys((*a["bad"], *b["bad"])))
     if bad:
         return {"bad": bad}
-    outside = dict(a["outside"])
-    for k, v in b["outside"].items():
-        outside[k] = outside.get(k, 0) + v
     return {
         "bad": (),
         "n": a["n"] + b["n"],
-        "outside": outside,
         "ranks": {k: a["ranks"][k] + b["ranks"][k] for k in a["ranks"]},
         "units": {k: _merge_units(a["units"][k], b["units"][k]) for k in a["units"]},
     }
 
 
 def _count_part(part, schema, encoding, cliques, source):
-    """One partition's marginals on ``cliques`` (int64 counts, flat)."""
+    """One partition's marginals on ``cliques`` (int64 counts, flat), and its values outside the public domain
+    (clamped or coded missing, per column: the fit's diagnostics)."""
     bad, data = _coerce(part, schema, source)
     if bad:  # checked in the first pass; a table that changed since is refused the same way
         return {"bad": bad}
-    codes, _ = encoding.encode(data)
+    codes, outside = encoding.encode(data)
     sizes = encoding.sizes
     cols = np.ascontiguousarray(codes.T)  # a column at a time, not strided through the rows
     out = []
@@ -122,14 +118,18 @@ def _count_part(part, schema, encoding, cliques, source):
             flat *= int(sizes[c])
             flat += cols[c].astype(dtype)
         out.append(np.bincount(flat, minlength=cells).astype(np.int64))
-    return {"bad": (), "counts": out}
+    return {"bad": (), "counts": out, "outside": outside}
 
 
 def _merge_counts(a, b):
     bad = tuple(dict.fromkeys((*a["bad"], *b["bad"])))
     if bad:
         return {"bad": bad}
-    return {"bad": (), "counts": [x + y for x, y in zip(a["counts"], b["counts"], strict=True)]}
+    outside = dict(a["outside"])
+    for k, v in b["outside"].items():
+        outside[k] = outside.get(k, 0) + v
+    counts = [x + y for x, y in zip(a["counts"], b["counts"], strict=True)]
+    return {"bad": (), "counts": counts, "outside": outside}
 
 
 # -- the table on the cluster ----------------------------------------------------------------------------------
@@ -171,8 +171,9 @@ class _Table:
     def scan(self, encoding, wide, dplan) -> dict[str, Any]:
         return self._reduce(_scan_part, _merge_scan, encoding, tuple(wide), dplan)
 
-    def counts(self, encoding, cliques) -> list[np.ndarray]:
-        return self._reduce(_count_part, _merge_counts, encoding, tuple(cliques))["counts"]
+    def counts(self, encoding, cliques) -> tuple[list[np.ndarray], dict[str, int]]:
+        out = self._reduce(_count_part, _merge_counts, encoding, tuple(cliques))
+        return out["counts"], out["outside"]
 
     def fingerprint(self) -> str:
         from anonlab.distributed.stats import _fingerprint
@@ -201,13 +202,18 @@ class ClusterMarginals(MarginalSource):
         self._cache: dict[tuple[int, ...], np.ndarray] = {}
         self._compression = None
         self.shape = (int(rows), len(encoding.sizes))
+        self.outside: dict[str, int] | None = None  # per column, values outside the public domain (counted)
+
+    def count(self) -> None:
+        """Count the marginals of the cliques given (one pass), if not done yet."""
+        if not self._cache and self._wanted:
+            self._count(self._wanted)
 
     def _counted(self, clique: tuple[int, ...]) -> np.ndarray:
         """int64 counts on the encoding's own codes, axes in sorted column order."""
         if clique in self._cache:
             return self._cache[clique]
-        if not self._cache and self._wanted:
-            self._count(self._wanted)
+        self.count()
         for have, m in self._cache.items():
             if set(clique) <= set(have):
                 drop = tuple(i for i, c in enumerate(have) if c not in clique)
@@ -218,7 +224,9 @@ class ClusterMarginals(MarginalSource):
 
     def _count(self, cliques) -> None:
         sizes = self._encoding.sizes
-        for c, flat in zip(cliques, self._table.counts(self._encoding, cliques), strict=True):
+        counts, outside = self._table.counts(self._encoding, cliques)
+        self.outside = outside if self.outside is None else self.outside
+        for c, flat in zip(cliques, counts, strict=True):
             self._cache[c] = flat.reshape(tuple(int(sizes[a]) for a in c))
 
     def marginal(self, sizes: Sequence[int], clique: tuple[int, ...]) -> np.ndarray:
@@ -287,7 +295,7 @@ class _OnCluster:
         if scan["n"] == 0:
             raise InputError(f"{run.source}: no rows")
         self._scan = scan
-        self.outside_domain_ = scan["outside"]
+        self.outside_domain_ = {}  # counted with the marginals (the bounds and categories do not change)
         self.trusted_domains_ = bool(self.domains_ == "trust" and any(c.from_data for c in run.schema))
 
     def _fingerprint(self, df, ledger) -> str:
@@ -311,6 +319,8 @@ class _OnCluster:
             )
         d = len(self.encoding_.sizes)
         run.codes = ClusterMarginals(self._cluster, self.encoding_, _cliques(self, d), scan["n"])
+        run.codes.count()
+        self.outside_domain_ = dict(run.codes.outside or {})
 
 
 def _stand_in(ddf):

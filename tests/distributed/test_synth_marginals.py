@@ -52,7 +52,7 @@ def _same_fit(a, b) -> None:
     assert a.compression_ == b.compression_
     assert all(np.array_equal(x, y) for x, y in zip(a.model_.probs, b.model_.probs, strict=True))
     assert a.summary() == b.summary()
-    assert a.outside_domain_ == b.outside_domain_
+    assert a.outside_domain_ == b.outside_domain_  # counted with the marginals on the cluster
     assert a.sample(300, seed=1).equals(b.sample(300, seed=1))
 
 
@@ -71,7 +71,7 @@ def test_exact_aggregates_equal_in_process(cluster, table):
     want = [marginal(codes, enc.sizes, c) for c in pairs + [(3,), (0, 2, 4)]]
     assert all(g.dtype == w.dtype and np.array_equal(g, w) for g, w in zip(got, want, strict=True))
 
-    # what the fit reads before its charge: the row count, out-of-domain counts, quantile ranks, density units
+    # what the fit reads before its charge: the row count, quantile ranks, density units
     from anonlab.synth.encoding import Encoding
 
     provisional = Encoding.from_schema(schema, bins=32)
@@ -80,7 +80,6 @@ def test_exact_aggregates_equal_in_process(cluster, table):
     scan = _Table(ddf, schema, "input", cluster).scan(provisional, wide, dplan)
     frame = coerce_private(table, schema, "input")
     assert scan["n"] == len(table)
-    assert scan["outside"] == provisional.encode(frame)[1] and scan["outside"]
     by = {c.name: c for c in provisional.columns}
     for n in wide:
         assert np.array_equal(scan["ranks"][n], quantile_ranks(by[n].values(frame[n]), by[n]))
@@ -93,9 +92,10 @@ def test_compressed_and_transposed_marginals(cluster, table):
     from anonlab.datasets import adult_schema
     from anonlab.privacy.stats import coerce_private
     from anonlab.synth.compression import ColumnCompression, Compression
+    from anonlab.synth.encoding import Encoding
 
-    fitted = MST(epsilon=1.0, seed=2, iters=20).fit(table, "adult")
-    enc, schema = fitted.encoding_, adult_schema()
+    schema = adult_schema()
+    enc = Encoding.from_schema(schema, bins=32)  # public bins (learned ones: the test above)
     codes, _ = enc.encode(coerce_private(table, schema, "input"))
     d = len(enc.sizes)
     j = enc.names.index("native-country")
@@ -135,6 +135,7 @@ def test_mst_release_equals_in_process_with_a_ledger(cluster, table, tmp_path):
     assert ea[0].details == eb[0].details and ea[0].charged_cost == eb[0].charged_cost
 
 
+@pytest.mark.slow
 def test_mst_public_bins_and_no_point_masses(cluster, table):
     kw = dict(epsilon=0.5, seed=4, iters=30, binning="public", point_masses=False, compress=False)
     a = MST(**kw).fit(table, "adult")
