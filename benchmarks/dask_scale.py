@@ -57,7 +57,8 @@ NOTES = (
     "per process. In-process = read_table + the library call; local:N = anonlab.distributed on a LocalCluster of "
     "N single-threaded worker processes (cluster start reported apart). load_before/load_after: 1-minute load "
     "average of the shared 2-core machine. worker_peak_mb: each worker's largest process memory in the "
-    "scheduler's heartbeats (sampled each second)."
+    "scheduler's heartbeats (sampled each second). cpu_s: CPU seconds used (in-process: the process; local:N: the "
+    "client and the workers' processes), a measure the machine's load does not inflate as it does wall time."
 )
 
 
@@ -119,6 +120,22 @@ class _WorkerMemory:
         self.stop.set()
         self.thread.join()
         return [round(v) for v in self.peaks.values()]
+
+
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process so far."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _workers_cpu_s(client) -> float:
+    def cpu():
+        import psutil
+
+        t = psutil.Process().cpu_times()
+        return t.user + t.system
+
+    return sum(client.run(cpu).values())
 
 
 def _load() -> float:
@@ -225,10 +242,11 @@ def main(argv: list[str] | None = None) -> None:
     warnings.simplefilter("ignore")
     try:
         if args.path == "in-process":
-            t = time.perf_counter()
+            t, c = time.perf_counter(), _cpu_s()
             got = _in_process(args.step, src, out, key)
             seconds = time.perf_counter() - t
-            row |= {"seconds": round(seconds, 1), "rows_per_s": round(args.rows / seconds)}
+            row |= {"seconds": round(seconds, 1), "rows_per_s": round(args.rows / seconds),
+                    "cpu_s": round(_cpu_s() - c, 1)}  # fmt: skip
             if args.step in ("assess", "dp"):  # kept as the reference of the cluster run at this size
                 earlier = RESULTS / "dask_scale_reference.json"
                 refs = json.loads(earlier.read_text()) if earlier.exists() else {}
@@ -243,11 +261,16 @@ def main(argv: list[str] | None = None) -> None:
             with connect(args.path) as client:
                 row["cluster_start_s"] = round(time.perf_counter() - t, 1)
                 memory = _WorkerMemory(client)
-                t = time.perf_counter()
+                t, c, w = time.perf_counter(), _cpu_s(), _workers_cpu_s(client)
                 got = _on_cluster(args.step, src, out, key, client)
                 seconds = time.perf_counter() - t
+                cpu = _cpu_s() - c + _workers_cpu_s(client) - w
                 row["worker_peak_mb"] = memory.close()
-            row |= {"seconds": round(seconds, 1), "rows_per_s": round(args.rows / seconds)}
+            row |= {
+                "seconds": round(seconds, 1),
+                "rows_per_s": round(args.rows / seconds),
+                "cpu_s": round(cpu, 1),
+            }
             if args.step == "anonymize":
                 row |= {k: got[k] for k in ("k", "classes", "gcp", "regions")}
             row["equal"] = _agrees(args.step, got, src, out, key, args.rows)
