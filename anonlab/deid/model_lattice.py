@@ -214,6 +214,8 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
         node = nodes[i]
         nc = _node_classes(node, gens, n, n_rows)
         ok = np.asarray(class_ok(nc), dtype=bool)
+        # class numbers no row holds (gaps of a bincount over the key range) are no classes
+        ok |= (nc.sample == 0) if nc.population is None else ((nc.sample == 0) & (nc.population == 0))
         failed_rows = int(nc.sample[~ok].sum())
         if failed_rows > budget or bool((~ok & (nc.sample == 0)).any()):
             if monotone:

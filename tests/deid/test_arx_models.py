@@ -13,6 +13,8 @@ from collections import Counter
 import pandas as pd
 import pycanon.anonymity as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from anonlab.deid import anonymize
 from anonlab.errors import InputError, UsageError
@@ -390,3 +392,41 @@ def _levels_from(released) -> tuple:
         labels = set(released[c])
         out.append(next(lev for lev in range(3) if labels <= {row[lev] for row in HIER[c]}))
     return tuple(out)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    pop_idx=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=6, max_size=30),
+    take=st.data(),
+    bounds=st.sampled_from([(0.0, 0.5), (0.1, 0.6), (0.0, 0.9), (0.2, 1.0)]),
+    k_map=st.integers(1, 5),
+)
+def test_random_tables_meet_presence_and_kmap(hand, pop_idx, take, bounds, k_map):
+    """Random populations and samples on the hand-worked hierarchies: whenever the method answers, the plain-loop
+    checker confirms the model and that the node is minimal; when it refuses, no node meets the model."""
+    _, _, paths = hand
+    zips, ages = ["1301", "1302", "1401", "1402"], [21, 25, 33, 38]
+    pop_rows = [(zips[a], ages[b]) for a, b in pop_idx]
+    chosen = take.draw(
+        st.lists(st.integers(0, len(pop_rows) - 1), min_size=1, max_size=len(pop_rows), unique=True)
+    )
+    s_rows = [pop_rows[i] for i in sorted(chosen)]
+    pop = pd.DataFrame(pop_rows, columns=["zip", "age"])
+    sample = pd.DataFrame(s_rows, columns=["zip", "age"])
+    nodes = all_nodes(cols(), paths)
+    for method, holds, params in (
+        ("presence", lambda n: presence_holds(pop_rows, s_rows, cols(), paths, n, *bounds), dict(zip(("delta_min", "delta_max"), bounds, strict=True))),
+        ("kmap", lambda n: kmap_holds(pop_rows, s_rows, cols(), paths, n, k_map), {}),
+    ):  # fmt: skip
+        ok = {n for n in nodes if holds(n)}
+        k = 1 if method == "presence" else k_map
+        try:
+            out, rep = anonymize(
+                sample, method=method, quasi=cols(), k=k, population=pop, hierarchies=paths, **params
+            )
+        except UsageError:
+            assert not ok
+            continue
+        lev = levels_of(rep, cols())
+        assert lev in minimal(ok)
+        assert list(map(tuple, out[cols()].to_numpy())) == generalise(s_rows, cols(), paths, lev)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from anonlab.deid import anonymize
 from anonlab.errors import InputError, UsageError
@@ -153,3 +155,26 @@ def test_cli(cli, small, tmp_path):
     assert code == 0, err
     assert "achieved k          2" in stdout and "m (items known)     2" in stdout
     assert km_holds(sets_of(pd.read_csv(out, dtype=str)["items"]), 2, 2)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    data=st.lists(
+        st.sets(st.sampled_from(["a1", "a2", "a3", "b1", "b2", "c1"]), max_size=4), min_size=6, max_size=25
+    ),
+    k=st.integers(2, 4),
+    m=st.integers(1, 3),
+)
+def test_random_transactions_brute_force(tmp_path_factory, data, k, m):
+    h = tmp_path_factory.mktemp("hyp") / "items.csv"
+    h.write_text("a1;A;*\na2;A;*\na3;A;*\nb1;B;*\nb2;B;*\nc1;C;*\n")
+    df = pd.DataFrame({"items": [";".join(sorted(s)) for s in data]})
+    nonempty = sum(1 for s in data if s)
+    try:
+        out, rep = anonymize(df, method="km", quasi=["items"], k=k, m=m, hierarchies={"items": str(h)})
+    except UsageError:
+        assert nonempty < k  # only when even {*} is held by fewer than k records
+        return
+    released = sets_of(out["items"].fillna(""))
+    assert km_holds(released, k, m)
+    assert is_global_cut(sets_of(df["items"]), released, str(h))
