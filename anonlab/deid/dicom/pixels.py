@@ -440,7 +440,7 @@ def text_lines(gray) -> list[tuple[int, int, int, int]]:
 
 def _view(img, kind: str):
     """One BGR uint8 picture as a detector sees it: ``shown``, or ``inverted`` (stretched between its 1st and
-    99.5th percentiles, then inverted)."""
+    99.5th percentiles, at most 4 times, then inverted)."""
     import cv2
     import numpy as np
 
@@ -448,7 +448,8 @@ def _view(img, kind: str):
         return img
     g = cv2.cvtColor(img, cv2.COLOR_BGR2GRAY)
     lo, hi = np.percentile(g, [1, 99.5])
-    g = 255 - np.clip((g.astype(np.float32) - lo) * (255.0 / max(1.0, hi - lo)), 0, 255).astype(np.uint8)
+    span = max(64.0, hi - lo)  # at most 4 times the contrast: a near-uniform picture's noise stays noise
+    g = 255 - np.clip((g.astype(np.float32) - lo) * (255.0 / span), 0, 255).astype(np.uint8)
     return np.ascontiguousarray(cv2.cvtColor(g, cv2.COLOR_GRAY2BGR))
 
 
