@@ -89,7 +89,7 @@ class Pseudonymizer:
         _refuse_float(s)
         codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
         digests = _digests(self.key.derive("pseudonym"), uniques, PSEUDONYM_LENGTH * 5 // 8)
-        tokens = np.append(_base32(digests), None)
+        tokens = np.append(_base32(digests), np.array([None], dtype=object))
         return pd.Series(tokens[codes], index=s.index, name=s.name)
 
     def offsets_for(self, subjects: pd.Series) -> pd.Series:

@@ -159,7 +159,7 @@ def _histograms(part, enc: _Encoder, rounds, n_regions: int, with_sensitive: boo
     column i and quasi-identifier j, the counts of i's values beside j's codes (regions x codes of j x values)."""
     X, S = enc.codes(part)
     region = _regions(X, rounds)
-    out = []
+    out: list[np.ndarray] = []
     for j, q in enumerate(enc.quasi):
         m = q.n_codes
         out.append(np.bincount(region * m + X[:, j], minlength=n_regions * m).reshape(n_regions, m))
