@@ -11,6 +11,11 @@ command line asks when standard error is a terminal and ``--quiet`` is not given
 (:func:`anonlab.cli._common.show_progress`). Progress lines say how far a computation is and how long it took,
 which depends on the data: they go to the terminal only, never into a file, report or log that anonlab writes.
 
+An application that shows progress elsewhere (``anonlab serve``'s job page) wraps the library call in
+:func:`reporting`: inside that block (and its context only: a :class:`contextvars.ContextVar`, no global), every
+bar or phase the library draws with progress enabled calls the application's sink with its state instead of
+writing to standard error.
+
 This module imports nothing heavy (``tqdm`` is imported on first use), so any layer may use it.
 """
 
@@ -18,14 +23,33 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
-__all__ = ["bar", "phase", "ticking"]
+__all__ = ["bar", "phase", "ticking", "reporting"]
 
 #: how often a ticking line redraws its clock (seconds)
 TICK = 0.5
+
+#: the sink of the enclosing :func:`reporting` block, if any (context-local)
+_SINK: ContextVar[Callable[[dict[str, Any]], None] | None] = ContextVar("anonlab_progress_sink", default=None)
+
+
+@contextmanager
+def reporting(sink: Callable[[dict[str, Any]], None]) -> Iterator[None]:
+    """While the block runs, bars and phases drawn with progress enabled report to ``sink`` instead of standard
+    error. ``sink(update)`` receives a dict: ``desc``, ``n`` (done so far), ``total`` (``None``: not counted, a
+    phase), ``unit``, ``elapsed`` (seconds), ``remaining`` (seconds, or ``None``), ``postfix`` and ``closed``
+    (the bar ended). It is called at most every quarter of a second per bar (and when a bar ends), possibly from a
+    ticking thread: it must be quick and thread-safe. Only this context sees the sink (a thread the library starts
+    does not; its bars, if any, go to standard error as before)."""
+    token = _SINK.set(sink)
+    try:
+        yield
+    finally:
+        _SINK.reset(token)
 
 
 def bar(
@@ -47,6 +71,11 @@ def bar(
     # no monitor thread: it outlives the bar, and a process that later forks workers (dicom, joblib) must not
     # hold stray threads; bars here are updated often enough without it
     tqdm.monitor_interval = 0
+    sink = _SINK.get()
+    if sink is not None and enabled:
+        return _sink_bar_class()(
+            total=total, desc=desc, unit=unit, leave=leave, file=_Discard(), mininterval=0.25, sink=sink
+        )
     return tqdm(
         total=total,
         desc=desc,
@@ -90,3 +119,54 @@ def phase(desc: str, *, enabled: bool = True) -> Iterator[Any]:
     """
     with bar(None, desc=desc, enabled=enabled, bar_format="{desc} ... {elapsed}{postfix}") as b, ticking(b):
         yield b
+
+
+class _Discard:
+    """Where a sink's bar writes its (unused) text."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
+
+
+def _sink_bar_class():
+    """A ``tqdm`` whose display goes to a sink (tqdm's documented way: override ``display``)."""
+    from tqdm import tqdm
+
+    class SinkBar(tqdm):
+        def __init__(self, *args, sink, **kwargs):
+            self._sink = sink
+            super().__init__(*args, **kwargs)
+
+        def display(self, msg=None, pos=None):
+            closed = msg == "" or bool(self.disable)
+            if closed and getattr(self, "_ended", False):
+                return True
+            self._ended = closed
+            d = self.format_dict
+            rate = d.get("rate") or (d["n"] / d["elapsed"] if d.get("elapsed") else None)
+            total = d.get("total")
+            remaining = (total - d["n"]) / rate if total and rate else None
+            self._sink(
+                {
+                    "desc": str(d.get("prefix") or ""),
+                    "n": float(d["n"]),
+                    "total": None if total is None else float(total),
+                    "unit": str(d.get("unit") or ""),
+                    "elapsed": float(d.get("elapsed") or 0.0),
+                    "remaining": remaining,
+                    "postfix": str(d.get("postfix") or "").lstrip(", "),
+                    "closed": closed,
+                }
+            )
+            return True
+
+        def close(self):
+            closing = not getattr(self, "disable", True)
+            super().close()
+            if closing:
+                self.display(msg="")
+
+    return SinkBar

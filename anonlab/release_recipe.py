@@ -6,7 +6,7 @@ it *names* the secret files that hold them (``[secrets]``), which stay beside th
 ``root`` (default: the current folder; for a recipe of ``anonlab serve``, its workspace folder)::
 
     [release]
-    kind = "synth"                      # "kanonymity", "synth" or "pseudonymize"
+    kind = "synth"                      # "kanonymity", "synth", "pseudonymize" or "baseline"
     input = "tables/adult.csv"
 
     [synth]                             # kind = "synth": a DP synthetic twin
@@ -28,8 +28,20 @@ it *names* the secret files that hold them (``[secrets]``), which stay beside th
     k = 5
     method = "mondrian"
 
+    [anonymize]                         # l-diversity, t-closeness and hierarchies too
+    sensitive = ["income-per-year"]
+    l = 2
+    l_kind = "distinct"                 # or "entropy", "recursive" (with c = 2)
+    t = 0.2
+    hierarchies = { age = "hierarchies/age.csv" }   # ARX-format CSVs; other columns: built-in hierarchies
+
     [pseudonymize]                      # kind = "pseudonymize": anonlab.pseudonymize's keywords
     ids = ["patient_id"]                # with [secrets] key_file = "secrets/pseudonym.key"
+
+    [baseline]                          # kind = "baseline": a NON-PRIVATE reference, for comparison only
+    method = "independent"              # "copy" (the table itself), "independent" (each column resampled
+                                        # independently; [secrets] seed_file), or a non-private synthesizer
+                                        # of anonlab.synth ("gaussian-copula", "ctgan"; [secrets] seed_file)
 
 **Exactly the same bytes.** k-anonymisation is deterministic, and pseudonymisation is, given the same key file. A DP
 release is reproducible given the same seed file, the same table and the same ledger entry: its noise is keyed by
@@ -40,6 +52,11 @@ recorded one. The same table, parameters and seed give the same entry and the sa
 recorded release again and reveals nothing new. Anything else (an edited table, another epsilon) would be a new
 release that no ledger paid for: it is refused and nothing is written. Without ``ledger_entry`` a DP recipe is run as
 a new release, charged to its ledger like ``anonlab synth``.
+
+**Baselines** are not releases: a copy of the table protects nothing, and independent columns keep every column's
+exact 1-way distribution (its rare values included). They are the references an evaluation or a frontier is read
+against (:mod:`anonlab.evaluation.metrics.baselines`, :class:`anonlab.Study`'s ``copy``), made reproducible here:
+the same table and seed file give the same bytes.
 """
 
 from __future__ import annotations
@@ -57,10 +74,18 @@ from anonlab.errors import InputError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ReleaseRecipe", "RecipeRun", "run_recipe", "KINDS"]
+__all__ = ["ReleaseRecipe", "RecipeRun", "run_recipe", "KINDS", "BASELINES"]
 
 #: the kinds of release a recipe describes, and the table holding each one's parameters
-KINDS = {"kanonymity": "anonymize", "synth": "synth", "pseudonymize": "pseudonymize"}
+KINDS = {
+    "kanonymity": "anonymize",
+    "synth": "synth",
+    "pseudonymize": "pseudonymize",
+    "baseline": "baseline",
+}
+#: the non-private baselines a ``baseline`` recipe makes besides the non-private synthesizers of anonlab.synth
+BASELINES = ("copy", "independent")
+_BASELINE_KEYS = ("method", "rows", "schema", "params")
 _SYNTH_KEYS = (
     "method",
     "epsilon",
@@ -104,7 +129,9 @@ class ReleaseRecipe:
             raise UsageError(f"kind={self.kind!r}: one of {', '.join(KINDS)}")
         if not isinstance(self.input, str) or not self.input:
             raise UsageError("input= must name the table to release (a path)")
-        known = {"synth": _SYNTH_KEYS, "pseudonymize": _PSEUDONYMIZE_KEYS}.get(self.kind)
+        known = {"synth": _SYNTH_KEYS, "pseudonymize": _PSEUDONYMIZE_KEYS, "baseline": _BASELINE_KEYS}.get(
+            self.kind
+        )
         if known is not None:
             extra = sorted(set(self.params) - set(known))
             if extra:
@@ -120,8 +147,14 @@ class ReleaseRecipe:
             raise UsageError(
                 "[secrets] key_file= is required: pseudonyms are keyed (anonlab keygen makes a key)"
             )
-        if self.kind != "synth" and self.seed_file:
-            raise UsageError(f"[secrets] seed_file= applies to synth recipes, not to kind={self.kind!r}")
+        if self.kind == "baseline" and not self.params.get("method"):
+            raise UsageError(
+                f"[baseline] method= is required: {', '.join(BASELINES)} or a non-private synthesizer"
+            )
+        if self.kind not in ("synth", "baseline") and self.seed_file:
+            raise UsageError(
+                f"[secrets] seed_file= applies to synth and baseline recipes, not to kind={self.kind!r}"
+            )
 
     # -- reading and writing ----------------------------------------------------------------------------------
     @classmethod
@@ -197,15 +230,21 @@ class ReleaseRecipe:
     @property
     def exact(self) -> bool:
         """Whether running the recipe again gives the same bytes (a DP one: only when it names its seed file and
-        its ledger entry)."""
+        its ledger entry; a random baseline: when it names its seed file)."""
+        if self.kind == "baseline":
+            return self.params.get("method") == "copy" or bool(self.seed_file)
         if self.kind != "synth":
             return True
         return bool(self.seed_file) and self.params.get("ledger_entry") is not None
 
     # -- running --------------------------------------------------------------------------------------------
-    def run(self, root: str | os.PathLike | None = None, *, step: Step | None = None) -> RecipeRun:
+    def run(
+        self, root: str | os.PathLike | None = None, *, step: Step | None = None, progress: bool = False
+    ) -> RecipeRun:
         """Make the release (nothing is written; :func:`run_recipe` writes it). ``root``: the folder relative paths
-        are read from (default: the current folder). ``step(phase, fraction)`` hears the progress."""
+        are read from (default: the current folder). ``step(phase, fraction)`` hears the steps; ``progress``
+        turns on the library's own progress bars inside them (:mod:`anonlab.progress`; they change nothing in
+        the release)."""
         from anonlab.io import read_table
 
         base = Path(root) if root is not None else Path.cwd()
@@ -213,12 +252,14 @@ class ReleaseRecipe:
         step("reading the table", 0.05)
         df = read_table(_path(base, self.input))
         if self.kind == "kanonymity":
-            return self._kanonymity(df, base, step)
+            return self._kanonymity(df, base, step, progress)
         if self.kind == "pseudonymize":
             return self._pseudonymize(df, base, step)
-        return self._synth(df, base, step)
+        if self.kind == "baseline":
+            return self._baseline(df, base, step, progress)
+        return self._synth(df, base, step, progress)
 
-    def _kanonymity(self, df: pd.DataFrame, base: Path, step: Step) -> RecipeRun:
+    def _kanonymity(self, df: pd.DataFrame, base: Path, step: Step, progress: bool) -> RecipeRun:
         import anonlab
 
         params = dict(self.params)
@@ -226,8 +267,56 @@ class ReleaseRecipe:
             params["hierarchies"] = {c: str(_path(base, p)) for c, p in params["hierarchies"].items()}
         method = params.pop("method", "mondrian")
         step("generalising the quasi-identifiers", 0.2)
-        released, report = anonlab.anonymize(df, method=method, source=self.input, **params)
+        released, report = anonlab.anonymize(
+            df, method=method, source=self.input, progress=progress, **params
+        )
         return RecipeRun(self, released, report.to_dict())
+
+    def _baseline(self, df: pd.DataFrame, base: Path, step: Step, progress: bool) -> RecipeRun:
+        import numpy as np
+
+        from anonlab.seedfile import read_seed_file
+
+        p = dict(self.params)
+        method = p["method"]
+        rows = p.get("rows")
+        seed = read_seed_file(_path(base, self.seed_file)) if self.seed_file else None
+        note = "a non-private baseline: for comparison only, not a release (it protects no one)"
+        if method == "copy":
+            if rows is not None:
+                raise UsageError('[baseline] rows= does not apply to method = "copy" (the table itself)')
+            step("copying the table (the no-protection reference)", 0.2)
+            return RecipeRun(self, df, {"method": "copy", "baseline": True, "note": note})
+        if method == "independent":
+            from anonlab.evaluation.metrics.baselines import independent_columns
+
+            step("resampling each column independently", 0.2)
+            n = len(df) if rows is None else int(rows)
+            out = independent_columns(df, n, np.random.default_rng(seed))
+            return RecipeRun(self, out, {"method": "independent columns", "baseline": True, "note": note})
+        from anonlab.synth.base import get_method
+
+        klass = get_method(method)
+        if klass.private:
+            raise UsageError(
+                f"[baseline] method={method!r} is differentially private: make it a synth recipe (kind = "
+                '"synth"), charged to a ledger'
+            )
+        schema = p.get("schema")
+        if schema is not None and schema != "adult":
+            schema = str(_path(base, schema))
+        model = klass(seed=seed, progress=progress, **(p.get("params") or {}))
+        step(f"fitting {model.name} (non-private)", 0.2)
+        import warnings
+
+        from anonlab.errors import PrivacyWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", PrivacyWarning)  # a baseline is non-private by its recipe's kind
+            model.fit(df, schema, None, ledger=None, source=self.input)
+        step("sampling the baseline table", 0.5)
+        twin = model.sample(rows, seed=seed)
+        return RecipeRun(self, twin, {"method": model.name, "baseline": True, "note": note})
 
     def _pseudonymize(self, df: pd.DataFrame, base: Path, step: Step) -> RecipeRun:
         import anonlab
@@ -238,7 +327,7 @@ class ReleaseRecipe:
         )
         return RecipeRun(self, released, report.to_dict())
 
-    def _synth(self, df: pd.DataFrame, base: Path, step: Step) -> RecipeRun:
+    def _synth(self, df: pd.DataFrame, base: Path, step: Step, progress: bool) -> RecipeRun:
         from anonlab.seedfile import read_seed_file
         from anonlab.synth.base import get_method
 
@@ -248,7 +337,7 @@ class ReleaseRecipe:
         options = {"epsilon": p["epsilon"], "delta": p.get("delta", DEFAULT_DELTA), "seed": seed}
         if p.get("domains") is not None:
             options["domains"] = p["domains"]
-        model = klass(**options, **(p.get("params") or {}))
+        model = klass(**options, progress=progress, **(p.get("params") or {}))
         schema = p.get("schema")
         if schema is not None and schema != "adult":
             schema = str(_path(base, schema))
@@ -307,6 +396,7 @@ def run_recipe(
     root: str | os.PathLike | None = None,
     force: bool = False,
     step: Step | None = None,
+    progress: bool = False,
 ) -> RecipeRun:
     """Make the release a recipe describes and, given ``output``, write its table there (atomically; an existing
     file only with ``force``). ``recipe``: a :class:`ReleaseRecipe` or the path of its TOML file. ``root``: the
@@ -315,7 +405,9 @@ def run_recipe(
     The same recipe, table and secret files give the same bytes: k-anonymisation and pseudonymisation always, a DP
     release when the recipe names its seed file and ledger entry (replayed without charging again; refused, with
     nothing written, when the table or parameters differ from what that entry paid for). A DP recipe without
-    ``ledger_entry`` is a new release, charged to its ledger. Returns a :class:`RecipeRun`.
+    ``ledger_entry`` is a new release, charged to its ledger. A baseline recipe makes a non-private reference
+    (the same bytes given its seed file). ``progress``: the library's progress bars (:mod:`anonlab.progress`).
+    Returns a :class:`RecipeRun`.
     """
     from anonlab.io import check_output, table_format, write_table
 
@@ -328,7 +420,7 @@ def run_recipe(
         named = [recipe.input, recipe.seed_file, recipe.key_file, recipe.params.get("ledger")]
         if any(n and _path(base, n).resolve() == Path(output).resolve() for n in named):
             raise UsageError(f"{output}: the output must not be the recipe's input, ledger or a secret file")
-    result = recipe.run(root, step=step)
+    result = recipe.run(root, step=step, progress=progress)
     if output is not None:
         write_table(result.data, output, force)
         result = replace(result, output=Path(output))

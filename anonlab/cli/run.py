@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from anonlab.cli._common import add_command, add_force, add_json
+from anonlab.cli._common import add_command, add_force, add_json, add_quiet
 
 DESCRIPTION = """\
 Make the release that RECIPE (a TOML release recipe, as `anonlab serve` writes beside each release) describes,
@@ -14,7 +14,8 @@ stay beside the data. Exactly the same bytes come back for a k-anonymous or pseu
 release whose recipe names its seed file and its ledger entry ([synth] ledger_entry): that entry is replayed on a
 scratch copy of the ledger, the real one is not charged again, and a table or parameters other than what the entry
 paid for are refused with nothing written. A DP recipe without ledger_entry makes a new release, charged to its
-ledger.
+ledger. A baseline recipe ([baseline] method = "copy" or "independent") makes a NON-PRIVATE reference for
+comparison (the same bytes given its seed file), not a release.
 
 Examples:
   cd anonlab-workspace && anonlab run releases/ID/recipe.toml -o reproduced.csv
@@ -35,19 +36,24 @@ def add_parser(sub) -> None:
     p.add_argument("--root", default=None, help="the folder the recipe's paths are relative to [default: .]")
     add_force(p)
     add_json(p)
+    add_quiet(p)
 
 
 def run(args) -> int:
-    from anonlab.cli._common import print_json
+    from anonlab.cli._common import print_json, show_progress
     from anonlab.release_recipe import run_recipe
 
-    result = run_recipe(args.recipe, args.output, root=args.root, force=args.force)
+    result = run_recipe(
+        args.recipe, args.output, root=args.root, force=args.force, progress=show_progress(args)
+    )
     if args.json:
         print_json(result.to_dict())
         return 0
     how = "replayed ledger entry" if result.replayed else "charged as ledger entry"
     entry = f"; {how} {result.ledger_entry}" if result.ledger_entry is not None else ""
     print(f"wrote {len(result.data):,} rows ({result.recipe.kind}) to {result.output}{entry}")
+    if result.recipe.kind == "baseline":
+        print("a non-private baseline: for comparison only, not a release")
     if not result.recipe.exact:
         print("not reproducible byte for byte: the recipe names no seed file or no ledger entry")
     return 0

@@ -1,9 +1,11 @@
 """The Starlette application of ``anonlab serve``: one page per step of a release, each calling the public API.
 
 load a table -> review its schema (:meth:`anonlab.Schema.infer`) -> assess its risk (:func:`anonlab.assess`) ->
-choose and run a release (:func:`anonlab.anonymize`, :class:`anonlab.synth.MST` / :class:`~anonlab.synth.AIM`
-charged to a :class:`anonlab.Ledger`, or :func:`anonlab.pseudonymize`), each a :class:`anonlab.ReleaseRecipe`, as
-a background job -> its evaluation report (:func:`anonlab.evaluate`) and downloads, the recipe among them. Folders
+choose and run a release (:func:`anonlab.anonymize` with k, l, t and hierarchies, :class:`anonlab.synth.MST` /
+:class:`~anonlab.synth.AIM` charged to a :class:`anonlab.Ledger`, :func:`anonlab.pseudonymize`, or a non-private
+baseline), each a :class:`anonlab.ReleaseRecipe`, as a background job with a live progress bar -> its evaluation
+report (:func:`anonlab.evaluate`) and downloads, the recipe among them -> the privacy-utility frontier of a
+table's releases. Folders
 of DICOM files or photos: :func:`anonlab.deidentify_dicom` and :func:`anonlab.audit_dicom`, or
 :func:`anonlab.strip_images`. The budget page shows each ledger as a gauge. Nothing here imports the command line.
 """
@@ -11,6 +13,7 @@ of DICOM files or photos: :func:`anonlab.deidentify_dicom` and :func:`anonlab.au
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +73,12 @@ def create_app(
         Route("/release", pages.release_form),
         Route("/release", pages.release_submit, methods=["POST"]),
         Route("/jobs/{job_id}", pages.job),
+        Route("/jobs/{job_id}/status", pages.job_status),
         Route("/jobs/{job_id}/cancel", pages.job_cancel, methods=["POST"]),
         Route("/releases/{rid}", pages.release_page),
         Route("/releases/{rid}/files/{name}", pages.release_file),
+        Route("/frontier", pages.frontier),
+        Route("/hierarchies", pages.hierarchy_upload, methods=["POST"]),
         Route("/pseudonymize", pages.pseudonymize_form),
         Route("/pseudonymize", pages.pseudonymize_submit, methods=["POST"]),
         Route("/folders", pages.folders),
@@ -95,13 +101,17 @@ def create_app(
         exception_handlers=handlers,
     )
     app.state.guard = Guard.for_host(host, token)
-    app.state.workspace = Workspace.open(workspace)
+    app.state.workspace = ws = Workspace.open(workspace)
+    # one server at a time owns a workspace's leftovers: what a killed server's jobs left is removed now
+    app.state.claim = ws.claim()
+    app.state.swept = ws.sweep() if app.state.claim is not None else []
     app.state.jobs = Jobs()
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.max_upload = int(max_upload)
     app.state.evaluation = {"skip": ["anonymeter"]} if evaluation is None else dict(evaluation)
     app.state.synth_options = dict(synth_options or {})
     app.state.schemas = {}
+    app.state.drawing = threading.Lock()  # the frontier's plots: pyplot draws one figure at a time
     return app
 
 

@@ -1,8 +1,10 @@
 """Background jobs: each release runs in a process of its own, one at a time, while the browser polls a status page.
 
-A job records its phase (what it is doing), a rough fraction done, and its end: done (the release id), failed (a
-one-line message, never a traceback) or cancelled. The work runs in a child process (``forkserver``: a clean
-process, not a copy of the server's threads) that reports its phases through a pipe. **Cancel stops it**: a queued
+A job records its phase (what it is doing), a rough fraction done, the library's own progress bar inside the step
+(``bar``: what :mod:`anonlab.progress` draws, routed here by :func:`anonlab.progress.reporting`) and its end:
+done (the release id), failed (a one-line message, never a traceback) or cancelled. The work runs in a child
+process (``forkserver``: a clean process, not a copy of the server's threads) that reports its phases and bars
+through a pipe, and ends itself when the server that started it is gone (a killed server leaves no job running). **Cancel stops it**: a queued
 job never starts; a running one's process is terminated at once, in the middle of a library call, and the job's
 ``cleanup`` removes what it had begun (a release folder is filled under a hidden name and published by one rename,
 so nothing partial is ever listed). A DP fit already charged to its ledger stays charged: the budget is spent when
@@ -12,6 +14,7 @@ the charge is written, before any noise is drawn.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import secrets
 import threading
 from collections.abc import Callable
@@ -33,6 +36,8 @@ class Job:
     fraction: float = 0.0
     release: str | None = None
     error: str | None = None
+    bar: dict | None = None  # the library's progress bar inside the current step (anonlab.progress.reporting)
+    pid: int | None = field(default=None, repr=False)  # the job's process, while it runs
     cancel_requested: bool = False
     future: Future | None = field(default=None, repr=False)
 
@@ -40,24 +45,70 @@ class Job:
     def finished(self) -> bool:
         return self.state in ("done", "failed", "cancelled")
 
+    def to_dict(self) -> dict:
+        """What the job page's script polls (``/jobs/ID/status``): no path, no data, no secret."""
+        return {
+            "id": self.id,
+            "label": self.label,
+            "state": self.state,
+            "phase": self.phase,
+            "fraction": self.fraction,
+            "bar": self.bar,
+            "error": self.error,
+            "finished": self.finished,
+            "release": self.release,
+        }
+
+
+#: how often a job's process checks that the server which started it is still there (seconds)
+ORPHAN_CHECK = 0.5
+
 
 def _child(conn, target: Callable[..., str], args: tuple) -> None:
-    """In the job's process: run ``target(*args, step=...)``, send its phases and its end through ``conn``."""
+    """In the job's process: run ``target(*args, step=...)`` with the library's progress bars reported (not drawn),
+    send its phases, bars and end through ``conn``; end at once if the server goes away."""
     from anonlab.errors import AnonlabError
+    from anonlab.progress import reporting
+
+    lock = threading.Lock()  # the bars may report from a ticking thread
+
+    def send(message: tuple) -> None:
+        with lock:
+            conn.send(message)
 
     def step(phase: str, fraction: float) -> None:
-        conn.send(("step", phase, float(fraction)))
+        send(("step", phase, float(fraction)))
 
+    def bar(update: dict) -> None:
+        send(("bar", update))
+
+    _watch_parent()
     try:
-        conn.send(("done", target(*args, step=step)))
+        with reporting(bar):
+            result = target(*args, step=step)
+        send(("done", result))
     except AnonlabError as exc:
-        conn.send(("failed", str(exc)))
+        send(("failed", str(exc)))
     except OSError as exc:
-        conn.send(("failed", f"{exc.filename or ''}: {exc.strerror or type(exc).__name__}"))
+        send(("failed", f"{exc.filename or ''}: {exc.strerror or type(exc).__name__}"))
     except Exception as exc:  # noqa: BLE001 - a job never ends in a traceback on a page
-        conn.send(("failed", f"unexpected error ({type(exc).__name__}); nothing was released"))
+        send(("failed", f"unexpected error ({type(exc).__name__}); nothing was released"))
     finally:
         conn.close()
+
+
+def _watch_parent() -> None:
+    """End this process when its parent (the fork server, which ends with the server) is gone: a killed server
+    must not leave a job running on, or publishing a release nobody asked to see, after it."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            threading.Event().wait(ORPHAN_CHECK)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, name="anonlab-job-orphan", daemon=True).start()
 
 
 class Jobs:
@@ -109,6 +160,7 @@ class Jobs:
         receiver, sender = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(target=_child, args=(sender, target, args), daemon=True)
         proc.start()
+        job.pid = proc.pid
         sender.close()
         end: tuple = ("failed", "the job's process ended without a result; nothing was released")
         try:
@@ -122,7 +174,10 @@ class Jobs:
                     except EOFError:
                         break
                     if message[0] == "step":
-                        job.phase, job.fraction = message[1], message[2]
+                        job.phase, job.fraction, job.bar = message[1], message[2], None
+                        continue
+                    if message[0] == "bar":
+                        job.bar = None if message[1].get("closed") else message[1]
                         continue
                     end = message
                     break

@@ -250,6 +250,8 @@ async def release_form(request: Request):
         "target": sensitive[0] if sensitive else df.columns[-1],
         "ledgers": request.app.state.workspace.ledgers(),
         "adult_like": _adult_like(df),
+        "hierarchies": request.app.state.workspace.hierarchies(),
+        "query": request.url.query,
     }
     return _render(request, "release.html", context)
 
@@ -273,26 +275,46 @@ def _number(form, field: str, kind=float, default=None):
         raise UsageError(f"{field}={text!r} is not a number") from None
 
 
-def _request_from(form, state):
-    from anonlab.web.releases import KAnonymityRequest, SynthRequest
+def _optional(form, field: str) -> float | None:
+    """A number the form may leave blank (``None``); 0 counts as blank (no such requirement)."""
+    return _number(form, field, float, 0.0) or None
 
+
+def _request_from(form, state):
+    from anonlab.web.releases import BaselineRequest, KAnonymityRequest, SynthRequest
+
+    ws = state.workspace
     table = form.get("table", "")
-    state.workspace.table(table)
+    columns = set(read_columns(ws.table(table)))
     quasi = form.getlist("quasi")
+    sensitive = form.getlist("sensitive")
+    for f, names in (("quasi", quasi), ("sensitive", sensitive)):
+        unknown = [c for c in names if c not in columns]
+        if unknown:
+            raise UsageError(f"{f}= names column {unknown[0]!r}, which the table does not have")
     target = form.get("target") or None
     if form.get("kind") == "kanonymity":
         if not quasi:
             raise UsageError("choose the quasi-identifiers (quasi=) on the risk page first")
-        l_value = _number(form, "l", float, 0.0) or None
+        # per quasi-identifier: a hierarchy file of the workspace, or (blank) the library's built-in one
+        hierarchies = {
+            q: ws.hierarchy(form.get(f"hierarchy-{q}")) for q in quasi if form.get(f"hierarchy-{q}")
+        }
         return KAnonymityRequest(
             table=table,
             quasi=quasi,
             k=_number(form, "k", int),
-            sensitive=form.getlist("sensitive"),
-            l=l_value,
+            sensitive=sensitive,
+            l=_optional(form, "l"),
+            l_kind=form.get("l_kind") or "distinct",
+            c=_optional(form, "c"),
+            t=_optional(form, "t"),
+            hierarchies=hierarchies,
             algorithm=form.get("algorithm") or "mondrian",
             target=target,
         )
+    if form.get("kind") == "baseline":
+        return BaselineRequest(table=table, method=form.get("baseline") or "", target=target, quasi=quasi)
     if form.get("kind") == "synth":
         rows = _number(form, "rows", int, 0) or None
         return SynthRequest(
@@ -308,7 +330,7 @@ def _request_from(form, state):
             quasi=quasi,
             options=state.synth_options,
         )
-    raise UsageError("kind= must be kanonymity or synth")
+    raise UsageError("kind= must be kanonymity, synth or baseline")
 
 
 async def release_submit(request: Request):
@@ -331,7 +353,8 @@ def _start_table_job(state, req):
 
     ws = state.workspace
     rid, partial = ws.new_release(req.label())
-    secret = ws.new_seed(rid) if req.kind == "synth" else None
+    seeded = req.kind == "synth" or getattr(req, "seeded", False)
+    secret = ws.new_seed(rid) if seeded else None
     if req.kind == "pseudonymize":
         ws.key_path()
     recipe = req.recipe(rid, secret)
@@ -339,6 +362,7 @@ def _start_table_job(state, req):
     def cleanup():
         ws.discard(partial)
         if ws.published(rid):
+            ws.finish_seed(rid)
             return rid
         ws.remove_secret(secret)
         return None
@@ -357,6 +381,16 @@ async def job(request: Request):
     return _render(request, "job.html", {"job": job})
 
 
+async def job_status(request: Request):
+    """The job's state as JSON, for the job page's polling script (``/static/job.js``)."""
+    from starlette.responses import JSONResponse
+
+    job = request.app.state.jobs.get(request.path_params["job_id"])
+    if job is None:
+        raise HTTPRefusal(404, "no such job (jobs are forgotten when the server stops)")
+    return JSONResponse(job.to_dict())
+
+
 async def job_cancel(request: Request):
     await _form(request)
     job = request.app.state.jobs.cancel(request.path_params["job_id"])
@@ -372,7 +406,16 @@ async def release_page(request: Request):
     present = ws.release_files(rid)
     context: dict[str, Any] = {"rid": rid, "files": present}
     if "recipe.toml" in present:
+        import tomllib
+
         context["recipe"] = ws.release_file(rid, "recipe.toml").read_text(encoding="utf-8")
+        try:
+            about = tomllib.loads(context["recipe"]).get("release", {})
+        except tomllib.TOMLDecodeError:
+            about = {}
+        context["baseline"] = about.get("kind") == "baseline"
+        if about.get("kind") != "pseudonymize" and about.get("input") in ws.tables():
+            context["table"] = about["input"]
     if "audit.json" in present:
         import json
 
@@ -402,6 +445,65 @@ async def release_file(request: Request):
         response.headers["Content-Disposition"] = "inline"
     response.headers["Content-Security-Policy"] = FILE_CSP
     return response
+
+
+# -- the frontier of a table's releases ----------------------------------------------------------------------
+
+
+def frontier(request: Request):
+    """The privacy-utility frontier of the releases of one table (drawn by the evaluation report's own plot
+    functions from the figures each release recorded; nothing is refitted). A plain function: Starlette runs it in
+    a worker thread, so drawing does not hold up other pages; one drawing at a time (pyplot is not thread-safe)."""
+    import base64
+
+    from anonlab.web.frontier import frontier_of
+
+    state = request.app.state
+    name = request.query_params.get("table", "")
+    state.workspace.table(name)
+    with state.drawing:
+        result = frontier_of(state.workspace, name)
+    plots = [
+        {"title": t, "png": base64.b64encode(png).decode("ascii") if png else None, "on": on}
+        for t, png, on in result.plots
+    ]
+    on_any = {label for _, _, on in result.plots[:1] for label in on}
+    from anonlab.web.frontier import COLUMNS
+
+    context = {
+        "table": name,
+        "rows": result.rows,
+        "plots": plots,
+        "on_frontier": on_any,
+        "notes": result.notes,
+        "skipped": result.skipped,
+        "columns": COLUMNS,
+    }
+    return _render(request, "frontier.html", context)
+
+
+# -- hierarchies ----------------------------------------------------------------------------------------------
+
+
+async def hierarchy_upload(request: Request):
+    """Store an ARX-format hierarchy CSV under ``hierarchies/`` (checked readable; removed again if not)."""
+    from starlette.datastructures import UploadFile
+
+    from anonlab.deid.hierarchy import read_rows
+
+    ws = request.app.state.workspace
+    form = await _form(request, request.app.state.max_upload)
+    item = form.get("hierarchy")
+    if not isinstance(item, UploadFile) or not item.filename:
+        raise UsageError("choose a hierarchy file (CSV) to upload")
+    name = ws.save_hierarchy(item.filename, await item.read())
+    try:
+        read_rows(ws.root / name)
+    except AnonlabError:
+        (ws.root / name).unlink(missing_ok=True)
+        raise
+    back = form.get("back") or ""
+    return RedirectResponse(f"/release?{back}" if back else "/", status_code=303)
 
 
 # -- pseudonyms ---------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """The releases the app makes, each a release recipe (:class:`anonlab.ReleaseRecipe`) run by the public API.
 
 A table release folder holds ``release.csv`` (the table), ``release.json`` (the library's own report of it),
-``report.html`` (:func:`anonlab.evaluate`'s report; not for pseudonymisation) and ``recipe.toml``: the recipe that
-``anonlab run`` runs again to the same bytes. It never holds a seed or a key: a DP release's seed is drawn into a
+``report.html`` and ``evaluation.json`` (:func:`anonlab.evaluate`'s report and figures, which the frontier page
+reads; not for pseudonymisation) and ``recipe.toml``: the recipe that ``anonlab run`` runs again to the same
+bytes. A *baseline* (a copy of the table, or its columns resampled independently) is not a release: it is made
+and evaluated the same way, as a non-private reference for the frontier. It never holds a seed or a key: a DP release's seed is drawn into a
 secret file of its own (``secrets/ID.seed``, mode 0600) and pseudonyms come from the workspace's key file
 (``secrets/pseudonym.key``); the recipe names those files, which are never served. A folder release (DICOM,
 photos) holds ``release.zip`` (the de-identified files), ``release.json`` and, for DICOM, ``audit.json``.
@@ -27,6 +29,7 @@ __all__ = [
     "KAnonymityRequest",
     "SynthRequest",
     "PseudonymRequest",
+    "BaselineRequest",
     "run_release",
     "run_folder",
     "HEADER",
@@ -34,6 +37,8 @@ __all__ = [
 
 SYNTHESIZERS = ("mst", "aim")
 DOMAINS = ("discover", "trust", "refuse")
+ALGORITHMS = ("mondrian", "global")
+L_KINDS = ("distinct", "entropy", "recursive")
 FOLDER_KINDS = ("dicom", "photos")
 HEADER = (
     "# anonlab release recipe, written by `anonlab serve`. Make this release again, to the same bytes, from the\n"
@@ -44,7 +49,10 @@ HEADER = (
 
 @dataclass(frozen=True)
 class KAnonymityRequest:
-    """k-anonymity by :func:`anonlab.anonymize` (Mondrian or optimal global recoding)."""
+    """k-anonymity by :func:`anonlab.anonymize` (Mondrian or optimal global recoding), optionally with
+    l-diversity (``l``, ``l_kind``, ``c``) and t-closeness (``t``) of the ``sensitive`` columns, and hierarchy
+    files of the workspace for some quasi-identifiers (``hierarchies``: column -> ``hierarchies/NAME.csv``; the
+    other columns get the library's built-in hierarchies)."""
 
     table: str
     quasi: list[str]
@@ -53,11 +61,31 @@ class KAnonymityRequest:
     l: float | None = None  # noqa: E741
     algorithm: str = "mondrian"
     target: str | None = None
+    t: float | None = None
+    l_kind: str = "distinct"
+    c: float | None = None
+    hierarchies: dict[str, str] = field(default_factory=dict)
 
     kind = "kanonymity"
 
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise UsageError(f"algorithm={self.algorithm!r}: one of {', '.join(ALGORITHMS)}")
+        if self.l_kind not in L_KINDS:
+            raise UsageError(f"l_kind={self.l_kind!r}: one of {', '.join(L_KINDS)}")
+        if (self.l is not None or self.t is not None) and not self.sensitive:
+            raise UsageError(
+                "l= and t= protect sensitive columns: tick at least one sensitive column (sensitive=)"
+            )
+        unknown = [c for c in self.hierarchies if c not in self.quasi]
+        if unknown:
+            raise UsageError(f"hierarchies= names {unknown[0]!r}, which is not a quasi-identifier")
+
     def label(self) -> str:
-        return f"k{self.k}-{self.algorithm}"
+        extra = (f"-l{self.l:g}" if self.l is not None else "") + (
+            f"-t{self.t:g}" if self.t is not None else ""
+        )
+        return f"k{self.k}{extra}-{self.algorithm}".replace(".", "p")
 
     def recipe(self, rid: str, secret: str | None = None) -> ReleaseRecipe:
         params: dict[str, Any] = {"method": self.algorithm, "k": self.k, "quasi": list(self.quasi)}
@@ -65,6 +93,14 @@ class KAnonymityRequest:
             params["sensitive"] = list(self.sensitive)
         if self.l is not None:
             params["l"] = self.l
+            if self.l_kind != "distinct":
+                params["l_kind"] = self.l_kind
+            if self.l_kind == "recursive" and self.c is not None:
+                params["c"] = self.c
+        if self.t is not None:
+            params["t"] = self.t
+        if self.hierarchies:
+            params["hierarchies"] = dict(self.hierarchies)
         return ReleaseRecipe(
             "kanonymity", self.table, params, release=_about(rid), evaluation=_evaluation(self)
         )
@@ -149,6 +185,44 @@ class PseudonymRequest:
         return ReleaseRecipe("pseudonymize", self.table, params, key_file=KEY_FILE, release=_about(rid))
 
 
+@dataclass(frozen=True)
+class BaselineRequest:
+    """A non-private baseline, for comparison (the frontier): ``copy`` (the table itself, the no-protection
+    reference) or ``independent`` (each column resampled independently from the table: it keeps every column's
+    distribution and breaks every relation between columns; seeded from a secret seed file, so that ``anonlab
+    run`` reproduces it). Not a release: it protects no one."""
+
+    table: str
+    method: str
+    target: str | None = None
+    quasi: list[str] = field(default_factory=list)
+
+    kind = "baseline"
+
+    def __post_init__(self) -> None:
+        from anonlab.release_recipe import BASELINES
+
+        if self.method not in BASELINES:
+            raise UsageError(f"baseline={self.method!r}: one of {', '.join(BASELINES)}")
+
+    @property
+    def seeded(self) -> bool:
+        return self.method != "copy"
+
+    def label(self) -> str:
+        return f"baseline-{self.method}"
+
+    def recipe(self, rid: str, secret: str | None = None) -> ReleaseRecipe:
+        return ReleaseRecipe(
+            "baseline",
+            self.table,
+            {"method": self.method},
+            seed_file=secret,
+            release=_about(rid),
+            evaluation=_evaluation(self),
+        )
+
+
 def _about(rid: str) -> dict[str, Any]:
     return {
         "id": rid,
@@ -171,15 +245,21 @@ def run_release(
 ) -> str:
     """Make a table release from its recipe, evaluate it, fill its folder and publish it; returns the release id.
 
-    The recipe written beside it is the one run, with the DP release's ledger entry added: ``anonlab run`` of it
-    replays that entry to the same bytes."""
+    The recipe written beside it is the one run (with the DP release's ledger entry added, and its seed file
+    under the name it has once published): ``anonlab run`` of it replays that entry to the same bytes. The
+    library's progress bars (the fit, the evaluation) report through :func:`anonlab.progress.reporting`, which
+    the job's process has set up."""
+    from dataclasses import replace
+
     import anonlab
     from anonlab.io import read_table, write_table, write_text
 
     ws, folder = Workspace(Path(root)), Path(partial)
-    result = recipe.run(ws.root, step=step)
+    result = recipe.run(ws.root, step=step, progress=True)
     if recipe.kind == "synth" and result.ledger_entry is not None:
         recipe = recipe.with_entry(result.ledger_entry)
+    if recipe.seed_file:
+        recipe = replace(recipe, seed_file=ws.seed_name(rid))
     if recipe.kind != "pseudonymize":
         step("evaluating utility and risk", 0.6)
         original = read_table(ws.table(recipe.input))
@@ -191,8 +271,11 @@ def run_release(
             quasi=recipe.evaluation.get("quasi") or None,
             config=evaluation,
             label=label,
+            privacy=(result.report or {}).get("privacy"),
+            progress=True,
         )
         ev.to_html(folder / "report.html", title=f"anonlab release {rid}")
+        write_text(folder / "evaluation.json", json.dumps(ev.to_dict(), indent=1, default=str) + "\n")
     step("writing the release", 0.95)
     write_table(result.data, folder / "release.csv")
     write_text(folder / "release.json", json.dumps(result.report, indent=2, default=str) + "\n")

@@ -20,7 +20,8 @@ COOKIE = "anonlab_token"
 LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1", "[::1]"}
 # pages: only this server's own styles (and style attributes of tables), images, scripts; reports (served as files): their inline style and script
 PAGE_CSP = (
-    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'self'; form-action 'self'; "
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; script-src 'self'; connect-src 'self'; "
+    "form-action 'self'; "
     "frame-src 'self'; frame-ancestors 'self'; base-uri 'none'"
 )
 FILE_CSP = (

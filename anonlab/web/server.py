@@ -66,3 +66,5 @@ def serve(
         uvicorn.Server(config).run()
     finally:
         app.state.jobs.shutdown()
+        if app.state.claim is not None:
+            app.state.claim.close()

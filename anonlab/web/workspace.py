@@ -1,11 +1,17 @@
 """The workspace: the one folder ``anonlab serve`` reads from and writes to.
 
-Layout: ``tables/`` (uploads, mode 0600), ``folders/NAME/`` (folders of DICOM files or photos), ``ledgers/NAME.ledger``
-(privacy budgets), ``releases/ID/`` (a release, its evaluation report and its recipe) and ``secrets/`` (mode 0700:
-the pseudonym key and each DP release's seed file, every one mode 0600; never listed, shown or served). Tables the
-user put at the top of the folder can be picked too. Every path
-the browser names is looked up in what this module lists, never joined onto the folder as given, so no name can
-reach outside the workspace (no ``..``, no absolute path, no link out of it).
+Layout: ``tables/`` (uploads, mode 0600), ``folders/NAME/`` (folders of DICOM files or photos), ``hierarchies/``
+(ARX-format generalisation hierarchies, ``NAME.csv``), ``ledgers/NAME.ledger`` (privacy budgets), ``releases/ID/``
+(a release, its evaluation and its recipe) and ``secrets/`` (mode 0700: the pseudonym key and each seeded
+release's seed file, every one mode 0600; never listed, shown or served). Tables the user put at the top of the
+folder can be picked too. Every path the browser names is looked up in what this module lists, never joined onto
+the folder as given, so no name can reach outside the workspace (no ``..``, no absolute path, no link out of it).
+
+Nothing half-made is ever listed: an uploaded table is written to an anonymous temporary and linked into place
+whole; an uploaded folder and a release are filled under a hidden name (``.partial-*``) and appear by one rename;
+a release's seed file is made as ``secrets/.pending-ID.seed`` and gets its final name only once the release is
+published. What a killed server left behind (hidden folders, pending seeds) is removed by :meth:`Workspace.sweep`
+when the next server starts (:meth:`Workspace.claim`: one server at a time sweeps a workspace).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +35,11 @@ KEY_FILE = "secrets/pseudonym.key"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _LEDGER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _RELEASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,79}$")
+_HIERARCHY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}\.csv$")
+_PENDING = ".pending-"
+_PARTIAL = ".partial-"
+#: the file a serving process holds locked for as long as it runs (see :meth:`Workspace.claim`)
+LOCK_FILE = ".anonlab-serve.lock"
 # the files of a release that may be downloaded, and how they are served
 RELEASE_FILES = {
     "release.csv": "text/csv",
@@ -36,6 +48,7 @@ RELEASE_FILES = {
     "release.json": "application/json",
     "release.zip": "application/zip",
     "audit.json": "application/json",
+    "evaluation.json": "application/json",
 }
 
 
@@ -54,7 +67,7 @@ class Workspace:
     def open(cls, root: str | os.PathLike) -> Workspace:
         path = Path(root).expanduser().resolve()
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        for sub in ("tables", "folders", "ledgers", "releases", "secrets"):
+        for sub in ("tables", "folders", "hierarchies", "ledgers", "releases", "secrets"):
             (path / sub).mkdir(mode=0o700, exist_ok=True)
         return cls(path)
 
@@ -90,19 +103,29 @@ class Workspace:
                 f"{filename!r}: upload a table named like data.csv, data.tsv, data.csv.gz or data.parquet "
                 "(letters, digits, . _ - only)"
             )
-        folder = self.root / "tables"
         suffix = next(s for s in sorted(TABLE_SUFFIXES, key=len, reverse=True) if base.lower().endswith(s))
+        return self._store(self.root / "tables", base, suffix, data)
+
+    def _store(self, folder: Path, base: str, suffix: str, data: bytes) -> str:
+        """Write ``data`` whole (an anonymous temporary, mode 0600, linked into place: a kill leaves nothing) as
+        ``base`` in ``folder``, or ``STEM-1SUFFIX`` ... when that name is taken; never over a file."""
+        from anonlab.io import Temporary
+
         stem = base[: -len(suffix)]
-        for i in range(1000):
-            name = base if i == 0 else f"{stem}-{i}{suffix}"
-            path = folder / name
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-            except FileExistsError:
-                continue
-            with os.fdopen(fd, "wb") as fh:
+        tmp = Temporary(folder, base, 0o600)
+        try:
+            with open(tmp.path, "wb") as fh:
                 fh.write(data)
-            return path.relative_to(self.root).as_posix()
+            tmp.chmod(0o600)
+            for i in range(1000):
+                path = folder / (base if i == 0 else f"{stem}-{i}{suffix}")
+                try:
+                    tmp.link(path, sync=i == 0)
+                except FileExistsError:
+                    continue
+                return path.relative_to(self.root).as_posix()
+        finally:
+            tmp.close()
         raise UsageError(f"{base!r}: too many uploads of that name; rename the file")
 
     def remove(self, name: str) -> None:
@@ -129,16 +152,25 @@ class Workspace:
         base = base or "upload"
         if not _NAME.match(base):
             base = f"upload-{base}"[:60]
-        for i in range(1000):
-            folder_name = base if i == 0 else f"{base}-{i}"
-            folder = self.root / "folders" / folder_name
-            try:
-                folder.mkdir(mode=0o700)
-            except FileExistsError:
-                continue
-            break
-        else:
+        # filled under a hidden name, then renamed: a kill never leaves a folder that looks whole
+        folder = self.root / "folders" / f"{_PARTIAL}{secrets.token_hex(6)}"
+        folder.mkdir(mode=0o700)
+        try:
+            self._fill(folder, files)
+            for i in range(1000):
+                folder_name = base if i == 0 else f"{base}-{i}"
+                final = self.root / "folders" / folder_name
+                if final.exists() or final.is_symlink():
+                    continue
+                os.rename(folder, final)
+                return folder_name
             raise UsageError(f"{base!r}: too many folders of that name")
+        finally:
+            if folder.exists():
+                shutil.rmtree(folder, ignore_errors=True)
+
+    @staticmethod
+    def _fill(folder: Path, files: list[tuple[str, bytes]]) -> None:
         used: set[str] = set()
         for filename, data in files:
             leaf = os.path.basename(filename.replace("\\", "/")).strip()
@@ -151,7 +183,31 @@ class Workspace:
             )
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-        return folder_name
+
+    # -- hierarchies ----------------------------------------------------------------------------------------
+    def hierarchies(self) -> list[str]:
+        """Hierarchy files under ``hierarchies/`` (ARX format), as workspace-relative names."""
+        base = self.root / "hierarchies"
+        return sorted(
+            f"hierarchies/{p.name}"
+            for p in base.iterdir()
+            if p.is_file() and _HIERARCHY.match(p.name) and self._inside(p)
+        )
+
+    def hierarchy(self, name: str) -> str:
+        """A listed hierarchy file's workspace-relative name (what a recipe names); anything else is refused."""
+        if name not in self.hierarchies():
+            raise InputError(f"{name!r} is not a hierarchy file in the workspace (pick one from the list)")
+        return name
+
+    def save_hierarchy(self, filename: str, data: bytes) -> str:
+        """Store an uploaded hierarchy CSV under ``hierarchies/`` (mode 0600, never over a file); its name."""
+        base = os.path.basename(filename.replace("\\", "/")).strip()
+        if not _HIERARCHY.match(base):
+            raise UsageError(
+                f"{filename!r}: upload a hierarchy named like age.csv (letters, digits, . _ - only)"
+            )
+        return self._store(self.root / "hierarchies", base, ".csv", data)
 
     # -- secrets --------------------------------------------------------------------------------------------
     def key_path(self) -> Path:
@@ -164,16 +220,33 @@ class Workspace:
         return path
 
     def new_seed(self, rid: str) -> str:
-        """A fresh secret seed file for release ``rid`` (mode 0600); its workspace-relative name."""
+        """A fresh secret seed file for release ``rid`` (mode 0600), pending until the release is published
+        (``secrets/.pending-ID.seed``; :meth:`publish` gives it its final name, :meth:`seed_name`); its
+        workspace-relative name."""
         from anonlab.seedfile import write_seed_file
 
-        name = f"secrets/{rid}.seed"
+        name = f"secrets/{_PENDING}{rid}.seed"
         write_seed_file(self.root / name)
         return name
 
+    @staticmethod
+    def seed_name(rid: str) -> str:
+        """The seed file of published release ``rid``, workspace-relative (what its recipe names)."""
+        return f"secrets/{rid}.seed"
+
+    def finish_seed(self, rid: str) -> None:
+        """Give a published release's pending seed file its final name (never over a file)."""
+        pending = self.root / "secrets" / f"{_PENDING}{rid}.seed"
+        if pending.exists():
+            try:
+                os.link(pending, self.root / self.seed_name(rid))
+            except FileExistsError:
+                pass
+            pending.unlink()
+
     def remove_secret(self, name: str | None) -> None:
-        """Remove a seed file of a release that did not happen."""
-        if name and re.fullmatch(r"secrets/[A-Za-z0-9-]+\.seed", name):
+        """Remove the seed file of a release that did not happen (a pending one, or one named by release id)."""
+        if name and re.fullmatch(r"secrets/(\.pending-)?[A-Za-z0-9-]+\.seed", name):
             (self.root / name).unlink(missing_ok=True)
 
     # -- ledgers --------------------------------------------------------------------------------------------
@@ -197,20 +270,56 @@ class Workspace:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         label = re.sub(r"[^A-Za-z0-9-]+", "-", label).strip("-")[:30] or "release"
         rid = f"{stamp}-{label}-{secrets.token_hex(3)}"
-        path = self.root / "releases" / f".partial-{rid}"
+        path = self.root / "releases" / f"{_PARTIAL}{rid}"
         path.mkdir(mode=0o700)
         return rid, path
 
     def publish(self, rid: str, partial: Path) -> Path:
+        """Make release ``rid`` appear, whole, by one rename; then its seed file (if any) gets its final name."""
         final = self.root / "releases" / rid
         os.rename(partial, final)
+        self.finish_seed(rid)
         return final
 
     def discard(self, partial: Path) -> None:
-        import shutil
-
-        if partial.name.startswith(".partial-") and partial.parent == self.root / "releases":
+        if partial.name.startswith(_PARTIAL) and partial.parent == self.root / "releases":
             shutil.rmtree(partial, ignore_errors=True)
+
+    # -- what a killed server left ----------------------------------------------------------------------------
+    def claim(self):
+        """Lock the workspace for this serving process (an open file holding an exclusive ``flock``, released
+        when the process ends, however it ends), or ``None`` when another live process holds it. Only the holder
+        may :meth:`sweep`: another server's jobs may be filling their hidden folders."""
+        import fcntl
+
+        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return None
+        return os.fdopen(fd, "r+b")
+
+    def sweep(self) -> list[str]:
+        """Remove what jobs that never completed left (call it holding :meth:`claim`, before any job starts):
+        hidden release and folder stages (``.partial-*``) and pending seed files of releases that were never
+        published; a pending seed whose release did appear (the server died between the two renames) gets its
+        final name. Returns the workspace-relative names removed."""
+        removed: list[str] = []
+        for sub in ("releases", "folders"):
+            for p in (self.root / sub).iterdir():
+                if p.name.startswith(_PARTIAL) and not p.is_symlink() and p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                    removed.append(f"{sub}/{p.name}")
+        for p in (self.root / "secrets").iterdir():
+            if p.name.startswith(_PENDING) and p.name.endswith(".seed"):
+                rid = p.name[len(_PENDING) : -len(".seed")]
+                if self.published(rid):
+                    self.finish_seed(rid)
+                else:
+                    p.unlink(missing_ok=True)
+                    removed.append(f"secrets/{p.name}")
+        return removed
 
     def published(self, rid: str) -> bool:
         """Whether release ``rid`` has appeared (whole)."""
