@@ -133,7 +133,8 @@ def add_parser(sub) -> None:
         "--k",
         type=positive_int,
         default=None,
-        help="minimum class size (re-identification <= 1/k); not taken by pram, noise, rankswap",
+        help="minimum class size (re-identification <= 1/k; kmap: population individuals per class; 1 allowed for "
+        "presence, kmap, likeness); not taken by pram, noise, rankswap, safepub",
     )
     p.add_argument(
         "--l",
