@@ -245,8 +245,9 @@ def add_parser(sub) -> None:
     p.add_argument("--report", default=None, help="also write the report as JSON to this file")
     add_seed(
         p,
-        "pram, noise and rankswap's random draws",
-        secret="with it and the input the perturbation is undone",
+        "pram, noise and rankswap's random draws, and safepub's sample (its selection is never seeded; without "
+        "--seed the sample comes from the operating system's CSPRNG)",
+        secret="with it and the input the perturbation is undone, and safepub's sample is known",
     )
     add_quiet(p)
     add_deprecated_progress(p, "--progress")
