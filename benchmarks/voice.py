@@ -25,7 +25,10 @@ recordings per speaker (32 recordings) against the sentences spoken. Real-time f
 all 128 recordings as files, 1 and 2 worker processes (wall time / audio time; the machine's 1-minute load
 average is in the machine line).
 
-Run: ``python -m benchmarks.voice`` (needs espeak-ng and the audio extra).
+pocketsphinx understands few of espeak-ng's voices, so ``python -m benchmarks voice wer`` measures intelligibility
+again on the one it does (en-us+f2 at 6 pitch x rate settings, 24 recordings; results/voice_wer.md).
+
+Run: ``python -m benchmarks voice`` and ``python -m benchmarks voice wer`` (need espeak-ng and the audio extra).
 """
 
 from __future__ import annotations
@@ -201,9 +204,63 @@ def _rtf(folder: Path, out: Path, method: str, key, workers: int, audio_s: float
     return (time.perf_counter() - t0) / audio_s
 
 
+#: one espeak-ng voice pocketsphinx understands (en-us+f2), at 6 pitch x rate settings: the intelligibility set
+WER_SPEAKERS = [("en-us+f2", p, r) for p in (55, 65, 75) for r in (135, 155)]
+WER_SENTENCES = 4
+
+
+def wer_table() -> None:
+    """``python -m benchmarks voice wer``: word error rates on the one espeak-ng voice the recogniser understands,
+    before and after each method (results/voice_wer.md)."""
+    from anonlab.deid.audio import VoiceAnonymizer
+    from anonlab.deid.keys import generate_key
+    from benchmarks._report import save
+
+    tmp = Path(tempfile.mkdtemp(prefix="anonlab-voice-wer-"))
+    try:
+        items = []
+        for s, (voice, pitch, wpm) in enumerate(WER_SPEAKERS):
+            for u in range(WER_SENTENCES):
+                text = SENTENCES[(4 * s + u) % len(SENTENCES)]
+                items.append(
+                    {"speaker": f"w{s}", "text": text, "x": _speak(voice, pitch, wpm, text, tmp / "w.wav")}
+                )
+        rec = Recogniser()
+        words = sum(len(_words(i["text"])) for i in items)
+        rows = [
+            {
+                "method": "none (original)",
+                "settings": "-",
+                "wer": round(_total(_wer(rec, items, [i["x"] for i in items])), 4),
+            }
+        ]
+        print(rows[-1], flush=True)
+        for method, label, kw in [
+            ("mcadams", "keyed alpha 0.7-0.9 per speaker", {"key": generate_key()}),
+            ("mcadams", "alpha 0.8 for all (B2 2020)", {"alpha": 0.8}),
+            ("cascade", "keyed per speaker", {"key": generate_key()}),
+        ]:
+            anon = VoiceAnonymizer(method, **kw)
+            xs = [anon.anonymize_array(i["x"], SR, i["speaker"]) for i in items]
+            rows.append({"method": method, "settings": label, "wer": round(_total(_wer(rec, items, xs)), 4)})
+            print(rows[-1], flush=True)
+        notes = (
+            f"SYNTHETIC speech: pocketsphinx 5.1.1 understands few espeak-ng voices (benchmarks/results/voice.md), "
+            f"so intelligibility is measured on the one it does, en-us+f2, at {len(WER_SPEAKERS)} pitch x rate "
+            f"settings (each its own speaker, so each gets its own keyed settings), {WER_SENTENCES} sentences each: "
+            f"{len(items)} recordings, {words} words. WER: word edits / reference words."
+        )
+        save("voice_wer", rows, notes)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> None:
     import soundfile as sf
 
+    if argv and argv[0] == "wer":
+        wer_table()
+        return
     from anonlab.deid.audio import VoiceAnonymizer
     from anonlab.deid.keys import generate_key
     from benchmarks._report import save
