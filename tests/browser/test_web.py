@@ -2,9 +2,11 @@
 
 The server runs in a thread on a free loopback port; headless Chromium (the ``browser`` fixture of this folder's
 conftest) walks the flow as a person would: a table dropped onto the load page (drag and drop), its schema, its
-risk, one k-anonymous and one MST release with their reports and downloads, the downloaded recipes run by
-``anonlab run`` to the same bytes, the budget gauge, a refused overspend, the pseudonymisation and DICOM pages, a bad
-upload, and a non-loopback bind that needs its token. Every page is saved under ``out/screenshots/web-*.png``. The
+risk, one k-anonymous and one MST release with their reports and downloads (the job page following its job with
+its polling script), the downloaded recipes run by ``anonlab run`` to the same bytes, the frontier of the two
+releases, the budget gauge, a refused overspend, the pseudonymisation and DICOM pages, a bad upload, a
+non-loopback bind that needs its token, and with JavaScript off the plain upload form and a job page that
+refreshes itself. Every page is saved under ``out/screenshots/web-*.png``. The
 browser must ask for nothing but this server's own addresses (no CDN, no network).
 """
 
@@ -22,7 +24,8 @@ from tests.browser.conftest import SCREENSHOTS
 pytest.importorskip("starlette", reason="the web extra is not installed (pip install 'anonlab[web]')")
 pytest.importorskip("uvicorn", reason="the web extra is not installed (pip install 'anonlab[web]')")
 
-QUICK = {"skip": ["anonymeter", "quality", "membership", "dcr", "tstr"]}
+# quick reports; DCR stays (its share of exact copies is the frontier's risk axis: a few seconds a release)
+QUICK = {"skip": ["anonymeter", "quality", "membership", "tstr"]}
 
 
 def _start(app):
@@ -168,6 +171,11 @@ def test_the_whole_flow_in_a_browser(browser, server, tmp_path):
     ledger = (ws / "ledgers" / "adult.ledger").read_bytes()
     assert _reproduce(recipe_file, ws, tmp_path / "mst-again.csv") == release
     assert (ws / "ledgers" / "adult.ledger").read_bytes() == ledger  # replayed, not charged again
+    # the frontier of the two releases of the table, drawn from the figures they recorded (no refit)
+    page.click("#to-frontier")
+    page.wait_for_selector("#frontier-plot-1")
+    assert page.locator("#frontier-table tbody tr").count() == 2
+    _shot(page, "15-frontier")
     page.goto(base + "/budget")
     assert "1 release." in " ".join(page.locator("#gauge-adult").inner_text().split())
     _shot(page, "08-budget")
@@ -234,7 +242,8 @@ def test_a_non_loopback_bind_needs_its_token_in_a_browser(browser, tmp_path):
         app.state.jobs.shutdown()
 
 
-def test_the_plain_upload_form_works_without_javascript(browser, server):
+def test_the_plain_forms_work_without_javascript(browser, server):
+    """The upload form, and a job page that follows its job by refreshing itself (a copy baseline: no fit)."""
     base, ws, upload = server
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 700})
     page = context.new_page()
@@ -243,4 +252,10 @@ def test_the_plain_upload_form_works_without_javascript(browser, server):
     page.click("#upload")
     page.wait_for_url("**/schema?**")
     assert (ws / "tables" / upload.name).read_bytes() == upload.read_bytes()
+    page.goto(base + f"/release?table=tables/{upload.name}&quasi=age")
+    page.select_option("#baseline", "copy")
+    page.click("#run-baseline")
+    page.wait_for_url("**/releases/**", timeout=120_000)  # the job page refreshed itself until the end
+    assert page.locator("#baseline-warning").is_visible()
+    _shot(page, "16-baseline-no-js")
     context.close()
