@@ -127,6 +127,8 @@ class KMap(PopulationParams, LatticeModel):
             )
 
     def _derived(self) -> tuple[int, float]:
+        if self.sampling_fraction is None or self.estimator is None:  # pragma: no cover - _validate checks
+            raise UsageError("k-map's estimate needs estimator= and sampling_fraction=")
         return derived_k(int(self.k), float(self.sampling_fraction), float(self.significance), self.estimator)
 
     def criteria(self):

@@ -200,7 +200,7 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
         [float(np.bincount(q.codes, minlength=q.n_codes) @ t) / n for t in tabs]
         for q, tabs in zip(quasi, ncp, strict=True)
     ]
-    lower = sum(np.asarray(col_mean[j])[nodes[:, j]] for j in range(d)) / d
+    lower = np.asarray(sum(np.asarray(col_mean[j])[nodes[:, j]] for j in range(d)), dtype=np.float64) / d
     visit = np.lexsort((nodes.sum(axis=1), lower))
     bad = np.zeros(len(nodes), dtype=bool)
     good = np.zeros(len(nodes), dtype=bool)  # passes with nothing suppressed: its loss is its lower bound

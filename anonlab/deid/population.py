@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -135,6 +136,8 @@ class PopulationParams:
     """Mixin for methods whose ``population`` parameter may be a DataFrame: ``repr``, equality and the report
     name it by :func:`population_label` (a DataFrame neither prints nor compares element by element)."""
 
+    get_params: Callable[[], dict]  # the Anonymizer's
+
     def __repr__(self) -> str:
         shown = {n: (population_label(v) if n == "population" else v) for n, v in self.get_params().items()}
         return f"{type(self).__name__}({', '.join(f'{n}={v!r}' for n, v in shown.items() if v is not None)})"
@@ -151,7 +154,7 @@ class PopulationParams:
         )
         return bool(same) and a == b
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]
 
     def _report(self, table, part, given, seconds):
         rep = super()._report(table, part, given, seconds)

@@ -29,7 +29,10 @@ _EPS = 1e-12
 
 def presence(node_classes: NodeClasses) -> np.ndarray:
     """Each class's ``|T ∩ E| / |P ∩ E|`` (sample records over population records)."""
-    return node_classes.sample / np.maximum(node_classes.population, 1)
+    pop = node_classes.population
+    if pop is None:  # pragma: no cover - delta-presence always has a population
+        raise UsageError("delta-presence needs population counts")
+    return node_classes.sample / np.maximum(pop, 1)
 
 
 class DeltaPresence(PopulationParams, LatticeModel):

@@ -296,7 +296,9 @@ class SafePub(Anonymizer):
                 },
             )
         sampled = np.nonzero(bernoulli_uniforms(table.n, self.seed) < priv["beta"])[0]
-        hier = [q.hierarchy for q in table.quasi]
+        hier = [q.hierarchy for q in table.quasi if q.hierarchy is not None]
+        if len(hier) != len(table.quasi):  # pragma: no cover - every column was given a hierarchy above
+            raise UsageError("method='safepub' needs a public hierarchy for every quasi-identifier")
         levels = _search(table, hier, sampled, priv)
         out, classes_sizes = _release(table, hier, sampled, levels, priv["k"])
         params = {"method": self.name, "quasi": names, **self.get_params()}

@@ -106,7 +106,7 @@ def parse_itemsets(col, separator: str = ";") -> list[list[str]]:
     """Each cell of ``col`` as its list of distinct items (a missing or empty cell: no items)."""
     import pandas as pd
 
-    out = []
+    out: list[list[str]] = []
     for cell in col.tolist():
         if cell is None or (not isinstance(cell, str) and pd.isna(cell)):
             out.append([])
