@@ -77,6 +77,16 @@ def test_the_recipe_round_trips_through_toml():
             "quasi= and k= are required",
         ),
         ("not = [toml", "not a valid TOML recipe"),
+        ('[release]\nkind = "baseline"\ninput = "a.csv"\n[baseline]\nrows = 5\n', "method= is required"),
+        (
+            '[release]\nkind = "baseline"\ninput = "a.csv"\n[baseline]\nmethod = "copy"\nepsilon = 1\n',
+            "epsilon= is not a key",
+        ),
+        (
+            '[release]\nkind = "kanonymity"\ninput = "a.csv"\n[anonymize]\nk = 5\nquasi = ["a"]\n'
+            '[secrets]\nseed_file = "s.seed"\n',
+            "applies to synth and baseline recipes",
+        ),
         (
             '[release]\nkind = "kanonymity"\ninput = "a.csv"\n[parameters]\nk = 5\n[reproduce]\ncommand = "x"\n',
             "run its [reproduce] command line instead",
@@ -176,3 +186,55 @@ def test_a_dp_recipe_replays_its_ledger_entry_and_refuses_an_edit(folder):
         run_recipe(recipe.with_entry(1), folder / "four.csv", root=folder)
     assert not (folder / "three.csv").exists() and not (folder / "four.csv").exists()
     assert (folder / "a.ledger").read_bytes() == ledger
+
+
+BASELINE = """\
+[release]
+kind = "baseline"
+input = "adult.csv"
+
+[baseline]
+method = "{method}"
+"""
+
+
+def test_baseline_recipes_are_reproduced_and_say_they_are_not_releases(folder, capsys):
+    """Independent columns from a seed file: the same bytes again, every column's values kept, rows reshuffled
+    column by column; a copy is the table itself. `anonlab run` says a baseline is not a release."""
+    import pandas as pd
+
+    write_seed_file(folder / "s.seed")
+    (folder / "indep.toml").write_text(
+        BASELINE.format(method="independent") + '[secrets]\nseed_file = "s.seed"\n'
+    )
+    (folder / "copy.toml").write_text(BASELINE.format(method="copy"))
+    for name in ("indep", "copy"):
+        for out in ("a", "b"):
+            assert (
+                main(
+                    [
+                        "run",
+                        str(folder / f"{name}.toml"),
+                        "-o",
+                        str(folder / f"{name}-{out}.csv"),
+                        "--root",
+                        str(folder),
+                        "--quiet",
+                    ]
+                )
+                == 0
+            )
+        assert (folder / f"{name}-a.csv").read_bytes() == (folder / f"{name}-b.csv").read_bytes()
+    assert "not a release" in capsys.readouterr().out
+    real = pd.read_csv(folder / "adult.csv", dtype=str, keep_default_na=False)
+    indep = pd.read_csv(folder / "indep-a.csv", dtype=str, keep_default_na=False)
+    assert list(indep.columns) == list(real.columns) and len(indep) == len(real)
+    assert all(set(indep[c]) <= set(real[c]) for c in real.columns)
+    assert not indep.equals(real)
+    assert pd.read_csv(folder / "copy-a.csv", dtype=str, keep_default_na=False).equals(real)
+    recipe = ReleaseRecipe.read(folder / "indep.toml")
+    assert recipe.exact and not ReleaseRecipe("baseline", "adult.csv", {"method": "independent"}).exact
+    with pytest.raises(UsageError, match="differentially private"):
+        ReleaseRecipe("baseline", "adult.csv", {"method": "mst"}).run(folder)
+    with pytest.raises(UsageError, match="does not apply"):
+        ReleaseRecipe("baseline", "adult.csv", {"method": "copy", "rows": 5}).run(folder)
