@@ -13,7 +13,9 @@ node meet the model. The search is the one of :mod:`anonlab.deid.lattice` in its
   suppressed records costing 1) and the search stops when the bound reaches the best loss found: the result is
   the exact optimum of the lattice.
 - When the model is monotone (a node fails whenever a more general one does), every node below a failing node is
-  skipped. Each model says when it is (:meth:`LatticeModel._monotone`).
+  skipped, and the boundary is learnt first: binary search along 2d chains, then (with nothing to suppress) the
+  nodes keeping only two columns' levels, each failing one ruling out a whole down-set (8 Adult columns, 120,000
+  nodes: 254 evaluated). Each model says when it is monotone (:meth:`LatticeModel._monotone`).
 
 Rows: the sample's rows come first; a model with a population table (delta-presence, k-map) appends the population's
 rows, encoded together with the sample (:mod:`anonlab.deid.population`), so both are recoded alike and a class's
@@ -228,7 +230,7 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
         return float(lower[i]) + (failed_rows - float(np.sum(lost))) / n, nc, ok
 
     if monotone:
-        _probe(nodes, heights, bad, good, evaluate)
+        _prune(nodes, heights, bad, good, evaluate, budget)
     best = None
     for i in visit:
         if best is not None and lower[i] >= best[0] - 1e-15:
@@ -263,6 +265,31 @@ def _released_classes(nc: NodeClasses, ok: np.ndarray, n: int) -> Classes:
         raise NotSatisfiable("every record would be suppressed")
     b = np.r_[0, np.nonzero(ks[1:] != ks[:-1])[0] + 1]
     return Classes(order, b.astype(np.int64), np.r_[b[1:], len(order)].astype(np.int64))
+
+
+def _prune(nodes, heights, bad, good, evaluate, budget: int) -> None:
+    """What a monotone model learns before the search by bound: the boundary probed along chains, and with
+    nothing to suppress, the nodes that keep two columns' levels (:func:`_pair_pass`)."""
+    _probe(nodes, heights, bad, good, evaluate)
+    if budget == 0 and len(heights) > 3:
+        _pair_pass(nodes, heights, bad, good, evaluate)
+
+
+def _pair_pass(nodes, heights, bad, good, evaluate) -> None:
+    """With nothing to suppress, a node fails when the node keeping only two of its columns' levels (the others
+    at their top) fails, since that node generalises it. One evaluation per pair of columns and levels not known
+    yet marks whole down-sets, as :func:`anonlab.deid.lattice._pair_bound` does for k-anonymity."""
+    d = len(heights)
+    stride = np.cumprod([1] + [x + 1 for x in heights[::-1]])[:-1][::-1]
+    top = np.asarray(heights, dtype=np.int64)
+    for a, b in itertools.combinations(range(d), 2):
+        for la in range(heights[a] + 1):
+            for lb in range(heights[b] + 1):
+                node = top.copy()
+                node[a], node[b] = la, lb
+                i = int(node @ stride)
+                if not (bad[i] or good[i]):
+                    evaluate(i)
 
 
 def _probe(nodes, heights, bad, good, evaluate) -> None:

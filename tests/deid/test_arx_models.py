@@ -430,3 +430,45 @@ def test_random_tables_meet_presence_and_kmap(hand, pop_idx, take, bounds, k_map
         lev = levels_of(rep, cols())
         assert lev in minimal(ok)
         assert list(map(tuple, out[cols()].to_numpy())) == generalise(s_rows, cols(), paths, lev)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(st.tuples(*[st.integers(0, 3)] * 4), min_size=8, max_size=40),
+    take=st.data(),
+    k_map=st.integers(2, 6),
+)
+def test_random_four_columns_optimum_is_minimal(tmp_path_factory, rows, take, k_map):
+    """Four columns (the search's pair pass runs from four on): the node found meets k-map and presence by the
+    plain-loop checkers and no node one level lower in one column does."""
+    folder = tmp_path_factory.mktemp("h4")
+    names = ["w", "x", "y", "z"]
+    paths = {}
+    for c in names:
+        p = folder / f"{c}.csv"
+        p.write_text("".join(f"{c}{v};{c}{v // 2 * 2}{v // 2 * 2 + 1};*\n" for v in range(4)))
+        paths[c] = str(p)
+    pop_rows = [tuple(f"{c}{v}" for c, v in zip(names, r, strict=True)) for r in rows]
+    chosen = take.draw(st.lists(st.integers(0, len(rows) - 1), min_size=1, max_size=len(rows), unique=True))
+    s_rows = [pop_rows[i] for i in sorted(chosen)]
+    pop, sample = pd.DataFrame(pop_rows, columns=names), pd.DataFrame(s_rows, columns=names)
+    checks = {
+        "kmap": ({"k": k_map}, lambda n: kmap_holds(pop_rows, s_rows, names, paths, n, k_map)),
+        "presence": (
+            {"k": 1, "delta_max": 0.7},
+            lambda n: presence_holds(pop_rows, s_rows, names, paths, n, 0, 0.7),
+        ),
+    }
+    for method, (params, holds) in checks.items():
+        try:
+            _, rep = anonymize(
+                sample, method=method, quasi=names, population=pop, hierarchies=paths, **params
+            )
+        except UsageError:
+            assert not any(holds(n) for n in all_nodes(names, paths))
+            continue
+        lev = levels_of(rep, names)
+        assert holds(lev)
+        for j in range(4):
+            if lev[j]:
+                assert not holds(lev[:j] + (lev[j] - 1,) + lev[j + 1 :])
