@@ -1,4 +1,4 @@
-"""Cleaning text burned into DICOM pixels: known regions first, then OCR, then a second OCR pass that must pass.
+"""Cleaning text burned into DICOM pixels: known regions first, then OCR, then a check by other detectors.
 
 An image that may show identifying text in its pixels (:mod:`anonlab.deid.dicom.burnedin`) is withheld from a
 release unless it can be cleaned here. :class:`PixelCleaner` does, for one dataset, before its attributes are
