@@ -73,6 +73,21 @@ def _worker_peaks(client) -> list[float]:
     return [round(v) for v in client.run(peak).values()]
 
 
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _worker_cpu(client) -> list[float]:
+    def cpu():
+        import resource
+
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    return [round(v, 1) for v in client.run(cpu).values()]
+
+
 def _load() -> float:
     return round(os.getloadavg()[0], 1)
 
@@ -141,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter() - t
         led = Ledger.create(work / "cluster.ledger", epsilon=10, delta=1e-6) if args.ledger else None
         spent = _timed_passes()
+        cpu0, wcpu0 = _cpu_s(), _worker_cpu(client)
         t = time.perf_counter()
         seed = 7 if args.ledger else None
         got = fit_synthesizer(MST(epsilon=1.0, seed=seed), str(src), "adult", ledger=led, scheduler=client)
@@ -149,7 +165,9 @@ def main(argv: list[str] | None = None) -> None:
         what = "MST fit, epsilon 1, " + ("with a ledger, seeded" if args.ledger else "no ledger, unseeded")
         row(what, f"local:{args.workers}", fit_s, load_before=load_before,
             cluster_start_s=round(started, 1), **passes,
-            on_client_s=round(fit_s - sum(spent.values()), 1), worker_peak_mb=_worker_peaks(client),
+            on_client_s=round(fit_s - sum(spent.values()), 1),
+            worker_cpu_s=[round(b - a, 1) for a, b in zip(wcpu0, _worker_cpu(client), strict=True)],
+            client_cpu_s=round(_cpu_s() - cpu0, 1), worker_peak_mb=_worker_peaks(client),
             client_peak_mb=round(_peak_mb()))  # fmt: skip
     t = time.perf_counter()
     sample = got.sample(SAMPLE, seed=1)
@@ -185,7 +203,9 @@ def main(argv: list[str] | None = None) -> None:
         f"{args.workers} single-threaded worker processes (cluster start reported apart); with a ledger (charged "
         "on the client) and a seed the table's fingerprint is computed (a third pass); without either it is not. scan_s, counts_s, fingerprint_s: "
         "the passes over the table (before the charge; the marginals after the cut points; the fingerprint's "
-        "CSV text streamed to the client), on_client_s the rest (plans, noise, the model's mirror descent). "
+        "CSV text streamed to the client), on_client_s the rest (plans, noise, the model's mirror descent); "
+        "worker_cpu_s and client_cpu_s: the CPU seconds each worker and the client (with the scheduler) used during "
+        "the fit, which the load does not inflate. "
         "client_peak_mb is this process's "
         "max RSS so far (the in-process row comes after the cluster run, so its figure is the larger of the two); "
         "worker_peak_mb the max RSS of each worker. Shared 2-core machine: load_1min is the 1-minute load "
