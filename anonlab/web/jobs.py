@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 __all__ = ["Job", "Jobs"]
 
 #: modules the job processes' fork server imports once, so that each job starts in well under a second
-PRELOAD = ["anonlab.io", "anonlab.web.releases", "pandas"]
+PRELOAD = ["anonlab.io", "anonlab.web.releases", "pandas", "anonlab.evaluation", "anonlab.web.preload"]
 
 
 @dataclass
