@@ -97,6 +97,7 @@ PROGRESS = {
     "nifti convert": "DICOM files read",
     "nifti deface": "its steps (registering, masking, checking, rendering)",
     "eeg anonymize": "recordings written",
+    "run": "the release its recipe makes (the method's own progress)",
 }
 
 
