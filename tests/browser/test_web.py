@@ -243,7 +243,8 @@ def test_a_non_loopback_bind_needs_its_token_in_a_browser(browser, tmp_path):
 
 
 def test_the_plain_forms_work_without_javascript(browser, server):
-    """The upload form, and a job page that follows its job by refreshing itself (a copy baseline: no fit)."""
+    """The upload form, and a job page that follows its job by refreshing itself (a pseudonymisation: no fit and
+    no evaluation report, so it costs seconds)."""
     base, ws, upload = server
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 700})
     page = context.new_page()
@@ -252,10 +253,11 @@ def test_the_plain_forms_work_without_javascript(browser, server):
     page.click("#upload")
     page.wait_for_url("**/schema?**")
     assert (ws / "tables" / upload.name).read_bytes() == upload.read_bytes()
-    page.goto(base + f"/release?table=tables/{upload.name}&quasi=age")
-    page.select_option("#baseline", "copy")
-    page.click("#run-baseline")
+    page.goto(base + f"/pseudonymize?table=tables/{upload.name}")
+    page.check('input[name="drop"][value="fnlwgt"]')
+    page.click("#run-pseudonyms")
+    page.wait_for_url("**/jobs/**")
     page.wait_for_url("**/releases/**", timeout=120_000)  # the job page refreshed itself until the end
-    assert page.locator("#baseline-warning").is_visible()
-    _shot(page, "16-baseline-no-js")
+    assert page.locator("#download-recipe").is_visible()
+    _shot(page, "16-job-done-no-js")
     context.close()
