@@ -54,6 +54,13 @@ def serve(
     guard = app.state.guard
     url = address(host if guard.token else "127.0.0.1", port, guard.token)
     announce(f"anonlab serve: workspace {app.state.workspace.root}")
+    if app.state.swept:
+        announce(
+            f"anonlab serve: removed {len(app.state.swept)} leftover(s) of jobs that never completed "
+            "(a previous server was stopped mid-job)"
+        )
+    if app.state.claim is None:
+        announce("anonlab serve: another anonlab serve holds this workspace; leftovers are not swept")
     announce(f"anonlab serve: open {url} (Ctrl-C stops)")
     if not guard.loopback:
         announce("anonlab serve: other machines can connect; the address above holds the access token")
