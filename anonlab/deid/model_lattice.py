@@ -24,12 +24,13 @@ population count is a ``bincount`` over the same class key.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
-from anonlab.deid.lattice import MAX_NODES, _counts, _global_labels, level_ncp
+from anonlab.deid.lattice import MAX_NODES, _global_labels, level_ncp
 from anonlab.deid.methods import Anonymizer, Classes, NotSatisfiable, Partition
 from anonlab.errors import UsageError
 
@@ -40,12 +41,21 @@ __all__ = ["LatticeModel", "NodeClasses", "model_search"]
 class NodeClasses:
     """The classes of one node: ``inv`` the class of every row (sample rows first), ``n_sample`` the number of
     sample rows, ``sample`` / ``population`` the class sizes among the sample rows and among the appended
-    population rows (None without a population)."""
+    population rows (None without a population).
 
-    inv: np.ndarray
+    The search counts classes over the distinct rows of the table (rows equal on every quasi-identifier fall in
+    one class at every node): ``distinct_inv`` is the class of each distinct row, ``row_distinct`` the distinct
+    row of each row, and ``inv`` is computed from them when a model asks for it."""
+
+    distinct_inv: np.ndarray
+    row_distinct: np.ndarray
     n_sample: int
     sample: np.ndarray
     population: np.ndarray | None
+
+    @functools.cached_property
+    def inv(self) -> np.ndarray:
+        return self.distinct_inv[self.row_distinct]
 
 
 class LatticeModel(Anonymizer):
@@ -143,28 +153,84 @@ class LatticeModel(Anonymizer):
 
 
 def _node_key(node, gens, n_rows: int) -> np.ndarray:
-    key = np.zeros(n_rows, dtype=np.int64)
+    """Mixed-radix key of each row's recoded values at ``node`` (``gens[j][level]``: the codes of column ``j``
+    at ``level`` and their count); renumbered by first appearance when the radix would overflow."""
+    key = None
     radix = 1
     for j, lev in enumerate(node):
         g, ng = gens[j][int(lev)]
         if ng == 1:
-            continue
-        if radix * ng >= 2**62:
-            import pandas as pd
+            continue  # a column recoded to one value adds nothing to the key
+        if key is None:
+            key = g.copy()
+        else:
+            if radix * ng >= 2**62:
+                import pandas as pd
 
-            key = pd.factorize(key)[0].astype(np.int64)
-            radix = int(key.max()) + 1
-        key = key * ng + g
+                key = pd.factorize(key)[0].astype(np.int64)
+                radix = int(key.max()) + 1
+            key *= ng  # in place: no temporary per column
+            key += g
         radix *= ng
-    return key
+    return np.zeros(n_rows, dtype=np.int64) if key is None else key
 
 
-def _node_classes(node, gens, n: int, n_rows: int) -> NodeClasses:
-    counts, inv = _counts(_node_key(node, gens, n_rows))
-    m = len(counts)
-    sample = np.bincount(inv[:n], minlength=m)
-    population = np.bincount(inv[n:], minlength=m) if n_rows > n else None
-    return NodeClasses(inv, n, sample, population)
+@dataclass(frozen=True)
+class _Distinct:
+    """The table's distinct rows (sample and population together): ``gens`` each column's codes per level on the
+    distinct rows, ``row_distinct`` the distinct row of every row, ``sample`` / ``population`` how many sample /
+    population rows each distinct row stands for, ``n_rows`` the number of rows."""
+
+    gens: list
+    row_distinct: np.ndarray
+    sample: np.ndarray
+    population: np.ndarray | None
+    n_rows: int
+
+
+def _distinct(codes: list[np.ndarray], hierarchies, n: int) -> _Distinct:
+    """Collapse the rows (``codes``: per quasi-identifier, sample rows then population rows) to their distinct
+    combinations of codes, numbered by first appearance, and recode each column once per level."""
+    import pandas as pd
+
+    n_rows = len(codes[0])
+    key = _node_key([0] * len(codes), [[(c, int(c.max()) + 1 if len(c) else 1)] for c in codes], n_rows)
+    row_distinct = pd.factorize(key)[0].astype(np.int64)
+    m = int(row_distinct.max()) + 1 if n_rows else 0
+    _, first = np.unique(row_distinct, return_index=True)  # ids by first appearance: ``first`` increases
+    dgens = []
+    for c, h in zip(codes, hierarchies, strict=True):
+        own = c[first]
+        per = []
+        for lev in range(h.height + 1):
+            g = np.asarray(h.groups[lev], dtype=np.int64)
+            per.append((g[own], int(g.max()) + 1 if len(g) else 1))
+        dgens.append(per)
+    sample = np.bincount(row_distinct[:n], minlength=m)
+    population = np.bincount(row_distinct[n:], minlength=m) if n_rows > n else None
+    return _Distinct(dgens, row_distinct, sample, population, n_rows)
+
+
+def _node_classes(node, dist: _Distinct, n: int) -> NodeClasses:
+    """The classes of ``node``, counted over the distinct rows. The classes are numbered exactly as
+    :func:`anonlab.deid.lattice._counts` numbers them over all the rows (the key itself when the key range is
+    small for ``n_rows`` rows, else by first appearance, which the distinct rows keep)."""
+    key = _node_key(node, dist.gens, len(dist.sample))
+    top = int(key.max()) + 1 if len(key) else 1
+    if top <= 4 * dist.n_rows + 1024:
+        inv, m = key, top
+    else:
+        import pandas as pd
+
+        inv, uniq = pd.factorize(key)
+        m = len(uniq)
+    sample = np.bincount(inv, weights=dist.sample, minlength=m).astype(np.int64)
+    population = (
+        None
+        if dist.population is None
+        else np.bincount(inv, weights=dist.population, minlength=m).astype(np.int64)
+    )
+    return NodeClasses(inv, dist.row_distinct, n, sample, population)
 
 
 def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression: float, monotone: bool):
@@ -178,7 +244,6 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
         else np.concatenate([q.codes.astype(np.int64), population_codes[j].astype(np.int64)])
         for j, q in enumerate(quasi)
     ]
-    n_rows = len(codes[0])
     heights = [h.height for h in hierarchies]
     total = int(np.prod([x + 1 for x in heights]))
     if total > MAX_NODES:
@@ -186,13 +251,7 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
             f"the generalisation lattice has {total:,} nodes (more than {MAX_NODES:,}); give hierarchies with fewer "
             "levels or fewer quasi-identifiers"
         )
-    gens = []
-    for j, h in enumerate(hierarchies):
-        per = []
-        for lev in range(h.height + 1):
-            g = np.asarray(h.groups[lev], dtype=np.int64)
-            per.append((g[codes[j]], int(g.max()) + 1 if len(g) else 1))
-        gens.append(per)
+    dist = _distinct(codes, hierarchies, n)
     ncp = [
         [level_ncp(q, h, lev) for lev in range(h.height + 1)] for q, h in zip(quasi, hierarchies, strict=True)
     ]
@@ -206,25 +265,29 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
     visit = np.lexsort((nodes.sum(axis=1), lower))
     bad = np.zeros(len(nodes), dtype=bool)
     good = np.zeros(len(nodes), dtype=bool)  # passes with nothing suppressed: its loss is its lower bound
+    # nodes are in row-major order of the levels (itertools.product), so the lattice as a d-dimensional box is a
+    # view of ``bad`` / ``good``: a node's down-set (up-set) is one block of it, marked by slicing
+    shape = tuple(x + 1 for x in heights)
+    bad_box, good_box = bad.reshape(shape), good.reshape(shape)
     budget = int(np.floor(max_suppression * n + 1e-9))
     evaluated = 0
 
     def evaluate(i):
         """(loss, node classes, ok) of node ``i``, or None when it fails; marks what monotonicity implies."""
-        nonlocal evaluated, bad, good
+        nonlocal evaluated
         evaluated += 1
         node = nodes[i]
-        nc = _node_classes(node, gens, n, n_rows)
+        nc = _node_classes(node, dist, n)
         ok = np.asarray(class_ok(nc), dtype=bool)
         # class numbers no row holds (gaps of a bincount over the key range) are no classes
         ok |= (nc.sample == 0) if nc.population is None else ((nc.sample == 0) & (nc.population == 0))
         failed_rows = int(nc.sample[~ok].sum())
         if failed_rows > budget or bool((~ok & (nc.sample == 0)).any()):
             if monotone:
-                bad |= (nodes <= node).all(axis=1)
+                bad_box[tuple(slice(0, int(lev) + 1) for lev in node)] = True  # every node <= node
             return None
         if monotone and failed_rows == 0 and budget == 0:
-            good |= (nodes >= node).all(axis=1)
+            good_box[tuple(slice(int(lev), None) for lev in node)] = True  # every node >= node
         rows_failed = ~ok[nc.inv[:n]]
         lost = sum(ncp[j][node[j]][quasi[j].codes[rows_failed]] for j in range(d)) / d if failed_rows else 0.0
         return float(lower[i]) + (failed_rows - float(np.sum(lost))) / n, nc, ok
