@@ -9,8 +9,8 @@ Serve a small web app for people who do not code: load a table (drag and drop), 
 risk, run k-anonymous (k, l, t, hierarchies), DP synthetic or pseudonymised releases and non-private baselines
 with a live progress bar, read their evaluation reports and the privacy-utility frontier of a table's releases,
 and download each release with its recipe, which `anonlab run` makes again to the same bytes; de-identify
-folders of DICOM files or photos. Everything is kept in the --workspace folder (uploads mode 0600; the pseudonym key and DP seed files in
-its secrets/ folder, never shown or sent to the browser).
+folders of DICOM files or photos. Everything is kept in the --workspace folder (uploads mode 0600; the pseudonym
+key and DP seed files in its secrets/ folder, never shown or sent to the browser).
 
 Safe by default: it listens on 127.0.0.1 only (this machine). With --host another address, other machines can
 connect and a random access token is required (in the address printed at start). Every form carries a CSRF
