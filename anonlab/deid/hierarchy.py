@@ -541,10 +541,13 @@ def from_table(column: str, rows: list[list[str]], value_labels: np.ndarray, sou
         table[r[0]] = r
     missing = [v for v in value_labels if str(v) not in table and str(v) != MISSING_LABEL]
     if missing:
-        raise InputError(
+        err = InputError(
             f"{source}: column {column!r} has value {str(missing[0])!r} that the hierarchy does not list "
             f"({len(missing)} value(s) missing)"
         )
+        # a DP caller (SafePub) names no data value: it rewrites the message from these parts
+        err.unlisted = {"source": source, "column": column, "values": [str(v) for v in missing]}
+        raise err
     levels = []
     for j in range(width):
         lab = [

@@ -42,13 +42,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from anonlab.deid.methods import Anonymizer
-from anonlab.errors import UsageError
+from anonlab.errors import InputError, UsageError
 
 __all__ = ["SafePub", "SafePubReport", "safepub_k", "safepub_beta", "delta_of_k", "SCORE_NOTE"]
 
-#: Which pivot the search returns: ``last`` (the last one drawn: a function of the DP draws alone) or ``best``
-#: (the best-scored one, as ARX's ``DataDependentEDDPAlgorithm`` keeps it; see :class:`SafePub`).
-FINALS = ("last", "best")
+#: Which pivot the search returns: ``select`` (one more exponential-mechanism selection among the pivots, paid from
+#: ``epsilon_search``) or ``last`` (the last one drawn: a function of the DP draws alone). ARX's ``best`` (the pivot
+#: of the best exact score) is refused: see :data:`BEST_REFUSAL`.
+FINALS = ("select", "last")
+#: The share of ``epsilon_search`` the final selection spends by default (the rest is split over the steps).
+DEFAULT_FINAL_SHARE = 0.5
+BEST_REFUSAL = (
+    "final='best' is refused: it releases the pivot of the best exact (noiseless) score, a data-dependent choice "
+    "the (epsilon, delta) proof does not cover; use final='select' (one more paid selection, the default) or 'last'"
+)
 #: ARX's default privacy budget of the search (``ARXConfiguration.dpSearchBudget``), an absolute epsilon.
 DEFAULT_SEARCH = 0.1
 SCORE_NOTE = "discernibility (ARX's MetricSDNMDiscernability score, sensitivity 1)"
@@ -146,12 +153,23 @@ class SafePub(Anonymizer):
     - ``delta``: the probability the bound may fail (the paper: well below 1 / number of records).
     - ``epsilon_search``: the part of ``epsilon`` spent choosing the generalisation (default 0.1, ARX's
       default search budget; below ``epsilon``).
-    - ``steps``: search steps (each costs ``epsilon_search / steps``; the paper's experiments and ARX use 100s).
-    - ``final``: the node released: ``"last"`` (default), the last pivot drawn, a function of the
-      exponential-mechanism draws alone, so covered by their composition; ``"best"``, the pivot of the best
-      score, as ARX (the authors' implementation) keeps it: that choice reads the scores without noise, and
-      whether the paper's proof covers it was not checked here (the text was not at hand), so it is not the
-      default.
+    - ``steps``: search steps (each costs ``epsilon_search * (1 - final_share) / steps`` with ``final="select"``,
+      ``epsilon_search / steps`` with ``final="last"``; the paper's experiments and ARX use 100s).
+    - ``final``: the node released. ``"select"`` (default): one more selection, OpenDP's report-noisy-max (the
+      primitive of the steps) with ``epsilon_final = final_share * epsilon_search`` over the distinct pivots the
+      walk visited (the top node included), scored by the same discernibility score. Its sensitivity is the
+      steps' one, 1: the score is ARX's ``MetricSDNMDiscernability.getScore``, normalised by
+      ``n (k^2 / (k - 1) + 1)`` so that adding or removing one record moves it by at most 1 (the paper's bound
+      for this score, the one every step relies on; the audit's check on 150 random tables saw at most 0.47);
+      the candidate set is a function of the earlier selections' outputs alone, so the final draw is one more
+      ``epsilon_final``-DP selection in the same adaptive sequential composition as the steps, and the search
+      costs ``steps * epsilon_step + epsilon_final = epsilon_search`` (checked on OpenDP's privacy maps before
+      anything is drawn). ``"last"``: the last pivot drawn (a function of the draws alone; the walk at
+      ``epsilon_search / steps`` per step is close to random, so it often releases little or nothing).
+      ARX's ``"best"`` (the pivot of the best *exact* score, a noiseless data-dependent choice the proof does not
+      cover) is refused.
+    - ``final_share``: the share of ``epsilon_search`` the final selection spends (``final="select"`` only;
+      default 0.5, in (0, 1)). ``1 / (steps + 1)`` gives every selection the same epsilon.
     - ``seed``: fixes the Bernoulli sample (tests); without it the sample is drawn from the operating system's
       CSPRNG (:func:`bernoulli_uniforms`). The selection always draws from OpenDP's CSPRNG. A seeded release is
       private only while the seed is secret; the seed is written nowhere.
@@ -170,7 +188,8 @@ class SafePub(Anonymizer):
         delta: float,
         epsilon_search: float | None = None,
         steps: int = 100,
-        final: str = "last",
+        final: str = "select",
+        final_share: float | None = None,
         seed: int | None = None,
         ledger=None,
         progress: bool = False,
@@ -180,6 +199,7 @@ class SafePub(Anonymizer):
         self.epsilon_search = epsilon_search
         self.steps = steps
         self.final = final
+        self.final_share = final_share
         self.seed = seed
         self.ledger = ledger
         super().__init__(k=2, progress=progress)
@@ -205,8 +225,17 @@ class SafePub(Anonymizer):
         st = self.steps
         if isinstance(st, bool) or not isinstance(st, int | np.integer) or st < 1:
             raise UsageError(f"steps={st!r}: must be a whole number of at least 1")
+        if self.final == "best":
+            raise UsageError(BEST_REFUSAL)
         if self.final not in FINALS:
             raise UsageError(f"final={self.final!r} is not known (use one of {', '.join(FINALS)})")
+        fs = self.final_share
+        if fs is not None and self.final != "select":
+            raise UsageError(f"final_share={fs!r} applies to final='select' only (final={self.final!r})")
+        if fs is not None and (
+            isinstance(fs, bool) or not isinstance(fs, int | float | np.number) or not 0 < fs < 1
+        ):
+            raise UsageError(f"final_share={fs!r}: must lie in (0, 1) (the share of epsilon_search)")
         if self.seed is not None and (
             isinstance(self.seed, bool) or not isinstance(self.seed, int | np.integer)
         ):
@@ -217,6 +246,14 @@ class SafePub(Anonymizer):
     @property
     def eps_search(self) -> float:
         return float(self.epsilon_search) if self.epsilon_search is not None else DEFAULT_SEARCH
+
+    @property
+    def eps_final(self) -> float:
+        """The epsilon of the final selection (0 with ``final="last"``)."""
+        if self.final != "select":
+            return 0.0
+        share = DEFAULT_FINAL_SHARE if self.final_share is None else float(self.final_share)
+        return self.eps_search * share
 
     @property
     def eps_anon(self) -> float:
@@ -233,7 +270,8 @@ class SafePub(Anonymizer):
             "epsilon_anon": ea,
             "epsilon_search": self.eps_search,
             "steps": int(self.steps),
-            "epsilon_per_step": self.eps_search / int(self.steps),
+            "epsilon_per_step": (self.eps_search - self.eps_final) / int(self.steps),
+            "epsilon_final": self.eps_final,
             "beta": safepub_beta(ea),
             "k": safepub_k(ea, float(self.delta)),
             "score": SCORE_NOTE,
@@ -278,7 +316,13 @@ class SafePub(Anonymizer):
                 f"{lacking[0]!r}: the built-in hierarchies are read from the data, which the DP guarantee forbids"
             )
         priv = self.privacy()
-        table = encode_table(df, quasi=names, schema=schema, hierarchies=hierarchies, k=1, source=source)
+        try:
+            table = encode_table(df, quasi=names, schema=schema, hierarchies=hierarchies, k=1, source=source)
+        except InputError as err:
+            unlisted = getattr(err, "unlisted", None)
+            if unlisted is None:
+                raise
+            raise InputError(_unlisted_message(df, unlisted)) from None
         if self.ledger is not None:
             self.ledger.charge(
                 what=f"safepub release of {source}",
@@ -289,7 +333,17 @@ class SafePub(Anonymizer):
                 details={
                     **{
                         key: priv[key]
-                        for key in ("epsilon_anon", "epsilon_search", "steps", "beta", "k", "score", "final")
+                        for key in (
+                            "epsilon_anon",
+                            "epsilon_search",
+                            "steps",
+                            "epsilon_per_step",
+                            "final",
+                            "epsilon_final",
+                            "beta",
+                            "k",
+                            "score",
+                        )
                     },
                     "seeded": self.seed is not None,
                     "paper": "Bild, Kuhn and Prasser, SafePub, PoPETs 2018",
@@ -323,6 +377,20 @@ class SafePub(Anonymizer):
         return out, report
 
 
+def _unlisted_message(df, unlisted: dict) -> str:
+    """The refusal for a data value a hierarchy does not list, naming the file, the column and the first data row
+    (1-based; line row + 1 of a CSV with a header) but not the value: a DP release's messages show no data."""
+    col, values = unlisted["column"], unlisted["values"]
+    where = ""
+    if col in df.columns:
+        hits = np.nonzero(df[col].astype(str).isin(values).to_numpy())[0]
+        where = f", first at data row {int(hits[0]) + 1}" if len(hits) else ""
+    return (
+        f"{unlisted['source']}: column {col!r} holds {len(values)} distinct value(s) the hierarchy does not "
+        f"list{where} (the value is not shown: safepub is differentially private)"
+    )
+
+
 def bernoulli_uniforms(n: int, seed: int | None) -> np.ndarray:
     """``n`` uniforms on [0, 1) in steps of 2**-53: from the operating system's CSPRNG (``os.urandom``) when
     ``seed`` is None, else from numpy's generator seeded with it (reproducible; private only while the seed is
@@ -337,12 +405,17 @@ def bernoulli_uniforms(n: int, seed: int | None) -> np.ndarray:
 
 
 def guarantee_text(priv: dict) -> str:
+    final = (
+        f" and a final selection among the pivots of {priv['epsilon_final']:.4g}"
+        if priv["final"] == "select"
+        else ", the last pivot released"
+    )
     return (
         f"({priv['epsilon']:g}, {priv['delta']:g})-differential privacy for tables differing in one record (added or "
         f"removed): Bernoulli sampling with beta = {priv['beta']:.6f} = 1 - exp(-{priv['epsilon_anon']:g}), "
         f"k-anonymity with suppression at k = {priv['k']} (d(k, beta, epsilon_anon) < delta, Li, Qardaji and Su "
         f"2012), the generalisation chosen by {priv['steps']} exponential-mechanism steps of "
-        f"{priv['epsilon_per_step']:.4g} each (epsilon_search = {priv['epsilon_search']:g}); Bild, Kuhn and "
+        f"{priv['epsilon_per_step']:.4g} each{final} (epsilon_search = {priv['epsilon_search']:g}); Bild, Kuhn and "
         "Prasser, SafePub, PoPETs 2018. Holds only while the hierarchies are public (not derived from the data) "
         "and a seed, if one was given, is secret."
     )
@@ -376,24 +449,17 @@ def _score(node, gens, n_sample: int, n: int, k: int) -> float:
 
 def _search(table, hier, sampled, priv) -> tuple:
     """SafePub's search: from the top, ``steps`` exponential-mechanism draws among the specialisations seen."""
-    import opendp.prelude as dp
-
-    dp.enable_features("contrib")
     n, k, steps = table.n, int(priv["k"]), int(priv["steps"])
     gens = _gens(table, hier, sampled)
     heights = tuple(h.height for h in hier)
-    eps_step = priv["epsilon_per_step"]
-    meas = dp.m.make_noisy_max(
-        dp.vector_domain(dp.atom_domain(T=float, nan=False)),
-        dp.linf_distance(T=float, monotonic=False),
-        dp.max_divergence(),
-        scale=2.0 / eps_step,
-    )
-    if meas.map(1.0) > eps_step * (1 + 1e-9):  # pragma: no cover - OpenDP's map is the closed form
-        raise UsageError("the selection would cost more than epsilon_search / steps")
+    meas = _selection(priv["epsilon_per_step"])
+    final = _selection(priv["epsilon_final"]) if priv["final"] == "select" else None
+    spent = steps * meas.map(1.0) + (final.map(1.0) if final is not None else 0.0)
+    if spent > priv["epsilon_search"] * (1 + 1e-9):  # pragma: no cover - the split above sums to it
+        raise UsageError("the selections would cost more than epsilon_search")
     pivot = heights
     scores = {pivot: _score(pivot, gens, len(sampled), n, k)}
-    best, best_score = pivot, scores[pivot]
+    visited = {pivot: scores[pivot]}  # the distinct pivots, in the order first drawn (the top node first)
     for _ in range(steps):
         for j in range(len(heights)):
             if pivot[j] > 0:
@@ -406,9 +472,28 @@ def _search(table, hier, sampled, priv) -> tuple:
         cands = list(scores)
         idx = int(meas([scores[c] for c in cands]))
         pivot = cands[idx]
-        if scores[pivot] > best_score:
-            best, best_score = pivot, scores[pivot]
-    return best if priv["final"] == "best" else pivot
+        visited.setdefault(pivot, scores[pivot])
+    if final is None:
+        return pivot
+    nodes = list(visited)
+    return nodes[int(final([visited[c] for c in nodes]))]
+
+
+def _selection(epsilon: float):
+    """OpenDP's report-noisy-max (exponential noise, ``max_divergence``) over a score vector: an ``epsilon``-DP
+    selection for a score of sensitivity 1 (``linf_distance``, not monotonic: scale ``2 / epsilon``)."""
+    import opendp.prelude as dp
+
+    dp.enable_features("contrib")
+    meas = dp.m.make_noisy_max(
+        dp.vector_domain(dp.atom_domain(T=float, nan=False)),
+        dp.linf_distance(T=float, monotonic=False),
+        dp.max_divergence(),
+        scale=2.0 / epsilon,
+    )
+    if meas.map(1.0) > epsilon * (1 + 1e-9):  # pragma: no cover - OpenDP's map is the closed form
+        raise UsageError(f"the selection would cost more than epsilon={epsilon:g}")
+    return meas
 
 
 def _release(table, hier, sampled, levels, k: int):

@@ -14,8 +14,8 @@ import pycanon.anonymity as pa
 import pytest
 
 from anonlab.deid import anonymize
-from anonlab.deid.safepub import DEFAULT_SEARCH, delta_of_k, safepub_beta, safepub_k
-from anonlab.errors import UsageError
+from anonlab.deid.safepub import DEFAULT_FINAL_SHARE, DEFAULT_SEARCH, delta_of_k, safepub_beta, safepub_k
+from anonlab.errors import InputError, UsageError
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "kanon_hierarchies"
 Q = ["age", "sex", "race", "marital-status", "education"]
@@ -98,8 +98,13 @@ def test_release_is_k_anonymous_truthful_and_reports_only_the_release(adult, hie
         and priv["epsilon_search"] == DEFAULT_SEARCH
         and priv["epsilon_anon"] == pytest.approx(0.9)
     )
-    # the search budget: one OpenDP selection measure, scale 2 / (epsilon_search / steps), i.e. epsilon per step
-    assert calls == [pytest.approx(2 * priv["steps"] / priv["epsilon_search"])]
+    # the search budget: two OpenDP selection measures, the steps' (scale 2 / epsilon per step) and the final one's
+    eps_final = DEFAULT_FINAL_SHARE * priv["epsilon_search"]
+    assert priv["final"] == "select" and priv["epsilon_final"] == pytest.approx(eps_final)
+    assert calls == [
+        pytest.approx(2 * priv["steps"] / (priv["epsilon_search"] - eps_final)),
+        pytest.approx(2 / eps_final),
+    ]
     # only the generalised quasi-identifiers are released, every class holds at least k records
     assert list(out.columns) == Q
     assert min(Counter(map(tuple, out.to_numpy())).values()) >= priv["k"]
@@ -135,7 +140,8 @@ def test_ledger_charged_before_release_with_the_papers_parameters(adult, hier, t
     assert (entry.epsilon, entry.delta, entry.neighbours) == (1.0, 1e-6, "add/remove")
     assert entry.details["k"] == 73 and entry.details["beta"] == pytest.approx(1 - math.exp(-0.9))
     assert entry.details["epsilon_search"] == 0.1 and entry.details["seeded"] is False
-    assert entry.details["final"] == "last"
+    assert entry.details["final"] == "select" and entry.details["epsilon_final"] == pytest.approx(0.05)
+    assert entry.details["epsilon_per_step"] * entry.details["steps"] + 0.05 == pytest.approx(0.1)
     # a second release does not fit: refused before anything is drawn
     with pytest.raises(BudgetExceededError):
         anonymize(
@@ -168,6 +174,13 @@ def test_refusals(adult, hier):
     with pytest.raises(UsageError, match="final='first' is not known"):
         anonymize(small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=1, delta=1e-6,
                   final="first")  # fmt: skip
+    with pytest.raises(UsageError, match="final='best' is refused: .*noiseless.* proof does not cover"):
+        anonymize(small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=1, delta=1e-6,
+                  final="best")  # fmt: skip
+    for fs, final in ((0, "select"), (1, "select"), (True, "select"), (0.5, "last")):
+        with pytest.raises(UsageError, match=f"final_share={fs!r}"):
+            anonymize(small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=1,
+                      delta=1e-6, final=final, final_share=fs)  # fmt: skip
     with pytest.raises(UsageError, match="delta=1"):
         anonymize(
             small, method="safepub", quasi=["age"], hierarchies={"age": hier["age"]}, epsilon=1, delta=1
@@ -179,7 +192,7 @@ def test_refusals(adult, hier):
         )  # fmt: skip
 
 
-@pytest.mark.parametrize("final", ["last", "best"])
+@pytest.mark.parametrize("final", ["select", "last"])
 def test_final_node_is_a_pivot_of_the_search(adult, hier, final):
     q = ["age", "sex"]
     out, rep = anonymize(
@@ -214,3 +227,72 @@ def test_cli_needs_ledger_choice_and_prints_the_guarantee(cli, adult, hier, tmp_
     assert "k (derived)         73" in stdout and "differential privacy" in stdout and "99" not in stdout
     code, _, err = cli(*args, "--no-ledger", "--ledger", tmp_path / "x.ledger", "--force")
     assert code == 2 and "exclude each other" in err
+
+
+def test_search_spends_exactly_epsilon_search_on_opendp_selections(adult, hier, monkeypatch):
+    """steps draws of the step measure and one of the final measure; OpenDP's privacy maps sum to epsilon_search,
+    so the ledger's (epsilon, delta) charge covers the final selection."""
+    import opendp.prelude as dp
+
+    made = []
+    real = dp.m.make_noisy_max
+
+    class Counted:
+        def __init__(self, meas):
+            self.meas, self.calls, self.sizes = meas, 0, []
+
+        def map(self, d_in):
+            return self.meas.map(d_in)
+
+        def __call__(self, scores):
+            self.calls += 1
+            self.sizes.append(len(scores))
+            return self.meas(scores)
+
+    def spy(*args, **kwargs):
+        made.append(Counted(real(*args, **kwargs)))
+        return made[-1]
+
+    monkeypatch.setattr(dp.m, "make_noisy_max", spy)
+    q = ["age", "sex", "race"]
+    h = {c: hier[c] for c in q}
+    _, rep = anonymize(adult.head(3000), method="safepub", quasi=q, hierarchies=h, epsilon=1.0, delta=1e-5,
+                       steps=4, final_share=0.3)  # fmt: skip
+    step, final = made
+    assert (step.calls, final.calls) == (4, 1)
+    assert 1 <= final.sizes[0] <= 5  # the distinct pivots: the top node and at most one per step
+    spent = 4 * step.map(1.0) + final.map(1.0)
+    assert spent == pytest.approx(rep.dp["epsilon_search"]) and spent <= 0.1 * (1 + 1e-9)
+    assert final.map(1.0) == pytest.approx(0.03) and rep.dp["epsilon_final"] == pytest.approx(0.03)
+    assert "final selection among the pivots of 0.03" in rep.guarantee
+
+
+def test_default_final_releases_more_than_the_last_pivot(adult, hier):
+    """The audit's case (3,000 Adult rows, age/sex/race, epsilon 1, delta 1e-5): the last pivot of the near-random
+    walk released 0 records in 20 of 20 runs, the final selection 1,114 on average (0 in 4 of 20); summed over
+    six samples the default releases more."""
+    q = ["age", "sex", "race"]
+    h = {c: hier[c] for c in q}
+    rows = {"select": 0, "last": 0}
+    for seed in range(6):
+        for final in rows:
+            out, _ = anonymize(adult.head(3000), method="safepub", quasi=q, hierarchies=h, epsilon=1.0,
+                               delta=1e-5, seed=seed, final=final)  # fmt: skip
+            rows[final] += len(out)
+    assert rows["select"] > rows["last"]
+
+
+def test_unlisted_value_refused_without_showing_it(adult, hier, tmp_path):
+    ages = tmp_path / "ages.csv"
+    ages.write_text("".join(f"{a};*\n" for a in range(17, 80)))  # Adult's ages run to 90
+    df = adult.head(3000)
+    first = next(i for i, a in enumerate(df["age"].astype(str)) if int(a) >= 80) + 1
+    with pytest.raises(InputError) as err:
+        anonymize(df, method="safepub", quasi=["age"], hierarchies={"age": str(ages)}, epsilon=1, delta=1e-6)
+    msg = str(err.value)
+    assert "column 'age'" in msg and f"data row {first}" in msg and str(ages) in msg
+    assert not any(f"'{a}'" in msg for a in range(80, 91)) and "has value" not in msg and "\n" not in msg
+    assert err.value.__suppress_context__
+    # a non-DP method keeps naming the value (the house style for bad input)
+    with pytest.raises(InputError, match="has value '8[0-9]'|has value '90'"):
+        anonymize(df, method="global", quasi=["age"], hierarchies={"age": str(ages)}, k=2)
