@@ -15,7 +15,7 @@ it *names* the secret files that hold them (``[secrets]``), which stay beside th
     delta = 1e-9
     domains = "discover"                # domains read from the data: discover (with DP), trust or refuse
     schema = "adult"                    # the bundled public Adult schema, or a schema TOML path
-    ledger = "ledgers/adult.ledger"     # charged before any noise is drawn
+    ledger = "ledgers/adult.ledger"     # charged before any noise is drawn (or no_ledger = true: unrecorded)
     ledger_entry = 3                    # optional: the release's entry in that ledger (see below)
     rows = 2000                         # optional: default, a DP estimate of the input's size
     params = { iters = 50 }             # optional: the method's own parameters
@@ -50,8 +50,12 @@ the seed, every public parameter, the table's content and the ledger entry's seq
 before the entry (the real ledger is neither charged nor changed), then compares the entry the fit made with the
 recorded one. The same table, parameters and seed give the same entry and the same noise, so the output is the
 recorded release again and reveals nothing new. Anything else (an edited table, another epsilon) would be a new
-release that no ledger paid for: it is refused and nothing is written. Without ``ledger_entry`` a DP recipe is run as
-a new release, charged to its ledger like ``anonlab synth``.
+release that no ledger paid for: it is refused and nothing is written. So is a replay without the seed file, or with
+another one than the entry was made with (the entry keeps a salted scrypt commitment to its seed, in the ledger file
+only, like the table's fingerprint): either would draw fresh noise under an entry that paid for one draw. A fit
+capped by wall-clock time (AIM's ``max_time``) depends on the machine's speed, so its entry is never replayed.
+Without ``ledger_entry`` a DP recipe is run as a new release, charged to its ledger like ``anonlab synth``; as
+there, a DP recipe names its ``ledger`` or states ``no_ledger = true`` (a release that nothing records or limits).
 
 **Baselines** are not releases: a copy of the table protects nothing, and independent columns keep every column's
 exact 1-way distribution (its rare values included). They are the references an evaluation or a frontier is read
@@ -94,10 +98,14 @@ _SYNTH_KEYS = (
     "schema",
     "ledger",
     "ledger_entry",
+    "no_ledger",
     "rows",
     "trust_domains",
     "params",
 )
+#: method parameters that cap a fit by wall-clock time: the fit then depends on the machine's speed and load, so
+#: its ledger entry cannot be replayed to the same release (AIM's ``max_time``)
+_TIME_LIMITS = ("max_time",)
 _PSEUDONYMIZE_KEYS = ("ids", "drop", "dates", "by", "date_format", "max_shift_days")
 _SECRET_KEYS = ("seed_file", "key_file")
 DEFAULT_DELTA = 1e-9  # as anonlab synth
@@ -332,6 +340,7 @@ class ReleaseRecipe:
         from anonlab.synth.base import get_method
 
         p = dict(self.params)
+        _check_synth_ledger(p, self.seed_file)
         seed = read_seed_file(_path(base, self.seed_file)) if self.seed_file else None
         klass = get_method(p.get("method", "mst"))
         options = {"epsilon": p["epsilon"], "delta": p.get("delta", DEFAULT_DELTA), "seed": seed}
@@ -355,7 +364,7 @@ class ReleaseRecipe:
         else:
             if ledger is None:
                 raise UsageError("[synth] ledger_entry= needs ledger= (the ledger that holds the entry)")
-            _replay(model, df, ledger, int(entry), fit)
+            _replay(model, df, ledger, int(entry), fit, seed)
             charged = int(entry)
         step("sampling the synthetic table", 0.5)
         twin = model.sample(p.get("rows"), seed=seed)
@@ -444,6 +453,39 @@ def _last_entry(ledger: Path | None) -> int | None:
     return entries[-1].seq if entries else None
 
 
+def _check_synth_ledger(p: dict[str, Any], seed_file: str | None) -> None:
+    """Refuse, before anything is read or drawn, a DP recipe that names no ledger without saying so
+    (``no_ledger = true``, as ``anonlab synth --no-ledger``), and a replay that could not give the recorded release:
+    without the seed file (fresh noise under an entry that paid for one draw) or with a wall-clock cap."""
+    no_ledger = p.get("no_ledger", False)
+    if not isinstance(no_ledger, bool):
+        raise UsageError(f"[synth] no_ledger= must be true or false (got {no_ledger!r})")
+    entry = p.get("ledger_entry")
+    if no_ledger and (p.get("ledger") or entry is not None):
+        raise UsageError(
+            "[synth] no_ledger = true and ledger= (or ledger_entry=) contradict each other: give one"
+        )
+    if not p.get("ledger") and entry is None and not no_ledger:
+        raise UsageError(
+            "[synth] ledger= is required: a DP release is charged to a ledger before any noise is drawn (state "
+            "no_ledger = true to make one that nothing records or limits, as anonlab synth --no-ledger)"
+        )
+    if entry is None:
+        return
+    if not seed_file:
+        raise UsageError(
+            f"[synth] ledger_entry = {entry} needs [secrets] seed_file= (the seed file that entry was made "
+            "with): a replay without it would draw fresh noise that no ledger paid for; nothing was released"
+        )
+    capped = [k for k in _TIME_LIMITS if (p.get("params") or {}).get(k) is not None]
+    if capped:
+        raise UsageError(
+            f"[synth] params {capped[0]}= caps the fit by wall-clock time, so how many rounds it runs depends on "
+            f"the machine's speed and load: ledger_entry = {entry} cannot be replayed to the same release; nothing "
+            "was released (remove ledger_entry= to make and charge a new release)"
+        )
+
+
 def _comparable(entry) -> tuple[str | None, dict[str, Any]]:
     rec = entry.to_dict()
     rec.pop("time", None)
@@ -451,17 +493,31 @@ def _comparable(entry) -> tuple[str | None, dict[str, Any]]:
     return entry.dataset, rec
 
 
-def _replay(model, df: pd.DataFrame, ledger: Path, seq: int, fit: dict[str, Any]) -> None:
+def _replay(model, df: pd.DataFrame, ledger: Path, seq: int, fit: dict[str, Any], seed: int | None) -> None:
     """Fit ``model`` as ledger entry ``seq`` again: against a scratch copy of the ledger holding the entries before
-    it (so the noise is keyed by the same sequence number), never charging the real ledger; refused when the entry
-    this fit makes differs from the recorded one (another table or other parameters: a new release)."""
+    it (so the noise is keyed by the same sequence number), never charging the real ledger; refused when ``seed``
+    is not the one the entry committed to (another seed: fresh noise no ledger paid for; an entry without a
+    commitment cannot be checked), or when the entry this fit makes differs from the recorded one (another table
+    or other parameters: a new release)."""
     import tempfile
 
     from anonlab.privacy.ledger import Ledger
+    from anonlab.privacy.noise import seed_matches
 
     recorded = [e for e in Ledger.open(ledger).entries if e.seq == seq]
     if not recorded:
         raise InputError(f"{ledger}: no entry {seq} (ledger_entry=) to replay; nothing was released")
+    if recorded[0].seed_commitment is None:
+        raise InputError(
+            f"{ledger}: entry {seq} records no commitment to a seed (unseeded, or made before anonlab kept one), "
+            "so a replay cannot be checked to draw the same noise; nothing was released (remove ledger_entry= "
+            "to make and charge a new release)"
+        )
+    if seed is None or not seed_matches(seed, recorded[0].seed_commitment):
+        raise InputError(
+            f"{ledger}: entry {seq} was made with another seed than the recipe's seed file gives; replaying it "
+            "would draw fresh noise that no ledger paid for, so nothing was released"
+        )
     lines = ledger.read_bytes().splitlines(keepends=True)[:seq]  # the header and entries 1 .. seq-1
     with tempfile.TemporaryDirectory(prefix="anonlab-replay-") as tmp:
         scratch = Path(tmp) / ledger.name

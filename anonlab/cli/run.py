@@ -14,8 +14,10 @@ stay beside the data. Exactly the same bytes come back for a k-anonymous or pseu
 release whose recipe names its seed file and its ledger entry ([synth] ledger_entry): that entry is replayed on a
 scratch copy of the ledger, the real one is not charged again, and a table or parameters other than what the entry
 paid for are refused with nothing written. A DP recipe without ledger_entry makes a new release, charged to its
-ledger. A baseline recipe ([baseline] method = "copy" or "independent") makes a NON-PRIVATE reference for
-comparison (the same bytes given its seed file), not a release.
+ledger (or, with no_ledger = true, to none). A replay needs the seed file its entry was made with: without it, with
+another seed, or for a fit capped by wall-clock time (AIM max_time) it is refused. A baseline recipe ([baseline]
+method = "copy" or "independent") makes a NON-PRIVATE reference for comparison (the same bytes given its seed
+file), not a release.
 
 Examples:
   cd anonlab-workspace && anonlab run releases/ID/recipe.toml -o reproduced.csv
@@ -49,11 +51,19 @@ def run(args) -> int:
     if args.json:
         print_json(result.to_dict())
         return 0
-    how = "replayed ledger entry" if result.replayed else "charged as ledger entry"
+    # "replayed" only for an exact replay: the library refuses any other (no seed file, another seed, an edit)
+    exact_replay = result.replayed and result.recipe.exact
+    how = "replayed ledger entry" if exact_replay else "charged as ledger entry"
     entry = f"; {how} {result.ledger_entry}" if result.ledger_entry is not None else ""
     print(f"wrote {len(result.data):,} rows ({result.recipe.kind}) to {result.output}{entry}")
     if result.recipe.kind == "baseline":
         print("a non-private baseline: for comparison only, not a release")
-    if not result.recipe.exact:
-        print("not reproducible byte for byte: the recipe names no seed file or no ledger entry")
+    if result.recipe.kind == "synth" and result.ledger_entry is None:
+        print(
+            "a new DP release charged to no ledger (no_ledger = true): nothing records or limits what it spent"
+        )
+    if not result.recipe.exact and not result.replayed:
+        print(
+            "a new release, not reproducible byte for byte: the recipe names no seed file or no ledger entry"
+        )
     return 0

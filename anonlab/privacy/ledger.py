@@ -67,7 +67,7 @@ import tempfile
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -162,6 +162,9 @@ class LedgerEntry:
         release on a replace-one ledger.
     dataset : the table's content fingerprint when the caller gave one (kept in the ledger file only; not in
         :meth:`to_dict`).
+    seed_commitment : for a seeded release, a salted slow-KDF commitment to its seed
+        (:func:`anonlab.privacy.noise.seed_commitment`), so that a replay (:func:`anonlab.run_recipe`) can check it
+        is given the same seed; kept in the ledger file only, like ``dataset`` (not in :meth:`to_dict`).
     """
 
     seq: int
@@ -176,6 +179,7 @@ class LedgerEntry:
     neighbours: str = "add/remove"
     charged: Cost | None = None
     delta_extra: float = 0.0
+    seed_commitment: str | None = None
 
     @property
     def cost(self) -> Cost:
@@ -193,8 +197,9 @@ class LedgerEntry:
         return 1 if self.charged is None else 2
 
     def to_dict(self) -> dict[str, Any]:
-        """The entry as shown to the operator (``budget show --json``): without the content fingerprint."""
-        return {k: v for k, v in self._record().items() if k != "dataset"}
+        """The entry as shown to the operator (``budget show --json``): without the content fingerprint and the
+        seed commitment."""
+        return {k: v for k, v in self._record().items() if k not in ("dataset", "seed_commitment")}
 
     def _record(self) -> dict[str, Any]:
         rec = {
@@ -211,6 +216,7 @@ class LedgerEntry:
             "group": self.group,
             "charged": self.charged_cost.to_dict(),
             "details": self.details,
+            **({"seed_commitment": self.seed_commitment} if self.seed_commitment is not None else {}),
         }
         return rec
 
@@ -889,6 +895,7 @@ class Ledger:
         dataset: str | None = None,
         details: dict | None = None,
         delta_extra: float = 0.0,
+        seed_commitment: str | None = None,
     ) -> LedgerEntry:
         """Record a release, or refuse it (nothing written) if it would pass the total. Call before drawing noise.
 
@@ -904,6 +911,8 @@ class Ledger:
         dataset : the table's content fingerprint (:func:`dataset_fingerprint`), kept in the ledger only; one
             that differs from the last recorded emits a :class:`PrivacyWarning`.
         details : parameters worth keeping (queries, seeded, --trust-domains); never secrets.
+        seed_commitment : for a seeded release, :func:`anonlab.privacy.noise.seed_commitment` of its seed (a
+            salted slow KDF); kept in the ledger only, like ``dataset``, so a replay can check its seed.
 
         The entry counts once its line is written and fsync-ed; a failed append (a full disk) is cut back and
         raises :class:`InputError`, leaving the ledger as it was. The head anchor is rewritten afterwards.
@@ -918,6 +927,10 @@ class Ledger:
             entry = self._candidate(
                 epsilon, delta, rho, neighbours, dataset, what, mechanism, details, delta_extra
             )
+            if seed_commitment is not None:
+                if not isinstance(seed_commitment, str) or not seed_commitment:
+                    raise UsageError("seed_commitment must be a string (seed_commitment(seed)) or None")
+                entry = replace(entry, seed_commitment=seed_commitment)
             self._verify(entry)
             line, checksum = _sealed_line({**entry._record(), "prev": self._last_hash})
             committed = len(data) - fresh._tail
@@ -1089,6 +1102,9 @@ def _entry_from(rec: dict[str, Any], replace_one: bool) -> LedgerEntry:
     ds = rec.get("dataset")
     if ds is not None and not isinstance(ds, str):
         raise TypeError("dataset")
+    commitment = rec.get("seed_commitment")
+    if commitment is not None and not isinstance(commitment, str):
+        raise TypeError("seed_commitment")
     own = Cost(
         check_epsilon(rec["epsilon"], allow_zero=True),
         check_delta(rec["delta"]),
@@ -1127,6 +1143,7 @@ def _entry_from(rec: dict[str, Any], replace_one: bool) -> LedgerEntry:
         neighbours=neighbours,
         charged=charged,
         delta_extra=own.delta_extra,
+        seed_commitment=commitment,
     )
 
 

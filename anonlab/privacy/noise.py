@@ -38,7 +38,14 @@ from typing import Any
 
 from anonlab.errors import UsageError
 
-__all__ = ["NoiseSource", "SEEDED_WARNING", "release_label", "canonical_digest"]
+__all__ = [
+    "NoiseSource",
+    "SEEDED_WARNING",
+    "release_label",
+    "canonical_digest",
+    "seed_commitment",
+    "seed_matches",
+]
 
 SEEDED_WARNING = (
     "noise was drawn from a seeded keystream: the differential-privacy guarantee holds only while the seed is "
@@ -339,6 +346,48 @@ def release_label(
         "-" if seq is None else str(seq),
     ]
     return "\x00".join(parts)
+
+
+_COMMIT_LABEL = b"anonlab/replay/seed-commitment/v1"
+_SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # 16 MiB and ~0.1 s per guess: a small seed is not listed cheaply
+
+
+def seed_commitment(seed: int, *, salt: bytes | None = None) -> str:
+    """A commitment to ``seed`` that a ledger entry keeps (in the ledger file only, like the table's fingerprint),
+    so that replaying the entry (:func:`anonlab.run_recipe` with ``ledger_entry``) can check it is given the same
+    seed: another seed would draw fresh noise that no ledger paid for.
+
+    scrypt (n=2**14, r=8, p=1) of the seed under a domain label and a random 16-byte salt: a seed file's 128
+    random bits cannot be found from it, and a small hand-picked seed costs a ledger reader one slow scrypt per
+    guess (and the salt stops one table of guesses serving every ledger). Format ``scrypt$N$r$p$SALT$HASH`` (hex).
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise UsageError("seed must be a whole number")
+    salt = secrets.token_bytes(16) if salt is None else salt
+    n, r, p = _SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"]
+    digest = hashlib.scrypt(_derive_key(_COMMIT_LABEL, seed), salt=salt, n=n, r=r, p=p, dklen=32)
+    return f"scrypt${n}${r}${p}${salt.hex()}${digest.hex()}"
+
+
+def seed_matches(seed: int, commitment: str | None) -> bool:
+    """Whether ``commitment`` (of :func:`seed_commitment`) was made from ``seed``; ``False`` for ``None`` or a
+    malformed commitment (never raises on one; compares in constant time)."""
+    import hmac
+
+    if commitment is None or isinstance(seed, bool) or not isinstance(seed, int):
+        return False
+    parts = commitment.split("$")
+    if (
+        len(parts) != 6
+        or parts[0] != "scrypt"
+        or (parts[1], parts[2], parts[3]) != tuple(str(_SCRYPT[k]) for k in ("n", "r", "p"))
+    ):
+        return False
+    try:
+        salt = bytes.fromhex(parts[4])
+    except ValueError:
+        return False
+    return hmac.compare_digest(seed_commitment(seed, salt=salt), commitment)
 
 
 def _derive_key(label: bytes, seed: int) -> bytes:

@@ -618,7 +618,7 @@ class Synthesizer(ABC):
         self, run: _Fit, budget: Budget, ledger: Ledger, dataset: str, release: dict[str, Any]
     ) -> int:
         """Check and charge the ledger's entry for this fit (public parameters only); its sequence number."""
-        from anonlab.privacy.noise import NoiseSource
+        from anonlab.privacy.noise import NoiseSource, seed_commitment
 
         rho = budget.rho if self.accounts_in_zcdp() else None
         extra: dict[str, Any] = {}
@@ -660,6 +660,8 @@ class Synthesizer(ABC):
                 **self._ledger_extra(model),  # e.g. a DP row count (anonlab.synth.planning)
             },
             neighbours=run.relation,
+            # in the ledger file only: lets a replay of this entry check its seed (anonlab.run_recipe)
+            seed_commitment=seed_commitment(self.seed) if self.seed is not None else None,
             **extra,
         )
         return int(entry.seq)
