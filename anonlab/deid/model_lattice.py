@@ -224,12 +224,8 @@ def _node_classes(node, dist: _Distinct, n: int) -> NodeClasses:
 
         inv, uniq = pd.factorize(key)
         m = len(uniq)
-    sample = np.bincount(inv, weights=dist.sample, minlength=m).astype(np.int64)
-    population = (
-        None
-        if dist.population is None
-        else np.bincount(inv, weights=dist.population, minlength=m).astype(np.int64)
-    )
+    sample = np.bincount(inv[dist.row_distinct[:n]], minlength=m)
+    population = None if dist.population is None else np.bincount(inv[dist.row_distinct[n:]], minlength=m)
     return NodeClasses(inv, dist.row_distinct, n, sample, population)
 
 
@@ -256,7 +252,9 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
         [level_ncp(q, h, lev) for lev in range(h.height + 1)] for q, h in zip(quasi, hierarchies, strict=True)
     ]
     d = len(quasi)
-    nodes = np.array(list(itertools.product(*[range(x + 1) for x in heights])), dtype=np.int16)
+    shape = tuple(x + 1 for x in heights)
+    # every node, in row-major order of the levels (as itertools.product lists them)
+    nodes = np.ascontiguousarray(np.indices(shape, dtype=np.int16).reshape(d, -1).T)
     col_mean = [
         [float(np.bincount(q.codes, minlength=q.n_codes) @ t) / n for t in tabs]
         for q, tabs in zip(quasi, ncp, strict=True)
@@ -267,7 +265,6 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
     good = np.zeros(len(nodes), dtype=bool)  # passes with nothing suppressed: its loss is its lower bound
     # nodes are in row-major order of the levels (itertools.product), so the lattice as a d-dimensional box is a
     # view of ``bad`` / ``good``: a node's down-set (up-set) is one block of it, marked by slicing
-    shape = tuple(x + 1 for x in heights)
     bad_box, good_box = bad.reshape(shape), good.reshape(shape)
     budget = int(np.floor(max_suppression * n + 1e-9))
     evaluated = 0
