@@ -414,6 +414,7 @@ async def release_page(request: Request):
         except tomllib.TOMLDecodeError:
             about = {}
         context["baseline"] = about.get("kind") == "baseline"
+        context["dp"] = about.get("kind") == "synth"  # its evaluation is internal, not among its downloads
         if about.get("kind") != "pseudonymize" and about.get("input") in ws.tables():
             context["table"] = about["input"]
     if "audit.json" in present:

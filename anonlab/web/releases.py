@@ -2,12 +2,15 @@
 
 A table release folder holds ``release.csv`` (the table), ``release.json`` (the library's own report of it),
 ``report.html`` and ``evaluation.json`` (:func:`anonlab.evaluate`'s report and figures, which the frontier page
-reads; not for pseudonymisation) and ``recipe.toml``: the recipe that ``anonlab run`` runs again to the same
+reads; not for pseudonymisation; for a DP release labelled :data:`INTERNAL`, without the real row count, and not
+offered among its downloads) and ``recipe.toml``: the recipe that ``anonlab run`` runs again to the same
 bytes. A *baseline* (a copy of the table, or its columns resampled independently) is not a release: it is made
 and evaluated the same way, as a non-private reference for the frontier. It never holds a seed or a key: a DP release's seed is drawn into a
 secret file of its own (``secrets/ID.seed``, mode 0600) and pseudonyms come from the workspace's key file
 (``secrets/pseudonym.key``); the recipe names those files, which are never served. A folder release (DICOM,
-photos) holds ``release.zip`` (the de-identified files), ``release.json`` and, for DICOM, ``audit.json``.
+photos) holds ``release.zip`` (the de-identified files), ``release.json`` (which numbers the files it lists
+instead of naming them: names of exports often name patients; ``inputs.json``, never served, maps the numbers to
+the inputs) and, for DICOM, ``audit.json``.
 
 The ``run_*`` functions run inside a job's process (:mod:`anonlab.web.jobs`): each fills the release's hidden
 folder and publishes it by one rename.
@@ -40,6 +43,14 @@ DOMAINS = ("discover", "trust", "refuse")
 ALGORITHMS = ("mondrian", "global")
 L_KINDS = ("distinct", "entropy", "recursive")
 FOLDER_KINDS = ("dicom", "photos")
+#: what a DP release's evaluation (report.html, evaluation.json) is: exact facts of the real table (its
+#: distributions, copies, distances), for the operator to judge the release; never part of the release
+INTERNAL = "internal: computed on the real table, not differentially private, do not publish"
+#: a folder release's map from the numbers its release.json gives the files it lists to their input paths: the
+#: operator's, kept in the release folder and never served (not a name of workspace.RELEASE_FILES)
+INPUTS_FILE = "inputs.json"
+# the lists of files in a folder release's report (anonlab.deidentify_dicom, anonlab.strip_images)
+_NAMED_LISTS = ("skipped_files", "failed_files", "withheld_files", "pixels_cleaned", "skipped", "stripped")
 HEADER = (
     "# anonlab release recipe, written by `anonlab serve`. Make this release again, to the same bytes, from the\n"
     "# workspace folder: anonlab run THIS-FILE -o reproduced.csv  (or --root WORKSPACE from elsewhere).\n"
@@ -274,8 +285,12 @@ def run_release(
             privacy=(result.report or {}).get("privacy"),
             progress=True,
         )
-        ev.to_html(folder / "report.html", title=f"anonlab release {rid}")
-        write_text(folder / "evaluation.json", json.dumps(ev.to_dict(), indent=1, default=str) + "\n")
+        # a DP release's evaluation is the operator's view of the real table, never part of the release
+        dp = recipe.kind == "synth"
+        title = f"{INTERNAL.capitalize()}. anonlab release {rid}" if dp else f"anonlab release {rid}"
+        ev.to_html(folder / "report.html", title=title)
+        figures = _internal(ev.to_dict()) if dp else ev.to_dict()
+        write_text(folder / "evaluation.json", json.dumps(figures, indent=1, default=str) + "\n")
     step("writing the release", 0.95)
     write_table(result.data, folder / "release.csv")
     write_text(folder / "release.json", json.dumps(result.report, indent=2, default=str) + "\n")
@@ -312,15 +327,56 @@ def run_folder(root: str, kind: str, source: str, rid: str, partial: str, *, ste
     report = done.to_dict()
     for key in ("in_dir", "out_dir"):  # the server's own paths: the workspace-relative names say as much
         report.pop(key, None)
+    # file and folder names of an export often name patients: the download numbers the files it lists; which
+    # number is which input stays in the workspace (INPUTS_FILE, never served)
+    report, inputs = _numbered(report)
     report = _relative(report, {str(src): f"folders/{source}", str(out): "release.zip"})
     report["source"] = source
     write_text(folder / "release.json", json.dumps(report, indent=2, default=str) + "\n")
+    inputs = _relative(inputs, {str(src): f"folders/{source}"})
+    write_text(folder / INPUTS_FILE, json.dumps(inputs, indent=2) + "\n")
     step("zipping the files", 0.9)
     shutil.make_archive(str(folder / "release"), "zip", root_dir=out)
     shutil.rmtree(out)
     step("publishing", 0.99)
     ws.publish(rid, folder)
     return rid
+
+
+def _numbered(report: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """``report`` with each listed file's input path replaced by a number (``file``; the same input, the same
+    number) and the lists' reasons counted (``KEY_by_reason``); and the numbers' input paths, for the operator."""
+    from collections import Counter
+
+    inputs: list[str] = []
+    out = dict(report)
+    for key in _NAMED_LISTS:
+        items = report.get(key)
+        if not isinstance(items, list):
+            continue
+        listed = []
+        for item in items:
+            item = dict(item) if isinstance(item, dict) else {"detail": item}
+            name = str(item.pop("input", "") or "")
+            if name not in inputs:
+                inputs.append(name)
+            number = inputs.index(name) + 1
+            if isinstance(item.get("reason"), str) and name:
+                for form in sorted({name, Path(name).name}, key=len, reverse=True):
+                    item["reason"] = item["reason"].replace(form, f"file {number}")
+            listed.append({"file": number, **item})
+        out[key] = listed
+        reasons = Counter(str(i["reason"]) for i in listed if i.get("reason") is not None)
+        if reasons:
+            out[f"{key}_by_reason"] = dict(sorted(reasons.items()))
+    return out, {str(i + 1): name for i, name in enumerate(inputs)}
+
+
+def _internal(figures: dict[str, Any]) -> dict[str, Any]:
+    """A DP release's evaluation figures as kept beside it: labelled :data:`INTERNAL`, and without the real table's
+    exact row count (``rows.real``), which the frontier does not need."""
+    rows = {k: v for k, v in (figures.get("rows") or {}).items() if k != "real"}
+    return {"internal": INTERNAL, **figures, "rows": rows}
 
 
 def _relative(value: Any, prefixes: dict[str, str]) -> Any:
