@@ -9,7 +9,9 @@ item runs.
 Every function takes ``enabled``: the library shows progress only when its caller asks (``progress=True``); the
 command line asks when standard error is a terminal and ``--quiet`` is not given
 (:func:`anonlab.cli._common.show_progress`). Progress lines say how far a computation is and how long it took,
-which depends on the data: they go to the terminal only, never into a file, report or log that anonlab writes.
+which depends on the data (counts of records, nodes, rounds; timings): they go to the terminal, or to the sink of
+an application that asked for them (below: ``anonlab serve`` shows them to its operator on the job page,
+``/jobs/ID`` and ``/jobs/ID/status``); never into a release, report or log file that anonlab writes.
 
 An application that shows progress elsewhere (``anonlab serve``'s job page) wraps the library call in
 :func:`reporting`: inside that block (and its context only: a :class:`contextvars.ContextVar`, no global), every
