@@ -29,15 +29,15 @@ def _setup(adult, tmp_path):
         {"method": "presence", "k": 1, "population": str(pop), "delta_max": [0.8]},
         {"method": "kmap", "k": [5, 20], "estimator": "poisson", "sampling_fraction": 0.05},
         {"method": "likeness", "k": 2, "beta": 1.0, "sensitive": ["income-per-year"]},
-        # final="best" keeps the top node among the pivots, so a few hundred training records never end all
-        # suppressed (the last pivot of a walk over this 36-node lattice may be fine enough to suppress every class)
+        # a plumbing test on a few hundred training records: whichever pivot the private final selection takes
+        # (near-random at this size), even the finest node keeps classes of k = 3 (epsilon 1, a loose delta 0.3;
+        # even the last pivot of a 100-step walk: 0 empty releases in 25 samples of 200), so none is all suppressed
         {
             "method": "safepub",
-            "epsilon": 2.0,
-            "delta": 1e-5,
+            "epsilon": 1.0,
+            "delta": 0.3,
             "quasi": [*hier],
             "hierarchies": hier,
-            "final": "best",
         },
         {"method": "km", "k": 5, "m": 2, "quasi": ["items"]},
     ]
@@ -60,7 +60,7 @@ def test_safepub_in_a_study_carries_its_guarantee(adult, tmp_path):
         result = study.run(table.head(400), seed=0)
     assert not result.failures, result.failures
     (row,) = result.rows()
-    assert row["privacy"]["epsilon"] == 2.0 and row["privacy"]["neighbours"] == "add/remove"
+    assert row["privacy"]["epsilon"] == 1.0 and row["privacy"]["neighbours"] == "add/remove"
 
 
 @pytest.mark.slow
@@ -76,6 +76,6 @@ def test_study_runs_the_arx_models_safepub_and_km(adult, tmp_path):
     rows = {r["label"]: r for r in result.rows()}
     assert len(rows) == 6
     safepub = rows["safepub"]["privacy"]
-    assert safepub["epsilon"] == 2.0 and safepub["delta"] == 1e-5 and safepub["neighbours"] == "add/remove"
+    assert safepub["epsilon"] == 1.0 and safepub["delta"] == 0.3 and safepub["neighbours"] == "add/remove"
     assert all(rows[label]["privacy"] is None for label in rows if label != "safepub")
     assert result.to_frame()["utility_2way"].notna().all()
