@@ -1,8 +1,8 @@
 """SafePub (Bild, Kuhn and Prasser, PoPETs 2018): (epsilon, delta)-differentially private generalisation by random
 sampling, then k-anonymisation with suppression under a generalisation chosen by the exponential mechanism.
 
-The algorithm, as the paper gives it and ARX implements it (``DataDependentEDDPAlgorithm``, ``EDDifferentialPrivacy``,
-``ParameterCalculation``):
+The algorithm follows the paper and ARX (``DataDependentEDDPAlgorithm``, ``EDDifferentialPrivacy``,
+``ParameterCalculation``) in steps 1, 2 and 4; step 3 deviates in how the released node is chosen (``final``):
 
 1. ``epsilon = epsilon_anon + epsilon_search``. Every record is kept with probability
    ``beta = 1 - exp(-epsilon_anon)`` (a Bernoulli sample).
@@ -13,20 +13,26 @@ The algorithm, as the paper gives it and ARX implements it (``DataDependentEDDPA
    (:func:`safepub_k`).
 3. Search over the generalisation lattice: the pivot starts at the top node; at each of ``steps`` steps the
    pivot's direct specialisations join the candidates, the pivot leaves them, and the next pivot is drawn from
-   the candidates by the exponential mechanism with ``epsilon_search / steps`` on the discernibility score of the
-   sample anonymised at each candidate (ARX's ``MetricSDNMDiscernability.getScore``: classes of at least k cost
-   ``|E|^2``, smaller (suppressed) classes and unsampled records ``n`` per record, all divided by
-   ``n (k^2 / (k - 1) + 1)``, a score of sensitivity 1). The last pivot is released (``final="last"``, the
-   default: a function of the draws alone), or the best-scored pivot as ARX keeps it (``final="best"``, whose
-   noiseless choice among the pivots was not checked against the paper's proof here).
+   the candidates by the exponential mechanism on the discernibility score of the sample anonymised at each
+   candidate (ARX's ``MetricSDNMDiscernability.getScore``: classes of at least k cost ``|E|^2``, smaller
+   (suppressed) classes and unsampled records ``n`` per record, all divided by ``n (k^2 / (k - 1) + 1)``, a
+   score of sensitivity 1). The paper and ARX release the best-scored pivot, compared by the exact scores; that
+   noiseless choice is not covered by the composition of the draws, so it is refused here. By default
+   (``final="select"``) the released node is chosen among the distinct pivots visited by one more
+   exponential-mechanism selection on the same score, paid with ``epsilon_final = final_share * epsilon_search``
+   (``final_share`` 0.5 by default), the steps sharing the rest (``(epsilon_search - epsilon_final) / steps``
+   each); ``final="last"`` releases the last pivot drawn (``epsilon_search / steps`` per step), which a walk
+   this noisy often leaves at a fine node that suppresses every class.
 4. The sample is recoded at that node; the records of classes smaller than k are suppressed (removed).
 
-Guarantee, as the paper proves it: the output satisfies (epsilon, delta)-differential privacy with
-``epsilon = epsilon_anon + epsilon_search`` and the ``delta`` given, for tables that differ in one record (added or
-removed), *provided the generalisation hierarchies do not depend on the data* (they are given: ``hierarchies=``
+Guarantee (the paper's, whose search is a composition of exponential-mechanism selections; the final selection
+here is one more of them, so the search still costs ``epsilon_search`` in all): the output satisfies
+(epsilon, delta)-differential privacy with ``epsilon = epsilon_anon + epsilon_search`` and the ``delta`` given,
+for tables that differ in one record (added or removed), *provided the generalisation hierarchies do not depend on the data* (they are given: ``hierarchies=``
 for every quasi-identifier; the built-in ones read the data and are refused here). The selection uses OpenDP's
 report-noisy-max with exponential noise (``make_noisy_max`` under ``max_divergence``: permute-and-flip, an
-``epsilon_step``-DP selection for a score of sensitivity 1, never less accurate than the exponential mechanism).
+``epsilon``-DP selection for a score of sensitivity 1, never less accurate than the exponential mechanism), for the
+steps and the final selection alike; the sum of their OpenDP privacy maps is checked against ``epsilon_search``.
 
 What is released: the sampled, generalised records of the quasi-identifier columns only (every other column is
 left out: the guarantee covers generalised tuples whose classes hold k records), and a report built from the
