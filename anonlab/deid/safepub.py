@@ -28,8 +28,9 @@ The algorithm follows the paper and ARX (``DataDependentEDDPAlgorithm``, ``EDDif
 Guarantee (the paper's, whose search is a composition of exponential-mechanism selections; the final selection
 here is one more of them, so the search still costs ``epsilon_search`` in all): the output satisfies
 (epsilon, delta)-differential privacy with ``epsilon = epsilon_anon + epsilon_search`` and the ``delta`` given,
-for tables that differ in one record (added or removed), *provided the generalisation hierarchies do not depend on the data* (they are given: ``hierarchies=``
-for every quasi-identifier; the built-in ones read the data and are refused here). The selection uses OpenDP's
+for tables that differ in one record (added or removed), *provided the generalisation hierarchies do not depend
+on the data* (they are given: ``hierarchies=`` for every quasi-identifier; the built-in ones read the data and are
+refused here). The selection uses OpenDP's
 report-noisy-max with exponential noise (``make_noisy_max`` under ``max_divergence``: permute-and-flip, an
 ``epsilon``-DP selection for a score of sensitivity 1, never less accurate than the exponential mechanism), for the
 steps and the final selection alike; the sum of their OpenDP privacy maps is checked against ``epsilon_search``.
