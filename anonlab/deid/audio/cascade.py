@@ -12,8 +12,8 @@ with one or a few parameters, applied one after another.
 - chorus (:func:`chorus`): copies delayed by a slowly varying 10-30 ms are added: the voice is blurred as by a few
   speakers at once.
 
-Kai et al. optimised the parameters on data; anonlab draws them per speaker from ranges around theirs
-(:class:`anonlab.deid.audio.settings.CascadeSettings`). numpy and SciPy only.
+Kai et al. optimised the parameters on data; anonlab draws them per speaker from ranges of its own choosing
+(:func:`anonlab.deid.audio.settings.draw_settings`), not their optimised values. numpy and SciPy only.
 """
 
 from __future__ import annotations

@@ -120,7 +120,8 @@ def _away_from_one(rng: np.random.Generator, lo: float, hi: float) -> float:
 
 
 def draw_settings(rng: np.random.Generator, method: str) -> McAdamsSettings | CascadeSettings:
-    """One speaker's settings for ``method`` from ``rng`` (the ranges are anonlab's choice around the papers')."""
+    """One speaker's settings for ``method`` from ``rng`` (the ranges are anonlab's own choice, narrowed where the
+    offline recogniser's word error rate grew fast on a real utterance; benchmarks/results/voice.md)."""
     if method == "mcadams":
         return McAdamsSettings(alpha=round(float(rng.uniform(*MCADAMS_RANGE)), 4))
     if method == "cascade":
