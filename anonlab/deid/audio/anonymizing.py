@@ -8,7 +8,7 @@ an input is never modified.
 
 What it does not do: the words themselves can identify (names said aloud, places): transcribe and redact the text
 separately. Signal-processing anonymisation lowers a speaker-verification attacker's success; an attacker who
-trains on anonymised speech of the same method can still link voices above chance
+anonymises their own enrolment recordings the same way (with another key) still links voices above chance
 (``benchmarks/results/voice.md``).
 """
 
