@@ -287,8 +287,11 @@ def run_release(
         )
         # a DP release's evaluation is the operator's view of the real table, never part of the release
         dp = recipe.kind == "synth"
-        title = f"{INTERNAL.capitalize()}. anonlab release {rid}" if dp else f"anonlab release {rid}"
-        ev.to_html(folder / "report.html", title=title)
+        if dp:  # the real table's exact row count left out too (its one place: the report's header line)
+            page = ev.to_html(title=f"{INTERNAL.capitalize()}. anonlab release {rid}")
+            write_text(folder / "report.html", page.replace(f"Rows: real {ev.rows_real:,}, ", "Rows: ", 1))
+        else:
+            ev.to_html(folder / "report.html", title=f"anonlab release {rid}")
         figures = _internal(ev.to_dict()) if dp else ev.to_dict()
         write_text(folder / "evaluation.json", json.dumps(figures, indent=1, default=str) + "\n")
     step("writing the release", 0.95)
@@ -374,8 +377,8 @@ def _numbered(report: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
 
 def _internal(figures: dict[str, Any]) -> dict[str, Any]:
     """A DP release's evaluation figures as kept beside it: labelled :data:`INTERNAL`, and without the real table's
-    exact row count (``rows.real``), which the frontier does not need."""
-    rows = {k: v for k, v in (figures.get("rows") or {}).items() if k != "real"}
+    exact row counts (``rows.real``, ``rows.holdout``), which the frontier does not need."""
+    rows = {k: v for k, v in (figures.get("rows") or {}).items() if k not in ("real", "holdout")}
     return {"internal": INTERNAL, **figures, "rows": rows}
 
 

@@ -48,7 +48,7 @@ def test_a_dp_release_evaluation_figures_are_labelled_and_lose_the_real_row_coun
     figures = _internal({"rows": {"real": 600, "release": 627, "holdout": None}, "headline": {"u": 1}})
     assert figures == {
         "internal": INTERNAL,
-        "rows": {"release": 627, "holdout": None},
+        "rows": {"release": 627},
         "headline": {"u": 1},
     }
 
@@ -87,6 +87,7 @@ def test_a_dp_release_writes_its_evaluation_labelled_internal_without_the_real_r
     assert figures["rows"]["release"] > 0
     report = client.get(f"/releases/{rid}/files/report.html").text
     assert "not differentially private, do not publish" in report.split("</h1>", 1)[0]
+    assert "Rows: real" not in report and "Rows: release" in report
     page = client.get(f"/releases/{rid}").text
     assert 'id="internal-evaluation"' in page and 'id="download-report"' not in page
 
