@@ -24,7 +24,7 @@ from anonlab.cli._common import (
 USAGE = """\
 anonlab synth INPUT -o OUTPUT [--method M] [--schema S] [--epsilon E] [--delta D]
                      (--ledger L | --no-ledger) [--rows N] [--seed S] [--save-model FILE]
-                     [--binning public|quantile] [--diagnostics] [options]
+                     [--binning public|quantile|density] [--diagnostics] [options]
        anonlab synth sample MODEL -o OUTPUT [--rows N] [--seed S] [--force] [--json]"""
 
 DESCRIPTION = """\
@@ -176,11 +176,12 @@ def add_parser(sub) -> None:
     )
     fit.add_argument(
         "--binning",
-        choices=["public", "quantile"],
+        choices=["public", "quantile", "density"],
         default=None,
         help="how wide numeric/date columns are cut: `quantile`: cut points at DP quantiles inside the public "
-        "bounds, paid from the budget (see --binning-share); `public`: equal-width bins over the public bounds, no "
-        "budget spent (default: quantile for DP methods, public for the non-private baselines)",
+        "bounds, paid from the budget (see --binning-share); `density` (aim, mst, napsu): cut points at the "
+        "quantiles of the DP point-mass densities, nothing spent on them; `public`: equal-width bins over the "
+        "public bounds, no budget spent (default: quantile for DP methods, public for the non-private baselines)",
     )
     fit.add_argument(
         "--binning-share",
@@ -449,7 +450,7 @@ def _parameters(args, klass) -> dict:
 
     known = set(klass.param_names())
     values = {_RENAMED.get(name, name): getattr(args, name) for name in (*_COMMON, *_METHOD)}
-    if args.binning == "public" and args.binning_share is not None:
+    if args.binning in ("public", "density") and args.binning_share is not None:
         raise UsageError("--binning-share applies only with --binning quantile")
     if args.binning_share is not None:
         from anonlab.synth.binning import check_share

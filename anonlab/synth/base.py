@@ -172,7 +172,10 @@ class Synthesizer(ABC):
         (:mod:`anonlab.synth.binning`) and paid from the fit's budget (``binning_share``); the bounds stay the
         public ones. Measured on seven real tables it beats equal-width bins on every one (benchmarks/results/
         default_path.md). ``"public"`` (the default, and the only choice, of the non-private baselines):
-        equal-width bins over the public bounds, at no privacy cost. ``None`` picks by the method.
+        equal-width bins over the public bounds, at no privacy cost. ``"density"`` (methods accounted in zCDP, with
+        ``point_masses``): the cut points are read off the DP densities measured for the point masses
+        (post-processing, nothing spent on them; :func:`anonlab.synth.binning.density_edges`), so the binning
+        share goes to the model; an atom gets a bin of its own. ``None`` picks by the method.
     binning_share : with quantile binning, the fraction of the budget (of rho for zCDP methods, of epsilon for
         DPVI) spent on the cut points, strictly between 0 and 1 (default 0.1); the synthesizer gets the rest, so
         the whole fit still costs exactly (epsilon, delta).
@@ -273,12 +276,17 @@ class Synthesizer(ABC):
         check_share(self.density_share)
         if self.binning is not None and self.binning not in BINNING_MODES:
             raise UsageError(f"binning must be one of {', '.join(BINNING_MODES)} (got {self.binning!r})")
-        if self.binning == "quantile" and not self.private:
+        if self.binning in ("quantile", "density") and not self.private:
             raise UsageError(
-                f"method {self.name!r} gives {NO_GUARANTEE} and learns from raw values: quantile binning (a DP "
-                "release) does not apply to it"
+                f"method {self.name!r} gives {NO_GUARANTEE} and learns from raw values: {self.binning} binning (a "
+                "DP release) does not apply to it"
             )
-        if self.binning_mode == "public" and self.binning_columns is not None:
+        if self.binning == "density" and not (self.accounts_in_zcdp() and self.point_masses):
+            raise UsageError(
+                "binning='density' cuts the bins at the DP densities of the point masses: it needs a method "
+                f"accounted in zCDP (not {self.name!r}) with point_masses=True"
+            )
+        if self.binning_mode != "quantile" and self.binning_columns is not None:
             raise UsageError(
                 "binning_columns= applies only with binning='quantile' (columns are picked only with quantile binning)"
             )
@@ -684,6 +692,11 @@ class Synthesizer(ABC):
 
             # post-processing at decoding time; the codes the synthesizer learns on are unchanged
             self.encoding_ = attach_densities(self.encoding_, run.coerced, run.dplan, root.fork("density"))
+            if self.binning_mode == "density":  # the bins cut at the densities' quantiles (post-processing)
+                from anonlab.synth.binning import apply_density_edges
+
+                self.encoding_, _ = apply_density_edges(self.encoding_, self.bins)
+                run.codes, _ = self.encoding_.encode(run.coerced)
 
     def _record(self, spent: PrivacySpent | None, run: _Fit) -> PrivacySpent | None:
         """The fit's privacy record: the model's, with each budget part added back (the whole budget, itemised)."""
@@ -888,8 +901,8 @@ class Synthesizer(ABC):
         from anonlab.synth.binning import readable_edges
 
         return {
-            "mode": "quantile",
-            "share": self.binning_share,
+            "mode": self.binning_mode,
+            "share": self.binning_share if self.binning_mode == "quantile" else None,
             "edges": {c.name: readable_edges(c.type, c.edges) for c in self.encoding_.columns if c.learned},
         }
 
@@ -931,7 +944,7 @@ class Synthesizer(ABC):
         # the manifest is released with the model: public parameters and DP outputs only
         discovered = self._domains_summary() == "discovered (DP)"
         manifest = published(
-            manifest, manifest_allow(type(self), self.private, self.binning_mode == "quantile", discovered)
+            manifest, manifest_allow(type(self), self.private, self.binning_mode != "public", discovered)
         )
         with atomic_path(path, force) as tmp:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:

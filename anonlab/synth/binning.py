@@ -62,6 +62,7 @@ __all__ = [
     "MAX_CANDIDATES",
     "BinningPlan",
     "check_columns",
+    "density_edges",
     "check_share",
     "plan_quantile_binning",
     "quantile_ranks",
@@ -70,7 +71,9 @@ __all__ = [
     "tree_depth",
 ]
 
-BINNING_MODES = ("public", "quantile")
+#: ``"density"``: the cut points are post-processed from the DP densities (:func:`density_edges`), nothing spent
+#: on them (see :class:`~anonlab.synth.base.Synthesizer`'s ``binning``).
+BINNING_MODES = ("public", "quantile", "density")
 #: Default share of the budget spent on learning quantile cut points.
 DEFAULT_BINNING_SHARE = 0.1
 #: At most this many public candidate cut points per column.
@@ -366,3 +369,44 @@ def release_quantile_edges(
 
     details = {**plan.to_dict(), "measured": measured, "edges": out_edges}
     return _Encoding(tuple(new_cols), encoding.skipped), details
+
+
+def density_edges(cells, bins: int, lower: float, upper: float) -> tuple[float, ...] | None:
+    """Cut points at the ``1/bins .. (bins-1)/bins`` quantiles of a released DP density (``cells``: rows of
+    ``(left, right, mass)`` covering ``[lower, upper)``, :mod:`anonlab.synth.density`), each at the cell edge
+    nearest its level: a cell of more mass than a bin (an atom: Adult's capital-gain == 0) gets a bin of its own,
+    and no bin splits a cell. Post-processing of the density: costs nothing. Returns the edges ``(lower, ...,
+    upper)``, or ``None`` when the density holds no positive mass."""
+    c = np.asarray(cells, dtype=float).reshape(-1, 3)
+    c = c[np.argsort(c[:, 0], kind="stable")]
+    mass = np.maximum(c[:, 2], 0.0)
+    if mass.sum() <= 0:
+        return None
+    cum = np.cumsum(mass) / mass.sum()
+    cuts = set()
+    for j in range(1, bins):
+        t = j / bins
+        i = min(int(np.searchsorted(cum, t)), len(c) - 1)
+        before = cum[i - 1] if i > 0 else 0.0
+        cut = float(c[i, 1] if cum[i] - t < t - before else c[i, 0])
+        if lower < cut < upper:
+            cuts.add(cut)
+    return (float(lower), *sorted(cuts), float(upper))
+
+
+def apply_density_edges(encoding, bins: int):
+    """``encoding`` with every column that carries a DP density re-cut at :func:`density_edges` (marked
+    ``learned``: the edges are a DP output, post-processed); the density stays attached. Returns (encoding,
+    {column: readable edges})."""
+    from dataclasses import replace
+
+    out_edges: dict[str, list] = {}
+    cols = []
+    for c in encoding.columns:
+        if getattr(c, "density", None) is not None and not c.exact and c.edges is not None:
+            edges = density_edges(c.density, bins, float(c.edges[0]), float(c.edges[-1]))
+            if edges is not None and len(edges) > 2:
+                c = replace(c, edges=edges, learned=True)
+                out_edges[c.name] = readable_edges(c.type, edges)
+        cols.append(c)
+    return replace(encoding, columns=tuple(cols)), out_edges

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from anonlab.errors import SchemaError, UsageError
 from anonlab.privacy.accounting import rho_for
 from anonlab.privacy.ledger import Ledger
 from anonlab.privacy.noise import NoiseSource
-from anonlab.schema import Column, Schema
+from anonlab.schema import Column, Schema, infer_schema
 from anonlab.synth import Budget, Synthesizer, get_method
 from anonlab.synth.binning import plan_quantile_binning, release_quantile_edges, tree_depth
 from anonlab.synth.encoding import ColumnCoding, Encoding
@@ -360,3 +361,65 @@ def test_quantile_binning_beats_equal_width_on_adult_skewed_columns():
         m = get_method("mst")(seed=1, binning=binning).fit(df, schema, Budget(1.0, 1e-9))
         tv[binning] = _pair_tv(df, m.sample(len(df), seed=1), schema, skewed_cols)
     assert tv["quantile"] < 0.8 * tv["public"], tv
+
+
+# -- bins cut at the DP densities (binning="density") -----------------------------------------------------------
+def test_density_edges_give_an_atom_its_own_bin_and_cut_only_at_cell_edges():
+    from anonlab.synth.binning import density_edges
+
+    # a point mass at 0 holding 60% of the mass, the rest spread over [1, 100)
+    cells = [(0.0, 1.0, 600.0)] + [(float(a), float(a + 11), 40.0) for a in range(1, 100, 11)]
+    edges = density_edges(cells, 8, 0.0, 100.0)
+    assert edges[0] == 0.0 and edges[-1] == 100.0 and edges[1] == 1.0  # [0, 1) alone
+    assert set(edges[1:-1]) <= {c[0] for c in cells} | {c[1] for c in cells}
+    assert list(edges) == sorted(set(edges))
+    assert density_edges([(0.0, 5.0, -3.0), (5.0, 10.0, 0.0)], 4, 0.0, 10.0) is None  # no positive mass
+
+
+def test_a_fit_with_density_binning_spends_nothing_on_cut_points_and_publishes_them(tmp_path):
+    from anonlab.synth import MST
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    df = pd.DataFrame(
+        {
+            "gain": np.where(rng.random(n) < 0.9, 0, rng.integers(1, 99_999, n)),
+            "hours": np.clip(np.where(rng.random(n) < 0.5, 40, rng.normal(40, 12, n)).round(), 1, 99).astype(
+                int
+            ),
+            "kind": rng.choice(["a", "b", "c"], n),
+        }
+    )
+    schema = infer_schema(df).trusting()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = MST(epsilon=1.0, seed=2, iters=100, binning="density").fit(df, schema)
+    gain = next(c for c in m.encoding_.columns if c.name == "gain")
+    assert (
+        gain.learned and gain.density is not None and gain.edges[1] == 1.0
+    )  # the zeros in a bin of their own
+    summary = m.summary()
+    assert summary["binning"]["mode"] == "density" and summary["binning"]["share"] is None
+    assert "gain" in summary["binning"]["edges"]
+    parts = m.privacy_.details["budget_parts"]
+    assert "binning" not in parts and "density" in parts  # the cut points cost nothing of their own
+    out = m.sample(3000, seed=1)
+    assert abs((out["gain"] == 0).mean() - 0.9) < 0.05
+    back = MST.load(m.save(tmp_path / "m.zip"))
+    pd.testing.assert_frame_equal(back.sample(300, seed=4), m.sample(300, seed=4))
+
+
+@pytest.mark.parametrize(
+    "method, kw",
+    [("mst", {"point_masses": False}), ("dpvi", {}), ("gaussian-copula", {})],
+)
+def test_density_binning_needs_a_zcdp_method_with_point_masses(method, kw):
+    from anonlab.synth import get_method
+
+    cls = get_method(method)
+    try:
+        cls.check_installed()
+    except Exception:
+        pytest.skip(f"{method} is not installed")
+    with pytest.raises(UsageError, match="density|binning"):
+        cls(binning="density", **kw)

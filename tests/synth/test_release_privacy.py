@@ -134,7 +134,9 @@ def _mask_small_table_warning(err: str, sidecar: dict) -> str:
     return "\n".join(out)
 
 
-def _api_release(folder: Path, method: str, monkeypatch, ledger: bool = False) -> dict:
+def _api_release(
+    folder: Path, method: str, monkeypatch, ledger: bool = False, binning: str | None = None
+) -> dict:
     monkeypatch.chdir(folder)
     if ledger:
         Ledger.create("l.jsonl", epsilon=10.0, delta=1e-6)
@@ -151,6 +153,7 @@ def _api_release(folder: Path, method: str, monkeypatch, ledger: bool = False) -
             seed=SECRET,
             save_model="twin.model",
             params=FAST_PARAMS[method],
+            binning=binning,
         )
     privacy_warnings = [w for w in caught if issubclass(w.category, PrivacyWarning)]
     assert bool(privacy_warnings) is not ledger  # a fit with no ledger warns, one with a ledger does not
@@ -188,6 +191,29 @@ def test_neighbouring_tables_give_identical_public_fields_through_the_api(tmp_pa
     for other in ("D+in", "D+out"):
         for kind, allow in allows.items():
             _agree(runs["D"][kind], runs[other][kind], allow, f"{method} {kind}, D vs {other}")
+
+
+def test_neighbouring_tables_agree_with_bins_cut_at_the_dp_densities(tmp_path, monkeypatch):
+    # binning="density": the edges are post-processed from the DP densities, so they are DP outputs and every
+    # other field is identical on neighbouring tables
+    dirs = _workdirs(tmp_path)
+    runs = {
+        name: _api_release(folder, "mst", monkeypatch, binning="density") for name, folder in dirs.items()
+    }
+    allows = {
+        "sidecar": sidecar_allow("mst", True),
+        "manifest": manifest_allow("mst", True, True),
+        "result": result_allow("mst", True),
+    }
+    assert runs["D"]["manifest"]["binning"]["mode"] == "density"
+    assert runs["D"]["sidecar"]["binning"]["edges"]  # learned edges, published as DP outputs
+    for name, run in runs.items():
+        for kind, allow in allows.items():
+            text = run.get(f"{kind}_text") or json.dumps(run[kind])
+            _no_secrets(text, dirs[name] / "in.csv", allow, run[kind], f"{name} {kind}")
+    for other in ("D+in", "D+out"):
+        for kind, allow in allows.items():
+            _agree(runs["D"][kind], runs[other][kind], allow, f"density binning {kind}, D vs {other}")
 
 
 @pytest.mark.parametrize("method", ["mst", "aim"])
