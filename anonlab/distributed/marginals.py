@@ -318,6 +318,10 @@ class _OnCluster:
             self.encoding_ = attach_densities(
                 self.encoding_, None, run.dplan, root.fork("density"), units=scan["units"]
             )
+            if self.binning_mode == "density":  # as in-process: bins cut at the densities
+                from anonlab.synth.binning import apply_density_edges
+
+                self.encoding_, _ = apply_density_edges(self.encoding_, self.bins)
         d = len(self.encoding_.sizes)
         run.codes = ClusterMarginals(self._cluster, self.encoding_, _cliques(self, d), scan["n"])
         run.codes.count()

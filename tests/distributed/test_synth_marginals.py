@@ -135,6 +135,14 @@ def test_mst_release_equals_in_process_with_a_ledger(cluster, table, tmp_path):
     assert ea[0].details == eb[0].details and ea[0].charged_cost == eb[0].charged_cost
 
 
+def test_mst_density_bins_equal_in_process(cluster, table):
+    """binning='density' re-cuts the bins at the DP densities on the client; the cluster counts the new codes."""
+    kw = dict(epsilon=1.0, seed=7, iters=30, binning="density")
+    a = MST(**kw).fit(table, "adult")
+    b = fit_synthesizer(MST(**kw), _split(table, 2), "adult", scheduler=cluster)
+    _same_fit(a, b)
+
+
 @pytest.mark.slow
 def test_mst_public_bins_and_no_point_masses(cluster, table):
     kw = dict(epsilon=0.5, seed=4, iters=30, binning="public", point_masses=False, compress=False)
