@@ -136,6 +136,25 @@ def _merge_counts(a, b):
 # -- the table on the cluster ----------------------------------------------------------------------------------
 
 
+class _Fixed:
+    """The arguments every partition's kernel shares, as one value Dask neither walks nor tokenizes item by item
+    (its token: the hash of their pickle, so the same arguments are the same task)."""
+
+    def __init__(self, args: tuple):
+        import hashlib
+        import pickle
+
+        self.args = args
+        self._token = hashlib.sha256(pickle.dumps(args, protocol=5)).hexdigest()
+
+    def __dask_tokenize__(self):
+        return self._token
+
+
+def _apply(kernel, part, fixed: _Fixed):
+    return kernel(part, *fixed.args)
+
+
 @dataclasses.dataclass
 class _Table:
     """A partitioned table, the schema it is read with, and where its aggregates are computed."""
@@ -151,9 +170,11 @@ class _Table:
         from anonlab.distributed.stats import _compute
 
         ddf = self.ddf[list(self.schema.names)]
-        parts = [
-            dask.delayed(kernel, pure=True)(p, self.schema, *args, self.source) for p in ddf.to_delayed()
-        ]
+        # the schema, the encoding and the plans enter the graph once, as one opaque value: passed to each
+        # partition's call as they are, Dask walks and tokenizes their every list item per partition on the
+        # client (and ships a copy with each task), which grew with the partitions, so with the rows
+        fixed = dask.delayed(_Fixed((self.schema, *args, self.source)), pure=True)
+        parts = [dask.delayed(_apply, pure=True)(kernel, p, fixed) for p in ddf.to_delayed()]
         join = dask.delayed(merge, pure=True)
         while len(parts) > 1:
             parts = [join(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
