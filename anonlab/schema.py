@@ -761,14 +761,21 @@ def _guess_type(s: pd.Series, name: str = "", role: str = "other") -> str:
         return "float"
     if pd.api.types.is_datetime64_any_dtype(s):
         return "date"
-    text = nonnull.astype(str)
-    if len(text) == 0:
+    if len(nonnull) == 0:
         return "categorical"
-    if text.str.match(_DATE_RE).mean() > 0.95:
+    # each distinct value is matched once, weighted by how often it occurs: the same shares as row by row
+    counts = nonnull.astype(str).value_counts(sort=False)
+    values, weights = counts.index.to_series(), counts.to_numpy()
+    rows = int(weights.sum())
+    if int(weights[values.str.match(_DATE_RE).to_numpy(dtype=bool)].sum()) / rows > 0.95:
         return "date"
-    if text.str.fullmatch(r"[0-9]+").all():  # digits kept as text: leading zeros, or beyond int64
+    if values.str.fullmatch(r"[0-9]+").all():  # digits kept as text: leading zeros, or beyond int64
         return "code"
-    if _is_free_text(text):
+    if (
+        int((values.str.len().to_numpy() * weights).sum()) / rows > 40
+        and int(weights[values.str.contains(" ").to_numpy(dtype=bool)].sum()) / rows > 0.5
+        and len(values) > 0.5 * rows
+    ):  # free text, as _is_free_text judges it
         return "text"
     return "categorical"
 
