@@ -114,8 +114,8 @@ def run_voice(args: argparse.Namespace) -> int:
         print_json(result.to_dict())
         return 0
     for r in result.written:
-        removed = ", ".join(r.metadata_removed) or "no metadata found"
-        print(f"{r.input} -> {r.output}: {r.duration_s:.1f} s; removed {removed}")
+        removed = f"removed {', '.join(r.metadata_removed)}" if r.metadata_removed else "no metadata found"
+        print(f"{r.input} -> {r.output}: {r.duration_s:.1f} s; {removed}")
     for s in result.skipped:
         print(f"skipped {s['input']}: {s['reason']}")
     how = {
