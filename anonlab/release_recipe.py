@@ -273,6 +273,9 @@ class ReleaseRecipe:
         params = dict(self.params)
         if isinstance(params.get("hierarchies"), dict):
             params["hierarchies"] = {c: str(_path(base, p)) for c, p in params["hierarchies"].items()}
+        for name in ("schema", "population"):  # files, read from the recipe's root as every other path
+            if isinstance(params.get(name), str) and params[name] != "adult":
+                params[name] = str(_path(base, params[name]))
         method = params.pop("method", "mondrian")
         step("generalising the quasi-identifiers", 0.2)
         released, report = anonlab.anonymize(
@@ -418,17 +421,15 @@ def run_recipe(
     (the same bytes given its seed file). ``progress``: the library's progress bars (:mod:`anonlab.progress`).
     Returns a :class:`RecipeRun`.
     """
-    from anonlab.io import check_output, table_format, write_table
+    from anonlab.io import check_output, guard_outputs, table_format, write_table
 
     if not isinstance(recipe, ReleaseRecipe):
         recipe = ReleaseRecipe.read(recipe)
     if output is not None:
+        base = Path(root) if root is not None else Path.cwd()
+        guard_outputs([output], _read_files(recipe, base))
         table_format(output)
         check_output(Path(output), force)
-        base = Path(root) if root is not None else Path.cwd()
-        named = [recipe.input, recipe.seed_file, recipe.key_file, recipe.params.get("ledger")]
-        if any(n and _path(base, n).resolve() == Path(output).resolve() for n in named):
-            raise UsageError(f"{output}: the output must not be the recipe's input, ledger or a secret file")
     result = recipe.run(root, step=step, progress=progress)
     if output is not None:
         write_table(result.data, output, force)
@@ -442,6 +443,23 @@ def run_recipe(
 def _path(base: Path, name: str | os.PathLike) -> Path:
     path = Path(name).expanduser()
     return path if path.is_absolute() else base / path
+
+
+def _read_files(recipe: ReleaseRecipe, base: Path) -> dict[str, Any]:
+    """The files a recipe reads or keeps, by role: an output may never be one of them (:func:`io.guard_outputs`)."""
+    p = recipe.params
+    named = {
+        "input": recipe.input,
+        "seed file": recipe.seed_file,
+        "key file": recipe.key_file,
+        "ledger": p.get("ledger"),
+        "schema": p.get("schema") if p.get("schema") != "adult" else None,
+        "population": p.get("population"),
+    }
+    roles: dict[str, Any] = {r: _path(base, n) for r, n in named.items() if isinstance(n, (str, os.PathLike))}
+    if isinstance(p.get("hierarchies"), dict):
+        roles["hierarchy"] = [_path(base, h) for h in p["hierarchies"].values()]
+    return roles
 
 
 def _last_entry(ledger: Path | None) -> int | None:

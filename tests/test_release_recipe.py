@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 
 import pytest
@@ -115,8 +116,25 @@ def test_a_replay_needs_the_ledger_entry(folder):
     with pytest.raises(InputError, match="no entry 4"):
         run_recipe(recipe, folder / "out.csv", root=folder)
     assert not (folder / "out.csv").exists()
-    with pytest.raises(UsageError, match="must not be"):
+    with pytest.raises(UsageError, match="would overwrite the input"):
         run_recipe(recipe, folder / "adult.csv", root=folder, force=True)
+
+
+def test_an_output_never_lands_on_a_file_the_recipe_reads(folder):
+    """The input by another name (a hard link), a hierarchy or the ledger: refused, --force or not."""
+    anonlab.Ledger.create(folder / "a.ledger", epsilon=1, delta=1e-6)
+    (folder / "age.csv").write_text("17,*\n")
+    os.link(folder / "adult.csv", folder / "linked.csv")
+    recipe = ReleaseRecipe(
+        "kanonymity", "adult.csv", {"k": 5, "quasi": ["age"], "hierarchies": {"age": "age.csv"}}
+    )
+    for target, role in [("linked.csv", "input"), ("age.csv", "hierarchy")]:
+        with pytest.raises(UsageError, match=f"would overwrite the {role}"):
+            run_recipe(recipe, folder / target, root=folder, force=True)
+    synth = ReleaseRecipe("synth", "adult.csv", {"method": "mst", "epsilon": 0.5, "ledger": "a.ledger"})
+    with pytest.raises(UsageError, match="would overwrite the ledger"):
+        run_recipe(synth, folder / "a.ledger", root=folder, force=True)
+    assert (folder / "age.csv").read_text() == "17,*\n"
 
 
 def test_seed_files_are_secret_and_never_overwritten(tmp_path):
