@@ -32,7 +32,7 @@ import numpy as np
 from anonlab.deid.methods import Anonymizer
 from anonlab.errors import InputError, UsageError
 
-__all__ = ["KmAnonymity", "KmReport", "ItemHierarchy", "parse_itemsets", "itemset_supports", "ROOT"]
+__all__ = ["KmAnonymity", "KmReport", "ItemHierarchy", "itemset_supports", "ROOT"]
 
 ROOT = "*"
 _PAD = np.iinfo(np.int64).max
@@ -102,20 +102,6 @@ class ItemHierarchy:
         return cls(labels, par, leaves, item_node)
 
 
-def parse_itemsets(col, separator: str = ";") -> list[list[str]]:
-    """Each cell of ``col`` as its list of distinct items (a missing or empty cell: no items)."""
-    import pandas as pd
-
-    out: list[list[str]] = []
-    for cell in col.tolist():
-        if cell is None or (not isinstance(cell, str) and pd.isna(cell)):
-            out.append([])
-            continue
-        items = [x.strip() for x in str(cell).split(separator)]
-        out.append(sorted({x for x in items if x}))
-    return out
-
-
 def _explode(col, separator: str):
     """Item codes of every (row, item) pair, their row numbers, and the distinct items (sorted)."""
     import pandas as pd
@@ -134,14 +120,6 @@ def _matrix_from(rows: np.ndarray, nodes: np.ndarray, n: int) -> np.ndarray:
     if len(rows):
         start = np.repeat(np.cumsum(counts) - counts, counts)
         mat[rows, np.arange(len(rows)) - start] = nodes
-    return mat
-
-
-def _matrix(sets: list[list[int]]) -> np.ndarray:
-    width = max((len(s) for s in sets), default=0)
-    mat = np.full((len(sets), max(width, 1)), _PAD, dtype=np.int64)
-    for i, s in enumerate(sets):
-        mat[i, : len(s)] = s
     return mat
 
 
