@@ -363,7 +363,8 @@ class ReleaseRecipe:
         step(f"fitting {model.name} (the ledger is charged before any noise)", 0.2)
         if entry is None:
             model.fit(df, ledger=ledger, **fit)
-            charged = _last_entry(ledger)
+            # this fit's own entry, whatever else charges the same ledger meanwhile
+            charged = getattr(model, "ledger_entry_", None)
         else:
             if ledger is None:
                 raise UsageError("[synth] ledger_entry= needs ledger= (the ledger that holds the entry)")
@@ -460,15 +461,6 @@ def _read_files(recipe: ReleaseRecipe, base: Path) -> dict[str, Any]:
     if isinstance(p.get("hierarchies"), dict):
         roles["hierarchy"] = [_path(base, h) for h in p["hierarchies"].values()]
     return roles
-
-
-def _last_entry(ledger: Path | None) -> int | None:
-    if ledger is None:
-        return None
-    from anonlab.privacy.ledger import Ledger
-
-    entries = Ledger.open(ledger).entries
-    return entries[-1].seq if entries else None
 
 
 def _check_synth_ledger(p: dict[str, Any], seed_file: str | None) -> None:

@@ -8,6 +8,7 @@ import stat
 import pytest
 
 import anonlab
+import anonlab.errors
 from anonlab.cli import main
 from anonlab.errors import InputError, OutputExistsError, UsageError
 from anonlab.release_recipe import ReleaseRecipe, run_recipe
@@ -256,3 +257,16 @@ def test_baseline_recipes_are_reproduced_and_say_they_are_not_releases(folder, c
         ReleaseRecipe("baseline", "adult.csv", {"method": "mst"}).run(folder)
     with pytest.raises(UsageError, match="does not apply"):
         ReleaseRecipe("baseline", "adult.csv", {"method": "copy", "rows": 5}).run(folder)
+
+
+def test_a_fit_knows_its_own_ledger_entry(folder):
+    """The recipe records the entry its own fit charged, not whatever entry is last when it reads the ledger."""
+    ledger = anonlab.Ledger.create(folder / "a.ledger", epsilon=2, delta=1e-6)
+    df = anonlab.load_adult().head(300)[["age", "sex", "race"]]
+    first = anonlab.synth.MST(epsilon=0.2, iters=10).fit(df, "adult", ledger=ledger)
+    second = anonlab.synth.MST(epsilon=0.2, iters=10).fit(df, "adult", ledger=ledger)
+    seqs = [e.seq for e in anonlab.Ledger.open(folder / "a.ledger").entries]
+    assert (first.ledger_entry_, second.ledger_entry_) == tuple(seqs)
+    with pytest.warns(anonlab.errors.PrivacyWarning):
+        unrecorded = anonlab.synth.MST(epsilon=0.2, iters=10).fit(df, "adult")
+    assert unrecorded.ledger_entry_ is None

@@ -602,6 +602,7 @@ class Synthesizer(ABC):
                 PrivacyWarning,
                 stacklevel=3,
             )
+        self.ledger_entry_ = seq  # the number of the ledger entry this fit charged (None: no ledger)
         # one stream per release: two seeded releases that differ in any parameter never share noise
         return NoiseSource.for_release(self.seed, f"synth {self.name}", release, fp, seq)
 
