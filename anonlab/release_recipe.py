@@ -503,6 +503,24 @@ def _comparable(entry) -> tuple[str | None, dict[str, Any]]:
     return entry.dataset, rec
 
 
+_SCRATCH = "anonlab-replay-"  # + PID + "-" + random: a replay's scratch folder (a copy of part of a ledger)
+
+
+def _remove_stale_scratch() -> None:
+    """Remove the scratch folders of replays whose process was killed outright (SIGKILL, a power cut): they hold
+    a copy of ledger entries. Housekeeping: errors are ignored."""
+    import shutil
+    import tempfile
+
+    from anonlab.io import _pid_alive
+
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{_SCRATCH}*-*"):
+        pid = folder.name[len(_SCRATCH) :].split("-", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def _replay(model, df: pd.DataFrame, ledger: Path, seq: int, fit: dict[str, Any], seed: int | None) -> None:
     """Fit ``model`` as ledger entry ``seq`` again: against a scratch copy of the ledger holding the entries before
     it (so the noise is keyed by the same sequence number), never charging the real ledger; refused when ``seed``
@@ -529,7 +547,8 @@ def _replay(model, df: pd.DataFrame, ledger: Path, seq: int, fit: dict[str, Any]
             "would draw fresh noise that no ledger paid for, so nothing was released"
         )
     lines = ledger.read_bytes().splitlines(keepends=True)[:seq]  # the header and entries 1 .. seq-1
-    with tempfile.TemporaryDirectory(prefix="anonlab-replay-") as tmp:
+    _remove_stale_scratch()
+    with tempfile.TemporaryDirectory(prefix=f"{_SCRATCH}{os.getpid()}-") as tmp:
         scratch = Path(tmp) / ledger.name
         fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as fh:

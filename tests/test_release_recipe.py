@@ -270,3 +270,20 @@ def test_a_fit_knows_its_own_ledger_entry(folder):
     with pytest.warns(anonlab.errors.PrivacyWarning):
         unrecorded = anonlab.synth.MST(epsilon=0.2, iters=10).fit(df, "adult")
     assert unrecorded.ledger_entry_ is None
+
+
+def test_a_killed_replay_leaves_no_ledger_copy(folder, monkeypatch, tmp_path_factory):
+    """A replay's scratch copy of the ledger left by a process that no longer runs is removed by the next one."""
+    import tempfile
+
+    scratch_root = tmp_path_factory.mktemp("tmp")
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch_root))
+    dead = scratch_root / "anonlab-replay-999999999-abcd"  # no such process
+    dead.mkdir()
+    (dead / "a.ledger").write_text("entries")
+    alive = scratch_root / f"anonlab-replay-{os.getpid()}-efgh"
+    alive.mkdir()
+    from anonlab.release_recipe import _remove_stale_scratch
+
+    _remove_stale_scratch()
+    assert not dead.exists() and alive.exists()
