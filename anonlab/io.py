@@ -773,6 +773,36 @@ def _cause(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
 
 
+def write_new_secret(path: str | os.PathLike, text: str, what: str, why: str = "") -> Path:
+    """Write ``text`` to a new file ``path`` (a key, a seed): mode 0600 from its first byte, whole or not at all.
+
+    It is written to an anonymous :class:`Temporary` and linked into place only when complete, so a kill or a full
+    disk never leaves part of a secret, and the link fails rather than replace a file that appeared meanwhile.
+    ``what`` names the file in messages ("key file"), ``why`` says why it is never overwritten. Raises
+    :class:`OutputExistsError` or :class:`OutputError` (folder not writable, read-only file system, disk full).
+    """
+    path = Path(path)
+    exists = f"{path}: exists; a {what} is never overwritten{f' ({why})' if why else ''}"
+    if path.exists() or path.is_symlink():
+        raise OutputExistsError(exists)
+    ensure_folder(path.parent)
+    tmp = None
+    try:
+        tmp = Temporary(path.parent, path.name, 0o600)
+        with open(tmp.path, "w", encoding="ascii") as fh:
+            fh.write(text)
+        tmp.chmod(0o600)
+        tmp.link(path)
+    except FileExistsError:
+        raise OutputExistsError(exists) from None
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write the {what}: {_cause(exc)}") from None
+    finally:
+        if tmp is not None:
+            tmp.close()
+    return path
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, force: bool = False, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path to write ``path`` through; it takes the name ``path`` only if the block succeeds.

@@ -18,7 +18,7 @@ import os
 import secrets
 from pathlib import Path
 
-from anonlab.errors import InputError, OutputExistsError
+from anonlab.errors import InputError
 
 __all__ = ["read_seed_file", "write_seed_file"]
 
@@ -33,29 +33,11 @@ def write_seed_file(path: str | os.PathLike, seed: int | None = None) -> Path:
     value = secrets.randbits(128) if seed is None else seed
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InputError(f"seed must be a whole number >= 0, got {value!r}")
-    from anonlab.errors import OutputError
-    from anonlab.io import Temporary, ensure_folder
+    from anonlab.io import write_new_secret
 
-    if path.exists() or path.is_symlink():
-        raise OutputExistsError(f"{path}: exists; a seed file is never overwritten")
-    ensure_folder(path.parent)
-    tmp = None
-    try:  # written whole to an anonymous temporary, then linked into place: never a partial seed file
-        tmp = Temporary(path.parent, path.name, 0o600)
-        with open(tmp.path, "w", encoding="ascii") as fh:
-            fh.write(f"{_HEAD}{value}\n")
-        tmp.chmod(0o600)
-        tmp.link(path)
-    except FileExistsError:
-        raise OutputExistsError(f"{path}: exists; a seed file is never overwritten") from None
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot write the seed file: {exc.strerror or type(exc).__name__}"
-        ) from None
-    finally:
-        if tmp is not None:
-            tmp.close()
-    return path
+    return write_new_secret(
+        path, f"{_HEAD}{value}\n", "seed file", "it may be the only way to reproduce a release"
+    )
 
 
 def read_seed_file(path: str | os.PathLike) -> int:

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from anonlab.errors import InputError, OutputError, OutputExistsError
+from anonlab.errors import InputError
 
 __all__ = [
     "KEY_BYTES",
@@ -69,32 +69,10 @@ def write_key(path: str | os.PathLike, key: SecretKey | None = None) -> Path:
     fails rather than replace a file that appeared meanwhile. Raises :class:`OutputExistsError` or
     :class:`~anonlab.errors.OutputError` (folder not writable, read-only file system, disk full).
     """
-    from anonlab.io import Temporary, ensure_folder
+    from anonlab.io import write_new_secret
 
-    path = Path(path)
     key = key or generate_key()
-    if path.exists() or path.is_symlink():
-        raise OutputExistsError(
-            f"{path}: exists; a key file is never overwritten (losing a key loses linkage)"
-        )
-    ensure_folder(path.parent)
-    tmp = None
-    try:
-        tmp = Temporary(path.parent, path.name, 0o600)
-        with open(tmp.path, "w", encoding="ascii") as fh:
-            fh.write(key.material.hex() + "\n")
-        tmp.chmod(0o600)
-        tmp.link(path)
-    except FileExistsError:
-        raise OutputExistsError(f"{path}: exists; a key file is never overwritten") from None
-    except OSError as exc:
-        raise OutputError(
-            f"{path}: cannot write the key file: {exc.strerror or type(exc).__name__}"
-        ) from None
-    finally:
-        if tmp is not None:
-            tmp.close()
-    return path
+    return write_new_secret(path, key.material.hex() + "\n", "key file", "losing a key loses linkage")
 
 
 def key_file_exposed(path: str | os.PathLike) -> int | None:
