@@ -260,12 +260,14 @@ class ReleaseRecipe:
         step("reading the table", 0.05)
         df = read_table(_path(base, self.input))
         if self.kind == "kanonymity":
-            return self._kanonymity(df, base, step, progress)
-        if self.kind == "pseudonymize":
-            return self._pseudonymize(df, base, step)
-        if self.kind == "baseline":
-            return self._baseline(df, base, step, progress)
-        return self._synth(df, base, step, progress)
+            result = self._kanonymity(df, base, step, progress)
+        elif self.kind == "pseudonymize":
+            result = self._pseudonymize(df, base, step)
+        elif self.kind == "baseline":
+            result = self._baseline(df, base, step, progress)
+        else:
+            result = self._synth(df, base, step, progress)
+        return replace(result, source=df)
 
     def _kanonymity(self, df: pd.DataFrame, base: Path, step: Step, progress: bool) -> RecipeRun:
         import anonlab
@@ -380,7 +382,8 @@ class ReleaseRecipe:
 @dataclass(frozen=True)
 class RecipeRun:
     """A recipe's release: ``data`` (the table), ``report`` (the library's own report of it, JSON-able), the
-    ``ledger_entry`` a DP release was charged as (or replayed), and where it was written (``output``)."""
+    ``ledger_entry`` a DP release was charged as (or replayed), where it was written (``output``), and the table
+    it was made from (``source``, in memory only: for the operator's own evaluation, never written or shown)."""
 
     recipe: ReleaseRecipe
     data: pd.DataFrame = field(repr=False)
@@ -388,6 +391,7 @@ class RecipeRun:
     ledger_entry: int | None = None
     replayed: bool = False
     output: Path | None = None
+    source: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {

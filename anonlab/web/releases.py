@@ -273,7 +273,7 @@ def run_release(
         recipe = replace(recipe, seed_file=ws.seed_name(rid))
     if recipe.kind != "pseudonymize":
         step("evaluating utility and risk", 0.6)
-        original = read_table(ws.table(recipe.input))
+        original = result.source if result.source is not None else read_table(ws.table(recipe.input))
         label = rid.split("-", 2)[-1]
         ev = anonlab.evaluate(
             original,
