@@ -124,31 +124,21 @@ def _count_part(part, disc, card, sets):
     return out
 
 
-def _add(a, b):
-    return [x + y for x, y in zip(a, b, strict=True)]
-
-
 def _tree_sum(delayed_parts, client):
-    import dask
+    from anonlab.distributed.stats import _compute, sum_tree
 
-    from anonlab.distributed.stats import _compute
-
-    join = dask.delayed(_add, pure=True)
-    parts = list(delayed_parts)
-    while len(parts) > 1:
-        parts = [join(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
-                 for i in range(0, len(parts), 2)]  # fmt: skip
-    return _compute(client, parts[0])[0]
+    return _compute(client, sum_tree(list(delayed_parts)))[0]
 
 
 def _tvd(p: np.ndarray, q: np.ndarray) -> float:
     """As :func:`anonlab.evaluation.metrics.tv.marginal_tvd` computes it from the two count vectors (sparse
     tables compacted to the cells either table holds, as there)."""
-    p, q = p.astype(float), q.astype(float)
+    from anonlab.evaluation.metrics.tv import counts_tvd
+
     if len(p) > 5_000_000:
         held = (p > 0) | (q > 0)
         p, q = p[held], q[held]
-    return 0.5 * float(np.abs(p / max(p.sum(), 1) - q / max(q.sum(), 1)).sum())
+    return counts_tvd(p, q)
 
 
 def marginal_distances(

@@ -173,17 +173,10 @@ def _histograms(part, enc: _Encoder, rounds, n_regions: int, with_sensitive: boo
     return out
 
 
-def _add(a, b):
-    return [x + y for x, y in zip(a, b, strict=True)]
-
-
 def _tree_sum(parts):
-    from dask import delayed
+    from anonlab.distributed.stats import sum_tree
 
-    while len(parts) > 1:
-        parts = [delayed(_add)(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
-                 for i in range(0, len(parts), 2)]  # fmt: skip
-    return parts[0]
+    return sum_tree(parts)
 
 
 def _choose_cut(r, hist, sens, enc, crit, refs, tabs, POS, min_side: int):

@@ -73,6 +73,22 @@ def _merge(a, b, queries):
     return (), [combine(q, x, y) for q, x, y in zip(queries, a[1], b[1], strict=True)]
 
 
+def _add_lists(a, b):
+    return [x + y for x, y in zip(a, b, strict=True)]
+
+
+def sum_tree(parts: list):
+    """The element-wise sum of delayed lists of arrays (one per partition), added pairwise in a tree so no task
+    holds more than two partitions' aggregates; returns one delayed list."""
+    import dask
+
+    join = dask.delayed(_add_lists, pure=True)
+    while len(parts) > 1:
+        parts = [join(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), 2)]  # fmt: skip
+    return parts[0]
+
+
 def _compute(client, *objs):
     import dask
 

@@ -58,8 +58,14 @@ class MarginalResult:
 def _tvd(a: np.ndarray, b: np.ndarray, size: int) -> float:
     import numpy as np
 
-    p = np.bincount(a, minlength=size).astype(float)
-    q = np.bincount(b, minlength=size).astype(float)
+    return counts_tvd(np.bincount(a, minlength=size), np.bincount(b, minlength=size))
+
+
+def counts_tvd(p: np.ndarray, q: np.ndarray) -> float:
+    """The total variation distance between the distributions of two count vectors over the same cells."""
+    import numpy as np
+
+    p, q = p.astype(float), q.astype(float)
     return 0.5 * float(np.abs(p / max(p.sum(), 1) - q / max(q.sum(), 1)).sum())
 
 
