@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from anonlab.errors import InputError, SchemaError
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
 __all__ = [
@@ -873,12 +874,27 @@ def _key_reason(s: pd.Series) -> str:
     return f"a key: {share:.0%} of its {len(values):,} values are distinct (each names its row)"
 
 
-def _decimals(values, most: int = 6) -> int | None:
-    """The fewest decimal places (up to ``most``) that write every value of a float column exactly, or ``None``."""
+#: The most decimal places a float column's ``decimals`` states; a column written with more has none (any precision)
+MAX_DECIMALS = 6
+
+
+def decimal_places(values) -> np.ndarray:
+    """Per value, the fewest decimal places (0 .. :data:`MAX_DECIMALS`) that write it exactly, or
+    ``MAX_DECIMALS + 1`` ("more"). The one rule for ``decimals``: :func:`infer_schema` states a column's largest,
+    and DP domain discovery (:mod:`anonlab.synth.domains`) releases their histogram."""
     import numpy as np
 
-    scale = np.maximum(np.abs(values), 1.0)
-    for d in range(most + 1):
-        if np.all(np.abs(np.round(values, d) - values) <= 1e-9 * scale):
-            return d
-    return None
+    x = np.asarray(values, dtype=float)
+    out = np.full(len(x), MAX_DECIMALS + 1, dtype=np.int64)
+    scale = np.maximum(np.abs(x), 1.0)
+    for d in range(MAX_DECIMALS, -1, -1):
+        out[np.abs(np.round(x, d) - x) <= 1e-9 * scale] = d
+    return out
+
+
+def _decimals(values) -> int | None:
+    """The fewest decimal places that write every value of a float column exactly, or ``None`` (more than
+    :data:`MAX_DECIMALS`)."""
+    places = decimal_places(values)
+    most = int(places.max()) if len(places) else 0
+    return None if most > MAX_DECIMALS else most

@@ -78,6 +78,10 @@ import numpy as np
 
 from anonlab.errors import PrivacyError, UsageError
 
+# the public keys of a float column's precision histogram: 0 .. MAX_DECIMALS decimal places, then "more"; one rule
+# with anonlab.schema.infer_schema's ``decimals``
+from anonlab.schema import MAX_DECIMALS, decimal_places
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -114,9 +118,6 @@ DOMAIN_MODES = ("discover", "trust", "refuse")
 DEFAULT_DOMAIN_SHARE = 0.2
 #: Share of the fit's delta spent on ``delta_keys`` (the chance that a category held by one record is released).
 DEFAULT_DELTA_SHARE = 0.1
-#: The public keys of a float column's precision histogram: 0 .. MAX_DECIMALS decimal places, then "more" (as
-#: :func:`anonlab.schema.infer_schema`, which writes ``decimals`` up to 6).
-MAX_DECIMALS = 6
 #: The public search range of numeric bounds: [-SEARCH_LIMIT, SEARCH_LIMIT].
 SEARCH_LIMIT = 1e12
 #: The public search range of date bounds.
@@ -382,17 +383,6 @@ def _histogram(counts: np.ndarray, plan: DomainPlan, noise) -> np.ndarray:
         counts.astype(np.int64), plan.sigma, l2_sensitivity=plan.sensitivity, integer=True, noise=noise
     )
     return np.asarray(rel.value, dtype=np.int64).reshape(-1)
-
-
-def decimal_places(x: np.ndarray) -> np.ndarray:
-    """Per value, the fewest decimal places (0 .. :data:`MAX_DECIMALS`) that write it exactly (as
-    :func:`anonlab.schema.infer_schema` reads ``decimals``), or ``MAX_DECIMALS + 1`` ("more")."""
-    x = np.asarray(x, dtype=float)
-    out = np.full(len(x), MAX_DECIMALS + 1, dtype=np.int64)
-    scale = np.maximum(np.abs(x), 1.0)
-    for d in range(MAX_DECIMALS, -1, -1):
-        out[np.abs(np.round(x, d) - x) <= 1e-9 * scale] = d
-    return out
 
 
 def _discover_decimals(x: np.ndarray, plan: DomainPlan, noise) -> int | None:
