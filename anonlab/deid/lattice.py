@@ -439,7 +439,7 @@ def _key(node, gen, n: int) -> np.ndarray:
         if ng == 1:
             continue  # a column recoded to one value adds nothing to the key
         if key is None:
-            key = g.copy()
+            key = g.astype(np.int64)  # a copy, widened: the in-place steps below must not overflow
         else:
             if radix * ng >= 2**62:
                 import pandas as pd

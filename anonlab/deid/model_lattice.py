@@ -162,25 +162,10 @@ class LatticeModel(Anonymizer):
 
 def _node_key(node, gens, n_rows: int) -> np.ndarray:
     """Mixed-radix key of each row's recoded values at ``node`` (``gens[j][level]``: the codes of column ``j``
-    at ``level`` and their count); renumbered by first appearance when the radix would overflow."""
-    key = None
-    radix = 1
-    for j, lev in enumerate(node):
-        g, ng = gens[j][int(lev)]
-        if ng == 1:
-            continue  # a column recoded to one value adds nothing to the key
-        if key is None:
-            key = g.astype(np.int64)  # a copy, widened: the in-place steps below must not overflow
-        else:
-            if radix * ng >= 2**62:
-                import pandas as pd
+    at ``level`` and their count), as the global recoding search keys its classes."""
+    from anonlab.deid.lattice import _key
 
-                key = pd.factorize(key)[0].astype(np.int64)
-                radix = int(key.max()) + 1
-            key *= ng  # in place: no temporary per column
-            key += g
-        radix *= ng
-    return np.zeros(n_rows, dtype=np.int64) if key is None else key
+    return _key(node, lambda j, lev: gens[j][lev], n_rows)
 
 
 @dataclass(frozen=True)
