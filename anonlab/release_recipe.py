@@ -6,7 +6,7 @@ it *names* the secret files that hold them (``[secrets]``), which stay beside th
 ``root`` (default: the current folder; for a recipe of ``anonlab serve``, its workspace folder)::
 
     [release]
-    kind = "synth"                      # "kanonymity", "synth", "pseudonymize" or "baseline"
+    kind = "synth"                      # "kanonymity", "synth", "pseudonymize", "baseline", "dicom" or "images"
     input = "tables/adult.csv"
 
     [synth]                             # kind = "synth": a DP synthetic twin
@@ -43,6 +43,14 @@ it *names* the secret files that hold them (``[secrets]``), which stay beside th
                                         # independently; [secrets] seed_file), or a non-private synthesizer
                                         # of anonlab.synth ("gaussian-copula", "ctgan"; [secrets] seed_file)
 
+    [dicom]                             # kind = "dicom": input and output are folders (anonlab.deidentify_dicom)
+    profile = []                        # its options: profile, allow_burned_in, clean_pixels, ocr_policy
+                                        # with [secrets] key_file = "secrets/pseudonym.key"
+    # kind = "images": a folder of photos, their metadata stripped (anonlab.strip_images; no table, no key)
+
+A folder recipe (``dicom``, ``images``) is run by :func:`run_recipe` into an output folder, staged beside it and
+renamed into place only when complete; the same input folder and key file give the same files, byte for byte.
+
 **Exactly the same bytes.** k-anonymisation is deterministic, and pseudonymisation is, given the same key file. A DP
 release is reproducible given the same seed file, the same table and the same ledger entry: its noise is keyed by
 the seed, every public parameter, the table's content and the ledger entry's sequence number. With
@@ -78,7 +86,7 @@ from anonlab.errors import InputError, UsageError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["ReleaseRecipe", "RecipeRun", "run_recipe", "KINDS", "BASELINES"]
+__all__ = ["ReleaseRecipe", "RecipeRun", "run_recipe", "KINDS", "BASELINES", "FOLDER_KINDS"]
 
 #: the kinds of release a recipe describes, and the table holding each one's parameters
 KINDS = {
@@ -86,7 +94,13 @@ KINDS = {
     "synth": "synth",
     "pseudonymize": "pseudonymize",
     "baseline": "baseline",
+    "dicom": "dicom",
+    "images": "images",
 }
+#: the kinds whose input and output are folders (:func:`run_recipe` writes the output folder; no table)
+FOLDER_KINDS = ("dicom", "images")
+#: anonlab.deidentify_dicom's options a dicom recipe may state (each changes the release's bytes)
+_DICOM_KEYS = ("profile", "allow_burned_in", "clean_pixels", "ocr_policy")
 #: the non-private baselines a ``baseline`` recipe makes besides the non-private synthesizers of anonlab.synth
 BASELINES = ("copy", "independent")
 _BASELINE_KEYS = ("method", "rows", "schema", "params")
@@ -137,9 +151,13 @@ class ReleaseRecipe:
             raise UsageError(f"kind={self.kind!r}: one of {', '.join(KINDS)}")
         if not isinstance(self.input, str) or not self.input:
             raise UsageError("input= must name the table to release (a path)")
-        known = {"synth": _SYNTH_KEYS, "pseudonymize": _PSEUDONYMIZE_KEYS, "baseline": _BASELINE_KEYS}.get(
-            self.kind
-        )
+        known = {
+            "synth": _SYNTH_KEYS,
+            "pseudonymize": _PSEUDONYMIZE_KEYS,
+            "baseline": _BASELINE_KEYS,
+            "dicom": _DICOM_KEYS,
+            "images": (),
+        }.get(self.kind)
         if known is not None:
             extra = sorted(set(self.params) - set(known))
             if extra:
@@ -151,10 +169,12 @@ class ReleaseRecipe:
             raise UsageError("[synth] epsilon= is required (a DP synthesis spends a stated budget)")
         if self.kind == "kanonymity" and not {"quasi", "k"} <= set(self.params):
             raise UsageError("[anonymize] quasi= and k= are required")
-        if self.kind == "pseudonymize" and not self.key_file:
+        if self.kind in ("pseudonymize", "dicom") and not self.key_file:
             raise UsageError(
                 "[secrets] key_file= is required: pseudonyms are keyed (anonlab keygen makes a key)"
             )
+        if self.kind == "images" and self.key_file:
+            raise UsageError('[secrets] key_file= does not apply to kind="images" (stripping uses no key)')
         if self.kind == "baseline" and not self.params.get("method"):
             raise UsageError(
                 f"[baseline] method= is required: {', '.join(BASELINES)} or a non-private synthesizer"
@@ -255,6 +275,10 @@ class ReleaseRecipe:
         the release)."""
         from anonlab.io import read_table
 
+        if self.kind in FOLDER_KINDS:
+            raise UsageError(
+                f"kind={self.kind!r} writes a folder: run it with run_recipe(recipe, output_folder)"
+            )
         base = Path(root) if root is not None else Path.cwd()
         step = step or _no_step
         step("reading the table", 0.05)
@@ -381,12 +405,12 @@ class ReleaseRecipe:
 
 @dataclass(frozen=True)
 class RecipeRun:
-    """A recipe's release: ``data`` (the table), ``report`` (the library's own report of it, JSON-able), the
+    """A recipe's release: ``data`` (the table; ``None`` for a folder release), ``report`` (the library's own report of it, JSON-able), the
     ``ledger_entry`` a DP release was charged as (or replayed), where it was written (``output``), and the table
     it was made from (``source``, in memory only: for the operator's own evaluation, never written or shown)."""
 
     recipe: ReleaseRecipe
-    data: pd.DataFrame = field(repr=False)
+    data: pd.DataFrame | None = field(repr=False)
     report: dict[str, Any]
     ledger_entry: int | None = None
     replayed: bool = False
@@ -398,7 +422,7 @@ class RecipeRun:
             "kind": self.recipe.kind,
             "input": self.recipe.input,
             "output": str(self.output) if self.output is not None else None,
-            "rows": int(len(self.data)),
+            "rows": int(len(self.data)) if self.data is not None else None,
             "exact": self.recipe.exact,
             "ledger_entry": self.ledger_entry,
             "replayed": self.replayed,
@@ -430,6 +454,8 @@ def run_recipe(
 
     if not isinstance(recipe, ReleaseRecipe):
         recipe = ReleaseRecipe.read(recipe)
+    if recipe.kind in FOLDER_KINDS:
+        return _run_folder(recipe, output, Path(root) if root is not None else Path.cwd(), force, progress)
     if output is not None:
         base = Path(root) if root is not None else Path.cwd()
         guard_outputs([output], _read_files(recipe, base))
@@ -443,6 +469,57 @@ def run_recipe(
 
 
 # -- helpers --------------------------------------------------------------------------------------------------
+
+
+def _run_folder(
+    recipe: ReleaseRecipe, output: str | os.PathLike | None, base: Path, force: bool, progress: bool
+) -> RecipeRun:
+    """Run a folder recipe (``dicom``: :func:`anonlab.deidentify_dicom` under the key file; ``images``:
+    :func:`anonlab.strip_images`) into a hidden staging folder beside ``output``, renamed to ``output`` only when
+    complete: the output folder appears whole or not at all. Never over or inside an input or the key file."""
+    import shutil
+    import tempfile
+
+    import anonlab
+    from anonlab.errors import OutputExistsError
+    from anonlab.io import guard_outputs, refuse_inside
+
+    if output is None:
+        raise UsageError(f"kind={recipe.kind!r} writes a folder: give output= (the folder to write)")
+    out, src = Path(output), _path(base, recipe.input)
+    if not src.is_dir():
+        raise InputError(f"{src}: no such folder (input=)")
+    guard_outputs([out], _read_files(recipe, base))
+    refuse_inside(out, src, "the output folder", "the input folder")
+    if out.exists() or out.is_symlink():
+        if not force or not out.is_dir() or out.is_symlink():
+            raise OutputExistsError(f"{out}: exists (force=True replaces a folder)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    try:
+        files = stage / "files"
+        if recipe.kind == "dicom":
+            key = _path(base, recipe.key_file or "")
+            done = anonlab.deidentify_dicom(src, files, key=key, progress=progress, **recipe.params)
+        else:
+            files.mkdir(mode=0o700)
+            done = anonlab.strip_images(src, files)
+        report = done.to_dict()
+        for name in ("in_dir", "out_dir"):  # where it ran, not what was released
+            report.pop(name, None)
+        if out.exists():  # force=True: the old folder is kept until the new one is in place
+            old = stage / "old"
+            out.rename(old)
+            try:
+                files.rename(out)
+            except OSError:
+                old.rename(out)
+                raise
+        else:
+            files.rename(out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return RecipeRun(recipe, None, report, output=out)
 
 
 def _path(base: Path, name: str | os.PathLike) -> Path:

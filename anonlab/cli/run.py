@@ -17,7 +17,9 @@ paid for are refused with nothing written. A DP recipe without ledger_entry make
 ledger (or, with no_ledger = true, to none). A replay needs the seed file its entry was made with: without it, with
 another seed, or for a fit capped by wall-clock time (AIM max_time) it is refused. A baseline recipe ([baseline]
 method = "copy" or "independent") makes a NON-PRIVATE reference for comparison (the same bytes given its seed
-file), not a release.
+file), not a release. A folder recipe (kind = "dicom" or "images", as `anonlab serve` writes beside a DICOM or
+photo folder release) writes the de-identified files to the folder OUTPUT (a new one; it appears whole or not at
+all); a dicom recipe names its key file, and the same key gives the same bytes.
 
 Examples:
   cd anonlab-workspace && anonlab run releases/ID/recipe.toml -o reproduced.csv
@@ -34,7 +36,12 @@ def add_parser(sub) -> None:
         func=run,
     )
     p.add_argument("recipe", metavar="RECIPE", help="the release recipe (TOML)")
-    p.add_argument("-o", "--output", required=True, help="where to write the release (.csv, .parquet)")
+    p.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="where to write the release (.csv, .parquet; a folder for a dicom or images recipe)",
+    )
     p.add_argument("--root", default=None, help="the folder the recipe's paths are relative to [default: .]")
     add_force(p)
     add_json(p)
@@ -50,6 +57,11 @@ def run(args) -> int:
     )
     if args.json:
         print_json(result.to_dict())
+        return 0
+    if result.data is None:  # a folder recipe
+        print(
+            f"wrote the {result.recipe.kind} release of {result.recipe.input} to the folder {result.output}"
+        )
         return 0
     # "replayed" only for an exact replay: the library refuses any other (no seed file, another seed, an edit)
     exact_replay = result.replayed and result.recipe.exact

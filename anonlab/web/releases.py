@@ -10,7 +10,8 @@ secret file of its own (``secrets/ID.seed``, mode 0600) and pseudonyms come from
 (``secrets/pseudonym.key``); the recipe names those files, which are never served. A folder release (DICOM,
 photos) holds ``release.zip`` (the de-identified files), ``release.json`` (which numbers the files it lists
 instead of naming them: names of exports often name patients; ``inputs.json``, never served, maps the numbers to
-the inputs) and, for DICOM, ``audit.json``.
+the inputs), ``recipe.toml`` (a ``dicom`` or ``images`` recipe naming the input folder and, for DICOM, the key file)
+and, for DICOM, ``audit.json``.
 
 The ``run_*`` functions run inside a job's process (:mod:`anonlab.web.jobs`): each fills the release's hidden
 folder and publishes it by one rename.
@@ -55,6 +56,11 @@ HEADER = (
     "# anonlab release recipe, written by `anonlab serve`. Make this release again, to the same bytes, from the\n"
     "# workspace folder: anonlab run THIS-FILE -o reproduced.csv  (or --root WORKSPACE from elsewhere).\n"
     "# It holds no seed and no key: [secrets] names the files that hold them, which stay in the workspace.\n"
+)
+FOLDER_HEADER = (
+    "# anonlab release recipe, written by `anonlab serve`. Make this folder release again, to the same bytes,\n"
+    "# from the workspace folder: anonlab run THIS-FILE -o reproduced  (a new folder; release.zip holds the same\n"
+    "# files). It holds no key: [secrets] names the key file, which stays in the workspace.\n"
 )
 
 
@@ -327,6 +333,15 @@ def run_folder(root: str, kind: str, source: str, rid: str, partial: str, *, ste
         done = anonlab.strip_images(src, out)
     else:
         raise UsageError(f"kind={kind!r}: one of {', '.join(FOLDER_KINDS)}")
+    # the recipe names the input folder and the key file, never the key or the input files' names
+    recipe = ReleaseRecipe(
+        kind="dicom" if kind == "dicom" else "images",
+        input=f"folders/{source}",
+        params={},
+        key_file=KEY_FILE if kind == "dicom" else None,
+        release=_about(rid),
+    )
+    write_text(folder / "recipe.toml", recipe.to_toml(FOLDER_HEADER))
     report = done.to_dict()
     for key in ("in_dir", "out_dir"):  # the server's own paths: the workspace-relative names say as much
         report.pop(key, None)
