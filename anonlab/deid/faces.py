@@ -588,29 +588,11 @@ def redact_faces(
             result.skipped.append({"input": str(p), "reason": "not a JPEG, PNG, TIFF or WebP image"})
         else:
             files.append(str(p))
-    from anonlab.deid.dicom.deidentifying import parallel_map
+    from anonlab.deid.dicom.deidentifying import run_files
 
     if workers > 1:
         params["threads"] = 1
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        tqdm.monitor_interval = 0
-        bar = tqdm(total=len(files), desc="image faces", unit="photo", leave=False)
-    try:
-        for out in parallel_map(
-            _FileWorker, (params, str(src), str(dst), force), "run", files, workers, chunk=1
-        ):
-            if isinstance(out, dict):
-                result.skipped.append(out)
-            else:
-                result.written.append(out)
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    result.written.sort(key=lambda r: r.input)
+    args = (params, str(src), str(dst), force)
+    run_files(_FileWorker, args, files, workers, result, desc="image faces", unit="photo", progress=progress)
     result.seconds = time.perf_counter() - t0
     return result

@@ -367,27 +367,9 @@ def anonymize_voice(
         raise InputError(f"{src}: no such file or folder")
     refuse_inside(dst, src, "anonymised recordings", "the input folder")
     items = _folder_items(src, who, result.skipped)
-    from anonlab.deid.dicom.deidentifying import parallel_map
+    from anonlab.deid.dicom.deidentifying import run_files
 
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        tqdm.monitor_interval = 0
-        bar = tqdm(total=len(items), desc="audio voice", unit="file", leave=False)
-    try:
-        for out in parallel_map(
-            _FileWorker, (anonymizer, str(src), str(dst), force), "run", items, workers, chunk=1
-        ):
-            if isinstance(out, dict):
-                result.skipped.append(out)
-            else:
-                result.written.append(out)
-            if bar is not None:
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    result.written.sort(key=lambda r: r.input)
+    args = (anonymizer, str(src), str(dst), force)
+    run_files(_FileWorker, args, items, workers, result, desc="audio voice", unit="file", progress=progress)
     result.seconds = time.perf_counter() - t0
     return result

@@ -435,6 +435,20 @@ def _run_chunk(method: str, items: list) -> list:
     return [fn(x) for x in items]
 
 
+def run_files(factory: Callable, args: tuple, items: list, workers: int, result, *, desc: str, unit: str,
+              progress: bool) -> None:  # fmt: skip
+    """Run ``factory(*args).run(item)`` over a folder's files (:func:`parallel_map`, one file per chunk) with a
+    progress bar (:func:`anonlab.progress.bar`), appending each outcome to ``result.written`` or, when it is a
+    dict (a file skipped, with its reason), to ``result.skipped``; ``result.written`` ends sorted by input."""
+    from anonlab.progress import bar
+
+    with bar(len(items), desc=desc, unit=unit, enabled=progress) as b:
+        for out in parallel_map(factory, args, "run", items, workers, chunk=1):
+            (result.skipped if isinstance(out, dict) else result.written).append(out)
+            b.update(1)
+    result.written.sort(key=lambda r: r.input)
+
+
 def parallel_map(
     factory: Callable, args: tuple, method: str, items: Iterable, workers: int, chunk: int = CHUNK
 ) -> Iterator:
