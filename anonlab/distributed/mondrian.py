@@ -102,24 +102,6 @@ def _lookup(col, values, missing_code: int, enc: _Encoder):
     return np.where(isna, missing_code, idx)
 
 
-def _domains(ddf, cols, compute):
-    """The distinct values of each column (missing kept), as one small frame (shorter columns repeat their first
-    value), so the in-process encoder gives the codes the whole table would."""
-    import pandas as pd
-
-    uniq = compute(*(ddf[c].drop_duplicates(split_out=1) for c in cols), ddf.map_partitions(len).sum())
-    n_rows = int(uniq[-1])
-    series = [u.reset_index(drop=True) for u in uniq[:-1]]
-    length = max(2, *(len(s) for s in series))  # 2: the encoder refuses k=2 on one row
-    frame = pd.DataFrame(
-        {
-            c: s.iloc[np.resize(np.arange(max(len(s), 1)), length)].reset_index(drop=True)
-            for c, s in zip(cols, series, strict=True)
-        }
-    )
-    return frame, n_rows
-
-
 def _sensitive_values(col):
     import pandas as pd
 
@@ -131,7 +113,105 @@ def _sensitive_values(col):
     return np.asarray(uniques)
 
 
-# -- the cut tree ------------------------------------------------------------------------------------------------
+# -- reading once: each partition's columns as codes kept in the workers' memory --------------------------------
+
+
+@dataclass
+class _Local:
+    """One partition's quasi-identifier and sensitive columns as read once: per column its distinct values (a
+    missing value, when present, last) and every row's place among them (``codes``); or, for a partition with
+    an object column holding anything but text (equality would merge values the encoder keeps apart as text:
+    ``1`` and ``1.0``), the columns themselves (``raw``), encoded value by value."""
+
+    n: int
+    uniques: list
+    codes: list | None
+    raw: Any = None
+
+
+def _factorize(part, cols) -> _Local:
+    import pandas as pd
+
+    uniques, codes = [], []
+    for c in cols:
+        col = part[c]
+        f, u = pd.factorize(col)  # missing: -1
+        u = pd.Series(u, dtype=col.dtype, name=c) if not isinstance(u, pd.Series) else u
+        if col.dtype == object and not all(isinstance(v, str) for v in u):
+            return _Local(len(part), [part[x].drop_duplicates() for x in cols], None, part[cols])
+        if (f < 0).any():  # the first missing value itself (None, NaN, NaT), kept as the column holds it
+            u = pd.concat([u, col.iloc[[int(np.argmax(f < 0))]]], ignore_index=True)
+            f = np.where(f < 0, len(u) - 1, f)
+        uniques.append(u.reset_index(drop=True))
+        codes.append(f.astype(np.int32))
+    return _Local(len(part), uniques, codes)
+
+
+def _uniques(loc: _Local):
+    return loc.n, loc.uniques
+
+
+@dataclass
+class _Codes:
+    """One partition's rows as the encoded domains' codes: ``X`` (rows x quasi-identifiers, int16 when the codes
+    fit) and ``S`` (rows x sensitive columns)."""
+
+    X: np.ndarray
+    S: np.ndarray
+
+
+def _narrow(a: np.ndarray) -> np.ndarray:
+    return a.astype(np.int16) if a.size == 0 or a.max(initial=0) < 2**15 else a
+
+
+def _encode_local(loc: _Local, enc: _Encoder) -> _Codes:
+    """The partition's codes: each distinct value encoded once (by :meth:`_Encoder.codes`, which types and looks
+    values up as the in-process encoder does), then spread to the rows."""
+    import pandas as pd
+
+    d, e = len(enc.quasi), len(enc.sensitive)
+    if loc.n == 0:
+        return _Codes(np.zeros((0, d), dtype=np.int16), np.zeros((0, e), dtype=np.int16))
+    if loc.raw is not None:
+        X, S = enc.codes(loc.raw)
+        return _Codes(_narrow(X), _narrow(S))
+    length = max(len(u) for u in loc.uniques)
+    names = [q.name for q in enc.quasi] + [s.name for s in enc.sensitive]
+    frame = pd.DataFrame(
+        {c: u.iloc[np.resize(np.arange(len(u)), length)].reset_index(drop=True)
+         for c, u in zip(names, loc.uniques, strict=True)}
+    )  # fmt: skip
+    UX, US = enc.codes(frame)
+    X = np.empty((loc.n, d), dtype=np.int32)
+    S = np.empty((loc.n, e), dtype=np.int32)
+    for j in range(d):
+        X[:, j] = UX[loc.codes[j], j]
+    for i in range(e):
+        S[:, i] = US[loc.codes[d + i], i]
+    return _Codes(_narrow(X), _narrow(S))
+
+
+def _domain_frame(infos, cols):
+    """The distinct values of each column over every partition (missing kept), as one small frame (shorter
+    columns repeat their first value), so the in-process encoder gives the codes the whole table would."""
+    import pandas as pd
+
+    n_rows = sum(n for n, _ in infos)
+    series = [
+        pd.concat([u[j] for _, u in infos], ignore_index=True).drop_duplicates().reset_index(drop=True)
+        for j in range(len(cols))
+    ]
+    length = max(2, *(len(s) for s in series))  # 2: the encoder refuses k=2 on one row
+    frame = pd.DataFrame(
+        {
+            c: s.iloc[np.resize(np.arange(max(len(s), 1)), length)].reset_index(drop=True)
+            for c, s in zip(cols, series, strict=True)
+        }
+    )
+    return frame, n_rows
+
+
+# -- the cut tree -----------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -154,10 +234,10 @@ def _regions(X, rounds: list[_Round]):
     return region
 
 
-def _histograms(part, enc: _Encoder, rounds, n_regions: int, with_sensitive: bool):
+def _histograms(codes: _Codes, enc: _Encoder, rounds, n_regions: int, with_sensitive: bool):
     """Per quasi-identifier j, its code counts per region (regions x codes of j), then, with l/t, per sensitive
     column i and quasi-identifier j, the counts of i's values beside j's codes (regions x codes of j x values)."""
-    X, S = enc.codes(part)
+    X, S = codes.X, codes.S
     region = _regions(X, rounds)
     out: list[np.ndarray] = []
     for j, q in enumerate(enc.quasi):
@@ -269,45 +349,56 @@ def _top_cuts(parts_in, enc, crit, refs, partition_rows: int, compute):
 # -- local Mondrian per region -----------------------------------------------------------------------------------
 
 
-def _release(part, number, staging, enc, crit, strict, refs, columns, schema_pa):
-    """Partition one region's rows by Mondrian, write the release as one Parquet part, return its figures."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _split_by_region(codes: _Codes, rounds, n_regions: int) -> list:
+    """Per region, this partition's rows in it: (their positions in the partition, X, S), in partition order."""
+    region = _regions(codes.X, rounds)
+    order = np.argsort(region, kind="stable")
+    bounds = np.searchsorted(region[order], np.arange(n_regions + 1))
+    out = []
+    for r in range(n_regions):
+        rows = order[bounds[r] : bounds[r + 1]].astype(np.int32 if len(region) < 2**31 else np.int64)
+        out.append((rows, codes.X[rows], codes.S[rows]))
+    return out
 
+
+def _mondrian_region(pieces, number, enc, crit, strict, refs):
+    """Partition one region (its rows from every partition, in input order) by the in-process Mondrian.
+
+    Returns (its figures for the report, per input partition: (rows, class of each row, the labels of those
+    classes per quasi-identifier))."""
     from anonlab.deid.criteria import measure_groups
     from anonlab.deid.methods import NotSatisfiable, _recursive_ratio
     from anonlab.deid.mondrian import describe_classes, mondrian
 
-    part = part.reset_index(drop=True)
-    if "__region" in part.columns:
-        part = part.drop(columns="__region")
-    if len(part) == 0:
-        return None
-    X, S = enc.codes(part)
-    quasi = [replace(q, codes=X[:, j].copy()) for j, q in enumerate(enc.quasi)]
+    n = sum(len(rows) for rows, _, _ in pieces)
+    if n == 0:
+        return None, [(rows, np.zeros(0, dtype=np.int32), None) for rows, _, _ in pieces]
+    X = np.concatenate([x for _, x, _ in pieces])
+    S = np.concatenate([s for _, _, s in pieces])
+    quasi = [replace(q, codes=X[:, j].astype(np.int32)) for j, q in enumerate(enc.quasi)]
     sens = [replace(s, codes=S[:, j].astype(np.int64)) for j, s in enumerate(enc.sensitive)]
+    del X, S
     try:
         classes = mondrian(quasi, sens, crit, strict=strict, reference=[p for _, p in refs])
     except NotSatisfiable as exc:  # the top cuts checked each region as a whole: not expected
         raise UsageError(f"cannot anonymise region {number}: {exc}") from None
     labels, ncp = describe_classes(classes, quasi)
-    cls_row = classes.class_of_row(len(part))
-    out = part.copy()
-    for q, lab in zip(quasi, labels, strict=True):
-        out[q.name] = lab[cls_row]
-    out = out[columns]
-    table = pa.Table.from_pandas(out, schema=schema_pa, preserve_index=False)
-    pq.write_table(table, os.path.join(staging, f"part.{number:05d}.parquet"))
+    cls_row = classes.class_of_row(n)
+    out, at = [], 0
+    for rows, _, _ in pieces:
+        u, inv = np.unique(cls_row[at : at + len(rows)], return_inverse=True)
+        out.append((rows, inv.astype(np.int32), [lab[u] for lab in labels]))
+        at += len(rows)
     sizes = classes.sizes.astype(np.float64)
     measured = []
     for s, (_, p) in zip(sens, refs, strict=True):
-        codes = s.codes[classes.order]
-        m = measure_groups(classes.starts, classes.ends, s, codes, p)
+        c = s.codes[classes.order]
+        m = measure_groups(classes.starts, classes.ends, s, c, p)
         if crit.l_kind == "recursive" and crit.l is not None:
-            m["recursive_c_needed"] = _recursive_ratio(classes, codes, s.n_values, int(np.ceil(crit.l)))
+            m["recursive_c_needed"] = _recursive_ratio(classes, c, s.n_values, int(np.ceil(crit.l)))
         measured.append(m)
-    return {
-        "rows": len(part),
+    figures = {
+        "rows": n,
         "classes": classes.n_classes,
         "k": int(sizes.min()),
         "sum_sq": float((sizes**2).sum()),
@@ -315,6 +406,31 @@ def _release(part, number, staging, enc, crit, strict, refs, columns, schema_pa)
         "labels": [set(np.unique(lab).tolist()) for lab in labels],
         "sensitive": measured,
     }
+    return figures, out
+
+
+def _write_part(part, number, n, pieces, staging, quasi, columns, schema_pa) -> int:
+    """Write one input partition's release (its rows in input order, the quasi-identifiers replaced by their
+    class's labels) as one Parquet part; returns its rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    if len(part) != n:  # the partition read again must be the one encoded
+        raise UsageError(
+            f"partition {number} changed between two reads ({n} then {len(part)} rows); report this"
+        )
+    if n == 0:
+        return 0
+    out = part.reset_index(drop=True)[columns].copy()
+    for j, name in enumerate(quasi):
+        col = np.empty(n, dtype=object)
+        for rows, inv, labs in pieces:
+            if len(rows):
+                col[rows] = labs[j][inv]
+        out[name] = col
+    table = pa.Table.from_pandas(out, schema=schema_pa, preserve_index=False)
+    pq.write_table(table, os.path.join(staging, f"part.{number:05d}.parquet"))
+    return n
 
 
 def _combine_measures(ms: list[dict]) -> dict:
@@ -383,6 +499,8 @@ def anonymize(
     Returns the :class:`~anonlab.deid.report.AnonymizationReport`: k, l, t and the information loss measured over
     the released classes, as in-process. Its ``search`` holds the top cuts (rounds, regions, largest region).
     """
+    from dask import delayed
+
     from anonlab.distributed.scheduler import connect
     from anonlab.distributed.tables import read_table, staged_folder
 
@@ -394,31 +512,41 @@ def anonymize(
 
         schema = load_schema(schema)
     with connect(scheduler) as client:
-        compute = _computer(client)
+        compute, persist = _computer(client)
         if isinstance(table, str | os.PathLike):
             ddf, source = read_table(table), source or str(table)
         else:
             ddf, source = table, source or "input"
-        quasi, sensitive, n, enc_table, enc = _encode(
-            ddf, quasi, sensitive, crit, schema, hierarchies, orders, source, compute
-        )
-        refs = _reference(ddf, enc, crit, compute)
+        quasi, sensitive = _roles(ddf, quasi, sensitive, crit, schema, source)
+        cols = [*quasi, *sensitive]
+        # one read of the quasi-identifiers and sensitive columns (the same partitions as the whole table's)
+        sub = ddf[cols] if ddf[cols].npartitions == ddf.npartitions else ddf
+        local = persist([delayed(_factorize)(p, cols) for p in sub.to_delayed()])
+        infos = compute(delayed(list)([delayed(_uniques)(x) for x in local]))[0]
+        n, enc_table, enc = _encode(infos, quasi, sensitive, crit, schema, hierarchies, orders, source)
+        codes = persist([delayed(_encode_local)(x, enc) for x in local])
+        del local
+        refs = _reference(codes, enc, crit, compute)
         rounds, n_regions, sizes = _top_cuts(
-            ddf.to_delayed(), enc, crit, refs if crit.needs_sensitive else [], partition_rows, compute
+            codes, enc, crit, refs if crit.needs_sensitive else [], partition_rows, compute
         )
-        regions = _by_region(ddf, enc, rounds, n_regions)
+        # the shuffle moves codes only: each region gathers its rows' codes from every partition, and sends each
+        # partition back its rows' labels
+        split = [delayed(_split_by_region)(c, rounds, n_regions) for c in codes]
+        strict = bool(method_.strict)
+        regions = [delayed(_mondrian_region)([s[r] for s in split], r, enc, crit, strict, refs)
+                   for r in range(n_regions)]  # fmt: skip
         columns = list(ddf.columns)
         schema_pa = _arrow_schema(ddf._meta, set(quasi))
-        from dask import delayed
-
         with staged_folder(output, force) as staging:
-            tasks = [
-                delayed(_release)(
-                    p, i, str(staging), enc, crit, bool(method_.strict), refs, columns, schema_pa
-                )
-                for i, p in enumerate(regions.to_delayed())
-            ]
-            figures = [f for f in compute(delayed(list)(tasks))[0] if f is not None]
+            writes = [
+                delayed(_write_part)(p, i, infos[i][0], [reg[1][i] for reg in regions], str(staging), quasi,
+                                     columns, schema_pa)
+                for i, p in enumerate(ddf.to_delayed())
+            ]  # fmt: skip
+            figures, _ = compute(delayed(list)([reg[0] for reg in regions]), delayed(list)(writes))
+        del codes, split, regions
+        figures = [f for f in figures if f is not None]
         checked = _check(output, quasi, sensitive, crit, enc_table, client) if check else None
     return _report(method_, enc_table, quasi, sensitive, figures, n, hierarchies, orders, rounds, n_regions,
                    sizes, partition_rows, checked, time.perf_counter() - t0)  # fmt: skip
@@ -453,25 +581,22 @@ def _method(method, k, l, t, partition_rows, params):  # noqa: E741
 
 
 def _computer(client):
-    """``compute(*collections)`` on ``client`` (or, without one, Dask's default scheduler)."""
+    """``compute(*collections)`` and ``persist(list of delayed)`` (kept in the workers' memory) on ``client`` (or,
+    without one, Dask's default scheduler)."""
     import dask
 
     def compute(*xs):
         return tuple(client.gather(client.compute(list(xs)))) if client is not None else dask.compute(*xs)
 
-    return compute
+    def persist(xs: list) -> list:
+        return list(client.persist(xs)) if client is not None else list(dask.persist(*xs))
+
+    return compute, persist
 
 
-def _encode(ddf, quasi, sensitive, crit, schema, hierarchies, orders, source, compute):
-    """Roles checked, the domains collected and encoded by the in-process encoder: (quasi, sensitive, rows,
-    the encoded domains, the partitions' encoder)."""
-    from anonlab.deid.encoded_table import (
-        _schema_domains,
-        check_roles,
-        encode_table,
-        require_named,
-        schema_roles,
-    )
+def _roles(ddf, quasi, sensitive, crit, schema, source):
+    """The quasi-identifiers and sensitive columns (from the parameters or the schema), checked."""
+    from anonlab.deid.encoded_table import check_roles, require_named, schema_roles
 
     quasi, sensitive = schema_roles(schema, ddf.columns, quasi, sensitive)
     if (crit.l is not None or crit.t is not None) and not sensitive:
@@ -479,7 +604,15 @@ def _encode(ddf, quasi, sensitive, crit, schema, hierarchies, orders, source, co
     check_roles(quasi, sensitive)
     require_named(ddf, quasi, "quasi", source)
     require_named(ddf, sensitive, "sensitive", source)
-    dom, n = _domains(ddf, [*quasi, *sensitive], compute)
+    return list(quasi), list(sensitive)
+
+
+def _encode(infos, quasi, sensitive, crit, schema, hierarchies, orders, source):
+    """The domains collected from every partition's distinct values, encoded by the in-process encoder: (rows,
+    the encoded domains, the partitions' encoder)."""
+    from anonlab.deid.encoded_table import _schema_domains, encode_table
+
+    dom, n = _domain_frame(infos, [*quasi, *sensitive])
     if n == 0:
         raise InputError(f"{source}: the table has no rows")
     if crit.k > n:
@@ -498,10 +631,10 @@ def _encode(ddf, quasi, sensitive, crit, schema, hierarchies, orders, source, co
         schema,
         source,
     )
-    return list(quasi), list(sensitive), n, enc_table, enc
+    return n, enc_table, enc
 
 
-def _reference(ddf, enc, crit, compute):
+def _reference(codes, enc, crit, compute):
     """Per sensitive column (column, the whole table's distribution): the t-closeness reference and what t is
     measured against (every row is released). Refuses a table that as a whole misses l or t."""
     from dask import delayed
@@ -510,7 +643,7 @@ def _reference(ddf, enc, crit, compute):
 
     if not enc.sensitive:
         return []
-    parts = [delayed(_sens_counts)(p, enc) for p in ddf.to_delayed()]
+    parts = [delayed(_sens_counts)(c, enc) for c in codes]
     counts = compute(_tree_sum(parts))[0]
     refs = [(s, c / max(c.sum(), 1)) for s, c in zip(enc.sensitive, counts, strict=True)]
     if crit.needs_sensitive and not all(
@@ -525,25 +658,9 @@ def _reference(ddf, enc, crit, compute):
     return refs
 
 
-def _by_region(ddf, enc, rounds, n_regions: int):
-    """The table shuffled so that partition i holds region i's rows (the index: the region number)."""
-    import pandas as pd
-
-    meta = ddf._meta.assign(__region=pd.Series(dtype="int64"))
-    labelled = ddf.map_partitions(_with_region, enc, rounds, meta=meta)
-    if n_regions == 1:
-        return labelled.repartition(npartitions=1)
-    return labelled.set_index("__region", divisions=list(range(n_regions + 1)), shuffle_method="tasks")
-
-
-def _sens_counts(part, enc):
-    _, S = enc.codes(part)
+def _sens_counts(codes: _Codes, enc):
+    S = codes.S
     return [np.bincount(S[:, j], minlength=s.n_values).astype(np.int64) for j, s in enumerate(enc.sensitive)]
-
-
-def _with_region(part, enc, rounds):
-    X, _ = enc.codes(part)
-    return part.assign(__region=_regions(X, rounds))
 
 
 def _check(output, quasi, sensitive, crit, enc_table, client) -> dict:
