@@ -44,6 +44,8 @@ __all__ = [
     "LatticeResult",
     "global_search",
     "level_ncp",
+    "lattice_size",
+    "probe_boundary",
     "MAX_NODES",
     "LOSSES",
     "NotSatisfiable",
@@ -213,12 +215,7 @@ class _Lattice:
         )  # fmt: skip
         self.n, self.d = len(quasi[0].codes), len(quasi)
         self.heights = tuple(h.height for h in hierarchies)
-        self.total = int(np.prod([x + 1 for x in self.heights]))
-        if self.total > MAX_NODES:
-            raise NotSatisfiable(
-                f"the generalisation lattice has {self.total:,} nodes (more than {MAX_NODES:,}); give "
-                "hierarchies with fewer levels or fewer quasi-identifiers"
-            )
+        self.total = lattice_size(self.heights)
         self.budget = int(np.floor(max_suppression * self.n + 1e-9))
         self._gen: dict = {}
         self.ncp_tab = [
@@ -281,30 +278,18 @@ class _Lattice:
         return _evaluate(node, self.gen, self.quasi, self.sensitive, self.crit, self.budget, self.n)
 
     def probe(self) -> None:
-        """Probe the anonymity boundary first (as Flash does with its paths): binary search along a few chains
-        from the bottom to the top of the lattice. Every failing probe rules out its whole down-set, which the
-        search by lower bound would otherwise visit node by node."""
-        d, heights, nodes = self.d, self.heights, self.nodes
-        stride = np.cumprod([1] + [x + 1 for x in heights[::-1]])[:-1][::-1]
-        for r in range(2 * d):
-            cols = [(r + t) % d for t in range(d)]
-            chain = _chain(cols[::-1] if r >= d else cols, heights, stride)
-            a, b = 0, len(chain) - 1
-            while a < b:
-                mid = (a + b) // 2
-                i = chain[mid]
-                if self.bad[i]:
-                    a = mid + 1
-                elif self.good[i]:
-                    b = mid
-                else:
-                    self.evaluated += 1
-                    if self.anonymous(nodes[i]):
-                        self.good[(nodes >= nodes[i]).all(axis=1)] = True
-                        b = mid
-                    else:
-                        self.bad[(nodes <= nodes[i]).all(axis=1)] = True
-                        a = mid + 1
+        """Probe the anonymity boundary first (:func:`probe_boundary`); a passing probe rules in its up-set."""
+        nodes = self.nodes
+
+        def passes(i: int) -> bool:
+            self.evaluated += 1
+            if self.anonymous(nodes[i]):
+                self.good[(nodes >= nodes[i]).all(axis=1)] = True
+                return True
+            self.bad[(nodes <= nodes[i]).all(axis=1)] = True
+            return False
+
+        probe_boundary(self.heights, self.bad, self.good, passes)
 
     def node_loss(self, i: int) -> float | None:
         """The loss of node ``i``, or None when it is not anonymous within the budget."""
@@ -355,6 +340,41 @@ class _Lattice:
         if bar is not None:
             bar.close()
         return best
+
+
+def lattice_size(heights) -> int:
+    """The number of nodes of the lattice of these hierarchy heights; :class:`NotSatisfiable` above
+    :data:`MAX_NODES` (the search would not finish)."""
+    total = int(np.prod([x + 1 for x in heights]))
+    if total > MAX_NODES:
+        raise NotSatisfiable(
+            f"the generalisation lattice has {total:,} nodes (more than {MAX_NODES:,}); give "
+            "hierarchies with fewer levels or fewer quasi-identifiers"
+        )
+    return total
+
+
+def probe_boundary(heights, bad, good, passes) -> None:
+    """Probe the boundary of a monotone criterion first (as Flash does with its paths): binary search along
+    ``2 d`` chains from the bottom to the top of the lattice (nodes numbered in row-major order of the levels).
+    ``passes(i)`` evaluates node ``i`` and marks in ``bad`` / ``good`` what monotonicity implies (a failing
+    node's down-set fails); nodes already marked are not evaluated again. The search by lower bound would
+    otherwise visit the ruled-out nodes one by one."""
+    d = len(heights)
+    stride = np.cumprod([1] + [x + 1 for x in heights[::-1]])[:-1][::-1]
+    for r in range(2 * d):
+        cols = [(r + t) % d for t in range(d)]
+        chain = _chain(cols[::-1] if r >= d else cols, heights, stride)
+        a, b = 0, len(chain) - 1
+        while a < b:
+            mid = (a + b) // 2
+            i = chain[mid]
+            if bad[i]:
+                a = mid + 1
+            elif good[i] or passes(i):
+                b = mid
+            else:
+                a = mid + 1
 
 
 def _chain(cols, heights, stride) -> list[int]:

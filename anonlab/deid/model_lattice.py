@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anonlab.deid.lattice import MAX_NODES, _global_labels, level_ncp
+from anonlab.deid.lattice import _global_labels, lattice_size, level_ncp, probe_boundary
 from anonlab.deid.methods import Anonymizer, Classes, NotSatisfiable, Partition
 from anonlab.errors import UsageError
 
@@ -234,12 +234,7 @@ def model_search(quasi, hierarchies, population_codes, class_ok, max_suppression
         for j, q in enumerate(quasi)
     ]
     heights = [h.height for h in hierarchies]
-    total = int(np.prod([x + 1 for x in heights]))
-    if total > MAX_NODES:
-        raise NotSatisfiable(
-            f"the generalisation lattice has {total:,} nodes (more than {MAX_NODES:,}); give hierarchies with fewer "
-            "levels or fewer quasi-identifiers"
-        )
+    total = lattice_size(heights)
     dist = _distinct(codes, hierarchies, n)
     ncp = [
         [level_ncp(q, h, lev) for lev in range(h.height + 1)] for q, h in zip(quasi, hierarchies, strict=True)
@@ -327,7 +322,7 @@ def _released_classes(nc: NodeClasses, ok: np.ndarray, n: int) -> Classes:
 def _prune(nodes, heights, bad, good, evaluate, budget: int) -> None:
     """What a monotone model learns before the search by bound: the boundary probed along chains, and with
     nothing to suppress, the nodes that keep two columns' levels (:func:`_pair_pass`)."""
-    _probe(nodes, heights, bad, good, evaluate)
+    probe_boundary(heights, bad, good, lambda i: evaluate(i) is not None)
     if budget == 0 and len(heights) > 3:
         _pair_pass(nodes, heights, bad, good, evaluate)
 
@@ -364,29 +359,6 @@ def _pair_pass(nodes, heights, bad, good, evaluate) -> None:
                 i = int(node @ stride)
                 if not (bad[i] or good[i]):
                     evaluate(i)
-
-
-def _probe(nodes, heights, bad, good, evaluate) -> None:
-    """Probe the boundary first (as :meth:`anonlab.deid.lattice._Lattice.probe` does): binary search along 2d
-    chains from the bottom to the top; a failing probe rules out its down-set, a passing one (with nothing
-    suppressed) rules in its up-set, which the search by lower bound would otherwise visit node by node."""
-    from anonlab.deid.lattice import _chain
-
-    d = len(heights)
-    stride = np.cumprod([1] + [x + 1 for x in heights[::-1]])[:-1][::-1]
-    for r in range(2 * d):
-        cols = [(r + t) % d for t in range(d)]
-        chain = _chain(cols[::-1] if r >= d else cols, heights, stride)
-        a, b = 0, len(chain) - 1
-        while a < b:
-            mid = (a + b) // 2
-            i = chain[mid]
-            if bad[i]:
-                a = mid + 1
-            elif good[i] or evaluate(i) is not None:
-                b = mid
-            else:
-                a = mid + 1
 
 
 def check_k_at_least_one(k) -> None:
