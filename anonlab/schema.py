@@ -652,7 +652,7 @@ def _sample(values: pd.Series | None):
     nonnull = values.dropna()
     if pd.api.types.is_numeric_dtype(nonnull) and not pd.api.types.is_bool_dtype(nonnull):
         return nonnull.head(0).astype(str)  # numbers: only the name speaks
-    return nonnull.astype(str).str.strip().head(_SAMPLE)
+    return nonnull.head(_SAMPLE).astype(str).str.strip()  # the first values only: not the whole column
 
 
 def _identifier_values(sample: pd.Series, n_distinct: int, n_values: int, few: bool) -> str:

@@ -29,14 +29,15 @@ def _rows(part, pz, ids, drop, dates, by, formats, source, partition_info=None):
 
 
 def _date_shapes(part, dates):
-    """Per date column of one partition: all ISO, an ambiguous example (DD/MM...), the first value (stripped)."""
+    """Per date column of one partition: all ISO, an ambiguous example (DD/MM...), the first value (stripped).
+    Looked at on the distinct values, in the order they first appear (so the first ones are the rows' first)."""
     import pandas as pd
 
     from anonlab.io import _ISO_DATE, _NUMERIC_DATE
 
     rows = []
     for c in dates:
-        text = part[c].dropna().astype(str).str.strip()
+        text = pd.Series(pd.unique(part[c].dropna().astype(str).str.strip()), dtype=object)
         numeric = text[text.str.fullmatch(_NUMERIC_DATE)]
         rows.append(
             (
@@ -126,9 +127,10 @@ def pseudonymize(
         pseudonymize_rows,
     )
     from anonlab.distributed.scheduler import connect
-    from anonlab.distributed.tables import read_table, write_parquet
+    from anonlab.distributed.tables import is_parquet, read_table, write_parquet
 
     with connect(scheduler):
+        text = []
         if isinstance(table, str | os.PathLike):
             text = [
                 *_names(ids, "ids"),
@@ -141,18 +143,21 @@ def pseudonymize(
             ddf, source = table, source or "input"
         ids, drop, dates = checked_arguments(ddf, ids, drop, dates, by, date_format, max_shift_days, source)
         pz = Pseudonymizer(_as_key(key), max_shift_days=max_shift_days)
-        formats = _formats(ddf, dates, date_format, source)
+        # the date formats: a first pass, over the date columns only when the table is Parquet (read by column)
+        parquet = dates and not date_format and text and is_parquet(table)
+        only_dates = read_table(table, columns=dates, text_columns=dates) if parquet else ddf
+        formats = _formats(only_dates, dates, date_format, source)
         meta = pseudonymize_rows(ddf._meta, pz, ids, drop, [], None, None, source)
         for c in dates:
             meta[c] = pd.Series(dtype=object)
         out = ddf.map_partitions(_rows, pz, ids, drop, dates, by, formats, source, meta=meta)
-        write_parquet(out, output, force=force)
-        import dask
+        # the distinct identifiers are counted in the pass that writes (one read of the table, not two)
+        counts = [ddf[c].astype("string").dropna().nunique() for c in ids]
+        counts = write_parquet(out, output, force=force, also=counts)
         import pyarrow.parquet as pq
 
         parts = sorted(Path(output).glob("part.*.parquet"))
         rows = sum(pq.ParquetFile(f).metadata.num_rows for f in parts)
-        counts = dask.compute(*(ddf[c].astype("string").dropna().nunique() for c in ids))
         distinct = {c: int(n) for c, n in zip(ids, counts, strict=True)}
         free_text, id_like = column_warnings(pd.read_parquet(parts[0]), ids, dates)
         if mapping is not None and ids:

@@ -352,17 +352,26 @@ def _replaceable(path: Path) -> bool:
     return all(n.lower().endswith((".parquet", ".pq")) or n in _PARQUET_META for n in names)
 
 
-def write_parquet(ddf, path: str | os.PathLike, force: bool = False) -> Path:
+def write_parquet(ddf, path: str | os.PathLike, force: bool = False, also: Sequence[Any] = ()) -> Any:
     """Write ``ddf`` as a folder of Parquet parts (``part.00000.parquet``...) at ``path``, atomically.
 
     An existing ``path`` is refused unless ``force``; with ``force`` only a folder of Parquet parts (or a file) is
     replaced, never a folder holding anything else. Raises :class:`OutputExistsError` / :class:`OutputError`.
+    ``also``: other Dask collections computed in the same pass (sharing its reading of the table); their values
+    are returned as a list. Without ``also``, returns ``path``.
     """
+    import dask
+
     with staged_folder(path, force) as staging:
-        ddf.to_parquet(
-            str(staging), write_index=False, name_function=lambda i: f"part.{i:05d}.parquet", overwrite=False
+        write = ddf.to_parquet(
+            str(staging),
+            write_index=False,
+            name_function=lambda i: f"part.{i:05d}.parquet",
+            overwrite=False,
+            compute=False,
         )
-    return Path(path)
+        _, *values = dask.compute(write, *also)
+    return list(values) if also else Path(path)
 
 
 @contextlib.contextmanager
