@@ -267,6 +267,15 @@ def add_parser(sub) -> None:
         "(the DP 1-way baseline, each column independent)",
     )
     fit.add_argument(
+        "--select-share",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="aim / mst: share of the budget spent on held-out noisy 2-way marginals on which the fitted model "
+        "and the 1-way model (each column independent) are compared after the fit; the better one is released "
+        "(default 0.1; 0 turns the choice off)",
+    )
+    fit.add_argument(
         "--epochs", type=positive_int, default=None, help="dpvi / ctgan: passes over the data (50 / 300)"
     )
     fit.add_argument(
@@ -362,6 +371,7 @@ _METHOD = (
     "workload_k",
     "rows_hint",
     "small_table",
+    "select_share",
     "epochs",
     "batch_size",
     "learning_rate",

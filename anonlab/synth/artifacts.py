@@ -158,6 +158,9 @@ for _m in ("mst", "aim"):
             **_tree("privacy.details.row_count", PUBLIC),
             "privacy.details.n_estimate": DP_OUTPUT,
             **_tree("privacy.details.small_table", DP_OUTPUT),
+            # the model choice (anonlab.synth.selection): held-out pairs' public share and noise, and the choice
+            # and errors computed from them and the fit (post-processing of DP outputs)
+            **_tree("privacy.details.model_choice", DP_OUTPUT),
             # the model's codes per column: after the rare codes are merged from the noisy 1-way counts
             # (anonlab.synth.compression), a DP output; the merge itself too
             **_tree("state.sizes", DP_OUTPUT),

@@ -21,6 +21,7 @@ from anonlab.synth.budget import PrivacySpent
 from anonlab.synth.estimation import Measurement
 from anonlab.synth.graphical import GraphicalModel, JunctionTree
 from anonlab.synth.marginals import marginal
+from anonlab.synth.selection import SELECT_SHARE
 
 __all__ = ["measure", "select", "GraphicalSynthesizer"]
 
@@ -48,7 +49,32 @@ class GraphicalSynthesizer(EncodedSynthesizer):
 
     Their guarantee is for add/remove-one-record neighbours whatever the ledger (n is never needed: the model's
     total is a post-processed DP estimate); a replace-one ledger charges them as a group of two.
+
+    select_share : the share of the fit's rho spent on held-out noisy two-way marginals, measured before the fit,
+        on which the fitted model and the independent product of its one-way marginals (the 1-way model) are
+        compared after it; the better one is released (:mod:`anonlab.synth.selection`; default 0.1, at most 0.5;
+        0 turns the choice off and gives the whole budget to the fit). It does not change the guarantee.
     """
+
+    select_share: float = SELECT_SHARE
+
+    def _learn(self, run, noise):
+        """The method's fit, then the model choice (:mod:`anonlab.synth.selection`) on the held-out pairs that
+        :func:`anonlab.synth.planning.start_fit` measured before it: post-processing, recorded in
+        ``privacy_.details.model_choice``."""
+        from dataclasses import replace
+
+        from anonlab.synth.selection import choose
+
+        self._held_out_ = None
+        spent = super()._learn(run, noise)
+        held, self._held_out_ = self._held_out_, None
+        if held is None or spent is None:
+            return spent
+        choice, self.model_ = choose(
+            self.model_, getattr(self, "compression_", None), held, self.encoding_.sizes, self.select_share
+        )
+        return replace(spent, details={**spent.details, "model_choice": choice.to_dict()})
 
     def _bar(self, total: int | None, desc: str):
         """A progress bar (:mod:`anonlab.progress`) that names cliques by their columns. Without a ``total``, a
@@ -77,7 +103,10 @@ class GraphicalSynthesizer(EncodedSynthesizer):
 
     def _spent(self, budget, rho: float, noise, details: dict[str, Any]) -> PrivacySpent:
         """What a marginal-based fit spent: the charged budget, over add/remove-one-record neighbours, with noise
-        and selection through anonlab.privacy.mechanisms."""
+        and selection through anonlab.privacy.mechanisms. The held-out pairs of the model choice leave ``details``
+        here (kept for :meth:`_learn`, never published)."""
+        details = dict(details)
+        self._held_out_ = details.pop("_held_out", None)
         return PrivacySpent(
             epsilon=budget.epsilon,
             delta=budget.delta,

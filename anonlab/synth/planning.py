@@ -360,17 +360,35 @@ def warn_plan(plan: SmallTablePlan) -> None:
 
 def start_fit(method: str, params, codes, sizes, names, rho: float, noise):
     """What a marginal method does before measuring: the public size (``rows_hint``, or the DP row count drawn
-    first from ``noise``), the plan, and its warning.
+    first from ``noise``), the plan, its warning, and the held-out pairs of the model choice
+    (:mod:`anonlab.synth.selection`: ``select_share`` of rho, spent before the fit unless the plan measures
+    one-way marginals only, in which case there is nothing to choose and the fit gets that share).
 
     Returns (plan or ``None`` with ``small_table="off"``, the rho left for the model, the record for
-    ``privacy_.details``, the rho spent on the row count).
+    ``privacy_.details``, the rho spent so far: row count and held-out pairs). The held-out measurements travel
+    in the record under ``"_held_out"``, which :meth:`GraphicalSynthesizer._spent
+    <anonlab.synth.marginal_method.GraphicalSynthesizer._spent>` takes out before anything is published.
     """
+    from anonlab.synth.selection import check_select_share, measure_held_out
+
     mode = check_small_table(params.get("small_table", "fallback"))
     hint = check_rows_hint(params.get("rows_hint"))
+    share = check_select_share(params.get("select_share", 0.0)) if mode != "1-way" else 0.0
+    rho_s = share * rho
+
+    def held_out(record: dict[str, Any]) -> float:
+        if rho_s <= 0:
+            return 0.0
+        held = measure_held_out(codes, sizes, rho_s, noise)
+        record["_held_out"] = held
+        return held.rho
+
     if mode == "off":
-        return None, rho, {}, 0.0
+        record: dict[str, Any] = {}
+        spent_s = held_out(record)
+        return None, rho - spent_s, record, spent_s
     rho_n, sigma_n = row_count_cost(rho, hint, mode)
-    record: dict[str, Any] = {}
+    record = {}
     spent = 0.0
     if hint is not None:
         n, n_from = hint, "rows_hint"
@@ -383,7 +401,7 @@ def start_fit(method: str, params, codes, sizes, names, rho: float, noise):
         method,
         sizes,
         names,
-        rho - rho_n,
+        rho - rho_n - rho_s,
         n,
         n_from=n_from,
         threshold=AIM_SNR_THRESHOLD if method == "aim" else SNR_THRESHOLD,
@@ -396,24 +414,46 @@ def start_fit(method: str, params, codes, sizes, names, rho: float, noise):
     else:
         warn_plan(plan)
     record["small_table"] = plan.to_dict()
-    return plan, rho - rho_n, record, spent
+    if plan.changes_fit and plan.mode == "1-way":
+        if rho_s > 0:  # nothing to choose between: the one-way fit gets the share
+            record["model_choice"] = {
+                "chosen": "1-way",
+                "share": share,
+                "rho": 0.0,
+                "skipped": "plan is 1-way",
+            }
+        return plan, rho - rho_n, record, spent
+    spent_s = held_out(record)
+    return plan, rho - rho_n - spent_s, record, spent + spent_s
 
 
 def ledger_record(params, rho: float) -> dict[str, Any]:
-    """The row count's part of a fit's ledger entry (charged with the fit, before any noise): empty with a
-    ``rows_hint`` or ``small_table="off"``."""
+    """The parts of a fit's ledger entry beyond the model (charged with the fit, before any noise): the row count
+    (none with a ``rows_hint`` or ``small_table="off"``) and the model choice's held-out pairs (none with
+    ``select_share=0`` or ``small_table="1-way"``; given to the fit instead when the plan, from the DP row count,
+    measures one-way marginals only)."""
+    from anonlab.synth.selection import check_select_share
+
+    out: dict[str, Any] = {}
+    mode = params.get("small_table", "fallback")
     hint = check_rows_hint(params.get("rows_hint"))
-    rho_n, sigma_n = row_count_cost(rho, hint, params.get("small_table", "fallback"))
-    if sigma_n is None:
-        return {}
-    return {"row_count": {"share": ROW_COUNT_SHARE, "rho": rho_n, "sigma": sigma_n}}
+    rho_n, sigma_n = row_count_cost(rho, hint, mode)
+    if sigma_n is not None:
+        out["row_count"] = {"share": ROW_COUNT_SHARE, "rho": rho_n, "sigma": sigma_n}
+    share = check_select_share(params.get("select_share", 0.0))
+    if share > 0 and mode != "1-way":
+        out["model_choice"] = {"share": share, "rho": share * rho}
+    return out
 
 
 def check_params(params) -> None:
-    """Validate a method's ``rows_hint`` and ``small_table`` when it is built (before anything is read or
+    """Validate a method's ``rows_hint``, ``small_table`` and ``select_share`` when it is built (before anything is read or
     charged): :class:`~anonlab.errors.UsageError` naming the bad value."""
+    from anonlab.synth.selection import check_select_share
+
     check_small_table(params.get("small_table", "fallback"))
     check_rows_hint(params.get("rows_hint"))
+    check_select_share(params.get("select_share", 0.0))
 
 
 def simplex_projection(y: np.ndarray, total: float) -> np.ndarray:

@@ -14,6 +14,7 @@ from anonlab.errors import UsageError
 from anonlab.privacy.ledger import Ledger
 from anonlab.synth.base import Budget, get_method
 from anonlab.synth.encoding import Encoding
+from anonlab.synth.selection import SELECT_SHARE
 from anonlab.synth.planning import (
     AIM_SNR_THRESHOLD,
     ROW_COUNT_SHARE,
@@ -87,7 +88,7 @@ def test_the_plan_is_a_function_of_public_facts_only(adult):
     det = m.privacy_.details
     sizes, names = _adult_sizes()
     b = Budget(1.0, 1e-9)
-    rho = b.rho - ROW_COUNT_SHARE * b.rho  # what the fit's model gets
+    rho = b.rho * (1 - ROW_COUNT_SHARE - SELECT_SHARE)  # the fit's model (the model choice's share apart)
     again = plan_small_table("mst", sizes, names, rho, det["n_estimate"], n_from="dp row count")
     assert det["small_table"] == again.to_dict()
     # and it is deterministic in those facts
