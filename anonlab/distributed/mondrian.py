@@ -519,9 +519,11 @@ def anonymize(
             ddf, source = table, source or "input"
         quasi, sensitive = _roles(ddf, quasi, sensitive, crit, schema, source)
         cols = [*quasi, *sensitive]
-        # one read of the quasi-identifiers and sensitive columns (the same partitions as the whole table's)
-        sub = ddf[cols] if ddf[cols].npartitions == ddf.npartitions else ddf
-        local = persist([delayed(_factorize)(p, cols) for p in sub.to_delayed()])
+        # the table is read twice: here (its quasi-identifiers and sensitive columns kept as codes in the
+        # workers' memory), and to write the release. Both reads are of the whole table, so that their partitions
+        # are the same (Parquet row groups are gathered by size, and a read of fewer columns gathers more)
+        parts = ddf.to_delayed()
+        local = persist([delayed(_factorize)(p, cols) for p in parts])
         infos = compute(delayed(list)([delayed(_uniques)(x) for x in local]))[0]
         n, enc_table, enc = _encode(infos, quasi, sensitive, crit, schema, hierarchies, orders, source)
         codes = persist([delayed(_encode_local)(x, enc) for x in local])
@@ -542,7 +544,7 @@ def anonymize(
             writes = [
                 delayed(_write_part)(p, i, infos[i][0], [reg[1][i] for reg in regions], str(staging), quasi,
                                      columns, schema_pa)
-                for i, p in enumerate(ddf.to_delayed())
+                for i, p in enumerate(ddf.to_delayed())  # the same partitions as ``parts``
             ]  # fmt: skip
             figures, _ = compute(delayed(list)([reg[0] for reg in regions]), delayed(list)(writes))
         del codes, split, regions
