@@ -23,6 +23,7 @@ This module imports nothing heavy (``tqdm`` is imported on first use), so any la
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -133,6 +134,10 @@ class _Discard:
         return None
 
 
+#: numbers the bars reported to a sink, so that a sink can tell two open bars (a step's and one nested in it) apart
+_BAR_IDS = itertools.count(1)
+
+
 def _sink_bar_class():
     """A ``tqdm`` whose display goes to a sink (tqdm's documented way: override ``display``)."""
     from tqdm import tqdm
@@ -140,6 +145,7 @@ def _sink_bar_class():
     class SinkBar(tqdm):
         def __init__(self, *args, sink, **kwargs):
             self._sink = sink
+            self._id = next(_BAR_IDS)
             super().__init__(*args, **kwargs)
 
         def display(self, msg=None, pos=None):
@@ -153,6 +159,7 @@ def _sink_bar_class():
             remaining = (total - d["n"]) / rate if total and rate else None
             self._sink(
                 {
+                    "id": self._id,
                     "desc": str(d.get("prefix") or ""),
                     "n": float(d["n"]),
                     "total": None if total is None else float(total),

@@ -36,10 +36,17 @@ class Job:
     fraction: float = 0.0
     release: str | None = None
     error: str | None = None
-    bar: dict | None = None  # the library's progress bar inside the current step (anonlab.progress.reporting)
+    #: the library's open progress bars inside the current step, outermost first (anonlab.progress.reporting),
+    #: by the bar's number: a fit's rounds and a bar nested in them are both shown, each where it is
+    bars: dict[int, dict] = field(default_factory=dict)
     pid: int | None = field(default=None, repr=False)  # the job's process, while it runs
     cancel_requested: bool = False
     future: Future | None = field(default=None, repr=False)
+
+    @property
+    def open_bars(self) -> list[dict]:
+        """The open bars, outermost first (a copy: the job's thread keeps updating them)."""
+        return list(self.bars.values())
 
     @property
     def finished(self) -> bool:
@@ -53,7 +60,7 @@ class Job:
             "state": self.state,
             "phase": self.phase,
             "fraction": self.fraction,
-            "bar": self.bar,
+            "bars": self.open_bars,
             "error": self.error,
             "finished": self.finished,
             "release": self.release,
@@ -174,10 +181,15 @@ class Jobs:
                     except EOFError:
                         break
                     if message[0] == "step":
-                        job.phase, job.fraction, job.bar = message[1], message[2], None
+                        job.phase, job.fraction = message[1], message[2]
+                        job.bars.clear()
                         continue
                     if message[0] == "bar":
-                        job.bar = None if message[1].get("closed") else message[1]
+                        update = message[1]
+                        if update.get("closed"):
+                            job.bars.pop(update["id"], None)
+                        else:
+                            job.bars[update["id"]] = update
                         continue
                     end = message
                     break

@@ -190,7 +190,7 @@ def test_the_job_page_polls_its_status_and_works_without_javascript(client, csrf
         "state",
         "phase",
         "fraction",
-        "bar",
+        "bars",
         "finished",
     }
     assert "connect-src 'self'" in status.headers["content-security-policy"]
@@ -216,6 +216,16 @@ def test_progress_reporting_routes_bars_to_a_sink():
     assert {u["desc"] for u in got} == {"rows", "fit"}
     assert got[-1]["closed"] and got[-1]["total"] is None and got[-1]["postfix"] == "cliques"
     assert any(u["desc"] == "rows" and u["n"] == 4 and u["total"] == 4 for u in got)
+    got.clear()
+    with reporting(got.append):  # nested bars: each reports under its own number, so both are shown
+        with bar(3, desc="rounds") as outer:
+            with bar(5, desc="cliques") as inner:
+                inner.update(5)
+            outer.update(1)
+    ids = {u["desc"]: u["id"] for u in got}
+    assert ids["rounds"] != ids["cliques"]
+    assert got[-1]["desc"] == "rounds" and got[-1]["closed"]
+    assert [u["desc"] for u in got if u["closed"]] == ["cliques", "rounds"]
     got.clear()
     with bar(1, desc="outside", enabled=False) as b:
         b.update(1)
@@ -248,11 +258,12 @@ def test_a_killed_job_process_leaves_nothing(workspace):
         }
         location = c.post("/release", data=form, follow_redirects=False).headers["location"]
         job = app.state.jobs.get(location.rsplit("/", 1)[1])
-        deadline, bar = time.monotonic() + 90, None
-        while time.monotonic() < deadline and bar is None:
-            bar = c.get(location + "/status").json()["bar"]
+        deadline, bars = time.monotonic() + 90, []
+        while time.monotonic() < deadline and not bars:
+            bars = c.get(location + "/status").json()["bars"]
             time.sleep(0.2)
-        assert bar is not None and bar["desc"].startswith("aim"), "no progress from inside the fit"
+        assert bars and bars[0]["desc"].startswith("aim"), "no progress from inside the fit"
+        assert len({b["id"] for b in bars}) == len(bars)
         assert "aim" in c.get(location).text  # the page shows it too (server-rendered, for JavaScript off)
         assert [p.name for p in (workspace / "secrets").iterdir()][0].startswith(".pending-")
         os.kill(job.pid, signal.SIGKILL)

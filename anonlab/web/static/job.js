@@ -1,5 +1,5 @@
 // The job page follows its job: every second it reads /jobs/ID/status (JSON, this server only) and updates the
-// phase, the progress bars and the library's own bar inside the step; when the job is done it opens the release.
+// phase, the progress bars and the library's own bars inside the step; when the job is done it opens the release.
 // Without JavaScript the page refreshes itself (a <noscript> refresh) and has a Refresh link.
 "use strict";
 (function () {
@@ -8,9 +8,7 @@
   var url = box.getAttribute("data-status");
   var state = document.getElementById("job-state");
   var overall = document.getElementById("job-progress");
-  var inner = document.getElementById("job-bar");
-  var innerText = document.getElementById("job-bar-text");
-  var innerBar = document.getElementById("job-bar-progress");
+  var bars = document.getElementById("job-bars");
 
   function describe(bar) {
     var text = bar.desc;
@@ -27,18 +25,24 @@
     state.textContent = job.state + ": " + job.phase;
     state.className = "state-" + job.state;
     overall.value = job.fraction;
-    if (job.bar) {
-      inner.hidden = false;
-      innerText.textContent = describe(job.bar);
-      if (job.bar.total) {
-        innerBar.max = job.bar.total;
-        innerBar.value = job.bar.n;
-      } else {
-        innerBar.removeAttribute("value");  // indeterminate: a step nobody can count
+    // every open bar of the library, outermost first (a fit's rounds and a bar nested in them)
+    var boxes = [];
+    (job.bars || []).forEach(function (bar) {
+      var div = document.createElement("div");
+      div.className = "job-bar";
+      var text = document.createElement("p");
+      text.className = "hint";
+      text.textContent = describe(bar);
+      var meter = document.createElement("progress");
+      if (bar.total) {  // otherwise indeterminate: a step nobody can count
+        meter.max = bar.total;
+        meter.value = bar.n;
       }
-    } else {
-      inner.hidden = true;
-    }
+      div.appendChild(text);
+      div.appendChild(meter);
+      boxes.push(div);
+    });
+    bars.replaceChildren.apply(bars, boxes);
   }
 
   function poll() {
