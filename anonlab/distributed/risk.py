@@ -1,10 +1,15 @@
 """Re-identification risk of a partitioned table: :func:`anonlab.deid.assess` with the counting on a cluster.
 
-The equivalence classes are counted by a distributed group-by on the quasi-identifiers (missing values a value of
-their own, as in-process); only the class-size histogram comes back to the client, and the report is built from
-it by the in-process code (:func:`anonlab.deid.risk.report_from_histogram`). For each sensitive column the
-(class, value) counts come back (their number is bounded by the distinct combinations, not the rows) and give l
-and t by the in-process kernels. The figures equal the in-process ones exactly.
+Each partition is counted in one pass: every quasi-identifier and sensitive column is factorized once (its
+distinct values, prepared as the in-process class key compares them, and an integer code per row), and the rows
+are grouped by their code tuples into count tables: the classes (quasi-identifier codes, count) and, per sensitive
+column, the (class, value) pairs. Only these tables leave the partition (integer codes and each column's distinct
+values, never rows); they are merged pairwise in a tree (the codes mapped onto the union of the two sides'
+values). The last merge turns them into the class-size histogram and, per sensitive column, the sorted (class,
+value, count) triples, from which the client builds the report by the in-process code
+(:func:`anonlab.deid.risk.report_from_histogram`, :func:`anonlab.deid.risk.sensitive_report`). The figures equal
+the in-process ones exactly. Memory: a partition's count tables and the last merge grow with the number of
+distinct (class, value) pairs, not with the rows.
 """
 
 from __future__ import annotations
@@ -19,46 +24,149 @@ from anonlab.errors import InputError
 __all__ = ["assess"]
 
 
-def _prepare(part, cols, escape: bool):
-    """Columns as the in-process class key compares them: categories by their values, mixed objects as text,
-    and (``escape``) NUL characters escaped injectively (pandas' string hashing stops at a NUL)."""
-    import pandas as pd
-
-    part = part.copy()
-    for c in cols:
-        s = part[c]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            s = s.astype(object)
-        if s.dtype == object:
-            if pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
-                s = s.where(s.isna(), s.astype(str))
-            if escape:
-                s = s.str.replace("\\", "\\\\", regex=False).str.replace("\0", "\\0", regex=False)
-        part[c] = s
-    return part
-
-
-def _has_nul(part, cols) -> bool:
-    import pandas as pd
-
-    for c in cols:
-        s = part[c]
-        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "string":
-            if s.str.contains("\0", regex=False, na=False).any():
-                return True
-    return False
-
-
-def _index_has_nul(counts, column: str) -> bool:
-    values = counts.index.get_level_values(column)
-    return values.dtype == object and _has_nul(values.to_frame(index=False), [column])
+def _escape(values):
+    """Backslashes doubled and NUL characters written ``\\0``: injective, and what :func:`_unescape` inverts
+    (pandas' string hashing stops at a NUL, so NUL-bearing values are compared escaped, as in-process)."""
+    return values.str.replace("\\", "\\\\", regex=False).str.replace("\0", "\\0", regex=False)
 
 
 def _unescape(s):
-    """The inverse of :func:`_prepare`'s escaping (for a sensitive column, whose codes follow its values)."""
+    """The inverse of :func:`_escape` (for a sensitive column, whose codes follow its values)."""
     if s.dtype != object:
         return s
     return s.str.replace(r"\\([\\0])", lambda m: "\0" if m.group(1) == "0" else "\\", regex=True)
+
+
+def _column(s):
+    """(codes, distinct values) of one column of a partition: codes ``-1`` for a missing value, the values
+    prepared as the class key compares them (categories by their values, mixed objects as text, text escaped),
+    each distinct prepared value once."""
+    import pandas as pd
+
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        values = pd.Series(np.asarray(s.cat.categories, dtype=object), dtype=object)
+        return _distinct(codes, _prepared(values))
+    if s.dtype == object or str(s.dtype).startswith("string"):
+        if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
+            s = s.where(s.isna(), s.astype(str))  # mixed objects compare as text
+        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        values = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+        if values.str.contains("\0", regex=False).any():  # merged by the hash table: factorize escaped
+            codes, uniq = pd.factorize(_escape(s.astype(object)), use_na_sentinel=True)
+            return codes.astype(np.int64), pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+        return codes.astype(np.int64), _escape(values)
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    return codes.astype(np.int64), pd.Series(uniq)
+
+
+def _prepared(values):
+    """A categorical's categories as the class key compares them: text as it is (escaped), others as text."""
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        values = values.astype(str)
+    return _escape(values)
+
+
+def _distinct(codes, values):
+    """Codes onto distinct values, when preparing the values made two of them equal."""
+    import pandas as pd
+
+    new, uniq = pd.factorize(values, use_na_sentinel=True)
+    if len(uniq) == len(values):
+        return codes, values
+    return np.append(new, -1)[codes], pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+
+
+def _radix(codes: list, cards: list):
+    """One int64 key per row, equal exactly when the rows' codes (``-1`` missing) are equal: a mixed-radix number,
+    densified by factorizing when it would overflow."""
+    import pandas as pd
+
+    key = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
+    card = 1
+    for c, m in zip(codes, cards, strict=True):
+        m += 1  # the code -1 (missing) shifted to 0
+        if card * m >= 2**62:
+            key = pd.factorize(key)[0].astype(np.int64)
+            card = int(key.max()) + 1 if len(key) else 1
+        key = key * m + (c + 1)
+        card *= m
+    return key
+
+
+def _groups(key, n=None):
+    """(group id per row, first row of each group, summed counts ``n`` per group: rows when ``n`` is None)."""
+    import pandas as pd
+
+    group, uniq = pd.factorize(key)
+    first = np.empty(len(uniq), dtype=np.int64)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)  # any row of the group would do
+    if n is None:
+        counts = np.bincount(group, minlength=len(uniq)).astype(np.int64)
+    else:
+        counts = np.bincount(group, weights=n, minlength=len(uniq)).astype(np.int64)  # exact below 2**53
+    return group, first, counts
+
+
+def _group(values: list, codes, n):
+    """The count table of rows with equal code tuples: (values, distinct code rows, summed counts)."""
+    key = _radix([codes[:, j] for j in range(codes.shape[1])], [len(v) for v in values])
+    _, first, counts = _groups(key, n)
+    return values, codes[first], counts
+
+
+def _partition(part, quasi: list[str], sensitive: list[str]):
+    """One partition's count tables: the classes, then per sensitive column the (class, value) pairs. The
+    quasi-identifiers' key is made once; each pair key is the row's class and its value."""
+    columns = {c: _column(part[c]) for c in [*quasi, *sensitive]}
+    qcodes = [columns[c][0] for c in quasi]
+    qvalues = [columns[c][1] for c in quasi]
+    cls, first, counts = _groups(_radix(qcodes, [len(v) for v in qvalues]))
+    tables = [(qvalues, np.column_stack([c[first] for c in qcodes]), counts)]
+    for c in sensitive:
+        codes, values = columns[c]
+        _, first, counts = _groups(cls.astype(np.int64) * (len(values) + 1) + (codes + 1))
+        rows = np.column_stack([*(q[first] for q in qcodes), codes[first]])
+        tables.append(([*qvalues, values], rows, counts))
+    return tables
+
+
+def _merge_table(a, b):
+    import pandas as pd
+
+    (va, ca, na), (vb, cb, nb) = a, b
+    values, codes = [], []
+    for j in range(len(va)):
+        both = pd.concat([va[j], vb[j]], ignore_index=True)
+        new, uniq = pd.factorize(both, use_na_sentinel=True)
+        left, right = np.append(new[: len(va[j])], -1), np.append(new[len(va[j]) :], -1)
+        codes.append(np.concatenate([left[ca[:, j]], right[cb[:, j]]]))
+        values.append(pd.Series(uniq.to_numpy() if isinstance(uniq, pd.Index) else uniq, dtype=both.dtype))
+    return _group(values, np.column_stack(codes), np.concatenate([na, nb]))
+
+
+def _merge(a: list, b: list) -> list:
+    """Two sets of count tables as one (the tree's step)."""
+    return [_merge_table(x, y) for x, y in zip(a, b, strict=True)]
+
+
+def _finish(tables: list, quasi: list[str], sensitive: list[str]):
+    """The class-size histogram and, per sensitive column, ((class, value, count) sorted, values, ordered)."""
+    import pandas as pd
+
+    sizes = tables[0][2]
+    values, freq = np.unique(sizes, return_counts=True)
+    out = []
+    for column, (vals, codes, n) in zip(sensitive, tables[1:], strict=True):
+        pdf = pd.DataFrame({q: codes[:, j] for j, q in enumerate(quasi)})
+        pdf[column] = _unescape(
+            pd.Series(pd.api.extensions.take(vals[-1].to_numpy(), codes[:, -1], allow_fill=True))
+        )
+        pdf["__n"] = n
+        out.append(_pairs_from_counts(pdf, quasi, column))
+    return values, freq.astype(np.int64), out
 
 
 def _as_dask(table: Any, columns: list[str] | None):
@@ -68,24 +176,10 @@ def _as_dask(table: Any, columns: list[str] | None):
     from anonlab.distributed.tables import read_table
 
     if isinstance(table, str | os.PathLike):
-        return read_table(table, columns=columns), str(table)
+        return read_table(table, columns=columns, text_as_categories=True), str(table)
     if isinstance(table, pd.DataFrame):
         return dd.from_pandas(table, npartitions=max(1, min(8, len(table) // 100_000 + 1))), "input"
     return table, "input"
-
-
-def _counts(ddf, quasi: list[str], sensitive: list[str]):
-    """The distributed counts: class sizes per histogram bin, and per sensitive column its (class, value) counts;
-    plus whether any string among them holds a NUL (then the caller counts again, escaped)."""
-    import dask
-
-    split = max(1, ddf.npartitions // 4)
-    sizes = ddf.groupby(quasi, dropna=False, sort=False).size(split_out=split)
-    hist = sizes.value_counts(split_out=1)
-    pairs = [ddf.groupby([*quasi, s], dropna=False, sort=False).size(split_out=split) for s in sensitive]
-    groups = sizes.reset_index()
-    nul = groups.map_partitions(_has_nul, quasi, meta=(None, bool)).any()
-    return dask.compute(hist, nul, *pairs)
 
 
 def _pairs_from_counts(pdf, quasi: list[str], column: str):
@@ -137,26 +231,30 @@ def assess(
         require_named(ddf, quasi, "quasi", source)
         require_named(ddf, sensitive, "sensitive", source)
         check_parameters(sampling_fraction, threshold)
-        cols = [*quasi, *sensitive]
-        ddf = ddf[cols]
-        work = ddf.map_partitions(_prepare, cols, False, meta=_prepare(ddf._meta, cols, False))
-        hist, nul, *pairs = _counts(work, quasi, sensitive)
-        escaped = nul or any(_index_has_nul(p, s) for p, s in zip(pairs, sensitive, strict=True))
-        if escaped:
-            work = ddf.map_partitions(_prepare, cols, True, meta=_prepare(ddf._meta, cols, True))
-            hist, _, *pairs = _counts(work, quasi, sensitive)
-    if len(hist) == 0:
+        ddf = ddf[[*quasi, *sensitive]]
+        values, freq, pairs = _count(ddf, quasi, sensitive)
+    if freq.sum() == 0:
         raise InputError(f"{source}: no rows to assess")
-    hist = hist.sort_index()
-    values = hist.index.to_numpy(dtype=np.int64)
-    freq = hist.to_numpy(dtype=np.int64)
-    reports = []
-    for column, counts in zip(sensitive, pairs, strict=True):
-        pdf = counts.rename("__n").reset_index()
-        if escaped:
-            pdf[column] = _unescape(pdf[column])
-        p, m, ordered = _pairs_from_counts(pdf, quasi, column)
-        reports.append(sensitive_report(p, column, m, ordered))
+    reports = [
+        sensitive_report(p, column, m, ordered)
+        for column, (p, m, ordered) in zip(sensitive, pairs, strict=True)
+    ]
     return report_from_histogram(
         values, freq, quasi, sampling_fraction=sampling_fraction, threshold=threshold, sensitive=reports
     )
+
+
+def _count(ddf, quasi: list[str], sensitive: list[str]):
+    """The class-size histogram and the sensitive columns' sorted (class, value, count) triples, counted per
+    partition and merged in a tree (see the module's docstring)."""
+    import dask
+
+    count = dask.delayed(_partition, pure=True)
+    parts = [count(p, quasi, sensitive) for p in ddf.to_delayed()]
+    if not parts:
+        parts = [dask.delayed(_partition, pure=True)(ddf._meta, quasi, sensitive)]
+    merge = dask.delayed(_merge, pure=True)
+    while len(parts) > 1:
+        parts = [merge(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), 2)]  # fmt: skip
+    return dask.compute(dask.delayed(_finish, pure=True)(parts[0], quasi, sensitive))[0]

@@ -87,6 +87,29 @@ def test_from_csv_and_parquet_files(cluster, tmp_path, adult):
     assert got.to_dict() == want
 
 
+def test_parquet_text_read_as_categories_and_uneven_partitions(cluster, tmp_path):
+    """Parquet text columns come to the counting as categories (decoded once per distinct value): NULs and
+    backslashes, missing values, a column missing throughout one part, empty parts, and categories of one part
+    that the others lack all count as in-process."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    df = _awkward(2400).drop(columns=["mixed", "cat"])
+    df.loc[:599, "zip"] = None  # all missing in the first part
+    folder = tmp_path / "t.parquet"
+    folder.mkdir()
+    for i, lo in enumerate([0, 600, 600, 1500, 2400]):  # the second and last parts are empty
+        hi = [600, 600, 1500, 2400, 2400][i]
+        part = pa.Table.from_pandas(
+            df.iloc[lo:hi], preserve_index=False, schema=pa.Schema.from_pandas(df, preserve_index=False)
+        )
+        pq.write_table(part, folder / f"part.{i}.parquet")
+    for quasi, sensitive in ((["zip", "nul"], ["sens", "score"]), (["nul", "age"], ["zip"]), (["score"], [])):
+        want = assess(df, quasi, sensitive, sampling_fraction=0.4).to_dict()
+        got = assess_on_cluster(str(folder), quasi, sensitive, sampling_fraction=0.4, scheduler=cluster)
+        assert got.to_dict() == want, (quasi, sensitive)
+
+
 def test_bad_arguments_name_the_parameter(cluster, adult):
     from anonlab.errors import InputError, UsageError
 
