@@ -320,6 +320,11 @@ class _OnCluster:
         self.outside_domain_ = {}  # counted with the marginals (the bounds and categories do not change)
         self.trusted_domains_ = bool(self.domains_ == "trust" and any(c.from_data for c in run.schema))
 
+    def _check_public_size(self, ledger, rows: int, source: str) -> None:
+        # ``rows`` is the one-row stand-in's; a replace-one release's row count is public (the ledger states it),
+        # so the table's exact count, taken by the first pass, is what in-process checks as len(df)
+        super()._check_public_size(ledger, int(self._scan["n"]), source)
+
     def _fingerprint(self, df, ledger) -> str:
         if ledger is None and self.seed is None:
             return ""  # nothing uses it: an unseeded release's noise is fresh, and there is no ledger entry

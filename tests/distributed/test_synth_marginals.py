@@ -240,3 +240,70 @@ def test_shared_arguments_are_one_node_of_a_pass(table, monkeypatch):
     codes, _ = enc.encode(coerce_private(table, schema, "input"))
     for c, g in zip(pairs, got, strict=True):
         assert np.array_equal(g, marginal(codes, enc.sizes, c).astype(np.int64).ravel())
+
+
+class _ReplaceOneMST(MST):
+    """MST as a method that releases under replace-one neighbours (as NAPSU-MQ and DPVI do): MST itself is
+    add/remove whatever the ledger, so only such a method reaches the fit's public-size check."""
+
+    supports_replace_one = True
+
+
+def _replace_one_fits(cluster, table, tmp_path, cls, pop):
+    kw = dict(epsilon=1.0, seed=3, iters=10, point_masses=False)
+    leds = [
+        Ledger.create(
+            tmp_path / f"{cls.__name__}{pop}{s}.jsonl",
+            epsilon=5,
+            delta=1e-5,
+            neighbours="replace-one",
+            population_size=pop,
+        )
+        for s in "ab"
+    ]
+    a = cls(**kw).fit(table, "adult", ledger=leds[0])
+    b = fit_synthesizer(cls(**kw), _split(table, 3), "adult", ledger=leds[1], scheduler=cluster)
+    assert a.neighbours_ == b.neighbours_ == ("replace-one" if cls.supports_replace_one else "add/remove")
+    _same_fit(a, b)
+    ea, eb = (Ledger.open(x.path).entries for x in leds)
+    assert len(ea) == len(eb) == 1 and ea[0].dataset == eb[0].dataset
+    assert ea[0].details == eb[0].details and ea[0].charged_cost == eb[0].charged_cost
+
+
+def test_replace_one_ledger_as_in_process(cluster, table, tmp_path):
+    """On a replace-one ledger a cluster fit is accepted, refused and charged as in-process: the public-size
+    check reads the table's row count (counted on the cluster), not the one-row frame that stands in for it
+    (which refused every such fit)."""
+    from anonlab.errors import PrivacyError
+
+    table = table.iloc[:800]
+    n = len(table)
+    _replace_one_fits(cluster, table, tmp_path, _ReplaceOneMST, n)
+    # a replace-one release on a table whose size is not the ledger's: refused by both at the charge (after the
+    # first pass), with the same message and nothing charged
+    for pop in (n - 1, n + 1):
+        leds = [
+            Ledger.create(
+                tmp_path / f"bad{pop}{s}.jsonl",
+                epsilon=5,
+                delta=1e-5,
+                neighbours="replace-one",
+                population_size=pop,
+            )
+            for s in "ab"
+        ]
+        with pytest.raises(PrivacyError, match=f"population size of {pop} rows") as a_err:
+            _ReplaceOneMST(epsilon=1.0).fit(table, "adult", ledger=leds[0])
+        with pytest.raises(PrivacyError, match=f"population size of {pop} rows") as b_err:
+            fit_synthesizer(_ReplaceOneMST(epsilon=1.0), _split(table, 3), "adult", ledger=leds[1],
+                            scheduler=cluster)  # fmt: skip
+        assert str(a_err.value) == str(b_err.value)
+        assert all(Ledger.open(x.path).entries == [] for x in leds)
+
+
+@pytest.mark.slow
+def test_mst_on_a_replace_one_ledger_of_another_size(cluster, table, tmp_path):
+    """MST releases under add/remove whatever the ledger (a replace-one ledger charges it as a group of two), so
+    no size check applies: accepted on a table of any size, in-process and on a cluster alike."""
+    table = table.iloc[:800]
+    _replace_one_fits(cluster, table, tmp_path, MST, len(table) + 5)
