@@ -403,13 +403,14 @@ def _targets(rows: list[dict], baseline: dict[str, float] | None = None) -> str:
     return "; ".join(out)
 
 
-def write_results(runs: dict, tables: list[str]) -> None:
-    """Rewrite default_path.json and .md from every label's figures."""
+def write_results(runs: dict, tables: list[str], stem: Path | None = None) -> None:
+    """Rewrite default_path.json and .md (or ``stem``.json and .md) from every label's figures."""
     from benchmarks.tables import TABLES
 
     TABLES = {**TABLES, **EXTRA_TABLES}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "default_path.json").write_text(json.dumps({"runs": runs}, indent=1) + "\n")
+    stem = stem or RESULTS / "default_path"
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    stem.with_suffix(".json").write_text(json.dumps({"runs": runs}, indent=1) + "\n")
     lines = [
         "# The default path on real tables (issue 13 targets)",
         "",
@@ -495,7 +496,7 @@ def write_results(runs: dict, tables: list[str]) -> None:
                 "",
                 "Columns not synthesised (identifier or free text per the draft): " + "; ".join(drops) + ".",
             ]
-    (RESULTS / "default_path.md").write_text("\n".join(lines) + "\n")
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -519,13 +520,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--render", action="store_true", help="only rewrite the .md from the .json")
     p.add_argument("--no-baseline", action="store_true", help="skip the DP 1-way baseline (dp-1way) runs")
+    p.add_argument(
+        "--results",
+        default=None,
+        help="write STEM.json and STEM.md instead of benchmarks/results/default_path.* (trial runs)",
+    )
     args = p.parse_args(argv)
     tables = args.tables.split(",")
     methods = args.methods.split(",")
-    path = RESULTS / "default_path.json"
+    stem = Path(args.results) if args.results else RESULTS / "default_path"
+    path = stem.with_suffix(".json")
     runs = json.loads(path.read_text())["runs"] if path.exists() else {}
     if args.render:
-        write_results(runs, list(dict.fromkeys(r["table"] for v in runs.values() for r in v["rows"])))
+        write_results(runs, list(dict.fromkeys(r["table"] for v in runs.values() for r in v["rows"])), stem)
         return 0
     note = (
         f"Seed {args.seed}; epsilon {args.epsilon:g}, delta synth's default; methods {', '.join(methods)}"
@@ -557,8 +564,8 @@ def main(argv: list[str] | None = None) -> int:
             all_tables = list(
                 dict.fromkeys([*all_tables, *[r["table"] for v in runs.values() for r in v["rows"]]])
             )
-            write_results(runs, all_tables)  # a partial run still leaves its figures
-    print((RESULTS / "default_path.md").read_text())
+            write_results(runs, all_tables, stem)  # a partial run still leaves its figures
+    print(stem.with_suffix(".md").read_text())
     return 0
 
 

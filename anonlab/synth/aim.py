@@ -6,7 +6,9 @@ The workload is every ``k``-way marginal (``workload_k``, default 3); the candid
 their subsets, each weighted by how much it overlaps the workload. With rho the zCDP budget and T = 16 d rounds
 planned:
 
-1. every one-way marginal is measured with Gaussian noise, sigma^2 = T / (2 * 0.9 * rho); then each column's rare
+1. every one-way marginal is measured with Gaussian noise: as published, sigma^2 = T / (2 * 0.9 * rho) (the
+   rounds' starting sigma, so the d one-ways get about 0.9 d / T = 6% of rho); with ``one_way_share`` s, they get
+   s rho, sigma^2 = d / (2 s rho), and the rounds plan T - d rounds on the rest (:func:`round_plan`). Then each column's rare
    codes (noisy count under 3 sigma) are merged into one code (``compress``, MST's domain compression,
    :mod:`anonlab.synth.compression`: post-processing) when their summed noisy count is below the expected L1 norm
    of their noise (so no column with real mass in its rare codes is frozen at this first, large noise), and the rounds and the model work on the smaller domain;
@@ -37,6 +39,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import time
 from typing import Any
 
@@ -52,6 +55,46 @@ from anonlab.synth.marginals import marginal
 __all__ = ["AIM"]
 
 _ALPHA = 0.9  # share of each round's rho spent on measuring (the rest on selecting)
+
+#: The share of the model's rho AIM spends on its first one-way measurements (``one_way_share``); ``None`` is AIM
+#: as published (the one-ways at the rounds' starting sigma: about 0.9 d / T = 6% of rho with T = 16 d).
+DEFAULT_ONE_WAY_SHARE: float | None = None
+
+
+def check_one_way_share(value: Any) -> float | None:
+    """``one_way_share`` as a float strictly between 0 and 1 (or ``None``), else :class:`UsageError` naming it."""
+    from anonlab.errors import UsageError
+
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise UsageError(f"one_way_share={value!r}: must be a number strictly between 0 and 1, or None")
+    f = float(value)
+    if not (math.isfinite(f) and 0.0 < f < 1.0):
+        raise UsageError(f"one_way_share={value!r}: must be strictly between 0 and 1 (a share of rho)")
+    return f
+
+
+def round_plan(d: int, rho: float, rounds: int, one_way_share: float | None) -> tuple[float, float, float]:
+    """(sigma of the first one-way measurements, starting sigma of the rounds, starting epsilon of their
+    selection) for ``d`` columns, model budget ``rho`` and ``rounds`` = T planned rounds; public inputs only.
+
+    ``one_way_share=None`` is AIM as published: every one-way at the rounds' sigma, sqrt(T / (2 alpha rho)), and
+    each round costs rho / T. A share s spends s rho on the d one-ways, sigma_1 = sqrt(d / (2 s rho)), and plans
+    the T - d remaining rounds on the rest: sigma = sqrt((T - d) / (2 alpha (1 - s) rho)) and
+    epsilon = sqrt(2 (1 - alpha) (1 - s) rho / (T - d)).
+    """
+    if one_way_share is None:
+        sigma = math.sqrt(rounds / (2 * _ALPHA * rho))
+        return sigma, sigma, math.sqrt(2 * (1 - _ALPHA) * rho / rounds)
+    s = float(one_way_share)
+    left = max(rounds - d, 1)
+    rest = (1 - s) * rho
+    return (
+        math.sqrt(d / (2 * s * rho)),
+        math.sqrt(left / (2 * _ALPHA * rest)),
+        math.sqrt(2 * (1 - _ALPHA) * rest / left),
+    )
 
 
 class AIM(GraphicalSynthesizer):
@@ -72,6 +115,11 @@ class AIM(GraphicalSynthesizer):
         it only if it is public), instead of a DP row count paid from 5% of rho.
     small_table : ``"fallback"`` (default: when the table is too small for the budget, warn and measure fewer
         pairs or only 1-way marginals), ``"warn"`` (only warn) or ``"off"`` (no check, no row count).
+    one_way_share : the share of the model's rho spent on the first one-way measurements, strictly between 0 and 1
+        (``None``: AIM as published, the one-ways at the rounds' starting sigma, about 6% of rho). A larger share
+        makes every column's one-way marginal more exact (many-valued columns' 1-way error is mostly this noise)
+        and leaves less for the adaptive rounds. The small-table plan's ``pairs`` mode keeps the published
+        schedule. Public (recorded with the parameters); the total spent is ``rho`` whatever it is.
     compress : merge each column's rare codes (noisy one-way count under 3 sigma) into one code after the one-way
         measurements, so the rounds, the model and its size cap work on the smaller domain (MST's domain
         compression, :mod:`anonlab.synth.compression`; post-processing, default on).
@@ -86,6 +134,7 @@ class AIM(GraphicalSynthesizer):
     rows_hint: int | None = None
     small_table: str = "fallback"
     compress: bool = True
+    one_way_share: float | None = DEFAULT_ONE_WAY_SHARE
 
     name = "aim"
     private = True
@@ -98,6 +147,7 @@ class AIM(GraphicalSynthesizer):
         from anonlab.synth.planning import check_params
 
         check_params(self.params)  # rows_hint, small_table: refused before anything is read or charged
+        check_one_way_share(self.params.get("one_way_share"))
 
     def _ledger_extra(self, budget: Budget) -> dict[str, Any]:
         from anonlab.synth.planning import ledger_record
@@ -135,13 +185,14 @@ class AIM(GraphicalSynthesizer):
         rounds = int(p["rounds"] or 16 * d)
         if mode == "pairs":
             rounds = d + plan.edges  # AIM's starting sigma is then the plan's reference sigma
-        sigma = math.sqrt(rounds / (2 * _ALPHA * rho))
-        eps = math.sqrt(2 * (1 - _ALPHA) * rho / rounds)
+        # the small-table plan's pairs mode keeps AIM's published schedule, which its sigma was planned on
+        share = None if mode == "pairs" else check_one_way_share(p.get("one_way_share"))
+        sigma_1, sigma, eps = round_plan(d, rho, rounds, share)
         spent_n = spent  # the row count's rho (0 with a rows_hint)
         measurements = []
         bar = self._bar(None, "aim rounds")
         for j in range(d):
-            m, cost = measure(codes, sizes, (j,), sigma, noise)
+            m, cost = measure(codes, sizes, (j,), sigma_1, noise)
             measurements.append(m)
             spent += cost
         if p["compress"]:  # rare codes merged from the noisy 1-way counts (post-processing)

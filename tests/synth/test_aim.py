@@ -1,0 +1,78 @@
+"""AIM's budget schedule: the share of rho on its first one-way measurements (``one_way_share``), the rounds on
+the rest, the exact zCDP total, and bad values refused before anything is read or charged."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import anonlab.synth.aim as aim
+from anonlab.errors import UsageError
+from anonlab.synth import AIM, Budget
+from tests.synth.test_methods import CATEGORICAL
+
+pytestmark = pytest.mark.filterwarnings("ignore::anonlab.errors.PrivacyWarning")
+
+FAST = {"rounds": 18, "iters": 50, "round_iters": 20, "small_table": "off"}
+
+
+@pytest.mark.parametrize("share", [None, 0.05, 0.3, 0.9])
+@pytest.mark.parametrize("d, rounds", [(3, 48), (15, 240), (4, 4)])
+def test_round_plan_spends_exactly_rho(share, d, rounds):
+    rho = 0.0123
+    sigma_1, sigma, eps = aim.round_plan(d, rho, rounds, share)
+    one_way = d / (2 * sigma_1**2)
+    per_round = 1 / (2 * sigma**2) + eps**2 / 2
+    if share is None:  # AIM as published: the one-ways are measured at the rounds' sigma, each round rho / T
+        assert sigma_1 == sigma and per_round == pytest.approx(rho / rounds)
+        assert one_way == pytest.approx(aim._ALPHA * d * rho / rounds)
+    else:
+        assert one_way == pytest.approx(share * rho)
+        assert max(rounds - d, 1) * per_round == pytest.approx((1 - share) * rho)
+        assert 1 / (2 * sigma**2) == pytest.approx(aim._ALPHA * per_round)
+
+
+def _fit_recording(monkeypatch, planted, **params):
+    calls = []
+    real = aim.measure
+
+    def recording(codes, sizes, clique, sigma, noise):
+        m, cost = real(codes, sizes, clique, sigma, noise)
+        calls.append((tuple(clique), sigma, cost))
+        return m, cost
+
+    monkeypatch.setattr(aim, "measure", recording)
+    model = AIM(seed=3, **FAST, **params).fit(planted[["a", "b", "city"]], CATEGORICAL, Budget(1.0, 1e-9))
+    return model, calls
+
+
+@pytest.mark.parametrize("share", [None, 0.3])
+def test_a_fit_spends_its_one_way_share_and_exactly_its_rho(planted, monkeypatch, share):
+    rho = Budget(1.0, 1e-9).rho
+    model, calls = _fit_recording(monkeypatch, planted, one_way_share=share)
+    first = calls[:3]
+    assert [c for c, _, _ in first] == [(0,), (1,), (2,)]
+    sigma_1, sigma, _ = aim.round_plan(3, rho, 18, share)
+    assert all(s == pytest.approx(sigma_1) for _, s, _ in first)
+    one_way = sum(cost for _, _, cost in first)
+    expected = share * rho if share is not None else aim._ALPHA * 3 * rho / 18
+    assert one_way == pytest.approx(expected)
+    assert calls[3][1] == pytest.approx(sigma)  # the first round at the plan's starting sigma
+    det = model.privacy_.details
+    assert det["rho_spent"] == pytest.approx(rho, rel=1e-9) and det["rho_spent"] <= rho * (1 + 1e-12)
+    assert model.privacy_.rho == pytest.approx(rho)
+    assert model.get_params()["one_way_share"] == share
+
+
+def test_the_default_share_is_recorded_with_the_parameters():
+    assert AIM().get_params()["one_way_share"] == aim.DEFAULT_ONE_WAY_SHARE
+    assert aim.check_one_way_share(aim.DEFAULT_ONE_WAY_SHARE) == aim.DEFAULT_ONE_WAY_SHARE
+
+
+@pytest.mark.parametrize("bad", [0, 1, 1.5, -0.2, math.nan, math.inf, "a third", "0.3", True, [0.3]])
+def test_bad_one_way_shares_are_refused_when_built(bad):
+    with pytest.raises(UsageError, match="one_way_share"):
+        AIM(one_way_share=bad)
+    with pytest.raises(UsageError, match="one_way_share"):
+        AIM().set_params(one_way_share=bad)
