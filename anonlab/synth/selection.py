@@ -83,7 +83,7 @@ def check_select_share(value: Any) -> float:
         bad = not math.isfinite(value) or not 0.0 <= value <= MAX_SHARE
     if bad:
         raise UsageError(
-            f"select_share must be a number from 0 (no model choice) to {MAX_SHARE:g} (got {value!r})"
+            f"select_share={value!r}: must be a number from 0 (no model choice) to {MAX_SHARE:g} (a share of rho)"
         )
     return float(value)
 
