@@ -121,10 +121,10 @@ def _exact(ddf, sub, queries, schema, source: str, client) -> list:
     return inputs
 
 
-def _csv_text(part, cols, header: bool) -> bytes:
-    frame = part.copy()
-    frame.columns = [str(c) for c in frame.columns]
-    return frame[cols].to_csv(index=False, header=header, lineterminator="\n").encode("utf-8")
+def _csv_text(part, header: bool) -> bytes:
+    from anonlab.privacy.fingerprint import csv_text
+
+    return csv_text(part, header=header)
 
 
 def fingerprint(table: Any, scheduler: Any = None) -> str:
@@ -139,14 +139,12 @@ def fingerprint(table: Any, scheduler: Any = None) -> str:
 
 
 def _fingerprint(ddf, client) -> str:
-    import hashlib
-
     import dask
 
-    cols = sorted(map(str, ddf.columns))
-    ddf = ddf.rename(columns={c: str(c) for c in ddf.columns})
-    texts = [dask.delayed(_csv_text, pure=True)(p, cols, i == 0) for i, p in enumerate(ddf.to_delayed())]
-    h = hashlib.sha256(b"anonlab-dataset-v1\n")
+    from anonlab.privacy.fingerprint import new_hash
+
+    texts = [dask.delayed(_csv_text, pure=True)(p, i == 0) for i, p in enumerate(ddf.to_delayed())]
+    h = new_hash()
     if client is None:
         for i in range(0, len(texts), _WINDOW):
             for t in dask.compute(*texts[i : i + _WINDOW]):

@@ -69,7 +69,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from anonlab.errors import (
     BudgetExceededError,
@@ -80,9 +80,7 @@ from anonlab.errors import (
     UsageError,
 )
 from anonlab.privacy.accounting import ApproxDP, check_delta, check_epsilon, rho_for, zcdp_epsilon
-
-if TYPE_CHECKING:
-    import pandas as pd
+from anonlab.privacy.fingerprint import dataset_fingerprint
 
 __all__ = ["NEIGHBOURS", "Cost", "Ledger", "LedgerEntry", "Spent", "dataset_fingerprint", "head_path"]
 
@@ -94,23 +92,6 @@ _TOL = 1e-9  # relative tolerance when comparing spending with the total (floati
 
 NEIGHBOURS = ("add/remove", "replace-one")
 """The neighbour relations a ledger (and a release) may state."""
-
-
-def dataset_fingerprint(df: pd.DataFrame) -> str:
-    """A stable SHA-256 of a table's content (column names and values, columns in sorted order).
-
-    Kept inside a ledger (the operator's own file) to warn when a release is computed from a table whose content
-    differs from the last one charged. It reveals nothing readable, but anyone holding a candidate copy of the whole
-    table (or all rows but one) can confirm a match, i.e. confirm membership: it must **never be published** (no
-    release artifact, sidecar, report, ``--json`` or log line may carry it).
-    """
-    cols = sorted(map(str, df.columns))
-    frame = df.copy()
-    frame.columns = [str(c) for c in frame.columns]
-    text = frame[cols].to_csv(index=False, lineterminator="\n")
-    h = hashlib.sha256(b"anonlab-dataset-v1\n")
-    h.update(text.encode("utf-8"))
-    return h.hexdigest()
 
 
 def head_path(path: str | os.PathLike) -> Path:
