@@ -34,23 +34,30 @@ def test_round_plan_spends_exactly_rho(share, d, rounds):
 
 
 def _fit_recording(monkeypatch, planted, **params):
-    calls = []
-    real = aim.measure
+    calls, plans = [], []
+    real_measure, real_plan = aim.measure, aim.round_plan
 
     def recording(codes, sizes, clique, sigma, noise):
-        m, cost = real(codes, sizes, clique, sigma, noise)
+        m, cost = real_measure(codes, sizes, clique, sigma, noise)
         calls.append((tuple(clique), sigma, cost))
         return m, cost
 
+    def planning(d, rho, rounds, share):
+        plans.append((d, rho, rounds, share))
+        return real_plan(d, rho, rounds, share)
+
     monkeypatch.setattr(aim, "measure", recording)
+    monkeypatch.setattr(aim, "round_plan", planning)
     model = AIM(seed=3, **FAST, **params).fit(planted[["a", "b", "city"]], CATEGORICAL, Budget(1.0, 1e-9))
-    return model, calls
+    return model, calls, plans
 
 
 @pytest.mark.parametrize("share", [None, 0.3])
 def test_a_fit_spends_its_one_way_share_and_exactly_its_rho(planted, monkeypatch, share):
-    rho = Budget(1.0, 1e-9).rho
-    model, calls = _fit_recording(monkeypatch, planted, one_way_share=share)
+    total = Budget(1.0, 1e-9).rho
+    model, calls, plans = _fit_recording(monkeypatch, planted, one_way_share=share)
+    ((d, rho, rounds, planned_share),) = plans  # rho: what is left for AIM's own measurements
+    assert (d, rounds, planned_share) == (3, 18, share) and 0 < rho <= total
     first = calls[:3]
     assert [c for c, _, _ in first] == [(0,), (1,), (2,)]
     sigma_1, sigma, _ = aim.round_plan(3, rho, 18, share)
@@ -59,9 +66,11 @@ def test_a_fit_spends_its_one_way_share_and_exactly_its_rho(planted, monkeypatch
     expected = share * rho if share is not None else aim._ALPHA * 3 * rho / 18
     assert one_way == pytest.approx(expected)
     assert calls[3][1] == pytest.approx(sigma)  # the first round at the plan's starting sigma
+    assert sum(cost for _, _, cost in calls) <= rho * (1 + 1e-12)  # the rounds never overspend
     det = model.privacy_.details
-    assert det["rho_spent"] == pytest.approx(rho, rel=1e-9) and det["rho_spent"] <= rho * (1 + 1e-12)
-    assert model.privacy_.rho == pytest.approx(rho)
+    # everything the fit spent (its measurements, and any other part of the fit) is exactly the charged rho
+    assert det["rho_spent"] == pytest.approx(total, rel=1e-9) and det["rho_spent"] <= total * (1 + 1e-12)
+    assert model.privacy_.rho == pytest.approx(total)
     assert model.get_params()["one_way_share"] == share
 
 
