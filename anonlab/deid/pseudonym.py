@@ -116,7 +116,25 @@ def _identifier_codes(s: pd.Series):
     import pandas as pd
 
     _refuse_float(s)
-    return pd.factorize(s.astype("string"), use_na_sentinel=True)
+    text = s.astype("string")
+    codes, uniques = pd.factorize(text, use_na_sentinel=True)
+    if uniques.str.contains("\0", regex=False).any():
+        # pandas' string hash table stops at a NUL ("a\0b" and "a\0c" would share a pseudonym): factorize the
+        # values escaped injectively, and keep each code's own text
+        escaped = text.str.replace("\\", "\\\\", regex=False).str.replace("\0", "\\0", regex=False)
+        codes, escaped_uniques = pd.factorize(escaped, use_na_sentinel=True)
+        uniques = text.iloc[_first_rows(codes, len(escaped_uniques))].array
+    return codes, uniques
+
+
+def _first_rows(codes, n: int):
+    """The first row of each code ``0..n-1`` (codes ``-1`` skipped)."""
+    import numpy as np
+
+    rows = np.flatnonzero(codes >= 0)
+    first = np.empty(n, dtype=np.int64)
+    first[codes[rows][::-1]] = rows[::-1]
+    return first
 
 
 _B32 = b"abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base32, lowercase
@@ -403,7 +421,7 @@ def pseudonymize(
         dropped=drop,
         shifted=dates,
         free_text_warnings=free_text,
-        distinct_ids={c: int(df[c].astype("string").dropna().nunique()) for c in ids},
+        distinct_ids={c: len(_identifier_codes(df[c])[1]) for c in ids},
         identifier_warnings=id_like,
         by=by,
     )

@@ -78,6 +78,41 @@ def _formats(ddf, dates, date_format, source) -> dict[str, str | None]:
     return out
 
 
+def _unique_ids(part, ids) -> list:
+    """Per column of ``ids``, its distinct identifiers (as text, missing left out) in one partition, as an Arrow
+    array: compact to send, and compared byte for byte (pandas' string hashing stops at a NUL)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return [pc.unique(pa.array(part[c].astype("string").dropna().array).cast(pa.large_string())) for c in ids]
+
+
+def _union_ids(a: list, b: list) -> list:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return [pc.unique(pa.concat_arrays([x, y])) for x, y in zip(a, b, strict=True)]
+
+
+def _distinct_ids(ddf, ids):
+    """A delayed list of each ``ids`` column's number of distinct identifiers: the partitions' distinct values
+    united pairwise in a tree (exact; the last union holds every distinct identifier of a column, compactly)."""
+    import dask
+
+    parts = [dask.delayed(_unique_ids, pure=True)(p, ids) for p in ddf[ids].to_delayed()]
+    if not parts:
+        parts = [dask.delayed(_unique_ids, pure=True)(ddf._meta, ids)]
+    union = dask.delayed(_union_ids, pure=True)
+    while len(parts) > 1:
+        parts = [union(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), 2)]  # fmt: skip
+    return dask.delayed(_lengths, pure=True)(parts[0])
+
+
+def _lengths(arrays: list) -> list[int]:
+    return [len(a) for a in arrays]
+
+
 def _mapping_rows(part, pz, ids):
     from anonlab.deid.pseudonym import pseudonym_mapping
 
@@ -151,9 +186,10 @@ def pseudonymize(
         for c in dates:
             meta[c] = pd.Series(dtype=object)
         out = ddf.map_partitions(_rows, pz, ids, drop, dates, by, formats, source, meta=meta)
-        # the distinct identifiers are counted in the pass that writes (one read of the table, not two)
-        counts = [ddf[c].astype("string").dropna().nunique() for c in ids]
-        counts = write_parquet(out, output, force=force, also=counts)
+        # the distinct identifiers are counted in the pass that writes
+        counts = write_parquet(out, output, force=force, also=[_distinct_ids(ddf, ids)])[0] if ids else []
+        if not ids:
+            write_parquet(out, output, force=force)
         import pyarrow.parquet as pq
 
         parts = sorted(Path(output).glob("part.*.parquet"))

@@ -18,6 +18,7 @@ import contextlib
 import glob
 import os
 import shutil
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -374,7 +375,11 @@ def write_parquet(ddf, path: str | os.PathLike, force: bool = False, also: Seque
             overwrite=False,
             compute=False,
         )
-        _, *values = dask.compute(write, *also)
+        with (
+            warnings.catch_warnings()
+        ):  # delayed beside the writer's expression: materialized together, as meant
+            warnings.filterwarnings("ignore", message="Computing mixed collections", category=UserWarning)
+            _, *values = dask.compute(write, *also)
     return list(values) if also else Path(path)
 
 

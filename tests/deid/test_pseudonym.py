@@ -404,3 +404,18 @@ def test_dates_shifted_per_distinct_value_equal_row_by_row(rows, fmt):
     out, _, _ = pseudonymize_table(df, pz, [], shift_dates=["when"], by="who", date_format=fmt)
     got = [None if pd.isna(v) else v for v in out["when"]]
     assert got == want
+
+
+def test_identifiers_differing_after_a_nul_get_their_own_pseudonyms():
+    """pandas' string hashing stops at a NUL: "a\\0b" and "a\\0c" were one identifier (one pseudonym, one date
+    offset, one in the distinct count), linking two subjects."""
+    from anonlab.deid import pseudonymize
+
+    pz = Pseudonymizer(KEY)
+    s = pd.Series(["a\0b", "a\0c", None, "a\0b", "a\\0b"], dtype=object, name="id")
+    want = [None if v is None else pz.pseudonym(v) for v in s]
+    assert pz.pseudonymize_series(s).tolist() == want and len(set(want) - {None}) == 3
+    offsets = pz.offsets_for(s).tolist()
+    assert [offsets[i] for i in (0, 1, 4)] == [pz.offset_days(s[i]) for i in (0, 1, 4)]
+    _, report = pseudonymize(pd.DataFrame({"id": s}), key=KEY, ids=["id"])
+    assert report.distinct_ids == {"id": 3}

@@ -170,3 +170,27 @@ def test_cli_writes_the_same_rows(cluster, cli, tmp_path, key_file):
     assert pd.read_parquet(tmp_path / "got.parquet").equals(pd.read_parquet(tmp_path / "want.parquet"))
     code, _, err = cli(*args, "-o", tmp_path / "got.csv", "--scheduler", cluster.scheduler.address)
     assert code == 2 and "ending .parquet" in err
+
+
+def test_parquet_input_nul_identifiers_and_distinct_count(cluster, tmp_path):
+    """From a Parquet file (the date formats read from the date column alone), identifiers that differ only
+    after a NUL keep their own pseudonyms, and the distinct identifiers (counted in the writing pass, per
+    partition then united) equal the in-process count."""
+    import dask.dataframe as dd
+
+    key = generate_key()
+    df = _table(3000).drop(columns=["score"]).replace({"visit": {"": None}})
+    df.loc[::7, "pid"] = np.where(np.arange(len(df))[::7] % 2, "x\0a", "x\0b")
+    df.loc[::13, "name"] = None
+    (tmp_path / "in.parquet").mkdir()
+    for i, lo in enumerate(range(0, len(df), 1000)):  # a folder of three parts
+        df.iloc[lo : lo + 1000].to_parquet(tmp_path / "in.parquet" / f"part.{i}.parquet", index=False)
+    want, report = pseudonymize(df, key=key, ids=["pid", "name"], dates=["visit"], by="pid")
+    got = pseudonymize_on_cluster(
+        str(tmp_path / "in.parquet"), tmp_path / "out.parquet", key=key, ids=["pid", "name"], dates=["visit"],
+        by="pid", scheduler=cluster,
+    )  # fmt: skip
+    assert dd.read_parquet(tmp_path / "out.parquet").npartitions == 3
+    assert got.to_dict() == report.to_dict()
+    write_table(want, tmp_path / "want.parquet")
+    assert pd.read_parquet(tmp_path / "out.parquet").equals(pd.read_parquet(tmp_path / "want.parquet"))
