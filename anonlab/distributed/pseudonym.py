@@ -81,10 +81,18 @@ def _formats(ddf, dates, date_format, source) -> dict[str, str | None]:
 def _unique_ids(part, ids) -> list:
     """Per column of ``ids``, its distinct identifiers (as text, missing left out) in one partition, as an Arrow
     array: compact to send, and compared byte for byte (pandas' string hashing stops at a NUL)."""
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    return [pc.unique(pa.array(part[c].astype("string").dropna().array).cast(pa.large_string())) for c in ids]
+    out = []
+    for c in ids:
+        s = part[c]
+        if not (s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")):
+            s = s.astype("string").astype(object)  # as text, as in-process (123 -> "123")
+        values = pc.unique(pa.array(s.to_numpy(dtype=object), type=pa.large_string(), from_pandas=True))
+        out.append(values.drop_null())
+    return out
 
 
 def _union_ids(a: list, b: list) -> list:
@@ -178,18 +186,19 @@ def pseudonymize(
             ddf, source = table, source or "input"
         ids, drop, dates = checked_arguments(ddf, ids, drop, dates, by, date_format, max_shift_days, source)
         pz = Pseudonymizer(_as_key(key), max_shift_days=max_shift_days)
-        # the date formats: a first pass, over the date columns only when the table is Parquet (read by column)
-        parquet = dates and not date_format and text and is_parquet(table)
-        only_dates = read_table(table, columns=dates, text_columns=dates) if parquet else ddf
-        formats = _formats(only_dates, dates, date_format, source)
+        # a Parquet table is read by column: the date formats' first pass and the distinct identifiers' count
+        # (computed beside the writing pass) read only their own columns
+        by_column = bool(text) and is_parquet(table)
+        only = lambda cols: read_table(table, columns=cols, text_columns=cols) if by_column else ddf  # noqa: E731
+        formats = _formats(only(dates) if dates else ddf, dates, date_format, source)
         meta = pseudonymize_rows(ddf._meta, pz, ids, drop, [], None, None, source)
         for c in dates:
             meta[c] = pd.Series(dtype=object)
         out = ddf.map_partitions(_rows, pz, ids, drop, dates, by, formats, source, meta=meta)
-        # the distinct identifiers are counted in the pass that writes
-        counts = write_parquet(out, output, force=force, also=[_distinct_ids(ddf, ids)])[0] if ids else []
-        if not ids:
-            write_parquet(out, output, force=force)
+        if ids:
+            counts = write_parquet(out, output, force=force, also=[_distinct_ids(only(ids), ids)])[0]
+        else:
+            counts = write_parquet(out, output, force=force)
         import pyarrow.parquet as pq
 
         parts = sorted(Path(output).glob("part.*.parquet"))
