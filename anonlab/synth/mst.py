@@ -22,6 +22,10 @@ paid from 5% of rho) is checked against the noise per two-way cell; when pairs a
 (selection share m / (d - 1) of a third; the rest spread evenly over the d + m measurements), or only the
 one-way marginals with all of rho (the DP 1-way baseline; each projected onto the simplex of the public
 size).
+
+Model choice (:mod:`anonlab.synth.selection`, ``select_share``, default 10% of rho): held-out noisy two-way
+marginals are measured before the fit, and the fitted model is released unless the independent product of its
+own one-way marginals beats it on them (post-processing; recorded in ``privacy.details.model_choice``).
 """
 
 from __future__ import annotations
@@ -48,6 +52,8 @@ class MST(GraphicalSynthesizer):
 
     iters : mirror-descent iterations of the final fit (more is closer to the best fit; default 1000).
     rows_hint, small_table : the small-table check, as for :class:`~anonlab.synth.aim.AIM`.
+    select_share : the share of rho spent on the held-out pairs of the model choice (default 0.1; 0: off), see
+        :class:`~anonlab.synth.marginal_method.GraphicalSynthesizer`.
     compress : merge each column's rare codes (noisy one-way count under 3 sigma) into one code before the pairs
         are selected and measured (MST's domain compression; post-processing, default on).
     """
