@@ -14,12 +14,16 @@ its cut points and densities, and the rows it samples equal the in-process ones.
 Two passes over the table (three with a ledger or a seed, which need its fingerprint): one before the charge
 (coercion checks, the row count, what quantile binning and the densities read), one after the cut points are
 released (the marginals on the final encoding, and the values outside the public domain for the fit's
-diagnostics). The marginals counted are every clique the method can ask for: MST's pairs, AIM's
+diagnostics). With domains read from the data (DP domain discovery, :mod:`anonlab.synth.domains`) the first pass
+counts what the discovery reads instead (:func:`~anonlab.synth.domains.domain_counts`: each observed value of a
+category and its count, the public grid's cells, the precision histogram, the missing values; a column with more
+than :data:`~anonlab.synth.domains.MAX_KEYS` distinct values is refused, naming it, before the charge); after the
+charge the client releases the domains from their sum with the in-process code, and one more pass reads the
+quantile ranks and densities on the discovered encoding, leaving out the records the discovery leaves out. The marginals counted are every clique the method can ask for: MST's pairs, AIM's
 ``workload_k``-way workload; smaller cliques are sums of them. On Adult's 15 columns at 32 bins that is 35,290
 cells for MST and 2.6 million for AIM at 3-way, in the client's memory and in each partition's result.
 
-Not on a cluster: NAPSU-MQ, DPVI and the SDV baselines (they read the rows), and DP domain discovery (a schema
-whose domains are read from the data needs ``domains="trust"`` or a schema that states them).
+Not on a cluster: NAPSU-MQ, DPVI and the SDV baselines (they read the rows).
 """
 
 from __future__ import annotations
@@ -45,13 +49,18 @@ CLUSTER_METHODS = ("mst", "aim")
 # -- the aggregates, per partition ---------------------------------------------------------------------------
 
 
-def _coerce(part, schema, source):
-    """One partition coerced to the schema, or the names of the columns holding a value that does not fit
-    (never the value or its row: they are private)."""
+def _coerce(part, schema, keep, source):
+    """One partition coerced to the schema, less the records a discovered domain leaves out (a missing value in a
+    column of ``keep``: :func:`anonlab.synth.domains.dropped_missing`), or the names of the columns holding a
+    value that does not fit (never the value or its row: they are private)."""
     from anonlab.schema import Schema
+    from anonlab.synth.domains import kept_rows
 
     try:
-        return (), schema.coerce(part, source)
+        data = schema.coerce(part, source)
+        if keep:
+            data = data[kept_rows(data, keep)].reset_index(drop=True)
+        return (), data
     except InputError:
         bad = []
         for col in schema.columns:
@@ -62,13 +71,14 @@ def _coerce(part, schema, source):
         return tuple(bad) or (schema.columns[0].name,), None
 
 
-def _scan_part(part, schema, encoding, wide, dplan, source):
+def _scan_part(part, schema, keep, encoding, wide, dplan, source):
     """What a fit reads before its charge: the coercion's checks, the row count, the quantile ranks of the wide
-    columns and the density units of the binned ones."""
+    columns and the density units of the binned ones (with discovered domains: after the discovery, on its
+    encoding and the records it keeps)."""
     from anonlab.synth.binning import quantile_ranks
     from anonlab.synth.density import density_units
 
-    bad, data = _coerce(part, schema, source)
+    bad, data = _coerce(part, schema, keep, source)
     if bad:
         return {"bad": bad}
     by_name = {c.name: c for c in encoding.columns}
@@ -101,10 +111,42 @@ def _merge_scan(a, b):
     }
 
 
-def _count_part(part, schema, encoding, cliques, source):
+def _discovery_part(part, schema, keep, plan, max_keys, source):
+    """What a fit with discovered domains reads before its charge: the coercion's checks, the row count and the
+    discovery's exact aggregates (:func:`anonlab.synth.domains.domain_counts`; a column with more than
+    ``max_keys`` distinct values is named, not counted)."""
+    from anonlab.synth.domains import TooManyKeys, check_keys, domain_counts
+
+    bad, data = _coerce(part, schema, keep, source)
+    if bad:
+        return {"bad": bad}
+    try:
+        counts = check_keys(domain_counts(data, schema, plan), max_keys)
+    except TooManyKeys as err:
+        return {"bad": (), "many": err.columns}
+    return {"bad": (), "many": (), "n": len(data), "domains": counts}
+
+
+def _merge_discovery(a, b, max_keys):
+    from anonlab.synth.domains import TooManyKeys, add_domain_counts
+
+    bad = tuple(dict.fromkeys((*a["bad"], *b["bad"])))
+    if bad:
+        return {"bad": bad}
+    many = tuple(dict.fromkeys((*a["many"], *b["many"])))
+    if not many:
+        try:
+            return {"bad": (), "many": (), "n": a["n"] + b["n"],
+                    "domains": add_domain_counts(a["domains"], b["domains"], max_keys)}  # fmt: skip
+        except TooManyKeys as err:
+            many = err.columns
+    return {"bad": (), "many": many}
+
+
+def _count_part(part, schema, keep, encoding, cliques, source):
     """One partition's marginals on ``cliques`` (int64 counts, flat), and its values outside the public domain
     (clamped or coded missing, per column: the fit's diagnostics)."""
-    bad, data = _coerce(part, schema, source)
+    bad, data = _coerce(part, schema, keep, source)
     if bad:  # checked in the first pass; a table that changed since is refused the same way
         return {"bad": bad}
     codes, outside = encoding.encode(data)
@@ -163,8 +205,9 @@ class _Table:
     schema: Any
     source: str
     client: Any
+    keep: tuple[str, ...] = ()  # after a discovery: columns whose missing values leave their record out
 
-    def _reduce(self, kernel, merge, *args):
+    def _reduce(self, kernel, merge, *args, merge_args=()):
         import dask
 
         from anonlab.distributed.stats import _compute
@@ -173,14 +216,14 @@ class _Table:
         # the schema, the encoding and the plans enter the graph once, as one opaque value: passed to each
         # partition's call as they are, Dask walks and tokenizes their every list item per partition on the
         # client (and ships a copy with each task), which grew with the partitions, so with the rows
-        fixed = dask.delayed(_Fixed((self.schema, *args, self.source)), pure=True)
+        fixed = dask.delayed(_Fixed((self.schema, self.keep, *args, self.source)), pure=True)
         parts = [dask.delayed(_apply, pure=True)(kernel, p, fixed) for p in ddf.to_delayed()]
         join = dask.delayed(merge, pure=True)
         while len(parts) > 1:
-            parts = [join(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+            parts = [join(parts[i], parts[i + 1], *merge_args) if i + 1 < len(parts) else parts[i]
                      for i in range(0, len(parts), 2)]  # fmt: skip
         if not parts:  # no partition: the empty table's aggregates
-            return kernel(ddf._meta.iloc[:0], self.schema, *args, self.source)
+            return kernel(ddf._meta.iloc[:0], self.schema, self.keep, *args, self.source)
         out = _compute(self.client, parts[0])[0]
         if out["bad"]:
             first = next(c for c in self.schema.columns if c.name in out["bad"])
@@ -192,6 +235,22 @@ class _Table:
 
     def scan(self, encoding, wide, dplan) -> dict[str, Any]:
         return self._reduce(_scan_part, _merge_scan, encoding, tuple(wide), dplan)
+
+    def discovery(self, plan, max_keys: int) -> dict[str, Any]:
+        """The row count and the discovery's exact aggregates, summed (a column past ``max_keys`` values refused
+        naming it, before anything is charged)."""
+        out = self._reduce(_discovery_part, _merge_discovery, plan, max_keys, merge_args=(max_keys,))
+        if out["many"]:
+            many = out["many"]
+            names = ("column " if len(many) == 1 else "columns ") + ", ".join(repr(n) for n in many)
+            raise UsageError(
+                f"{self.source}: {names} {'holds' if len(many) == 1 else 'hold'} more than {max_keys:,} distinct "
+                "values; DP domain discovery "
+                "on a cluster brings every observed value to the client (each is a key of its noisy histogram): "
+                "state the column's categories in the schema (with an `other` label for the rest), mark it an "
+                "identifier, or trust its domain as public (trust_domains=True)"
+            )
+        return out
 
     def counts(self, encoding, cliques) -> tuple[list[np.ndarray], dict[str, int]]:
         out = self._reduce(_count_part, _merge_counts, encoding, tuple(cliques))
@@ -291,29 +350,30 @@ def _cliques(synth, d: int) -> list[tuple[int, ...]]:
 
 
 class _OnCluster:
-    """The three steps of :meth:`anonlab.synth.base.Synthesizer.fit` that read the table, reading it on a
-    cluster; every other step (checks, plans, the charge, the noise, the model) is the in-process one."""
+    """The steps of :meth:`anonlab.synth.base.Synthesizer.fit` that read the table (the read, the fingerprint,
+    the released parts), reading it on a cluster; every other step (checks, plans, the charge, the noise, the
+    domain discovery's release, the model) is the in-process one."""
 
     _cluster: _Table
 
     def _read(self, run, df) -> None:
         from anonlab.synth.binning import wide_columns
 
-        if run.dom is not None:
-            cols = ", ".join(n for n, _ in run.dom.columns)
-            raise UsageError(
-                f"{run.source}: the schema has domains read from the data ({cols}); DP domain discovery does not "
-                "run on a cluster yet: state them in the schema, or trust them as public (trust_domains=True)"
-            )
         run.schema.check_frame(self._cluster.ddf._meta, run.source)
-        self._cluster.schema = run.schema
-        dplan = None
-        if self.point_masses:
-            from anonlab.synth.density import density_columns, plan_density
+        self._cluster.schema = run.schema  # with discovered domains: the provisional one, as in-process
+        if run.dom is not None:
+            # the discovery's aggregates; the ranks and densities read the domains it releases (after the charge)
+            from anonlab.synth.domains import MAX_KEYS
 
-            dplan = plan_density(density_columns(self.encoding_), 1.0)  # its columns only (no noise here)
-        wide = wide_columns(self.encoding_) if self.binning != "public" else []
-        scan = self._cluster.scan(self.encoding_, wide, dplan)
+            scan = self._cluster.discovery(run.dom, MAX_KEYS)
+        else:
+            dplan = None
+            if self.point_masses:
+                from anonlab.synth.density import density_columns, plan_density
+
+                dplan = plan_density(density_columns(self.encoding_), 1.0)  # its columns only (no noise here)
+            wide = wide_columns(self.encoding_) if self.binning != "public" else []
+            scan = self._cluster.scan(self.encoding_, wide, dplan)
         if scan["n"] == 0:
             raise InputError(f"{run.source}: no rows")
         self._scan = scan
@@ -332,6 +392,16 @@ class _OnCluster:
 
     def _release_parts(self, run, root) -> None:
         scan = self._scan
+        if run.dom is not None:
+            # the in-process discovery on the summed aggregates (the same noise, domains, encoding and density
+            # plan); then the records it leaves out are left out on the cluster, and the ranks and densities are
+            # read on its encoding
+            from anonlab.synth.domains import dropped_missing
+
+            _, run.dplan = self._discover(run.dom, scan["domains"], run.dplan, root.fork("domains"))
+            self._cluster.keep = dropped_missing(self.discovered_domains_, self.missing)
+            wide = list(run.qplan.columns) if run.qplan is not None else []
+            scan = self._scan = self._cluster.scan(self.encoding_, wide, run.dplan)
         if run.qplan is not None:
             from anonlab.synth.binning import release_quantile_edges
 
@@ -393,7 +463,9 @@ def fit_synthesizer(
         a Dask DataFrame, or a pandas DataFrame (split into partitions).
     schema : as :meth:`~anonlab.synth.base.Synthesizer.fit` takes it; ``None`` only for a table with Adult's
         columns (a schema inferred from the table would read it whole on the client). Domains read from the data
-        must be trusted (``trust_domains=True`` or ``domains="trust"``): DP discovery is not distributed yet.
+        are discovered with DP as in-process (their exact aggregates counted on the cluster, the noise added
+        once on the client), unless trusted; a discovered category with more than
+        :data:`~anonlab.synth.domains.MAX_KEYS` distinct values is refused before the charge.
     ledger : a ledger or its path: charged on the client, once, before any noise is drawn, as in-process.
     scheduler : ``"local:N"``, a scheduler address or file, a ``distributed.Client``, or ``None`` (the session's
         current client, else Dask's threads).

@@ -101,6 +101,15 @@ __all__ = [
     "discovered_columns",
     "plan_domains",
     "discover_domains",
+    "DomainCounts",
+    "domain_counts",
+    "add_domain_counts",
+    "check_keys",
+    "release_domains",
+    "dropped_missing",
+    "kept_rows",
+    "TooManyKeys",
+    "MAX_KEYS",
     "discrete_gaussian_tail",
     "threshold_for",
     "number_grid",
@@ -132,6 +141,11 @@ SUPPRESSED = "*"
 #: real value, but "one of the values too rare to be released". A schema column's own public ``other`` label
 #: (where the schema states one) replaces it.
 OTHER = "(other)"
+#: The most distinct values of a categorical column that a discovery on a cluster brings to the client (every
+#: observed value is a key of its noisy histogram, so all travel, with their counts): past it the fit is refused
+#: before anything is charged. A column with that many values is nearly a key (an identifier, a free-text
+#: field): state its categories (with an ``other`` label), mark it an identifier, or trust its domain.
+MAX_KEYS = 1_000_000
 _EPOCH = _dt.date(1970, 1, 1)
 _MISSING_KEY = "\x00missing"  # never a value read from a table's text cell
 _SAFETY = 1.0 + 1e-12
@@ -385,33 +399,121 @@ def _histogram(counts: np.ndarray, plan: DomainPlan, noise) -> np.ndarray:
     return np.asarray(rel.value, dtype=np.int64).reshape(-1)
 
 
-def _discover_decimals(x: np.ndarray, plan: DomainPlan, noise) -> int | None:
-    """The precision histogram of a float column's values (public keys 0 .. MAX_DECIMALS, "more"), released with
-    the plan's noise; the largest kept key, ``None`` ("any precision") when "more" or no key is kept."""
-    counts = np.bincount(decimal_places(x), minlength=MAX_DECIMALS + 2)
+def _released_decimals(counts: np.ndarray, plan: DomainPlan, noise) -> int | None:
+    """The precision histogram of a float column (exact counts on the public keys 0 .. MAX_DECIMALS, "more"),
+    released with the plan's noise; the largest kept key, ``None`` ("any precision") when "more" or no key is
+    kept."""
     kept = np.flatnonzero(_histogram(counts, plan, noise) >= plan.tau_cells)
     if not len(kept) or kept[-1] > MAX_DECIMALS:
         return None
     return int(kept[-1])
 
 
-def discover_domains(
-    frame: pd.DataFrame, schema: Schema, plan: DomainPlan, noise, *, missing_codes: bool = True
-) -> tuple[Schema, dict[str, Any], np.ndarray]:
-    """Release the domains of ``plan.columns`` from ``frame`` (coerced to ``schema``'s types). Call only after the
-    ledger was charged for the whole fit; ``noise`` is the fit's stream forked for the discovery.
+# -- the exact aggregates (a kernel per part of the table; the parts add up) ----------------------------------
 
-    Returns the schema with the discovered domains as public ones (``from_data = false``; a column gets
-    ``missing = false`` where the "missing" key was not kept; a categorical column's last category is its "other"
-    label, ``released[name]["other"]``, which the encoding must use for unlisted values), the released domains (a
-    DP output), and a boolean mask of the records to keep: a record is left out where a discovered column without
-    a missing code holds a missing (or, for a number, unkept) value (a per-record filter that uses only released
-    information).
-    ``missing_codes=False`` (the fit's public statement that no value is missing) gives no column a missing
-    code."""
+
+class TooManyKeys(UsageError):
+    """A categorical column to discover holds more distinct values than :data:`MAX_KEYS` (counted on a cluster)."""
+
+    def __init__(self, columns: tuple[str, ...]):
+        self.columns = columns
+        super().__init__(", ".join(columns))
+
+
+@dataclass
+class DomainCounts:
+    """The exact aggregates a discovery reads, per discovered column: for categories the observed values (as text,
+    sorted), their counts and the count of missing values; for bounds the counts in the public grid's cells, the
+    missing count and (floats) the precision histogram. Sums over the rows: the counts of a table are the sum
+    (:func:`add_domain_counts`) of its parts' (:func:`domain_counts`). Exact statistics of private data: released
+    only through :func:`release_domains` (noise, thresholds)."""
+
+    columns: dict[str, dict[str, Any]]
+
+
+def _date_days(s: pd.Series) -> np.ndarray:
+    import pandas as pd
+
+    return (pd.to_datetime(s) - pd.Timestamp(_EPOCH)).dt.days.to_numpy(dtype=float, na_value=np.nan)
+
+
+def domain_counts(frame: pd.DataFrame, schema: Schema, plan: DomainPlan) -> DomainCounts:
+    """The exact aggregates of ``plan.columns`` in ``frame`` (coerced to ``schema``, the plan's provisional one): one
+    part of a table, or all of it."""
+    import pandas as pd
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, kind in plan.columns:
+        s = frame[name]
+        missing = s.isna().to_numpy()
+        if kind == "keys":
+            counts = s[~missing].astype(str).value_counts(sort=False)
+            keys = np.asarray(sorted(counts.index), dtype=object)
+            observed = counts.reindex(keys).to_numpy(dtype=np.int64) if len(keys) else np.zeros(0, np.int64)
+            out[name] = {"keys": keys, "counts": observed, "missing": int(missing.sum())}
+            continue
+        date = schema[name].type == "date"
+        edges = date_grid() if date else number_grid(schema[name].type == "integer")
+        x = _date_days(s) if date else pd.to_numeric(s).to_numpy(dtype=float, na_value=np.nan)
+        x = x[~missing]
+        cell = np.searchsorted(edges, x, side="right") - 1
+        out[name] = {
+            "cells": np.bincount(cell, minlength=len(edges) - 1).astype(np.int64),
+            "missing": int(missing.sum()),
+        }
+        if name in plan.decimals_of:
+            out[name]["decimals"] = np.bincount(decimal_places(x), minlength=MAX_DECIMALS + 2).astype(
+                np.int64
+            )
+    return DomainCounts(out)
+
+
+def add_domain_counts(a: DomainCounts, b: DomainCounts, max_keys: int | None = None) -> DomainCounts:
+    """The aggregates of two parts of a table, added exactly (a value's counts summed, the values kept sorted as
+    :func:`domain_counts` sorts them). ``max_keys``: raise :class:`TooManyKeys` (naming the columns) when a
+    column's distinct values pass it."""
+    out: dict[str, dict[str, Any]] = {}
+    many = []
+    for name, x in a.columns.items():
+        y = b.columns[name]
+        if "keys" in x:
+            keys, inv = np.unique(np.concatenate([x["keys"], y["keys"]]), return_inverse=True)
+            counts = np.zeros(len(keys), dtype=np.int64)
+            np.add.at(counts, inv, np.concatenate([x["counts"], y["counts"]]))
+            out[name] = {
+                "keys": keys.astype(object),
+                "counts": counts,
+                "missing": x["missing"] + y["missing"],
+            }
+            if max_keys is not None and len(keys) > max_keys:
+                many.append(name)
+        else:
+            out[name] = {k: x[k] + y[k] for k in x}
+    if many:
+        raise TooManyKeys(tuple(many))
+    return DomainCounts(out)
+
+
+def check_keys(counts: DomainCounts, max_keys: int) -> DomainCounts:
+    """``counts``, or :class:`TooManyKeys` naming the categorical columns with more than ``max_keys`` values."""
+    many = tuple(n for n, c in counts.columns.items() if "keys" in c and len(c["keys"]) > max_keys)
+    if many:
+        raise TooManyKeys(many)
+    return counts
+
+
+# -- the release (once, from the whole table's aggregates) ----------------------------------------------------
+
+
+def release_domains(
+    counts: DomainCounts, schema: Schema, plan: DomainPlan, noise, *, missing_codes: bool = True
+) -> tuple[Schema, dict[str, Any]]:
+    """Release the domains of ``plan.columns`` from the table's exact aggregates (:func:`domain_counts`, summed over
+    its parts). Call only after the ledger was charged for the whole fit; ``noise`` is the fit's stream forked for
+    the discovery. Returns the schema with the discovered domains as public ones and the released domains (a DP
+    output), as :func:`discover_domains`."""
     from anonlab.schema import Schema as _Schema
 
-    keep = np.ones(len(frame), dtype=bool)
     released: dict[str, Any] = {}
     new_cols = []
     kinds = dict(plan.columns)
@@ -420,14 +522,10 @@ def discover_domains(
             new_cols.append(col)
             continue
         fork = noise.fork(f"domain {col.name}")
-        s = frame[col.name]
-        missing = s.isna().to_numpy()
+        c = counts.columns[col.name]
         if kinds[col.name] == "keys":
-            vals = s[~missing].astype(str)
-            counts = vals.value_counts(sort=False)
-            keys = np.asarray(sorted(counts.index), dtype=object)
-            observed = counts.reindex(keys).to_numpy(dtype=np.int64) if len(keys) else np.zeros(0, np.int64)
-            noisy = _histogram(np.append(observed, int(missing.sum())), plan, fork)
+            keys = c["keys"]
+            noisy = _histogram(np.append(c["counts"], c["missing"]), plan, fork)
             kept = noisy >= plan.tau
             label = other_label(col)
             cats = tuple(str(k) for k in keys[kept[:-1]])
@@ -437,22 +535,10 @@ def discover_domains(
             has_missing = bool(kept[-1])
             new = replace(col, categories=cats, from_data=False, missing=has_missing)
             released[col.name] = {"categories": list(cats), "other": label, "missing": has_missing}
-            if not (has_missing and missing_codes):
-                keep &= ~missing
         else:
             date = col.type == "date"
             edges = date_grid() if date else number_grid(col.type == "integer")
-            if date:
-                import pandas as pd
-
-                x = (pd.to_datetime(s) - pd.Timestamp(_EPOCH)).dt.days.to_numpy(dtype=float, na_value=np.nan)
-            else:
-                import pandas as pd
-
-                x = pd.to_numeric(s).to_numpy(dtype=float, na_value=np.nan)
-            cell = np.searchsorted(edges, x[~missing], side="right") - 1
-            counts = np.bincount(cell, minlength=len(edges) - 1)
-            noisy = _histogram(np.append(counts, int(missing.sum())), plan, fork)
+            noisy = _histogram(np.append(c["cells"], c["missing"]), plan, fork)
             kept = noisy >= plan.tau_cells
             has_missing = bool(kept[-1])
             span = _kept_cells(edges, kept[:-1])
@@ -478,14 +564,58 @@ def discover_domains(
             # decimals read from the data are dropped: a float's precision is discovered (its own histogram)
             decimals = None
             if col.name in plan.decimals_of:
-                decimals = _discover_decimals(x[~missing], plan, noise.fork(f"decimals {col.name}"))
+                decimals = _released_decimals(c["decimals"], plan, noise.fork(f"decimals {col.name}"))
             new = replace(
                 col, lower=lower, upper=upper, from_data=False, missing=has_missing, decimals=decimals
             )
             released[col.name] = {"bounds": shown, "missing": has_missing}
             if col.name in plan.decimals_of:
                 released[col.name]["decimals"] = decimals
-            if not (has_missing and missing_codes):
-                keep &= ~missing
         new_cols.append(new)
-    return _Schema(tuple(new_cols)), released, keep
+    return _Schema(tuple(new_cols)), released
+
+
+def dropped_missing(released: dict[str, Any], missing_codes: bool = True) -> tuple[str, ...]:
+    """The discovered columns whose missing values leave their record out of the fit: those without a missing code
+    (the "missing" key not kept, or ``missing_codes=False``). Uses released information only."""
+    return tuple(n for n, r in released.items() if not (r["missing"] and missing_codes))
+
+
+def kept_rows(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """The records of ``frame`` to fit on: those with a value in each of ``columns`` (:func:`dropped_missing`)."""
+    keep = np.ones(len(frame), dtype=bool)
+    for name in columns:
+        keep &= ~frame[name].isna().to_numpy()
+    return keep
+
+
+def discover_domains(
+    frame: pd.DataFrame | DomainCounts,
+    schema: Schema,
+    plan: DomainPlan,
+    noise,
+    *,
+    missing_codes: bool = True,
+) -> tuple[Schema, dict[str, Any], np.ndarray]:
+    """Release the domains of ``plan.columns`` from ``frame`` (coerced to ``schema``'s types). Call only after the
+    ledger was charged for the whole fit; ``noise`` is the fit's stream forked for the discovery.
+
+    Returns the schema with the discovered domains as public ones (``from_data = false``; a column gets
+    ``missing = false`` where the "missing" key was not kept; a categorical column's last category is its "other"
+    label, ``released[name]["other"]``, which the encoding must use for unlisted values), the released domains (a
+    DP output), and a boolean mask of the records to keep: a record is left out where a discovered column without
+    a missing code holds a missing (or, for a number, unkept) value (a per-record filter that uses only released
+    information).
+    ``missing_codes=False`` (the fit's public statement that no value is missing) gives no column a missing
+    code.
+
+    The steps: :func:`domain_counts` (the exact aggregates), :func:`release_domains` (the noise, once, on the
+    whole table's aggregates), :func:`kept_rows` of :func:`dropped_missing`. A table on a cluster passes its
+    :class:`DomainCounts` (its parts' counts, added) in place of the frame: no rows, so the mask is empty and the
+    caller leaves out the records of :func:`dropped_missing` where it reads them
+    (:mod:`anonlab.distributed.marginals`)."""
+    counts = frame if isinstance(frame, DomainCounts) else domain_counts(frame, schema, plan)
+    found, released = release_domains(counts, schema, plan, noise, missing_codes=missing_codes)
+    if isinstance(frame, DomainCounts):
+        return found, released, np.ones(0, dtype=bool)
+    return found, released, kept_rows(frame, dropped_missing(released, missing_codes))

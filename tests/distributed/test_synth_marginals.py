@@ -172,15 +172,6 @@ def test_refusals_come_before_the_charge(cluster, table, tmp_path):
     with pytest.raises(InputError, match="column 'age'") as err:
         fit_synthesizer(MST(epsilon=1.0), _split(bad), "adult", ledger=led, scheduler=cluster)
     assert "forty" not in str(err.value)
-    from anonlab.datasets import adult_schema
-    from anonlab.schema import Schema
-
-    sch = adult_schema()
-    cols = tuple(
-        c if c.name != "workclass" else c.__class__(**{**c.__dict__, "from_data": True}) for c in sch
-    )
-    with pytest.raises(UsageError, match="domain discovery does not run on a cluster"):
-        fit_synthesizer(MST(epsilon=1.0), _split(table), Schema(cols), ledger=led, scheduler=cluster)
     with pytest.raises(UsageError, match="needs a schema"):
         fit_synthesizer(MST(epsilon=1.0), _split(table.rename(columns={"age": "Age"})), None, trust_domains=True,
                         scheduler=cluster)  # fmt: skip
