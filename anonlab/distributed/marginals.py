@@ -71,6 +71,26 @@ def _coerce(part, schema, keep, source):
         return tuple(bad) or (schema.columns[0].name,), None
 
 
+def _refusal(data, encoding):
+    """What in-process encoding refuses before the charge (a missing value in a column without a missing code, a
+    category it cannot code), as ``(column index, 0 for a missing value else 1, message)`` for the first such
+    column of this part, or ``None``. The parts' least is the whole table's: the first column in the encoding's
+    order, a missing value before an unlisted category, as :meth:`~anonlab.synth.encoding.Encoding.encode`
+    checks them."""
+    for j, c in enumerate(encoding.columns):
+        if c.missing:
+            continue  # a column with a missing code refuses nothing
+        try:
+            c.encode(data[c.name])
+        except InputError as err:
+            return (j, 0 if bool(data[c.name].isna().any()) else 1, str(err))
+    return None
+
+
+def _least(a, b):
+    return min((r for r in (a, b) if r is not None), default=None)
+
+
 def _scan_part(part, schema, keep, encoding, wide, dplan, source):
     """What a fit reads before its charge: the coercion's checks, the row count, the quantile ranks of the wide
     columns and the density units of the binned ones (with discovered domains: after the discovery, on its
@@ -81,13 +101,16 @@ def _scan_part(part, schema, keep, encoding, wide, dplan, source):
     bad, data = _coerce(part, schema, keep, source)
     if bad:
         return {"bad": bad}
+    refused = _refusal(data, encoding)
+    if refused:
+        return {"bad": (), "refused": refused}
     by_name = {c.name: c for c in encoding.columns}
     ranks = {n: quantile_ranks(by_name[n].values(data[n]), by_name[n]) for n in wide}
     units = {}
     if dplan is not None:
         for n, *_ in dplan.columns:
             units[n] = density_units(by_name[n].values(data[n]), dplan, n)
-    return {"bad": (), "n": len(data), "ranks": ranks, "units": units}
+    return {"bad": (), "refused": None, "n": len(data), "ranks": ranks, "units": units}
 
 
 def _merge_units(a, b):
@@ -103,28 +126,35 @@ def _merge_scan(a, b):
     bad = tuple(dict.fromkeys((*a["bad"], *b["bad"])))
     if bad:
         return {"bad": bad}
+    refused = _least(a["refused"], b["refused"])
+    if refused:
+        return {"bad": (), "refused": refused}
     return {
         "bad": (),
+        "refused": None,
         "n": a["n"] + b["n"],
         "ranks": {k: a["ranks"][k] + b["ranks"][k] for k in a["ranks"]},
         "units": {k: _merge_units(a["units"][k], b["units"][k]) for k in a["units"]},
     }
 
 
-def _discovery_part(part, schema, keep, plan, max_keys, source):
-    """What a fit with discovered domains reads before its charge: the coercion's checks, the row count and the
-    discovery's exact aggregates (:func:`anonlab.synth.domains.domain_counts`; a column with more than
-    ``max_keys`` distinct values is named, not counted)."""
+def _discovery_part(part, schema, keep, encoding, plan, max_keys, source):
+    """What a fit with discovered domains reads before its charge: the coercion's and the provisional encoding's
+    checks, the row count and the discovery's exact aggregates (:func:`anonlab.synth.domains.domain_counts`; a
+    column with more than ``max_keys`` distinct values is named, not counted)."""
     from anonlab.synth.domains import TooManyKeys, check_keys, domain_counts
 
     bad, data = _coerce(part, schema, keep, source)
     if bad:
         return {"bad": bad}
+    refused = _refusal(data, encoding)
+    if refused:
+        return {"bad": (), "refused": refused, "many": ()}
     try:
         counts = check_keys(domain_counts(data, schema, plan), max_keys)
     except TooManyKeys as err:
-        return {"bad": (), "many": err.columns}
-    return {"bad": (), "many": (), "n": len(data), "domains": counts}
+        return {"bad": (), "refused": None, "many": err.columns}
+    return {"bad": (), "refused": None, "many": (), "n": len(data), "domains": counts}
 
 
 def _merge_discovery(a, b, max_keys):
@@ -133,14 +163,17 @@ def _merge_discovery(a, b, max_keys):
     bad = tuple(dict.fromkeys((*a["bad"], *b["bad"])))
     if bad:
         return {"bad": bad}
+    refused = _least(a["refused"], b["refused"])
+    if refused:
+        return {"bad": (), "refused": refused, "many": ()}
     many = tuple(dict.fromkeys((*a["many"], *b["many"])))
     if not many:
         try:
-            return {"bad": (), "many": (), "n": a["n"] + b["n"],
+            return {"bad": (), "refused": None, "many": (), "n": a["n"] + b["n"],
                     "domains": add_domain_counts(a["domains"], b["domains"], max_keys)}  # fmt: skip
         except TooManyKeys as err:
             many = err.columns
-    return {"bad": (), "many": many}
+    return {"bad": (), "refused": None, "many": many}
 
 
 def _count_part(part, schema, keep, encoding, cliques, source):
@@ -225,6 +258,8 @@ class _Table:
         if not parts:  # no partition: the empty table's aggregates
             return kernel(ddf._meta.iloc[:0], self.schema, self.keep, *args, self.source)
         out = _compute(self.client, parts[0])[0]
+        if out.get("refused"):  # as in-process encoding refuses, before the charge
+            raise InputError(out["refused"][2])
         if out["bad"]:
             first = next(c for c in self.schema.columns if c.name in out["bad"])
             raise InputError(
@@ -236,10 +271,12 @@ class _Table:
     def scan(self, encoding, wide, dplan) -> dict[str, Any]:
         return self._reduce(_scan_part, _merge_scan, encoding, tuple(wide), dplan)
 
-    def discovery(self, plan, max_keys: int) -> dict[str, Any]:
+    def discovery(self, encoding, plan, max_keys: int) -> dict[str, Any]:
         """The row count and the discovery's exact aggregates, summed (a column past ``max_keys`` values refused
         naming it, before anything is charged)."""
-        out = self._reduce(_discovery_part, _merge_discovery, plan, max_keys, merge_args=(max_keys,))
+        out = self._reduce(
+            _discovery_part, _merge_discovery, encoding, plan, max_keys, merge_args=(max_keys,)
+        )
         if out["many"]:
             many = out["many"]
             names = ("column " if len(many) == 1 else "columns ") + ", ".join(repr(n) for n in many)
@@ -365,7 +402,7 @@ class _OnCluster:
             # the discovery's aggregates; the ranks and densities read the domains it releases (after the charge)
             from anonlab.synth.domains import MAX_KEYS
 
-            scan = self._cluster.discovery(run.dom, MAX_KEYS)
+            scan = self._cluster.discovery(self.encoding_, run.dom, MAX_KEYS)
         else:
             dplan = None
             if self.point_masses:
