@@ -25,6 +25,9 @@ from anonlab.synth.selection import SELECT_SHARE
 
 __all__ = ["measure", "select", "GraphicalSynthesizer"]
 
+#: Parameters :class:`GraphicalSynthesizer` gives every marginal method (listed after the method's own).
+_SHARED = ("select_share",)
+
 
 def measure(codes: np.ndarray, sizes, clique, sigma: float, noise) -> tuple[Measurement, float]:
     """The marginal on ``clique`` with discrete Gaussian noise of standard deviation ``sigma``; and its rho."""
@@ -57,6 +60,21 @@ class GraphicalSynthesizer(EncodedSynthesizer):
     """
 
     select_share: float = SELECT_SHARE
+
+    @classmethod
+    def _wrap_init(cls) -> None:
+        """The signature lists the parameters this base gives every marginal method (``select_share``) after the
+        method's own, so ``AIM(epsilon, delta, workload_k, ...)`` still opens with AIM's."""
+        import inspect
+
+        super()._wrap_init()
+        sig = inspect.signature(cls.__init__)
+        params = list(sig.parameters.values())
+        shared = [p for p in params if p.name in _SHARED]
+        rest = [p for p in params if p.name not in _SHARED]
+        own = {f.name for f in cls._method_fields()} - set(_SHARED)
+        at = max((i for i, p in enumerate(rest) if p.name in own), default=len(rest) - 1) + 1
+        cls.__init__.__signature__ = sig.replace(parameters=[*rest[:at], *shared, *rest[at:]])
 
     def _learn(self, run, noise):
         """The method's fit, then the model choice (:mod:`anonlab.synth.selection`) on the held-out pairs that

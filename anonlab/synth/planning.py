@@ -28,6 +28,10 @@ with ``small_table="fallback"`` (the default), measures less:
   independent): the DP 1-way baseline itself, each noisy marginal projected onto the simplex
   (:func:`one_way_model`; post-processing).
 
+After the fit, the model choice of :mod:`anonlab.synth.selection` can still release the 1-way model instead, when
+held-out noisy pairs (``select_share`` of rho, measured in :func:`start_fit` right after the plan) show that the
+fit learned noise; the plan is made for the rho the method gets once that share is set aside.
+
 The plan depends only on the sizes, the budget, the method's parameters and ``n`` (the hint or the DP count), so
 two neighbouring tables with the same ``n`` get the same plan; it is recorded in the release's privacy record
 (``details.small_table``) through the allow-lists of :mod:`anonlab.synth.artifacts`.

@@ -126,6 +126,7 @@ def test_legacy_names_still_work(planted, schema):
         "rows_hint": None,
         "small_table": "fallback",
         "compress": True,
+        "select_share": 0.1,
     }
 
 
