@@ -154,14 +154,19 @@ def _uniques(loc: _Local):
 @dataclass
 class _Codes:
     """One partition's rows as the encoded domains' codes: ``X`` (rows x quasi-identifiers, int16 when the codes
-    fit) and ``S`` (rows x sensitive columns)."""
+    fit, column-major) and ``S`` (rows x sensitive columns); ``region``: each row's region after the top cuts so
+    far (None: all in region 0)."""
 
     X: np.ndarray
     S: np.ndarray
+    region: np.ndarray | None = None
+
+    def regions(self) -> np.ndarray:
+        return np.zeros(len(self.X), dtype=np.int64) if self.region is None else self.region
 
 
 def _narrow(a: np.ndarray) -> np.ndarray:
-    return a.astype(np.int16) if a.size == 0 or a.max(initial=0) < 2**15 else a
+    return np.asfortranarray(a.astype(np.int16) if a.size == 0 or a.max(initial=0) < 2**15 else a)
 
 
 def _encode_local(loc: _Local, enc: _Encoder) -> _Codes:
@@ -182,8 +187,8 @@ def _encode_local(loc: _Local, enc: _Encoder) -> _Codes:
          for c, u in zip(names, loc.uniques, strict=True)}
     )  # fmt: skip
     UX, US = enc.codes(frame)
-    X = np.empty((loc.n, d), dtype=np.int32)
-    S = np.empty((loc.n, e), dtype=np.int32)
+    X = np.empty((loc.n, d), dtype=np.int32, order="F")  # column-major: each column contiguous
+    S = np.empty((loc.n, e), dtype=np.int32, order="F")
     for j in range(d):
         X[:, j] = UX[loc.codes[j], j]
     for i in range(e):
@@ -224,31 +229,31 @@ class _Round:
     first: np.ndarray
 
 
-def _regions(X, rounds: list[_Round]):
-    region = np.zeros(len(X), dtype=np.int64)
-    rows = np.arange(len(X))
-    for rd in rounds:
-        thr = rd.thr[region]
-        right = (thr >= 0) & (X[rows, rd.dim[region]] >= thr)
-        region = rd.first[region] + right
-    return region
+def _advance(codes: _Codes, rd: _Round) -> _Codes:
+    """The partition with each row's region after one more round of cuts (the codes shared, not copied)."""
+    region = codes.regions()
+    thr = rd.thr[region]
+    right = (thr >= 0) & (codes.X[np.arange(len(region)), rd.dim[region]] >= thr)
+    return _Codes(codes.X, codes.S, rd.first[region] + right)
 
 
-def _histograms(codes: _Codes, enc: _Encoder, rounds, n_regions: int, with_sensitive: bool):
+def _histograms(codes: _Codes, enc: _Encoder, n_regions: int, with_sensitive: bool):
     """Per quasi-identifier j, its code counts per region (regions x codes of j), then, with l/t, per sensitive
     column i and quasi-identifier j, the counts of i's values beside j's codes (regions x codes of j x values)."""
     X, S = codes.X, codes.S
-    region = _regions(X, rounds)
+    region = codes.regions()
     out: list[np.ndarray] = []
+    keys = []
     for j, q in enumerate(enc.quasi):
         m = q.n_codes
-        out.append(np.bincount(region * m + X[:, j], minlength=n_regions * m).reshape(n_regions, m))
+        keys.append(region * m + X[:, j])
+        out.append(np.bincount(keys[j], minlength=n_regions * m).reshape(n_regions, m))
     if with_sensitive:
         for i, s in enumerate(enc.sensitive):
             v = s.n_values
             for j, q in enumerate(enc.quasi):
                 m = q.n_codes
-                key = (region * m + X[:, j]) * v + S[:, i]
+                key = keys[j] * v + S[:, i]
                 out.append(np.bincount(key, minlength=n_regions * m * v).reshape(n_regions, m, v))
     return out
 
@@ -309,8 +314,9 @@ def _choose_cut(r, hist, sens, enc, crit, refs, tabs, POS, min_side: int):
     return None
 
 
-def _top_cuts(parts_in, enc, crit, refs, partition_rows: int, compute):
-    """The rounds of top cuts, the number of regions and each region's rows."""
+def _top_cuts(codes, enc, crit, refs, partition_rows: int, compute, persist):
+    """The rounds of top cuts, the number of regions, each region's rows and the partitions' codes with each
+    row's region (kept in the workers' memory, updated round by round)."""
     from dask import delayed
 
     from anonlab.deid.mondrian import _cut_tables
@@ -324,8 +330,7 @@ def _top_cuts(parts_in, enc, crit, refs, partition_rows: int, compute):
     n_regions = 1
     need_split = np.array([True])
     for _ in range(_MAX_ROUNDS):
-        parts = [delayed(_histograms)(p, enc, list(rounds), n_regions, crit.needs_sensitive)
-                 for p in parts_in]  # fmt: skip
+        parts = [delayed(_histograms)(c, enc, n_regions, crit.needs_sensitive) for c in codes]
         arrays = compute(_tree_sum(parts))[0]
         d = len(enc.quasi)
         hist, sens = arrays[:d], arrays[d:]
@@ -337,10 +342,11 @@ def _top_cuts(parts_in, enc, crit, refs, partition_rows: int, compute):
             if cut is not None:
                 dim[r], thr[r] = cut
         if not (thr >= 0).any():
-            return rounds, n_regions, sizes
+            return rounds, n_regions, sizes, codes
         width = np.where(thr >= 0, 2, 1)
         first = np.cumsum(width) - width
         rounds.append(_Round(dim, thr, first))
+        codes = persist([delayed(_advance)(c, rounds[-1]) for c in codes])
         need_split = np.repeat(thr >= 0, width)
         n_regions = int(width.sum())
     raise UsageError(f"the top cuts did not settle in {_MAX_ROUNDS} rounds (partition_rows too small?)")
@@ -349,9 +355,9 @@ def _top_cuts(parts_in, enc, crit, refs, partition_rows: int, compute):
 # -- local Mondrian per region -----------------------------------------------------------------------------------
 
 
-def _split_by_region(codes: _Codes, rounds, n_regions: int) -> list:
+def _split_by_region(codes: _Codes, n_regions: int) -> list:
     """Per region, this partition's rows in it: (their positions in the partition, X, S), in partition order."""
-    region = _regions(codes.X, rounds)
+    region = codes.regions()
     order = np.argsort(region, kind="stable")
     bounds = np.searchsorted(region[order], np.arange(n_regions + 1))
     out = []
@@ -421,14 +427,28 @@ def _write_part(part, number, n, pieces, staging, quasi, columns, schema_pa) -> 
         )
     if n == 0:
         return 0
-    out = part.reset_index(drop=True)[columns].copy()
+    rest = [c for c in columns if c not in set(quasi)]
+    other = (
+        pa.Table.from_pandas(part, schema=pa.schema([schema_pa.field(c) for c in rest]), preserve_index=False)
+        if rest
+        else None
+    )
+    # each quasi-identifier as its labels: a dictionary (the labels of the classes present) and each row's index
+    index = np.empty(n, dtype=np.int32)
+    at = 0
+    for rows, inv, _ in pieces:
+        if len(rows):
+            index[rows] = inv + at
+            at += int(inv.max()) + 1  # the piece's classes: 0..inv.max()
+    labelled = {}
     for j, name in enumerate(quasi):
-        col = np.empty(n, dtype=object)
-        for rows, inv, labs in pieces:
-            if len(rows):
-                col[rows] = labs[j][inv]
-        out[name] = col
-    table = pa.Table.from_pandas(out, schema=schema_pa, preserve_index=False)
+        words = np.concatenate([labs[j] for rows, _, labs in pieces if len(rows)])
+        labelled[name] = pa.DictionaryArray.from_arrays(
+            pa.array(index), pa.array(words, type=pa.string())
+        ).dictionary_decode()
+    table = pa.Table.from_arrays(
+        [labelled[c] if c in labelled else other.column(c) for c in columns], schema=schema_pa
+    )
     pq.write_table(table, os.path.join(staging, f"part.{number:05d}.parquet"))
     return n
 
@@ -449,6 +469,9 @@ def _combine_measures(ms: list[dict]) -> dict:
 
 
 def _arrow_schema(meta, quasi):
+    """The release's Arrow schema: the quasi-identifiers (labels) and text columns as strings, the others as
+    pandas converts them, with pandas' metadata (the column dtypes a reader restores)."""
+    import pandas as pd
     import pyarrow as pa
 
     fields = []
@@ -457,7 +480,8 @@ def _arrow_schema(meta, quasi):
             fields.append(pa.field(str(c), pa.string()))
         else:
             fields.append(pa.Schema.from_pandas(meta[[c]], preserve_index=False).field(0))
-    return pa.schema(fields)
+    empty = meta.iloc[:0].assign(**{str(c): pd.Series(dtype=object) for c in quasi})
+    return pa.Table.from_pandas(empty, schema=pa.schema(fields), preserve_index=False).schema
 
 
 def anonymize(
@@ -529,12 +553,12 @@ def anonymize(
         codes = persist([delayed(_encode_local)(x, enc) for x in local])
         del local
         refs = _reference(codes, enc, crit, compute)
-        rounds, n_regions, sizes = _top_cuts(
-            codes, enc, crit, refs if crit.needs_sensitive else [], partition_rows, compute
+        rounds, n_regions, sizes, codes = _top_cuts(
+            codes, enc, crit, refs if crit.needs_sensitive else [], partition_rows, compute, persist
         )
         # the shuffle moves codes only: each region gathers its rows' codes from every partition, and sends each
         # partition back its rows' labels
-        split = [delayed(_split_by_region)(c, rounds, n_regions) for c in codes]
+        split = [delayed(_split_by_region)(c, n_regions) for c in codes]
         strict = bool(method_.strict)
         regions = [delayed(_mondrian_region)([s[r] for s in split], r, enc, crit, strict, refs)
                    for r in range(n_regions)]  # fmt: skip
