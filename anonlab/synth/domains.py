@@ -65,6 +65,15 @@ whose conversion at its delta less ``delta_keys`` fits in its epsilon.
 The plan (columns, sigma, tau, rho, delta_keys) is public; the discovered domains are DP outputs, stored in the
 model's encoding and the sidecar (``privacy.details.discovered_domains``). Columns whose domain is public
 (``from_data = false``) are never touched.
+
+Where it runs
+-------------
+A discovery reads the table only through exact aggregates that add up over the rows (:class:`DomainCounts`: each
+observed value of a category and its count, the grid's cells, the precision histogram, the missing values), so it
+is two steps: :func:`domain_counts` on the table or on each of its parts (summed by :func:`add_domain_counts`), and
+:func:`release_domains` once, on the whole table's sums (all the noise). In-process, :func:`discover_domains` runs
+both on the one frame; on a cluster (:mod:`anonlab.distributed.marginals`) the workers count the parts and the
+client releases. The same rows give the same sums, so the same seed gives the same domains.
 """
 
 from __future__ import annotations
