@@ -19,9 +19,12 @@ counts what the discovery reads instead (:func:`~anonlab.synth.domains.domain_co
 category and its count, the public grid's cells, the precision histogram, the missing values; a column with more
 than :data:`~anonlab.synth.domains.MAX_KEYS` distinct values is refused, naming it, before the charge); after the
 charge the client releases the domains from their sum with the in-process code, and one more pass reads the
-quantile ranks and densities on the discovered encoding, leaving out the records the discovery leaves out. The marginals counted are every clique the method can ask for: MST's pairs, AIM's
-``workload_k``-way workload; smaller cliques are sums of them. On Adult's 15 columns at 32 bins that is 35,290
-cells for MST and 2.6 million for AIM at 3-way, in the client's memory and in each partition's result.
+quantile ranks and densities on the discovered encoding, leaving out the records the discovery leaves out. The
+first pass also runs the encoding's own refusals (a missing value where none may be, a category it cannot code),
+so a fit is refused before the charge where in-process refuses it. The marginals counted are every clique the
+method can ask for: MST's pairs, AIM's ``workload_k``-way workload; smaller cliques are sums of them. On Adult's
+15 columns at 32 bins that is 35,290 cells for MST and 2.6 million for AIM at 3-way, in the client's memory and
+in each partition's result.
 
 Not on a cluster: NAPSU-MQ, DPVI and the SDV baselines (they read the rows).
 """
