@@ -3,8 +3,10 @@
 Each partition is released by the in-process kernel (:func:`anonlab.deid.pseudonym.pseudonymize_rows`): a row's
 pseudonyms and shifted dates depend only on the row and the key, so the rows equal the in-process release. What
 depends on a whole column is settled first, over all partitions: the format of each date column (ISO, or the one
-format guessed from the column's first value, as :func:`anonlab.io.parse_dates` decides) and the column types
-(:func:`anonlab.distributed.read_table`).
+format guessed from the column's first value, as :func:`anonlab.io.parse_dates` decides; from the date columns
+alone when the table is Parquet) and the column types (:func:`anonlab.distributed.read_table`). The distinct
+identifiers of the report are counted exactly in the writing pass: each partition's distinct values of the id
+columns as Arrow arrays, united pairwise in a tree.
 
 The key travels to the workers inside the task (a :class:`~anonlab.deid.pseudonym.Pseudonymizer`, whose ``repr``
 hides it, so a failing task's log line cannot show it), in memory only: never written to disk, a log or an
