@@ -35,7 +35,9 @@ domains read from the data) instead of trusting the draft's.
 
 Run: ``python -m benchmarks.default_path [--tables adult,compas] [--methods mst,aim] [--label before]``; the
 package files come from ``make bench-data``. Each ``--label`` keeps its own figures (with the commit it ran on) in
-benchmarks/results/default_path.json and .md, so a later run on a newer commit sits beside an earlier one.
+benchmarks/results/default_path.json and .md, so a later run on a newer commit sits beside an earlier one;
+``--results /tmp/trial`` writes trial runs to /tmp/trial.json and .md instead. ``--synth-args`` passes options to the
+default path's synth (``--synth-args "--param one_way_share=0.33 --binning density"``).
 """
 
 from __future__ import annotations

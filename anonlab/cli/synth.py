@@ -172,7 +172,7 @@ def add_parser(sub) -> None:
         "--bins",
         type=positive_int,
         default=None,
-        help="bins per numeric column over its public bounds (default 32)",
+        help="bins per numeric column over its public bounds (default 32; aim: 16)",
     )
     fit.add_argument(
         "--binning",

@@ -8,10 +8,11 @@ planned:
 
 1. every one-way marginal is measured with Gaussian noise: as published, sigma^2 = T / (2 * 0.9 * rho) (the
    rounds' starting sigma, so the d one-ways get about 0.9 d / T = 6% of rho); with ``one_way_share`` s, they get
-   s rho, sigma^2 = d / (2 s rho), and the rounds plan T - d rounds on the rest (:func:`round_plan`). Then each column's rare
-   codes (noisy count under 3 sigma) are merged into one code (``compress``, MST's domain compression,
-   :mod:`anonlab.synth.compression`: post-processing) when their summed noisy count is below the expected L1 norm
-   of their noise (so no column with real mass in its rare codes is frozen at this first, large noise), and the rounds and the model work on the smaller domain;
+   s rho, sigma^2 = d / (2 s rho), and the rounds plan T - d rounds on the rest (:func:`round_plan`; default
+   s = 0.33). Then each column's rare codes (noisy count under 3 sigma) are merged into one code (``compress``,
+   MST's domain compression, :mod:`anonlab.synth.compression`: post-processing) when their summed noisy count
+   is below the expected L1 norm of their noise (so no column with real mass in its rare codes is frozen at a
+   large first noise), and the rounds and the model work on the smaller domain;
 2. each round, among the candidates whose junction tree would stay under the model-size cap (which grows with the
    share of budget spent), one is selected with report-noisy-max (epsilon^2 / 2 = 0.1 rho / T of zCDP; score:
    weight x (L1 error of the current model on the real marginal - the expected L1 norm of the noise it would be
@@ -41,6 +42,7 @@ import itertools
 import math
 import numbers
 import time
+from dataclasses import field
 from typing import Any
 
 import numpy as np
@@ -56,9 +58,19 @@ __all__ = ["AIM"]
 
 _ALPHA = 0.9  # share of each round's rho spent on measuring (the rest on selecting)
 
+#: AIM's default ``bins`` per wide numeric or date column (the other methods': 32). AIM scores a candidate by its
+#: error less the expected L1 norm of the noise it would be measured with (0.8 sigma per cell), so a pair of two
+#: 32-bin numbers (1,024 cells) is never worth measuring at its sigma on tables of 10,000-40,000 rows and their
+#: dependence was lost; at 16 bins (256 cells) it is. Cut points and densities inside the bins stay DP (quantile
+#: binning, point masses), so 1-way accuracy does not rest on the bins.
+DEFAULT_AIM_BINS = 16
+
 #: The share of the model's rho AIM spends on its first one-way measurements (``one_way_share``); ``None`` is AIM
-#: as published (the one-ways at the rounds' starting sigma: about 0.9 d / T = 6% of rho with T = 16 d).
-DEFAULT_ONE_WAY_SHARE: float | None = None
+#: as published (the one-ways at the rounds' starting sigma: about 0.9 d / T = 6% of rho with T = 16 d), which
+#: left many-valued columns (time zones, counties, countries) with a 1-way TV of 0.06-0.13 on the default path.
+#: 0.33 (MST spends a third on them too) was chosen from runs on the eight tables of benchmarks/default_path.py
+#: (docs/synth.md, "final-5").
+DEFAULT_ONE_WAY_SHARE: float | None = 0.33
 
 
 def check_one_way_share(value: Any) -> float | None:
@@ -101,9 +113,9 @@ class AIM(GraphicalSynthesizer):
     """AIM (McKenna et al. 2022), anonlab's default DP synthesizer: ``AIM(epsilon=1.0).fit(df, schema)``.
 
     Parameters (and those of :class:`~anonlab.synth.base.EncodedSynthesizer` and
-    :class:`~anonlab.synth.base.Synthesizer`: ``epsilon``, ``delta``, ``seed``, ``bins`` ...). None of them
-    changes the privacy guarantee, which is (``epsilon``, ``delta``) whatever they are; they shape how the budget
-    is spent.
+    :class:`~anonlab.synth.base.Synthesizer`: ``epsilon``, ``delta``, ``seed``, ``bins`` (16 for AIM, see
+    :data:`DEFAULT_AIM_BINS`) ...). None of them changes the privacy guarantee, which is (``epsilon``, ``delta``)
+    whatever they are; they shape how the budget is spent.
 
     workload_k : the size of the workload marginals (every ``k``-way marginal; default 3).
     max_cells : cap on the model's table cells (memory and time; default 200,000).
@@ -116,15 +128,16 @@ class AIM(GraphicalSynthesizer):
     small_table : ``"fallback"`` (default: when the table is too small for the budget, warn and measure fewer
         pairs or only 1-way marginals), ``"warn"`` (only warn) or ``"off"`` (no check, no row count).
     one_way_share : the share of the model's rho spent on the first one-way measurements, strictly between 0 and 1
-        (``None``: AIM as published, the one-ways at the rounds' starting sigma, about 6% of rho). A larger share
-        makes every column's one-way marginal more exact (many-valued columns' 1-way error is mostly this noise)
-        and leaves less for the adaptive rounds. The small-table plan's ``pairs`` mode keeps the published
-        schedule. Public (recorded with the parameters); the total spent is ``rho`` whatever it is.
+        (default 0.33; ``None``: AIM as published, the one-ways at the rounds' starting sigma, about 6% of rho).
+        A larger share makes every column's one-way marginal more exact (many-valued columns' 1-way error is
+        mostly this noise) and leaves less for the adaptive rounds. The small-table plan's ``pairs`` mode keeps
+        the published schedule. Public (recorded with the parameters); the total spent is ``rho`` whatever it is.
     compress : merge each column's rare codes (noisy one-way count under 3 sigma) into one code after the one-way
         measurements, so the rounds, the model and its size cap work on the smaller domain (MST's domain
         compression, :mod:`anonlab.synth.compression`; post-processing, default on).
     """
 
+    bins: int = field(default=DEFAULT_AIM_BINS, metadata={"common": True})  # see DEFAULT_AIM_BINS
     workload_k: int = 3
     max_cells: int = 200_000
     max_time: float | None = None

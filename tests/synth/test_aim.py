@@ -85,3 +85,10 @@ def test_bad_one_way_shares_are_refused_when_built(bad):
         AIM(one_way_share=bad)
     with pytest.raises(UsageError, match="one_way_share"):
         AIM().set_params(one_way_share=bad)
+
+
+def test_aim_bins_numbers_in_16_by_default_and_takes_any_bins():
+    assert AIM().bins == aim.DEFAULT_AIM_BINS == 16 and AIM(bins=32).bins == 32
+    assert (
+        "bins" not in AIM.default_params()
+    )  # still a common parameter, recorded as `bins` in every artifact

@@ -45,10 +45,10 @@ def test_repr_get_params_and_set_params():
     assert repr(m) == "AIM(epsilon=1.0, delta=1e-09, workload_k=2)"
     assert repr(MST()) == "MST()" and repr(MST(seed=3, iters=50)) == "MST(iters=50, seed=3)"
     params = m.get_params()
-    assert params["epsilon"] == 1.0 and params["workload_k"] == 2 and params["bins"] == 32
+    assert params["epsilon"] == 1.0 and params["workload_k"] == 2 and params["bins"] == 16
     assert AIM(**params).get_params() == params
     assert (
-        m.set_params(max_cells=5000, bins=16) is m and m.max_cells == 5000 and m.params["max_cells"] == 5000
+        m.set_params(max_cells=5000, bins=24) is m and m.max_cells == 5000 and m.params["max_cells"] == 5000
     )
     with pytest.raises(UsageError, match="unknown parameter"):
         m.set_params(nope=1)
