@@ -162,7 +162,7 @@ class _Codes:
     region: np.ndarray | None = None
 
     def regions(self) -> np.ndarray:
-        return np.zeros(len(self.X), dtype=np.int64) if self.region is None else self.region
+        return np.zeros(len(self.X), dtype=np.int32) if self.region is None else self.region
 
 
 def _narrow(a: np.ndarray) -> np.ndarray:
@@ -234,14 +234,14 @@ def _advance(codes: _Codes, rd: _Round) -> _Codes:
     region = codes.regions()
     thr = rd.thr[region]
     right = (thr >= 0) & (codes.X[np.arange(len(region)), rd.dim[region]] >= thr)
-    return _Codes(codes.X, codes.S, rd.first[region] + right)
+    return _Codes(codes.X, codes.S, (rd.first[region] + right).astype(np.int32))
 
 
 def _histograms(codes: _Codes, enc: _Encoder, n_regions: int, with_sensitive: bool):
     """Per quasi-identifier j, its code counts per region (regions x codes of j), then, with l/t, per sensitive
     column i and quasi-identifier j, the counts of i's values beside j's codes (regions x codes of j x values)."""
     X, S = codes.X, codes.S
-    region = codes.regions()
+    region = codes.regions().astype(np.int64)  # region x codes x values may pass 2**31
     out: list[np.ndarray] = []
     keys = []
     for j, q in enumerate(enc.quasi):
