@@ -180,3 +180,33 @@ def test_cli(cluster, cli, adult, tmp_path):
     code, _, err = cli(*args, "-o", tmp_path / "g.parquet", "--method", "global", "--scheduler", "local:2")
     assert code == 2 and "--scheduler supports --method mondrian" in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+def test_codes_of_every_kind_of_column_are_the_in_process_ones(cluster, tmp_path, mixed):
+    """The values are encoded once per partition (each distinct value looked up once): numbers with missing values,
+    categories, dates with missing values and text give the in-process release, row for row; so does a partition
+    with an object column mixing numbers and text (encoded value by value)."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    df = pd.DataFrame(
+        {
+            "age": pd.array(rng.integers(20, 70, n), dtype="Int64"),
+            "sex": pd.Categorical(rng.choice(["F", "M"], n)),
+            "visit": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 400, n), unit="D"),
+            "code": rng.choice(
+                np.array([1, "1", 2.5, "b", None] if mixed else ["a", "b", None], dtype=object), n
+            ),
+            "income": rng.choice(["<=50K", ">50K"], n),
+        }
+    )
+    df.loc[::11, "age"] = pd.NA
+    df.loc[::7, "visit"] = pd.NaT
+    quasi = ["age", "sex", "visit", "code"]
+    want, report = anonymize_in_process(df, quasi=quasi, k=4, l=2, sensitive=["income"])
+    got = anonymize(_split(df, 3), tmp_path / "o.parquet", quasi=quasi, k=4, l=2, sensitive=["income"],
+                    scheduler=cluster)  # fmt: skip
+    out = pd.read_parquet(tmp_path / "o.parquet")
+    assert got.search["regions"] == 1
+    pd.testing.assert_frame_equal(out[quasi], want[quasi].astype(object), check_dtype=False)
+    assert (got.n_classes, got.loss.gcp) == (report.n_classes, pytest.approx(report.loss.gcp, rel=1e-12))
