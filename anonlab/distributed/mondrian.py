@@ -4,20 +4,22 @@ The published distributed Mondrian scheme (top-down: cut the data space on globa
 one worker, then partition each region locally; e.g. Zhang et al., "A scalable two-phase top-down specialization
 approach", and the MapReduce/Spark Mondrian implementations that follow it):
 
-1. **Encoding.** The distinct values of every quasi-identifier and sensitive column are collected (small: their
-   number is bounded by the domains, not the rows) and encoded by the in-process encoder
-   (:func:`anonlab.deid.encoded_table.encode_table`: the same codes, orders, hierarchies, schema checks), so each
-   partition maps its values to the same codes.
-2. **Top cuts** (on the cluster). Each round counts, per current region, every quasi-identifier's codes (and,
-   with l or t, the sensitive values beside each code) on the workers; only these histograms reach the client.
-   A region larger than ``partition_rows`` is cut on its widest quasi-identifier (normalised range, as Mondrian
-   ranks them; the next when a cut is not allowed) at the median, with equal values kept together (a strict cut),
-   at a subtree boundary for a column with a hierarchy; a cut is allowed when both halves hold at least k records
-   and meet l and t as a whole. The cuts form a tree that every partition applies to its own rows.
-3. **Local Mondrian.** The rows are shuffled so that each region is one partition, and each region is partitioned
-   by :func:`anonlab.deid.mondrian.mondrian` (relaxed or strict as asked), with the t-closeness reference the whole
-   table's sensitive distribution (not the region's), and released with the in-process labels
-   (:func:`anonlab.deid.mondrian.describe_classes`). Each part is written as it is released.
+1. **Encoding, once.** Each partition's quasi-identifiers and sensitive columns are factorised on its worker
+   (distinct values, each row's place among them); the distinct values (small: bounded by the domains, not the
+   rows) are encoded on the client by the in-process encoder (:func:`anonlab.deid.encoded_table.encode_table`:
+   the same codes, orders, hierarchies, schema checks), and each worker keeps its rows as these codes (int16) in
+   memory for the rest of the run: the table is read only twice (here, and to write the release).
+2. **Top cuts** (on the cluster, on the kept codes). Each round counts, per current region, every
+   quasi-identifier's codes (and, with l or t, the sensitive values beside each code) on the workers; only these
+   histograms reach the client. A region larger than ``partition_rows`` is cut on its widest quasi-identifier
+   (normalised range, as Mondrian ranks them; the next when a cut is not allowed) at the median, with equal values
+   kept together (a strict cut), at a subtree boundary for a column with a hierarchy; a cut is allowed when both
+   halves hold at least k records and meet l and t as a whole. Each row's region is kept beside its codes.
+3. **Local Mondrian.** The codes (not the rows) are shuffled so that each region gathers its rows (in input
+   order), and each region is partitioned by :func:`anonlab.deid.mondrian.mondrian` (relaxed or strict as asked),
+   with the t-closeness reference the whole table's sensitive distribution (not the region's), and labelled by
+   :func:`anonlab.deid.mondrian.describe_classes`; each partition gets its rows' labels back.
+4. **Writing.** Each input partition is read again and written as one Parquet part, its rows in input order.
 
 Every class is a class of the in-process Mondrian run on one region, so it holds at least k records and meets l
 and t against the whole table's distribution: the guarantees hold on the whole output. They are then checked on
@@ -25,8 +27,8 @@ the written output by the distributed :func:`anonlab.distributed.assess` (classe
 released labels, so classes of different regions with the same labels count together, which never lowers k or
 distinct l).
 
-The output differs from the in-process Mondrian (its top cuts are strict and stop at the region size; its rows
-come grouped by region, not in input order), and suppression (``max_suppression``) is not offered here.
+The output differs from the in-process Mondrian (its top cuts are strict and stop at the region size; with one
+region it is the in-process release, row for row), and suppression (``max_suppression``) is not offered here.
 """
 
 from __future__ import annotations
