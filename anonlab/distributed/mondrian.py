@@ -511,14 +511,15 @@ def anonymize(
     table : a path (CSV/TSV file or glob, Parquet file or folder; read as :func:`anonlab.io.read_table` reads) or
         a Dask DataFrame.
     output : the folder of Parquet parts to write (a name ending ``.parquet``), under the staging and completion
-        rule; refused if it exists, unless ``force``.
+        rule; refused if it exists, unless ``force``. One part per input partition, the rows in input order.
     quasi, k, l, t, sensitive, schema, hierarchies, orders : as :func:`anonlab.deid.anonymize`; ``params``: the
         other parameters of :class:`~anonlab.deid.mondrian.Mondrian` (``strict``, ``l_kind``, ``c``).
         ``max_suppression`` (other than 0) and ``suppress_mark`` are refused: no suppression here.
     method : only ``"mondrian"`` runs on a cluster (any other is refused naming it).
     partition_rows : the largest region partitioned on one worker (rows); the top cuts go on until every region
-        is this small or cannot be cut. A worker holds about one region's rows at a time.
-    check : measure the written output with :func:`anonlab.distributed.assess` (a second pass) and raise if its
+        is this small or cannot be cut. A worker holds its partitions' codes (2 bytes a value) and one region's
+        codes at a time while partitioning it.
+    check : measure the written output with :func:`anonlab.distributed.assess` (one more read) and raise if its
         k, l or t misses the asked one; the figures are in the report's ``search["checked"]``.
     scheduler : where to run (see :mod:`anonlab.distributed`).
 
