@@ -83,10 +83,14 @@ def _refusal(data, encoding):
     for j, c in enumerate(encoding.columns):
         if c.missing:
             continue  # a column with a missing code refuses nothing
-        try:
-            c.encode(data[c.name])
-        except InputError as err:
-            return (j, 0 if bool(data[c.name].isna().any()) else 1, str(err))
+        s = data[c.name]
+        missing = bool(s.isna().any())
+        unlisted = c.type == "categorical" and c.other is None and not bool(s.isin(c.labels).all())
+        if missing or unlisted:  # cheap tests first; the message is the encoding's own
+            try:
+                c.encode(s)
+            except InputError as err:
+                return (j, 0 if missing else 1, str(err))
     return None
 
 

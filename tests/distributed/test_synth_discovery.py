@@ -191,3 +191,25 @@ def test_too_many_values_are_refused_before_the_charge(cluster, table, schema, t
         fit_synthesizer(MST(epsilon=1.0, delta=1e-6), _split(table, 3), schema, ledger=led, scheduler=cluster)
     assert "United-States" not in str(err.value)
     assert Ledger.open(led.path).entries == []
+
+
+def test_an_uncodable_category_is_refused_before_the_charge(cluster, table, schema, tmp_path):
+    """A category the public schema does not list, in a column without a missing code or an `other` label:
+    refused by the encoding in-process, and in the cluster's first pass, naming the same column."""
+    import dataclasses
+
+    from anonlab.distributed.marginals import fit_synthesizer
+    from anonlab.errors import InputError
+    from anonlab.schema import Schema
+
+    sch = Schema(tuple(dataclasses.replace(c, from_data=False) for c in schema))
+    df = table.dropna().reset_index(drop=True)
+    df.loc[len(df) - 3, "sex"] = "Unlisted"  # in the last partition only
+    leds = [Ledger.create(tmp_path / f"{s}.jsonl", epsilon=5, delta=1e-5) for s in "ab"]
+    kw = dict(epsilon=1.0, delta=1e-6, missing=False)
+    with pytest.raises(InputError, match="column 'sex' holds a value outside the schema's categories") as a:
+        MST(**kw).fit(df, sch, ledger=leds[0])
+    with pytest.raises(InputError) as b:
+        fit_synthesizer(MST(**kw), _split(df, 3), sch, ledger=leds[1], scheduler=cluster)
+    assert str(a.value) == str(b.value) and "Unlisted" not in str(b.value)
+    assert all(Ledger.open(x.path).entries == [] for x in leds)
