@@ -14,13 +14,13 @@ from anonlab.errors import UsageError
 from anonlab.privacy.ledger import Ledger
 from anonlab.synth.base import Budget, get_method
 from anonlab.synth.encoding import Encoding
-from anonlab.synth.selection import SELECT_SHARE
 from anonlab.synth.planning import (
     AIM_SNR_THRESHOLD,
     ROW_COUNT_SHARE,
     SmallTableWarning,
     plan_small_table,
 )
+from anonlab.synth.selection import SELECT_SHARE
 
 
 @pytest.fixture(scope="module")
