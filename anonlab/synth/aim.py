@@ -162,6 +162,21 @@ class AIM(GraphicalSynthesizer):
         check_params(self.params)  # rows_hint, small_table: refused before anything is read or charged
         check_one_way_share(self.params.get("one_way_share"))
 
+    def _check_resources(self) -> None:
+        """Also refuse, before anything is read or charged, ``rounds`` too few for AIM as published
+        (``one_way_share=None``): each of the d one-way marginals is measured at one round's share of rho, so fewer
+        than d + 1 rounds would spend more than rho on the one-ways alone."""
+        from anonlab.errors import UsageError
+
+        super()._check_resources()
+        d, rounds = len(self.encoding_.sizes), self.params.get("rounds")
+        if self.params.get("one_way_share") is None and rounds is not None and int(rounds) <= d:
+            raise UsageError(
+                f"rounds={rounds}: with one_way_share=None (AIM as published) each of the table's {d} one-way "
+                f"marginals takes one round's share of the budget, so give at least {d + 1} rounds (or a "
+                "one_way_share)"
+            )
+
     def _ledger_extra(self, budget: Budget) -> dict[str, Any]:
         from anonlab.synth.planning import ledger_record
 

@@ -92,3 +92,20 @@ def test_aim_bins_numbers_in_16_by_default_and_takes_any_bins():
     assert (
         "bins" not in AIM.default_params()
     )  # still a common parameter, recorded as `bins` in every artifact
+
+
+@pytest.mark.parametrize("rounds", [2, 3])
+def test_too_few_rounds_for_aim_as_published_are_refused_before_the_charge(planted, tmp_path, rounds):
+    """AIM as published measures each one-way at one round's share: 3 columns need at least 4 rounds, else the
+    one-ways alone would pass rho (this once failed after the charge with an internal accounting error)."""
+    from anonlab.privacy.ledger import Ledger
+
+    path = tmp_path / "l.ledger"
+    Ledger.create(path, epsilon=5.0, delta=1e-6)
+    fit = AIM(epsilon=1.0, seed=3, rounds=rounds, one_way_share=None)
+    with pytest.raises(UsageError, match=f"rounds={rounds}: .* at least 4 rounds"):
+        fit.fit(planted[["a", "b", "city"]], CATEGORICAL, ledger=path)
+    assert Ledger.open(path).entries == []  # nothing charged
+    AIM(seed=3, rounds=rounds, one_way_share=0.3, iters=50, round_iters=10).fit(
+        planted[["a", "b", "city"]], CATEGORICAL, Budget(1.0, 1e-9)
+    )  # with a share the one-ways have their own budget: any rounds
