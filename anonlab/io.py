@@ -46,6 +46,7 @@ __all__ = [
     "read_table",
     "infer_types",
     "parse_dates",
+    "factorize_text",
     "MISSING_VALUES",
     "write_table",
     "check_output",
@@ -234,6 +235,38 @@ def infer_types(df: pd.DataFrame, columns: Sequence[str] | None = None) -> pd.Da
 
 _ISO_DATE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
 _NUMERIC_DATE = r"\d{1,2}[/.\-]\d{1,2}[/.\-]\d{2,4}(?:[ T].*)?"
+
+
+def factorize_text(s: pd.Series):
+    """``pd.factorize(s)`` (missing values coded -1) comparing text values whole: ``(codes, distinct values)``.
+
+    pandas' string hash table stops at a NUL character (1.5 to 2.3 at least), so ``"a"`` and ``"a\\0b"`` are one
+    value to ``pd.factorize``, under whichever comes first, and a NUL-holding value need not be among the distinct
+    values it returns. When any row holds a NUL (checked on every row: the distinct values cannot show it), the
+    values are factorized escaped injectively instead, and each code keeps its own value as written."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    if not (s.dtype == object or isinstance(s.dtype, pd.StringDtype)):
+        return codes, uniques
+    try:
+        nul = bool(s.str.contains("\0", regex=False, na=False).any())
+    except AttributeError:  # objects that are not all text (the .str accessor refuses them)
+        nul = any(isinstance(v, str) and "\0" in v for v in uniques) or bool(
+            s.map(lambda v: isinstance(v, str) and "\0" in v).any()
+        )
+    if not nul:
+        return codes, uniques
+
+    def escaped(v):
+        return v.replace("\\", "\\\\").replace("\0", "\\0") if isinstance(v, str) else v
+
+    codes, first = pd.factorize(s.map(escaped, na_action="ignore"), use_na_sentinel=True)
+    rows = np.flatnonzero(codes >= 0)
+    at = np.empty(len(first), dtype=np.int64)
+    at[codes[rows][::-1]] = rows[::-1]  # the first row of each code
+    return codes, s.iloc[at].array
 
 
 def parse_dates(

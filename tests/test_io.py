@@ -337,3 +337,43 @@ def test_a_parquet_index_is_a_column_not_silently_dropped(tmp_path):
     pd.DataFrame({"id": ["1"], "v": ["a"]}, index=pd.Index(["x"], name="v")).to_parquet(path)
     with pytest.raises(InputError, match="index 'v' repeats a column name"):
         read_table(path)
+
+
+_TEXT = st.text(alphabet=st.sampled_from(["a", "b", "\0", "\\", "0"]), max_size=4)
+
+
+@given(st.lists(st.one_of(_TEXT, st.none()), min_size=1, max_size=12))
+def test_factorize_text_compares_whole_values_even_after_a_nul(values):
+    """pandas' hash table stops at a NUL: "a" before "a\\0b" made them one value (the distinct values showed no
+    NUL, so a check on them missed it). Codes must equal exactly when the values do, each code keeping its own."""
+    import pandas as pd
+
+    from anonlab.io import factorize_text
+
+    for dtype in (object, "string"):
+        s = pd.Series(values, dtype=dtype)
+        codes, uniques = factorize_text(s)
+        seen: dict = {}
+        for v, c in zip(values, codes, strict=True):
+            if v is None:
+                assert c == -1
+                continue
+            assert seen.setdefault(v, c) == c and uniques[c] == v
+        assert len(uniques) == len(seen)
+
+
+def test_identifiers_and_classes_that_differ_after_a_nul_stay_apart():
+    """The reviewer's cases: a prefix seen before its NUL-holding twin."""
+    import pandas as pd
+
+    import anonlab as ad
+    from anonlab.deid.keys import generate_key
+    from anonlab.deid.pseudonym import Pseudonymizer
+    from anonlab.privacy.fingerprint import csv_text
+
+    assert ad.assess(pd.DataFrame({"q": ["a", "a\0b", "a\0b", "a"]}), ["q"]).k == 2
+    pz = Pseudonymizer(generate_key())
+    out = pz.pseudonymize_series(pd.Series(["a", "a\0b", "", "\0"], dtype=object))
+    assert len(set(out)) == 4 and out[1] == pz.pseudonym("a\0b")
+    df = pd.DataFrame({"a": ["x", "x\0y"], "b": [1, 2]})
+    assert csv_text(df) == df.to_csv(index=False, lineterminator="\n").encode()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from anonlab.deid.keys import SecretKey
-from anonlab.io import parse_dates
+from anonlab.io import factorize_text, parse_dates
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,28 +113,9 @@ class Pseudonymizer:
 def _identifier_codes(s: pd.Series):
     """(codes, distinct values as text) of an identifier column, missing values coded -1; a float column is
     refused (see :meth:`Pseudonymizer.pseudonymize_series`)."""
-    import pandas as pd
 
     _refuse_float(s)
-    text = s.astype("string")
-    codes, uniques = pd.factorize(text, use_na_sentinel=True)
-    if uniques.str.contains("\0", regex=False).any():
-        # pandas' string hash table stops at a NUL ("a\0b" and "a\0c" would share a pseudonym): factorize the
-        # values escaped injectively, and keep each code's own text
-        escaped = text.str.replace("\\", "\\\\", regex=False).str.replace("\0", "\\0", regex=False)
-        codes, escaped_uniques = pd.factorize(escaped, use_na_sentinel=True)
-        uniques = text.iloc[_first_rows(codes, len(escaped_uniques))].array
-    return codes, uniques
-
-
-def _first_rows(codes, n: int):
-    """The first row of each code ``0..n-1`` (codes ``-1`` skipped)."""
-    import numpy as np
-
-    rows = np.flatnonzero(codes >= 0)
-    first = np.empty(n, dtype=np.int64)
-    first[codes[rows][::-1]] = rows[::-1]
-    return first
+    return factorize_text(s.astype("string"))  # whole values: "a\0b" and "a\0c" keep their own pseudonyms
 
 
 _B32 = b"abcdefghijklmnopqrstuvwxyz234567"  # RFC 4648 base32, lowercase
@@ -349,7 +330,7 @@ def _parse_distinct(s: pd.Series, column: str, date_format, source):
     the distinct values; on an error, on the whole column, so that the error names the row it names today."""
     import pandas as pd
 
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    codes, uniques = factorize_text(s)  # whole values: a NUL does not merge two texts
     try:
         udates, fmt = parse_dates(pd.Series(uniques), column, date_format, source)
     except Exception:

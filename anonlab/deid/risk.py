@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from anonlab.errors import InputError, UsageError
+from anonlab.io import factorize_text
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -206,14 +207,11 @@ def _codes(s: pd.Series, dense: bool = True) -> tuple[np.ndarray, int]:
             return (v - lo).astype(np.int64), hi - lo + 1
     if s.dtype == object:
         s = s.astype("string")  # mixed objects: compare as text, as the values appear in the file
-    codes, uniques = pd.factorize(s, use_na_sentinel=False)
-    if uniques.dtype.kind in "OU" or str(uniques.dtype) == "string":
-        # pandas' string hash table stops at a NUL character ("a\0b" == "a\0c"), which would merge classes and
-        # overstate k: seen on 1.5.3 and still on 2.3.3 (pd.factorize(["a\0b", "a\0c"]) gives one class). Escape NULs injectively and factorize again (checked on the distinct values only).
-        if pd.Index(uniques).astype("string").str.contains("\0", regex=False).fillna(False).any():
-            escaped = s.str.replace("\\", "\\\\", regex=False).str.replace("\0", "\\0", regex=False)
-            codes, uniques = pd.factorize(escaped, use_na_sentinel=False)
-    return codes.astype(np.int64, copy=False), max(len(uniques), 1)
+    # text compared whole: pandas' string hash table stops at a NUL ("a" and "a\0b" would be one class,
+    # overstating k), see anonlab.io.factorize_text; missing values are a code of their own
+    codes, uniques = factorize_text(s)
+    codes = np.where(codes < 0, len(uniques), codes) if (codes < 0).any() else codes
+    return codes.astype(np.int64, copy=False), len(uniques) + int((codes == len(uniques)).any()) or 1
 
 
 def _densify(key: np.ndarray, bound: int) -> np.ndarray:

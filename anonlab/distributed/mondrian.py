@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from anonlab.errors import InputError, UsageError
+from anonlab.io import factorize_text
 
 __all__ = ["anonymize", "DEFAULT_PARTITION_ROWS"]
 
@@ -137,7 +138,7 @@ def _factorize(part, cols) -> _Local:
     uniques, codes = [], []
     for c in cols:
         col = part[c]
-        f, u = pd.factorize(col)  # missing: -1
+        f, u = factorize_text(col)  # missing: -1; text compared whole (a NUL does not merge two values)
         u = pd.Series(u, dtype=col.dtype, name=c) if not isinstance(u, pd.Series) else u
         if col.dtype == object and not all(isinstance(v, str) for v in u):
             return _Local(len(part), [part[x].drop_duplicates() for x in cols], None, part[cols])

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from anonlab.errors import InputError
+from anonlab.io import factorize_text
 
 __all__ = ["assess"]
 
@@ -50,12 +51,8 @@ def _column(s):
     if s.dtype == object or str(s.dtype).startswith("string"):
         if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) not in ("string", "empty"):
             s = s.where(s.isna(), s.astype(str))  # mixed objects compare as text
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
-        values = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
-        if values.str.contains("\0", regex=False).any():  # merged by the hash table: factorize escaped
-            codes, uniq = pd.factorize(_escape(s.astype(object)), use_na_sentinel=True)
-            return codes.astype(np.int64), pd.Series(np.asarray(uniq, dtype=object), dtype=object)
-        return codes.astype(np.int64), _escape(values)
+        codes, uniq = factorize_text(s)  # whole values: a NUL does not merge two texts
+        return codes.astype(np.int64), _escape(pd.Series(np.asarray(uniq, dtype=object), dtype=object))
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     return codes.astype(np.int64), pd.Series(uniq)
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
+from anonlab.io import factorize_text
+
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
@@ -103,7 +105,7 @@ def _column_fields(s: pd.Series) -> np.ndarray | None:
     elif isinstance(dtype, pd.StringDtype) or (
         dtype == np.dtype(object) and pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
     ):
-        codes, uniq = pd.factorize(s, use_na_sentinel=True)
+        codes, uniq = factorize_text(s)  # whole values: to_csv writes "x\0y" whole
         text = np.array([_quoted(str(v)) for v in uniq], dtype=object)
     else:
         return None
