@@ -312,6 +312,7 @@ def _shift_dates(df, out, pz: Pseudonymizer, dates, by, date_format, source, sub
     for col, (codes, uniques, udates, fmt) in parsed.items():
         present = codes >= 0
         known = udates.to_numpy()
+        _check_shift_range(known, codes, pz.max_shift_days, col, source)
         shifted = np.append(known, np.array(["NaT"], dtype=known.dtype))[codes] + delta  # NaT: missing
         if fmt:
             written = _formatted(shifted, present, np.full(len(codes), fmt, dtype=object))
@@ -323,6 +324,26 @@ def _shift_dates(df, out, pz: Pseudonymizer, dates, by, date_format, source, sub
         written = _formatted(shifted, present, np.append(shapes, None)[codes])
         written[~present] = pd.NA
         out[col] = pd.Series(written, index=df.index, dtype=object, name=col)
+
+
+def _check_shift_range(known, codes, span: int, column: str, source) -> None:
+    """Refuse a date that a shift of up to ``span`` days could carry past what pandas holds (1677-09-21 to
+    2262-04-11): numpy's datetime arithmetic would wrap around silently and write a wrong date."""
+    import numpy as np
+    import pandas as pd
+
+    from anonlab.errors import InputError
+
+    limit = np.timedelta64(int(span), "D")
+    lo = np.datetime64(pd.Timestamp.min, "ns") + limit
+    hi = np.datetime64(pd.Timestamp.max, "ns") - limit
+    bad = ~np.isnat(known) & ((known < lo) | (known > hi))
+    if bad.any():
+        row = int(np.flatnonzero(bad[codes] & (codes >= 0))[0]) + 1
+        raise InputError(
+            f"{source}: column {column!r}, row {row}: a date within {span} days of the range pandas can hold "
+            "(1677-09-21 to 2262-04-11) cannot be shifted"
+        )
 
 
 def _parse_distinct(s: pd.Series, column: str, date_format, source):

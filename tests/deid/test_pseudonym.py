@@ -419,3 +419,14 @@ def test_identifiers_differing_after_a_nul_get_their_own_pseudonyms():
     assert [offsets[i] for i in (0, 1, 4)] == [pz.offset_days(s[i]) for i in (0, 1, 4)]
     _, report = pseudonymize(pd.DataFrame({"id": s}), key=KEY, ids=["id"])
     assert report.distinct_ids == {"id": 3}
+
+
+def test_a_date_a_shift_could_carry_past_pandas_range_is_refused_naming_its_row():
+    """numpy's datetime arithmetic wraps around silently past 2262-04-11: such a date is refused, not garbled."""
+    df = pd.DataFrame({"id": ["1", "2", "3"], "d": ["2020-01-01", None, "2262-04-01"]})
+    from anonlab.deid.pseudonym import pseudonymize
+
+    with pytest.raises(InputError, match=r"column 'd', row 3: a date within 30 days"):
+        pseudonymize(df, key=KEY, ids=["id"], dates=["d"], by="id", max_shift_days=30)
+    out, _ = pseudonymize(df.iloc[:2], key=KEY, ids=["id"], dates=["d"], by="id", max_shift_days=30)
+    assert out["d"].iloc[0] != "2020-01-01"
