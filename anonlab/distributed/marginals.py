@@ -390,7 +390,14 @@ def _cliques(synth, d: int) -> list[tuple[int, ...]]:
         k = max(1, min(int(synth.params["workload_k"]), d))
     else:
         k = min(2, d)
-    return list(itertools.combinations(range(d), k))
+    cliques = list(itertools.combinations(range(d), k))
+    if k < 2 and synth.params.get(
+        "select_share"
+    ):  # the model choice's held-out pairs: counted in the same pass
+        from anonlab.synth.selection import held_out_pairs
+
+        cliques += list(held_out_pairs(d))
+    return cliques
 
 
 class _OnCluster:

@@ -151,10 +151,13 @@ def test_mst_public_bins_and_no_point_masses(cluster, table):
     _same_fit(a, b)
 
 
-def test_aim_release_equals_in_process(cluster, table):
+@pytest.mark.parametrize(
+    "workload_k", [3, 1]
+)  # 1: the model choice's held-out pairs are counted in the same pass
+def test_aim_release_equals_in_process(cluster, table, workload_k):
     cols = ["age", "workclass", "education", "sex", "hours-per-week", "native-country", "income-per-year"]
     df = table[cols]
-    kw = dict(epsilon=2.0, seed=5, rounds=8, iters=30, round_iters=10)
+    kw = dict(epsilon=2.0, seed=5, rounds=8, iters=30, round_iters=10, workload_k=workload_k)
     a = AIM(**kw).fit(df, "adult")
     b = fit_synthesizer(AIM(**kw), _split(df, 3), "adult", scheduler=cluster)
     _same_fit(a, b)
