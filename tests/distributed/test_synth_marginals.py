@@ -243,11 +243,11 @@ class _ReplaceOneMST(MST):
     supports_replace_one = True
 
 
-def _replace_one_fits(cluster, table, tmp_path, cls, pop):
-    kw = dict(epsilon=1.0, seed=3, iters=10, point_masses=False)
-    leds = [
+def _replace_one_ledgers(tmp_path, name: str, pop: int) -> list:
+    """Two fresh replace-one ledgers of population ``pop`` (one per path: in-process and cluster)."""
+    return [
         Ledger.create(
-            tmp_path / f"{cls.__name__}{pop}{s}.jsonl",
+            tmp_path / f"{name}{s}.jsonl",
             epsilon=5,
             delta=1e-5,
             neighbours="replace-one",
@@ -255,6 +255,11 @@ def _replace_one_fits(cluster, table, tmp_path, cls, pop):
         )
         for s in "ab"
     ]
+
+
+def _replace_one_fits(cluster, table, tmp_path, cls, pop):
+    kw = dict(epsilon=1.0, seed=3, iters=10, point_masses=False)
+    leds = _replace_one_ledgers(tmp_path, f"{cls.__name__}{pop}", pop)
     a = cls(**kw).fit(table, "adult", ledger=leds[0])
     b = fit_synthesizer(cls(**kw), _split(table, 3), "adult", ledger=leds[1], scheduler=cluster)
     assert a.neighbours_ == b.neighbours_ == ("replace-one" if cls.supports_replace_one else "add/remove")
@@ -276,16 +281,7 @@ def test_replace_one_ledger_as_in_process(cluster, table, tmp_path):
     # a replace-one release on a table whose size is not the ledger's: refused by both at the charge (after the
     # first pass), with the same message and nothing charged
     for pop in (n - 1, n + 1):
-        leds = [
-            Ledger.create(
-                tmp_path / f"bad{pop}{s}.jsonl",
-                epsilon=5,
-                delta=1e-5,
-                neighbours="replace-one",
-                population_size=pop,
-            )
-            for s in "ab"
-        ]
+        leds = _replace_one_ledgers(tmp_path, f"bad{pop}", pop)
         with pytest.raises(PrivacyError, match=f"population size of {pop} rows") as a_err:
             _ReplaceOneMST(epsilon=1.0).fit(table, "adult", ledger=leds[0])
         with pytest.raises(PrivacyError, match=f"population size of {pop} rows") as b_err:
