@@ -83,6 +83,24 @@ def test_sampling_follows_the_model():
     assert workload_error(codes, syn, sizes, [(0, 1), (1, 2)]) < 0.05
 
 
+def test_sampling_is_stratified_so_counts_sit_at_n_times_the_model_within_a_few_rows():
+    """Each clique's new cells get counts within a few rows of their expected count (rounding), where independent
+    draws would scatter them by about the square root (about 30 rows here); conditional independence given the
+    separator is kept (the strata are dealt at random within each group)."""
+    codes, sizes = _data()
+    ms = [Measurement(c, marginal(codes, sizes, c), 1e-3) for c in [(0, 1), (1, 2), (2, 4), (3,)]]
+    model = estimate(sizes, ms, iters=2000)
+    n = 20011
+    syn = model.sample(n, np.random.default_rng(3))
+    for c in [(0, 1), (1, 2), (2, 4), (3,)]:
+        expected = n * model.marginal(c) / model.marginal(c).sum()
+        assert np.abs(marginal(syn, sizes, c) - expected).max() <= 6
+    for c in [(0, 2), (0, 4), (3, 4), (0, 3)]:  # across cliques: close to the model's, as a sample is
+        assert tv_distance(marginal(syn, sizes, c), model.marginal(c)) < 0.02
+    # the rows come out in a random order, not grouped by the first clique's cells
+    assert np.abs(np.diff(syn[:, 0])).sum() > n / 2
+
+
 def test_total_is_estimated_from_noisy_sums():
     ms = [Measurement((0,), np.array([10.0, 20.0]), 1.0), Measurement((1,), np.array([15.0, 15.0, 2.0]), 1.0)]
     assert 30 < estimate_total(ms) < 32
