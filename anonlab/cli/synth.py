@@ -45,7 +45,8 @@ Privacy: a DP method learns only through noisy measurements paid from (--epsilon
 every row and column of INPUT that is synthesised. It relies on the schema's domains (categories, bounds) being
 public. A domain read from the data (`from_data = true`, e.g. from `anonlab schema infer`) is discovered with
 DP by default (--domains discover: categories by a thresholded noisy histogram, bounds on a public grid, paid
-from the budget: --domain-share of rho, default 20%, and 10% of delta; said on stderr and in the sidecar), or
+from the budget: --domain-share of rho, default 40% for mst and aim where a categorical column is discovered (they
+reuse the kept categories' noisy counts), 20% otherwise, and 10% of delta; said on stderr and in the sidecar), or
 trusted as public with --trust-domains (= --domains trust, recorded), or refused with --domains refuse. Without
 --schema, a table with UCI Adult's columns uses the bundled public Adult schema; any other table gets an
 inferred schema.
@@ -166,7 +167,9 @@ def add_parser(sub) -> None:
         default=None,
         metavar="SHARE",
         help="with domain discovery, the share of the budget (of rho; of epsilon for dpvi) spent on it, strictly "
-        "between 0 and 1 (default 0.2); the total stays (--epsilon, --delta)",
+        "between 0 and 1 (default 0.4 for mst and aim where a categorical column is discovered, as they reuse "
+        "the kept categories' noisy counts as one-way measurements; 0.2 otherwise); the total stays (--epsilon, "
+        "--delta)",
     )
     fit.add_argument(
         "--bins",

@@ -193,6 +193,7 @@ class AIM(GraphicalSynthesizer):
         mode = plan.mode if plan is not None and plan.changes_fit else "full"
         if mode == "1-way":
             measurements, cost, _ = fit_one_way(codes, sizes, rho, noise)
+            measurements = self._with_discovery(measurements)
             spent += cost
             require_privacy_ok(spent, budget.rho)
             self.measured_ = [m.clique for m in measurements]
@@ -223,6 +224,7 @@ class AIM(GraphicalSynthesizer):
             m, cost = measure(codes, sizes, (j,), sigma_1, noise)
             measurements.append(m)
             spent += cost
+        measurements = self._with_discovery(measurements)
         if p["compress"]:  # rare codes merged from the noisy 1-way counts (post-processing)
             self.compression_, codes, sizes, measurements = compress_codes(
                 codes, sizes, measurements, compressible(self.encoding_), limit_groups=True

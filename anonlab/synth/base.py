@@ -191,7 +191,9 @@ class Synthesizer(ABC):
         a share of rho and of delta), ``"trust"`` (= ``trust_domains=True``) uses them as public, ``"refuse"``
         refuses the fit. Public domains are never touched.
     domain_share : with domain discovery, the share of the fit's rho (of epsilon for DPVI) spent on it (default
-        0.2); 10% of delta goes to the chance that a category held by one record is released.
+        0.4 for MST and AIM when a categorical column is discovered, as they reuse the discovery's category counts
+        as one-way measurements; 0.2 otherwise: :meth:`default_domain_share`); 10% of delta goes to the chance that a category held by one record
+        is released.
     trust_domains : accept schema domains read from the data as if public, for every fit (``fit(...,
         trust_domains=True)`` does it for one). This breaks the DP guarantee unless those domains really are
         public; it is recorded in the sidecar and the ledger.
@@ -257,16 +259,25 @@ class Synthesizer(ABC):
         self._check_params()
 
     # -- parameters ----------------------------------------------------------------------------------------------
+    @classmethod
+    def default_domain_share(cls, categories: bool = True) -> float:
+        """The share of the budget a domain discovery gets when ``domain_share`` is not given
+        (:data:`anonlab.synth.domains.DEFAULT_DOMAIN_SHARE`; the marginal methods, which reuse its category counts,
+        override it). ``categories``: whether it discovers a categorical column (a public fact of the schema)."""
+        from anonlab.synth.domains import DEFAULT_DOMAIN_SHARE
+
+        return DEFAULT_DOMAIN_SHARE
+
     def _check_params(self) -> None:
         """Refuse bad parameter values when the synthesizer is built (before anything is read or charged)."""
         self.check_installed()
-        from anonlab.synth.domains import DEFAULT_DOMAIN_SHARE, check_mode
+        from anonlab.synth.domains import check_mode
 
         if self.domains is not None:
             check_mode(self.domains)
         if self.trust_domains and self.domains not in (None, "trust"):
             raise UsageError(f"trust_domains=True and domains={self.domains!r} contradict each other")
-        share = DEFAULT_DOMAIN_SHARE if self.domain_share is None else self.domain_share
+        share = self.default_domain_share() if self.domain_share is None else self.domain_share
         try:
             check_share(share)
         except UsageError:
@@ -519,6 +530,7 @@ class Synthesizer(ABC):
         """From public facts only: the domain discovery plan, the encoding, and the resource limits."""
         run.dom = self._plan_domains(run)
         self.domain_plan_ = run.dom
+        self._domain_measurements_: dict[int, Any] = {}  # filled by a discovery (:meth:`_discover`)
         run.part = run.budget
         if run.dom is not None:
             run.schema, run.part = run.dom.provisional, run.dom.remainder
@@ -755,28 +767,38 @@ class Synthesizer(ABC):
         the domain mode is not ``"discover"``, or no synthesised column has a domain read from the data."""
         if not (self.private and self.domains_ == "discover" and run.budget is not None):
             return None
-        from anonlab.synth.domains import DEFAULT_DOMAIN_SHARE, plan_domains
+        from anonlab.synth.domains import discovered_columns, plan_domains
 
+        categories = any(run.schema[c].is_categorical for c in discovered_columns(run.schema))
         return plan_domains(
             run.schema,
             run.budget,
             zcdp=self.accounts_in_zcdp(),
             relation=run.relation,
-            share=DEFAULT_DOMAIN_SHARE if self.domain_share is None else self.domain_share,
+            share=self.default_domain_share(categories) if self.domain_share is None else self.domain_share,
         )
 
     def _discover(self, dom: Any, coerced: pd.DataFrame, dplan: Any, noise: NoiseSource) -> tuple[Any, Any]:
         """Release the planned domains (after the charge), rebuild the encoding on them, leave out the records a
         column without a missing code cannot hold, and re-plan the densities (same rho) on the new bounds.
         Returns (coerced frame, density plan)."""
-        from anonlab.synth.domains import discover_domains
+        from anonlab.synth.domains import discover_domains, domain_measurement
 
+        counts: dict[str, Any] = {}
         found, released, keep = discover_domains(
-            coerced, dom.provisional, dom, noise, missing_codes=self.missing
+            coerced, dom.provisional, dom, noise, missing_codes=self.missing, counts_out=counts
         )
         self.discovered_domains_ = released
         other = {name: r["other"] for name, r in released.items() if "other" in r}
         self.encoding_ = Encoding.from_schema(found, bins=self.bins, missing=self.missing, other=other)
+        # the kept categories' noisy counts: a one-way measurement a marginal method combines with its own
+        priors = {}
+        for j, coding in enumerate(self.encoding_.columns):
+            if coding.name in counts:
+                m = domain_measurement(coding, counts[coding.name], j)
+                if m is not None:
+                    priors[j] = m
+        self._domain_measurements_ = priors
         if not keep.all():
             coerced = coerced[keep].reset_index(drop=True)
         if dplan is not None:

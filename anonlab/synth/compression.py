@@ -193,8 +193,9 @@ def compress(
         w = np.maximum(y[rare], 0.0)
         weights = w / w.sum() if w.sum() > 0 else np.full(len(w), 1.0 / len(w))
         cols.append(ColumnCompression(int(size), kept, merged, tuple(float(v) for v in weights)))
+        v = np.ones(len(y)) if m.var_scale is None else np.asarray(m.var_scale, dtype=float).ravel()
         y2 = np.append(y[~rare], y[rare].sum())
-        scale = np.append(np.ones(len(kept)), float(len(merged)))
+        scale = np.append(v[~rare], float(v[rare].sum()))
         out.append(Measurement((j,), y2, m.sigma, var_scale=scale))
     return Compression(tuple(cols)), out
 

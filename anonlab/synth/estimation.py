@@ -17,7 +17,7 @@ import numpy as np
 
 from anonlab.synth.graphical import GraphicalModel, JunctionTree, calibrate, expand, project
 
-__all__ = ["Measurement", "estimate", "estimate_total"]
+__all__ = ["Measurement", "combine", "estimate", "estimate_total"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,19 @@ class Measurement:
         """The noise variance of the measurement's total (the sum of its cells)."""
         cells = self.y.size if self.var_scale is None else float(np.sum(self.var_scale))
         return self.sigma**2 * cells
+
+
+def combine(a: Measurement, b: Measurement) -> Measurement:
+    """Two independent noisy measurements of the same marginal as one: per cell, their inverse-variance weighted
+    mean, with the variance of that mean (expressed on ``a``'s sigma through ``var_scale``). Weighted least squares
+    on the combined measurement fits as on the pair. Post-processing."""
+    if a.clique != b.clique or np.shape(a.y) != np.shape(b.y):
+        raise ValueError(f"measurements of {a.clique} and {b.clique} do not measure the same marginal")
+    va = a.sigma**2 * (1.0 if a.var_scale is None else a.var_scale)
+    vb = b.sigma**2 * (1.0 if b.var_scale is None else b.var_scale)
+    v = 1.0 / (1.0 / va + 1.0 / vb)
+    y = (np.asarray(a.y, dtype=float) / va + np.asarray(b.y, dtype=float) / vb) * v
+    return Measurement(a.clique, y, a.sigma, var_scale=np.broadcast_to(v / a.sigma**2, np.shape(a.y)).copy())
 
 
 def estimate_total(measurements: Sequence[Measurement]) -> float:

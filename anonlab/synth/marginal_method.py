@@ -62,6 +62,15 @@ class GraphicalSynthesizer(EncodedSynthesizer):
     select_share: float = SELECT_SHARE
 
     @classmethod
+    def default_domain_share(cls, categories: bool = True) -> float:
+        """:data:`anonlab.synth.domains.MARGINAL_DOMAIN_SHARE` when a categorical column is discovered: these
+        methods combine the discovery's category counts into their one-way measurements (:meth:`_with_discovery`),
+        so that budget is not spent on names alone. Bounds alone are not reused: the base share then."""
+        from anonlab.synth.domains import DEFAULT_DOMAIN_SHARE, MARGINAL_DOMAIN_SHARE
+
+        return MARGINAL_DOMAIN_SHARE if categories else DEFAULT_DOMAIN_SHARE
+
+    @classmethod
     def _wrap_init(cls) -> None:
         """The signature lists the parameters this base gives every marginal method (``select_share``) after the
         method's own, so ``AIM(epsilon, delta, workload_k, ...)`` still opens with AIM's."""
@@ -109,6 +118,19 @@ class GraphicalSynthesizer(EncodedSynthesizer):
                 bar(rounds, desc=desc, enabled=self.progress, bar_format=fmt), names, budget=True
             )
         return _CliqueBar(bar(total, desc=desc, enabled=self.progress), names)
+
+    def _with_discovery(self, measurements: list[Measurement]) -> list[Measurement]:
+        """The one-way ``measurements`` with the domain discovery's noisy category counts combined in, where the
+        fit discovered its domains (:func:`anonlab.synth.domains.domain_measurement`; inverse-variance weighted,
+        :func:`anonlab.synth.estimation.combine`): the discovery's share of the budget then also measures the
+        categories' shares, instead of only naming them. Post-processing of DP outputs."""
+        from anonlab.synth.estimation import combine
+
+        priors = getattr(self, "_domain_measurements_", None) or {}
+        return [
+            combine(m, priors[m.clique[0]]) if len(m.clique) == 1 and m.clique[0] in priors else m
+            for m in measurements
+        ]
 
     def _sample_codes(self, n: int, rng: np.random.Generator) -> np.ndarray:
         codes = self.model_.sample(n, rng)

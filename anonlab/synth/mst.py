@@ -92,6 +92,7 @@ class MST(GraphicalSynthesizer):
         bar = self._bar(d + 2 * max(d - 1, 0) + 1, "mst")
         if mode == "1-way":
             measurements, cost, sigma1 = fit_one_way(codes, sizes, rho, noise)
+            measurements = self._with_discovery(measurements)
             spent += cost
             self.measured_ = [m.clique for m in measurements]
         else:
@@ -110,6 +111,7 @@ class MST(GraphicalSynthesizer):
                 spent += cost
                 bar.update()
             self.measured_ = [m.clique for m in measurements]
+            measurements = self._with_discovery(measurements)
             if self.params["compress"]:
                 self.compression_, codes, sizes, measurements = compress_codes(
                     codes, sizes, measurements, compressible(self.encoding_)

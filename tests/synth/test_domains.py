@@ -31,6 +31,7 @@ from anonlab.synth.artifacts import manifest_allow, summary_allow
 from anonlab.synth.domains import (
     DEFAULT_DELTA_SHARE,
     DEFAULT_DOMAIN_SHARE,
+    MARGINAL_DOMAIN_SHARE,
     OTHER,
     discover_domains,
     discrete_gaussian_tail,
@@ -261,6 +262,29 @@ def test_decimal_places_per_value_and_the_precision_histogram_costs_a_histogram(
     # two histograms (bounds, precision) for the float column, one for the integer: sigma as for three columns
     assert plan.decimals_of == ("a",)
     assert plan.sigma == pytest.approx(math.sqrt(3 / (2 * plan.rho)), rel=1e-9)
+    assert plan.grid_sigma == plan.sigma  # no categories: the grids get the whole share
+
+
+def test_grids_get_less_noise_budget_than_categories_and_the_parts_add_up_to_rho():
+    from anonlab.synth.domains import CELL_WEIGHT
+
+    frame = pd.DataFrame(
+        {
+            "c": np.arange(5000) % 3,
+            "a": np.arange(5000) % 7 + 0.5,
+            "b": np.arange(5000) % 5,
+            "d": ["x"] * 5000,
+        }
+    ).astype({"c": str})
+    plan = _plan(infer_schema(frame))
+    assert dict(plan.columns) == {"c": "keys", "a": "cells", "b": "cells", "d": "keys"}
+    assert plan.grid_sigma == pytest.approx(plan.sigma / math.sqrt(CELL_WEIGHT))
+    # two category histograms at sigma, three grid histograms (a's bounds and precision, b's bounds) at sigma_cells
+    spent = 2 / (2 * plan.sigma**2) + 3 / (2 * plan.grid_sigma**2)
+    assert spent <= plan.rho and spent == pytest.approx(plan.rho, rel=1e-9)
+    # the categories' noise is what equal shares would give to 2 + 3 * CELL_WEIGHT histograms, not 5
+    assert plan.sigma == pytest.approx(math.sqrt((2 + 3 * CELL_WEIGHT) / (2 * plan.rho)), rel=1e-9)
+    assert plan.to_dict()["sigma_cells"] == plan.grid_sigma
 
 
 # -- a fit ------------------------------------------------------------------------------------------------------
@@ -295,7 +319,9 @@ def test_fit_discovers_by_default_and_charges_the_ledger_once(tmp_path):
     assert e.epsilon == pytest.approx(1.0) and e.delta == 1e-9
     rec = m.privacy_
     assert rec.epsilon == 1.0 and rec.delta == 1e-9 and rec.rho == pytest.approx(e.rho)
-    assert rec.details["budget_parts"]["domains"]["rho"] == pytest.approx(DEFAULT_DOMAIN_SHARE * e.rho)
+    # MST and AIM reuse the discovery's counts, and give it a larger default share than the other methods
+    assert rec.details["budget_parts"]["domains"]["rho"] == pytest.approx(MARGINAL_DOMAIN_SHARE * e.rho)
+    assert get_method("napsu").default_domain_share() == DEFAULT_DOMAIN_SHARE < MARGINAL_DOMAIN_SHARE
     assert set(rec.details["discovered_domains"]["job"]["categories"]) == {"clerk", "nurse", "teacher", OTHER}
     assert not rec.trusted_domains
     s = m.summary()
@@ -463,3 +489,93 @@ def test_adult_default_path_discovery_is_close_to_trusting(tmp_path, monkeypatch
     capsys.readouterr()
     print(f"mean 2-way TV: discover {tvs['discover']:.4f}, trust {tvs['trust']:.4f}")
     assert tvs["discover"] <= tvs["trust"] * 1.25 + 0.01
+
+
+# -- the discovery's counts as a one-way measurement -------------------------------------------------------------
+def test_combine_is_the_inverse_variance_mean_and_ignores_unmeasured_cells():
+    from anonlab.synth.estimation import Measurement, combine
+
+    a = Measurement((0,), np.array([10.0, 20.0, 30.0]), 2.0)
+    b = Measurement((0,), np.array([14.0, 0.0, 26.0]), 1.0, var_scale=np.array([1.0, 1e12, 4.0]))
+    c = combine(a, b)
+    # cell 0: variances 4 and 1 -> weights 1/5, 4/5; cell 1: b unmeasured; cell 2: variances 4 and 4
+    assert c.y == pytest.approx([13.2, 20.0, 28.0])
+    assert (c.sigma**2 * c.var_scale) == pytest.approx([0.8, 4.0, 2.0])
+    with pytest.raises(ValueError, match="same marginal"):
+        combine(a, Measurement((1,), a.y, 1.0))
+
+
+def test_domain_measurement_follows_the_codes_and_leaves_other_unmeasured():
+    from anonlab.synth.domains import UNMEASURED, domain_measurement
+    from anonlab.synth.encoding import ColumnCoding
+
+    found = {
+        "categories": ("a", "c", OTHER),
+        "counts": [40.0, 7.0],
+        "missing": 5.0,
+        "other": OTHER,
+        "sigma": 3.0,
+    }
+    coding = ColumnCoding("x", "categorical", labels=("a", "c", OTHER), missing=True)
+    m = domain_measurement(coding, found, 4)
+    assert m.clique == (4,) and m.sigma == 3.0
+    assert m.y.tolist() == [40.0, 7.0, 0.0, 5.0]
+    assert m.var_scale.tolist() == [1.0, 1.0, UNMEASURED, 1.0]
+    # "missing" not kept: the column has no missing code, or its code is not measured
+    no_missing = {**found, "missing": None}
+    assert domain_measurement(replace_coding(coding, missing=False), no_missing, 0).y.tolist() == [
+        40.0,
+        7.0,
+        0.0,
+    ]
+    assert domain_measurement(coding, no_missing, 0).var_scale[-1] == UNMEASURED
+    # a public "other" label that is also a kept value: its count is not the cell's (unkept values join it)
+    labelled = {**found, "categories": ("a", "rest"), "counts": [40.0, 9.0], "other": "rest"}
+    m2 = domain_measurement(
+        ColumnCoding("x", "categorical", labels=("a", "rest"), missing=False), labelled, 0
+    )
+    assert m2.var_scale.tolist() == [1.0, UNMEASURED]
+    # a coding that is not the discovered list is not measured
+    assert (
+        domain_measurement(ColumnCoding("x", "categorical", labels=("a",), missing=False), found, 0) is None
+    )
+
+
+def replace_coding(coding, **kw):
+    return dataclasses.replace(coding, **kw)
+
+
+@pytest.mark.parametrize("method", ["mst", "aim"])
+def test_discovery_counts_sharpen_the_fitted_category_shares(method):
+    """With most of the budget on the discovery, a category's share in the model is as precise as the discovery's
+    noise, not as the synthesizer's own (far noisier) one-way measurement: the counts are combined in."""
+    rng = np.random.default_rng(5)
+    n = 4000
+    job = rng.choice(["clerk", "nurse", "teacher", "vet", "pilot"], n, p=[0.4, 0.25, 0.15, 0.12, 0.08])
+    df = pd.DataFrame({"job": job, "town": rng.choice(["x", "y", "z"], n, p=[0.5, 0.3, 0.2])})
+    schema = infer_schema(df)
+    real = pd.Series(job).value_counts()
+    errors = {}
+    for reuse in (True, False):
+        errs = []
+        for seed in range(4):
+            m = get_method(method)(seed=seed, domain_share=0.9, select_share=0.0, compress=False)
+            if not reuse:
+                m._with_discovery = lambda ms: ms  # the synthesizer's own measurement alone
+            m.fit(df, schema, Budget(0.3, 1e-9))
+            j = m.encoding_.names.index("job")
+            probs = m.model_.marginal((j,))
+            labels = m.encoding_.columns[j].labels
+            model = pd.Series(probs[: len(labels)] * m.model_.total, index=labels)
+            errs.append(float(np.abs(model.reindex(real.index) - real).mean()))
+        errors[reuse] = np.mean(errs)
+    assert errors[True] < 0.7 * errors[False]
+
+
+def test_marginal_methods_give_a_larger_default_share_only_where_categories_are_discovered():
+    mst = get_method("mst")
+    assert mst.default_domain_share(True) == MARGINAL_DOMAIN_SHARE
+    assert mst.default_domain_share(False) == DEFAULT_DOMAIN_SHARE
+    df = _frame()[["age", "score"]]
+    m = mst(seed=1, iters=50).fit(df, infer_schema(df), Budget(1.0, 1e-9))
+    assert m.privacy_.details["budget_parts"]["domains"]["share"] == DEFAULT_DOMAIN_SHARE
