@@ -251,6 +251,34 @@ def test_bounds_cover_the_bulk_of_the_data():
     assert discover_domains(rounded, five, _plan(five), NoiseSource(3))[0]["temp"].decimals == 2
 
 
+def test_values_spread_thinly_over_a_decade_still_widen_the_bounds():
+    """Fair's affairs: 0 in two thirds of the rows, the rest spread over cells each below the cells' threshold; the
+    bounds used to stop at [0, 1e-06) and clamp a third of the column there. Runs of WINDOW cells now count
+    together (their own threshold, same chance of a spurious cell)."""
+    from anonlab.synth.domains import WINDOW, _kept_windows
+
+    probe = _plan(infer_schema(pd.DataFrame({"x": np.arange(1000) * 0.5})))
+    each = int(0.8 * probe.tau_cells)  # every cell alone falls short, any three together pass
+    assert 3 * each > probe.tau_window + 1.5 * math.sqrt(3) * probe.grid_sigma and WINDOW == 3
+    values = [0.0] * (4 * each)
+    for lo in (1.0, 2.0, 5.0, 10.0, 20.0):  # five 1-2-5 cells: [1, 2), [2, 5), [5, 10), [10, 20), [20, 50)
+        values += [lo + 0.5] * each
+    frame = pd.DataFrame({"x": values})
+    schema = infer_schema(frame)
+    plan = _plan(schema)
+    assert plan.tau_cells == probe.tau_cells and plan.tau_window == probe.tau_window
+    found, released, _ = discover_domains(schema.coerce(frame), schema, plan, NoiseSource(7))
+    assert found["x"].lower == 0.0 and found["x"].upper >= 20.0, released["x"]
+    # the same noise with single cells only stops short (the old rule)
+    single = dataclasses.replace(plan, tau_window=None)
+    assert discover_domains(schema.coerce(frame), schema, single, NoiseSource(7))[0]["x"].upper < 20.0
+    assert plan.to_dict()["threshold_window"] == plan.tau_window
+    # a run of empty cells passes only by noise: with the plan's threshold, not in 2,000 runs of noise alone
+    rng = np.random.default_rng(0)
+    noise_only = rng.normal(0, plan.grid_sigma, (2000, 80))
+    assert not any(_kept_windows(row, plan.tau_window).any() for row in noise_only)
+
+
 def test_decimal_places_per_value_and_the_precision_histogram_costs_a_histogram():
     from anonlab.synth.domains import MAX_DECIMALS, decimal_places
 
