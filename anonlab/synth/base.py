@@ -192,8 +192,8 @@ class Synthesizer(ABC):
         refuses the fit. Public domains are never touched.
     domain_share : with domain discovery, the share of the fit's rho (of epsilon for DPVI) spent on it (default
         0.4 for MST and AIM when a categorical column is discovered, as they reuse the discovery's category counts
-        as one-way measurements; 0.2 otherwise: :meth:`default_domain_share`); 10% of delta goes to the chance that a category held by one record
-        is released.
+        as one-way measurements; 0.2 otherwise: :meth:`default_domain_share`); 10% of delta goes to the chance
+        that a category held by one record is released.
     trust_domains : accept schema domains read from the data as if public, for every fit (``fit(...,
         trust_domains=True)`` does it for one). This breaks the DP guarantee unless those domains really are
         public; it is recorded in the sidecar and the ledger.

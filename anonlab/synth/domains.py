@@ -36,8 +36,9 @@ histogram has L2 sensitivity 1 under add/remove neighbours (sqrt(2) under replac
   The keys are public, so this part needs no extra delta, and its threshold ``tau_cells`` is lower: set so that an
   empty cell is kept with probability at most :data:`SPURIOUS_CELLS` (1e-6) over all cells (half of it to single
   cells; the other half to runs of :data:`WINDOW` adjacent cells, whose noisy counts together may pass
-  ``tau_window`` when each alone falls short: values spread thinly over a decade still widen the bounds). (A DP quantile by the exponential mechanism over such a wide grid
-  is nearly uniform at the small epsilon a discovery gets; a thresholded histogram on a coarse grid is not.)
+  ``tau_window`` when each alone falls short: values spread thinly over a decade still widen the bounds). (A DP
+  quantile by the exponential mechanism over such a wide grid is nearly uniform at the small epsilon a discovery
+  gets; a thresholded histogram on a coarse grid is not.)
 - **Decimals** (``float`` columns): a second histogram per float column, over the public keys 0, 1, ..., 6 and
   "more": each value counts in the key of the fewest decimal places that write it exactly (the precision
   ``schema infer`` reads as ``decimals``). The column's ``decimals`` is the largest kept key (none when "more" is
@@ -68,8 +69,8 @@ precision) get less of the budget (:data:`CELL_WEIGHT` of a categorical column's
 (DPVI) give ``share`` of epsilon and of delta to the discovery (basic composition): the discovery spends the rho
 whose conversion at its delta less ``delta_keys`` fits in its epsilon.
 
-The plan (columns, sigma, sigma_cells, tau, rho, delta_keys) is public; the discovered domains are DP outputs, stored in the
-model's encoding and the sidecar (``privacy.details.discovered_domains``). Columns whose domain is public
+The plan (columns, sigma, sigma_cells, tau, rho, delta_keys) is public; the discovered domains are DP outputs,
+stored in the model's encoding and the sidecar (``privacy.details.discovered_domains``). Columns whose domain is public
 (``from_data = false``) are never touched.
 
 Where it runs
