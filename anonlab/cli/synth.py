@@ -567,10 +567,16 @@ def _say_discovered_domains(rec: dict) -> None:
     p = rec.get("privacy")
     if isinstance(p, dict) and "domains" in ((p.get("details") or {}).get("budget_parts") or {}):
         d = p["details"]["budget_parts"]["domains"]
+        rare = (
+            f"; a category held by fewer than about {d['threshold']} rows is written as (other) (or the schema's "
+            "other label)"
+            if d.get("categories_of") and d.get("threshold")
+            else ""
+        )
         print(
             f"anonlab synth: domains read from the data ({len(d['columns'])} column(s)) were discovered with DP, "
-            f"paid from the budget (rho={d['rho']:.3g}, delta={d['delta_keys']:.3g}); --trust-domains uses them "
-            "as public instead",
+            f"paid from the budget (rho={d['rho']:.3g}, delta={d['delta_keys']:.3g}){rare}; --trust-domains "
+            "uses them as public instead",
             file=sys.stderr,
         )
 

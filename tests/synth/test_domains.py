@@ -455,6 +455,9 @@ def test_cli_discovers_by_default_and_says_so(tmp_path, monkeypatch, capsys):
     lines = [ln for ln in err.splitlines() if "discovered with DP" in ln]
     assert len(lines) == 1
     car = json.loads(Path("a.csv.json").read_text())
+    # how rare is too rare: the plan's public threshold, said where categories are discovered
+    tau = car["privacy"]["details"]["budget_parts"]["domains"]["threshold"]
+    assert f"fewer than about {tau} rows" in lines[0]
     assert car["domains"] == "discovered (DP)"
     assert "job" in car["privacy"]["details"]["discovered_domains"]
     assert main([*base, "-o", "b.csv", "--quiet", "--trust-domains"]) == 0
