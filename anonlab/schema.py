@@ -90,6 +90,11 @@ class Column:
         not listed: a synthesizer codes such values as this category and writes the label, instead of refusing the
         column or coding them missing. :func:`infer_schema` gives a column with more distinct values than it lists
         ``other = "(other)"`` beside its most frequent values.
+    values : for an ``integer`` or ``float`` column, the distinct values it holds, increasing: a synthesizer whose
+        ``bins`` are at least as many codes each value on its own and writes it back exactly (RAND HIE's
+        ``lncoins``: 0, 3.258096, 3.931826, 4.564348, 4.61512). Read from the data by :func:`infer_schema` for a
+        number of at most :data:`MAX_VALUES` values (then covered by ``from_data`` like the bounds: a DP fit that
+        discovers its domains never uses them).
     reason : why :func:`infer_schema` guessed the role and type (written as a comment in the draft TOML; not part
         of the contract: ignored by equality and fingerprints).
     """
@@ -104,6 +109,7 @@ class Column:
     missing: bool | None = None
     decimals: int | None = None
     other: str | None = None
+    values: tuple[float, ...] | None = None
     reason: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
@@ -124,6 +130,27 @@ class Column:
             raise SchemaError(f"{where}: give both lower and upper, or neither")
         if self.lower is not None:
             self._check_bounds(where)
+        if self.values is not None:
+            self._check_values(where)
+
+    def _check_values(self, where: str) -> None:
+        """The distinct values of a number (integer or float), increasing, finite, inside the bounds."""
+        if self.type not in ("integer", "float"):
+            raise SchemaError(f"{where}: values given for a {self.type} column")
+        vals = list(self.values) if isinstance(self.values, list | tuple) else None
+        if not vals or any(isinstance(v, bool | str) or not _finite(v) for v in vals):
+            raise SchemaError(f"{where}: values must be a non-empty list of finite numbers")
+        if self.type == "integer":
+            if any(int(v) != v for v in vals):
+                raise SchemaError(f"{where}: the values of an integer column must be whole numbers")
+            vals = [int(v) for v in vals]
+        else:
+            vals = [float(v) for v in vals]
+        if any(b <= a for a, b in zip(vals, vals[1:], strict=False)):
+            raise SchemaError(f"{where}: values must increase, without repeats")
+        if self.lower is not None and (vals[0] < self.lower or vals[-1] > self.upper):
+            raise SchemaError(f"{where}: values outside [lower, upper]")
+        object.__setattr__(self, "values", tuple(vals))
 
     def _check_kind(self, where: str) -> None:
         """Name, role, type, ``missing``, ``decimals`` and ``reason`` of the allowed kinds."""
@@ -211,6 +238,8 @@ class Column:
             out["decimals"] = self.decimals
         if self.other is not None:
             out["other"] = self.other
+        if self.values is not None:
+            out["values"] = list(self.values)
         if self.has_domain or (self.missing is not None and self.from_data):
             out["from_data"] = self.from_data
         return out
@@ -237,6 +266,7 @@ _KEYS = {
     "missing",
     "decimals",
     "other",
+    "values",
     "reason",
 }
 
@@ -817,6 +847,7 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
     whose values are nearly all distinct (90% or more, over 100 of them: a ZIP per row, a record number) is a key
     and is marked ``identifier``: it names its row, so it is never synthesised and never blocks synthesis.
     """
+    import numpy as np
     import pandas as pd
 
     cols = []
@@ -851,6 +882,9 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
                     lo, hi = float(lo), float(hi)
                     kw["decimals"] = _decimals(nonnull.to_numpy(dtype=float))
                 kw.update(lower=lo, upper=hi)
+                distinct = np.unique(nonnull.to_numpy(dtype=float))
+                if len(distinct) <= MAX_VALUES:  # a number of few values: each may be a code of its own
+                    kw["values"] = tuple(int(v) if kind == "integer" else float(v) for v in distinct)
         elif kind == "date":
             d = pd.to_datetime(s, errors="coerce").dropna()
             if len(d):
@@ -873,6 +907,11 @@ def _key_reason(s: pd.Series) -> str:
     share = values.nunique() / len(values)
     return f"a key: {share:.0%} of its {len(values):,} values are distinct (each names its row)"
 
+
+#: The most distinct values of a number that :func:`infer_schema` lists as its ``values``: a synthesizer whose
+#: ``bins`` are at least as many gives each value a code of its own, so point masses come back exact (RAND HIE's
+#: log coinsurance has 5 values, 4.61512 among them, which bins and a noisy density inside them smeared).
+MAX_VALUES = 64
 
 #: The most decimal places a float column's ``decimals`` states; a column written with more has none (any precision)
 MAX_DECIMALS = 6

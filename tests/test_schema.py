@@ -294,6 +294,30 @@ def test_float_decimals_are_inferred_written_and_checked():
         Column("v", type="integer", decimals=2)
 
 
+def test_values_of_a_number_of_few_values_are_inferred_written_and_checked():
+    from anonlab.schema import MAX_VALUES
+
+    lncoins = [0.0, 3.258096, 3.931826, 4.564348, 4.61512] * 20
+    frame = pd.DataFrame({"lncoins": lncoins, "n": [0, 5, 9, 40] * 25, "wide": list(range(100))})
+    s = infer_schema(frame)
+    assert s["lncoins"].values == (0.0, 3.258096, 3.931826, 4.564348, 4.61512)
+    assert s["n"].values == (0, 5, 9, 40) and all(type(v) is int for v in s["n"].values)
+    assert s["wide"].values is None and 100 > MAX_VALUES  # too many values: bins, as before
+    assert Schema.from_toml(s.to_toml()) == s and "values = [" in s.to_toml()
+    for kw, message in [
+        ({"type": "categorical", "values": [1]}, "values given for a categorical"),
+        ({"type": "float", "values": []}, "non-empty list"),
+        ({"type": "float", "values": [2.0, 1.0]}, "increase"),
+        ({"type": "float", "values": [1.0, 1.0]}, "increase"),
+        ({"type": "integer", "values": [1.5]}, "whole numbers"),
+        ({"type": "float", "values": [float("nan")]}, "finite"),
+        ({"type": "float", "values": ["1"]}, "finite"),
+        ({"type": "float", "lower": 0.0, "upper": 1.0, "values": [0.0, 2.0]}, r"outside \[lower, upper\]"),
+    ]:
+        with pytest.raises(SchemaError, match=message):
+            Column("v", **kw)
+
+
 def test_problems_counts_what_does_not_fit_and_never_shows_values():
     import pandas as pd
 

@@ -343,8 +343,8 @@ def _placeholder(col: Column) -> Column:
     if col.type == "date":
         return replace(col, lower=DATE_RANGE[0], upper=DATE_RANGE[1], from_data=False, missing=None)
     lim = int(SEARCH_LIMIT) if col.type == "integer" else SEARCH_LIMIT
-    # a float's decimals were read from the data too: never carried into a DP fit
-    return replace(col, lower=-lim, upper=lim, from_data=False, missing=None, decimals=None)
+    # a float's decimals and a number's values were read from the data too: never carried into a DP fit
+    return replace(col, lower=-lim, upper=lim, from_data=False, missing=None, decimals=None, values=None)
 
 
 def plan_domains(
@@ -414,7 +414,7 @@ def plan_domains(
     provisional = _Schema(tuple(_placeholder(c) if c.name in names else c for c in schema))
     public = _Schema(
         tuple(
-            replace(c, categories=None, lower=None, upper=None, missing=None, from_data=False)
+            replace(c, categories=None, lower=None, upper=None, missing=None, from_data=False, values=None)
             if c.name in names
             else c
             for c in schema
@@ -668,7 +668,13 @@ def release_domains(
             if col.name in plan.decimals_of:
                 decimals = _released_decimals(c["decimals"], plan, noise.fork(f"decimals {col.name}"))
             new = replace(
-                col, lower=lower, upper=upper, from_data=False, missing=has_missing, decimals=decimals
+                col,
+                lower=lower,
+                upper=upper,
+                from_data=False,
+                missing=has_missing,
+                decimals=decimals,
+                values=None,  # read from the data: never released
             )
             released[col.name] = {"bounds": shown, "missing": has_missing}
             if col.name in plan.decimals_of:

@@ -141,6 +141,11 @@ class ColumnCoding:
             lo, hi = _days(col.lower), _days(col.upper)
         else:
             lo, hi = col.lower, col.upper
+        values = getattr(col, "values", None)
+        if values is not None and col.type in ("integer", "float") and len(values) <= bins:
+            # one code per listed value, decoded exactly (the bin of the last value reaches past it)
+            top = float(values[-1]) + 1.0
+            return cls(col.name, col.type, edges=tuple(float(v) for v in values) + (top,), exact=True)
         if col.type in ("integer", "date"):
             lo, hi = int(lo), int(hi)
             if hi - lo + 1 <= bins:

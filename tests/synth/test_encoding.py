@@ -86,3 +86,41 @@ def test_no_missing_category_when_stated_public(planted, schema):
     assert enc.sizes[0] == 4 and Encoding.from_dict(enc.to_dict()) == enc
     with pytest.raises(InputError, match="column 'city' holds a missing value"):
         enc.encode(schema.coerce(planted))
+
+
+def test_a_number_with_listed_values_gets_a_code_per_value_and_comes_back_exact():
+    """RAND HIE's lncoins: five values, one of them (4.61512) the upper bound. Bins with a noisy density inside
+    them brought it back as 4.61507-4.61509 in some fits; a code per listed value brings back the values only."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from anonlab.errors import PrivacyWarning
+    from anonlab.schema import infer_schema
+    from anonlab.synth import Budget, get_method
+    from anonlab.synth.encoding import ColumnCoding
+
+    atoms = [0.0, 3.258096, 3.931826, 4.564348, 4.61512]
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"lncoins": rng.choice(atoms, 3000, p=[0.5, 0.2, 0.1, 0.15, 0.05]), "k": rng.integers(0, 3, 3000)}
+    )
+    schema = infer_schema(frame)
+    coding = ColumnCoding.from_column(schema["lncoins"], bins=16)
+    assert coding.exact and coding.n_values == 5
+    assert ColumnCoding.from_column(schema["lncoins"], bins=4).exact is False  # more values than bins: bins
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrivacyWarning)
+        for method in ("mst", "aim"):
+            m = get_method(method)(seed=3, trust_domains=True).fit(frame, schema, Budget(1.0, 1e-9))
+            out = m.sample(3000, seed=4)
+            assert set(out["lncoins"].dropna()) <= set(atoms), method
+            assert (out["lncoins"] == 4.61512).mean() > 0.02, method
+        # with DP domain discovery the values are data-read facts: never used (bins inside discovered bounds)
+        d = get_method("mst")(seed=3).fit(frame, schema, Budget(1.0, 1e-9))
+        col = [c for c in d.encoding_.columns if c.name == "lncoins"][0]
+        assert not col.exact and d.privacy_.details["discovered_domains"]["lncoins"]["bounds"] != [
+            0.0,
+            4.61512,
+        ]
