@@ -271,3 +271,18 @@ def test_missing_extra_is_named(monkeypatch, dicom_in, tmp_path, key_file, capsy
     assert main(["nifti", "audit", str(tmp_path)]) == 2
     assert "anonlab[neuro]" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_audit_does_not_take_a_pseudonym_label_for_a_record_number(tmp_path):
+    """A subject label is a keyed pseudonym in lower-case base32: about one in a few hundred holds a run of five
+    digits (``pgd6ysmfmaf26353``), which failed the converter's own output in CI. Such a label is no record number;
+    a label of digits alone still is."""
+    for label, session in (("pgd6ysmfmaf26353", "vq7lb4j2"), ("1234567", "01")):
+        anat = tmp_path / f"sub-{label}" / f"ses-{session}" / "anat"
+        anat.mkdir(parents=True)
+        scans = tmp_path / f"sub-{label}" / f"ses-{session}" / f"sub-{label}_ses-{session}_scans.tsv"
+        scans.write_text(f"filename\tacq_time\nanat/sub-{label}_ses-{session}_run-1_T1w.nii.gz\tn/a\n")
+    found = audit_nifti(tmp_path)
+    flagged = {f.path for f in found.findings if f.rule in ("path", "text")}
+    assert flagged and all("1234567" in p for p in flagged)
+    assert not any("pgd6ysmfmaf26353" in p for p in flagged)

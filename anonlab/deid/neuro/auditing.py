@@ -24,6 +24,12 @@ __all__ = ["NiftiFinding", "NiftiAuditResult", "audit_nifti"]
 _NEUTRAL_FILES = {".bidsignore", "README", "README.md", "CHANGES", "LICENSE"}
 _TSV_COLUMNS = {"participants.tsv": {"participant_id"}, "_scans.tsv": {"filename", "acq_time"}}
 _LABEL = re.compile(r"sub-[A-Za-z0-9]+")
+# a subject or session label as the converter writes it: a keyed pseudonym (lower-case base32, 16 characters for a
+# subject, the first 8 for a session). Its digits are drawn at random, so one in a few hundred holds a run of five
+# (``pgd6ysmfmaf26353``): that is no record number, and is not flagged; a label of digits alone still is.
+_PSEUDONYM_LABEL = re.compile(
+    r"(?<![A-Za-z0-9])(sub|ses)-(?=[a-z2-7]*[a-z])([a-z2-7]{16}|[a-z2-7]{8})(?![A-Za-z0-9])"
+)
 
 
 @dataclass(frozen=True)
@@ -129,8 +135,6 @@ def _nifti(path: Path, rel: str, out: list) -> None:
 
 
 def _tsv(path: Path, rel: str, shifted: bool, out: list) -> None:
-    from anonlab.deid.neuro.sidecar import text_findings
-
     allowed = next((cols for end, cols in _TSV_COLUMNS.items() if path.name.endswith(end)), None)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -149,15 +153,21 @@ def _tsv(path: Path, rel: str, shifted: bool, out: list) -> None:
                 out.append(NiftiFinding(rel, "text", col, f"line {i}: not a sub-<label>"))
             elif col == "acq_time" and cell != "n/a" and not shifted:
                 out.append(NiftiFinding(rel, "unshifted date", col, f"line {i}"))
-            elif col not in ("acq_time",) and text_findings(cell):
-                out.append(NiftiFinding(rel, "text", col, f"line {i}: {', '.join(text_findings(cell))}"))
+            elif col not in ("acq_time",) and _findings(cell):
+                out.append(NiftiFinding(rel, "text", col, f"line {i}: {', '.join(_findings(cell))}"))
+
+
+def _findings(text: str) -> list[str]:
+    """:func:`~anonlab.deid.neuro.sidecar.text_findings` of ``text`` with the converter's pseudonym labels left
+    out (their random digits are no record number)."""
+    from anonlab.deid.neuro.sidecar import text_findings
+
+    return text_findings(_PSEUDONYM_LABEL.sub(r"\1-", text))
 
 
 def _file(path: Path, rel: str, shifted: bool, descriptions: bool, out: list) -> None:
-    from anonlab.deid.neuro.sidecar import text_findings
-
     for part in Path(rel).parts:
-        kinds = text_findings(part)
+        kinds = _findings(part)
         if kinds:
             out.append(NiftiFinding(rel, "path", detail=", ".join(kinds)))
             break
