@@ -144,7 +144,7 @@ class ColumnCoding:
         values = getattr(col, "values", None)
         if values is not None and col.type in ("integer", "float") and len(values) <= bins:
             # one code per listed value, decoded exactly (the bin of the last value reaches past it)
-            top = float(values[-1]) + 1.0
+            top = float(np.nextafter(float(values[-1]) + 1.0, np.inf))  # past the last value, even near 1e16
             return cls(col.name, col.type, edges=tuple(float(v) for v in values) + (top,), exact=True)
         if col.type in ("integer", "date"):
             lo, hi = int(lo), int(hi)

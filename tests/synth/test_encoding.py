@@ -110,6 +110,8 @@ def test_a_number_with_listed_values_gets_a_code_per_value_and_comes_back_exact(
     coding = ColumnCoding.from_column(schema["lncoins"], bins=16)
     assert coding.exact and coding.n_values == 5
     assert ColumnCoding.from_column(schema["lncoins"], bins=4).exact is False  # more values than bins: bins
+    huge = infer_schema(pd.DataFrame({"x": [1e17, 3e17] * 50}))["x"]  # where v + 1.0 == v
+    assert ColumnCoding.from_column(huge, bins=16).n_values == 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PrivacyWarning)
         for method in ("mst", "aim"):
