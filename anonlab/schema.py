@@ -148,7 +148,8 @@ class Column:
             vals = [float(v) for v in vals]
         if any(b <= a for a, b in zip(vals, vals[1:], strict=False)):
             raise SchemaError(f"{where}: values must increase, without repeats")
-        if self.lower is not None and (vals[0] < self.lower or vals[-1] > self.upper):
+        lo, hi = self.lower, self.upper  # numbers here: bounds of an integer or float column
+        if isinstance(lo, int | float) and isinstance(hi, int | float) and (vals[0] < lo or vals[-1] > hi):
             raise SchemaError(f"{where}: values outside [lower, upper]")
         object.__setattr__(self, "values", tuple(vals))
 
