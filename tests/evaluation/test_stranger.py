@@ -91,7 +91,9 @@ def test_release_with_one_missing_label_is_read_as_the_same_classes(adult_label,
         schema = infer_schema(real)
         from dataclasses import replace
 
-        schema = schema.replace_column(replace(schema["label"], type="categorical", lower=None, upper=None))
+        schema = schema.replace_column(
+            replace(schema["label"], type="categorical", lower=None, upper=None, values=None)
+        )
         schema = schema.replace_column(replace(schema["label"], categories=("0", "1"), from_data=True))
     cfg = EvaluationConfig(skip=("anonymeter", "quality", "membership"), tstr_rows=2000)
     ev = evaluate(real, release, hold, schema=schema, target="label", config=cfg, seed=1)
