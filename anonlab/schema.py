@@ -883,9 +883,9 @@ def infer_schema(df: pd.DataFrame, max_categories: int = 1000) -> Schema:
                     lo, hi = float(lo), float(hi)
                     kw["decimals"] = _decimals(nonnull.to_numpy(dtype=float))
                 kw.update(lower=lo, upper=hi)
-                distinct = np.unique(nonnull.to_numpy(dtype=float))
+                distinct = pd.unique(nonnull.to_numpy(dtype=float))  # hashed: no sort of a long column
                 if len(distinct) <= MAX_VALUES:  # a number of few values: each may be a code of its own
-                    kw["values"] = tuple(int(v) if kind == "integer" else float(v) for v in distinct)
+                    kw["values"] = tuple(int(v) if kind == "integer" else float(v) for v in np.sort(distinct))
         elif kind == "date":
             d = pd.to_datetime(s, errors="coerce").dropna()
             if len(d):

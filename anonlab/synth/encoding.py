@@ -12,7 +12,8 @@ With quantile binning (:mod:`anonlab.synth.binning`, ``binning="quantile"``) the
 bounds but their inner cut points are learned from the data with differential privacy, paid from the fit's budget;
 such a coding is marked ``learned`` and its edges are stored with the model.
 
-Values outside the public domain are clamped to the bounds (numbers, dates) or coded as missing (an unlisted
+Values outside the public domain are clamped to the bounds (numbers, dates), coded as the listed value below them
+(a number with a code per listed ``values``, between two of them), or coded as missing (an unlisted
 category; or as the column's "other" category where it has one, as DP domain discovery gives it); how many were is reported to the data owner, never released. Decoding draws a value uniformly inside
 a bin (post-processing, seeded by the caller's generator) and restores the original dtypes and labels.
 Identifier and free-text columns are never synthesised: they are left out of the encoding.
@@ -200,12 +201,17 @@ class ColumnCoding:
         edges = np.asarray(self.edges)
         lo, hi = edges[0], edges[-1] - (1.0 if self.type in ("integer", "date") else 0.0)
         present = ~missing
-        outside = int(((values < lo) | (values > hi))[present].sum())
+        off = (values < lo) | (values > hi)
         clipped = np.clip(np.nan_to_num(values, nan=lo), lo, hi)
         if self.exact and len(edges) == 2 and edges[0] == edges[1]:
             codes = np.zeros(len(values), dtype=np.int64)
         else:
             codes = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, self.n_values - 1)
+            if (
+                self.exact
+            ):  # one code per value: a value that is none of them (between two listed ones) is outside
+                off |= edges[codes] != clipped
+        outside = int(off[present].sum())
         codes = np.where(missing, miss_code, codes).astype(np.int64)
         return codes, outside
 

@@ -110,6 +110,10 @@ def test_a_number_with_listed_values_gets_a_code_per_value_and_comes_back_exact(
     coding = ColumnCoding.from_column(schema["lncoins"], bins=16)
     assert coding.exact and coding.n_values == 5
     assert ColumnCoding.from_column(schema["lncoins"], bins=4).exact is False  # more values than bins: bins
+    # a value that is none of the listed ones (a schema reused on another table) is coded as the one below it,
+    # and counted outside the domain (reported to the data owner, as clamped bounds are)
+    codes, outside = coding.encode(pd.Series([3.258096, 3.5, 4.61512, 4.9, 0.0]))
+    assert codes.tolist() == [1, 1, 4, 4, 0] and outside == 2
     huge = infer_schema(pd.DataFrame({"x": [1e17, 3e17] * 50}))["x"]  # where v + 1.0 == v
     assert ColumnCoding.from_column(huge, bins=16).n_values == 2
     with warnings.catch_warnings():
