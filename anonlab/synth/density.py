@@ -183,10 +183,22 @@ def measure_density(
             break
     cells = np.concatenate(out) if out else np.empty((0, 3))
     if grid:  # back to values: a cell [a, b) in units holds the values lo + a * step ... lo + (b - 1) * step
-        cells[:, :2] = lo + cells[:, :2] * step
+        cells[:, :2] = _on_grid(lo + cells[:, :2] * step, step)
     else:
         cells[:, :2] = lo + cells[:, :2] * ((hi - lo) / units_n)
     return cells[np.argsort(cells[:, 0], kind="stable")]
+
+
+def _on_grid(x: np.ndarray, step: float) -> np.ndarray:
+    """Edges ``lo + k * step`` as the values they stand for: with ``step = 10**-d`` rounded to ``d`` decimals.
+
+    In binary floating point ``43 + 164 * 0.1`` is 59.400000000000006, above the value 59.4 read from a file. A bin
+    edge cut there (:func:`anonlab.synth.binning.density_edges` cuts at cell edges) put the atom 59.4 in the bin
+    below its own cell, so its rows were coded in one bin and decoded from the cells of another."""
+    decimals = round(-math.log10(step))
+    if decimals > 0 and math.isclose(step, 10.0**-decimals):
+        return np.round(x, decimals)
+    return x
 
 
 def _allocate(
