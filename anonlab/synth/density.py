@@ -245,6 +245,11 @@ def sample_within(
     cl, cr, mass = cells[:, 0], cells[:, 1], cells[:, 2]
     beyond = top + step if step > 0 else float(np.nextafter(top, np.inf))
     right = np.where(right >= top, np.maximum(right, beyond), right)  # the top bin holds ``top`` itself
+    if step > 0:  # a grid value v stands for the cell span [v, v + step): a bin holds the spans of its values
+        # whole, so a bin cut at 62.5022 gives the value 62.5 its cell's mass, not the sliver [62.5, 62.5022)
+        left = _on_grid(origin + np.ceil((left - origin) / step - 1e-9) * step, step)
+        right = _on_grid(origin + np.ceil((right - origin) / step - 1e-9) * step, step)
+        right = np.maximum(right, left)
     bins = np.unique(np.column_stack([left, right]), axis=0)
     for a, b in bins:  # one pass per distinct bin (at most the number of bins), vectorised inside
         rows = np.flatnonzero((left == a) & (right == b))

@@ -214,3 +214,29 @@ def test_decimal_atoms_are_coded_in_the_bin_of_their_own_cell():
     q = np.quantile(x, np.linspace(0, 1, 11))[1:-1]
     h = lambda a: np.bincount(np.searchsorted(q, a, side="right"), minlength=10) / len(a)  # noqa: E731
     assert 0.5 * np.abs(h(x) - h(v)).sum() < 0.008  # 0.012-0.019 at three seeds before, 0.001-0.003 now
+
+
+def test_the_top_value_of_a_bin_cut_between_grid_values_keeps_its_cell():
+    # quantile bins are cut anywhere: the bin [62.3265, 62.5022) of diamonds' depth holds the values 62.4 and
+    # 62.5 (870 and 796 rows); drawn uniformly in the bin and floored, 62.5 got the sliver [62.5, 62.5022): 25 rows
+    import pandas as pd
+
+    from anonlab.schema import Column
+
+    cells = np.array([[62.3, 62.4, 50.0], [62.4, 62.5, 870.0], [62.5, 62.6, 796.0], [62.6, 62.7, 50.0]])
+    col = Column("depth", type="float", lower=62.3, upper=62.6, decimals=1)
+    coding = ColumnCoding.from_column(col, bins=4, missing=False)
+    edges = (62.3, 62.3265, 62.5022, 62.6)
+    dense = ColumnCoding(**{**coding.__dict__, "edges": edges, "density": tuple(map(tuple, cells))})
+    v = dense.decode(np.full(20_000, 1), np.random.default_rng(0)).to_numpy()
+    assert abs((v == 62.5).mean() - 796 / 1666) < 0.02 and set(np.unique(v)) == {62.4, 62.5}
+    # integers alike: the bin [37.3, 40.2) holds 38, 39 and 40, each with its own cell's mass
+    icells = np.array([[float(k), k + 1.0, 100.0] for k in range(30, 50)])
+    icol = Column("age", type="integer", lower=30, upper=49)
+    icoding = ColumnCoding.from_column(icol, bins=4, missing=False)
+    idense = ColumnCoding(
+        **{**icoding.__dict__, "edges": (30.0, 37.3, 40.2, 50.0), "density": tuple(map(tuple, icells))}
+    )
+    w = idense.decode(np.full(30_000, 1), np.random.default_rng(1)).to_numpy()
+    assert set(np.unique(w)) == {38, 39, 40} and abs((w == 40).mean() - 1 / 3) < 0.02
+    assert pd.Series(w).dtype == np.int64
