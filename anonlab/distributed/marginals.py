@@ -116,7 +116,7 @@ def _scan_part(part, schema, keep, encoding, wide, dplan, source):
     units = {}
     if dplan is not None:
         for n, *_ in dplan.columns:
-            units[n] = density_units(by_name[n].values(data[n]), dplan, n)
+            units[n] = density_units(by_name[n].density_values(data[n]), dplan, n)
     return {"bad": (), "refused": None, "n": len(data), "ranks": ranks, "units": units}
 
 

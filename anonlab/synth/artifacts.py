@@ -274,6 +274,9 @@ def manifest_allow(
         "encoding.columns.*.decimals": found,  # the schema's stated precision of a float column
         "encoding.columns.*.other": PUBLIC,  # the "other" label of a discovered categorical column (a constant)
         **_tree("encoding.columns.*.density", DP_OUTPUT),  # a DP density inside the bins (synth.density)
+        **_tree(
+            "encoding.columns.*.grid", found
+        ),  # a binned number's listed values (the schema's ``values``)
         "encoding.columns": PUBLIC,  # when empty
         **_tree("encoding.skipped", PUBLIC),
         "schema_sha256": PUBLIC,

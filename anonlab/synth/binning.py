@@ -404,7 +404,9 @@ def apply_density_edges(encoding, bins: int):
     cols = []
     for c in encoding.columns:
         if getattr(c, "density", None) is not None and not c.exact and c.edges is not None:
-            edges = density_edges(c.density, bins, float(c.edges[0]), float(c.edges[-1]))
+            from anonlab.synth.density import cells_in_values
+
+            edges = density_edges(cells_in_values(c), bins, float(c.edges[0]), float(c.edges[-1]))
             if edges is not None and len(edges) > 2:
                 c = replace(c, edges=edges, learned=True)
                 out_edges[c.name] = readable_edges(c.type, edges)

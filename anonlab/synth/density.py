@@ -305,7 +305,10 @@ def density_columns(encoding) -> list[tuple[str, float, float, float]]:
 
 def value_grid(coding) -> tuple[float, float, float]:
     """(lowest value, highest value, step) of a numeric coding: integers and dates step 1; floats
-    10**-decimals when the schema states their precision (and the grid is not absurdly fine), else 0."""
+    10**-decimals when the schema states their precision (and the grid is not absurdly fine), else 0. A coding with
+    listed values (its ``grid``) has the grid of their positions: 0 .. len - 1, step 1."""
+    if getattr(coding, "grid", None) is not None:  # listed values: their positions 0 .. len - 1
+        return 0.0, float(len(coding.grid) - 1), 1.0
     lo, hi = float(coding.edges[0]), float(coding.edges[-1])
     if coding.type in ("integer", "date"):
         return lo, hi - 1.0, 1.0
@@ -313,6 +316,20 @@ def value_grid(coding) -> tuple[float, float, float]:
     if decimals is not None and (hi - lo) * 10.0**decimals <= 1e12:
         return lo, hi, 10.0**-decimals
     return lo, hi, 0.0
+
+
+def cells_in_values(coding) -> np.ndarray:
+    """The density of ``coding`` as cells ``(left, right, mass)`` in the column's values: with listed values
+    (``grid``) the cells' positions are taken back to the values (a cell ``[i, j)`` is ``[grid[i], grid[j])``, the
+    last reaching the upper edge); otherwise the cells as stored."""
+    cells = np.array(coding.density, dtype=float).reshape(-1, 3)
+    if getattr(coding, "grid", None) is None:
+        return cells
+    grid = np.asarray(coding.grid, dtype=float)
+    end = max(float(coding.edges[-1]), float(np.nextafter(grid[-1], np.inf)))
+    at = np.append(grid, end)
+    cells[:, :2] = at[np.clip(np.rint(cells[:, :2]).astype(np.int64), 0, len(grid))]
+    return cells
 
 
 def attach_densities(encoding, frame, plan: DensityPlan, noise, units=None):
@@ -329,7 +346,7 @@ def attach_densities(encoding, frame, plan: DensityPlan, noise, units=None):
             if units is not None:
                 cells = measure_density(None, plan, c.name, fork, units=units[c.name])
             else:
-                cells = measure_density(c.values(frame[c.name]), plan, c.name, fork)
+                cells = measure_density(c.density_values(frame[c.name]), plan, c.name, fork)
             c = replace(c, density=tuple(tuple(float(v) for v in row) for row in cells))
         cols.append(c)
     return replace(encoding, columns=tuple(cols))

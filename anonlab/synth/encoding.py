@@ -75,6 +75,11 @@ class ColumnCoding:
     other : for a categorical column, the label (one of ``labels``) that stands for every value not listed: such a
         value is coded as it instead of as missing (DP domain discovery gives each discovered categorical column
         one, :data:`anonlab.synth.domains.OTHER`). ``None``: an unlisted value is coded missing.
+    grid : for a binned number whose schema lists its values (``values``, public, more of them than bins), those
+        values in order. Its density is measured on their positions in this list, not on the range (a column of
+        31 values spread over [0, 58.6] with six decimals needs two tree levels, not seven), its cells are
+        positions ``[i, j)`` of the list, and decoding draws listed values only. A value that is none of them is
+        counted outside the domain, as for an exact coding.
     """
 
     name: str
@@ -87,6 +92,7 @@ class ColumnCoding:
     density: tuple[tuple[float, float, float], ...] | None = None
     decimals: int | None = None
     other: str | None = None
+    grid: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.type == "categorical":
@@ -143,10 +149,21 @@ class ColumnCoding:
         else:
             lo, hi = col.lower, col.upper
         values = getattr(col, "values", None)
-        if values is not None and col.type in ("integer", "float") and len(values) <= bins:
-            # one code per listed value, decoded exactly (the bin of the last value reaches past it)
-            top = float(np.nextafter(float(values[-1]) + 1.0, np.inf))  # past the last value, even near 1e16
-            return cls(col.name, col.type, edges=tuple(float(v) for v in values) + (top,), exact=True)
+        if values is not None and col.type in ("integer", "float"):
+            if len(values) <= bins:
+                # one code per listed value, decoded exactly (the bin of the last value reaches past it)
+                top = float(
+                    np.nextafter(float(values[-1]) + 1.0, np.inf)
+                )  # past the last value, even near 1e16
+                return cls(col.name, col.type, edges=tuple(float(v) for v in values) + (top,), exact=True)
+            from dataclasses import replace
+
+            binned = cls._from_bounds(col, lo, hi, bins)
+            return binned if binned.exact else replace(binned, grid=tuple(float(v) for v in values))
+        return cls._from_bounds(col, lo, hi, bins)
+
+    @classmethod
+    def _from_bounds(cls, col: Column, lo: Any, hi: Any, bins: int) -> ColumnCoding:
         if col.type in ("integer", "date"):
             lo, hi = int(lo), int(hi)
             if hi - lo + 1 <= bins:
@@ -166,6 +183,16 @@ class ColumnCoding:
         if self.type == "date":
             return (pd.to_datetime(s) - pd.Timestamp(_EPOCH)).dt.days.to_numpy(dtype=float, na_value=np.nan)
         return pd.to_numeric(s).to_numpy(dtype=float, na_value=np.nan)
+
+    def density_values(self, s: pd.Series) -> np.ndarray:
+        """The column on its density's grid (:func:`anonlab.synth.density.value_grid`): :meth:`values`, or with
+        listed values (``grid``) each value's position in the list (a value between two listed ones: the one below,
+        as the encoding codes it); NaN where missing."""
+        x = self.values(s)
+        if self.grid is None:
+            return x
+        pos = np.searchsorted(np.asarray(self.grid), x, side="right") - 1.0
+        return np.where(np.isnan(x), np.nan, np.clip(pos, 0, len(self.grid) - 1))
 
     def encode(self, s: pd.Series) -> tuple[np.ndarray, int]:
         """Codes of a column (already coerced to the schema type), and how many values fell outside the domain."""
@@ -211,6 +238,8 @@ class ColumnCoding:
                 self.exact
             ):  # one code per value: a value that is none of them (between two listed ones) is outside
                 off |= edges[codes] != clipped
+            elif self.grid is not None:  # listed values: a value that is none of them is outside too
+                off |= ~np.isin(clipped, np.asarray(self.grid))
         outside = int(off[present].sum())
         codes = np.where(missing, miss_code, codes).astype(np.int64)
         return codes, outside
@@ -232,12 +261,7 @@ class ColumnCoding:
             if self.exact:
                 values = left.astype(np.int64)
             elif self.density:
-                from anonlab.synth.density import sample_within, value_grid
-
-                lo, top, step = value_grid(self)
-                values = sample_within(np.asarray(self.density), left, right, step, lo, top, rng).astype(
-                    np.int64
-                )
+                values = self._within(left, right, rng).astype(np.int64)
             else:
                 lo = np.ceil(left).astype(np.int64)
                 hi = np.maximum(np.ceil(right).astype(np.int64) - 1, lo)
@@ -253,16 +277,26 @@ class ColumnCoding:
         if self.exact:
             values = left
         elif self.density:
-            from anonlab.synth.density import sample_within, value_grid
-
-            lo, top, step = value_grid(self)
-            values = sample_within(np.asarray(self.density), left, right, step, lo, top, rng)
+            values = self._within(left, right, rng)
         else:
             values = left + rng.random(len(codes)) * (right - left)
         if self.decimals is not None:
             values = np.round(values, self.decimals)
         values = np.where(missing, np.nan, values)
         return pd.Series(values, name=self.name, dtype=float)
+
+    def _within(self, left: np.ndarray, right: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """A value inside each bin ``[left, right)`` drawn from the DP density (listed values: drawn as positions in
+        the list, the bins' edges taken to the positions of the first listed value at or above them)."""
+        from anonlab.synth.density import sample_within, value_grid
+
+        lo, top, step = value_grid(self)
+        if self.grid is None:
+            return sample_within(np.asarray(self.density), left, right, step, lo, top, rng)
+        grid = np.asarray(self.grid)
+        at = lambda e: np.searchsorted(grid, e, side="left").astype(float)  # noqa: E731
+        pos = sample_within(np.asarray(self.density), at(left), at(right), step, lo, top, rng)
+        return grid[np.clip(pos.astype(np.int64), 0, len(grid) - 1)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -276,6 +310,7 @@ class ColumnCoding:
             "density": None if self.density is None else [list(c) for c in self.density],
             "decimals": self.decimals,
             **({"other": self.other} if self.other is not None else {}),
+            **({"grid": list(self.grid)} if self.grid is not None else {}),
         }
 
 
@@ -387,6 +422,7 @@ class Encoding:
                     else tuple(tuple(float(v) for v in cell) for cell in c["density"]),
                     decimals=c.get("decimals"),
                     other=c.get("other"),
+                    grid=tuple(float(v) for v in c["grid"]) if c.get("grid") is not None else None,
                 )
             )
         return cls(tuple(cols), tuple(data.get("skipped", ())))

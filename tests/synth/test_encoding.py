@@ -130,3 +130,46 @@ def test_a_number_with_listed_values_gets_a_code_per_value_and_comes_back_exact(
             0.0,
             4.61512,
         ]
+
+
+def test_listed_values_beyond_the_bins_are_the_density_grid():
+    """RAND HIE's disea: 31 values (13.73189, 10.57626, 3.4, ...) in [0, 58.6] with six decimals, more than the
+    16 bins. The density tree over the range went seven levels deep (786 cells), and its atoms had to pass the
+    threshold at every level; on the positions of the listed values it is two levels, and decoding draws listed
+    values only, each about as often as in the data."""
+    import warnings
+
+    from anonlab.errors import PrivacyWarning
+    from anonlab.synth import Budget, get_method
+    from anonlab.synth.density import cells_in_values, plan_density
+
+    rng = np.random.default_rng(2)
+    atoms = np.round(np.sort(rng.uniform(0, 58.6, 31)), 6)
+    atoms[0], atoms[-1] = 0.0, 58.6
+    p = 0.7 * rng.dirichlet(np.full(31, 0.7)) + 0.3 / 31
+    frame = pd.DataFrame({"disea": rng.choice(atoms, 8000, p=p), "k": rng.integers(0, 3, 8000)})
+    schema = infer_schema(frame)
+    assert len(schema["disea"].values) == 31
+    coding = ColumnCoding.from_column(schema["disea"], bins=16)
+    assert not coding.exact and coding.grid == tuple(atoms)
+    from anonlab.synth.density import density_columns
+
+    assert density_columns(Encoding((coding,))) == [("disea", 0.0, 30.0, 1.0)]
+    assert plan_density(density_columns(Encoding((coding,))), 0.01).levels == (2,)
+    # a value between two listed ones is coded in its bin and counted outside, as for an exact coding
+    assert coding.encode(pd.Series([atoms[3], (atoms[3] + atoms[4]) / 2]))[1] == 1
+    assert Encoding.from_dict(Encoding((coding,)).to_dict()).columns[0].grid == coding.grid
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrivacyWarning)
+        for method in ("mst", "aim"):
+            fit = get_method(method)(seed=3, trust_domains=True, bins=16)
+            m = fit.fit(frame, schema, Budget(1.0, 1e-9))
+            col = [c for c in m.encoding_.columns if c.name == "disea"][0]
+            assert col.grid == tuple(atoms) and col.density is not None
+            cells = cells_in_values(col)
+            assert cells[0, 0] == 0.0 and set(cells[:, 0]) <= set(atoms)
+            out = m.sample(8000, seed=4)["disea"].to_numpy(dtype=float)
+            assert set(out) <= set(atoms), method
+            real = pd.Series(frame["disea"]).value_counts(normalize=True)
+            synth = pd.Series(out).value_counts(normalize=True).reindex(real.index, fill_value=0.0)
+            assert 0.5 * np.abs(real - synth).sum() < 0.08, method
