@@ -19,9 +19,10 @@ paid from the fit's budget before any noise is drawn.
 
 The release per column is a list of disjoint cells ``(left, right, mass)`` covering the range (the finest measured
 node around each point). Masses are allocated top down, consistently with each parent (:func:`_allocate`): a child
-whose noisy count passes the threshold keeps it, the rest of the parent's mass is spread over its other children by
-width, so thin regions keep their mass evenly and an atom's empty siblings do not drain it (post-processing). It is a DP output: it is stored in the model and may be
-published with it.
+whose noisy count passes the threshold keeps it, the rest of the parent's mass goes to its other children by an
+empirical Bayes shrinkage of their noisy counts toward even shares by width, so smooth regions keep their mass
+evenly, regions with a pattern (times written as HHMM) keep the pattern, and an atom's empty siblings do not drain
+it (post-processing). It is a DP output: it is stored in the model and may be published with it.
 """
 
 from __future__ import annotations
@@ -173,8 +174,7 @@ def measure_density(
             ).value,
             dtype=float,
         ).reshape(-1)
-        noisy = np.maximum(noisy, 0.0)
-        mass = _allocate(noisy, cr - cl, parent, mass_of, THRESHOLD_SIGMAS * plan.sigma)
+        mass = _allocate(noisy, cr - cl, parent, mass_of, THRESHOLD_SIGMAS * plan.sigma, plan.sigma)
         leaf = cr - cl <= 1.0
         expand = (noisy > THRESHOLD_SIGMAS * plan.sigma) & ~leaf & (level + 1 < plan.levels[j])
         out.append(np.column_stack([cl[~expand], cr[~expand], mass[~expand]]))
@@ -202,24 +202,48 @@ def _on_grid(x: np.ndarray, step: float) -> np.ndarray:
 
 
 def _allocate(
-    noisy: np.ndarray, width: np.ndarray, parent: np.ndarray, parent_mass: np.ndarray | None, threshold: float
+    noisy: np.ndarray,
+    width: np.ndarray,
+    parent: np.ndarray,
+    parent_mass: np.ndarray | None,
+    threshold: float,
+    sigma: float,
 ) -> np.ndarray:
     """Each child's mass, consistent with its parent's (post-processing of the noisy counts).
 
+    noisy : the children's noisy counts as released (not clipped: the shrinkage below reads their spread).
+    sigma : the noise's standard deviation.
+
     A child whose noisy count passes ``threshold`` keeps it (scaled down if such children add up to more than the
-    parent); what is left of the parent's mass is spread over its other children by width. So a parent's mass is
-    never lost nor invented, an atom's many empty siblings share only the parent's small remainder, and a region of
-    many thin cells (each below the noise) keeps its mass, spread evenly, instead of keeping random noise spikes.
+    parent). What is left of the parent's mass goes to its other children by an empirical Bayes estimate of their
+    counts: each starts from an even share by width and moves toward its own noisy count by the factor
+    ``lam = tau2 / (tau2 + sigma**2)``, where ``tau2`` is how far this level's counts spread from even shares
+    beyond what the noise explains (pooled over the level; the estimate minimises the expected squared error when
+    the true counts scatter around the even shares with variance ``tau2``). Where the column is smooth inside
+    a node, ``tau2`` is about 0 and the mass is spread evenly, not in random noise spikes; where it is not (flight
+    times written as HHMM leave 1160-1199 empty in every hour), the counts show it and the mass follows them. A
+    parent's mass is never lost nor invented.
     """
     groups = int(parent.max()) + 1 if len(parent) else 0
     sig = noisy > threshold
     if parent_mass is None:  # the root: its mass is what its children counted
-        parent_mass = np.array([noisy.sum()])
+        parent_mass = np.array([np.maximum(noisy, 0.0).sum()])
     sum_sig = np.bincount(parent, weights=noisy * sig, minlength=groups)
     scale = np.where(sum_sig > parent_mass, parent_mass / np.maximum(sum_sig, 1e-300), 1.0)
     rest = np.maximum(parent_mass - sum_sig * scale, 0.0)
-    rest_width = np.bincount(parent, weights=width * ~sig, minlength=groups)
-    spread = rest[parent] * width / np.maximum(rest_width[parent], 1e-300)
+    other = ~sig
+    rest_width = np.bincount(parent, weights=width * other, minlength=groups)
+    share = np.where(other, width / np.maximum(rest_width[parent], 1e-300), 0.0)
+    total = np.bincount(parent, weights=noisy * other, minlength=groups)
+    dev = np.where(other, noisy - total[parent] * share, 0.0)
+    # E[dev**2] from noise alone is about sigma**2 * (1 - share); the excess is the counts' own spread
+    excess = float((dev**2).sum() - sigma**2 * (other * (1.0 - share)).sum())
+    tau2 = max(excess, 0.0) / max(int(other.sum()), 1)
+    lam = tau2 / (tau2 + sigma**2) if sigma > 0 else 1.0
+    est = np.where(other, np.maximum(total[parent] * share + lam * dev, 0.0), 0.0)
+    est_sum = np.bincount(parent, weights=est, minlength=groups)
+    even = rest[parent] * share
+    spread = np.where(est_sum[parent] > 0, rest[parent] * est / np.maximum(est_sum[parent], 1e-300), even)
     return np.where(sig, noisy * scale[parent], spread)
 
 
