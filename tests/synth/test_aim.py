@@ -61,7 +61,13 @@ def test_a_fit_spends_its_one_way_share_and_exactly_its_rho(planted, monkeypatch
     first = calls[:3]
     assert [c for c, _, _ in first] == [(0,), (1,), (2,)]
     sigma_1, sigma, _ = aim.round_plan(3, rho, 18, share)
-    assert all(s == pytest.approx(sigma_1) for _, s, _ in first)
+    if share is None:  # AIM as published: every one-way alike
+        assert all(s == pytest.approx(sigma_1) for _, s, _ in first)
+    else:  # the share split by domain size ** one_way_power: the many-valued column gets the least noise
+        sizes = model.encoding_.sizes
+        expected_sigmas = aim.one_way_sigmas(sizes, sigma_1, aim.DEFAULT_ONE_WAY_POWER)
+        assert [s for _, s, _ in first] == pytest.approx(list(expected_sigmas))
+        assert first[sizes.index(max(sizes))][1] == min(s for _, s, _ in first) < sigma_1
     one_way = sum(cost for _, _, cost in first)
     expected = share * rho if share is not None else aim._ALPHA * 3 * rho / 18
     assert one_way == pytest.approx(expected)
@@ -77,6 +83,20 @@ def test_a_fit_spends_its_one_way_share_and_exactly_its_rho(planted, monkeypatch
 def test_the_default_share_is_recorded_with_the_parameters():
     assert AIM().get_params()["one_way_share"] == aim.DEFAULT_ONE_WAY_SHARE
     assert aim.check_one_way_share(aim.DEFAULT_ONE_WAY_SHARE) == aim.DEFAULT_ONE_WAY_SHARE
+
+
+def test_one_way_sigmas_split_the_same_rho_by_domain_size():
+    sizes, sigma_1 = [2, 17, 300], 40.0
+    for power in (0.0, 0.5, 2 / 3, 1.0):
+        sig = aim.one_way_sigmas(sizes, sigma_1, power)
+        assert sum(1 / (2 * s**2) for s in sig) == pytest.approx(3 / (2 * sigma_1**2))  # the same total rho
+        # rho_j proportional to size_j ** power
+        assert (1 / sig[2] ** 2) / (1 / sig[0] ** 2) == pytest.approx((300 / 2) ** power)
+    assert list(aim.one_way_sigmas(sizes, sigma_1, 0.0)) == pytest.approx([sigma_1] * 3)
+    assert AIM().get_params()["one_way_power"] == aim.DEFAULT_ONE_WAY_POWER
+    for bad in (-0.1, 2.5, math.nan, "1", True, None):
+        with pytest.raises(UsageError, match="one_way_power"):
+            AIM(one_way_power=bad)
 
 
 @pytest.mark.parametrize("bad", [0, 1, 1.5, -0.2, math.nan, math.inf, "a third", "0.3", True, [0.3]])

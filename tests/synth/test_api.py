@@ -54,7 +54,7 @@ def test_repr_get_params_and_set_params():
         m.set_params(nope=1)
     with pytest.raises(UsageError, match="binning must be one of"):
         m.set_params(binning="deciles")
-    assert m.binning is None and m.binning_mode == "quantile"  # a refused value leaves the old one
+    assert m.binning is None and m.binning_mode == "density"  # a refused value leaves the old one
     with pytest.raises(UsageError):
         AIM(epsilon=-1.0)
     with pytest.raises(UsageError, match="small_table"):

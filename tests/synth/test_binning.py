@@ -144,11 +144,16 @@ def test_fixed_seed_gives_identical_output(method):
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_dp_methods_bin_on_quantiles_by_default_and_public_binning_spends_nothing():
+def test_dp_methods_bin_on_densities_by_default_and_public_binning_spends_nothing():
+    # MST and AIM (zCDP, point masses) cut at their densities' quantiles: learned edges, nothing spent on them
     df, schema = planted_frame(800), planted_schema()
     default = get_method("mst")(seed=5, iters=50).fit(df, schema, Budget(1.0, 1e-9))
-    assert default.binning is None and default.binning_mode == "quantile"
-    assert default.encoding_.learned and "binning" in default.privacy_.details["budget_parts"]
+    assert default.binning is None and default.binning_mode == "density"
+    assert default.encoding_.learned and "binning" not in default.privacy_.details["budget_parts"]
+    assert "density" in default.privacy_.details["budget_parts"]
+    # without point masses there is no density to cut at: quantile cut points, paid from the budget
+    q = get_method("mst")(seed=5, iters=50, point_masses=False).fit(df, schema, Budget(1.0, 1e-9))
+    assert q.binning_mode == "quantile" and "binning" in q.privacy_.details["budget_parts"]
     m = get_method("mst")(seed=5, iters=50, binning="public").fit(df, schema, Budget(1.0, 1e-9))
     assert m.encoding_.learned == {} and "binning" not in m.privacy_.details.get("budget_parts", {})
 
