@@ -94,10 +94,12 @@ def _table(n=8000, seed=0):
 def test_a_fit_compresses_records_it_and_a_saved_model_samples_the_same(tmp_path, method):
     df = _table()
     schema = infer_schema(df).trusting()
-    kw = {"iters": 100} if method == "mst" else {"iters": 100, "rounds": 8}
+    # AIM's default one-way split (one_way_power 2/3) measures the 60 cities finely enough that none is merged on
+    # this table; split equally (as published) it compresses at 6 of seeds 1-8 (not at seed 1)
+    kw = {"iters": 100} if method == "mst" else {"iters": 100, "rounds": 8, "one_way_power": 0}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        m = get_method(method)(epsilon=1.0, seed=1, **kw).fit(df, schema)  # AIM compresses at 6 of seeds 1-8
+        m = get_method(method)(epsilon=1.0, seed=2, **kw).fit(df, schema)
     rec = m.privacy_.details["compressed"]
     assert (
         "city" in rec and rec["city"]["kept"] + rec["city"]["merged"] == 60

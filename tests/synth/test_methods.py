@@ -105,10 +105,10 @@ def test_mst_spends_exactly_its_budget(planted, schema):
     # MST as designed (no small-table fallback: 3,000 rows with 33-cell columns is small at epsilon 1)
     m = get_method("mst")(seed=2, iters=100, small_table="off").fit(planted, schema, Budget(1.0, 1e-9))
     assert m.privacy_.rho == pytest.approx(Budget(1.0, 1e-9).rho)
-    # the model's own measurements, the quantile cut points and the densities inside bins add up to the budget
+    # the model's own measurements and the densities inside bins (its cut points read off them) add up to the budget
     parts = m.privacy_.details.get("budget_parts", {})
     others = sum(parts[k]["rho"] for k in ("density", "binning") if k in parts)
-    assert "binning" in parts  # DP methods learn their cut points by default
+    assert "density" in parts and "binning" not in parts  # MST cuts its bins at its densities by default
     assert m.privacy_.details["rho_spent"] + others == pytest.approx(m.privacy_.rho)
     assert len(m.privacy_.details["measured"]) == 6 + 5  # all 1-ways and a spanning tree
 
@@ -121,7 +121,7 @@ def test_ledger_records_each_fit_and_refuses_past_the_budget(planted, schema, tm
     entries = Ledger.open(path).entries
     assert (
         len(entries) == 1
-        and entries[0].what == "synth mst with quantile binning"
+        and entries[0].what == "synth mst"  # its bins cut at its DP densities: nothing spent apart
         and entries[0].rho == pytest.approx(Budget(1.0, 1e-9).rho)
     )
     synth = get_method("mst")(seed=1, iters=50)
