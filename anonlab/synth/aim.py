@@ -163,7 +163,9 @@ class AIM(GraphicalSynthesizer):
     one_way_power : the one-way measurements' rho is split over the columns in proportion to (domain size) ** this
         (default 2/3, :data:`DEFAULT_ONE_WAY_POWER`; 0: equally), so a column of 300 categories gets its one-way
         marginal with less noise than a column of 2: each column's 1-way error grows with its number of cells.
-        Public (the domain sizes are); the one-ways' total cost is unchanged.
+        The small-table plan's ``pairs`` mode splits its one-ways (the published schedule's total) the same way;
+        ``one_way_share=None`` (AIM as published) measures them alike. Public (the domain sizes are); the one-ways'
+        total cost is unchanged.
     compress : merge each column's rare codes (noisy one-way count under 3 sigma) into one code after the one-way
         measurements, so the rounds, the model and its size cap work on the smaller domain (MST's domain
         compression, :mod:`anonlab.synth.compression`; post-processing, default on).
@@ -254,8 +256,10 @@ class AIM(GraphicalSynthesizer):
         spent_n = spent  # the row count's rho (0 with a rows_hint)
         measurements = []
         bar = self._bar(None, "aim rounds")
-        # AIM as published (and the small-table pairs mode) measures every one-way alike
-        power = 0.0 if share is None else check_one_way_power(p.get("one_way_power", DEFAULT_ONE_WAY_POWER))
+        # AIM as published (one_way_share=None) measures every one-way alike; the small-table pairs mode keeps the
+        # published schedule's total for the one-ways (its plan's noise is the rounds'), split by domain size
+        published = p.get("one_way_share") is None
+        power = 0.0 if published else check_one_way_power(p.get("one_way_power", DEFAULT_ONE_WAY_POWER))
         sigmas = one_way_sigmas(sizes, sigma_1, power)
         for j in range(d):
             m, cost = measure(codes, sizes, (j,), float(sigmas[j]), noise)

@@ -48,7 +48,7 @@ def _fit_recording(monkeypatch, planted, **params):
 
     monkeypatch.setattr(aim, "measure", recording)
     monkeypatch.setattr(aim, "round_plan", planning)
-    model = AIM(seed=3, **FAST, **params).fit(planted[["a", "b", "city"]], CATEGORICAL, Budget(1.0, 1e-9))
+    model = AIM(seed=3, **{**FAST, **params}).fit(planted[["a", "b", "city"]], CATEGORICAL, Budget(1.0, 1e-9))
     return model, calls, plans
 
 
