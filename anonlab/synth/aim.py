@@ -10,10 +10,11 @@ planned:
    rounds' starting sigma, so the d one-ways get about 0.9 d / T = 6% of rho); with ``one_way_share`` s, they get
    s rho, sigma^2 = d / (2 s rho), and the rounds plan T - d rounds on the rest (:func:`round_plan`; default
    s = 0.33), split over the columns in proportion to their domain sizes ** ``one_way_power`` (default 2/3, so
-   a column of many categories is measured with less noise than one of two). Then each column's rare codes (noisy count under 3 sigma) are merged into one code (``compress``,
-   MST's domain compression, :mod:`anonlab.synth.compression`: post-processing) when their summed noisy count
-   is below the expected L1 norm of their noise (so no column with real mass in its rare codes is frozen at a
-   large first noise), and the rounds and the model work on the smaller domain;
+   a column of many categories is measured with less noise than one of two). Then each column's rare codes
+   (noisy count under 3 sigma) are merged into one code (``compress``, MST's domain compression,
+   :mod:`anonlab.synth.compression`: post-processing) when their summed noisy count is below the expected L1
+   norm of their noise (so no column with real mass in its rare codes is frozen at a large first noise), and the
+   rounds and the model work on the smaller domain;
 2. each round, among the candidates whose junction tree would stay under the model-size cap (which grows with the
    share of budget spent), one is selected with report-noisy-max (epsilon^2 / 2 = 0.1 rho / T of zCDP; score:
    weight x (L1 error of the current model on the real marginal - the expected L1 norm of the noise it would be

@@ -274,9 +274,8 @@ def manifest_allow(
         "encoding.columns.*.decimals": found,  # the schema's stated precision of a float column
         "encoding.columns.*.other": PUBLIC,  # the "other" label of a discovered categorical column (a constant)
         **_tree("encoding.columns.*.density", DP_OUTPUT),  # a DP density inside the bins (synth.density)
-        **_tree(
-            "encoding.columns.*.grid", found
-        ),  # a binned number's listed values (the schema's ``values``)
+        # a binned number's listed values (the schema's ``values``): public as its bounds are
+        **_tree("encoding.columns.*.grid", found),
         "encoding.columns": PUBLIC,  # when empty
         **_tree("encoding.skipped", PUBLIC),
         "schema_sha256": PUBLIC,

@@ -981,10 +981,10 @@ class Synthesizer(ABC):
 
     @property
     def binning_mode(self) -> str:
-        """The binning in effect: ``binning`` when given, else :meth:`_default_binning` for a DP method (``"density"``
-        for MST and AIM with point masses, else ``"quantile"``) and ``"public"`` for a non-private baseline; once fitted,
-        ``"public"`` also where no column was wide enough to need cut points (decided from the public encoding, so
-        nothing is spent on them)."""
+        """The binning in effect: ``binning`` when given, else :meth:`_default_binning` for a DP method
+        (``"density"`` for MST and AIM with point masses, else ``"quantile"``) and ``"public"`` for a non-private
+        baseline; once fitted, ``"public"`` also where no column was wide enough to need cut points (decided from
+        the public encoding, so nothing is spent on them)."""
         if self.binning is not None:
             return self.binning
         used = getattr(self, "binning_used_", None)  # set by fit from public facts (the encoding)
