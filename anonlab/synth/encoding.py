@@ -151,10 +151,9 @@ class ColumnCoding:
         values = getattr(col, "values", None)
         if values is not None and col.type in ("integer", "float"):
             if len(values) <= bins:
-                # one code per listed value, decoded exactly (the bin of the last value reaches past it)
-                top = float(
-                    np.nextafter(float(values[-1]) + 1.0, np.inf)
-                )  # past the last value, even near 1e16
+                # one code per listed value, decoded exactly (the bin of the last value reaches past it, even
+                # near 1e16, where v + 1.0 == v)
+                top = float(np.nextafter(float(values[-1]) + 1.0, np.inf))
                 return cls(col.name, col.type, edges=tuple(float(v) for v in values) + (top,), exact=True)
             from dataclasses import replace
 
